@@ -1,0 +1,146 @@
+package manifest
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+)
+
+// Pointer builds an RFC 6901 JSON pointer from tokens, escaping '~' and '/'.
+func Pointer(tokens ...string) string {
+	var b strings.Builder
+	for _, t := range tokens {
+		b.WriteByte('/')
+		t = strings.ReplaceAll(t, "~", "~0")
+		b.WriteString(strings.ReplaceAll(t, "/", "~1"))
+	}
+	return b.String()
+}
+
+// SplitPointer is the inverse of Pointer. The root pointer "" has no tokens.
+func SplitPointer(ptr string) []string {
+	if ptr == "" {
+		return nil
+	}
+	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	for i, p := range parts {
+		p = strings.ReplaceAll(p, "~1", "/")
+		parts[i] = strings.ReplaceAll(p, "~0", "~")
+	}
+	return parts
+}
+
+// lookup walks the node tree along ptr. It returns the value node, the key
+// node naming it (nil for sequence elements and the root) and whether the
+// whole pointer was found; when it was not, the deepest node reached is
+// returned so a finding can still point somewhere close.
+//
+// Positions are resolved lazily, only for findings, which keeps the happy
+// path free of a per-node index.
+func (d *Document) lookup(ptr string) (val, key *yaml.Node, found bool) {
+	n := d.root
+	if n == nil {
+		return nil, nil, false
+	}
+	for _, tok := range SplitPointer(ptr) {
+		for n.Kind == yaml.AliasNode && n.Alias != nil {
+			n = n.Alias
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			next := -1
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == tok {
+					next = i
+					break
+				}
+			}
+			if next < 0 {
+				return n, key, false
+			}
+			key, n = n.Content[next], n.Content[next+1]
+		case yaml.SequenceNode:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(n.Content) {
+				return n, key, false
+			}
+			key, n = nil, n.Content[i]
+		default:
+			return n, key, false
+		}
+	}
+	return n, key, true
+}
+
+// Pos returns the position of the value at ptr, or of its closest existing
+// ancestor; the file's first character when the document did not parse.
+func (d *Document) Pos(ptr string) diag.Pos {
+	n, _, _ := d.lookup(ptr)
+	if n == nil {
+		return diag.Pos{Line: 1, Column: 1}
+	}
+	return diag.Pos{Line: n.Line, Column: n.Column}
+}
+
+// KeyPos returns the position of the key that names the value at ptr, which
+// is where an "unknown field" finding belongs; for sequence elements and the
+// root it is the value's position.
+func (d *Document) KeyPos(ptr string) diag.Pos {
+	n, k, found := d.lookup(ptr)
+	if found && k != nil {
+		return diag.Pos{Line: k.Line, Column: k.Column}
+	}
+	if n == nil {
+		return diag.Pos{Line: 1, Column: 1}
+	}
+	return diag.Pos{Line: n.Line, Column: n.Column}
+}
+
+// Scalar returns the source text and resolved YAML tag ("!!float", ...) of
+// the scalar at ptr, so a message can quote what the user wrote: "1.0", not
+// the number 1 it became.
+func (d *Document) Scalar(ptr string) (text, tag string, ok bool) {
+	n, _, found := d.lookup(ptr)
+	if !found || n.Kind != yaml.ScalarNode {
+		return "", "", false
+	}
+	return n.Value, n.Tag, true
+}
+
+// Finding returns a diagnostic positioned at the value at ptr.
+func (d *Document) Finding(ptr string, sev diag.Severity, rule, msg string) diag.Diagnostic {
+	return diag.Diagnostic{File: d.Path, Pos: d.Pos(ptr), Severity: sev, Rule: rule, Message: msg, Pointer: ptr}
+}
+
+// KeyFinding returns a diagnostic positioned at the key that names ptr.
+func (d *Document) KeyFinding(ptr string, sev diag.Severity, rule, msg string) diag.Diagnostic {
+	return diag.Diagnostic{File: d.Path, Pos: d.KeyPos(ptr), Severity: sev, Rule: rule, Message: msg, Pointer: ptr}
+}
+
+// Line returns the text of the 1-based line n without its line ending, for
+// source snippets; "" when out of range.
+func (d *Document) Line(n int) string {
+	return strings.TrimRight(string(d.lineBytes(n)), "\r")
+}
+
+func (d *Document) lineBytes(n int) []byte {
+	if n < 1 {
+		return nil
+	}
+	src := d.Source
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(src, '\n')
+		if j < 0 {
+			return nil
+		}
+		src = src[j+1:]
+	}
+	if j := bytes.IndexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	return src
+}

@@ -1,0 +1,361 @@
+// Package manifest reads a Takos app manifest (.takos/app.yml) into a
+// JSON-shaped value while keeping every value's position, so that schema
+// and lint findings can name file:line:col.
+//
+// The YAML is parsed into a yaml.Node tree and converted by hand rather than
+// unmarshalled into any: yaml.v3 would turn dates into time.Time, non-string
+// keys into map[any]any, check duplicate keys in quadratic time and expand
+// aliases without a memory budget. Here each of those is a positioned
+// finding or a bounded operation.
+//
+// Stability: pkg/manifest is public and may change until takos-apply v1.
+package manifest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+)
+
+// Limits bound the work done on one file. They are checked before (file
+// size) or during (everything else) the conversion, so hostile input costs
+// at most a linear pass over MaxBytes.
+type Limits struct {
+	MaxBytes int64 // file size
+	MaxDepth int   // nesting of mappings and sequences
+	MaxKeys  int   // keys in one mapping
+	// MaxNodes bounds the converted value, counting every node an alias
+	// expands to, so a "billion laughs" document stops early.
+	MaxNodes int
+}
+
+// DefaultLimits are generous for a real app.yml (a few KiB, depth < 10) and
+// tight enough that a hostile one is rejected in milliseconds.
+func DefaultLimits() Limits {
+	return Limits{MaxBytes: 1 << 20, MaxDepth: 64, MaxKeys: 2000, MaxNodes: 200_000}
+}
+
+// Rule identifiers of the loader's findings.
+const (
+	RuleSyntax      = "yaml-syntax"
+	RuleSize        = "yaml-size"
+	RuleEncoding    = "yaml-encoding"
+	RuleDuplicate   = "yaml-duplicate-key"
+	RuleMultiDoc    = "yaml-multi-document"
+	RuleKeyType     = "yaml-key-type"
+	RuleTag         = "yaml-tag"
+	RuleMergeKey    = "yaml-merge-key"
+	RuleLimit       = "yaml-limit"
+	RuleNumber      = "yaml-number"
+	RuleEmpty       = "yaml-empty"
+	RuleControlChar = "yaml-control-char"
+)
+
+// Document is a parsed manifest: its JSON-shaped value and what is needed to
+// position findings in its source.
+type Document struct {
+	// Path is the file name used in findings, as the user gave it.
+	Path string
+	// Source is the file content.
+	Source []byte
+	// Value is the manifest as JSON-shaped data: map[string]any, []any,
+	// string, json.Number, bool or nil. It is nil when parsing failed.
+	Value any
+
+	root *yaml.Node // the document's top node, nil when parsing failed
+}
+
+// Parse reads src as a manifest. Findings (syntax, encoding, limits,
+// duplicate keys, ...) are returned as diagnostics; when any of them is an
+// error, doc.Value is nil and schema validation must not run.
+func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
+	doc := &Document{Path: path, Source: src}
+	if lim.MaxBytes > 0 && int64(len(src)) > lim.MaxBytes {
+		return doc, diag.List{doc.at(diag.Pos{Line: 1, Column: 1}, RuleSize,
+			fmt.Sprintf("file is %d bytes, over the %d-byte limit; an app.yml is a few KiB, so check that this is the right file", len(src), lim.MaxBytes))}
+	}
+	if d, ok := checkEncoding(doc, src); !ok {
+		return doc, diag.List{d}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return doc, diag.List{doc.at(diag.Pos{Line: 1, Column: 1}, RuleEmpty,
+				"file is empty; a manifest starts with apiVersion: takos.dev/v1alpha1 and kind: App")}
+		}
+		return doc, diag.List{syntaxDiag(doc, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return doc, diag.List{doc.at(diag.Pos{Line: extra.Line, Column: 1}, RuleMultiDoc,
+			"file holds more than one YAML document; Takos reads exactly one, so remove the '---' separator and everything after it")}
+	} else if !errors.Is(err, io.EOF) {
+		return doc, diag.List{syntaxDiag(doc, err)}
+	}
+	top := &root
+	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
+		top = top.Content[0]
+	}
+	doc.root = top
+	c := converter{doc: doc, lim: lim}
+	v := c.convert(top, 0)
+	if c.diags.HasErrors() {
+		return doc, c.diags
+	}
+	if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
+		c.diags = append(c.diags, doc.at(diag.Pos{Line: 1, Column: 1}, RuleEmpty,
+			"file holds no manifest; it starts with apiVersion: takos.dev/v1alpha1 and kind: App"))
+		return doc, c.diags
+	}
+	doc.Value = v
+	return doc, c.diags
+}
+
+func (d *Document) at(p diag.Pos, rule, msg string) diag.Diagnostic {
+	return diag.Diagnostic{File: d.Path, Pos: p, Severity: diag.Error, Rule: rule, Message: msg}
+}
+
+// yaml.v3 reports syntax errors as "yaml: line N: message" without a column.
+var lineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+func syntaxDiag(doc *Document, err error) diag.Diagnostic {
+	msg := err.Error()
+	line := 1
+	if m := lineRE.FindStringSubmatch(msg); m != nil {
+		if m[1] != "" {
+			line, _ = strconv.Atoi(m[1])
+		}
+		msg = m[2]
+	}
+	if line < 1 {
+		line = 1
+	}
+	hint := "fix the YAML syntax"
+	if strings.Contains(msg, "tab") || bytes.Contains(doc.lineBytes(line), []byte("\t")) {
+		hint = "indent with spaces, not tabs"
+	}
+	return doc.at(diag.Pos{Line: line, Column: 1}, RuleSyntax, fmt.Sprintf("invalid YAML: %s; %s", msg, hint))
+}
+
+// checkEncoding rejects what YAML parsers disagree on or silently accept:
+// invalid UTF-8, UTF-16/32 byte-order marks, and control characters (NUL,
+// ESC, DEL, C1 such as U+0085, which yaml.v3 treats as a line break).
+func checkEncoding(doc *Document, src []byte) (diag.Diagnostic, bool) {
+	line, col := 1, 1
+	for i := 0; i < len(src); {
+		r, size := utf8.DecodeRune(src[i:])
+		p := diag.Pos{Line: line, Column: col}
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			msg := fmt.Sprintf("invalid UTF-8 byte 0x%02x; save the file as UTF-8", src[i])
+			if i == 0 && len(src) >= 2 && (src[0] == 0xFF && src[1] == 0xFE || src[0] == 0xFE && src[1] == 0xFF) {
+				msg = "file starts with a UTF-16 byte-order mark; save it as UTF-8"
+			}
+			return doc.at(p, RuleEncoding, msg), false
+		case r == '\n':
+			line++
+			col = 0
+		case r == '\t' || r == '\r' || (r == 0xFEFF && i == 0):
+		case r < 0x20 || r == 0x7F || (r >= 0x80 && r <= 0x9F):
+			return doc.at(p, RuleControlChar, fmt.Sprintf("control character U+%04X is not allowed; delete it (it is invisible in most editors)", r)), false
+		}
+		i += size
+		col++
+	}
+	return diag.Diagnostic{}, true
+}
+
+type converter struct {
+	doc   *Document
+	lim   Limits
+	nodes int
+	diags diag.List
+	// stopped is set once a limit is hit, so one hostile construct yields
+	// one finding instead of thousands.
+	stopped bool
+}
+
+func (c *converter) errorf(n *yaml.Node, rule, format string, args ...any) {
+	c.diags = append(c.diags, c.doc.at(diag.Pos{Line: n.Line, Column: n.Column}, rule, fmt.Sprintf(format, args...)))
+}
+
+func (c *converter) limit(n *yaml.Node, format string, args ...any) {
+	if !c.stopped {
+		c.errorf(n, RuleLimit, format, args...)
+	}
+	c.stopped = true
+}
+
+// explicitTags are the tags a user may write explicitly (!!str 1.0 is the
+// usual way to keep a number a string). Anything else, !!binary or a custom
+// !tag, changes meaning in ways Takos's parser does not share.
+var explicitTags = map[string]bool{
+	"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!map": true, "!!seq": true,
+}
+
+func (c *converter) convert(n *yaml.Node, depth int) any {
+	if c.stopped {
+		return nil
+	}
+	c.nodes++
+	if c.lim.MaxNodes > 0 && c.nodes > c.lim.MaxNodes {
+		c.limit(n, "document expands to more than %d values (aliases count each time they are used); simplify it", c.lim.MaxNodes)
+		return nil
+	}
+	if c.lim.MaxDepth > 0 && depth > c.lim.MaxDepth {
+		c.limit(n, "nesting is deeper than %d levels; an app.yml needs far fewer", c.lim.MaxDepth)
+		return nil
+	}
+	if n.Style&yaml.TaggedStyle != 0 && !explicitTags[n.Tag] {
+		c.errorf(n, RuleTag, "tag %s is not supported; remove it (Takos reads plain YAML values)", n.Tag)
+		return nil
+	}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return nil
+		}
+		return c.convert(n.Alias, depth)
+	case yaml.MappingNode:
+		return c.mapping(n, depth)
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, e := range n.Content {
+			out = append(out, c.convert(e, depth+1))
+		}
+		return out
+	case yaml.ScalarNode:
+		return c.scalar(n)
+	}
+	return nil
+}
+
+func (c *converter) mapping(n *yaml.Node, depth int) any {
+	if c.lim.MaxKeys > 0 && len(n.Content)/2 > c.lim.MaxKeys {
+		c.limit(n, "mapping has %d keys, over the limit of %d", len(n.Content)/2, c.lim.MaxKeys)
+		return nil
+	}
+	out := make(map[string]any, len(n.Content)/2)
+	// Small mappings (nearly all of them) are checked for duplicates by a
+	// linear scan over out; large ones by the map itself. Either way the
+	// check is linear, unlike yaml.v3's pairwise comparison.
+	var first map[string]*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.AliasNode && k.Alias != nil {
+			k = k.Alias
+		}
+		if k.Tag == "!!merge" {
+			c.errorf(k, RuleMergeKey, "merge key '<<' is not supported by Takos, which ignores it; write the keys out")
+			continue
+		}
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!str" {
+			what := "a " + strings.TrimPrefix(k.Tag, "!!")
+			if k.Kind != yaml.ScalarNode {
+				what = "not a scalar"
+			}
+			c.errorf(k, RuleKeyType, "mapping key %q is %s; keys must be strings (quote it)", k.Value, what)
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			prev := first[k.Value]
+			if prev == nil {
+				prev = findKey(n, k.Value)
+			}
+			c.errorf(k, RuleDuplicate, "key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", k.Value, prev.Line)
+			continue
+		}
+		if first == nil && len(n.Content) > 64 {
+			first = make(map[string]*yaml.Node, len(n.Content)/2)
+		}
+		if first != nil {
+			first[k.Value] = k
+		}
+		out[k.Value] = c.convert(v, depth+1)
+	}
+	return out
+}
+
+func findKey(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i]
+		}
+	}
+	return n
+}
+
+func (c *converter) scalar(n *yaml.Node) any {
+	switch n.Tag {
+	case "!!null":
+		return nil
+	case "!!bool":
+		b, err := strconv.ParseBool(strings.ToLower(n.Value))
+		if err != nil {
+			return n.Value
+		}
+		return b
+	case "!!int":
+		if num, ok := yamlInt(n.Value); ok {
+			return num
+		}
+		c.errorf(n, RuleNumber, "integer %s is out of range; quote it if it is meant as text", n.Value)
+		return nil
+	case "!!float":
+		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
+		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			c.errorf(n, RuleNumber, "%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
+			return nil
+		}
+		return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+	default:
+		// !!str, !!timestamp (kept as its text: Takos reads dates as
+		// strings too) and anything else resolved implicitly. A quoted
+		// "\0" or "\e" passes the source check, so look again here.
+		for _, r := range n.Value {
+			if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7F || (r >= 0x80 && r <= 0x9F) {
+				c.errorf(n, RuleControlChar, "value contains control character U+%04X (from an escape sequence); remove it", r)
+				return nil
+			}
+		}
+		return n.Value
+	}
+}
+
+func yamlInt(s string) (json.Number, bool) {
+	t := strings.ReplaceAll(s, "_", "")
+	neg := strings.HasPrefix(t, "-")
+	t = strings.TrimLeft(t, "+-")
+	base := 10
+	switch {
+	case strings.HasPrefix(t, "0x"), strings.HasPrefix(t, "0X"):
+		base, t = 16, t[2:]
+	case strings.HasPrefix(t, "0o"), strings.HasPrefix(t, "0O"):
+		base, t = 8, t[2:]
+	case strings.HasPrefix(t, "0b"), strings.HasPrefix(t, "0B"):
+		base, t = 2, t[2:]
+	case len(t) > 1 && t[0] == '0':
+		base = 8 // YAML 1.1 octal, which yaml.v3 still honours
+	}
+	u, err := strconv.ParseUint(t, base, 64)
+	if err != nil || u > math.MaxInt64 {
+		return "", false
+	}
+	v := int64(u)
+	if neg {
+		v = -v
+	}
+	return json.Number(strconv.FormatInt(v, 10)), true
+}
