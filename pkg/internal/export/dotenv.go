@@ -1,0 +1,294 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxDotenvBytes caps the size of an existing dotenv file UpdateDotenv reads.
+const MaxDotenvBytes = 1 << 20
+
+// DotenvMode is the permission every file written by UpdateDotenv has.
+const DotenvMode fs.FileMode = 0o600
+
+// ErrUnsafeDotenvPath is returned for a dotenv path that is a symlink or not a
+// regular file. Writing through a symlink would let a checked-out repository
+// point ".env" at, say, ~/.bashrc and have takos-apply overwrite it.
+var ErrUnsafeDotenvPath = errors.New("dotenv path is a symlink or not a regular file")
+
+// DotenvResult says what UpdateDotenv changed, for the caller to report.
+type DotenvResult struct {
+	// Created is true when the file did not exist before.
+	Created bool
+	// Replaced lists keys whose existing assignment was rewritten in place;
+	// Appended lists keys added at the end. Both follow the order of kv.
+	Replaced, Appended []string
+	// TightenedFrom is the previous permission bits when they were not 0600;
+	// the file now has mode 0600. Zero when nothing changed.
+	TightenedFrom fs.FileMode
+}
+
+// WriteDotenv is UpdateDotenv without the result.
+func WriteDotenv(path string, kv []KV) error {
+	_, err := UpdateDotenv(path, kv)
+	return err
+}
+
+// UpdateDotenv sets keys in the dotenv file at path, creating it if missing.
+//
+// Every line not assigning one of the keys is kept byte for byte (comments,
+// blank lines, other keys, order, CRLF endings). The first assignment of a
+// key — "KEY=...", "export KEY=...", with optional surrounding blanks — is
+// replaced in place, keeping an "export " prefix (a trailing comment on that
+// line is dropped); later assignments of the same key are removed so the file
+// has one unambiguous value. Keys not present are appended in kv order.
+//
+// Keys must be POSIX shell names in EnvAllowlist. Values must be valid UTF-8
+// without NUL, CR or LF (a client id or secret is one line). Quoting: a value
+// without "'" or "\" is written in single quotes, which every common dotenv
+// parser (godotenv, python-dotenv, Node dotenv) and POSIX sh read literally;
+// otherwise it is written in double quotes with "\", '"', "$" and "`"
+// backslash-escaped, which sh and godotenv read back exactly. An existing
+// assignment of a key whose quoted value spans lines is refused rather than
+// half-replaced.
+//
+// The write is atomic: a temporary file in the same directory, mode 0600,
+// fsync, rename over path, then a best-effort fsync of the directory. No
+// temporary file is left behind on any failure. The resulting file always has
+// mode 0600; a looser (or different) previous mode is reported in
+// TightenedFrom. A path that is a symlink or not a regular file is refused
+// (ErrUnsafeDotenvPath).
+func UpdateDotenv(path string, kv []KV) (DotenvResult, error) {
+	return updateDotenv(path, kv, os.Rename)
+}
+
+// updateDotenv takes the rename function so tests can make the final step fail.
+func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) error) (DotenvResult, error) {
+	var res DotenvResult
+	if path == "" {
+		return res, errors.New("dotenv path is empty")
+	}
+	want := make(map[string]string, len(kv))
+	for _, p := range kv {
+		if !shellNameRE.MatchString(p.Name) {
+			return res, fmt.Errorf("dotenv key %q: %w", Neutralize(p.Name, 64), ErrInvalidName)
+		}
+		if !IsAllowedEnvName(p.Name) {
+			return res, fmt.Errorf("dotenv key %q: %w", p.Name, ErrNameNotAllowed)
+		}
+		if _, dup := want[p.Name]; dup {
+			return res, fmt.Errorf("dotenv key %q: %w", p.Name, ErrDuplicateName)
+		}
+		if !utf8.ValidString(p.Value) || strings.ContainsAny(p.Value, "\x00\r\n") {
+			return res, fmt.Errorf("dotenv key %q: %w: must be one line of valid UTF-8 without NUL", p.Name, ErrInvalidValue)
+		}
+		want[p.Name] = p.Value
+	}
+
+	old, prevMode, exists, err := readDotenv(path)
+	if err != nil {
+		return res, err
+	}
+	res.Created = !exists
+	if exists && prevMode != DotenvMode {
+		res.TightenedFrom = prevMode
+	}
+
+	out, replaced, err := rewriteDotenv(old, kv, want)
+	if err != nil {
+		return res, fmt.Errorf("dotenv %s: %w", path, err)
+	}
+	for _, p := range kv {
+		if replaced[p.Name] {
+			res.Replaced = append(res.Replaced, p.Name)
+		} else {
+			res.Appended = append(res.Appended, p.Name)
+		}
+	}
+	if err := writeAtomic(path, out, rename); err != nil {
+		return DotenvResult{}, err
+	}
+	return res, nil
+}
+
+func readDotenv(path string) (data []byte, mode fs.FileMode, exists bool, err error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("stat dotenv file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, 0, false, fmt.Errorf("%s: %w", path, ErrUnsafeDotenvPath)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("open dotenv file: %w", err)
+	}
+	defer f.Close()
+	data, err = io.ReadAll(io.LimitReader(f, MaxDotenvBytes+1))
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("read dotenv file: %w", err)
+	}
+	if len(data) > MaxDotenvBytes {
+		return nil, 0, false, fmt.Errorf("dotenv file %s is larger than %d bytes", path, MaxDotenvBytes)
+	}
+	return data, fi.Mode().Perm(), true, nil
+}
+
+// assignRE matches the start of an assignment line: indentation, optional
+// "export", the key (dotenv parsers also allow "." and "-"), "=".
+var assignRE = regexp.MustCompile(`^[ \t]*(export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=`)
+
+func rewriteDotenv(old []byte, kv []KV, want map[string]string) ([]byte, map[string]bool, error) {
+	replaced := make(map[string]bool, len(kv))
+	text := string(old)
+	eol := "\n"
+	if i := strings.IndexByte(text, '\n'); i > 0 && text[i-1] == '\r' {
+		eol = "\r\n"
+	}
+	var b strings.Builder
+	b.Grow(len(text) + 64*len(kv))
+	lineNo := 0
+	for text != "" {
+		lineNo++
+		line, rest, hasNL := strings.Cut(text, "\n")
+		text = rest
+		body, cr := strings.CutSuffix(line, "\r")
+		m := assignRE.FindStringSubmatchIndex(body)
+		if m == nil {
+			b.WriteString(line)
+			if hasNL {
+				b.WriteByte('\n')
+			}
+			continue
+		}
+		key := body[m[4]:m[5]]
+		val, ok := want[key]
+		if !ok {
+			b.WriteString(line)
+			if hasNL {
+				b.WriteByte('\n')
+			}
+			continue
+		}
+		if !quoteClosed(body[m[1]:]) {
+			return nil, nil, fmt.Errorf("line %d: existing value of %s spans several lines; edit it by hand", lineNo, key)
+		}
+		if replaced[key] {
+			continue // drop a later duplicate assignment
+		}
+		replaced[key] = true
+		if m[2] >= 0 {
+			b.WriteString("export ")
+		}
+		b.WriteString(key + "=" + quoteDotenv(val))
+		if cr {
+			b.WriteByte('\r')
+		}
+		if hasNL {
+			b.WriteByte('\n')
+		} else {
+			b.WriteString(eol)
+		}
+	}
+	for _, p := range kv {
+		if replaced[p.Name] {
+			continue
+		}
+		if s := b.String(); s != "" && !strings.HasSuffix(s, "\n") {
+			b.WriteString(eol)
+		}
+		b.WriteString(p.Name + "=" + quoteDotenv(p.Value) + eol)
+	}
+	return []byte(b.String()), replaced, nil
+}
+
+// quoteClosed reports whether a value that opens with a quote closes it on
+// the same line; unquoted values are always complete.
+func quoteClosed(v string) bool {
+	v = strings.TrimLeft(v, " \t")
+	if v == "" {
+		return true
+	}
+	q := v[0]
+	if q != '\'' && q != '"' && q != '`' {
+		return true
+	}
+	for i := 1; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			if q == '"' {
+				i++
+			}
+		case q:
+			return true
+		}
+	}
+	return false
+}
+
+// quoteDotenv quotes a one-line value; see UpdateDotenv for the rules.
+func quoteDotenv(v string) string {
+	if !strings.ContainsAny(v, `'\`) {
+		return "'" + v + "'"
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range v {
+		switch r {
+		case '\\', '"', '$', '`':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func writeAtomic(path string, data []byte, rename func(string, string) error) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temporary dotenv file: %w", err)
+	}
+	tmpName := tmp.Name()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmpName)
+		}
+	}()
+	// CreateTemp already uses 0600; Chmod makes the mode independent of that
+	// detail and of any ACL default.
+	if err = tmp.Chmod(DotenvMode); err != nil {
+		return fmt.Errorf("chmod temporary dotenv file: %w", err)
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return fmt.Errorf("write temporary dotenv file: %w", err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("sync temporary dotenv file: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("close temporary dotenv file: %w", err)
+	}
+	if err = rename(tmpName, path); err != nil {
+		return fmt.Errorf("replace dotenv file: %w", err)
+	}
+	// Persist the rename itself; some file systems refuse to fsync a directory,
+	// and the data is already in place, so this is best effort.
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

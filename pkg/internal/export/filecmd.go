@@ -1,0 +1,131 @@
+package export
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+)
+
+// delimiterPrefix matches @actions/core, so a value that tries to forge any
+// toolkit-style delimiter is easy to spot in reviews and tests.
+const delimiterPrefix = "ghadelimiter_"
+
+// Errors returned (wrapped, with the record name) by SetOutputs and SetEnv.
+var (
+	ErrInvalidName       = errors.New("invalid file-command name")
+	ErrNameNotAllowed    = errors.New("environment variable name is not in the allowlist")
+	ErrContainsDelimiter = errors.New("contains the record delimiter")
+	ErrInvalidValue      = errors.New("invalid value")
+	ErrDuplicateName     = errors.New("name given more than once")
+)
+
+// SetOutputs appends step outputs to the GITHUB_OUTPUT file at path (the
+// caller passes getenv("GITHUB_OUTPUT")). See SetEnv for the record format and
+// checks; names must match ^[A-Za-z_][A-Za-z0-9_-]*$. An empty path returns
+// *MissingEnvError{Name: "GITHUB_OUTPUT"}.
+func SetOutputs(path string, kv []KV) error {
+	return writeFileCommand(EnvGitHubOutput, path, kv, nil)
+}
+
+// SetEnv appends environment variables for later steps to the GITHUB_ENV file
+// at path. Only names in EnvAllowlist are accepted. An empty path returns
+// *MissingEnvError{Name: "GITHUB_ENV"}.
+//
+// Each record is written as "name<<DELIM\nvalue\nDELIM\n" with a fresh
+// delimiter "ghadelimiter_" + 32 hex digits from crypto/rand. A name or value
+// containing its delimiter is refused (the CVE-2022-35954 injection), as is a
+// value that is not valid UTF-8 (the runner decodes the file as UTF-8, so the
+// value would not round-trip) or that contains CR (a Windows runner treats
+// CRLF as a line end and would drop the CR). All records are validated before
+// anything is written, then the whole batch is written with a single write()
+// on a file opened O_WRONLY|O_APPEND — never created, because the runner
+// creates these files and a missing one means a wrong path.
+func SetEnv(path string, kv []KV) error {
+	return writeFileCommand(EnvGitHubEnv, path, kv, IsAllowedEnvName)
+}
+
+func writeFileCommand(variable, path string, kv []KV, allowed func(string) bool) error {
+	if path == "" {
+		return &MissingEnvError{Name: variable}
+	}
+	if len(kv) == 0 {
+		return nil
+	}
+	var buf strings.Builder
+	seen := make(map[string]bool, len(kv))
+	for _, p := range kv {
+		if !outputNameRE.MatchString(p.Name) {
+			return fmt.Errorf("%s: %w %q", variable, ErrInvalidName, Neutralize(p.Name, 64))
+		}
+		if allowed != nil && !allowed(p.Name) {
+			return fmt.Errorf("%s: %w: %q", variable, ErrNameNotAllowed, p.Name)
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("%s: %q: %w", variable, p.Name, ErrDuplicateName)
+		}
+		seen[p.Name] = true
+		delim, err := newDelimiter()
+		if err != nil {
+			return err
+		}
+		rec, err := fileCommandRecord(p.Name, p.Value, delim)
+		if err != nil {
+			return fmt.Errorf("%s: %q: %w", variable, p.Name, err)
+		}
+		buf.WriteString(rec)
+	}
+	return appendOnce(variable, path, buf.String())
+}
+
+// fileCommandRecord formats one heredoc record; delim must be fresh per record.
+func fileCommandRecord(name, value, delim string) (string, error) {
+	if !utf8.ValidString(value) {
+		return "", fmt.Errorf("%w: not valid UTF-8", ErrInvalidValue)
+	}
+	if strings.ContainsRune(value, '\r') {
+		return "", fmt.Errorf("%w: contains a carriage return", ErrInvalidValue)
+	}
+	// Unreachable with a random 128-bit delimiter unless the value was built to
+	// collide; checked anyway because the check is the security boundary.
+	if strings.Contains(name, delim) {
+		return "", fmt.Errorf("name %w", ErrContainsDelimiter)
+	}
+	if strings.Contains(value, delim) {
+		return "", fmt.Errorf("value %w", ErrContainsDelimiter)
+	}
+	return name + "<<" + delim + "\n" + value + "\n" + delim + "\n", nil
+}
+
+func newDelimiter() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate delimiter: %w", err)
+	}
+	return delimiterPrefix + hex.EncodeToString(b[:]), nil
+}
+
+// appendOnce opens an existing file for appending and writes data with one
+// Write call, so concurrent appenders cannot interleave inside it.
+func appendOnce(variable, path, data string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("open %s file: %w", variable, err)
+	}
+	n, werr := io.WriteString(f, data)
+	cerr := f.Close()
+	if werr != nil {
+		return fmt.Errorf("write %s file: %w", variable, werr)
+	}
+	if n != len(data) {
+		return fmt.Errorf("write %s file: %w", variable, io.ErrShortWrite)
+	}
+	if cerr != nil {
+		return fmt.Errorf("close %s file: %w", variable, cerr)
+	}
+	return nil
+}

@@ -1,0 +1,422 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// parseFileCommands is a reference parser of the runner's file-command format,
+// transcribed from actions/runner src/Runner.Worker/FileCommandManager.cs
+// (Linux ReadLine: lines end at "\n" only). It accepts both NAME=VALUE and
+// NAME<<DELIM ... DELIM records and returns them in order.
+func parseFileCommands(text string) ([]KV, error) {
+	var out []KV
+	idx := 0
+	readLine := func() (line string, nl bool, ok bool) {
+		if idx >= len(text) {
+			return "", false, false
+		}
+		start := idx
+		lf := strings.IndexByte(text[idx:], '\n')
+		if lf < 0 {
+			idx = len(text)
+			return text[start:], false, true
+		}
+		idx += lf + 1
+		return text[start : start+lf], true, true
+	}
+	for {
+		line, _, ok := readLine()
+		if !ok {
+			return out, nil
+		}
+		if line == "" {
+			continue
+		}
+		eq := strings.Index(line, "=")
+		hd := strings.Index(line, "<<")
+		switch {
+		case eq >= 0 && (hd < 0 || eq < hd):
+			k, v, _ := strings.Cut(line, "=")
+			if k == "" {
+				return nil, fmt.Errorf("invalid format %q", line)
+			}
+			out = append(out, KV{k, v})
+		case hd >= 0 && (eq < 0 || hd < eq):
+			k, delim, _ := strings.Cut(line, "<<")
+			if k == "" || delim == "" {
+				return nil, fmt.Errorf("invalid format %q", line)
+			}
+			start, end := idx, idx
+			for {
+				l, nl, ok := readLine()
+				if !ok {
+					return nil, fmt.Errorf("matching delimiter not found %q", delim)
+				}
+				if l == delim {
+					break
+				}
+				if !nl {
+					return nil, errors.New("EOF marker missing new line")
+				}
+				end = idx - 1
+			}
+			out = append(out, KV{k, text[start:end]})
+		default:
+			return nil, fmt.Errorf("invalid format %q", line)
+		}
+	}
+}
+
+func TestParseFileCommands(t *testing.T) {
+	// The reference parser itself must show the historic injection, or the
+	// round-trip tests built on it prove nothing.
+	const fixed = "_GitHubActionsFileCommandDelimeter_"
+	evil := "x\n" + fixed + "\nEVIL=1\ny<<" + fixed
+	text := "out<<" + fixed + "\n" + evil + "\n" + fixed + "\n"
+	got, err := parseFileCommands(text)
+	if err != nil {
+		t.Fatalf("parseFileCommands: %v", err)
+	}
+	want := []KV{{"out", "x"}, {"EVIL", "1"}, {"y", ""}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parseFileCommands(fixed-delimiter injection) mismatch (-want +got):\n%s", diff)
+	}
+	if _, err := parseFileCommands("a<<D\nvalue\n"); err == nil {
+		t.Errorf("parseFileCommands(unterminated) = nil error, want error")
+	}
+}
+
+func newRunnerFile(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "runner_file")
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+var recordRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_-]*)<<(ghadelimiter_[0-9a-f]{32})\n`)
+
+func TestSetOutputs(t *testing.T) {
+	const canary = "s3cr3t-CANARY-7f3a"
+	tests := []struct {
+		name    string
+		kv      []KV
+		wantErr error // nil: success and round-trip
+	}{
+		{name: "simple", kv: []KV{{"client-id", "abc"}, {"changed", "true"}, {"action", "create"}}},
+		{name: "empty value", kv: []KV{{"client-secret", ""}}},
+		{name: "underscore and digits", kv: []KV{{"_a1", "v"}, {"A_B-9", "w"}}},
+		{name: "multi-line value", kv: []KV{{"x", "line1\nline2\n"}}},
+		{name: "newline EVIL injection", kv: []KV{{"x", canary + "\nEVIL=1"}}},
+		{name: "heredoc injection", kv: []KV{{"x", canary + "\nEVIL<<EOF\npwned\nEOF"}}},
+		{name: "forged toolkit delimiter", kv: []KV{{"x", "a\nghadelimiter_00000000000000000000000000000000\nEVIL=1"}}},
+		{name: "legacy fixed delimiter", kv: []KV{{"x", "a\n_GitHubActionsFileCommandDelimeter_\nEVIL=1\n"}}},
+		{name: "value only delimiter-like", kv: []KV{{"x", "ghadelimiter_"}}},
+		{name: "unicode value", kv: []KV{{"x", "héllo ✓ " + canary}}},
+		{name: "empty name", kv: []KV{{"", canary}}, wantErr: ErrInvalidName},
+		{name: "leading digit", kv: []KV{{"1x", canary}}, wantErr: ErrInvalidName},
+		{name: "newline in name", kv: []KV{{"X\nY", canary}}, wantErr: ErrInvalidName},
+		{name: "equals in name", kv: []KV{{"a=b", canary}}, wantErr: ErrInvalidName},
+		{name: "heredoc in name", kv: []KV{{"a<<b", canary}}, wantErr: ErrInvalidName},
+		{name: "space in name", kv: []KV{{"a b", canary}}, wantErr: ErrInvalidName},
+		{name: "non-ASCII name", kv: []KV{{"ñame", canary}}, wantErr: ErrInvalidName},
+		{name: "carriage return", kv: []KV{{"x", canary + "\r\nEVIL=1"}}, wantErr: ErrInvalidValue},
+		{name: "invalid UTF-8", kv: []KV{{"x", canary + "\xff"}}, wantErr: ErrInvalidValue},
+		{name: "duplicate", kv: []KV{{"x", "1"}, {"x", canary}}, wantErr: ErrDuplicateName},
+		{name: "valid then invalid writes nothing", kv: []KV{{"ok", canary}, {"bad name", "v"}}, wantErr: ErrInvalidName},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newRunnerFile(t)
+			err := SetOutputs(p, tc.kv)
+			content := readFile(t, p)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("SetOutputs(%q) = %v, want %v", tc.kv, err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), canary) {
+					t.Errorf("SetOutputs error %q leaks the value", err)
+				}
+				if content != "" {
+					t.Errorf("SetOutputs(%q) wrote %q after an error, want nothing", tc.kv, content)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("SetOutputs(%q) = %v, want nil", tc.kv, err)
+			}
+			got, perr := parseFileCommands(content)
+			if perr != nil {
+				t.Fatalf("parse %q: %v", content, perr)
+			}
+			if diff := cmp.Diff(tc.kv, got); diff != "" {
+				t.Errorf("SetOutputs(%q) round trip mismatch (-want +got):\n%s", tc.kv, diff)
+			}
+			// Every record has its own fresh, well-formed delimiter.
+			delims := map[string]bool{}
+			rest := content
+			for _, p := range tc.kv {
+				m := recordRE.FindStringSubmatch(rest)
+				if m == nil || m[1] != p.Name {
+					t.Fatalf("record for %q not at %q", p.Name, rest)
+				}
+				if delims[m[2]] {
+					t.Errorf("delimiter %s reused", m[2])
+				}
+				delims[m[2]] = true
+				end := strings.Index(rest, "\n"+m[2]+"\n")
+				rest = rest[end+len(m[2])+2:]
+			}
+			if rest != "" {
+				t.Errorf("trailing data %q after records", rest)
+			}
+		})
+	}
+}
+
+func TestSetOutputsAppends(t *testing.T) {
+	p := newRunnerFile(t)
+	if err := os.WriteFile(p, []byte("earlier=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := SetOutputs(p, []KV{{"a", "b"}}); err != nil {
+		t.Fatalf("SetOutputs = %v", err)
+	}
+	got, err := parseFileCommands(readFile(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []KV{{"earlier", "1"}, {"a", "b"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SetOutputs did not append (-want +got):\n%s", diff)
+	}
+}
+
+func TestFileCommandRecordDelimiterCollision(t *testing.T) {
+	const d = "ghadelimiter_0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name, key, value string
+	}{
+		{"value equals delimiter line", "x", "a\n" + d + "\nEVIL=1"},
+		{"value ends with delimiter", "x", "a" + d},
+		{"value is delimiter", "x", d},
+		{"name contains delimiter", "x" + d, "v"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec, err := fileCommandRecord(tc.key, tc.value, d)
+			if !errors.Is(err, ErrContainsDelimiter) {
+				t.Errorf("fileCommandRecord(%q, %q) = %q, %v, want %v", tc.key, tc.value, rec, err, ErrContainsDelimiter)
+			}
+		})
+	}
+	if rec, err := fileCommandRecord("x", "ghadelimiter_0123", d); err != nil || rec != "x<<"+d+"\nghadelimiter_0123\n"+d+"\n" {
+		t.Errorf("fileCommandRecord(prefix only) = %q, %v, want a record", rec, err)
+	}
+}
+
+func TestSetEnvAllowlist(t *testing.T) {
+	tests := []struct {
+		name    string
+		key     string
+		wantErr error
+	}{
+		{"client id", "OAUTH_CLIENT_ID", nil},
+		{"client secret", "OAUTH_CLIENT_SECRET", nil},
+		{"BASH_ENV", "BASH_ENV", ErrNameNotAllowed},
+		{"NODE_OPTIONS", "NODE_OPTIONS", ErrNameNotAllowed},
+		{"GITHUB_PATH", "GITHUB_PATH", ErrNameNotAllowed},
+		{"LD_PRELOAD", "LD_PRELOAD", ErrNameNotAllowed},
+		{"PATH", "PATH", ErrNameNotAllowed},
+		{"lower case", "oauth_client_id", ErrNameNotAllowed},
+		{"suffix", "OAUTH_CLIENT_ID_X", ErrNameNotAllowed},
+		{"hyphenated output name", "client-id", ErrNameNotAllowed},
+		{"newline", "X\nY", ErrInvalidName},
+		{"allowed name with newline", "OAUTH_CLIENT_ID\nBASH_ENV", ErrInvalidName},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newRunnerFile(t)
+			err := SetEnv(p, []KV{{tc.key, "v"}})
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("SetEnv(%q) = %v, want %v", tc.key, err, tc.wantErr)
+			}
+			got, perr := parseFileCommands(readFile(t, p))
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			var want []KV
+			if tc.wantErr == nil {
+				want = []KV{{tc.key, "v"}}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("SetEnv(%q) file (-want +got):\n%s", tc.key, diff)
+			}
+		})
+	}
+}
+
+func TestEnvAllowlistIsACopy(t *testing.T) {
+	l := EnvAllowlist()
+	l[0] = "BASH_ENV"
+	if IsAllowedEnvName("BASH_ENV") {
+		t.Errorf("IsAllowedEnvName(BASH_ENV) = true after modifying the returned slice, want false")
+	}
+}
+
+func TestFileCommandPathErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		call    func(path string) error
+		varName string
+	}{
+		{"SetOutputs", func(p string) error { return SetOutputs(p, []KV{{"a", "b"}}) }, EnvGitHubOutput},
+		{"SetEnv", func(p string) error { return SetEnv(p, []KV{{OAuthClientIDEnv, "b"}}) }, EnvGitHubEnv},
+		{"AppendSummary", func(p string) error { return AppendSummary(p, "# hi") }, EnvGitHubStepSummary},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name+"/missing variable", func(t *testing.T) {
+			err := tc.call("")
+			var me *MissingEnvError
+			if !errors.As(err, &me) || me.Name != tc.varName {
+				t.Fatalf("%s(\"\") = %v, want *MissingEnvError{%s}", tc.name, err, tc.varName)
+			}
+			if !strings.Contains(err.Error(), tc.varName) {
+				t.Errorf("%s(\"\") error %q does not name %s", tc.name, err, tc.varName)
+			}
+		})
+		t.Run(tc.name+"/file does not exist", func(t *testing.T) {
+			p := filepath.Join(dir, tc.name+"-missing")
+			if err := tc.call(p); err == nil {
+				t.Fatalf("%s(missing file) = nil, want error", tc.name)
+			}
+			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s created %s (stat err %v), want it left absent", tc.name, p, err)
+			}
+		})
+		t.Run(tc.name+"/directory", func(t *testing.T) {
+			if err := tc.call(dir); err == nil {
+				t.Fatalf("%s(directory) = nil, want error", tc.name)
+			}
+		})
+		t.Run(tc.name+"/read-only file", func(t *testing.T) {
+			if os.Geteuid() == 0 {
+				t.Skip("root ignores file permissions")
+			}
+			p := filepath.Join(t.TempDir(), "ro")
+			if err := os.WriteFile(p, nil, 0o444); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.call(p); err == nil {
+				t.Fatalf("%s(read-only) = nil, want error", tc.name)
+			}
+		})
+		t.Run(tc.name+"/unwritable device", func(t *testing.T) {
+			// /dev/full opens but every write fails with ENOSPC, even for root.
+			if _, err := os.Stat("/dev/full"); err != nil {
+				t.Skip("no /dev/full")
+			}
+			if tc.name == "AppendSummary" {
+				t.Skip("AppendSummary refuses non-regular files before writing; covered in summary tests")
+			}
+			if err := tc.call("/dev/full"); err == nil {
+				t.Fatalf("%s(/dev/full) = nil, want error", tc.name)
+			}
+		})
+	}
+}
+
+func TestSetOutputsConcurrent(t *testing.T) {
+	p := newRunnerFile(t)
+	const n = 64
+	value := strings.Repeat("v", 3000) + "\nsecond line"
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- SetOutputs(p, []KV{{fmt.Sprintf("k%d", i), value}})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("SetOutputs = %v", err)
+		}
+	}
+	got, err := parseFileCommands(readFile(t, p))
+	if err != nil {
+		t.Fatalf("concurrent appends interleaved: %v", err)
+	}
+	if len(got) != n {
+		t.Fatalf("got %d records, want %d", len(got), n)
+	}
+	for _, kv := range got {
+		if kv.Value != value {
+			t.Errorf("record %s value corrupted (len %d)", kv.Name, len(kv.Value))
+		}
+	}
+}
+
+func FuzzFileCommands(f *testing.F) {
+	seeds := []KV{
+		{"client-id", "abc"},
+		{"x", "a\nEVIL=1"},
+		{"x", "ghadelimiter_00000000000000000000000000000000"},
+		{"x", "\n_GitHubActionsFileCommandDelimeter_\nEVIL<<x\n"},
+		{"X\nY", "v"},
+		{"BASH_ENV", "/tmp/x"},
+		{"a", "\r\n"},
+		{"a", ""},
+		{"a", "\n\n"},
+		{"a<<b", "c"},
+	}
+	for _, s := range seeds {
+		f.Add(s.Name, s.Value)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, name, value string) {
+		p := filepath.Join(dir, "out")
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := SetOutputs(p, []KV{{name, value}})
+		content := readFile(t, p)
+		if err != nil {
+			if content != "" {
+				t.Fatalf("SetOutputs(%q, %q) = %v but wrote %q", name, value, err, content)
+			}
+			return
+		}
+		got, perr := parseFileCommands(content)
+		if perr != nil {
+			t.Fatalf("SetOutputs(%q, %q) wrote unparsable %q: %v", name, value, content, perr)
+		}
+		want := []KV{{name, value}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("SetOutputs(%q, %q) round trip mismatch (-want +got):\n%s", name, value, diff)
+		}
+	})
+}

@@ -1,0 +1,88 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+)
+
+// ErrMultilineSecret is returned by Masker.Mask for a value containing CR or
+// LF. The runner matches masks line by line, so a multi-line value registered
+// as one mask would leave its lines visible (CVE-2021-32074 class); a client
+// secret is single-line, so such a value is refused rather than half-masked.
+var ErrMultilineSecret = errors.New("secret contains a line break and cannot be masked safely")
+
+// Masker registers secrets with the GitHub Actions runner by writing
+// "::add-mask::VALUE" lines to the step's stdout. Each distinct value is
+// written once; empty values are ignored. It must be used before the value is
+// written anywhere else (S-01). A Masker is safe for concurrent use.
+type Masker struct {
+	w    io.Writer
+	mu   sync.Mutex
+	seen map[string]struct{}
+	// order keeps the masked values in registration order for Redact, so the
+	// result does not depend on map iteration order.
+	order []string
+}
+
+// NewMasker returns a Masker writing to w, normally the step's stdout.
+func NewMasker(w io.Writer) *Masker {
+	return &Masker{w: w, seen: make(map[string]struct{})}
+}
+
+// Mask writes "::add-mask::VALUE\n" for v unless v is empty or was masked
+// before. A value with CR or LF is refused with ErrMultilineSecret. The value
+// is escaped the way the runner unescapes command data ("%" → "%25"), so a
+// secret containing "%0A" or "%25" is registered verbatim rather than in a
+// decoded, wrong form. If the write fails, v is not recorded as masked and the
+// error is returned; the error never contains v.
+func (m *Masker) Mask(v string) error {
+	if v == "" {
+		return nil
+	}
+	if strings.ContainsAny(v, "\r\n") {
+		return ErrMultilineSecret
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.seen[v]; ok {
+		return nil
+	}
+	line := "::add-mask::" + escapeCommandData(v) + "\n"
+	if _, err := io.WriteString(m.w, line); err != nil {
+		return fmt.Errorf("write add-mask command: %w", err)
+	}
+	m.seen[v] = struct{}{}
+	m.order = append(m.order, v)
+	return nil
+}
+
+// Redact returns s with every value masked so far replaced by "***", the way
+// the runner shows it in logs. It is defence in depth for sinks the runner
+// does not mask (the job summary, files); longer values are replaced first so
+// a secret that contains another is not partially revealed.
+func (m *Masker) Redact(s string) string {
+	m.mu.Lock()
+	vals := append([]string(nil), m.order...)
+	m.mu.Unlock()
+	// Longest first: a stable insertion sort keeps this dependency-free and the
+	// list is tiny (a handful of tokens per run).
+	for i := 1; i < len(vals); i++ {
+		for j := i; j > 0 && len(vals[j]) > len(vals[j-1]); j-- {
+			vals[j], vals[j-1] = vals[j-1], vals[j]
+		}
+	}
+	for _, v := range vals {
+		s = strings.ReplaceAll(s, v, "***")
+	}
+	return s
+}
+
+// escapeCommandData mirrors @actions/core escapeData: the runner unescapes
+// %25, %0D and %0A in command data, so "%" must be escaped for the registered
+// mask to equal the secret. CR and LF are refused before this point.
+func escapeCommandData(s string) string {
+	return strings.ReplaceAll(s, "%", "%25")
+}

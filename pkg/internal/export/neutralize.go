@@ -1,0 +1,80 @@
+package export
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// DefaultNeutralizeMax is the cap Neutralize applies when max <= 0.
+const DefaultNeutralizeMax = 512
+
+// neutralPrefix is put in front of text that would otherwise start a workflow
+// command; "> " reads as a quotation and is not trimmed by the runner.
+const neutralPrefix = "> "
+
+// Neutralize makes untrusted text (server error_description, manifest values)
+// safe to print on one line of a GitHub Actions log (S-05):
+//
+//   - CR, LF, U+0085, U+2028 and U+2029 become a space, so the text stays on
+//     one line and cannot start a new "::command::" line;
+//   - every other C0/C1 control (tabs and ESC included, which would let text
+//     move the cursor or recolour the terminal) and the bidi/zero-width format
+//     characters used in Trojan-Source spoofing are removed;
+//   - invalid UTF-8 becomes U+FFFD;
+//   - the result is capped at max runes (DefaultNeutralizeMax when max <= 0),
+//     ending in "…" when cut;
+//   - if the result, after leading white space (which the runner trims), starts
+//     with "::", it is prefixed with "> " so it is not a workflow command (the
+//     prefix is not counted in max).
+func Neutralize(s string, max int) string {
+	if max <= 0 {
+		max = DefaultNeutralizeMax
+	}
+	var b strings.Builder
+	b.Grow(min(len(s), 4*max))
+	n := 0
+	truncated := false
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				r = unicode.ReplacementChar
+			}
+		}
+		switch {
+		case r == '\r' || r == '\n' || r == 0x85 || r == 0x2028 || r == 0x2029:
+			r = ' '
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f) || isFormatChar(r):
+			continue
+		}
+		if n == max {
+			truncated = true
+			break
+		}
+		b.WriteRune(r)
+		n++
+	}
+	out := b.String()
+	if truncated {
+		// Replace the last rune by the ellipsis so the result stays within max.
+		_, size := utf8.DecodeLastRuneInString(out)
+		out = out[:len(out)-size] + "…"
+	}
+	if strings.HasPrefix(strings.TrimLeftFunc(out, unicode.IsSpace), "::") {
+		out = neutralPrefix + out
+	}
+	return out
+}
+
+// isFormatChar reports the invisible characters that reorder or hide text.
+func isFormatChar(r rune) bool {
+	switch {
+	case r >= 0x200b && r <= 0x200f, // zero-width space/joiners, LRM, RLM
+		r >= 0x202a && r <= 0x202e, // bidi embeddings and overrides
+		r >= 0x2066 && r <= 0x2069, // bidi isolates
+		r == 0x061c,                // Arabic letter mark
+		r == 0xfeff:                // BOM / zero-width no-break space
+		return true
+	}
+	return false
+}

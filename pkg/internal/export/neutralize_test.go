@@ -1,0 +1,71 @@
+package export
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestNeutralize(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		max  int
+		want string
+	}{
+		{"plain", "invalid_redirect_uri", 0, "invalid_redirect_uri"},
+		{"newline injection", "bad\n::add-mask::x\r\n::set-output name=a::b", 0, "bad ::add-mask::x  ::set-output name=a::b"},
+		{"leading command", "::error::pwned", 0, "> ::error::pwned"},
+		{"leading space then command", "  ::warning::x", 0, ">   ::warning::x"},
+		{"newline then command at start", "\n::stop-commands::abc", 0, ">  ::stop-commands::abc"},
+		{"stripped control then command", "\x00::debug::x", 0, "> ::debug::x"},
+		{"single colon ok", ":x", 0, ":x"},
+		{"ESC and tab stripped", "a\x1b[31mred\tb\x7f", 0, "a[31mredb"},
+		{"C1 stripped", "a\u0085b\u009bc", 0, "a bc"},
+		{"unicode line separators", "a\u2028b\u2029c", 0, "a b c"},
+		{"bidi and zero-width stripped", "ad\u202emin\u200b\ufeff\u2066x", 0, "adminx"},
+		{"invalid UTF-8", "a\xffb", 0, "a\ufffdb"},
+		{"cap", "abcdefghij", 5, "abcd…"},
+		{"exact cap", "abcde", 5, "abcde"},
+		{"cap counts runes", "ééééé", 4, "ééé…"},
+		{"default cap", strings.Repeat("x", 600), 0, strings.Repeat("x", 511) + "…"},
+		{"empty", "", 10, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Neutralize(tc.in, tc.max)
+			if got != tc.want {
+				t.Errorf("Neutralize(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+			}
+		})
+	}
+}
+
+func FuzzNeutralize(f *testing.F) {
+	f.Add("::error::x\n::add-mask::y", 20)
+	f.Add("\u2028 ::x", 3)
+	f.Fuzz(func(t *testing.T, s string, max int) {
+		if max > 4096 || max < -1 {
+			return
+		}
+		got := Neutralize(s, max)
+		if !utf8.ValidString(got) {
+			t.Fatalf("Neutralize(%q) = %q, not valid UTF-8", s, got)
+		}
+		if strings.HasPrefix(strings.TrimLeft(got, " "), "::") {
+			t.Fatalf("Neutralize(%q) = %q starts a workflow command", s, got)
+		}
+		for _, r := range got {
+			if r < 0x20 || (r >= 0x7f && r <= 0x9f) || isFormatChar(r) || r == 0x2028 || r == 0x2029 {
+				t.Fatalf("Neutralize(%q) = %q keeps control %U", s, got, r)
+			}
+		}
+		limit := max
+		if limit <= 0 {
+			limit = DefaultNeutralizeMax
+		}
+		if n := utf8.RuneCountInString(strings.TrimPrefix(got, neutralPrefix)); n > limit {
+			t.Fatalf("Neutralize(%q, %d) has %d runes", s, max, n)
+		}
+	})
+}

@@ -1,0 +1,118 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+)
+
+// annotationCap is how many annotations of one level the runner shows per
+// step (actions/runner ExecutionContext: _maxIssueCount = 10 for errors,
+// warnings and notices alike); later ones are silently dropped.
+const annotationCap = 10
+
+// noticeCap leaves one notice slot for the summary, which would otherwise be
+// the first thing dropped when a file has ten info findings.
+const noticeCap = annotationCap - 1
+
+// GitHub writes one workflow command per finding for GitHub Actions:
+//
+//	::error file=…,line=…,col=…,title=takos-apply%3A <rule>::message
+//
+// (::warning for warnings, ::notice for infos), escaped as actions/toolkit
+// does. Only the first 10 errors, 10 warnings and 9 infos become
+// annotations (the runner drops the rest, and one notice is kept for the
+// summary); every other finding is printed as a plain text-format log line.
+// The output ends with
+//
+//	::notice title=takos-apply::N files checked: E errors, W warnings
+//
+// and, when annotations were capped, a plain line saying how many findings
+// are only in the log. No line other than those commands can be read as a
+// workflow command, whatever the messages and paths contain.
+func GitHub(w io.Writer, files []File) error {
+	ew := newErrWriter(w)
+	var shown [3]int // indexed by diag.Severity
+	logOnly := 0
+	for _, f := range files {
+		for _, d := range f.Diags {
+			level, limit := annotationLevel(d.Severity)
+			i := min(max(int(d.Severity), 0), 2)
+			if shown[i] < limit {
+				shown[i]++
+				ew.str(annotation(level, f.Path, d) + "\n")
+				continue
+			}
+			logOnly++
+			ew.str(neutralize(headerLine(f.Path, d, false)) + "\n")
+		}
+	}
+	ew.str("::notice title=" + escapeProperty(toolName) + "::" + escapeData(summaryLine(Summarize(files))) + "\n")
+	if logOnly > 0 {
+		noun := "findings are"
+		if logOnly == 1 {
+			noun = "finding is"
+		}
+		ew.str(fmt.Sprintf("%s: %d %s only in the log above: GitHub shows at most %d annotations of each level per step\n",
+			toolName, logOnly, noun, annotationCap))
+	}
+	if err := ew.flush(); err != nil {
+		return fmt.Errorf("write github annotations: %w", err)
+	}
+	return nil
+}
+
+func annotationLevel(s diag.Severity) (level string, limit int) {
+	switch s {
+	case diag.Error:
+		return "error", annotationCap
+	case diag.Warning:
+		return "warning", annotationCap
+	default:
+		return "notice", noticeCap
+	}
+}
+
+// annotation renders one workflow command. Property values and data are
+// escaped so the command stays on one line and its properties cannot be
+// split; other control characters become visible escapes first.
+func annotation(level, path string, d diag.Diagnostic) string {
+	var b strings.Builder
+	b.WriteString("::")
+	b.WriteString(level)
+	b.WriteByte(' ')
+	if path != "" {
+		b.WriteString("file=" + escapeProperty(path) + ",")
+	}
+	if d.Pos.Line > 0 {
+		b.WriteString("line=" + strconv.Itoa(d.Pos.Line) + ",")
+		if d.Pos.Column > 0 {
+			b.WriteString("col=" + strconv.Itoa(d.Pos.Column) + ",")
+		}
+	}
+	b.WriteString("title=" + escapeProperty(toolName+": "+d.Rule))
+	b.WriteString("::")
+	b.WriteString(escapeData(truncate(d.Message, maxMessageRunes)))
+	return b.String()
+}
+
+// escapeData is actions/toolkit's escapeData (% CR LF) applied after other
+// controls were made visible. "##[" is broken up as on log lines: the
+// runner tries the "::" parser first, so this is defence in depth should a
+// command line ever fail to parse and fall through to the legacy parser.
+func escapeData(s string) string {
+	s = strings.ReplaceAll(escapeControls(s, true), "##[", `##\[`)
+	s = strings.ReplaceAll(s, "%", "%25")
+	s = strings.ReplaceAll(s, "\r", "%0D")
+	return strings.ReplaceAll(s, "\n", "%0A")
+}
+
+// escapeProperty is actions/toolkit's escapeProperty (% CR LF : ,).
+func escapeProperty(s string) string {
+	s = escapeData(s)
+	s = strings.ReplaceAll(s, ":", "%3A")
+	return strings.ReplaceAll(s, ",", "%2C")
+}

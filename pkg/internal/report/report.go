@@ -1,0 +1,70 @@
+// Package report renders lint results for people and machines: a terminal
+// text format with source snippets, a stable JSON document, GitHub Actions
+// workflow-command annotations and SARIF 2.1.0 for GitHub code scanning.
+//
+// Messages and paths partly come from user YAML. Every renderer that writes
+// lines a GitHub runner reads (text and github) neutralises them so that no
+// line can start a workflow command the renderer did not mean to emit.
+package report
+
+import (
+	"bufio"
+	"io"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// File is one linted file. Doc may be nil when the file could not be read
+// (then Diags holds the I/O finding). Path is the name every format prints
+// for the file's findings; Diags must already be sorted.
+type File struct {
+	Path  string
+	Doc   *manifest.Document // for source snippets (doc.Line(n))
+	Diags diag.List          // already sorted
+}
+
+// Summary counts the files checked and their findings by severity.
+type Summary struct{ Files, Errors, Warnings, Infos int }
+
+// Summarize counts files and findings over files.
+func Summarize(files []File) Summary {
+	s := Summary{Files: len(files)}
+	for _, f := range files {
+		s.Errors += f.Diags.Count(diag.Error)
+		s.Warnings += f.Diags.Count(diag.Warning)
+		s.Infos += f.Diags.Count(diag.Info)
+	}
+	return s
+}
+
+// Options tune the renderers that need more than the findings.
+type Options struct {
+	Color   bool   // text only: ANSI colours (the CLI decides: TTY and no NO_COLOR)
+	Version string // tool version for SARIF driver.version
+}
+
+// toolName is the name users see in annotation titles and the SARIF driver.
+const toolName = "takos-apply"
+
+// errWriter remembers the first write error so renderers can write freely
+// and check once at the end.
+type errWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func newErrWriter(w io.Writer) *errWriter { return &errWriter{w: bufio.NewWriter(w)} }
+
+func (e *errWriter) str(s string) {
+	if e.err == nil {
+		_, e.err = e.w.WriteString(s)
+	}
+}
+
+func (e *errWriter) flush() error {
+	if e.err == nil {
+		e.err = e.w.Flush()
+	}
+	return e.err
+}

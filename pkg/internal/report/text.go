@@ -1,0 +1,166 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/width"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+)
+
+// Snippet window: source lines longer than this (minified flow-style YAML)
+// are cut around the column so one finding cannot print a megabyte.
+const (
+	snippetMax    = 160
+	snippetBefore = 60
+)
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+)
+
+// Text writes each finding as "path:line:col: severity: message [rule]"
+// followed by its source line and a caret under the column, then a final
+// line "N files checked: E errors, W warnings". Clean files print nothing.
+// Findings without a position print "path: severity: message [rule]" and no
+// snippet; so do files whose Doc is nil. With opt.Color the severity is
+// coloured (red, yellow, cyan). Every line is neutralised so that text
+// output shown in a GitHub log cannot start a workflow command.
+func Text(w io.Writer, files []File, opt Options) error {
+	ew := newErrWriter(w)
+	for _, f := range files {
+		for _, d := range f.Diags {
+			ew.str(neutralize(headerLine(f.Path, d, opt.Color)) + "\n")
+			if f.Doc == nil || d.Pos.Line < 1 {
+				continue
+			}
+			src := f.Doc.Line(d.Pos.Line)
+			if src == "" {
+				continue
+			}
+			code, caret := snippet(src, d.Pos.Column)
+			gutter := strconv.Itoa(d.Pos.Line)
+			pad := strings.Repeat(" ", len(gutter))
+			// The gutter keeps snippet lines from ever starting with "::"
+			// (YAML block scalars may hold any text).
+			ew.str(neutralize(" "+gutter+" | "+code) + "\n")
+			ew.str(" " + pad + " | " + caret + "\n")
+		}
+	}
+	ew.str(summaryLine(Summarize(files)) + "\n")
+	if err := ew.flush(); err != nil {
+		return fmt.Errorf("write text report: %w", err)
+	}
+	return nil
+}
+
+// headerLine renders "path:line:col: severity: message [rule]".
+func headerLine(path string, d diag.Diagnostic, color bool) string {
+	var b strings.Builder
+	b.WriteString(displayPath(path))
+	if d.Pos.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", d.Pos.Line, d.Pos.Column)
+	}
+	b.WriteString(": ")
+	sev := d.Severity.String()
+	if color {
+		sev = severityColor(d.Severity) + sev + ansiReset
+	}
+	b.WriteString(sev)
+	b.WriteString(": ")
+	b.WriteString(lineMessage(d.Message))
+	b.WriteString(" [")
+	b.WriteString(escapeControls(d.Rule, false))
+	b.WriteString("]")
+	return b.String()
+}
+
+func severityColor(s diag.Severity) string {
+	switch s {
+	case diag.Error:
+		return ansiRed
+	case diag.Warning:
+		return ansiYellow
+	default:
+		return ansiCyan
+	}
+}
+
+// summaryLine renders "N files checked: E errors, W warnings".
+func summaryLine(s Summary) string {
+	return fmt.Sprintf("%s checked: %s, %s",
+		plural(s.Files, "file"), plural(s.Errors, "error"), plural(s.Warnings, "warning"))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// snippet returns the printable source line and the caret line for a
+// 1-based column counted in characters, as yaml.v3 counts them. The caret
+// line copies the tabs of the text before the column and uses two spaces
+// for East Asian wide characters, so the caret lands under the column in a
+// terminal whatever the tab width.
+func snippet(src string, col int) (code, caret string) {
+	runes := []rune(src)
+	idx := col - 1
+	if idx < 0 {
+		idx = 0
+	}
+	if idx > len(runes) {
+		idx = len(runes)
+	}
+	start, end := 0, len(runes)
+	if len(runes) > snippetMax {
+		start = max(0, idx-snippetBefore)
+		end = min(len(runes), start+snippetMax)
+	}
+	var prefix, rest string
+	prefix = escapeControls(string(runes[start:idx]), false)
+	rest = escapeControls(string(runes[idx:end]), false)
+	if start > 0 {
+		prefix = "…" + prefix
+	}
+	if end < len(runes) {
+		rest += "…"
+	}
+	// Text neutralises the whole line, turning "##[" into "##\[". Do the
+	// same here so a "##[" before the column does not shift the caret.
+	var c strings.Builder
+	for _, r := range strings.ReplaceAll(prefix, "##[", `##\[`) {
+		switch {
+		case r == '\t':
+			c.WriteByte('\t')
+		case unicode.In(r, unicode.Mn, unicode.Me):
+			// combining marks take no column of their own
+		case isWide(r):
+			c.WriteString("  ")
+		default:
+			c.WriteByte(' ')
+		}
+	}
+	c.WriteByte('^')
+	return prefix + rest, c.String()
+}
+
+func isWide(r rune) bool {
+	if r < utf8.RuneSelf {
+		return false
+	}
+	switch width.LookupRune(r).Kind() {
+	case width.EastAsianWide, width.EastAsianFullwidth:
+		return true
+	}
+	return false
+}
