@@ -185,6 +185,9 @@ type converter struct {
 	// stopped is set once a limit is hit, so one hostile construct yields
 	// one finding instead of thousands.
 	stopped bool
+	// aliasSite is the outermost alias being expanded: a limit hit deep
+	// inside an anchor is reported where the alias was used.
+	aliasSite *yaml.Node
 }
 
 func (c *converter) errorf(n *yaml.Node, rule, format string, args ...any) {
@@ -192,6 +195,9 @@ func (c *converter) errorf(n *yaml.Node, rule, format string, args ...any) {
 }
 
 func (c *converter) limit(n *yaml.Node, format string, args ...any) {
+	if c.aliasSite != nil {
+		n = c.aliasSite
+	}
 	if !c.stopped {
 		c.errorf(n, RuleLimit, format, args...)
 	}
@@ -226,6 +232,10 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 	case yaml.AliasNode:
 		if n.Alias == nil {
 			return nil
+		}
+		if c.aliasSite == nil {
+			c.aliasSite = n
+			defer func() { c.aliasSite = nil }()
 		}
 		return c.convert(n.Alias, depth)
 	case yaml.MappingNode:

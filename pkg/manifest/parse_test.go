@@ -1,0 +1,286 @@
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+)
+
+const minimal = `apiVersion: takos.dev/v1alpha1
+kind: App
+metadata:
+  name: demo
+spec:
+  version: 1.0.0
+`
+
+func TestParseValue(t *testing.T) {
+	src := minimal + `  when: 2024-01-02
+  count: 0x1F
+  octal: 0o17
+  ratio: 1.50
+  flag: yes
+  on: true
+  nothing: ~
+  anchored: &a [one, two]
+  again: *a
+  big: 1_000
+`
+	doc, diags := Parse("app.yml", []byte(src), DefaultLimits())
+	if len(diags) != 0 {
+		t.Fatalf("Parse: unexpected findings %v", diags)
+	}
+	want := map[string]any{
+		"apiVersion": "takos.dev/v1alpha1",
+		"kind":       "App",
+		"metadata":   map[string]any{"name": "demo"},
+		"spec": map[string]any{
+			"version":  "1.0.0",
+			"when":     "2024-01-02", // a date stays text, never time.Time
+			"count":    json.Number("31"),
+			"octal":    json.Number("15"),
+			"ratio":    json.Number("1.5"),
+			"flag":     "yes", // YAML 1.2: yes is a string
+			"on":       true,
+			"nothing":  nil,
+			"anchored": []any{"one", "two"},
+			"again":    []any{"one", "two"},
+			"big":      json.Number("1000"),
+		},
+	}
+	if d := cmp.Diff(want, doc.Value); d != "" {
+		t.Errorf("Parse value mismatch (-want +got):\n%s", d)
+	}
+}
+
+func TestParseFindings(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		lim  *Limits
+		want []string // "line:col rule" of each finding, in order
+		msg  string   // fragment of the first message
+	}{
+		{"empty file", "", nil, []string{"1:1 yaml-empty"}, "file is empty"},
+		{"only a comment", "# nothing\n", nil, []string{"1:1 yaml-empty"}, "file is empty"},
+		{"null document", "~\n", nil, []string{"1:1 yaml-empty"}, "holds no manifest"},
+		{"duplicate key", "a: 1\nb: 2\na: 3\n", nil, []string{"3:1 yaml-duplicate-key"}, "already defined at line 1"},
+		{"nested duplicate", "spec:\n  oauth:\n    clientName: x\n    clientName: y\n", nil, []string{"4:5 yaml-duplicate-key"}, `key "clientName"`},
+		{"two documents", "a: 1\n---\nb: 2\n", nil, []string{"2:1 yaml-multi-document"}, "more than one YAML document"},
+		{"integer key", "1: one\n", nil, []string{"1:1 yaml-key-type"}, "keys must be strings"},
+		{"null key", "~: one\n", nil, []string{"1:1 yaml-key-type"}, "keys must be strings"},
+		{"bool key", "true: one\n", nil, []string{"1:1 yaml-key-type"}, "keys must be strings"},
+		{"complex key", "? [a]\n: one\n", nil, []string{"1:3 yaml-key-type"}, "not a scalar"},
+		{"custom tag", "a: !evil x\n", nil, []string{"1:4 yaml-tag"}, "tag !evil is not supported"},
+		{"binary tag", "a: !!binary aGVsbG8=\n", nil, []string{"1:4 yaml-tag"}, "!!binary"},
+		{"merge key", "base: &b {x: 1}\nc:\n  <<: *b\n", nil, []string{"3:3 yaml-merge-key"}, "merge key"},
+		{"tab indentation", "a:\n\tb: 1\n", nil, []string{"2:1 yaml-syntax"}, "tabs"},
+		{"syntax error", "a: [1, 2\n", nil, []string{"1:1 yaml-syntax"}, "invalid YAML"},
+		{"invalid utf8", "a: \xff\n", nil, []string{"1:4 yaml-encoding"}, "invalid UTF-8"},
+		{"utf16 bom", "\xff\xfea\x00", nil, []string{"1:1 yaml-encoding"}, "UTF-16"},
+		{"NUL byte", "a: b\x00\n", nil, []string{"1:5 yaml-control-char"}, "U+0000"},
+		{"ESC byte", "a: \x1b[31m\n", nil, []string{"1:4 yaml-control-char"}, "U+001B"},
+		{"NEL", "a: b\u0085c\n", nil, []string{"1:5 yaml-control-char"}, "U+0085"},
+		{"escaped NUL", "a: \"b\\0c\"\n", nil, []string{"1:4 yaml-control-char"}, "escape sequence"},
+		{"escaped bell", "x:\n  - \"\\a\"\n", nil, []string{"2:5 yaml-control-char"}, "U+0007"},
+		{"NaN", "a: .nan\n", nil, []string{"1:4 yaml-number"}, "not a number JSON can hold"},
+		{"Inf", "a: -.inf\n", nil, []string{"1:4 yaml-number"}, "not a number JSON can hold"},
+		{"too big", strings.Repeat("a: 1\n", 10), &Limits{MaxBytes: 20}, []string{"1:1 yaml-size"}, "over the 20-byte limit"},
+		{"too deep", strings.Repeat("[", 10) + strings.Repeat("]", 10) + "\n", &Limits{MaxDepth: 5}, []string{"1:7 yaml-limit"}, "deeper than 5"},
+		{"too many keys", "a: 1\nb: 2\nc: 3\n", &Limits{MaxKeys: 2}, []string{"1:1 yaml-limit"}, "3 keys"},
+		{"alias bomb", bomb(6, 9), &Limits{MaxNodes: 10000}, []string{"5:10 yaml-limit"}, "more than 10000 values"},
+		{"many duplicates one finding each", "a: 1\na: 2\na: 3\n", nil, []string{"2:1 yaml-duplicate-key", "3:1 yaml-duplicate-key"}, "already defined"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			lim := DefaultLimits()
+			if tc.lim != nil {
+				lim = *tc.lim
+			}
+			doc, diags := Parse("app.yml", []byte(tc.src), lim)
+			var got []string
+			for _, d := range diags {
+				got = append(got, fmt.Sprintf("%d:%d %s", d.Pos.Line, d.Pos.Column, d.Rule))
+				if d.File != "app.yml" || d.Severity != diag.Error {
+					t.Errorf("finding %v: want file app.yml and severity error", d)
+				}
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Fatalf("Parse(%q) findings (-want +got):\n%s\nall: %v", tc.src, d, diags)
+			}
+			if !strings.Contains(diags[0].Message, tc.msg) {
+				t.Errorf("message %q, want it to contain %q", diags[0].Message, tc.msg)
+			}
+			if doc.Value != nil {
+				t.Errorf("Value = %v, want nil after an error", doc.Value)
+			}
+		})
+	}
+}
+
+// bomb builds a "billion laughs" document: levels of n aliases each.
+func bomb(levels, n int) string {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < levels; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [", i, i)
+		for j := 0; j < n; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	fmt.Fprintf(&b, "z: *a%d\n", levels-1)
+	return b.String()
+}
+
+func TestPositions(t *testing.T) {
+	src := minimal + `  oauth:
+    clientName: Demo
+    redirectUris:
+      - https://app.example.com/cb
+      - "http://localhost:3000/cb"
+    "a/b~c": 1
+`
+	doc, diags := Parse("app.yml", []byte(src), DefaultLimits())
+	if len(diags) != 0 {
+		t.Fatal(diags)
+	}
+	tests := []struct {
+		ptr      string
+		pos, key diag.Pos
+	}{
+		{"", diag.Pos{Line: 1, Column: 1}, diag.Pos{Line: 1, Column: 1}},
+		{"/spec/version", diag.Pos{Line: 6, Column: 12}, diag.Pos{Line: 6, Column: 3}},
+		{"/spec/oauth/clientName", diag.Pos{Line: 8, Column: 17}, diag.Pos{Line: 8, Column: 5}},
+		{"/spec/oauth/redirectUris/1", diag.Pos{Line: 11, Column: 9}, diag.Pos{Line: 11, Column: 9}},
+		{Pointer("spec", "oauth", "a/b~c"), diag.Pos{Line: 12, Column: 14}, diag.Pos{Line: 12, Column: 5}},
+		// Missing leaves resolve to the closest ancestor.
+		{"/spec/oauth/scopes", diag.Pos{Line: 8, Column: 5}, diag.Pos{Line: 8, Column: 5}},
+		{"/spec/oauth/redirectUris/7", diag.Pos{Line: 10, Column: 7}, diag.Pos{Line: 10, Column: 7}},
+	}
+	for _, tc := range tests {
+		if got := doc.Pos(tc.ptr); got != tc.pos {
+			t.Errorf("Pos(%q) = %v, want %v", tc.ptr, got, tc.pos)
+		}
+		if got := doc.KeyPos(tc.ptr); got != tc.key {
+			t.Errorf("KeyPos(%q) = %v, want %v", tc.ptr, got, tc.key)
+		}
+	}
+	if got := doc.Line(11); got != `      - "http://localhost:3000/cb"` {
+		t.Errorf("Line(11) = %q", got)
+	}
+	if text, tag, ok := doc.Scalar("/spec/version"); !ok || text != "1.0.0" || tag != "!!str" {
+		t.Errorf("Scalar(/spec/version) = %q, %q, %v", text, tag, ok)
+	}
+}
+
+func TestPointerRoundTrip(t *testing.T) {
+	for _, toks := range [][]string{nil, {"a"}, {"a/b", "~c", ""}, {"0", "x~1y"}} {
+		p := Pointer(toks...)
+		if got := SplitPointer(p); !cmp.Equal(got, toks) {
+			t.Errorf("SplitPointer(Pointer(%q)) = %q (pointer %q)", toks, got, p)
+		}
+	}
+}
+
+func TestOAuth(t *testing.T) {
+	src := minimal + `  oauth:
+    clientName: Demo
+    redirectUris: [https://a.example.com/cb, 5, https://b.example.com/cb]
+    scopes: [openid, profile]
+    autoEnv: true
+    metadata:
+      logoUri: https://a.example.com/logo.png
+`
+	doc, _ := Parse("app.yml", []byte(src), DefaultLimits())
+	o, ok := doc.OAuth()
+	if !ok {
+		t.Fatal("OAuth() = false")
+	}
+	want := &OAuth{
+		ClientName:   "Demo",
+		RedirectURIs: []string{"https://a.example.com/cb", "https://b.example.com/cb"},
+		Scopes:       []string{"openid", "profile"},
+		AutoEnv:      true,
+		LogoURI:      "https://a.example.com/logo.png",
+	}
+	if d := cmp.Diff(want, o); d != "" {
+		t.Errorf("OAuth() (-want +got):\n%s", d)
+	}
+	doc, _ = Parse("app.yml", []byte(minimal+"  oauth: nope\n"), DefaultLimits())
+	if _, ok := doc.OAuth(); ok {
+		t.Error("OAuth() on a scalar oauth = true, want false")
+	}
+}
+
+// corpus returns every manifest under testdata/manifests, the seeds of the
+// fuzzer and the inputs of the golden tests.
+func corpus(t testing.TB) map[string][]byte {
+	files, err := filepath.Glob("../../testdata/manifests/*/*.y*ml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[f] = b
+	}
+	return out
+}
+
+func FuzzParse(f *testing.F) {
+	for _, b := range corpus(f) {
+		f.Add(b)
+	}
+	f.Add([]byte(bomb(5, 9)))
+	f.Add([]byte("a: &x {b: *x}\n"))
+	f.Add([]byte("- [[[[[[[[]]]]]]]]\n"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		lim := DefaultLimits()
+		lim.MaxNodes = 20000
+		doc, diags := Parse("f.yml", src, lim)
+		if diags.HasErrors() && doc.Value != nil {
+			t.Fatalf("value and errors at once: %v", diags)
+		}
+		for _, d := range diags {
+			if d.Pos.Line < 1 || d.Pos.Column < 1 || d.Rule == "" || d.Message == "" {
+				t.Fatalf("malformed finding %+v", d)
+			}
+		}
+		if doc.Value != nil {
+			// The value must be JSON-shaped: encoding/json accepts it.
+			if _, err := json.Marshal(doc.Value); err != nil {
+				t.Fatalf("value is not JSON-shaped: %v", err)
+			}
+			if _, err := Validate(doc); err != nil {
+				t.Fatalf("Validate: %v", err)
+			}
+		}
+	})
+}
+
+func BenchmarkParse(b *testing.B) {
+	src, err := os.ReadFile("../../testdata/manifests/ok/oauth-app.yml")
+	if err != nil {
+		b.Skip(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, d := Parse("app.yml", src, DefaultLimits()); d.HasErrors() {
+			b.Fatal(d)
+		}
+	}
+}

@@ -1,0 +1,185 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestCompile(t *testing.T) {
+	if _, err := load(); err != nil {
+		t.Fatalf("load() error = %v", err)
+	}
+	if _, err := compile([]byte(`{"$id": "x", "type": 3}`)); err == nil {
+		t.Error("compile(invalid schema) error = nil, want an error")
+	}
+	if _, err := compile([]byte(`{`)); err == nil {
+		t.Error("compile(truncated JSON) error = nil, want an error")
+	}
+}
+
+// walkSchema calls fn for every subschema object with its path in the
+// schema document.
+func walkSchema(path string, v any, fn func(path string, m map[string]any)) {
+	switch t := v.(type) {
+	case map[string]any:
+		fn(path, t)
+		for k, c := range t {
+			if strings.HasPrefix(k, "x-") || k == "examples" || k == "enum" || k == "const" {
+				continue
+			}
+			walkSchema(path+"/"+k, c, fn)
+		}
+	case []any:
+		for _, c := range t {
+			walkSchema(path+"/[]", c, fn)
+		}
+	}
+}
+
+// TestSchemaConventions pins the rules the schema promises: every property
+// is documented for editors, every object that lists properties rejects
+// unknown ones (Takos silently drops them), and x-message entries name
+// keywords that exist beside them.
+func TestSchemaConventions(t *testing.T) {
+	var doc any
+	dec := json.NewDecoder(bytes.NewReader(schemaJSON))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	props, closed := 0, 0
+	walkSchema("", doc, func(path string, m map[string]any) {
+		ps, ok := m["properties"].(map[string]any)
+		if !ok {
+			return
+		}
+		// Conditional schemas (if/then/else, dependentSchemas) only add
+		// constraints to an object that is closed elsewhere.
+		conditional := strings.Contains(path, "/if") || strings.Contains(path, "/then") ||
+			strings.Contains(path, "/else") || strings.Contains(path, "/dependentSchemas")
+		if conditional {
+			return
+		}
+		if ap, ok := m["additionalProperties"].(bool); !ok || ap {
+			t.Errorf("%s lists properties but does not set additionalProperties: false", path)
+		} else {
+			closed++
+		}
+		for name, p := range ps {
+			props++
+			pm, _ := p.(map[string]any)
+			if d, _ := pm["description"].(string); d == "" {
+				t.Errorf("%s/properties/%s has no description", path, name)
+			}
+		}
+	})
+	if props < 150 || closed < 30 {
+		t.Errorf("walked %d properties in %d closed objects; the walk is broken", props, closed)
+	}
+	walkSchema("", doc, func(path string, m map[string]any) {
+		xm, ok := m["x-message"].(map[string]any)
+		if !ok {
+			return
+		}
+		for kw := range xm {
+			if kw == "false" {
+				continue
+			}
+			if _, ok := m[kw]; !ok {
+				t.Errorf("%s: x-message names %q but the schema has no such keyword", path, kw)
+			}
+		}
+	})
+}
+
+func TestSuggest(t *testing.T) {
+	allowed := map[string]any{
+		"clientName": true, "redirectUris": true, "scopes": true, "autoEnv": true, "metadata": true,
+		"mcpServers": true, "description": true, "kv": true, "env": true,
+	}
+	tests := []struct {
+		key     string
+		present map[string]any
+		want    string
+	}{
+		{"redirectUri", nil, "redirectUris"},
+		{"clientname", nil, "clientName"},
+		{"CLIENTNAME", nil, "clientName"},
+		{"scope", nil, "scopes"},
+		{"mcp", nil, "mcpServers"},
+		{"descirption", nil, "description"},
+		{"autoenv", nil, "autoEnv"},
+		{"metdata", nil, "metadata"},
+		{"kvs", nil, "kv"},
+		{"envs", nil, "env"},
+		{"redirectUri", map[string]any{"redirectUris": true}, ""},
+		{"foo", nil, ""},
+		{"x", nil, ""},
+		{"kb", nil, ""},
+		{"somethingElse", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.key, func(t *testing.T) {
+			if got := suggest(tc.key, allowed, tc.present); got != tc.want {
+				t.Errorf("suggest(%q) = %q, want %q", tc.key, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOSADistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"abc", "abc", 0},
+		{"abc", "", 3},
+		{"abc", "acb", 1},
+		{"ca", "abc", 3},
+		{"kitten", "sitting", 3},
+		{"descirption", "description", 1},
+		{"ünï", "uni", 2},
+	}
+	for _, tc := range tests {
+		if got := osaDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("osaDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestPointerAndName(t *testing.T) {
+	root := map[string]any{"spec": map[string]any{
+		"routes":    []any{map[string]any{"methods": []any{"GET"}}},
+		"resources": map[string]any{"a.b": map[string]any{}},
+	}}
+	f := flattener{root: root}
+	tests := []struct {
+		tokens   []string
+		ptr, nam string
+	}{
+		{nil, "", "the manifest"},
+		{[]string{"spec", "routes", "0", "methods", "0"}, "/spec/routes/0/methods/0", "spec.routes[0].methods[0]"},
+		{[]string{"spec", "resources", "a.b", "type"}, "/spec/resources/a.b/type", `spec.resources["a.b"].type`},
+		{[]string{"spec", "resources", "a/b~c"}, "/spec/resources/a~1b~0c", `spec.resources["a/b~c"]`},
+	}
+	for _, tc := range tests {
+		if got := pointer(tc.tokens); got != tc.ptr {
+			t.Errorf("pointer(%q) = %q, want %q", tc.tokens, got, tc.ptr)
+		}
+		if got := f.name(tc.tokens); got != tc.nam {
+			t.Errorf("name(%q) = %q, want %q", tc.tokens, got, tc.nam)
+		}
+	}
+}
+
+func BenchmarkCompile(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := compile(schemaJSON); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
