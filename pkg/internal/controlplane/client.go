@@ -1,0 +1,455 @@
+// Package controlplane is the HTTP client for the Takos control plane's
+// owner-side OAuth client API (GET/POST /api/me/oauth/clients,
+// PATCH/DELETE /api/me/oauth/clients/{client_id}) and its RFC 8414
+// discovery document.
+//
+// The client never adds credentials or retries by itself: it is given an
+// *http.Client built by httpx.NewClient (per-attempt timeout, retries of
+// GET/PATCH/DELETE, never POST, no redirects) and wrapped with the bearer
+// transport and httpx.SameOrigin. What this package adds is the wire format
+// of reference §4.2, typed errors whose messages say what to do, and the
+// classification a caller needs after a failed create (IsUncertain).
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+)
+
+// Paths of the control-plane API (reference §4.1, §4.2).
+const (
+	DiscoveryPath = "/.well-known/oauth-authorization-server"
+	ClientsPath   = "/api/me/oauth/clients"
+)
+
+// maxBody caps every response body; the list of a user's clients is far
+// below it.
+const maxBody = 1 << 20
+
+// Client talks to one control plane. It is safe for concurrent use.
+type Client struct {
+	base *url.URL
+	hc   *http.Client
+	now  func() time.Time
+}
+
+// Option configures New.
+type Option func(*Client)
+
+// WithClock sets the clock used to turn an HTTP-date Retry-After into a
+// number of seconds. Default time.Now.
+func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
+
+// New returns a client for the control plane at baseURL. baseURL must pass
+// httpx.CheckURL (https unless loopback, no userinfo) and carry no query or
+// fragment; a path prefix is kept. hc must not be nil: it is the caller's
+// job to give it timeouts, retries and credentials.
+func New(baseURL string, hc *http.Client, opts ...Option) (*Client, error) {
+	u, err := httpx.CheckURL(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("control-plane URL: %w", err)
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
+		return nil, fmt.Errorf("control-plane URL %s must not have a query or fragment", httpx.Redact(baseURL))
+	}
+	if hc == nil {
+		return nil, errors.New("control-plane client: nil *http.Client")
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	c := &Client{base: u, hc: hc, now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// BaseURL returns the control-plane base URL, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Discovery is the part of the RFC 8414 authorization-server metadata
+// takos-apply uses.
+type Discovery struct {
+	Issuer                string
+	TokenEndpoint         string
+	AuthorizationEndpoint string
+	RegistrationEndpoint  string
+	JWKSURI               string
+	ScopesSupported       []string
+	GrantTypesSupported   []string
+}
+
+// Discover fetches GET /.well-known/oauth-authorization-server. A 404 is
+// returned as an *APIError that matches ErrNoDiscovery and IsNotFound, so
+// the caller can fall back to the built-in scope list. token_endpoint is
+// required and must pass httpx.CheckURL.
+func (c *Client) Discover(ctx context.Context) (*Discovery, error) {
+	const op = "fetch OAuth discovery"
+	var w struct {
+		Issuer                string   `json:"issuer"`
+		TokenEndpoint         string   `json:"token_endpoint"`
+		AuthorizationEndpoint string   `json:"authorization_endpoint"`
+		RegistrationEndpoint  string   `json:"registration_endpoint"`
+		JWKSURI               string   `json:"jwks_uri"`
+		ScopesSupported       []string `json:"scopes_supported"`
+		GrantTypesSupported   []string `json:"grant_types_supported"`
+	}
+	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: DiscoveryPath, kind: kindDiscovery}, &w)
+	if err != nil {
+		return nil, err
+	}
+	if w.TokenEndpoint == "" {
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "token_endpoint is missing"}
+	}
+	if _, err := httpx.CheckURL(w.TokenEndpoint); err != nil {
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "token_endpoint is not usable: " + err.Error()}
+	}
+	return &Discovery{
+		Issuer:                w.Issuer,
+		TokenEndpoint:         w.TokenEndpoint,
+		AuthorizationEndpoint: w.AuthorizationEndpoint,
+		RegistrationEndpoint:  w.RegistrationEndpoint,
+		JWKSURI:               w.JWKSURI,
+		ScopesSupported:       w.ScopesSupported,
+		GrantTypesSupported:   w.GrantTypesSupported,
+	}, nil
+}
+
+// OAuthClient is an OAuth client as the control plane lists or returns it
+// after an update. It never holds a secret: the control plane keeps only a
+// hash.
+//
+// The list view (GET) has no policy_uri and tos_uri, and the update reply
+// (PATCH) has neither them nor client_type, created_at and updated_at. An
+// absent field is unknown, not empty: HasPolicyURI and HasTOSURI say
+// whether PolicyURI and TOSURI were present in the reply, and a zero
+// CreatedAt/UpdatedAt means "not reported". A JSON null is present and
+// empty.
+type OAuthClient struct {
+	// ID is the internal row id; only the PATCH reply carries it.
+	ID            string
+	ClientID      string
+	Name          string
+	Description   string
+	LogoURI       string
+	ClientURI     string
+	PolicyURI     string
+	TOSURI        string
+	HasPolicyURI  bool
+	HasTOSURI     bool
+	RedirectURIs  []string
+	AllowedScopes []string
+	// ClientType is "confidential" or "public".
+	ClientType string
+	// Status is "active", "suspended" or "revoked".
+	Status    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Active reports whether the client can be used and updated.
+func (o OAuthClient) Active() bool { return o.Status == "active" }
+
+// wireClient is the union of the list and PATCH reply shapes.
+type wireClient struct {
+	ID            *string         `json:"id"`
+	ClientID      string          `json:"client_id"`
+	Name          *string         `json:"name"`
+	Description   *string         `json:"description"`
+	LogoURI       *string         `json:"logo_uri"`
+	ClientURI     *string         `json:"client_uri"`
+	PolicyURI     json.RawMessage `json:"policy_uri"`
+	TOSURI        json.RawMessage `json:"tos_uri"`
+	RedirectURIs  []string        `json:"redirect_uris"`
+	AllowedScopes []string        `json:"allowed_scopes"`
+	ClientType    *string         `json:"client_type"`
+	Status        string          `json:"status"`
+	CreatedAt     json.RawMessage `json:"created_at"`
+	UpdatedAt     json.RawMessage `json:"updated_at"`
+}
+
+func (w wireClient) toClient() (OAuthClient, error) {
+	if w.ClientID == "" {
+		return OAuthClient{}, errors.New("a client has no client_id")
+	}
+	o := OAuthClient{
+		ID:            deref(w.ID),
+		ClientID:      w.ClientID,
+		Name:          deref(w.Name),
+		Description:   deref(w.Description),
+		LogoURI:       deref(w.LogoURI),
+		ClientURI:     deref(w.ClientURI),
+		RedirectURIs:  w.RedirectURIs,
+		AllowedScopes: w.AllowedScopes,
+		ClientType:    deref(w.ClientType),
+		Status:        w.Status,
+	}
+	var err error
+	if o.PolicyURI, o.HasPolicyURI, err = optionalString(w.PolicyURI); err != nil {
+		return OAuthClient{}, fmt.Errorf("client %s: policy_uri: %w", w.ClientID, err)
+	}
+	if o.TOSURI, o.HasTOSURI, err = optionalString(w.TOSURI); err != nil {
+		return OAuthClient{}, fmt.Errorf("client %s: tos_uri: %w", w.ClientID, err)
+	}
+	if o.CreatedAt, err = parseTime(w.CreatedAt); err != nil {
+		return OAuthClient{}, fmt.Errorf("client %s: created_at: %w", w.ClientID, err)
+	}
+	if o.UpdatedAt, err = parseTime(w.UpdatedAt); err != nil {
+		return OAuthClient{}, fmt.Errorf("client %s: updated_at: %w", w.ClientID, err)
+	}
+	return o, nil
+}
+
+// ListClients returns every OAuth client owned by the caller, revoked ones
+// included (Status "revoked"), in the server's order (newest first).
+func (c *Client) ListClients(ctx context.Context) ([]OAuthClient, error) {
+	const op = "list OAuth clients"
+	var w struct {
+		Clients *[]wireClient `json:"clients"`
+	}
+	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: ClientsPath, kind: kindList}, &w)
+	if err != nil {
+		return nil, err
+	}
+	if w.Clients == nil {
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: `the "clients" array is missing`}
+	}
+	out := make([]OAuthClient, 0, len(*w.Clients))
+	for _, wc := range *w.Clients {
+		oc, err := wc.toClient()
+		if err != nil {
+			return nil, &MalformedResponseError{Op: op, Status: status, Reason: err.Error()}
+		}
+		out = append(out, oc)
+	}
+	return out, nil
+}
+
+// CreateRequest is the registration the caller wants. ClientName and at
+// least one redirect URI are required by the server. Scopes travel as one
+// space-separated "scope" string; an empty list registers a client with no
+// allowed scope. Empty URI fields are not sent.
+type CreateRequest struct {
+	ClientName   string
+	RedirectURIs []string
+	Scopes       []string
+	LogoURI      string
+	TOSURI       string
+	PolicyURI    string
+	ClientURI    string
+}
+
+// CreateClient registers a new confidential client with POST
+// /api/me/oauth/clients. The reply is the only time the control plane
+// reveals the client secret and the registration access token; the
+// returned Registration redacts both when formatted.
+//
+// POST is never retried. When it fails after the request may have reached
+// the server (network error after the request was written, timeout, 5xx,
+// 408, or a 2xx reply that cannot be used) IsUncertain(err) is true: the
+// client may exist, and the caller must list before trying again. A
+// successful reply's body never appears in an error.
+func (c *Client) CreateClient(ctx context.Context, r CreateRequest) (*Registration, error) {
+	const op = "create OAuth client"
+	body := map[string]any{
+		"client_name":   r.ClientName,
+		"redirect_uris": nonNil(r.RedirectURIs),
+		"scope":         strings.Join(r.Scopes, " "),
+	}
+	for k, v := range map[string]string{"logo_uri": r.LogoURI, "tos_uri": r.TOSURI, "policy_uri": r.PolicyURI, "client_uri": r.ClientURI} {
+		if v != "" {
+			body[k] = v
+		}
+	}
+	var w wireRegistration
+	status, err := c.do(ctx, request{op: op, method: http.MethodPost, path: ClientsPath, body: body, kind: kindCreate}, &w)
+	if err != nil {
+		return nil, err
+	}
+	// A reply without an id or secret cannot be used, yet the server did
+	// create something: report it as uncertain so the caller cleans up.
+	switch {
+	case w.ClientID == "":
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_id is missing", Uncertain: true}
+	case w.ClientSecret == "":
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_secret is missing (client " + sanitize(w.ClientID, 64) + " was created)", Uncertain: true}
+	}
+	return w.toRegistration(), nil
+}
+
+// UpdateRequest is a partial update: a nil field is not sent and keeps its
+// stored value. The server ignores an empty client name, so a pointer to ""
+// for ClientName is refused here. A pointer to "" for a URI field clears it
+// (sent as JSON null). RedirectURIs must stay non-empty; Scopes may become
+// empty.
+type UpdateRequest struct {
+	ClientName   *string
+	RedirectURIs *[]string
+	Scopes       *[]string
+	LogoURI      *string
+	TOSURI       *string
+	PolicyURI    *string
+	ClientURI    *string
+}
+
+// UpdateClient applies r to the client with PATCH
+// /api/me/oauth/clients/{id} and returns the client as the server reports
+// it (without policy/tos URIs, type or timestamps: see OAuthClient). An
+// unknown, foreign or revoked id gives an error for which IsNotFound is
+// true.
+func (c *Client) UpdateClient(ctx context.Context, id string, r UpdateRequest) (*OAuthClient, error) {
+	const op = "update OAuth client"
+	if id == "" {
+		return nil, errors.New("update OAuth client: empty client id")
+	}
+	if r.ClientName != nil && *r.ClientName == "" {
+		return nil, fmt.Errorf("update OAuth client %s: the client name cannot be cleared", sanitize(id, 64))
+	}
+	body := map[string]any{}
+	if r.ClientName != nil {
+		body["client_name"] = *r.ClientName
+	}
+	if r.RedirectURIs != nil {
+		body["redirect_uris"] = nonNil(*r.RedirectURIs)
+	}
+	if r.Scopes != nil {
+		body["scope"] = strings.Join(*r.Scopes, " ")
+	}
+	for k, v := range map[string]*string{"logo_uri": r.LogoURI, "tos_uri": r.TOSURI, "policy_uri": r.PolicyURI, "client_uri": r.ClientURI} {
+		switch {
+		case v == nil:
+		case *v == "":
+			body[k] = nil
+		default:
+			body[k] = *v
+		}
+	}
+	var w wireClient
+	status, err := c.do(ctx, request{op: op, method: http.MethodPatch, path: ClientsPath + "/" + url.PathEscape(id), body: body, kind: kindClient, id: id}, &w)
+	if err != nil {
+		return nil, err
+	}
+	oc, err := w.toClient()
+	if err != nil {
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: err.Error()}
+	}
+	return &oc, nil
+}
+
+// RevokeClient soft-revokes the client with DELETE
+// /api/me/oauth/clients/{id}: it stays in the list with Status "revoked"
+// and its id stays reserved. An unknown or foreign id gives an error for
+// which IsNotFound is true.
+func (c *Client) RevokeClient(ctx context.Context, id string) error {
+	const op = "revoke OAuth client"
+	if id == "" {
+		return errors.New("revoke OAuth client: empty client id")
+	}
+	var w struct {
+		Success *bool `json:"success"`
+	}
+	status, err := c.do(ctx, request{op: op, method: http.MethodDelete, path: ClientsPath + "/" + url.PathEscape(id), kind: kindClient, id: id}, &w)
+	if err != nil {
+		return err
+	}
+	if w.Success != nil && !*w.Success {
+		return &MalformedResponseError{Op: op, Status: status, Reason: `the server answered "success": false`}
+	}
+	return nil
+}
+
+type requestKind int
+
+const (
+	kindDiscovery requestKind = iota
+	kindList
+	kindCreate
+	kindClient // PATCH or DELETE of one client
+)
+
+type request struct {
+	op, method, path string
+	body             any
+	kind             requestKind
+	id               string
+}
+
+// do sends one logical request and decodes a 2xx JSON reply into out.
+func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
+	u := *c.base
+	u.Path = c.base.Path + r.path
+	target := u.String()
+	var body *bytes.Reader
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return 0, fmt.Errorf("%s: encoding request: %w", r.op, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	// wrote records whether the request left this process in full; after
+	// that, a failed POST may have been acted on.
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
+	})
+	var req *http.Request
+	var err error
+	if body != nil {
+		req, err = http.NewRequestWithContext(ctx, r.method, target, body)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, r.method, target, nil)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: building request: %w", r.op, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, &TransportError{Op: r.op, Method: r.method, Err: err, Uncertain: r.method == http.MethodPost && wrote.Load()}
+	}
+	data, rerr := httpx.ReadBody(resp, maxBody)
+	post := r.method == http.MethodPost
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// An unreadable error body still leaves a usable status.
+		return resp.StatusCode, c.apiError(r, resp, data)
+	}
+	if rerr != nil {
+		return resp.StatusCode, &MalformedResponseError{Op: r.op, Status: resp.StatusCode, Reason: "reading the body failed", Uncertain: post, err: rerr}
+	}
+	if !isJSON(resp.Header.Get("Content-Type")) {
+		return resp.StatusCode, &MalformedResponseError{Op: r.op, Status: resp.StatusCode, Reason: "the reply is not JSON (Content-Type " + sanitize(resp.Header.Get("Content-Type"), 64) + ")", Uncertain: post}
+	}
+	if err := decodeStrict(data, out); err != nil {
+		return resp.StatusCode, &MalformedResponseError{Op: r.op, Status: resp.StatusCode, Reason: err.Error(), Uncertain: post}
+	}
+	return resp.StatusCode, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -1,0 +1,146 @@
+package lint
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// maxClientName is a policy limit, not a Takos one (Takos has none): longer
+// names are truncated or wrapped on consent screens.
+const maxClientName = 128
+
+// checkClientName applies the rules that keep the consent screen honest.
+func (c *checker) checkClientName() {
+	v, _ := c.doc.Get(manifest.PtrClientName)
+	s, ok := asString(v)
+	if !ok {
+		return
+	}
+	p := manifest.PtrClientName
+	if strings.TrimSpace(s) == "" {
+		c.add(p, diag.Error, ruleClientNameEmpty,
+			"clientName is empty; set the name users see on the Takos consent screen")
+		return
+	}
+	for _, r := range s {
+		if what := hiddenCharKind(r); what != "" {
+			c.add(p, diag.Error, ruleClientNameControl,
+				fmt.Sprintf("clientName contains %s (U+%04X); remove it, because hidden or line-breaking characters can make the consent screen show a different name", what, r))
+			break
+		}
+	}
+	if n := utf8.RuneCountInString(s); n > maxClientName {
+		c.add(p, diag.Warning, ruleClientNameLength,
+			fmt.Sprintf("clientName is %d characters long; shorten it to at most %d so consent screens show it whole", n, maxClientName))
+	}
+}
+
+// hiddenCharKind names the class of r when r is invisible or breaks lines
+// in a name, or returns "".
+func hiddenCharKind(r rune) string {
+	switch {
+	// U+2028 and U+2029 are the only characters of Zl and Zp.
+	case r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029:
+		return "a line break"
+	case r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069):
+		return "a bidirectional control character"
+	case unicode.Is(unicode.Cc, r):
+		return "a control character"
+	case unicode.Is(unicode.Cf, r):
+		return "an invisible format character"
+	}
+	return ""
+}
+
+// checkMetadataURI applies the structural rules to one of the client's
+// display URLs. The raw string is inspected first because net/url accepts
+// and normalises things the consent page would show differently.
+func (c *checker) checkMetadataURI(p, field string) {
+	v, _ := c.doc.Get(p)
+	raw, ok := asString(v)
+	if !ok {
+		return
+	}
+	if raw == "" {
+		c.add(p, diag.Error, ruleMetadataURIInvalid,
+			fmt.Sprintf("%s is empty; remove the field or set an absolute https URL", field))
+		return
+	}
+	for _, r := range raw {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			c.add(p, diag.Error, ruleMetadataURIWhitespace,
+				fmt.Sprintf("%s contains whitespace or an invisible character (U+%04X); percent-encode it or remove it", field, r))
+			return
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		c.add(p, diag.Error, ruleMetadataURIInvalid,
+			fmt.Sprintf("%s %q is not a valid URL; set an absolute https URL such as https://example.com/%s", field, raw, exampleFile(field)))
+		return
+	}
+	switch scheme := strings.ToLower(u.Scheme); scheme {
+	case "https":
+	case "http":
+		c.add(p, c.envSeverity(diag.Error, diag.Warning), ruleMetadataURIHTTPS,
+			fmt.Sprintf("%s uses http; serve it over https, because the consent page shows it to every user", field))
+	case "":
+		c.add(p, diag.Error, ruleMetadataURIInvalid,
+			fmt.Sprintf("%s %q is not an absolute URL; write it with https:// and a host", field, raw))
+		return
+	case "data", "javascript":
+		c.add(p, diag.Error, ruleMetadataURIScheme,
+			fmt.Sprintf("%s uses a %s: URL, which can run or embed content on the consent page; host the file and use an https URL", field, scheme))
+		return
+	default:
+		c.add(p, diag.Error, ruleMetadataURIScheme,
+			fmt.Sprintf("%s uses the %s scheme, which browsers will not show on the consent page; use an https URL", field, scheme))
+		return
+	}
+	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
+		c.add(p, diag.Error, ruleMetadataURIInvalid,
+			fmt.Sprintf("%s %q has no host; write it as https://host/path", field, raw))
+		return
+	}
+	if u.User != nil {
+		c.add(p, diag.Error, ruleMetadataURIUserinfo,
+			fmt.Sprintf("%s contains user information before the host; remove the user:password@ part", field))
+	}
+	host := u.Hostname()
+	for _, r := range host {
+		if r > unicode.MaxASCII {
+			c.add(p, diag.Error, ruleMetadataURIInvalid,
+				fmt.Sprintf("%s has the non-ASCII host %q; write the host in its punycode (xn--) form", field, host))
+			return
+		}
+	}
+	lowHost := strings.ToLower(host)
+	if _, err := netip.ParseAddr(host); err == nil {
+		c.add(p, diag.Warning, ruleMetadataURIHost,
+			fmt.Sprintf("%s uses the IP address %s as its host; use a public domain name that end users can reach", field, host))
+	} else if lowHost == "localhost" || strings.HasSuffix(lowHost, ".localhost") {
+		c.add(p, diag.Warning, ruleMetadataURIHost,
+			fmt.Sprintf("%s points at %s, which end users cannot reach; use a public domain name", field, host))
+	}
+	if field == "logoUri" && strings.HasSuffix(strings.ToLower(u.EscapedPath()), ".svg") {
+		c.add(p, diag.Warning, ruleMetadataLogoSVG,
+			"logoUri points at an SVG file, which can carry script; use a PNG or JPEG logo")
+	}
+}
+
+func exampleFile(field string) string {
+	switch field {
+	case "logoUri":
+		return "logo.png"
+	case "tosUri":
+		return "terms"
+	}
+	return "privacy"
+}

@@ -1,0 +1,389 @@
+package lint
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+)
+
+// canonicalType maps a resource type string Takos accepts to its canonical
+// type (toPublicResourceType in Takos's resources/capabilities.ts), or ""
+// for a type Takos rejects.
+func canonicalType(t string) string {
+	switch t {
+	case "d1", "sql":
+		return "d1"
+	case "r2", "object_store":
+		return "r2"
+	case "kv":
+		return "kv"
+	case "queue":
+		return "queue"
+	case "vectorize", "vector_index":
+		return "vectorize"
+	case "analyticsEngine", "analytics_store", "analytics_engine":
+		return "analyticsEngine"
+	case "secretRef", "secret", "secret_ref":
+		return "secretRef"
+	case "workflow", "workflow_runtime", "workflow_binding":
+		return "workflow"
+	case "durableObject", "durable_namespace", "durable_object", "durable_object_namespace":
+		return "durableObject"
+	}
+	return ""
+}
+
+// bindingKinds lists the typed binding keys (with Takos's aliases) and the
+// canonical resource type each must reference. "resources" and "services"
+// are not type-checked by Takos and are left out.
+func bindingKinds() []struct{ key, typ string } {
+	return []struct{ key, typ string }{
+		{"d1", "d1"}, {"sql", "d1"},
+		{"r2", "r2"}, {"objectStores", "r2"},
+		{"kv", "kv"},
+		{"queues", "queue"},
+		{"vectorize", "vectorize"}, {"vectorIndexes", "vectorize"},
+		{"analyticsEngine", "analyticsEngine"}, {"analyticsStores", "analyticsEngine"}, {"analytics", "analyticsEngine"},
+		{"workflow", "workflow"}, {"workflowRuntimes", "workflow"}, {"workflows", "workflow"},
+		{"durableObjects", "durableObject"}, {"durableNamespaces", "durableObject"},
+	}
+}
+
+// semverRE is the SemVer 2.0 grammar Takos checks versions against.
+var semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+
+// model is the set of names the cross-reference rules resolve against.
+type model struct {
+	spec       map[string]any
+	workers    map[string]any
+	containers map[string]any
+	services   map[string]any
+	resources  map[string]any
+	resType    map[string]string // resource name → canonical type ("" if unknown)
+	routes     []map[string]any  // nil entries for non-mapping elements
+	routeNames map[string]bool
+}
+
+func (c *checker) model() *model {
+	spec := asMap(asMap(c.doc.Value)["spec"])
+	m := &model{
+		spec:       spec,
+		workers:    asMap(spec["workers"]),
+		containers: asMap(spec["containers"]),
+		services:   asMap(spec["services"]),
+		resources:  asMap(spec["resources"]),
+		resType:    map[string]string{},
+		routeNames: map[string]bool{},
+	}
+	for name, r := range m.resources {
+		t, _ := asString(asMap(r)["type"])
+		m.resType[name] = canonicalType(strings.TrimSpace(t))
+	}
+	for _, e := range asSlice(spec["routes"]) {
+		r := asMap(e)
+		m.routes = append(m.routes, r)
+		if n, ok := asString(r["name"]); ok {
+			m.routeNames[strings.TrimSpace(n)] = true
+		}
+	}
+	return m
+}
+
+// names renders the keys of maps for a message: sorted, at most five, or
+// "none is defined".
+func names(maps ...map[string]any) string {
+	var all []string
+	for _, m := range maps {
+		for k := range m {
+			all = append(all, k)
+		}
+	}
+	return nameList(all)
+}
+
+func nameList(all []string) string {
+	slices.Sort(all)
+	all = slices.Compact(all)
+	if len(all) == 0 {
+		return "none is defined"
+	}
+	if len(all) > 5 {
+		return "one of " + strings.Join(all[:5], ", ") + ", ..."
+	}
+	return "one of " + strings.Join(all, ", ")
+}
+
+func has(name string, maps ...map[string]any) bool {
+	for _, m := range maps {
+		if _, ok := m[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// ref returns the trimmed string at key, as Takos's asRequiredString reads
+// it, and false for a missing, empty or non-string value.
+func ref(m map[string]any, key string) (string, bool) {
+	s, ok := asString(m[key])
+	s = strings.TrimSpace(s)
+	return s, ok && s != ""
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// checkRefs runs the cross-reference and build-source rules of the Takos
+// parser (§2.6 to §2.12 of the control-plane reference).
+func (c *checker) checkRefs(m *model) {
+	if m.spec == nil {
+		return
+	}
+	c.checkRoutes(m)
+	c.checkMCPServers(m)
+	for _, w := range sortedKeys(m.workers) {
+		c.checkWorker(m, w, asMap(m.workers[w]))
+	}
+	for _, kind := range []string{"containers", "services"} {
+		group := m.containers
+		if kind == "services" {
+			group = m.services
+		}
+		for _, n := range sortedKeys(group) {
+			c.checkImageWorkload(m, kind, n, asMap(group[n]))
+		}
+	}
+	c.checkResources(m)
+	if v, ok := asString(asMap(m.spec["takos"])["minVersion"]); ok && !semverRE.MatchString(strings.TrimSpace(v)) {
+		c.add(ptr("spec", "takos", "minVersion"), diag.Error, ruleTakosMinVersion,
+			fmt.Sprintf("spec.takos.minVersion %q is not a semantic version; write it as MAJOR.MINOR.PATCH, for example 1.2.0", v))
+	}
+}
+
+func (c *checker) checkRoutes(m *model) {
+	for i, r := range m.routes {
+		if r == nil {
+			continue
+		}
+		if t, ok := ref(r, "target"); ok && !has(t, m.workers, m.containers, m.services) {
+			c.add(ptr("spec", "routes", idx(i), "target"), diag.Error, ruleRouteTarget,
+				fmt.Sprintf("route target %q names no worker, container or service; use %s", t, names(m.workers, m.containers, m.services)))
+		}
+		if t, ok := ref(r, "ingress"); ok && !has(t, m.workers) {
+			c.add(ptr("spec", "routes", idx(i), "ingress"), diag.Error, ruleRouteIngress,
+				fmt.Sprintf("route ingress %q names no worker; use %s", t, names(m.workers)))
+		}
+	}
+}
+
+func (c *checker) checkMCPServers(m *model) {
+	for i, e := range asSlice(m.spec["mcpServers"]) {
+		s := asMap(e)
+		if s == nil {
+			continue
+		}
+		p := ptr("spec", "mcpServers", idx(i))
+		_, hasEndpoint := ref(s, "endpoint")
+		route, hasRoute := ref(s, "route")
+		switch {
+		case hasEndpoint && hasRoute:
+			c.add(p, diag.Error, ruleMCPEndpointRoute,
+				"mcp server sets both endpoint and route; keep exactly one of them")
+		case !hasEndpoint && !hasRoute:
+			c.add(p, diag.Error, ruleMCPEndpointRoute,
+				"mcp server sets neither endpoint nor route; add route (the name of a spec.routes entry) or endpoint (a URL)")
+		}
+		if hasRoute && !m.routeNames[route] {
+			c.add(p+"/route", diag.Error, ruleMCPRoute, c.mcpRouteMessage(m, route))
+		}
+		if sec, ok := ref(s, "authSecretRef"); ok && m.resType[sec] != "secretRef" {
+			msg := fmt.Sprintf("authSecretRef %q names no secretRef resource; declare it under spec.resources with type: secretRef", sec)
+			if t, exists := m.resType[sec]; exists {
+				msg = fmt.Sprintf("authSecretRef %q is a %s resource, not a secretRef; point it at a resource with type: secretRef", sec, typeName(t))
+			}
+			c.add(p+"/authSecretRef", diag.Error, ruleMCPAuthSecret, msg)
+		}
+	}
+}
+
+func (c *checker) mcpRouteMessage(m *model, route string) string {
+	var known []string
+	for n := range m.routeNames {
+		known = append(known, n)
+	}
+	if strings.HasPrefix(route, "/") {
+		for _, r := range m.routes {
+			p, _ := ref(r, "path")
+			n, hasName := ref(r, "name")
+			if hasName && p == route {
+				return fmt.Sprintf("mcp server route %q is a path, but route takes a route name; use %q, the route with that path", route, n)
+			}
+		}
+		return fmt.Sprintf("mcp server route %q is a path, but route takes the name of a spec.routes entry; use %s", route, nameList(known))
+	}
+	return fmt.Sprintf("mcp server route %q names no entry of spec.routes; use %s", route, nameList(known))
+}
+
+func typeName(t string) string {
+	if t == "" {
+		return "unknown-type"
+	}
+	return t
+}
+
+func (c *checker) checkWorker(m *model, name string, w map[string]any) {
+	if w == nil {
+		return
+	}
+	base := []string{"spec", "workers", name}
+	at := func(tokens ...string) string { return ptr(append(slices.Clone(base), tokens...)...) }
+	build := asMap(w["build"])
+	legacy := false
+	for _, k := range []string{"command", "output", "cwd"} {
+		if _, ok := build[k]; ok {
+			legacy = true
+			c.addKey(at("build", k), diag.Error, ruleLegacyBuild,
+				fmt.Sprintf("build.%s is a local build field Takos no longer supports; build in a workflow and use build.fromWorkflow", k))
+		}
+	}
+	if _, ok := w["entry"]; ok {
+		legacy = true
+		c.addKey(at("entry"), diag.Error, ruleLegacyBuild,
+			"entry is a local build field Takos no longer supports; build in a workflow and use build.fromWorkflow")
+	}
+	fw := asMap(build["fromWorkflow"])
+	kind, _ := asString(asMap(w["artifact"])["kind"])
+	if fw == nil && strings.TrimSpace(kind) != "bundle" && !legacy {
+		c.addKey(ptr(base...), diag.Error, ruleWorkerBuildSource,
+			fmt.Sprintf("worker %q has no build source; add build.fromWorkflow {path, job, artifact, artifactPath} or artifact.kind: bundle", name))
+	}
+	if p, ok := asString(fw["path"]); ok && strings.TrimSpace(p) != "" {
+		norm := normalizeRepoPath(p)
+		switch {
+		case slices.Contains(strings.Split(norm, "/"), ".."):
+			c.add(at("build", "fromWorkflow", "path"), diag.Error, ruleFromWorkflowPath,
+				fmt.Sprintf("workflow path %q contains .., which takos apply refuses; point it straight at a file under .takos/workflows/", p))
+		case !strings.HasPrefix(norm, ".takos/workflows/"):
+			c.add(at("build", "fromWorkflow", "path"), diag.Error, ruleFromWorkflowPath,
+				fmt.Sprintf("workflow path %q is not under .takos/workflows/; move the workflow there and use a path such as .takos/workflows/build.yml", p))
+		}
+	}
+	for i, e := range asSlice(w["containers"]) {
+		if s, ok := asString(e); ok && strings.TrimSpace(s) != "" && !has(strings.TrimSpace(s), m.containers) {
+			c.add(at("containers", idx(i)), diag.Error, ruleWorkerContainer,
+				fmt.Sprintf("worker container %q names no entry of spec.containers; use %s", s, names(m.containers)))
+		}
+	}
+	c.checkDependsOn(m, base, w)
+	c.checkBindings(m, base, asMap(w["bindings"]))
+	for i, e := range asSlice(asMap(w["triggers"])["queues"]) {
+		if q, ok := ref(asMap(e), "queue"); ok && m.resType[q] != "queue" {
+			c.add(at("triggers", "queues", idx(i), "queue"), diag.Error, ruleQueueTrigger,
+				fmt.Sprintf("queue trigger %q names no queue resource; declare it under spec.resources with type: queue", q))
+		}
+	}
+}
+
+// normalizeRepoPath mirrors Takos's normalizeRepoPath: backslashes become
+// slashes, "//" collapses, and leading "./" and "/" are removed.
+func normalizeRepoPath(p string) string {
+	p = strings.ReplaceAll(strings.TrimSpace(p), `\`, "/")
+	for strings.Contains(p, "//") {
+		p = strings.ReplaceAll(p, "//", "/")
+	}
+	for {
+		switch {
+		case strings.HasPrefix(p, "./"):
+			p = p[2:]
+		case strings.HasPrefix(p, "/"):
+			p = p[1:]
+		default:
+			return p
+		}
+	}
+}
+
+func (c *checker) checkImageWorkload(m *model, kind, name string, w map[string]any) {
+	if w == nil {
+		return
+	}
+	base := []string{"spec", kind, name}
+	_, hasDockerfile := ref(w, "dockerfile")
+	_, hasImage := ref(w, "imageRef")
+	ak, _ := asString(asMap(w["artifact"])["kind"])
+	if !hasDockerfile && !hasImage && strings.TrimSpace(ak) != "image" {
+		what := "container"
+		if kind == "services" {
+			what = "service"
+		}
+		c.addKey(ptr(base...), diag.Error, ruleImageSource,
+			fmt.Sprintf("%s %q has no image source; add dockerfile, imageRef (digest-pinned, @sha256:...) or artifact {kind: image, imageRef}", what, name))
+	}
+	c.checkDependsOn(m, base, w)
+	if kind == "services" {
+		c.checkBindings(m, base, asMap(w["bindings"]))
+	}
+}
+
+func (c *checker) checkDependsOn(m *model, base []string, w map[string]any) {
+	for i, e := range asSlice(w["dependsOn"]) {
+		s, ok := asString(e)
+		s = strings.TrimSpace(s)
+		if !ok || s == "" || has(s, m.containers, m.services, m.workers) {
+			continue
+		}
+		c.add(ptr(append(slices.Clone(base), "dependsOn", idx(i))...), diag.Error, ruleDependsOn,
+			fmt.Sprintf("dependsOn %q names no container, service or worker; use %s", s, names(m.containers, m.services, m.workers)))
+	}
+}
+
+func (c *checker) checkBindings(m *model, base []string, b map[string]any) {
+	for _, k := range bindingKinds() {
+		for i, e := range asSlice(b[k.key]) {
+			s, ok := asString(e)
+			s = strings.TrimSpace(s)
+			if !ok || s == "" || m.resType[s] == k.typ {
+				continue
+			}
+			msg := fmt.Sprintf("bindings.%s entry %q names no %s resource; declare it under spec.resources with type: %s", k.key, s, k.typ, k.typ)
+			if t, exists := m.resType[s]; exists {
+				msg = fmt.Sprintf("bindings.%s entry %q is a %s resource, not %s; move it to the matching binding list or change the resource type", k.key, s, typeName(t), k.typ)
+			}
+			c.add(ptr(append(slices.Clone(base), "bindings", k.key, idx(i))...), diag.Error, ruleBinding, msg)
+		}
+	}
+}
+
+func (c *checker) checkResources(m *model) {
+	for _, name := range sortedKeys(m.resources) {
+		r := asMap(m.resources[name])
+		switch m.resType[name] {
+		case "queue":
+			if q, ok := ref(asMap(r["queue"]), "deadLetterQueue"); ok && m.resType[q] != "queue" {
+				c.add(ptr("spec", "resources", name, "queue", "deadLetterQueue"), diag.Error, ruleDeadLetterQueue,
+					fmt.Sprintf("deadLetterQueue %q names no queue resource; declare it under spec.resources with type: queue", q))
+			}
+		case "workflow":
+			for _, section := range []string{"workflow", "workflowRuntime"} {
+				sec := asMap(r[section])
+				if sec == nil {
+					continue
+				}
+				if s, ok := ref(sec, "service"); ok && !has(s, m.workers, m.services) {
+					c.add(ptr("spec", "resources", name, section, "service"), diag.Error, ruleWorkflowService,
+						fmt.Sprintf("workflow service %q names no worker or service; use %s", s, names(m.workers, m.services)))
+				}
+				break // Takos reads the first section present
+			}
+		}
+	}
+}

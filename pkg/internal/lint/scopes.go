@@ -1,0 +1,173 @@
+package lint
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// checkOAuth runs the spec.oauth rules; a missing or non-mapping oauth block
+// means the manifest declares no client, and nothing is checked.
+func (c *checker) checkOAuth() {
+	v, _ := c.doc.Get(manifest.PtrOAuth)
+	if asMap(v) == nil {
+		return
+	}
+	c.checkScopes()
+	c.checkClientName()
+	c.checkMetadataURI(manifest.PtrLogoURI, "logoUri")
+	c.checkMetadataURI(manifest.PtrTOSURI, "tosUri")
+	c.checkMetadataURI(manifest.PtrPolicyURI, "policyUri")
+	c.out = append(c.out, checkRedirectURIs(c.doc, c.env)...)
+}
+
+// checkScopes compares scopes byte-exactly, as the Takos OAuth server does.
+// A scalar or absent scopes field is the schema's finding.
+func (c *checker) checkScopes() {
+	v, _ := c.doc.Get(manifest.PtrScopes)
+	list, ok := v.([]any)
+	if !ok {
+		return
+	}
+	if len(list) == 0 {
+		c.add(manifest.PtrScopes, diag.Error, ruleScopeEmpty,
+			"scopes is empty, so Takos stores no allowed scopes and every authorization fails with invalid_scope; list the scopes the app needs")
+		return
+	}
+	known := make(map[string]bool, len(c.scopes))
+	for _, s := range c.scopes {
+		known[s] = true
+	}
+	seen := map[string]int{}     // exact scope → first index
+	folded := map[string]int{}   // lower-cased scope → first index
+	present := map[string]bool{} // every string scope, for write-implies-read
+	for _, e := range list {
+		if s, ok := e.(string); ok {
+			present[s] = true
+		}
+	}
+	for i, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			continue
+		}
+		p := manifest.PtrScopes + "/" + idx(i)
+		if first, dup := seen[s]; dup {
+			c.add(p, diag.Warning, ruleScopeDuplicate,
+				fmt.Sprintf("scope %q is already listed at line %d; remove the duplicate", s, c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
+			continue
+		}
+		seen[s] = i
+		low := strings.ToLower(s)
+		if first, dup := folded[low]; dup {
+			other, _ := list[first].(string)
+			c.add(p, diag.Warning, ruleScopeCaseDuplicate,
+				fmt.Sprintf("scope %q differs only in case from %q at line %d; scopes are case-sensitive, so keep only the one you mean", s, other, c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
+		} else {
+			folded[low] = i
+		}
+		if problem := scopeTokenProblem(s); problem != "" {
+			c.add(p, diag.Error, ruleScopeGrammar, problem)
+			continue
+		}
+		if !known[s] {
+			c.add(p, diag.Error, c.unknownScopeRule(s), c.unknownScopeMessage(s))
+			continue
+		}
+		if res, ok := strings.CutSuffix(s, ":read"); ok && present[res+":write"] && known[res+":write"] {
+			c.add(p, diag.Info, ruleScopeImpliedRead,
+				fmt.Sprintf("scope %q is implied by %q on Takos, where write includes read; drop it unless you want the read grant to be explicit", s, res+":write"))
+		}
+	}
+}
+
+func (c *checker) unknownScopeRule(s string) string {
+	if s == "runs:read" || s == "runs:write" {
+		return ruleScopeRuns
+	}
+	return ruleScopeUnknown
+}
+
+func (c *checker) unknownScopeMessage(s string) string {
+	if s == "runs:read" || s == "runs:write" {
+		return fmt.Sprintf("scope %q is listed in the Takos docs but the Takos OAuth server rejects it (no runs scopes exist there); remove it", s)
+	}
+	for _, k := range c.scopes {
+		if strings.EqualFold(k, s) {
+			return fmt.Sprintf("unknown scope %q is rejected by the Takos OAuth server; scopes are case-sensitive, so write %q", s, k)
+		}
+	}
+	best := closest(s, c.scopes)
+	if best == "" {
+		return fmt.Sprintf("unknown scope %q, and the control plane supports no scopes at all; remove it", s)
+	}
+	return fmt.Sprintf("unknown scope %q is rejected by the Takos OAuth server; did you mean %q", s, best)
+}
+
+// scopeTokenProblem returns why s is not an RFC 6749 §3.3 scope-token
+// (1*( %x21 / %x23-5B / %x5D-7E )), or "" when it is one.
+func scopeTokenProblem(s string) string {
+	if s == "" {
+		return "scope is an empty string; remove the entry or name a scope"
+	}
+	for _, r := range s {
+		var what string
+		switch {
+		case r == ' ':
+			what = "a space (a scope list is a YAML list, one scope per entry)"
+		case r == '"':
+			what = `a double quote (")`
+		case r == '\\':
+			what = `a backslash (\)`
+		case r < 0x20 || r == 0x7F:
+			what = fmt.Sprintf("control character U+%04X", r)
+		case r > 0x7E && r != utf8.RuneError:
+			what = fmt.Sprintf("non-ASCII character %q (U+%04X)", r, r)
+		case r == utf8.RuneError:
+			what = "an invalid UTF-8 sequence"
+		default:
+			continue
+		}
+		return fmt.Sprintf("scope %q contains %s, which RFC 6749 §3.3 forbids in a scope; remove it", s, what)
+	}
+	return ""
+}
+
+// closest returns the candidate with the smallest edit distance to s,
+// comparing case-insensitively so "Files:Read" suggests "files:read"; ties
+// go to the earlier candidate, so the suggestion is deterministic.
+func closest(s string, candidates []string) string {
+	best, bestDist := "", -1
+	low := strings.ToLower(s)
+	for _, cand := range candidates {
+		d := levenshtein(low, strings.ToLower(cand))
+		if bestDist < 0 || d < bestDist {
+			best, bestDist = cand, d
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
