@@ -1,0 +1,432 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/internal/auth"
+	"github.com/takos-dev/takos-apply/pkg/internal/controlplane"
+	"github.com/takos-dev/takos-apply/pkg/internal/export"
+	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+	"github.com/takos-dev/takos-apply/pkg/internal/lint"
+	"github.com/takos-dev/takos-apply/pkg/internal/reconcile"
+	"github.com/takos-dev/takos-apply/pkg/internal/report"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// cpFlags select and reach the control plane; shared by plan, apply and
+// auth debug.
+type cpFlags struct {
+	controlPlane string
+	timeout      time.Duration
+	auth         authFlags
+}
+
+func (c *cpFlags) register(fs *flag.FlagSet, e *env) {
+	fs.StringVar(&c.controlPlane, "control-plane", e.getenv("TAKOS_API_URL"),
+		"control plane base URL, https unless loopback (env TAKOS_API_URL)")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
+	c.auth.register(fs, e)
+}
+
+type applyFlags struct {
+	lintFlags
+	cpFlags
+	clientID  string
+	rotate    bool
+	exportEnv bool
+	envFile   string
+}
+
+func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
+	name := "plan"
+	if apply {
+		name = "apply"
+	}
+	var f applyFlags
+	fs := newFlagSet(e, name, name+" [flags] [PATH]")
+	f.lintFlags.register(fs, e, "text|json")
+	f.cpFlags.register(fs, e)
+	fs.StringVar(&f.clientID, "client-id", e.getenv("TAKOS_OAUTH_CLIENT_ID"),
+		"manage this client id instead of the active client named clientName (env TAKOS_OAUTH_CLIENT_ID)")
+	if apply {
+		fs.BoolVar(&f.rotate, "rotate-secret", false, "create a replacement client with a new secret, deliver it, then revoke the old one")
+		fs.BoolVar(&f.exportEnv, "export-env", false, "also export OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to GITHUB_ENV (as autoEnv: true does)")
+		fs.StringVar(&f.envFile, "env-file", "", "write OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to this dotenv file (mode 0600)")
+	} else {
+		fs.BoolVar(&f.rotate, "rotate-secret", false, "plan a secret rotation")
+	}
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageExit(err)
+	}
+	if f.format != "text" && f.format != "json" {
+		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q; use text or json\n", name, f.format)
+		return ExitUsage
+	}
+	if len(paths) > 1 {
+		fmt.Fprintf(e.stderr, "takos-apply %s: one manifest at a time, got %d\n", name, len(paths))
+		return ExitUsage
+	}
+	r := &runner{e: e, f: f, name: name, actions: e.getenv("GITHUB_ACTIONS") == "true"}
+	if r.actions {
+		// Every secret is masked on this stream before anything else can
+		// print it: tokens as auth obtains them, the client secret first
+		// thing on delivery.
+		r.masker = export.NewMasker(e.stdout)
+	}
+	return r.run(ctx, paths, apply)
+}
+
+// runner holds one plan/apply invocation's state.
+type runner struct {
+	e       *env
+	f       applyFlags
+	name    string
+	actions bool
+	masker  *export.Masker
+}
+
+func (r *runner) failf(code int, format string, args ...any) int {
+	msg := fmt.Sprintf(format, args...)
+	if r.masker != nil {
+		msg = r.masker.Redact(msg)
+	}
+	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, msg)
+	return code
+}
+
+func (r *runner) mask(v string) {
+	if r.masker != nil {
+		// A token with a line break cannot be masked line by line; it is
+		// never printed either, so refusing to mask it is safe.
+		_ = r.masker.Mask(v)
+	}
+}
+
+func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
+	files, err := findManifests(paths)
+	if err != nil {
+		if errors.Is(err, errNoManifest) {
+			return r.failf(ExitUsage, "%v", err)
+		}
+		return r.failf(ExitFailure, "%v", err)
+	}
+	path := files[0]
+	src, tooBig, err := readLimited(path, r.f.limits().MaxBytes)
+	if err != nil {
+		return r.failf(ExitFailure, "reading %s: %v", path, unwrapPathError(err))
+	}
+	if tooBig {
+		return r.failf(ExitFindings, "%s is larger than %d bytes", path, r.f.limits().MaxBytes)
+	}
+	doc, diags, err := checkDocument(path, src, r.f.limits(), lint.Options{Env: r.f.env})
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	if code, stop := r.reportFindings(doc, diags); stop {
+		return code
+	}
+	oauth, ok := doc.OAuth()
+	if !ok {
+		fmt.Fprintf(r.e.stdout, "%s declares no spec.oauth client; nothing to %s\n", path, r.name)
+		return ExitOK
+	}
+	desired := reconcile.Desired{
+		Name:         oauth.ClientName,
+		RedirectURIs: oauth.RedirectURIs,
+		Scopes:       oauth.Scopes,
+		LogoURI:      oauth.LogoURI,
+		TOSURI:       oauth.TOSURI,
+		PolicyURI:    oauth.PolicyURI,
+	}
+
+	cp, code := r.connect(ctx)
+	if cp == nil {
+		return code
+	}
+	if disc, err := cp.Discover(ctx); err == nil && len(disc.ScopesSupported) > 0 {
+		// The server's own catalog beats the embedded one: re-lint before
+		// any write so an unsupported scope never reaches the server.
+		more := lint.Check(doc, lint.Options{Env: r.f.env, Scopes: disc.ScopesSupported})
+		more.Sort()
+		if code, stop := r.reportFindings(doc, onlyNew(diags, more)); stop {
+			return code
+		}
+	} else if err != nil && !controlplane.IsNotFound(err) {
+		return r.failf(ExitFailure, "%v", err)
+	}
+
+	st := &store{cp: cp}
+	clients, err := st.List(ctx)
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	current, err := reconcile.Select(clients, desired.Name, r.f.clientID)
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	if current != nil && st.unknownURIs[current.ID] {
+		// The list API does not return tos_uri/policy_uri: assume them
+		// unchanged rather than PATCH on every run.
+		current.TOSURI, current.PolicyURI = desired.TOSURI, desired.PolicyURI
+	}
+	plan := reconcile.Diff(desired, current, r.f.rotate)
+	if !apply {
+		if err := writePlan(r.e.stdout, r.f.format, plan); err != nil {
+			return r.failf(ExitFailure, "writing plan: %v", err)
+		}
+		return ExitOK
+	}
+	return r.apply(ctx, st, plan, oauth.AutoEnv)
+}
+
+// reportFindings prints lint findings where they do not disturb the plan on
+// stdout, and says whether to stop.
+func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, bool) {
+	if len(diags) == 0 {
+		return ExitOK, false
+	}
+	files := []report.File{{Path: doc.Path, Doc: doc, Diags: diags}}
+	var err error
+	if r.actions {
+		err = report.GitHub(r.e.stdout, files)
+	} else {
+		err = report.Text(r.e.stderr, files, report.Options{Color: isTerminal(r.e.stderr) && r.e.getenv("NO_COLOR") == ""})
+	}
+	if err != nil {
+		return r.failf(ExitFailure, "writing findings: %v", err), true
+	}
+	if code := findingsExit(files, r.f.strict); code != ExitOK {
+		fmt.Fprintf(r.e.stderr, "takos-apply %s: %s has errors; nothing was sent to the control plane\n", r.name, doc.Path)
+		return code, true
+	}
+	return ExitOK, false
+}
+
+// onlyNew returns the findings of b that a does not already contain.
+func onlyNew(a, b diag.List) diag.List {
+	seen := map[diag.Diagnostic]bool{}
+	for _, d := range a {
+		seen[d] = true
+	}
+	var out diag.List
+	for _, d := range b {
+		if !seen[d] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// connect authenticates and returns a control-plane client whose transport
+// adds the bearer token only to requests for the control plane's origin.
+func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
+	ua := "takos-apply/" + Version()
+	tokenHTTP := httpx.NewClient(httpx.Options{Timeout: r.f.timeout, UserAgent: ua, RetryPOST: true})
+	cfg := r.f.auth.config(r.e, r.f.controlPlane, tokenHTTP, r.mask)
+	res, err := auth.Resolve(ctx, cfg)
+	if err != nil {
+		return nil, r.failf(ExitFailure, "%v", err)
+	}
+	base := r.f.controlPlane
+	if base == "" {
+		base = res.APIURL
+	}
+	if base == "" {
+		return nil, r.failf(ExitUsage, "no control plane URL: pass --control-plane URL or set TAKOS_API_URL")
+	}
+	u, err := httpx.CheckURL(base)
+	if err != nil {
+		return nil, r.failf(ExitUsage, "--control-plane: %v", err)
+	}
+	api := httpx.NewClient(httpx.Options{Timeout: r.f.timeout, UserAgent: ua})
+	hc := &http.Client{
+		Transport:     auth.Transport(res.Source, api.Transport, httpx.Origin(u)),
+		CheckRedirect: api.CheckRedirect,
+	}
+	cp, err := controlplane.New(base, hc)
+	if err != nil {
+		return nil, r.failf(ExitUsage, "%v", err)
+	}
+	return cp, ExitOK
+}
+
+func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, autoEnv bool) int {
+	sinks := export.Sinks{
+		Stdout:        r.e.stdout,
+		Getenv:        r.e.getenv,
+		Masker:        r.masker,
+		GitHubActions: r.actions,
+		ExportEnv:     autoEnv || r.f.exportEnv,
+		EnvFile:       r.f.envFile,
+	}
+	delivered := false
+	deliver := func(_ context.Context, res reconcile.Result) error {
+		pub, err := export.Publish(sinks, outcome(res, plan))
+		if len(pub.SecretSinks) > 0 {
+			delivered = true
+			fmt.Fprintf(r.e.stderr, "takos-apply: client secret delivered to %s\n", strings.Join(pub.SecretSinks, ", "))
+		}
+		if err != nil && len(pub.SecretSinks) == 0 {
+			return err
+		}
+		if err != nil {
+			// The secret reached at least one sink; the other failures are
+			// reported but must not revoke a client whose secret is saved.
+			fmt.Fprintf(r.e.stderr, "takos-apply: warning: %v\n", err)
+		}
+		return nil
+	}
+	res, err := reconcile.Apply(ctx, st, plan, deliver, reconcile.ApplyOptions{Pinned: r.f.clientID != ""})
+	for _, n := range res.Notes {
+		fmt.Fprintf(r.e.stderr, "takos-apply: %s\n", n)
+	}
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	if !delivered || res.Secret == "" {
+		// No secret this run (or we lost a race and the winner's id is what
+		// counts): export the non-secret results.
+		if _, err := export.Publish(sinks, outcome(res, plan)); err != nil {
+			return r.failf(ExitFailure, "%v", err)
+		}
+	}
+	if res.Secret == "" && res.ClientID != "" {
+		fmt.Fprintf(r.e.stderr, "takos-apply: client %s already existed, so no secret was issued in this run (Takos shows a secret only once, at creation); "+
+			"run with --rotate-secret to issue a new one\n", res.ClientID)
+	}
+	if err := writeResult(r.e.stdout, r.f.format, res); err != nil {
+		return r.failf(ExitFailure, "writing result: %v", err)
+	}
+	return ExitOK
+}
+
+func outcome(res reconcile.Result, plan reconcile.Plan) export.Outcome {
+	return export.Outcome{
+		ClientID:     res.ClientID,
+		ClientSecret: res.Secret,
+		Action:       res.Action,
+		Changed:      res.Action != reconcile.ResultUnchanged,
+		Summary:      summaryMarkdown(res, plan),
+	}
+}
+
+func summaryMarkdown(res reconcile.Result, plan reconcile.Plan) string {
+	rows := [][]string{}
+	for _, c := range res.Changes {
+		rows = append(rows, []string{c.Field, formatValue(c.From), formatValue(c.To)})
+	}
+	md := fmt.Sprintf("### takos-apply: OAuth client `%s` %s\n\n", plan.Desired.Name, res.Action)
+	if res.ClientID != "" {
+		md += fmt.Sprintf("Client id: `%s`\n\n", res.ClientID)
+	}
+	if len(rows) > 0 {
+		md += export.MarkdownTable([]string{"field", "from", "to"}, rows)
+	}
+	return md
+}
+
+func formatValue(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return "—"
+	case string:
+		if t == "" {
+			return `""`
+		}
+		return t
+	case []string:
+		return strings.Join(t, ", ")
+	default:
+		return fmt.Sprint(t)
+	}
+}
+
+type jsonChange struct {
+	Field string `json:"field"`
+	From  any    `json:"from"`
+	To    any    `json:"to"`
+}
+
+type jsonResult struct {
+	Action   string       `json:"action"`
+	ClientID string       `json:"client_id"`
+	Changes  []jsonChange `json:"changes"`
+}
+
+func jsonChanges(cs []reconcile.Change) []jsonChange {
+	out := make([]jsonChange, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, jsonChange{Field: c.Field, From: c.From, To: c.To})
+	}
+	return out
+}
+
+func writePlan(w io.Writer, format string, p reconcile.Plan) error {
+	if format == "json" {
+		return writeJSON(w, jsonResult{Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes)})
+	}
+	var b strings.Builder
+	switch p.Action {
+	case reconcile.ActionCreate:
+		fmt.Fprintf(&b, "Plan: create OAuth client %q\n", p.Desired.Name)
+	case reconcile.ActionUnchanged:
+		fmt.Fprintf(&b, "Plan: OAuth client %q (%s) is unchanged\n", p.Desired.Name, p.ClientID)
+	case reconcile.ActionRotate:
+		fmt.Fprintf(&b, "Plan: rotate OAuth client %q: create a replacement with a new secret, then revoke %s\n", p.Desired.Name, p.ClientID)
+	default:
+		fmt.Fprintf(&b, "Plan: update OAuth client %q (%s)\n", p.Desired.Name, p.ClientID)
+	}
+	writeChanges(&b, p.Changes)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeResult(w io.Writer, format string, res reconcile.Result) error {
+	if format == "json" {
+		return writeJSON(w, jsonResult{Action: res.Action, ClientID: res.ClientID, Changes: jsonChanges(res.Changes)})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Apply: OAuth client %s %s\n", res.ClientID, res.Action)
+	writeChanges(&b, res.Changes)
+	for _, id := range res.Revoked {
+		fmt.Fprintf(&b, "  revoked %s\n", id)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeChanges(b *strings.Builder, cs []reconcile.Change) {
+	for _, c := range cs {
+		if c.From == nil {
+			fmt.Fprintf(b, "  + %s: %s\n", c.Field, formatValue(c.To))
+			continue
+		}
+		fmt.Fprintf(b, "  ~ %s: %s -> %s\n", c.Field, formatValue(c.From), formatValue(c.To))
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// homeDir is the user's home for ~/.takos/config.json; "" when unknown.
+func homeDir(e *env) string {
+	if h := e.getenv("HOME"); h != "" {
+		return h
+	}
+	h, _ := os.UserHomeDir()
+	return h
+}

@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files and scripts' expected output")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"takos-apply": func() {
+			os.Exit(Run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+		},
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		UpdateScripts:       *update,
+		Setup:               setupScript(t),
+		Cmds:                scriptCmds,
+	})
+}
+
+// run executes the CLI in process and returns exit code, stdout and stderr.
+func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	code := Run(context.Background(), args, getenv, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestGoldenManifests lints every manifest of the shared corpus: ok/ must be
+// clean in both environments; each err/X.yml must print exactly err/X.out
+// (regenerate with go test ./pkg/cli -run TestGoldenManifests -update).
+func TestGoldenManifests(t *testing.T) {
+	root := "../../testdata/manifests"
+	oks, _ := filepath.Glob(filepath.Join(root, "ok", "*.yml"))
+	if len(oks) == 0 {
+		t.Fatal("no ok manifests found")
+	}
+	for _, f := range oks {
+		for _, env := range []string{"production", "development"} {
+			code, out, errOut := run(t, nil, "lint", "--env", env, "--strict", f)
+			if code != ExitOK || strings.Contains(out, ": error:") || strings.Contains(out, ": warning:") {
+				t.Errorf("lint --env %s %s = %d, want a clean run:\n%s%s", env, f, code, out, errOut)
+			}
+		}
+	}
+	errs, _ := filepath.Glob(filepath.Join(root, "err", "*.yml"))
+	if len(errs) == 0 {
+		t.Fatal("no err manifests found")
+	}
+	for _, f := range errs {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			code, out, errOut := run(t, nil, "lint", f)
+			if errOut != "" {
+				t.Errorf("stderr: %s", errOut)
+			}
+			if code != ExitFindings {
+				t.Errorf("exit code %d, want %d (every err/ manifest has an error)", code, ExitFindings)
+			}
+			golden := strings.TrimSuffix(f, ".yml") + ".out"
+			if *update {
+				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("missing golden file (run with -update): %v", err)
+			}
+			if out != string(want) {
+				t.Errorf("lint %s output differs from %s:\n--- got\n%s--- want\n%s", f, golden, out, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,273 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/internal/lint"
+	"github.com/takos-dev/takos-apply/pkg/internal/report"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// lintFlags are shared by lint, plan and apply: every command that reads a
+// manifest lints it the same way.
+type lintFlags struct {
+	env     string
+	format  string
+	strict  bool
+	maxSize int64
+}
+
+func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats string) {
+	fs.StringVar(&l.env, "env", envDefault(e.getenv, "TAKOS_ENV", "production"),
+		"deploy environment; localhost redirect URIs warn in production (env TAKOS_ENV)")
+	def := "text"
+	if e.getenv("GITHUB_ACTIONS") == "true" && strings.Contains(formats, "github") {
+		def = "github"
+	}
+	fs.StringVar(&l.format, "format", def, "output format: "+formats)
+	fs.BoolVar(&l.strict, "strict", false, "treat warnings as errors (exit 1)")
+	fs.Int64Var(&l.maxSize, "max-file-size", manifest.DefaultLimits().MaxBytes, "largest manifest accepted, in bytes")
+}
+
+func (l *lintFlags) limits() manifest.Limits {
+	lim := manifest.DefaultLimits()
+	lim.MaxBytes = l.maxSize
+	return lim
+}
+
+func runLint(ctx context.Context, e *env, args []string) int {
+	var lf lintFlags
+	fs := newFlagSet(e, "lint", "lint [flags] [PATH...]")
+	lf.register(fs, e, "text|json|github|sarif")
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageExit(err)
+	}
+	switch lf.format {
+	case "text", "json", "github", "sarif":
+	default:
+		fmt.Fprintf(e.stderr, "takos-apply lint: unknown --format %q; use text, json, github or sarif\n", lf.format)
+		return ExitUsage
+	}
+	files, err := findManifests(paths)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
+		if errors.Is(err, errNoManifest) {
+			return ExitUsage
+		}
+		return ExitFailure
+	}
+	results, failures := lintFiles(ctx, files, lf, lint.Options{Env: lf.env}, lf.format == "text")
+	if err := render(e, lf.format, results); err != nil {
+		fmt.Fprintf(e.stderr, "takos-apply lint: writing output: %v\n", err)
+		return ExitFailure
+	}
+	for _, f := range failures {
+		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", f)
+	}
+	if len(failures) > 0 {
+		return ExitFailure
+	}
+	return findingsExit(results, lf.strict)
+}
+
+func render(e *env, format string, results []report.File) error {
+	switch format {
+	case "json":
+		return report.JSON(e.stdout, results)
+	case "github":
+		return report.GitHub(e.stdout, results)
+	case "sarif":
+		return report.SARIF(e.stdout, results, report.Options{Version: Version()})
+	default:
+		color := isTerminal(e.stdout) && e.getenv("NO_COLOR") == ""
+		return report.Text(e.stdout, results, report.Options{Color: color, Version: Version()})
+	}
+}
+
+func findingsExit(results []report.File, strict bool) int {
+	s := report.Summarize(results)
+	if s.Errors > 0 || (strict && s.Warnings > 0) {
+		return ExitFindings
+	}
+	return ExitOK
+}
+
+var errNoManifest = errors.New("no manifest found")
+
+// findManifests expands the command-line paths: none means the working
+// directory's .takos/app.yml (or .yaml); a file is taken whatever its name;
+// a directory is searched for .takos/app.yml|yaml files.
+func findManifests(paths []string) ([]string, error) {
+	if len(paths) == 0 {
+		for _, p := range []string{".takos/app.yml", ".takos/app.yaml"} {
+			if _, err := os.Stat(p); err == nil {
+				return []string{p}, nil
+			}
+		}
+		return nil, fmt.Errorf("%w: no .takos/app.yml or .takos/app.yaml in the working directory; pass a file or directory", errNoManifest)
+	}
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, unwrapPathError(err))
+		}
+		if !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		n := len(out)
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				switch d.Name() {
+				case ".git", "node_modules", "vendor":
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if isManifestPath(path) {
+				out = append(out, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("searching %s: %w", p, err)
+		}
+		if len(out) == n {
+			return nil, fmt.Errorf("%w under %s: looked for .takos/app.yml and .takos/app.yaml", errNoManifest, p)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func isManifestPath(p string) bool {
+	base := filepath.Base(p)
+	return (base == "app.yml" || base == "app.yaml") && filepath.Base(filepath.Dir(p)) == ".takos"
+}
+
+// unwrapPathError drops *fs.PathError's repetition of the path, which the
+// caller's message already names.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// lintFiles lints files concurrently and returns their results in input
+// order (already sorted by path), plus I/O failures. keepDocs keeps each
+// document with findings for source snippets; clean documents are dropped
+// at once so a large tree is linted in little memory.
+func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Options, keepDocs bool) ([]report.File, []error) {
+	results := make([]report.File, len(files))
+	errs := make([]error, len(files))
+	workers := min(runtime.GOMAXPROCS(0), len(files))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = lintFile(files[i], lf.limits(), opts, keepDocs)
+			}
+		}()
+	}
+	for i := range files {
+		if ctx.Err() != nil {
+			errs[i] = ctx.Err()
+			continue
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var failures []error
+	for _, err := range errs {
+		if err != nil {
+			failures = append(failures, err)
+		}
+	}
+	return results, failures
+}
+
+func lintFile(path string, lim manifest.Limits, opts lint.Options, keepDoc bool) (report.File, error) {
+	res := report.File{Path: path}
+	src, tooBig, err := readLimited(path, lim.MaxBytes)
+	if err != nil {
+		return res, fmt.Errorf("reading %s: %w", path, unwrapPathError(err))
+	}
+	if tooBig {
+		res.Diags = diag.List{{File: path, Pos: diag.Pos{Line: 1, Column: 1}, Severity: diag.Error, Rule: manifest.RuleSize,
+			Message: fmt.Sprintf("file is larger than the %d-byte limit; an app.yml is a few KiB, so check that this is the right file (or raise --max-file-size)", lim.MaxBytes)}}
+		return res, nil
+	}
+	doc, diags, err := checkDocument(path, src, lim, opts)
+	if err != nil {
+		return res, err
+	}
+	res.Diags = diags
+	if keepDoc && len(diags) > 0 {
+		res.Doc = doc
+	}
+	return res, nil
+}
+
+// checkDocument is the whole lint pipeline on one file's bytes.
+func checkDocument(path string, src []byte, lim manifest.Limits, opts lint.Options) (*manifest.Document, diag.List, error) {
+	doc, diags, err := manifest.Load(path, src, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	if doc.Value != nil {
+		diags = append(diags, lint.Check(doc, opts)...)
+	}
+	diags.Sort()
+	return doc, diags, nil
+}
+
+// readLimited reads at most max bytes; a larger file is reported, not read,
+// so a mistaken multi-gigabyte path costs nothing.
+func readLimited(path string, max int64) ([]byte, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	if st.IsDir() {
+		return nil, false, fmt.Errorf("is a directory")
+	}
+	if max > 0 && st.Size() > max {
+		return nil, true, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if max > 0 && int64(len(b)) > max {
+		return nil, true, nil
+	}
+	return b, false, nil
+}

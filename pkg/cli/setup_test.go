@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
+)
+
+// world is one script's set of loopback fakes: a GitHub OIDC issuer, an
+// RFC 8693 STS that trusts it, and a control plane that accepts the STS's
+// tokens or its PAT.
+type world struct {
+	gh  *authtest.GitHubOIDC
+	sts *authtest.STS
+	cp  *controlplanetest.Server
+}
+
+func setupScript(t *testing.T) func(env *testscript.Env) error {
+	return func(env *testscript.Env) error {
+		w := &world{gh: authtest.NewGitHubOIDC(t)}
+		w.sts = authtest.NewSTS(t, w.gh.Issuer, authtest.STSOptions{Subject: "repo:octo-org/octo-repo:environment:production"})
+		w.cp = controlplanetest.New(t, controlplanetest.WithFederation(func(tok string) (string, bool) {
+			_, ok := w.sts.Lookup(tok)
+			return controlplanetest.DefaultOwner, ok
+		}))
+		env.Values["world"] = w
+		env.Setenv("NO_COLOR", "1")
+		env.Setenv("CP_URL", w.cp.URL)
+		env.Setenv("CP_TOKEN", w.cp.Token)
+		env.Setenv("STS_URL", w.sts.URL)
+		env.Setenv("STS_TOKEN_URL", w.sts.TokenURL)
+		env.Setenv("GH_REQ_URL", w.gh.RequestURL)
+		env.Setenv("GH_REQ_TOKEN", w.gh.RequestToken)
+		return nil
+	}
+}
+
+func worldOf(ts *testscript.TestScript) *world { return ts.Value("world").(*world) }
+
+// secrets returns every secret value the fakes ever issued or hold: client
+// secrets, GitHub JWTs, the OIDC request token, STS access tokens, the PAT.
+func (w *world) secrets() []string {
+	out := slices.Clone(w.cp.IssuedSecrets())
+	out = append(out, w.gh.Issued()...)
+	out = append(out, w.gh.RequestToken, w.cp.Token)
+	out = append(out, w.sts.Issued()...)
+	return out
+}
+
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// mode FILE prints the file's permission bits in octal.
+	"mode": func(ts *testscript.TestScript, neg bool, args []string) {
+		st, err := os.Stat(ts.MkAbs(args[0]))
+		if err != nil {
+			ts.Fatalf("%v", err)
+		}
+		fmt.Fprintf(ts.Stdout(), "%o\n", st.Mode().Perm())
+	},
+	// cpstate prints the control plane's clients: "active NAME" or
+	// "revoked NAME" per client, oldest first, then the count of writes.
+	"cpstate": func(ts *testscript.TestScript, neg bool, args []string) {
+		w := worldOf(ts)
+		for _, c := range w.cp.Clients() {
+			ts.Stdout().Write([]byte(fmt.Sprintf("%s %s\n", c.Status, c.Name)))
+		}
+		writes := 0
+		for _, r := range w.cp.Requests() {
+			if r.Method != "GET" {
+				writes++
+			}
+		}
+		fmt.Fprintf(ts.Stdout(), "writes %d\n", writes)
+	},
+	// cpfault METHOD PATH KIND [STATUS] injects a fault into the control plane.
+	"cpfault": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 3 {
+			ts.Fatalf("usage: cpfault METHOD PATH KIND [STATUS]")
+		}
+		kinds := map[string]controlplanetest.FaultKind{
+			"status-before": controlplanetest.StatusBeforeAct, "status-after": controlplanetest.StatusAfterAct,
+			"reset-before": controlplanetest.ResetBeforeAct, "reset-after": controlplanetest.ResetAfterAct,
+			"malformed": controlplanetest.MalformedJSON, "redirect": controlplanetest.Redirect,
+		}
+		k, ok := kinds[args[2]]
+		if !ok {
+			ts.Fatalf("unknown fault kind %q", args[2])
+		}
+		f := controlplanetest.Fault{Method: args[0], Path: args[1], Kind: k}
+		if len(args) > 3 {
+			fmt.Sscan(args[3], &f.Status)
+		}
+		worldOf(ts).cp.Inject(f)
+	},
+	// ghfile FILE prints the records of a GitHub file-command file (the
+	// runner's name<<DELIM format) as name=value, with every value that is
+	// an issued secret shown as [secret] and client ids as [client N]
+	// (N in creation order), so scripts can compare exact content.
+	"ghfile": func(ts *testscript.TestScript, neg bool, args []string) {
+		w := worldOf(ts)
+		recs, err := parseFileCommands(ts.ReadFile(args[0]))
+		if err != nil {
+			ts.Fatalf("%s: %v", args[0], err)
+		}
+		for _, r := range recs {
+			fmt.Fprintf(ts.Stdout(), "%s=%s\n", r[0], w.symbolic(r[1]))
+		}
+	},
+	// leakcheck FILE... fails when a file contains any secret the fakes
+	// issued, except on a line "::add-mask::SECRET" or, with -label, the
+	// labelled one-time print "  OAUTH_CLIENT_SECRET=SECRET".
+	"leakcheck": func(ts *testscript.TestScript, neg bool, args []string) {
+		label := false
+		if len(args) > 0 && args[0] == "-label" {
+			label, args = true, args[1:]
+		}
+		w := worldOf(ts)
+		secrets := w.secrets()
+		for _, f := range args {
+			sc := bufio.NewScanner(strings.NewReader(ts.ReadFile(f)))
+			sc.Buffer(make([]byte, 1<<20), 1<<20)
+			for n := 1; sc.Scan(); n++ {
+				line := sc.Text()
+				for _, s := range secrets {
+					if s == "" || !strings.Contains(line, s) {
+						continue
+					}
+					if line == "::add-mask::"+s || (label && line == "  OAUTH_CLIENT_SECRET="+s) {
+						continue
+					}
+					ts.Fatalf("%s:%d leaks a secret: %q", f, n, strings.ReplaceAll(line, s, "<SECRET>"))
+				}
+			}
+		}
+	},
+	// secretmasked FILE fails unless FILE masks at least one client secret
+	// and masks every client secret it mentions before any other line does.
+	"secretmasked": func(ts *testscript.TestScript, neg bool, args []string) {
+		text := ts.ReadFile(args[0])
+		masked := 0
+		for _, s := range worldOf(ts).cp.IssuedSecrets() {
+			first := strings.Index(text, s)
+			if first < 0 {
+				continue
+			}
+			if !strings.HasPrefix(text[max(first-len("::add-mask::"), 0):], "::add-mask::"+s) {
+				ts.Fatalf("%s: a client secret appears before it is masked", args[0])
+			}
+			masked++
+		}
+		if masked == 0 {
+			ts.Fatalf("%s: no client secret is masked", args[0])
+		}
+	},
+}
+
+// symbolic replaces random values with stable names for golden output.
+func (w *world) symbolic(v string) string {
+	if slices.Contains(w.cp.IssuedSecrets(), v) {
+		return "[secret]"
+	}
+	for i, c := range w.cp.Clients() {
+		if c.ClientID == v {
+			return fmt.Sprintf("[client %d]", i+1)
+		}
+	}
+	return v
+}
+
+var heredocRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_-]*)<<(.+)$`)
+
+// parseFileCommands reads the runner's file-command format: either
+// name=value or name<<DELIM / value lines / DELIM.
+func parseFileCommands(text string) ([][2]string, error) {
+	var out [][2]string
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		if l == "" {
+			continue
+		}
+		m := heredocRE.FindStringSubmatch(l)
+		if m == nil {
+			k, v, ok := strings.Cut(l, "=")
+			if !ok {
+				return nil, fmt.Errorf("line %d: neither name=value nor name<<DELIM", i+1)
+			}
+			out = append(out, [2]string{k, v})
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != m[2]; i++ {
+			val = append(val, lines[i])
+		}
+		if i == len(lines) {
+			return nil, fmt.Errorf("record %s: delimiter never closed", m[1])
+		}
+		out = append(out, [2]string{m[1], strings.Join(val, "\n")})
+	}
+	return out, nil
+}
