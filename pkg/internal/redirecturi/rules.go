@@ -1,0 +1,145 @@
+package redirecturi
+
+import (
+	"slices"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+)
+
+// RuleInfo describes one rule for the README table and for tests.
+type RuleInfo struct {
+	// ID is the stable kebab-case rule identifier carried by every Finding.
+	ID string
+	// Ref names the row(s) of the security reference's RU table the rule
+	// implements ("RU09"), or "Takos" for rules that model the Takos server.
+	Ref string
+	// Production and Development are the severities the rule reports in
+	// each environment.
+	Production  diag.Severity
+	Development diag.Severity
+	// Description is one line for the README table.
+	Description string
+}
+
+// rule indexes the registry below. The order is documentation order.
+type rule int
+
+const (
+	ruleEmpty rule = iota
+	ruleControlChar
+	ruleInvalidChar
+	ruleNotAbsolute
+	ruleFragment
+	ruleSchemeCase
+	ruleHostCase
+	ruleSchemeForbidden
+	ruleHTTP
+	ruleUserinfo
+	ruleMissingHost
+	ruleWildcard
+	rulePortInvalid
+	rulePortRedundant
+	ruleHostTrailingDot
+	ruleHostUnicode
+	ruleHostPunycode
+	ruleHostMixedScript
+	ruleHostInvalid
+	ruleIPNonCanonical
+	ruleIPPrivate
+	ruleLoopbackOther
+	ruleIPPublic
+	ruleLoopback
+	ruleLocalhostLookalike
+	ruleLoopbackHTTPS
+	ruleCustomScheme
+	ruleCustomSchemeNoDot
+	ruleCustomSchemeDomain
+	ruleCustomSchemeCase
+	ruleQueryRedirectParam
+	ruleQueryOAuthParam
+	ruleQueryEmpty
+	ruleQuery
+	ruleDotSegment
+	ruleEncodedSlash
+	ruleEmptyPath
+	ruleDoubleSlash
+	rulePercentEncoding
+	rulePathSpecialChar
+	ruleTooLong
+	ruleLong
+	ruleHostNotPublic
+	ruleTakosRejects
+	ruleDuplicate
+	ruleNearDuplicate
+	ruleMany
+	ruleTooMany
+	ruleListEmpty
+	numRules
+)
+
+const (
+	sevErr  = diag.Error
+	sevWarn = diag.Warning
+	sevInfo = diag.Info
+)
+
+// registry is read-only: it is indexed by rule and copied by Rules, never
+// written after initialisation.
+var registry = [numRules]RuleInfo{
+	ruleEmpty:              {"redirect-uri-empty", "RU01", sevErr, sevErr, "the redirect URI is empty or only whitespace"},
+	ruleControlChar:        {"redirect-uri-control-char", "RU02", sevErr, sevErr, "leading/trailing whitespace, an ASCII or C1 control character, a Unicode space or an invisible format/bidi character (U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF, ...) anywhere"},
+	ruleInvalidChar:        {"redirect-uri-invalid-char", "RU03", sevErr, sevErr, "a character RFC 3986 does not allow (raw space, `\\`, `<`, `>`, `\"`, `{`, `}`, `^`, backtick, vertical bar, `[`/`]` outside an IPv6 host, non-ASCII outside the host, invalid UTF-8) or a malformed `%XX` escape"},
+	ruleNotAbsolute:        {"redirect-uri-not-absolute", "RU04", sevErr, sevErr, "not an absolute URI: relative, scheme-relative (`//host`), invalid scheme, or `host:port` without a scheme"},
+	ruleFragment:           {"redirect-uri-fragment", "RU05", sevErr, sevErr, "contains `#`, including a bare `#` that Takos tolerates but URL parsers silently drop"},
+	ruleSchemeCase:         {"redirect-uri-scheme-case", "RU06", sevWarn, sevWarn, "the scheme has upper-case letters; clients send it lower-case, so the exact match fails"},
+	ruleHostCase:           {"redirect-uri-host-case", "RU07", sevWarn, sevWarn, "the host has upper-case letters; browsers send it lower-case, so the exact match fails"},
+	ruleSchemeForbidden:    {"redirect-uri-scheme-forbidden", "RU08", sevErr, sevErr, "a dangerous or non-redirect scheme: `javascript`, `data`, `vbscript`, `file`, `blob`, `about`, `filesystem`, `ftp`, `ws`, `wss`, `mailto`, `tel`, `intent`"},
+	ruleHTTP:               {"redirect-uri-http", "RU09", sevErr, sevErr, "`http` with a host other than `localhost`, `*.localhost`, `127.0.0.1` or `[::1]`; Takos requires `https` there"},
+	ruleUserinfo:           {"redirect-uri-userinfo", "RU10", sevErr, sevErr, "user information (`user@`, `user:pass@`) before the host"},
+	ruleMissingHost:        {"redirect-uri-missing-host", "RU11", sevErr, sevErr, "`http`/`https` without a host (`https:///cb`, `https:/cb`, `https:cb`, `https://:443/`)"},
+	ruleWildcard:           {"redirect-uri-wildcard", "RU12", sevErr, sevErr, "`*` in the host, path or query; Takos matches redirect URIs exactly and has no wildcards"},
+	rulePortInvalid:        {"redirect-uri-port-invalid", "RU13", sevErr, sevErr, "the port is `*`, not a number, 0, above 65535 or has leading zeros; Takos has no wildcard port (its docs' `http://localhost:*` is rejected by its server)"},
+	rulePortRedundant:      {"redirect-uri-port-redundant", "RU13", sevWarn, sevWarn, "an empty port or the scheme's default port (`https:443`, `http:80`), which URL normalisers drop"},
+	ruleHostTrailingDot:    {"redirect-uri-host-trailing-dot", "RU14", sevWarn, sevWarn, "the host name ends with `.`"},
+	ruleHostUnicode:        {"redirect-uri-host-unicode", "RU15", sevErr, sevErr, "the host has non-ASCII characters; register the punycode A-label (`xn--...`) that browsers send"},
+	ruleHostPunycode:       {"redirect-uri-host-punycode", "RU15", sevWarn, sevWarn, "the host has a punycode label (`xn--`); the message shows the Unicode form to check for look-alikes"},
+	ruleHostMixedScript:    {"redirect-uri-host-mixed-script", "RU15", sevErr, sevWarn, "a punycode label mixes scripts (for example Latin and Cyrillic), a homograph-spoofing pattern"},
+	ruleHostInvalid:        {"redirect-uri-host-invalid", "RU15", sevErr, sevErr, "the host is not a valid DNS name: `_`, `%`, sub-delimiters, empty label, label over 63 or name over 253 octets, leading/trailing `-`, invalid punycode, junk after `]`"},
+	ruleIPNonCanonical:     {"redirect-uri-ip-noncanonical", "RU16b, RU16c", sevErr, sevErr, "a non-canonical IP spelling browsers rewrite (`127.1`, `0x7f.0.0.1`, `2130706433`, `0177.0.0.1`, `127.0.0.1.`, `[::ffff:127.0.0.1]`, `[0:0:0:0:0:0:0:1]`, upper-case IPv6, zone IDs)"},
+	ruleIPPrivate:          {"redirect-uri-ip-private", "RU16d", sevErr, sevWarn, "a private, link-local, CGNAT, ULA, metadata, unspecified or multicast IP address"},
+	ruleLoopbackOther:      {"redirect-uri-loopback-other", "RU16e", sevWarn, sevWarn, "a 127.0.0.0/8 address other than 127.0.0.1, which Takos does not exempt from `https`"},
+	ruleIPPublic:           {"redirect-uri-ip-public", "RU16f", sevWarn, sevWarn, "a public IP address instead of a DNS name"},
+	ruleLoopback:           {"redirect-uri-loopback", "RU16a, RU17, RU28", sevWarn, sevInfo, "a loopback redirect URI (`localhost`, `*.localhost`, `127.0.0.1`, `[::1]`, any scheme): remove before a production deploy"},
+	ruleLocalhostLookalike: {"redirect-uri-localhost-lookalike", "RU17b", sevInfo, sevInfo, "the host contains `localhost` but is a public name (`localhost.example.com`), not loopback"},
+	ruleLoopbackHTTPS:      {"redirect-uri-loopback-https", "RU19", sevWarn, sevInfo, "`https` with a loopback IP literal; RFC 8252 loopback redirects use `http` and certificates for IPs are unusual"},
+	ruleCustomScheme:       {"redirect-uri-custom-scheme", "RU20a", sevErr, sevErr, "a custom (private-use) scheme whose host is not `localhost`, `*.localhost`, `127.0.0.1` or `[::1]`: the Takos server rejects it"},
+	ruleCustomSchemeNoDot:  {"redirect-uri-custom-scheme-no-dot", "RU20b", sevErr, sevErr, "a custom scheme without a `.`; use a reverse-DNS scheme such as `com.example.app` (RFC 8252 §7.1)"},
+	ruleCustomSchemeDomain: {"redirect-uri-custom-scheme-domain", "RU20c", sevWarn, sevWarn, "a custom scheme whose reversed form is not a domain under a public suffix"},
+	ruleCustomSchemeCase:   {"redirect-uri-custom-scheme-case", "RU20e", sevErr, sevErr, "a custom scheme with upper-case letters; operating systems register schemes in lower case"},
+	ruleQueryRedirectParam: {"redirect-uri-query-redirect-param", "RU21a", sevErr, sevWarn, "a query parameter named like a redirect target (`next`, `redirect_uri`, `returnTo`, ...) or whose value is a URL: an open-redirector pattern"},
+	ruleQueryOAuthParam:    {"redirect-uri-query-oauth-param", "RU21b", sevErr, sevErr, "a query parameter that collides with an OAuth response parameter (`code`, `state`, `error`, `iss`, ...)"},
+	ruleQueryEmpty:         {"redirect-uri-query-empty", "RU21c", sevWarn, sevWarn, "an empty query (`?`) or an empty or value-less parameter (`?a`, `&&`, trailing `&`)"},
+	ruleQuery:              {"redirect-uri-query", "RU21d", sevInfo, sevInfo, "has a query string; allowed, but prefer `state` for per-request data"},
+	ruleDotSegment:         {"redirect-uri-dot-segment", "RU22a", sevErr, sevErr, "a `.` or `..` path segment, raw or percent-encoded (`%2e`, `.%2E`)"},
+	ruleEncodedSlash:       {"redirect-uri-encoded-slash", "RU22b", sevErr, sevErr, "an encoded `/` (`%2F`) or `\\` (`%5C`) in the path"},
+	ruleEmptyPath:          {"redirect-uri-empty-path", "RU22c", sevWarn, sevWarn, "no path after the host; normalisers add `/`, so the exact match fails"},
+	ruleDoubleSlash:        {"redirect-uri-double-slash", "RU22d", sevWarn, sevWarn, "`//` inside the path"},
+	rulePercentEncoding:    {"redirect-uri-percent-encoding", "RU22e", sevWarn, sevWarn, "non-normalised percent-encoding: lower-case hex (`%c3`) or an encoded unreserved character (`%7E`, `%41`)"},
+	rulePathSpecialChar:    {"redirect-uri-path-special-char", "RU22f", sevInfo, sevInfo, "the path contains `! $ ' ( ) , ;`, which some identity providers reject"},
+	ruleTooLong:            {"redirect-uri-too-long", "RU23", sevErr, sevErr, "longer than 2048 bytes"},
+	ruleLong:               {"redirect-uri-long", "RU23", sevWarn, sevWarn, "longer than 256 bytes (the limit of some identity providers)"},
+	ruleHostNotPublic:      {"redirect-uri-host-not-public", "RU25", sevErr, sevWarn, "the host is not a registrable public name: single label, reserved TLD (`.test`, `.example`, `.invalid`, `.local`, `.internal`, `.home.arpa`, `.onion`), unknown TLD or a bare public suffix"},
+	ruleTakosRejects:       {"redirect-uri-takos-rejects", "Takos", sevErr, sevErr, "the Takos server would reject the URI for a reason no other rule reports (for example a host the WHATWG URL parser cannot parse, such as `1.2.3.4.5`, `256.0.0.1` or `[::1::]`)"},
+	ruleDuplicate:          {"redirect-uri-duplicate", "RU24a", sevErr, sevWarn, "the exact same redirect URI is listed twice"},
+	ruleNearDuplicate:      {"redirect-uri-near-duplicate", "RU24b", sevWarn, sevWarn, "two redirect URIs differ only by case, a trailing `/`, a default port or percent-encoding case"},
+	ruleMany:               {"redirect-uri-many", "RU24c", sevWarn, sevWarn, "more than 20 redirect URIs (reported on the 21st)"},
+	ruleTooMany:            {"redirect-uri-too-many", "RU24c", sevErr, sevErr, "more than 100 redirect URIs (reported on the 101st)"},
+	ruleListEmpty:          {"redirect-uri-list-empty", "RU01", sevErr, sevErr, "no redirect URIs; Takos requires at least one"},
+}
+
+// Rules returns every rule with its severity in production and development
+// and a one-line description, in documentation order. The caller owns the
+// returned slice.
+func Rules() []RuleInfo {
+	return slices.Clone(registry[:])
+}
