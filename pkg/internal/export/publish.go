@@ -7,6 +7,9 @@ import (
 	"strconv"
 )
 
+// ErrSecretUndelivered reports that a newly issued secret reached no sink.
+var ErrSecretUndelivered = errors.New("the new client secret reached no sink")
+
 // Step output names written by Publish.
 const (
 	OutputClientID     = "client-id"
@@ -65,8 +68,9 @@ type Published struct {
 //     OAUTH_CLIENT_ID and (when issued) OAUTH_CLIENT_SECRET; then the summary.
 //  3. With EnvFile, the dotenv file.
 //  4. If a secret was issued and no sink took it, it is printed once to
-//     Stdout with a clear label, so it is never silently lost. (In Actions the
-//     runner shows it as "***"; the error returned explains why.)
+//     Stdout with a clear label, so it is never silently lost. In Actions,
+//     where the runner would show the print as "***", nothing is printed and
+//     the error wraps ErrSecretUndelivered instead.
 //
 // A failing sink does not stop the others; the errors are joined. Errors never
 // contain the secret.
@@ -124,6 +128,12 @@ func Publish(s Sinks, o Outcome) (Published, error) {
 	}
 
 	if issued && len(pub.SecretSinks) == 0 {
+		if s.GitHubActions {
+			// The runner masks the print to "***", so in a workflow log
+			// it would reach no one: report the secret as undelivered so
+			// the caller revokes its client instead of orphaning it.
+			return pub, errors.Join(append(errs, ErrSecretUndelivered)...)
+		}
 		if err := printSecretOnce(s.Stdout, o); err != nil {
 			errs = append(errs, err)
 		} else {
