@@ -1,0 +1,83 @@
+package authtest
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestIssuerTokensVerify(t *testing.T) {
+	gh := NewGitHubOIDC(t)
+	v := newJWKSVerifier(gh.Issuer)
+	tok, err := gh.Sign(gh.Claims("aud-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := v.verify(tok, time.Now())
+	if err != nil {
+		t.Fatalf("verify(valid token) error = %v", err)
+	}
+	if claims["sub"] != "repo:octo-org/octo-repo:environment:production" || !hasAudience(claims, "aud-1") {
+		t.Errorf("verify() claims sub, aud = %v, %v", claims["sub"], claims["aud"])
+	}
+	parts := strings.Split(tok, ".")
+	other, _ := gh.Sign(map[string]any{"iss": gh.Issuer, "sub": "attacker", "exp": time.Now().Add(time.Hour).Unix()})
+	tampered := parts[0] + "." + strings.Split(other, ".")[1] + "." + parts[2]
+	gh.SetLifetime(-time.Minute)
+	expired, _ := gh.Sign(gh.Claims("aud-1"))
+	tests := []struct {
+		name, tok, want string
+	}{
+		{"tampered payload", tampered, "signature does not verify"},
+		{"expired", expired, "token expired"},
+		{"not a JWT", "opaque", "not a JWS"},
+	}
+	for _, tc := range tests {
+		if _, err := v.verify(tc.tok, time.Now()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("verify(%s) error = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestLogRedactsSecrets(t *testing.T) {
+	gh := NewGitHubOIDC(t)
+	sts := NewSTS(t, gh.Issuer, STSOptions{})
+	tok, _ := gh.Sign(gh.Claims(sts.URL))
+	resp, err := http.PostForm(sts.TokenURL, url.Values{"grant_type": {GrantTypeTokenExchange},
+		"subject_token": {tok}, "subject_token_type": {TokenTypeJWT}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("exchange status = %d, want 200", resp.StatusCode)
+	}
+	reqs := sts.Log.Requests()
+	if len(reqs) != 1 || reqs[0].Form.Get("subject_token") != Redacted || reqs[0].Status != http.StatusOK {
+		t.Fatalf("log = %+v, want one redacted 200 request", reqs)
+	}
+	if _, ok := sts.Lookup(sts.Issued()[0]); !ok {
+		t.Errorf("Lookup(issued token) = false, want true")
+	}
+}
+
+func TestFaultQueue(t *testing.T) {
+	gh := NewGitHubOIDC(t)
+	gh.Fail(2, Fault503("7"))
+	var got []string
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodGet, gh.RequestURL+"&audience=x", nil)
+		req.Header.Set("Authorization", "Bearer "+gh.RequestToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got = append(got, resp.Status[:3]+"/"+resp.Header.Get("Retry-After"))
+	}
+	if strings.Join(got, " ") != "503/7 503/7 200/" {
+		t.Errorf("responses = %q, want two scripted 503s then 200", got)
+	}
+}

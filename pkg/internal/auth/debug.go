@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+)
+
+// DebugReport is what takos-apply auth debug prints: how the credential
+// was obtained, never the credential.
+type DebugReport struct {
+	// Mode is the mode used (or requested, when resolution failed).
+	Mode Mode
+	// Reason says why the mode was chosen.
+	Reason string
+	// Claims are the GitHub token's non-secret claims, when one was fetched.
+	Claims Claims
+	// TokenType is the HTTP authentication scheme ("Bearer").
+	TokenType string
+	// IssuedTokenType is the RFC 8693 issued_token_type, when known.
+	IssuedTokenType string
+	// Scopes are the issued token's scopes, when the issuer said.
+	Scopes []string
+	// Expiry is when the token expires; zero means unknown or never.
+	Expiry time.Time
+}
+
+// Debug resolves cfg and obtains one token, reporting everything but the
+// token. The error, when not nil, is an *Error and the report holds what
+// was learned before the failure. The CLI exits 0 when err is nil and 3
+// otherwise.
+func Debug(ctx context.Context, cfg Config) (DebugReport, error) {
+	res, err := Resolve(ctx, cfg)
+	if err != nil {
+		rep := DebugReport{Mode: requestedMode(cfg)}
+		var ae *Error
+		if errors.As(err, &ae) {
+			rep.Claims = ae.Claims
+		}
+		return rep, err
+	}
+	rep := DebugReport{Mode: res.Mode, Reason: res.Reason}
+	tok, err := res.Source.Token()
+	rep.Claims = res.Claims()
+	if err != nil {
+		return rep, err
+	}
+	rep.TokenType = tok.Type()
+	if v, ok := tok.Extra("issued_token_type").(string); ok {
+		rep.IssuedTokenType = v
+	}
+	if v, ok := tok.Extra("scope").(string); ok && v != "" {
+		rep.Scopes = strings.Fields(v)
+	}
+	rep.Expiry = tok.Expiry
+	return rep, nil
+}
+
+func requestedMode(cfg Config) Mode {
+	if cfg.Mode != "" {
+		return cfg.Mode
+	}
+	if cfg.Getenv != nil {
+		if m := cfg.Getenv(EnvAuth); m != "" {
+			return Mode(m)
+		}
+	}
+	return ModeAuto
+}
+
+// WriteText writes the report as aligned "key: value" lines.
+func (r DebugReport) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	line := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	line("mode", sanitize(string(r.Mode), 40))
+	if r.Reason != "" {
+		line("reason", sanitize(r.Reason, 300))
+	}
+	for _, k := range ClaimNames {
+		if v, ok := r.Claims[k]; ok {
+			line("claim "+k, claimValue(v))
+		}
+	}
+	if r.TokenType != "" {
+		line("token type", r.TokenType)
+	}
+	if r.IssuedTokenType != "" {
+		line("issued token type", sanitize(r.IssuedTokenType, 100))
+	}
+	if len(r.Scopes) > 0 {
+		line("scopes", sanitize(strings.Join(r.Scopes, " "), 300))
+	}
+	switch {
+	case !r.Expiry.IsZero():
+		line("expires", r.Expiry.UTC().Format(time.RFC3339))
+	case r.TokenType != "":
+		line("expires", "unknown (static or no expires_in)")
+	}
+	return tw.Flush()
+}
+
+// Transport returns a RoundTripper that authenticates requests to origin
+// with tokens from ts and refuses, before fetching a token or sending
+// anything, every request to another origin (including redirect hops when
+// the client follows redirects). The CLI wraps the control-plane client's
+// transport with it: the control-plane bearer must reach nobody else.
+func Transport(ts oauth2.TokenSource, base http.RoundTripper, origin string) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	o := strings.ToLower(strings.TrimSuffix(origin, "/"))
+	if u, err := url.Parse(origin); err == nil && u.Scheme != "" && u.Host != "" {
+		o = httpx.Origin(u)
+	}
+	return httpx.SameOrigin(&oauth2.Transport{Source: ts, Base: httpx.SameOrigin(base, o)}, o)
+}

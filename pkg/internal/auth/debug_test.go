@@ -1,0 +1,140 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+)
+
+func TestDebug(t *testing.T) {
+	s := newOIDCSetup(t, authtest.STSOptions{Scope: "apps:write oauth-clients:write"})
+	rep, err := Debug(context.Background(), s.cfg)
+	if err != nil {
+		t.Fatalf("Debug() error = %v", err)
+	}
+	if rep.Mode != ModeGitHubOIDC || !strings.Contains(rep.Reason, "ACTIONS_ID_TOKEN_REQUEST_URL is set") {
+		t.Errorf("Debug() mode, reason = %q, %q; want github-oidc because of ACTIONS_ID_TOKEN_REQUEST_URL", rep.Mode, rep.Reason)
+	}
+	if rep.TokenType != "Bearer" || rep.IssuedTokenType != TokenTypeAccessToken {
+		t.Errorf("Debug() token type, issued = %q, %q; want Bearer, %s", rep.TokenType, rep.IssuedTokenType, TokenTypeAccessToken)
+	}
+	if strings.Join(rep.Scopes, " ") != "apps:write oauth-clients:write" {
+		t.Errorf("Debug().Scopes = %q, want the issued scopes", rep.Scopes)
+	}
+	if d := time.Until(rep.Expiry); d < 59*time.Minute {
+		t.Errorf("Debug().Expiry in %v, want about 1h", d)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	mustContain(t, "WriteText", out,
+		"mode:", "github-oidc\n",
+		"claim sub:", "repo:octo-org/octo-repo:environment:production\n",
+		"claim repository_id:", "123456789\n",
+		"claim job_workflow_ref:", "token type:", "Bearer\n",
+		"issued token type:", TokenTypeAccessToken, "scopes:", "apps:write oauth-clients:write\n",
+		"expires:", rep.Expiry.UTC().Format(time.RFC3339))
+	for _, secret := range append(s.gh.Issued(), s.sts.Issued()...) {
+		if strings.Contains(out, secret) {
+			t.Errorf("WriteText output contains a token")
+		}
+	}
+}
+
+func TestDebugFailure(t *testing.T) {
+	s := newOIDCSetup(t, authtest.STSOptions{Subject: "repo:someone/else:ref:refs/heads/main"})
+	rep, err := Debug(context.Background(), s.cfg)
+	var ae *Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("Debug() error = %v, want *Error", err)
+	}
+	if rep.Mode != ModeGitHubOIDC || rep.Claims["sub"] != "repo:octo-org/octo-repo:environment:production" {
+		t.Errorf("Debug() report = %+v, want mode and claims despite the failure", rep)
+	}
+	if rep.TokenType != "" || !rep.Expiry.IsZero() {
+		t.Errorf("Debug() report claims a token was issued: %+v", rep)
+	}
+	rep, err = Debug(context.Background(), Config{Getenv: env{EnvAuth: "github-oidc"}.get})
+	if err == nil || rep.Mode != ModeGitHubOIDC {
+		t.Errorf("Debug() without OIDC env = (%q, %v), want mode github-oidc and an error", rep.Mode, err)
+	}
+}
+
+func TestDebugTokenMode(t *testing.T) {
+	rep, err := Debug(context.Background(), Config{Getenv: env{EnvToken: "tak_pat_secretvalue0123456789"}.get})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, "WriteText", buf.String(), "mode:", "token\n", "reason:", "auto: TAKOS_TOKEN is set", "expires:", "unknown")
+	if strings.Contains(buf.String(), "secretvalue") || strings.Contains(buf.String(), "claim") {
+		t.Errorf("WriteText = %q, want no token and no claims", buf.String())
+	}
+}
+
+func TestTransport(t *testing.T) {
+	var cpAuth, otherAuth []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherAuth = append(otherAuth, r.Header.Get("Authorization"))
+	}))
+	defer other.Close()
+	cp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cpAuth = append(cpAuth, r.Header.Get("Authorization"))
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, other.URL+"/steal", http.StatusFound)
+		}
+	}))
+	defer cp.Close()
+	calls := 0
+	ts := oauth2.ReuseTokenSource(nil, tokenFunc(func() (*oauth2.Token, error) {
+		calls++
+		return &oauth2.Token{AccessToken: "cp-bearer-canary", TokenType: "Bearer"}, nil
+	}))
+	// A client that follows redirects, to prove the transport alone holds
+	// the line even without httpx's redirect refusal.
+	client := &http.Client{Transport: Transport(ts, http.DefaultTransport, cp.URL+"/api")}
+
+	resp, err := client.Get(cp.URL + "/api/me")
+	if err != nil {
+		t.Fatalf("GET same origin error = %v", err)
+	}
+	resp.Body.Close()
+	if len(cpAuth) != 1 || cpAuth[0] != "Bearer cp-bearer-canary" {
+		t.Errorf("control plane Authorization = %q, want the bearer", cpAuth)
+	}
+
+	_, err = client.Get(other.URL + "/x")
+	var coe *httpx.CrossOriginError
+	if !errors.As(err, &coe) {
+		t.Errorf("GET other origin error = %v, want *httpx.CrossOriginError", err)
+	}
+	_, err = client.Get(cp.URL + "/redirect")
+	if !errors.As(err, &coe) {
+		t.Errorf("GET redirect to other origin error = %v, want *httpx.CrossOriginError", err)
+	}
+	if len(otherAuth) != 0 {
+		t.Errorf("other origin got %d requests (Authorization %q), want 0", len(otherAuth), otherAuth)
+	}
+	if calls != 1 {
+		t.Errorf("token fetched %d times, want 1 (cross-origin requests must not fetch one)", calls)
+	}
+}
+
+type tokenFunc func() (*oauth2.Token, error)
+
+func (f tokenFunc) Token() (*oauth2.Token, error) { return f() }

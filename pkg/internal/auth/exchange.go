@@ -1,0 +1,231 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+)
+
+// maxTokenResponse caps token-endpoint and discovery responses.
+const maxTokenResponse = 1 << 20
+
+// exchangeSource is a small standard RFC 8693 client: each Token call
+// fetches a fresh GitHub JWT and exchanges it. It is wrapped in
+// oauth2.ReuseTokenSourceWithExpiry, which serialises calls and caches.
+type exchangeSource struct {
+	rt          *state
+	gh          *githubSource
+	ghAudience  string // aud requested on the GitHub token
+	audience    string // RFC 8693 audience: the control plane
+	origin      string // control plane origin, for discovery
+	subjectType string
+
+	mu       sync.Mutex
+	tokenURL string // configured or discovered
+}
+
+// Token implements oauth2.TokenSource.
+func (s *exchangeSource) Token() (*oauth2.Token, error) {
+	ctx := s.rt.ctx
+	tokenURL, err := s.endpoint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	jwt, err := s.gh.fetch(ctx, s.ghAudience)
+	if err != nil {
+		return nil, err
+	}
+	return s.exchange(ctx, tokenURL, jwt)
+}
+
+// endpoint returns the token endpoint, discovering it once from the
+// control plane's RFC 8414 metadata when not configured.
+func (s *exchangeSource) endpoint(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tokenURL != "" {
+		return s.tokenURL, nil
+	}
+	u, err := discoverTokenEndpoint(ctx, s.rt, s.origin)
+	if err != nil {
+		return "", err
+	}
+	s.tokenURL = u
+	return u, nil
+}
+
+// discoverTokenEndpoint reads token_endpoint from
+// ORIGIN/.well-known/oauth-authorization-server (RFC 8414).
+func discoverTokenEndpoint(ctx context.Context, rt *state, origin string) (string, error) {
+	const op = "github-oidc: discovering the token endpoint"
+	const fixURL = "pass the RFC 8693 token endpoint with --token-url (or TAKOS_TOKEN_URL)"
+	metaURL := origin + "/.well-known/oauth-authorization-server"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metaURL, nil)
+	if err != nil {
+		return "", &Error{Op: op, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := rt.http.Do(req)
+	if err != nil {
+		return "", &Error{Op: op, Err: netError(metaURL, err), Fix: "check the control plane URL and the network; or " + fixURL}
+	}
+	body, err := httpx.ReadBody(resp, maxTokenResponse)
+	if err != nil {
+		return "", &Error{Op: op, Err: err, Fix: fixURL}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", &Error{Op: op, Err: fmt.Errorf("GET %s answered HTTP %d", metaURL, resp.StatusCode),
+			Fix: "the control plane publishes no OAuth authorization server metadata; " + fixURL}
+	}
+	var meta struct {
+		Issuer        string   `json:"issuer"`
+		TokenEndpoint string   `json:"token_endpoint"`
+		GrantTypes    []string `json:"grant_types_supported"`
+	}
+	if err := json.Unmarshal(body, &meta); err != nil {
+		return "", &Error{Op: op, Err: fmt.Errorf("%s is not a JSON metadata document", metaURL), Fix: fixURL}
+	}
+	// RFC 8414 §3.3: the issuer must be the URL the metadata was fetched
+	// for, otherwise an attacker's document could redirect the subject token.
+	if meta.Issuer != "" && strings.TrimSuffix(meta.Issuer, "/") != origin {
+		return "", &Error{Op: op, Err: fmt.Errorf("metadata issuer %q does not match %s", sanitize(meta.Issuer, 200), origin),
+			Fix: "use the control plane URL that matches its issuer, or " + fixURL}
+	}
+	if meta.TokenEndpoint == "" {
+		return "", &Error{Op: op, Err: fmt.Errorf("%s has no token_endpoint", metaURL), Fix: fixURL}
+	}
+	if _, err := httpx.CheckURL(meta.TokenEndpoint); err != nil {
+		return "", &Error{Op: op, Err: fmt.Errorf("token_endpoint: %w", err), Fix: fixURL}
+	}
+	if meta.GrantTypes != nil && !slices.Contains(meta.GrantTypes, GrantTypeExchange) {
+		return "", &Error{Op: op, Err: errors.New("the control plane does not advertise RFC 8693 token exchange (grant_types_supported)"),
+			Fix: "this control plane cannot trade a GitHub OIDC token for a credential; use a personal access token " +
+				"in TAKOS_TOKEN, or " + fixURL + " if the exchange lives elsewhere"}
+	}
+	return meta.TokenEndpoint, nil
+}
+
+// exchange performs one RFC 8693 request.
+func (s *exchangeSource) exchange(ctx context.Context, tokenURL, jwt string) (*oauth2.Token, error) {
+	const op = "github-oidc: token exchange"
+	form := url.Values{
+		"grant_type":           {GrantTypeExchange},
+		"subject_token":        {jwt},
+		"subject_token_type":   {s.subjectType},
+		"requested_token_type": {TokenTypeAccessToken},
+		"audience":             {s.audience},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, s.rt.fail(op, "", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := s.rt.http.Do(req)
+	if err != nil {
+		return nil, s.rt.fail(op, "the token endpoint could not be reached after retries; check --token-url and re-run", netError(tokenURL, err))
+	}
+	body, err := httpx.ReadBody(resp, maxTokenResponse)
+	if err != nil {
+		return nil, s.rt.fail(op, "the token endpoint sent an unusable response; re-run the job", err)
+	}
+	status := resp.StatusCode
+	switch {
+	case status >= 300 && status < 400:
+		return nil, s.rt.fail(op, "credentials are never sent on redirects: pass the final token endpoint with --token-url",
+			fmt.Errorf("%s answered HTTP %d redirecting to %s", httpx.Redact(tokenURL), status, httpx.Redact(resp.Header.Get("Location"))))
+	case status == http.StatusTooManyRequests:
+		return nil, s.rt.fail(op, "the token endpoint is rate limiting; re-run the job later",
+			fmt.Errorf("rate limited by %s (HTTP 429, Retry-After: %q)", httpx.Redact(tokenURL), sanitize(resp.Header.Get("Retry-After"), 40)))
+	case status >= 500:
+		oe := s.rt.newOAuthError(status, body)
+		cause := fmt.Errorf("%s: %w", httpx.Redact(tokenURL), oe)
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			cause = fmt.Errorf("%w (Retry-After: %q)", cause, sanitize(ra, 40))
+		}
+		return nil, s.rt.fail(op, "the control plane's token endpoint failed after retries; re-run the job later", cause)
+	case status != http.StatusOK:
+		oe := s.rt.newOAuthError(status, body)
+		fix := exchangeFix(oe.Code, s.audience, s.ghAudience, tokenURL) + s.rt.expiredHint()
+		return nil, s.rt.fail(op, fix, fmt.Errorf("%s: %w", httpx.Redact(tokenURL), oe))
+	}
+	return s.parse(tokenURL, body)
+}
+
+// parse reads an RFC 8693 §2.2.1 response, masking the token first.
+func (s *exchangeSource) parse(tokenURL string, body []byte) (*oauth2.Token, error) {
+	const op = "github-oidc: token exchange"
+	var r struct {
+		AccessToken     string          `json:"access_token"`
+		IssuedTokenType string          `json:"issued_token_type"`
+		TokenType       string          `json:"token_type"`
+		ExpiresIn       json.RawMessage `json:"expires_in"`
+		Scope           string          `json:"scope"`
+	}
+	malformed := "the token endpoint did not answer with an RFC 8693 token response; check --token-url"
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, s.rt.fail(op, malformed, fmt.Errorf("%s returned malformed JSON", httpx.Redact(tokenURL)))
+	}
+	s.rt.secret(r.AccessToken)
+	if r.AccessToken == "" {
+		return nil, s.rt.fail(op, malformed, fmt.Errorf("%s returned no access_token", httpx.Redact(tokenURL)))
+	}
+	switch {
+	case strings.EqualFold(r.TokenType, "bearer"):
+	case strings.EqualFold(r.TokenType, "N_A") && r.IssuedTokenType != "":
+		// RFC 8693 §2.2.1: N_A for tokens that are not OAuth access tokens
+		// (e.g. a JWT); the control plane still takes it as a bearer.
+	default:
+		return nil, s.rt.fail(op, "takos-apply sends the control-plane credential as a Bearer token; ask the control plane for token_type Bearer",
+			fmt.Errorf("unsupported token_type %q", sanitize(r.TokenType, 40)))
+	}
+	secs, err := parseExpiresIn(r.ExpiresIn)
+	if err != nil {
+		return nil, s.rt.fail(op, malformed, err)
+	}
+	tok := &oauth2.Token{AccessToken: r.AccessToken, TokenType: "Bearer", ExpiresIn: secs}
+	if secs > 0 {
+		tok.Expiry = s.rt.now().Add(time.Duration(secs) * time.Second)
+	}
+	return tok.WithExtra(map[string]any{"issued_token_type": r.IssuedTokenType, "scope": r.Scope}), nil
+}
+
+// parseExpiresIn accepts expires_in as a number, a numeric string (seen in
+// the wild), or absent (0: no known expiry).
+func parseExpiresIn(raw json.RawMessage) (int64, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return 0, errors.New("expires_in is neither a number nor a string")
+		}
+		n = json.Number(s)
+	}
+	secs, err := strconv.ParseInt(string(n), 10, 64)
+	if err != nil {
+		f, ferr := strconv.ParseFloat(string(n), 64)
+		if ferr != nil {
+			return 0, fmt.Errorf("expires_in %q is not a number", sanitize(string(n), 20))
+		}
+		secs = int64(f)
+	}
+	if secs < 0 {
+		return 0, fmt.Errorf("expires_in %d is negative", secs)
+	}
+	return secs, nil
+}

@@ -1,0 +1,467 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+)
+
+const (
+	cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
+	defaultGoogleSTS   = "https://sts.googleapis.com/v1/token"
+	maxCredentialsFile = 64 << 10
+)
+
+// googleFile is the part of an external_account credentials file that
+// takos-apply checks before handing it to golang.org/x/oauth2/google, which
+// itself validates none of its URLs.
+type googleFile struct {
+	Type             string `json:"type"`
+	Audience         string `json:"audience"`
+	TokenURL         string `json:"token_url"`
+	TokenInfoURL     string `json:"token_info_url"`
+	ImpersonationURL string `json:"service_account_impersonation_url"`
+	CredentialSource struct {
+		File          string            `json:"file"`
+		URL           string            `json:"url"`
+		Headers       map[string]string `json:"headers"`
+		Executable    json.RawMessage   `json:"executable"`
+		EnvironmentID string            `json:"environment_id"`
+		Format        struct {
+			Type      string `json:"type"`
+			FieldName string `json:"subject_token_field_name"`
+		} `json:"format"`
+	} `json:"credential_source"`
+}
+
+func (r *resolver) readCredentials(path string) ([]byte, *googleFile, error) {
+	if info, err := r.cfg.Stat(path); err == nil && info.Size() > maxCredentialsFile {
+		return nil, nil, fmt.Errorf("larger than %d bytes", maxCredentialsFile)
+	}
+	data, err := r.cfg.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var f googleFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, nil, errors.New("not a JSON credentials file")
+	}
+	return data, &f, nil
+}
+
+// credentialsType returns the "type" of a Google credentials file.
+func (r *resolver) credentialsType(path string) (string, error) {
+	_, f, err := r.readCredentials(path)
+	if err != nil {
+		return "", err
+	}
+	return f.Type, nil
+}
+
+// google builds the google mode.
+func (r *resolver) google(reason string) (*Resolved, error) {
+	const op = "google"
+	path := r.cfg.GoogleCredentials
+	if path == "" {
+		return nil, &Error{Op: op, Err: errors.New("no credentials file"),
+			Fix: "set GOOGLE_APPLICATION_CREDENTIALS or --google-credentials to an external_account file " +
+				"(google-github-actions/auth writes one; so does gcloud iam workload-identity-pools create-cred-config)"}
+	}
+	data, f, err := r.readCredentials(path)
+	if err != nil {
+		return nil, &Error{Op: op, Err: fmt.Errorf("reading %s: %w", path, err)}
+	}
+	if f.Type != "external_account" {
+		return nil, &Error{Op: op, Err: fmt.Errorf("%s has type %q, not external_account", path, sanitize(f.Type, 60)),
+			Fix: "google mode uses workload identity federation only; long-lived service account keys are not accepted"}
+	}
+	cs := f.CredentialSource
+	if len(cs.Executable) > 0 || cs.EnvironmentID != "" {
+		return nil, &Error{Op: op, Err: fmt.Errorf("%s uses an executable or AWS credential source", path),
+			Fix: "use a credentials file whose credential_source is a url (GitHub OIDC) or a file"}
+	}
+	tokenURL := f.TokenURL
+	if tokenURL == "" {
+		tokenURL = defaultGoogleSTS
+	}
+	for _, u := range []struct{ name, v string }{
+		{"token_url", tokenURL}, {"service_account_impersonation_url", f.ImpersonationURL},
+		{"token_info_url", f.TokenInfoURL}, {"credential_source.url", cs.URL},
+	} {
+		if u.v == "" {
+			continue
+		}
+		if _, err := httpx.CheckURL(u.v); err != nil {
+			return nil, &Error{Op: op, Err: fmt.Errorf("%s in %s: %w", u.name, path, err), Fix: "regenerate the credentials file"}
+		}
+	}
+	// The headers carry ACTIONS_ID_TOKEN_REQUEST_TOKEN: whoever has it can
+	// mint GitHub tokens for the rest of the job.
+	for _, v := range cs.Headers {
+		r.rt.secret(v)
+		if _, tok, ok := strings.Cut(v, " "); ok {
+			r.rt.secret(tok)
+		}
+	}
+	if cs.File != "" {
+		r.maskSubjectFile(cs.File, cs.Format.Type, cs.Format.FieldName)
+	}
+	obs := &googleObserver{
+		rt:          r.rt,
+		base:        r.cfg.HTTP.Transport,
+		subjectURL:  cs.URL,
+		subjectJSON: cs.Format.Type == "json",
+		field:       cs.Format.FieldName,
+		stsURL:      tokenURL,
+		impURL:      f.ImpersonationURL,
+	}
+	if obs.base == nil {
+		obs.base = http.DefaultTransport
+	}
+	client := &http.Client{Transport: obs, Timeout: r.cfg.HTTP.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	src := &googleSource{rt: r.rt, obs: obs, client: client, audience: f.Audience, idAudience: r.cfg.GoogleIDTokenAudience}
+
+	credJSON := data
+	if src.idAudience != "" {
+		if f.ImpersonationURL == "" {
+			return nil, &Error{Op: op, Err: errors.New("--google-id-token-audience needs a service account"),
+				Fix: "Google ID tokens can only be minted for a service account: create the credentials with a service " +
+					"account (google-github-actions/auth service_account input, or create-cred-config --service-account)"}
+		}
+		sa, base, err := parseImpersonationURL(f.ImpersonationURL)
+		if err != nil {
+			return nil, &Error{Op: op, Err: err, Fix: "regenerate the credentials file"}
+		}
+		if r.cfg.GoogleIAMCredentialsURL != "" {
+			u, err := httpx.CheckURL(r.cfg.GoogleIAMCredentialsURL)
+			if err != nil {
+				return nil, &Error{Op: op, Err: fmt.Errorf("IAM Credentials URL: %w", err)}
+			}
+			base = httpx.Origin(u) + strings.TrimSuffix(u.Path, "/")
+		}
+		src.serviceAccount, src.iamBase = sa, base
+		// generateIdToken is called with the federated token itself, so the
+		// file is used without impersonation (as google.golang.org/api/idtoken
+		// does), to avoid impersonating twice.
+		if credJSON, err = withoutImpersonation(data); err != nil {
+			return nil, &Error{Op: op, Err: err}
+		}
+	}
+	ctx := context.WithValue(r.rt.ctx, oauth2.HTTPClient, client)
+	creds, err := google.CredentialsFromJSONWithType(ctx, credJSON, google.ExternalAccount, cloudPlatformScope)
+	if err != nil {
+		return nil, &Error{Op: op, Err: r.rt.scrubErr(err), Fix: "regenerate the credentials file"}
+	}
+	src.base = creds.TokenSource
+	return &Resolved{
+		Mode:   ModeGoogle,
+		Reason: reason,
+		Source: oauth2.ReuseTokenSourceWithExpiry(nil, src, r.rt.refreshBefore),
+	}, nil
+}
+
+// maskSubjectFile masks a file-sourced subject token and records its
+// claims; failures are left to the google package to report.
+func (r *resolver) maskSubjectFile(path, format, field string) {
+	b, err := r.cfg.ReadFile(path)
+	if err != nil {
+		return
+	}
+	tok := strings.TrimSpace(string(b))
+	if format == "json" {
+		var m map[string]any
+		if json.Unmarshal(b, &m) == nil {
+			tok, _ = m[field].(string)
+		}
+	}
+	r.rt.secret(tok)
+	if c, exp, err := decodeClaims(tok); err == nil {
+		r.rt.setClaims(c, exp)
+	}
+}
+
+func parseImpersonationURL(raw string) (sa, base string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", errors.New("service_account_impersonation_url is not a URL")
+	}
+	_, rest, ok := strings.Cut(u.Path, "/serviceAccounts/")
+	name, _, ok2 := strings.Cut(rest, ":")
+	if !ok || !ok2 || name == "" {
+		return "", "", errors.New("service_account_impersonation_url does not name a service account")
+	}
+	return name, httpx.Origin(u), nil
+}
+
+func withoutImpersonation(data []byte) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, errors.New("credentials file is not a JSON object")
+	}
+	delete(m, "service_account_impersonation_url")
+	delete(m, "service_account_impersonation")
+	return json.Marshal(m)
+}
+
+// googleSource wraps the google package's token source: it masks tokens,
+// maps failures to fixes and optionally mints an ID token.
+type googleSource struct {
+	rt       *state
+	obs      *googleObserver
+	client   *http.Client
+	base     oauth2.TokenSource
+	audience string // workload identity provider (//iam.googleapis.com/...)
+
+	idAudience     string
+	serviceAccount string
+	iamBase        string
+}
+
+// Token implements oauth2.TokenSource.
+func (g *googleSource) Token() (*oauth2.Token, error) {
+	g.obs.reset()
+	t, err := g.base.Token()
+	if err != nil {
+		return nil, g.mapError(err)
+	}
+	g.rt.secret(t.AccessToken)
+	if g.idAudience == "" {
+		out := &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry}
+		return out.WithExtra(map[string]any{"issued_token_type": TokenTypeAccessToken, "scope": cloudPlatformScope}), nil
+	}
+	return g.idToken(g.rt.ctx, t)
+}
+
+// idToken calls IAM Credentials generateIdToken with the federated token.
+func (g *googleSource) idToken(ctx context.Context, fed *oauth2.Token) (*oauth2.Token, error) {
+	const op = "google: generateIdToken"
+	endpoint := g.iamBase + "/v1/projects/-/serviceAccounts/" + url.PathEscape(g.serviceAccount) + ":generateIdToken"
+	body, _ := json.Marshal(map[string]any{"audience": g.idAudience, "includeEmail": true})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, g.rt.fail(op, "", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+fed.AccessToken)
+	resp, err := g.client.Do(req)
+	if err != nil {
+		return nil, g.mapError(err)
+	}
+	b, err := httpx.ReadBody(resp, maxTokenResponse)
+	if err != nil {
+		return nil, g.rt.fail(op, "IAM Credentials sent an unusable response; re-run the job", err)
+	}
+	var r struct {
+		Token string `json:"token"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, g.mapError(fmt.Errorf("status %d", resp.StatusCode))
+	}
+	if err := json.Unmarshal(b, &r); err != nil || r.Token == "" {
+		return nil, g.rt.fail(op, "IAM Credentials did not return an ID token; re-run the job", errors.New("no token in the generateIdToken response"))
+	}
+	g.rt.secret(r.Token)
+	expiry := g.rt.now().Add(time.Hour) // Google's libraries assume 1 h
+	if _, exp, err := decodeClaims(r.Token); err == nil && !exp.IsZero() {
+		expiry = exp
+	}
+	out := &oauth2.Token{AccessToken: r.Token, TokenType: "Bearer", Expiry: expiry}
+	return out.WithExtra(map[string]any{"issued_token_type": TokenTypeIDToken}), nil
+}
+
+// mapError turns a failure of the Google flow into an *Error, using what
+// the observer saw on the wire (the google package's errors are strings).
+func (g *googleSource) mapError(err error) error {
+	f := g.obs.failure()
+	if f == nil {
+		return g.rt.fail("google", "check the credentials file", err)
+	}
+	if f.err != nil {
+		return g.rt.fail("google: "+f.stage, "could not reach "+httpx.Redact(f.url)+" after retries; re-run the job", f.err)
+	}
+	cause := fmt.Errorf("%s: %w", httpx.Redact(f.url), f.oauth)
+	if f.oauth.Status >= 500 || f.oauth.Status == http.StatusTooManyRequests {
+		return g.rt.fail("google: "+f.stage, "Google failed after retries; re-run the job later", cause)
+	}
+	return g.rt.fail("google: "+f.stage, g.fix(f), cause)
+}
+
+func (g *googleSource) fix(f *stageFailure) string {
+	principal := "the workload identity pool's principalSet"
+	if pool, _, ok := strings.Cut(strings.TrimPrefix(g.audience, "//iam.googleapis.com/"), "/providers/"); ok {
+		principal = "principalSet://iam.googleapis.com/" + pool + "/attribute.repository/OWNER/REPO"
+		if repo, _ := g.rt.lastClaims()["repository"].(string); repo != "" {
+			principal = "principalSet://iam.googleapis.com/" + pool + "/attribute.repository/" + sanitize(repo, 100)
+		}
+	}
+	switch f.stage {
+	case stageGitHub:
+		return "the runner refused the OIDC request (credential_source.url); the credentials file works only " +
+			"inside the job that wrote it, with permissions: { id-token: write, contents: read }"
+	case stageSTS:
+		switch f.oauth.Code {
+		case "invalid_grant":
+			return "Google STS rejected the GitHub token: its aud must be the workload identity provider's " +
+				"allowed audience (google-github-actions/auth requests https://iam.googleapis.com/<provider> by " +
+				"default) and it must be unexpired; compare with the claims below." + g.rt.expiredHint()
+		case "unauthorized_client", "access_denied":
+			return "the workload identity provider's attribute condition rejected the GitHub token; compare it " +
+				"with the claims below (prefer repository_id and repository_owner_id over names)"
+		case "invalid_request", "invalid_target":
+			return "the credentials file's audience " + sanitize(g.audience, 200) + " does not name an active " +
+				"workload identity provider; regenerate the file"
+		}
+		return "Google STS refused the exchange; regenerate the credentials file and check the provider"
+	case stageImpersonation:
+		if f.oauth.Status == http.StatusNotFound {
+			return "the service account in service_account_impersonation_url does not exist"
+		}
+		return "the federated identity may not impersonate the service account: grant " + principal +
+			" roles/iam.workloadIdentityUser on it"
+	case stageIDToken:
+		if f.oauth.Status == http.StatusNotFound {
+			return "service account " + g.serviceAccount + " does not exist"
+		}
+		return "the federated identity may not mint ID tokens for " + g.serviceAccount + ": grant " + principal +
+			" roles/iam.workloadIdentityUser (or roles/iam.serviceAccountOpenIdTokenCreator) on it"
+	}
+	return "check the credentials file"
+}
+
+// Stages of the Google flow, named in errors.
+const (
+	stageGitHub        = "fetching the GitHub token (credential_source.url)"
+	stageSTS           = "Google STS token exchange"
+	stageImpersonation = "service account impersonation"
+	stageIDToken       = "generateIdToken"
+	stageOther         = "request"
+)
+
+type stageFailure struct {
+	stage string
+	url   string
+	oauth *OAuthError
+	err   error
+}
+
+// googleObserver is the transport under the google package: it masks every
+// token in a successful response before the package sees it, records the
+// GitHub claims, refuses redirects (the package's impersonation client
+// would follow them) and remembers the last failure for mapError.
+type googleObserver struct {
+	rt          *state
+	base        http.RoundTripper
+	subjectURL  string
+	subjectJSON bool
+	field       string
+	stsURL      string
+	impURL      string
+
+	mu   sync.Mutex
+	last *stageFailure
+}
+
+func (o *googleObserver) reset() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.last = nil
+}
+
+func (o *googleObserver) failure() *stageFailure {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.last
+}
+
+func (o *googleObserver) record(f *stageFailure) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.last = f
+}
+
+func sameEndpoint(a *url.URL, b string) bool {
+	u, err := url.Parse(b)
+	return err == nil && b != "" && strings.EqualFold(a.Scheme, u.Scheme) && strings.EqualFold(a.Host, u.Host) && a.Path == u.Path
+}
+
+func (o *googleObserver) stage(u *url.URL) string {
+	switch {
+	case sameEndpoint(u, o.subjectURL):
+		return stageGitHub
+	case sameEndpoint(u, o.stsURL):
+		return stageSTS
+	case sameEndpoint(u, o.impURL):
+		return stageImpersonation
+	case strings.HasSuffix(u.Path, ":generateIdToken"):
+		return stageIDToken
+	}
+	return stageOther
+}
+
+// RoundTrip implements http.RoundTripper.
+func (o *googleObserver) RoundTrip(req *http.Request) (*http.Response, error) {
+	stage := o.stage(req.URL)
+	rawURL := req.URL.String()
+	resp, err := o.base.RoundTrip(req)
+	if err != nil {
+		err = netError(rawURL, err)
+		o.record(&stageFailure{stage: stage, url: rawURL, err: err})
+		return nil, err
+	}
+	body, err := httpx.ReadBody(resp, maxTokenResponse)
+	if err != nil {
+		o.record(&stageFailure{stage: stage, url: rawURL, err: err})
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		err := fmt.Errorf("%s answered HTTP %d; redirects are not followed with credentials", httpx.Redact(rawURL), resp.StatusCode)
+		o.record(&stageFailure{stage: stage, url: rawURL, err: err})
+		return nil, err
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		o.record(&stageFailure{stage: stage, url: rawURL, oauth: o.rt.newOAuthError(resp.StatusCode, body)})
+		return resp, nil
+	}
+	if stage == stageGitHub && !o.subjectJSON {
+		tok := strings.TrimSpace(string(body))
+		o.rt.secret(tok)
+		o.claimsFrom(tok)
+		return resp, nil
+	}
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		return resp, nil
+	}
+	for _, k := range []string{"access_token", "accessToken", "token", "id_token", "refresh_token", "value", o.field} {
+		if s, ok := m[k].(string); ok && k != "" {
+			o.rt.secret(s)
+		}
+	}
+	if stage == stageGitHub {
+		if s, ok := m[o.field].(string); ok {
+			o.claimsFrom(s)
+		}
+	}
+	return resp, nil
+}
+
+func (o *googleObserver) claimsFrom(tok string) {
+	if c, exp, err := decodeClaims(tok); err == nil {
+		o.rt.setClaims(c, exp)
+	}
+}

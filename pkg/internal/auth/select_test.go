@@ -1,0 +1,216 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
+)
+
+func writeFile(t *testing.T, path, data string, perm os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil { // umask may have narrowed it
+		t.Fatal(err)
+	}
+}
+
+func TestAutoSelection(t *testing.T) {
+	gh := authtest.NewGitHubOIDC(t)
+	g := authtest.NewGoogle(t, gh.Issuer, authtest.GoogleOptions{})
+	dir := t.TempDir()
+	extFile := filepath.Join(dir, "gha-creds.json")
+	writeFile(t, extFile, string(g.CredentialsJSON(gh, true)), 0o600)
+	saFile := filepath.Join(dir, "sa-key.json")
+	writeFile(t, saFile, `{"type":"service_account","private_key":"x"}`, 0o600)
+	homeWithConfig := t.TempDir()
+	writeFile(t, filepath.Join(homeWithConfig, ".takos", "config.json"), `{"token":"tak_pat_fromfile0123456789","apiUrl":"https://takos.jp"}`, 0o600)
+
+	tests := []struct {
+		name       string
+		env        env
+		home       string
+		mode       Mode
+		wantMode   Mode
+		wantReason string
+		wantErr    []string
+		wantNotErr []string
+	}{
+		{name: "TAKOS_TOKEN wins over everything", env: env{EnvToken: "tak_pat_x", EnvOIDCRequestURL: gh.RequestURL,
+			EnvOIDCRequestToken: "t", EnvGoogleCredentials: extFile}, home: homeWithConfig,
+			wantMode: ModeToken, wantReason: "auto: TAKOS_TOKEN is set"},
+		{name: "OIDC request URL selects github-oidc", env: env{EnvOIDCRequestURL: gh.RequestURL, EnvOIDCRequestToken: "t",
+			EnvGoogleCredentials: extFile}, home: homeWithConfig,
+			wantMode: ModeGitHubOIDC, wantReason: "auto: ACTIONS_ID_TOKEN_REQUEST_URL is set"},
+		{name: "OIDC URL without the request token is the permission error", env: env{EnvOIDCRequestURL: gh.RequestURL, EnvGitHubActions: "true"},
+			home: homeWithConfig, wantErr: []string{"github-oidc: ACTIONS_ID_TOKEN_REQUEST_TOKEN not set", "id-token: write"}},
+		{name: "external_account file selects google", env: env{EnvGoogleCredentials: extFile}, home: homeWithConfig,
+			wantMode: ModeGoogle, wantReason: "auto: " + extFile + " is an external_account credentials file"},
+		{name: "service account key is skipped for config.json", env: env{EnvGoogleCredentials: saFile}, home: homeWithConfig,
+			wantMode: ModeToken, wantReason: "auto: " + filepath.Join(homeWithConfig, ".takos", "config.json") + " exists"},
+		{name: "config.json", env: env{}, home: homeWithConfig,
+			wantMode: ModeToken, wantReason: "auto: " + filepath.Join(homeWithConfig, ".takos", "config.json") + " exists (takos login)"},
+		{name: "nothing: the four ways", env: env{}, home: t.TempDir(),
+			wantErr:    []string{"auth: no credentials found", "1. TAKOS_TOKEN", "2. GitHub OIDC", "3. Google workload identity federation", "4. ~/.takos/config.json"},
+			wantNotErr: []string{"Dependabot"}},
+		{name: "nothing in Actions adds the permission fix", env: env{EnvGitHubActions: "true"}, home: t.TempDir(),
+			wantErr: []string{"no credentials found", "permissions:\n    id-token: write\n    contents: read", "forks and Dependabot"}},
+		{name: "skipped sources are named", env: env{EnvGoogleCredentials: saFile}, home: "",
+			wantErr: []string{"no credentials found", "Skipped: " + saFile + " has type \"service_account\", not external_account"}},
+		{name: "TAKOS_AUTH selects the mode", env: env{EnvAuth: "token", EnvToken: "tak_pat_x"},
+			wantMode: ModeToken, wantReason: "selected by --auth token / TAKOS_AUTH; token from TAKOS_TOKEN"},
+		{name: "Config.Mode beats TAKOS_AUTH", mode: ModeToken, env: env{EnvAuth: "google", EnvToken: "tak_pat_x"},
+			wantMode: ModeToken, wantReason: "selected by --auth token"},
+		{name: "unknown mode", env: env{EnvAuth: "aws"}, wantErr: []string{`unknown mode "aws"`, "auto, token, github-oidc or google"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := Resolve(context.Background(), Config{Mode: tc.mode, ControlPlaneURL: "https://takos.jp",
+				Getenv: tc.env.get, HomeDir: tc.home, HTTP: testHTTP(0)})
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Resolve() = mode %q, want an error", res.Mode)
+				}
+				var ae *Error
+				if !errors.As(err, &ae) {
+					t.Errorf("Resolve() error is %T, want *Error", err)
+				}
+				mustContain(t, "Resolve() error", err.Error(), tc.wantErr...)
+				for _, n := range tc.wantNotErr {
+					if strings.Contains(err.Error(), n) {
+						t.Errorf("Resolve() error = %q, want it without %q", err, n)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Resolve() error = %v", err)
+			}
+			if res.Mode != tc.wantMode {
+				t.Errorf("Resolve().Mode = %q, want %q", res.Mode, tc.wantMode)
+			}
+			if !strings.HasPrefix(res.Reason, tc.wantReason) {
+				t.Errorf("Resolve().Reason = %q, want prefix %q", res.Reason, tc.wantReason)
+			}
+		})
+	}
+	if n := len(gh.Log.Requests()) + len(g.Log.Requests()); n != 0 {
+		t.Errorf("auto selection made %d requests, want 0", n)
+	}
+}
+
+func TestExplicitModesNeverFallThrough(t *testing.T) {
+	gh := authtest.NewGitHubOIDC(t)
+	home := t.TempDir()
+	writeFile(t, filepath.Join(home, ".takos", "config.json"), `{"token":"tak_pat_fromfile0123456789"}`, 0o600)
+	tests := []struct {
+		name string
+		mode Mode
+		env  env
+		want []string
+	}{
+		{"github-oidc with TAKOS_TOKEN but no id-token permission", ModeGitHubOIDC,
+			env{EnvToken: "tak_pat_x", EnvGitHubActions: "true"},
+			[]string{"github-oidc: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN not set",
+				"permissions:\n    id-token: write\n    contents: read", "forks and Dependabot"}},
+		{"github-oidc outside Actions", ModeGitHubOIDC, env{},
+			[]string{"GitHub OIDC works only inside a GitHub Actions job", "--auth token"}},
+		{"google with TAKOS_TOKEN but no credentials file", ModeGoogle, env{EnvToken: "tak_pat_x"},
+			[]string{"google: no credentials file", "GOOGLE_APPLICATION_CREDENTIALS"}},
+		{"token with OIDC available but no token", ModeToken, env{EnvOIDCRequestURL: gh.RequestURL, EnvOIDCRequestToken: gh.RequestToken},
+			[]string{"token: TAKOS_TOKEN is not set and", "config.json does not exist"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := t.TempDir()
+			res, err := Resolve(context.Background(), Config{Mode: tc.mode, ControlPlaneURL: "https://takos.jp",
+				Getenv: tc.env.get, HomeDir: h, HTTP: testHTTP(0)})
+			if err == nil {
+				t.Fatalf("Resolve() = mode %q, want an error", res.Mode)
+			}
+			mustContain(t, "Resolve() error", err.Error(), tc.want...)
+		})
+	}
+	if n := len(gh.Log.Requests()); n != 0 {
+		t.Errorf("explicit modes made %d GitHub requests, want 0", n)
+	}
+}
+
+func TestTokenMode(t *testing.T) {
+	const pat = "tak_pat_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefghi"
+	tests := []struct {
+		name     string
+		env      env
+		file     string
+		perm     os.FileMode
+		wantTok  string
+		wantAPI  string
+		wantErr  []string
+		noConfig bool
+	}{
+		{name: "TAKOS_TOKEN", env: env{EnvToken: pat}, noConfig: true, wantTok: pat},
+		{name: "TAKOS_TOKEN trimmed", env: env{EnvToken: " " + pat + "\n"}, noConfig: true, wantTok: pat},
+		{name: "TAKOS_TOKEN with an inner newline", env: env{EnvToken: "tak_pat_a\nX-Injected: 1"}, noConfig: true,
+			wantErr: []string{"TAKOS_TOKEN contains whitespace"}},
+		{name: "config.json 0600", file: `{"token":"` + pat + `","apiUrl":"https://takos.jp"}`, perm: 0o600,
+			wantTok: pat, wantAPI: "https://takos.jp"},
+		{name: "config.json 0400", file: `{"token":"` + pat + `"}`, perm: 0o400, wantTok: pat},
+		{name: "config.json 0644 refused", file: `{"token":"` + pat + `"}`, perm: 0o644,
+			wantErr: []string{"config.json is readable by group or others (mode 0644)", "fix: run: chmod 600 "}},
+		{name: "config.json 0640 refused", file: `{"token":"` + pat + `"}`, perm: 0o640,
+			wantErr: []string{"(mode 0640)", "chmod 600"}},
+		{name: "config.json 0604 refused", file: `{"token":"` + pat + `"}`, perm: 0o604, wantErr: []string{"(mode 0604)"}},
+		{name: "config.json without token", file: `{"apiUrl":"https://takos.jp"}`, perm: 0o600,
+			wantErr: []string{"has no token", "takos login"}},
+		{name: "config.json not JSON", file: `token=` + pat, perm: 0o600, wantErr: []string{"is not valid JSON"}},
+		{name: "config.json with an http apiUrl", file: `{"token":"` + pat + `","apiUrl":"http://takos.example"}`, perm: 0o600,
+			wantErr: []string{"apiUrl in", "plain http is allowed only to loopback"}},
+		{name: "config.json with a loopback apiUrl", file: `{"token":"` + pat + `","apiUrl":"http://localhost:8787"}`, perm: 0o600,
+			wantTok: pat, wantAPI: "http://localhost:8787"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			home := t.TempDir()
+			if !tc.noConfig {
+				writeFile(t, filepath.Join(home, ".takos", "config.json"), tc.file, tc.perm)
+			}
+			sink := &maskSink{}
+			res, err := Resolve(context.Background(), Config{Mode: ModeToken, Getenv: tc.env.get, HomeDir: home, Mask: sink.mask})
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatalf("Resolve() succeeded, want an error")
+				}
+				mustContain(t, "Resolve() error", err.Error(), tc.wantErr...)
+				if strings.Contains(err.Error(), pat) {
+					t.Errorf("Resolve() error contains the token")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Resolve() error = %v", err)
+			}
+			tok, err := res.Source.Token()
+			if err != nil {
+				t.Fatalf("Token() error = %v", err)
+			}
+			if tok.AccessToken != tc.wantTok || tok.Type() != "Bearer" {
+				t.Errorf("Token() = (%d chars, %q), want the PAT as a Bearer", len(tok.AccessToken), tok.Type())
+			}
+			if res.APIURL != tc.wantAPI {
+				t.Errorf("Resolve().APIURL = %q, want %q", res.APIURL, tc.wantAPI)
+			}
+			if !sink.has(pat) {
+				t.Errorf("the PAT was not passed to Mask")
+			}
+		})
+	}
+}
