@@ -9,7 +9,6 @@ package authtest
 import (
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -72,10 +71,10 @@ func NewGitHubOIDC(t testing.TB) *GitHubOIDC {
 	mux.HandleFunc(JWKSPath, logged(g.Log, nil, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, g.signer.jwks())
 	}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	g.Issuer = srv.URL
-	g.RequestURL = srv.URL + GitHubTokenPath + "?api-version=2.0"
+	serve(t, mux, func(url string) {
+		g.Issuer = url
+		g.RequestURL = url + GitHubTokenPath + "?api-version=2.0"
+	})
 	return g
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -108,11 +107,8 @@ func NewGoogle(t testing.TB, issuer string, opts GoogleOptions) *Google {
 	sts.HandleFunc(GoogleSTSPath, logged(g.Log, &g.faults, g.serveSTS))
 	iam := http.NewServeMux()
 	iam.HandleFunc(GoogleIAMPrefix, logged(g.Log, &g.faults, g.serveIAM))
-	s1, s2 := httptest.NewServer(sts), httptest.NewServer(iam)
-	t.Cleanup(s1.Close)
-	t.Cleanup(s2.Close)
-	g.STSURL = s1.URL + GoogleSTSPath
-	g.IAMURL = s2.URL
+	serve(t, sts, func(url string) { g.STSURL = url + GoogleSTSPath })
+	serve(t, iam, func(url string) { g.IAMURL = url })
 	return g
 }
 

@@ -3,7 +3,6 @@ package authtest
 import (
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"sync"
@@ -82,10 +81,10 @@ func NewSTS(t testing.TB, issuer string, opts STSOptions) *STS {
 	mux := http.NewServeMux()
 	mux.HandleFunc(ASMetadataPath, logged(s.Log, nil, s.serveMetadata))
 	mux.HandleFunc(STSTokenPath, logged(s.Log, &s.faults, s.serveToken))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	s.URL = srv.URL
-	s.TokenURL = srv.URL + STSTokenPath
+	serve(t, mux, func(url string) {
+		s.URL = url
+		s.TokenURL = url + STSTokenPath
+	})
 	return s
 }
 

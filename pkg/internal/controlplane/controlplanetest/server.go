@@ -230,8 +230,12 @@ func New(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.URL = s.srv.URL
+	// Set URL before serving: handlers read it, and a client that learned
+	// it through the network has no happens-before edge the race detector
+	// could see.
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = "http://" + s.srv.Listener.Addr().String()
+	s.srv.Start()
 	t.Cleanup(s.srv.Close)
 	return s
 }

@@ -1,0 +1,223 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
+)
+
+type actionFile struct {
+	Inputs  map[string]struct{ Description, Default string }
+	Outputs map[string]struct{ Description, Value string }
+	Runs    struct {
+		Using string
+		Steps []struct {
+			ID  string
+			Run string
+			Env map[string]string
+		}
+	}
+}
+
+func readAction(t *testing.T) actionFile {
+	t.Helper()
+	b, err := os.ReadFile("../../action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a actionFile
+	if err := yaml.Unmarshal(b, &a); err != nil {
+		t.Fatalf("action.yml: %v", err)
+	}
+	return a
+}
+
+// TestActionDocumentedAndWired checks that every input and output of
+// action.yml is documented in the README and wired to the binary: inputs
+// reach the run step only as INPUT_* environment variables (never spliced
+// into shell code) that scripts/action-run.sh reads, and outputs come from
+// the run step's outputs.
+func TestActionDocumentedAndWired(t *testing.T) {
+	a := readAction(t)
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runScript, err := os.ReadFile("../../scripts/action-run.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Runs.Using != "composite" {
+		t.Errorf("runs.using = %q, want composite (a Dockerfile action rebuilds on every job)", a.Runs.Using)
+	}
+	var run *struct {
+		ID  string
+		Run string
+		Env map[string]string
+	}
+	for i := range a.Runs.Steps {
+		s := &a.Runs.Steps[i]
+		if strings.Contains(s.Run, "${{") {
+			t.Errorf("step %q splices an expression into shell code: %q", s.ID, s.Run)
+		}
+		if s.ID == "run" {
+			run = s
+		}
+	}
+	if run == nil {
+		t.Fatal("no step with id run")
+	}
+	if len(a.Inputs) < 12 {
+		t.Errorf("action.yml has %d inputs, want the 12 the issue lists", len(a.Inputs))
+	}
+	for name, in := range a.Inputs {
+		if in.Description == "" {
+			t.Errorf("input %s has no description", name)
+		}
+		if !regexp.MustCompile("\\| `" + regexp.QuoteMeta(name) + "` \\|").Match(readme) {
+			t.Errorf("input %s is not in the README's inputs table", name)
+		}
+		envName := "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if got, want := run.Env[envName], "${{ inputs."+name+" }}"; got != want {
+			t.Errorf("run step env %s = %q, want %q", envName, got, want)
+		}
+		if !strings.Contains(string(runScript), envName) {
+			t.Errorf("scripts/action-run.sh never reads %s", envName)
+		}
+	}
+	for name, out := range a.Outputs {
+		if want := "${{ steps.run.outputs." + name + " }}"; out.Value != want {
+			t.Errorf("output %s value = %q, want %q", name, out.Value, want)
+		}
+		if !regexp.MustCompile("\\| `" + regexp.QuoteMeta(name) + "` \\|").Match(readme) {
+			t.Errorf("output %s is not in the README's outputs table", name)
+		}
+	}
+}
+
+// TestActionScripts runs the composite action's two steps as the runner
+// would (bash, with GITHUB_* files and INPUT_* variables) against loopback
+// fakes: the install step builds the binary into the tool cache, the run
+// step applies with GitHub OIDC, and a second install reuses the cache.
+func TestActionScripts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go on PATH")
+	}
+	root, _ := filepath.Abs("../..")
+	work := t.TempDir()
+	gh := authtest.NewGitHubOIDC(t)
+	sts := authtest.NewSTS(t, gh.Issuer, authtest.STSOptions{})
+	cp := controlplanetest.New(t, controlplanetest.WithFederation(func(tok string) (string, bool) {
+		_, ok := sts.Lookup(tok)
+		return controlplanetest.DefaultOwner, ok
+	}))
+	files := map[string]string{}
+	for _, f := range []string{"output", "env", "path", "summary"} {
+		files[f] = filepath.Join(work, f)
+		if err := os.WriteFile(files[f], nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(work, "repo", ".takos"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "repo", ".takos", "app.yml"), []byte(faultManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + work,
+		"GOCACHE=" + goEnv(t, "GOCACHE"), "GOMODCACHE=" + goEnv(t, "GOMODCACHE"),
+		"GITHUB_ACTIONS=true", "GITHUB_ACTION_PATH=" + root,
+		"GITHUB_OUTPUT=" + files["output"], "GITHUB_ENV=" + files["env"],
+		"GITHUB_PATH=" + files["path"], "GITHUB_STEP_SUMMARY=" + files["summary"],
+		"RUNNER_TOOL_CACHE=" + filepath.Join(work, "toolcache"), "RUNNER_TEMP=" + work, "RUNNER_OS=Linux", "RUNNER_ARCH=X64",
+	}
+	step := func(script string, extra ...string) string {
+		cmd := exec.Command(bash, filepath.Join(root, "scripts", script))
+		cmd.Dir = filepath.Join(work, "repo")
+		cmd.Env = append(append([]string{}, base...), extra...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", script, err, out)
+		}
+		return string(out)
+	}
+	out := step("action-install.sh")
+	if !strings.Contains(out, "building takos-apply") {
+		t.Errorf("first install did not build:\n%s", out)
+	}
+	binDir := strings.TrimSpace(readFile(t, files["path"]))
+	base[0] = "PATH=" + binDir + string(os.PathListSeparator) + os.Getenv("PATH")
+	out = step("action-run.sh",
+		"INPUT_COMMAND=apply", "INPUT_MANIFEST=.takos/app.yml", "INPUT_ENVIRONMENT=production",
+		"INPUT_CONTROL_PLANE_URL="+cp.URL, "INPUT_AUTH=github-oidc", "INPUT_TOKEN_URL="+sts.TokenURL,
+		"INPUT_AUDIENCE=", "INPUT_TOKEN=", "INPUT_CLIENT_ID=", "INPUT_ROTATE_SECRET=false", "INPUT_EXPORT_ENV=true", "INPUT_FORMAT=",
+		"ACTIONS_ID_TOKEN_REQUEST_URL="+gh.RequestURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+gh.RequestToken,
+	)
+	recs, err := parseFileCommands(readFile(t, files["output"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range recs {
+		got[r[0]] = r[1]
+	}
+	clients := cp.Clients()
+	if len(clients) != 1 || got["client-id"] != clients[0].ClientID || got["action"] != "created" || got["changed"] != "true" ||
+		!cp.SecretMatches(clients[0].ClientID, got["client-secret"]) {
+		t.Errorf("outputs %v do not describe the created client %+v", keys(got), clients)
+	}
+	if env := readFile(t, files["env"]); !strings.Contains(env, "OAUTH_CLIENT_ID<<") || !strings.Contains(env, "OAUTH_CLIENT_SECRET<<") {
+		t.Errorf("export-env: GITHUB_ENV = %q", env)
+	}
+	for _, s := range cp.IssuedSecrets() {
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, s) && line != "::add-mask::"+s {
+				t.Errorf("step log shows the secret outside ::add-mask::")
+			}
+		}
+	}
+	if out := step("action-install.sh"); !strings.Contains(out, "using takos-apply") && !strings.Contains(out, "using cached takos-apply") {
+		t.Errorf("second install did not reuse the tool cache:\n%s", out)
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func goEnv(t *testing.T, name string) string {
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
