@@ -226,7 +226,9 @@ func lintFile(path string, lim manifest.Limits, opts lint.Options, keepDoc bool)
 	}
 	res.Diags = diags
 	if keepDoc && len(diags) > 0 {
-		res.Doc = doc
+		// Snippets need only the source text; dropping the node tree keeps
+		// a run over thousands of failing files small.
+		res.Doc = &manifest.Document{Path: doc.Path, Source: doc.Source}
 	}
 	return res, nil
 }
