@@ -261,3 +261,28 @@ func TestPlanOnlyReads(t *testing.T) {
 		}
 	}
 }
+
+// TestServerScopeCatalog checks that the control plane's scopes_supported
+// replaces the embedded catalog before any write: a scope the server does
+// not publish stops apply with a positioned lint error and no request
+// other than reads.
+func TestServerScopeCatalog(t *testing.T) {
+	cp := controlplanetest.New(t, controlplanetest.WithScopesSupported("openid"))
+	s := newStep(t, cp)
+	delete(s.env, "GITHUB_ACTIONS")
+	s.apply()
+	if s.code != ExitFindings {
+		t.Fatalf("exit %d, want %d:\n%s%s", s.code, ExitFindings, s.stdout, s.stderr)
+	}
+	if !strings.Contains(s.stderr, `app.yml:10:22: error: unknown scope "profile"`) || !strings.Contains(s.stderr, "[scope-unknown]") {
+		t.Errorf("stderr does not report profile at its position:\n%s", s.stderr)
+	}
+	for _, r := range cp.Requests() {
+		if r.Method != http.MethodGet {
+			t.Errorf("apply sent %s %s despite the finding", r.Method, r.Path)
+		}
+	}
+	if len(cp.Clients()) != 0 {
+		t.Errorf("clients were created: %v", cp.Clients())
+	}
+}

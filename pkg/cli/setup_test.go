@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +23,7 @@ type world struct {
 	gh  *authtest.GitHubOIDC
 	sts *authtest.STS
 	cp  *controlplanetest.Server
+	gcp *authtest.Google
 }
 
 func setupScript(t *testing.T) func(env *testscript.Env) error {
@@ -32,6 +34,12 @@ func setupScript(t *testing.T) func(env *testscript.Env) error {
 			_, ok := w.sts.Lookup(tok)
 			return controlplanetest.DefaultOwner, ok
 		}))
+		// Google workload identity federation: STS + IAM Credentials fakes
+		// and the external_account file google-github-actions/auth writes.
+		w.gcp = authtest.NewGoogle(t, w.gh.Issuer, authtest.GoogleOptions{})
+		if err := os.WriteFile(filepath.Join(env.WorkDir, "gcp-credentials.json"), w.gcp.CredentialsJSON(w.gh, true), 0o600); err != nil {
+			return err
+		}
 		env.Values["world"] = w
 		env.Setenv("NO_COLOR", "1")
 		env.Setenv("CP_URL", w.cp.URL)
@@ -53,6 +61,7 @@ func (w *world) secrets() []string {
 	out = append(out, w.gh.Issued()...)
 	out = append(out, w.gh.RequestToken, w.cp.Token)
 	out = append(out, w.sts.Issued()...)
+	out = append(out, w.gcp.Issued()...)
 	return out
 }
 
