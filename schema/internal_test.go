@@ -3,6 +3,7 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"strings"
 	"testing"
 )
@@ -136,27 +137,6 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
-func TestOSADistance(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want int
-	}{
-		{"", "", 0},
-		{"abc", "abc", 0},
-		{"abc", "", 3},
-		{"abc", "acb", 1},
-		{"ca", "abc", 3},
-		{"kitten", "sitting", 3},
-		{"descirption", "description", 1},
-		{"ünï", "uni", 2},
-	}
-	for _, tc := range tests {
-		if got := osaDistance(tc.a, tc.b); got != tc.want {
-			t.Errorf("osaDistance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
-		}
-	}
-}
-
 func TestPointerAndName(t *testing.T) {
 	root := map[string]any{"spec": map[string]any{
 		"routes":    []any{map[string]any{"methods": []any{"GET"}}},
@@ -173,8 +153,8 @@ func TestPointerAndName(t *testing.T) {
 		{[]string{"spec", "resources", "a/b~c"}, "/spec/resources/a~1b~0c", `spec.resources["a/b~c"]`},
 	}
 	for _, tc := range tests {
-		if got := pointer(tc.tokens); got != tc.ptr {
-			t.Errorf("pointer(%q) = %q, want %q", tc.tokens, got, tc.ptr)
+		if got := jsonptr.Format(tc.tokens...); got != tc.ptr {
+			t.Errorf("jsonptr.Format(%q) = %q, want %q", tc.tokens, got, tc.ptr)
 		}
 		if got := f.name(tc.tokens); got != tc.nam {
 			t.Errorf("name(%q) = %q, want %q", tc.tokens, got, tc.nam)

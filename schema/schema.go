@@ -17,6 +17,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/takos-dev/takos-apply/internal/fuzzy"
+	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"math/big"
 	"net/url"
 	"slices"
@@ -237,7 +239,7 @@ func (f *flattener) collect(e *jsonschema.ValidationError, out []Violation) []Vi
 //     the branch with the fewest violations.
 func (f *flattener) alternatives(e *jsonschema.ValidationError) []Violation {
 	tokens := e.InstanceLocation
-	ptr := pointer(tokens)
+	ptr := jsonptr.Format(tokens...)
 	kw := e.ErrorKind.KeywordPath()[0]
 	custom := f.xMessage(e.SchemaURL, kw)
 	if one, ok := e.ErrorKind.(*kind.OneOf); ok && len(one.Subschemas) > 0 {
@@ -286,7 +288,7 @@ func (f *flattener) alternatives(e *jsonschema.ValidationError) []Violation {
 // wantedTypes finds the type keyword failures at ptr inside e's subtree.
 func (f *flattener) wantedTypes(e *jsonschema.ValidationError, ptr string) []string {
 	var out []string
-	if t, ok := e.ErrorKind.(*kind.Type); ok && pointer(e.InstanceLocation) == ptr {
+	if t, ok := e.ErrorKind.(*kind.Type); ok && jsonptr.Format(e.InstanceLocation...) == ptr {
 		out = append(out, t.Want...)
 	}
 	for _, c := range e.Causes {
@@ -309,7 +311,7 @@ var printer = message.NewPrinter(language.English)
 // leaf converts one keyword failure into violations.
 func (f *flattener) leaf(e *jsonschema.ValidationError) []Violation {
 	tokens := e.InstanceLocation
-	ptr := pointer(tokens)
+	ptr := jsonptr.Format(tokens...)
 	name := f.name(tokens)
 	var kw string
 	if p := e.ErrorKind.KeywordPath(); len(p) > 0 {
@@ -376,8 +378,8 @@ func (f *flattener) leaf(e *jsonschema.ValidationError) []Violation {
 		i, j := k.Duplicates[0], k.Duplicates[1]
 		first := append(slices.Clip(tokens), strconv.Itoa(i))
 		dup := append(slices.Clip(tokens), strconv.Itoa(j))
-		got, _ := lookup(f.root, dup)
-		return []Violation{{Pointer: pointer(dup), Rule: RuleUniqueItems,
+		got, _ := jsonptr.Lookup(f.root, dup)
+		return []Violation{{Pointer: jsonptr.Format(dup...), Rule: RuleUniqueItems,
 			Message: fmt.Sprintf("%s repeats %s (%s); remove the duplicate", f.name(dup), f.name(first), display(got))}}
 	default:
 		return []Violation{{Pointer: ptr, Rule: RuleInvalid,
@@ -386,18 +388,18 @@ func (f *flattener) leaf(e *jsonschema.ValidationError) []Violation {
 }
 
 func (f *flattener) typeViolation(tokens []string, want []string) Violation {
-	v, _ := lookup(f.root, tokens)
+	v, _ := jsonptr.Lookup(f.root, tokens)
 	got := jsonType(v)
 	// No "quote it" advice here: the caller knows the source text
 	// (manifest.Validate appends it), the schema only sees the value.
 	msg := fmt.Sprintf("%s must be %s, got %s", f.name(tokens), typeList(want), got)
-	return Violation{Pointer: pointer(tokens), Rule: RuleType, Message: msg, Got: got}
+	return Violation{Pointer: jsonptr.Format(tokens...), Rule: RuleType, Message: msg, Got: got}
 }
 
 const silentDrop = "(Takos silently drops unknown fields)"
 
 func (f *flattener) unknownField(schemaURL string, parent []string, key string) Violation {
-	v := Violation{Pointer: pointer(parent), Rule: RuleUnknownField, Key: key}
+	v := Violation{Pointer: jsonptr.Format(parent...), Rule: RuleUnknownField, Key: key}
 	node, _ := f.schemaNode(schemaURL).(map[string]any)
 	if removed, ok := node["x-removed"].(map[string]any); ok {
 		if why, ok := removed[key].(string); ok {
@@ -412,7 +414,7 @@ func (f *flattener) unknownField(schemaURL string, parent []string, key string) 
 		}
 	}
 	props, _ := node["properties"].(map[string]any)
-	present, _ := lookup(f.root, parent)
+	present, _ := jsonptr.Lookup(f.root, parent)
 	obj, _ := present.(map[string]any)
 	if s := suggest(key, props, obj); s != "" {
 		v.Message = fmt.Sprintf("unknown field %q %s; did you mean %q? %s", key, f.where(parent), s, silentDrop)
@@ -436,7 +438,7 @@ func (f *flattener) falseSchema(schemaURL string, tokens []string) Violation {
 	if why == "" {
 		why = "is not allowed here"
 	}
-	return Violation{Pointer: pointer(parent), Rule: RuleUnknownField, Key: key,
+	return Violation{Pointer: jsonptr.Format(parent...), Rule: RuleUnknownField, Key: key,
 		Message: fmt.Sprintf("field %q %s %s; remove it %s", key, f.where(parent), why, silentDrop)}
 }
 
@@ -525,7 +527,7 @@ func suggest(key string, allowed map[string]any, present map[string]any) string 
 		case len(lk) >= 3 && strings.HasPrefix(lc, lk):
 			score = 3
 		default:
-			if d := osaDistance(lk, lc); d <= typoBudget(len(lk)) {
+			if d := fuzzy.Distance(lk, lc); d <= typoBudget(len(lk)) {
 				score = 1 + d
 			}
 		}
@@ -552,33 +554,6 @@ func typoBudget(n int) int {
 	default:
 		return 3
 	}
-}
-
-// osaDistance is the optimal-string-alignment Damerau–Levenshtein distance
-// (insertions, deletions, substitutions and adjacent transpositions).
-func osaDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // name renders an instance location the way users write it:
@@ -636,45 +611,6 @@ func plainKey(s string) bool {
 		}
 	}
 	return true
-}
-
-// pointer builds an RFC 6901 pointer from unescaped tokens.
-func pointer(tokens []string) string {
-	if len(tokens) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	for _, t := range tokens {
-		b.WriteByte('/')
-		if strings.ContainsAny(t, "~/") {
-			t = strings.ReplaceAll(t, "~", "~0")
-			t = strings.ReplaceAll(t, "/", "~1")
-		}
-		b.WriteString(t)
-	}
-	return b.String()
-}
-
-func lookup(v any, tokens []string) (any, bool) {
-	for _, tok := range tokens {
-		switch t := v.(type) {
-		case map[string]any:
-			next, ok := t[tok]
-			if !ok {
-				return nil, false
-			}
-			v = next
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(t) {
-				return nil, false
-			}
-			v = t[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }
 
 // jsonType names the JSON type of a JSON-shaped value.

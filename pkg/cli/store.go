@@ -30,17 +30,7 @@ func (s *store) List(ctx context.Context) ([]reconcile.Client, error) {
 	out := make([]reconcile.Client, 0, len(cs))
 	for _, c := range cs {
 		s.unknownURIs[c.ClientID] = !c.HasTOSURI || !c.HasPolicyURI
-		out = append(out, reconcile.Client{
-			ID:           c.ClientID,
-			Name:         c.Name,
-			RedirectURIs: c.RedirectURIs,
-			Scopes:       c.AllowedScopes,
-			LogoURI:      c.LogoURI,
-			TOSURI:       c.TOSURI,
-			PolicyURI:    c.PolicyURI,
-			Active:       c.Active(),
-			CreatedAt:    c.CreatedAt,
-		})
+		out = append(out, fromControlPlane(c))
 	}
 	return out, nil
 }
@@ -60,17 +50,11 @@ func (s *store) Create(ctx context.Context, d reconcile.Desired) (reconcile.Crea
 		}
 		return reconcile.Created{}, err
 	}
+	// The reply echoes the registration; the desired fields are what was
+	// stored.
 	return reconcile.Created{
-		Client: reconcile.Client{
-			ID:           reg.ClientID,
-			Name:         d.Name,
-			RedirectURIs: d.RedirectURIs,
-			Scopes:       d.Scopes,
-			LogoURI:      d.LogoURI,
-			TOSURI:       d.TOSURI,
-			PolicyURI:    d.PolicyURI,
-			Active:       true,
-		},
+		Client: reconcile.Client{ID: reg.ClientID, Name: d.Name, RedirectURIs: d.RedirectURIs, Scopes: d.Scopes,
+			LogoURI: d.LogoURI, TOSURI: d.TOSURI, PolicyURI: d.PolicyURI, Active: true},
 		Secret: reg.ClientSecret,
 	}, nil
 }
@@ -90,6 +74,14 @@ func (s *store) Update(ctx context.Context, id string, p reconcile.Patch) (recon
 		}
 		return reconcile.Client{}, err
 	}
+	rc := fromControlPlane(*c)
+	// The PATCH reply may omit status; a client that was just updated is
+	// active (revoked ones answer 404).
+	rc.Active = rc.Active || c.Status == ""
+	return rc, nil
+}
+
+func fromControlPlane(c controlplane.OAuthClient) reconcile.Client {
 	return reconcile.Client{
 		ID:           c.ClientID,
 		Name:         c.Name,
@@ -98,8 +90,9 @@ func (s *store) Update(ctx context.Context, id string, p reconcile.Patch) (recon
 		LogoURI:      c.LogoURI,
 		TOSURI:       c.TOSURI,
 		PolicyURI:    c.PolicyURI,
-		Active:       c.Active() || c.Status == "",
-	}, nil
+		Active:       c.Active(),
+		CreatedAt:    c.CreatedAt,
+	}
 }
 
 func (s *store) Revoke(ctx context.Context, id string) error {

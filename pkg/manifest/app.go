@@ -1,6 +1,6 @@
 package manifest
 
-import "strconv"
+import "github.com/takos-dev/takos-apply/internal/jsonptr"
 
 // OAuth is the desired OAuth client of spec.oauth. Fields of the wrong type
 // are left empty: the schema has already reported them.
@@ -33,27 +33,7 @@ func (d *Document) Get(ptr string) (any, bool) {
 }
 
 // Lookup returns the value at ptr inside a JSON-shaped value.
-func Lookup(v any, ptr string) (any, bool) {
-	for _, tok := range SplitPointer(ptr) {
-		switch t := v.(type) {
-		case map[string]any:
-			next, ok := t[tok]
-			if !ok {
-				return nil, false
-			}
-			v = next
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(t) {
-				return nil, false
-			}
-			v = t[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
-}
+func Lookup(v any, ptr string) (any, bool) { return jsonptr.Lookup(v, jsonptr.Split(ptr)) }
 
 // String returns the string at ptr, or "" when it is absent or not a string.
 func (d *Document) String(ptr string) string {

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"bytes"
+	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"strconv"
 	"strings"
 
@@ -11,28 +12,10 @@ import (
 )
 
 // Pointer builds an RFC 6901 JSON pointer from tokens, escaping '~' and '/'.
-func Pointer(tokens ...string) string {
-	var b strings.Builder
-	for _, t := range tokens {
-		b.WriteByte('/')
-		t = strings.ReplaceAll(t, "~", "~0")
-		b.WriteString(strings.ReplaceAll(t, "/", "~1"))
-	}
-	return b.String()
-}
+func Pointer(tokens ...string) string { return jsonptr.Format(tokens...) }
 
 // SplitPointer is the inverse of Pointer. The root pointer "" has no tokens.
-func SplitPointer(ptr string) []string {
-	if ptr == "" {
-		return nil
-	}
-	parts := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
-	for i, p := range parts {
-		p = strings.ReplaceAll(p, "~1", "/")
-		parts[i] = strings.ReplaceAll(p, "~0", "~")
-	}
-	return parts
-}
+func SplitPointer(ptr string) []string { return jsonptr.Split(ptr) }
 
 // lookup walks the node tree along ptr. It returns the value node, the key
 // node naming it (nil for sequence elements and the root) and whether the

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"net"
 	"net/url"
 	"strings"
-	"unicode"
 
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
@@ -131,39 +131,11 @@ func parseErrorBody(body []byte) (code, desc string, ok bool) {
 	return "", "", false
 }
 
-// sanitize makes server- or token-supplied text safe to print: control
-// characters (ANSI escapes, CR/LF that could start a workflow command) are
-// removed, whitespace collapsed and the length capped.
+// sanitize makes server-supplied text safe for one log line (see
+// safetext.Line) and folds runs of white space, which servers use to
+// pretty-print JSON error bodies.
 func sanitize(s string, max int) string {
-	var b strings.Builder
-	space := false
-	n := 0
-	for _, r := range s {
-		if unicode.IsSpace(r) {
-			space = true
-			continue
-		}
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		space = false
-		if n >= max {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	out := b.String()
-	// A message must never begin a GitHub workflow command.
-	if strings.HasPrefix(out, "::") {
-		out = " " + out
-	}
-	return out
+	return strings.Join(strings.Fields(safetext.Line(s, max)), " ")
 }
 
 // newOAuthError builds an OAuthError from a non-2xx body, sanitized.

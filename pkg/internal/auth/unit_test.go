@@ -12,10 +12,12 @@ func TestSanitize(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"plain text", "plain text"},
 		{"line1\r\n::set-output name=x::y", "line1 ::set-output name=x::y"},
-		{"::error::injected", " ::error::injected"},
+		// The runner trims leading white space before looking for "::",
+		// so only a visible prefix stops a workflow command.
+		{"::error::injected", "> ::error::injected"},
 		{"\x1b[31mred\x1b[0m", "[31mred[0m"},
 		{"  spaced \t out  ", "spaced out"},
-		{"abcdefghij", "abcde…"},
+		{"abcdefghij", "abcd…"},
 	}
 	for _, tc := range tests {
 		max := 100

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
@@ -286,31 +285,9 @@ func (c *Client) retryAfter(v string) time.Duration {
 	return 0
 }
 
-// sanitize makes untrusted text safe for a one-line message: control and
-// bidi-formatting characters become spaces, runs of spaces collapse, and
-// the result is capped at max runes.
+// sanitize makes server-supplied text safe for one log line (see
+// safetext.Line) and folds runs of white space, which servers use to
+// pretty-print JSON error bodies.
 func sanitize(s string, max int) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	var b strings.Builder
-	n := 0
-	space := false
-	for _, r := range strings.TrimSpace(s) {
-		blank := unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.IsSpace(r)
-		if blank && space {
-			continue
-		}
-		if n == max {
-			b.WriteString("…")
-			break
-		}
-		space = blank
-		if blank {
-			r = ' '
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimSpace(b.String())
+	return strings.Join(strings.Fields(safetext.Line(s, max)), " ")
 }

@@ -46,23 +46,9 @@ func (r Registration) Scopes() []string { return strings.Fields(r.Scope) }
 
 // redactedView is Registration with the two credentials replaced; it is
 // what every printer sees.
-type redactedView struct {
-	ClientID                string
-	ClientSecret            string
-	RegistrationAccessToken string
-	RegistrationClientURI   string
-	ClientIDIssuedAt        int64
-	ClientSecretExpiresAt   int64
-	ClientName              string
-	RedirectURIs            []string
-	GrantTypes              []string
-	ResponseTypes           []string
-	Scope                   string
-	ClientURI               string
-	LogoURI                 string
-	PolicyURI               string
-	TOSURI                  string
-}
+// A defined type has none of Registration's methods, so printing it cannot
+// recurse into Format; it keeps the field list in one place.
+type redactedView Registration
 
 func (r Registration) view() redactedView {
 	v := redactedView(r)

@@ -3,6 +3,7 @@ package export
 import (
 	"errors"
 	"fmt"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"io"
 	"io/fs"
 	"os"
@@ -78,7 +79,7 @@ func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) err
 	want := make(map[string]string, len(kv))
 	for _, p := range kv {
 		if !shellNameRE.MatchString(p.Name) {
-			return res, fmt.Errorf("dotenv key %q: %w", Neutralize(p.Name, 64), ErrInvalidName)
+			return res, fmt.Errorf("dotenv key %q: %w", safetext.Line(p.Name, 64), ErrInvalidName)
 		}
 		if !IsAllowedEnvName(p.Name) {
 			return res, fmt.Errorf("dotenv key %q: %w", p.Name, ErrNameNotAllowed)

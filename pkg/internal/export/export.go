@@ -8,7 +8,7 @@
 // record and refuse values that contain it (the CVE-2022-35954 class that
 // github.com/sethvargo/go-githubactions v1.4.0 still has), environment names
 // come from a fixed allowlist, and untrusted text for logs goes through
-// Neutralize. Errors never contain values, only names, so a secret cannot leak
+// internal/safetext. Errors never contain values, only names, so a secret cannot leak
 // through an error message.
 package export
 

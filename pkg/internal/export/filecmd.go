@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"io"
 	"os"
 	"strings"
@@ -60,7 +61,7 @@ func writeFileCommand(variable, path string, kv []KV, allowed func(string) bool)
 	seen := make(map[string]bool, len(kv))
 	for _, p := range kv {
 		if !outputNameRE.MatchString(p.Name) {
-			return fmt.Errorf("%s: %w %q", variable, ErrInvalidName, Neutralize(p.Name, 64))
+			return fmt.Errorf("%s: %w %q", variable, ErrInvalidName, safetext.Line(p.Name, 64))
 		}
 		if allowed != nil && !allowed(p.Name) {
 			return fmt.Errorf("%s: %w: %q", variable, ErrNameNotAllowed, p.Name)

@@ -3,6 +3,7 @@ package export
 import (
 	"errors"
 	"fmt"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"io"
 	"strconv"
 )
@@ -153,18 +154,18 @@ func envPairs(o Outcome) []KV {
 
 // printSecretOnce is the sink of last resort. The id and secret come from the
 // control plane, so they are neutralised to keep them on their own lines; a
-// secret that Neutralize would change is not printed verbatim (it would be
+// secret that safetext.Line would change is not printed verbatim (it would be
 // wrong) but refused, since a real secret has no control characters.
 func printSecretOnce(w io.Writer, o Outcome) error {
 	if w == nil {
 		return errors.New("client secret was issued but there is no sink and no stdout to print it to")
 	}
-	if Neutralize(o.ClientSecret, len(o.ClientSecret)+1) != o.ClientSecret {
+	if safetext.Line(o.ClientSecret, len(o.ClientSecret)+1) != o.ClientSecret {
 		return errors.New("client secret was issued but contains characters that cannot be printed safely; rotate it")
 	}
 	msg := "\nA new OAuth client secret was issued. It is shown only this once and is not stored anywhere;\n" +
 		"save it now (or re-run with --env-file PATH to write it to a dotenv file):\n" +
-		"  " + OAuthClientIDEnv + "=" + Neutralize(o.ClientID, 0) + "\n" +
+		"  " + OAuthClientIDEnv + "=" + safetext.Line(o.ClientID, 0) + "\n" +
 		"  " + OAuthClientSecretEnv + "=" + o.ClientSecret + "\n\n"
 	if _, err := io.WriteString(w, msg); err != nil {
 		return fmt.Errorf("print client secret: %w", err)

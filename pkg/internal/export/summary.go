@@ -3,6 +3,7 @@ package export
 import (
 	"errors"
 	"fmt"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"os"
 	"strings"
 	"unicode"
@@ -48,7 +49,7 @@ func AppendSummary(path string, markdown string) error {
 }
 
 // MarkdownTable renders a GitHub-flavoured Markdown table. Every cell is
-// passed through Neutralize (one line, no controls, at most 512 runes) and
+// passed through safetext.Line (one line, no controls, at most 512 runes) and
 // every ASCII punctuation character is backslash-escaped (CommonMark allows
 // escaping any of them), so untrusted cell text cannot close the cell with
 // "|", inject HTML, links, images or emphasis. Rows shorter than the header
@@ -84,7 +85,7 @@ func MarkdownTable(header []string, rows [][]string) string {
 }
 
 func escapeMarkdownCell(s string) string {
-	s = Neutralize(s, DefaultNeutralizeMax)
+	s = safetext.Line(s, safetext.DefaultMax)
 	var b strings.Builder
 	for _, r := range s {
 		if r < 0x80 && (unicode.IsPunct(r) || unicode.IsSymbol(r)) {

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"github.com/takos-dev/takos-apply/internal/fuzzy"
 	"strings"
 	"unicode/utf8"
 
@@ -143,31 +144,10 @@ func closest(s string, candidates []string) string {
 	best, bestDist := "", -1
 	low := strings.ToLower(s)
 	for _, cand := range candidates {
-		d := levenshtein(low, strings.ToLower(cand))
+		d := fuzzy.Distance(low, strings.ToLower(cand))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = cand, d
 		}
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

@@ -1,4 +1,8 @@
-package export
+// Package safetext makes untrusted text (server error descriptions, manifest
+// values) safe to print on one line of a terminal or a GitHub Actions log.
+// Every package that echoes text it did not write goes through Line, so the
+// rules against log and workflow-command injection live in one place.
+package safetext
 
 import (
 	"strings"
@@ -6,14 +10,14 @@ import (
 	"unicode/utf8"
 )
 
-// DefaultNeutralizeMax is the cap Neutralize applies when max <= 0.
-const DefaultNeutralizeMax = 512
+// DefaultMax is the cap Line applies when max <= 0.
+const DefaultMax = 512
 
 // neutralPrefix is put in front of text that would otherwise start a workflow
 // command; "> " reads as a quotation and is not trimmed by the runner.
 const neutralPrefix = "> "
 
-// Neutralize makes untrusted text (server error_description, manifest values)
+// Line makes untrusted text (server error_description, manifest values)
 // safe to print on one line of a GitHub Actions log (S-05):
 //
 //   - CR, LF, U+0085, U+2028 and U+2029 become a space, so the text stays on
@@ -22,14 +26,16 @@ const neutralPrefix = "> "
 //     move the cursor or recolour the terminal) and the bidi/zero-width format
 //     characters used in Trojan-Source spoofing are removed;
 //   - invalid UTF-8 becomes U+FFFD;
-//   - the result is capped at max runes (DefaultNeutralizeMax when max <= 0),
+//   - the result is capped at max runes (DefaultMax when max <= 0),
 //     ending in "…" when cut;
+//   - "##[", which the runner reads as a legacy command anywhere in a line,
+//     becomes "##\[";
 //   - if the result, after leading white space (which the runner trims), starts
 //     with "::", it is prefixed with "> " so it is not a workflow command (the
 //     prefix is not counted in max).
-func Neutralize(s string, max int) string {
+func Line(s string, max int) string {
 	if max <= 0 {
-		max = DefaultNeutralizeMax
+		max = DefaultMax
 	}
 	var b strings.Builder
 	b.Grow(min(len(s), 4*max))
@@ -60,6 +66,8 @@ func Neutralize(s string, max int) string {
 		_, size := utf8.DecodeLastRuneInString(out)
 		out = out[:len(out)-size] + "…"
 	}
+	// The runner also parses the legacy "##[command]" form anywhere in a line.
+	out = strings.ReplaceAll(out, "##[", `##\[`)
 	if strings.HasPrefix(strings.TrimLeftFunc(out, unicode.IsSpace), "::") {
 		out = neutralPrefix + out
 	}

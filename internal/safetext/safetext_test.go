@@ -1,4 +1,4 @@
-package export
+package safetext
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-func TestNeutralize(t *testing.T) {
+func TestLine(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
@@ -20,6 +20,7 @@ func TestNeutralize(t *testing.T) {
 		{"newline then command at start", "\n::stop-commands::abc", 0, ">  ::stop-commands::abc"},
 		{"stripped control then command", "\x00::debug::x", 0, "> ::debug::x"},
 		{"single colon ok", ":x", 0, ":x"},
+		{"legacy command mid-line", "see ##[set-output name=a]b", 0, `see ##\[set-output name=a]b`},
 		{"ESC and tab stripped", "a\x1b[31mred\tb\x7f", 0, "a[31mredb"},
 		{"C1 stripped", "a\u0085b\u009bc", 0, "a bc"},
 		{"unicode line separators", "a\u2028b\u2029c", 0, "a b c"},
@@ -33,39 +34,41 @@ func TestNeutralize(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Neutralize(tc.in, tc.max)
+			got := Line(tc.in, tc.max)
 			if got != tc.want {
-				t.Errorf("Neutralize(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+				t.Errorf("Line(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 			}
 		})
 	}
 }
 
-func FuzzNeutralize(f *testing.F) {
+func FuzzLine(f *testing.F) {
 	f.Add("::error::x\n::add-mask::y", 20)
 	f.Add("\u2028 ::x", 3)
 	f.Fuzz(func(t *testing.T, s string, max int) {
 		if max > 4096 || max < -1 {
 			return
 		}
-		got := Neutralize(s, max)
+		got := Line(s, max)
 		if !utf8.ValidString(got) {
-			t.Fatalf("Neutralize(%q) = %q, not valid UTF-8", s, got)
+			t.Fatalf("Line(%q) = %q, not valid UTF-8", s, got)
 		}
-		if strings.HasPrefix(strings.TrimLeft(got, " "), "::") {
-			t.Fatalf("Neutralize(%q) = %q starts a workflow command", s, got)
+		if strings.HasPrefix(strings.TrimLeft(got, " "), "::") || strings.Contains(got, "##[") {
+			t.Fatalf("Line(%q) = %q holds a workflow command", s, got)
 		}
 		for _, r := range got {
 			if r < 0x20 || (r >= 0x7f && r <= 0x9f) || isFormatChar(r) || r == 0x2028 || r == 0x2029 {
-				t.Fatalf("Neutralize(%q) = %q keeps control %U", s, got, r)
+				t.Fatalf("Line(%q) = %q keeps control %U", s, got, r)
 			}
 		}
 		limit := max
 		if limit <= 0 {
-			limit = DefaultNeutralizeMax
+			limit = DefaultMax
 		}
+		// Escaping "##[" adds a rune per occurrence.
+		limit += strings.Count(got, `##\[`)
 		if n := utf8.RuneCountInString(strings.TrimPrefix(got, neutralPrefix)); n > limit {
-			t.Fatalf("Neutralize(%q, %d) has %d runes", s, max, n)
+			t.Fatalf("Line(%q, %d) has %d runes", s, max, n)
 		}
 	})
 }
