@@ -201,7 +201,7 @@ func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, b
 	if r.actions {
 		err = report.GitHub(r.e.stdout, files)
 	} else {
-		err = report.Text(r.e.stderr, files, report.Options{Color: isTerminal(r.e.stderr) && r.e.getenv("NO_COLOR") == ""})
+		err = report.Text(r.e.stderr, files, report.Options{Color: colorEnabled(r.e.stderr, r.e.getenv)})
 	}
 	if err != nil {
 		return r.failf(ExitFailure, "writing findings: %v", err), true

@@ -171,6 +171,12 @@ func envDefault(getenv func(string) string, name, def string) string {
 	return def
 }
 
+// colorEnabled says whether text output to w may use ANSI colours: only on
+// a terminal, and never when NO_COLOR is set (https://no-color.org).
+func colorEnabled(w io.Writer, getenv func(string) string) bool {
+	return getenv("NO_COLOR") == "" && isTerminal(w)
+}
+
 // isTerminal reports whether w is a terminal, for colour decisions.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

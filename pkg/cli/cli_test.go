@@ -88,3 +88,31 @@ func TestGoldenManifests(t *testing.T) {
 		})
 	}
 }
+
+func TestColorEnabled(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if colorEnabled(&bytes.Buffer{}, env(nil)) {
+		t.Error("colorEnabled(buffer) = true, want false: not a terminal")
+	}
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if colorEnabled(f, env(nil)) {
+		t.Error("colorEnabled(regular file) = true, want false")
+	}
+	// The master side of a pseudo-terminal is a character device, as a
+	// real terminal is.
+	tty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer tty.Close()
+	if !colorEnabled(tty, env(nil)) {
+		t.Error("colorEnabled(terminal) = false, want true")
+	}
+	if colorEnabled(tty, env(map[string]string{"NO_COLOR": "1"})) {
+		t.Error("colorEnabled(terminal, NO_COLOR=1) = true, want false")
+	}
+}

@@ -92,8 +92,7 @@ func render(e *env, format string, results []report.File) error {
 	case "sarif":
 		return report.SARIF(e.stdout, results, report.Options{Version: Version()})
 	default:
-		color := isTerminal(e.stdout) && e.getenv("NO_COLOR") == ""
-		return report.Text(e.stdout, results, report.Options{Color: color, Version: Version()})
+		return report.Text(e.stdout, results, report.Options{Color: colorEnabled(e.stdout, e.getenv), Version: Version()})
 	}
 }
 
