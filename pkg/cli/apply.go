@@ -294,6 +294,14 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, auto
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
+	if delivered && res.Secret == "" {
+		// We delivered a secret, then lost a race and revoked our client:
+		// the sinks hold a dead secret. Blank it so later steps do not pair
+		// the winner's id with it.
+		if err := r.clearSecret(sinks); err != nil {
+			return r.failf(ExitFailure, "a concurrent run's client %s won; clearing this run's revoked secret from the outputs failed: %v", res.ClientID, err)
+		}
+	}
 	if !delivered || res.Secret == "" {
 		// No secret this run (or we lost a race and the winner's id is what
 		// counts): export the non-secret results.
@@ -309,6 +317,24 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, auto
 		return r.failf(ExitFailure, "writing result: %v", err)
 	}
 	return ExitOK
+}
+
+// clearSecret overwrites an already exported client secret with an empty
+// value in every sink that received it (for outputs and env, the last
+// record wins).
+func (r *runner) clearSecret(s export.Sinks) error {
+	var errs []error
+	if s.GitHubActions {
+		errs = append(errs, export.SetOutputs(r.e.getenv(export.EnvGitHubOutput), []export.KV{{Name: export.OutputClientSecret}}))
+		if s.ExportEnv {
+			errs = append(errs, export.SetEnv(r.e.getenv(export.EnvGitHubEnv), []export.KV{{Name: export.OAuthClientSecretEnv}}))
+		}
+	}
+	if s.EnvFile != "" {
+		_, err := export.UpdateDotenv(s.EnvFile, []export.KV{{Name: export.OAuthClientSecretEnv}})
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func outcome(res reconcile.Result, plan reconcile.Plan) export.Outcome {

@@ -240,6 +240,27 @@ func TestRacingApplies(t *testing.T) {
 			if active != 1 {
 				t.Errorf("%d active clients after racing applies, want 1", active)
 			}
+			// Whatever each run exported last must be usable: the active
+			// client's id with its secret, or with no secret at all.
+			for _, s := range []*step{a, b} {
+				if s.code != ExitOK {
+					continue
+				}
+				recs, err := parseFileCommands(s.file("output"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				last := map[string]string{}
+				for _, r := range recs {
+					last[r[0]] = r[1]
+				}
+				if c, ok := cp.Client(last["client-id"]); !ok || c.Status != "active" {
+					t.Errorf("a run's last client-id %q is not the active client", last["client-id"])
+				}
+				if sec := last["client-secret"]; sec != "" && !cp.SecretMatches(last["client-id"], sec) {
+					t.Errorf("a run's last client-secret does not belong to its last client-id")
+				}
+			}
 		})
 	}
 }
