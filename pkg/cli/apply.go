@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -54,7 +54,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 	}
 	var f applyFlags
 	fs := newFlagSet(e, name, name+" [flags] [PATH]")
-	f.lintFlags.register(fs, e, "text|json")
+	f.lintFlags.register(fs, e, "text", "json")
 	f.cpFlags.register(fs, e)
 	fs.StringVar(&f.clientID, "client-id", e.getenv("TAKOS_OAUTH_CLIENT_ID"),
 		"manage this client id instead of the active client named clientName (env TAKOS_OAUTH_CLIENT_ID)")
@@ -69,8 +69,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 	if err != nil {
 		return usageExit(err)
 	}
-	if f.format != "text" && f.format != "json" {
-		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q; use text or json\n", name, f.format)
+	if !f.checkFormat(e, name) {
 		return ExitUsage
 	}
 	if len(paths) > 1 {
@@ -122,12 +121,9 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		return r.failf(ExitFailure, "%v", err)
 	}
 	path := files[0]
-	src, tooBig, err := readLimited(path, r.f.limits().MaxBytes)
+	src, err := readAtMost(path, r.f.limits().MaxBytes)
 	if err != nil {
 		return r.failf(ExitFailure, "reading %s: %v", path, unwrapPathError(err))
-	}
-	if tooBig {
-		return r.failf(ExitFindings, "%s is larger than %d bytes", path, r.f.limits().MaxBytes)
 	}
 	doc, diags, err := checkDocument(path, src, r.f.limits(), lint.Options{Env: r.f.env})
 	if err != nil {
@@ -448,11 +444,9 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// homeDir is the user's home for ~/.takos/config.json; "" when unknown.
+// homeDir is the user's home for ~/.takos/config.json, from the injected
+// environment only (os.UserHomeDir would read the real process environment
+// and let a test pick up a developer's real credentials); "" when unknown.
 func homeDir(e *env) string {
-	if h := e.getenv("HOME"); h != "" {
-		return h
-	}
-	h, _ := os.UserHomeDir()
-	return h
+	return cmp.Or(e.getenv("HOME"), e.getenv("USERPROFILE"))
 }

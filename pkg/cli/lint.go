@@ -25,20 +25,31 @@ import (
 type lintFlags struct {
 	env     string
 	format  string
+	formats []string // what --format accepts for this command
 	strict  bool
 	maxSize int64
 }
 
-func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats string) {
+func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats ...string) {
 	fs.StringVar(&l.env, "env", envDefault(e.getenv, "TAKOS_ENV", "production"),
 		"deploy environment; localhost redirect URIs warn in production (env TAKOS_ENV)")
+	l.formats = formats
 	def := "text"
-	if e.getenv("GITHUB_ACTIONS") == "true" && strings.Contains(formats, "github") {
+	if e.getenv("GITHUB_ACTIONS") == "true" && slices.Contains(formats, "github") {
 		def = "github"
 	}
-	fs.StringVar(&l.format, "format", def, "output format: "+formats)
+	fs.StringVar(&l.format, "format", def, "output format: "+strings.Join(formats, "|"))
 	fs.BoolVar(&l.strict, "strict", false, "treat warnings as errors (exit 1)")
 	fs.Int64Var(&l.maxSize, "max-file-size", manifest.DefaultLimits().MaxBytes, "largest manifest accepted, in bytes")
+}
+
+// checkFormat reports an unknown --format as a usage error on stderr.
+func (l *lintFlags) checkFormat(e *env, cmd string) bool {
+	if slices.Contains(l.formats, l.format) {
+		return true
+	}
+	fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q; use %s\n", cmd, l.format, strings.Join(l.formats, ", "))
+	return false
 }
 
 func (l *lintFlags) limits() manifest.Limits {
@@ -50,15 +61,12 @@ func (l *lintFlags) limits() manifest.Limits {
 func runLint(ctx context.Context, e *env, args []string) int {
 	var lf lintFlags
 	fs := newFlagSet(e, "lint", "lint [flags] [PATH...]")
-	lf.register(fs, e, "text|json|github|sarif")
+	lf.register(fs, e, "text", "json", "github", "sarif")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageExit(err)
 	}
-	switch lf.format {
-	case "text", "json", "github", "sarif":
-	default:
-		fmt.Fprintf(e.stderr, "takos-apply lint: unknown --format %q; use text, json, github or sarif\n", lf.format)
+	if !lf.checkFormat(e, "lint") {
 		return ExitUsage
 	}
 	files, err := findManifests(paths)
@@ -179,6 +187,7 @@ func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Opti
 	results := make([]report.File, len(files))
 	errs := make([]error, len(files))
 	workers := min(runtime.GOMAXPROCS(0), len(files))
+	lim := lf.limits()
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range workers {
@@ -186,7 +195,7 @@ func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Opti
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i], errs[i] = lintFile(files[i], lf.limits(), opts, keepDocs)
+				results[i], errs[i] = lintFile(files[i], lim, opts, keepDocs)
 			}
 		}()
 	}
@@ -210,14 +219,9 @@ func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Opti
 
 func lintFile(path string, lim manifest.Limits, opts lint.Options, keepDoc bool) (report.File, error) {
 	res := report.File{Path: path}
-	src, tooBig, err := readLimited(path, lim.MaxBytes)
+	src, err := readAtMost(path, lim.MaxBytes)
 	if err != nil {
 		return res, fmt.Errorf("reading %s: %w", path, unwrapPathError(err))
-	}
-	if tooBig {
-		res.Diags = diag.List{{File: path, Pos: diag.Pos{Line: 1, Column: 1}, Severity: diag.Error, Rule: manifest.RuleSize,
-			Message: fmt.Sprintf("file is larger than the %d-byte limit; an app.yml is a few KiB, so check that this is the right file (or raise --max-file-size)", lim.MaxBytes)}}
-		return res, nil
 	}
 	doc, diags, err := checkDocument(path, src, lim, opts)
 	if err != nil {
@@ -245,30 +249,22 @@ func checkDocument(path string, src []byte, lim manifest.Limits, opts lint.Optio
 	return doc, diags, nil
 }
 
-// readLimited reads at most max bytes; a larger file is reported, not read,
-// so a mistaken multi-gigabyte path costs nothing.
-func readLimited(path string, max int64) ([]byte, bool, error) {
+// readAtMost reads at most max+1 bytes of path: enough for the loader to
+// report a file over the limit without reading a mistaken multi-gigabyte
+// path.
+func readAtMost(path string, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, false, err
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if st.IsDir() {
+		return nil, errors.New("is a directory")
 	}
-	if st.IsDir() {
-		return nil, false, fmt.Errorf("is a directory")
+	if max <= 0 {
+		return io.ReadAll(f)
 	}
-	if max > 0 && st.Size() > max {
-		return nil, true, nil
-	}
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if max > 0 && int64(len(b)) > max {
-		return nil, true, nil
-	}
-	return b, false, nil
+	return io.ReadAll(io.LimitReader(f, max+1))
 }

@@ -83,7 +83,7 @@ func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 	doc := &Document{Path: path, Source: src}
 	if lim.MaxBytes > 0 && int64(len(src)) > lim.MaxBytes {
 		return doc, diag.List{doc.at(diag.Pos{Line: 1, Column: 1}, RuleSize,
-			fmt.Sprintf("file is %d bytes, over the %d-byte limit; an app.yml is a few KiB, so check that this is the right file", len(src), lim.MaxBytes))}
+			fmt.Sprintf("file is larger than the %d-byte limit; an app.yml is a few KiB, so check that this is the right file (or raise --max-file-size)", lim.MaxBytes))}
 	}
 	if d, ok := checkEncoding(doc, src); !ok {
 		return doc, diag.List{d}
@@ -258,10 +258,8 @@ func (c *converter) mapping(n *yaml.Node, depth int) any {
 		return nil
 	}
 	out := make(map[string]any, len(n.Content)/2)
-	// Small mappings (nearly all of them) are checked for duplicates by a
-	// linear scan over out; large ones by the map itself. Either way the
-	// check is linear, unlike yaml.v3's pairwise comparison.
-	var first map[string]*yaml.Node
+	// Duplicates are found through out itself, in linear time (yaml.v3
+	// compares keys pairwise); only a duplicate pays for findKey.
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.AliasNode && k.Alias != nil {
@@ -280,18 +278,8 @@ func (c *converter) mapping(n *yaml.Node, depth int) any {
 			continue
 		}
 		if _, dup := out[k.Value]; dup {
-			prev := first[k.Value]
-			if prev == nil {
-				prev = findKey(n, k.Value)
-			}
-			c.errorf(k, RuleDuplicate, "key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", k.Value, prev.Line)
+			c.errorf(k, RuleDuplicate, "key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", k.Value, findKey(n, k.Value).Line)
 			continue
-		}
-		if first == nil && len(n.Content) > 64 {
-			first = make(map[string]*yaml.Node, len(n.Content)/2)
-		}
-		if first != nil {
-			first[k.Value] = k
 		}
 		out[k.Value] = c.convert(v, depth+1)
 	}

@@ -92,7 +92,7 @@ func TestParseFindings(t *testing.T) {
 		{"escaped bell", "x:\n  - \"\\a\"\n", nil, []string{"2:5 yaml-control-char"}, "U+0007"},
 		{"NaN", "a: .nan\n", nil, []string{"1:4 yaml-number"}, "not a number JSON can hold"},
 		{"Inf", "a: -.inf\n", nil, []string{"1:4 yaml-number"}, "not a number JSON can hold"},
-		{"too big", strings.Repeat("a: 1\n", 10), &Limits{MaxBytes: 20}, []string{"1:1 yaml-size"}, "over the 20-byte limit"},
+		{"too big", strings.Repeat("a: 1\n", 10), &Limits{MaxBytes: 20}, []string{"1:1 yaml-size"}, "larger than the 20-byte limit"},
 		{"too deep", strings.Repeat("[", 10) + strings.Repeat("]", 10) + "\n", &Limits{MaxDepth: 5}, []string{"1:7 yaml-limit"}, "deeper than 5"},
 		{"too many keys", "a: 1\nb: 2\nc: 3\n", &Limits{MaxKeys: 2}, []string{"1:1 yaml-limit"}, "3 keys"},
 		{"alias bomb", bomb(6, 9), &Limits{MaxNodes: 10000}, []string{"5:10 yaml-limit"}, "more than 10000 values"},
