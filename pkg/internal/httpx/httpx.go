@@ -134,22 +134,31 @@ func CheckURL(raw string) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL %q: %w", Redact(raw), err)
 	}
+	if err := checkURL(u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// checkURL is CheckURL on a parsed URL, so that RoundTrip checks every
+// request without parsing its URL again.
+func checkURL(u *url.URL) error {
 	if u.User != nil {
-		return nil, fmt.Errorf("URL %s must not contain credentials; pass a token through TAKOS_TOKEN instead", Redact(raw))
+		return fmt.Errorf("URL %s must not contain credentials; pass a token through TAKOS_TOKEN instead", redacted(u))
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !IsLoopbackHost(u.Hostname()) {
-			return nil, &InsecureSchemeError{URL: Redact(raw)}
+			return &InsecureSchemeError{URL: redacted(u)}
 		}
 	default:
-		return nil, fmt.Errorf("URL %q must start with https://", Redact(raw))
+		return fmt.Errorf("URL %q must start with https://", redacted(u))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("URL %q has no host", Redact(raw))
+		return fmt.Errorf("URL %q has no host", redacted(u))
 	}
-	return u, nil
+	return nil
 }
 
 // Redact returns raw without userinfo and query, for messages.
@@ -158,10 +167,15 @@ func Redact(raw string) string {
 	if err != nil {
 		return "<unparseable URL>"
 	}
-	u.User = nil
-	u.RawQuery = ""
-	u.Fragment = ""
-	return u.String()
+	return redacted(u)
+}
+
+func redacted(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.RawQuery = ""
+	c.Fragment = ""
+	return c.String()
 }
 
 // IsLoopbackHost reports whether host (without port or brackets) is a
@@ -183,7 +197,7 @@ func Origin(u *url.URL) string {
 
 // RoundTrip implements http.RoundTripper.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if _, err := CheckURL(req.URL.String()); err != nil {
+	if err := checkURL(req.URL); err != nil {
 		closeBody(req)
 		return nil, err
 	}
