@@ -3,9 +3,10 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"strings"
 	"testing"
+
+	"github.com/takos-dev/takos-apply/internal/jsonptr"
 )
 
 func TestCompile(t *testing.T) {

@@ -17,8 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/takos-dev/takos-apply/internal/fuzzy"
-	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"math/big"
 	"net/url"
 	"slices"
@@ -30,6 +28,9 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
+
+	"github.com/takos-dev/takos-apply/internal/fuzzy"
+	"github.com/takos-dev/takos-apply/internal/jsonptr"
 )
 
 //go:embed app.schema.json

@@ -12,6 +12,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
 	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/pkg/internal/export/exporttest"
 )
 
 type actionFile struct {
@@ -169,13 +170,13 @@ func TestActionScripts(t *testing.T) {
 		"INPUT_AUDIENCE=", "INPUT_TOKEN=", "INPUT_CLIENT_ID=", "INPUT_ROTATE_SECRET=false", "INPUT_EXPORT_ENV=true", "INPUT_FORMAT=",
 		"ACTIONS_ID_TOKEN_REQUEST_URL="+gh.RequestURL, "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+gh.RequestToken,
 	)
-	recs, err := parseFileCommands(readFile(t, files["output"]))
+	recs, err := exporttest.ParseFileCommands(readFile(t, files["output"]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]string{}
 	for _, r := range recs {
-		got[r[0]] = r[1]
+		got[r.Name] = r.Value
 	}
 	clients := cp.Clients()
 	if len(clients) != 1 || got["client-id"] != clients[0].ClientID || got["action"] != "created" || got["changed"] != "true" ||

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/pkg/internal/export/exporttest"
 )
 
 const faultManifest = `apiVersion: takos.dev/v1alpha1
@@ -246,13 +247,13 @@ func TestRacingApplies(t *testing.T) {
 				if s.code != ExitOK {
 					continue
 				}
-				recs, err := parseFileCommands(s.file("output"))
+				recs, err := exporttest.ParseFileCommands(s.file("output"))
 				if err != nil {
 					t.Fatal(err)
 				}
 				last := map[string]string{}
 				for _, r := range recs {
-					last[r[0]] = r[1]
+					last[r.Name] = r.Value
 				}
 				if c, ok := cp.Client(last["client-id"]); !ok || c.Status != "active" {
 					t.Errorf("a run's last client-id %q is not the active client", last["client-id"])

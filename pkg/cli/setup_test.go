@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
 	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/pkg/internal/export/exporttest"
 )
 
 // world is one script's set of loopback fakes: a GitHub OIDC issuer, an
@@ -115,12 +115,12 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	// (N in creation order), so scripts can compare exact content.
 	"ghfile": func(ts *testscript.TestScript, neg bool, args []string) {
 		w := worldOf(ts)
-		recs, err := parseFileCommands(ts.ReadFile(args[0]))
+		recs, err := exporttest.ParseFileCommands(ts.ReadFile(args[0]))
 		if err != nil {
 			ts.Fatalf("%s: %v", args[0], err)
 		}
 		for _, r := range recs {
-			fmt.Fprintf(ts.Stdout(), "%s=%s\n", r[0], w.symbolic(r[1]))
+			fmt.Fprintf(ts.Stdout(), "%s=%s\n", r.Name, w.symbolic(r.Value))
 		}
 	},
 	// leakcheck FILE... fails when a file contains any secret the fakes
@@ -182,37 +182,4 @@ func (w *world) symbolic(v string) string {
 		}
 	}
 	return v
-}
-
-var heredocRE = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_-]*)<<(.+)$`)
-
-// parseFileCommands reads the runner's file-command format: either
-// name=value or name<<DELIM / value lines / DELIM.
-func parseFileCommands(text string) ([][2]string, error) {
-	var out [][2]string
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	for i := 0; i < len(lines); i++ {
-		l := lines[i]
-		if l == "" {
-			continue
-		}
-		m := heredocRE.FindStringSubmatch(l)
-		if m == nil {
-			k, v, ok := strings.Cut(l, "=")
-			if !ok {
-				return nil, fmt.Errorf("line %d: neither name=value nor name<<DELIM", i+1)
-			}
-			out = append(out, [2]string{k, v})
-			continue
-		}
-		var val []string
-		for i++; i < len(lines) && lines[i] != m[2]; i++ {
-			val = append(val, lines[i])
-		}
-		if i == len(lines) {
-			return nil, fmt.Errorf("record %s: delimiter never closed", m[1])
-		}
-		out = append(out, [2]string{m[1], strings.Join(val, "\n")})
-	}
-	return out, nil
 }

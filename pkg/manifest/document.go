@@ -2,12 +2,12 @@ package manifest
 
 import (
 	"bytes"
-	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 

@@ -3,7 +3,6 @@ package export
 import (
 	"errors"
 	"fmt"
-	"github.com/takos-dev/takos-apply/internal/safetext"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // MaxDotenvBytes caps the size of an existing dotenv file UpdateDotenv reads.

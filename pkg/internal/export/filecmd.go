@@ -5,11 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/takos-dev/takos-apply/internal/safetext"
 	"io"
 	"os"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // delimiterPrefix matches @actions/core, so a value that tries to forge any

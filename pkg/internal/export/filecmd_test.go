@@ -11,88 +11,19 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/export/exporttest"
 )
 
-// parseFileCommands is a reference parser of the runner's file-command format,
-// transcribed from actions/runner src/Runner.Worker/FileCommandManager.cs
-// (Linux ReadLine: lines end at "\n" only). It accepts both NAME=VALUE and
-// NAME<<DELIM ... DELIM records and returns them in order.
+// parseFileCommands reads a file-command file with the reference parser of
+// the runner's format.
 func parseFileCommands(text string) ([]KV, error) {
+	recs, err := exporttest.ParseFileCommands(text)
 	var out []KV
-	idx := 0
-	readLine := func() (line string, nl bool, ok bool) {
-		if idx >= len(text) {
-			return "", false, false
-		}
-		start := idx
-		lf := strings.IndexByte(text[idx:], '\n')
-		if lf < 0 {
-			idx = len(text)
-			return text[start:], false, true
-		}
-		idx += lf + 1
-		return text[start : start+lf], true, true
+	for _, r := range recs {
+		out = append(out, KV{r.Name, r.Value})
 	}
-	for {
-		line, _, ok := readLine()
-		if !ok {
-			return out, nil
-		}
-		if line == "" {
-			continue
-		}
-		eq := strings.Index(line, "=")
-		hd := strings.Index(line, "<<")
-		switch {
-		case eq >= 0 && (hd < 0 || eq < hd):
-			k, v, _ := strings.Cut(line, "=")
-			if k == "" {
-				return nil, fmt.Errorf("invalid format %q", line)
-			}
-			out = append(out, KV{k, v})
-		case hd >= 0 && (eq < 0 || hd < eq):
-			k, delim, _ := strings.Cut(line, "<<")
-			if k == "" || delim == "" {
-				return nil, fmt.Errorf("invalid format %q", line)
-			}
-			start, end := idx, idx
-			for {
-				l, nl, ok := readLine()
-				if !ok {
-					return nil, fmt.Errorf("matching delimiter not found %q", delim)
-				}
-				if l == delim {
-					break
-				}
-				if !nl {
-					return nil, errors.New("EOF marker missing new line")
-				}
-				end = idx - 1
-			}
-			out = append(out, KV{k, text[start:end]})
-		default:
-			return nil, fmt.Errorf("invalid format %q", line)
-		}
-	}
-}
-
-func TestParseFileCommands(t *testing.T) {
-	// The reference parser itself must show the historic injection, or the
-	// round-trip tests built on it prove nothing.
-	const fixed = "_GitHubActionsFileCommandDelimeter_"
-	evil := "x\n" + fixed + "\nEVIL=1\ny<<" + fixed
-	text := "out<<" + fixed + "\n" + evil + "\n" + fixed + "\n"
-	got, err := parseFileCommands(text)
-	if err != nil {
-		t.Fatalf("parseFileCommands: %v", err)
-	}
-	want := []KV{{"out", "x"}, {"EVIL", "1"}, {"y", ""}}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("parseFileCommands(fixed-delimiter injection) mismatch (-want +got):\n%s", diff)
-	}
-	if _, err := parseFileCommands("a<<D\nvalue\n"); err == nil {
-		t.Errorf("parseFileCommands(unterminated) = nil error, want error")
-	}
+	return out, err
 }
 
 func newRunnerFile(t *testing.T) string {

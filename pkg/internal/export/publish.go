@@ -3,9 +3,10 @@ package export
 import (
 	"errors"
 	"fmt"
-	"github.com/takos-dev/takos-apply/internal/safetext"
 	"io"
 	"strconv"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // ErrSecretUndelivered reports that a newly issued secret reached no sink.

@@ -3,10 +3,11 @@ package export
 import (
 	"errors"
 	"fmt"
-	"github.com/takos-dev/takos-apply/internal/safetext"
 	"os"
 	"strings"
 	"unicode"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // MaxSummaryBytes is the runner's limit for one step's job summary; a larger

@@ -2,10 +2,10 @@ package lint
 
 import (
 	"fmt"
-	"github.com/takos-dev/takos-apply/internal/fuzzy"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/takos-dev/takos-apply/internal/fuzzy"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
