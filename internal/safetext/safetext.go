@@ -74,6 +74,13 @@ func Line(s string, max int) string {
 	return out
 }
 
+// Compact is Line with every run of white space folded into one space and
+// the ends trimmed: the form for server-supplied error texts, which often
+// arrive pretty-printed over several lines.
+func Compact(s string, max int) string {
+	return strings.Join(strings.Fields(Line(s, max)), " ")
+}
+
 // isFormatChar reports the invisible characters that reorder or hide text.
 func isFormatChar(r rune) bool {
 	switch {

@@ -42,6 +42,31 @@ func TestLine(t *testing.T) {
 	}
 }
 
+func TestCompact(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"  spaced \t out  ", 0, "spaced out"},
+		{"{\n  \"error\": \"x\"\n}", 0, `{ "error": "x" }`},
+		{"\n::error::x", 0, "> ::error::x"},
+		{"", 0, ""},
+		{"plain text", 100, "plain text"},
+		{"line1\r\n::set-output name=x::y", 100, "line1 ::set-output name=x::y"},
+		// The runner trims leading white space before looking for "::",
+		// so only a visible prefix stops a workflow command.
+		{"::error::injected", 100, "> ::error::injected"},
+		{"\x1b[31mred\x1b[0m", 100, "[31mred[0m"},
+		{"abcdefghij", 5, "abcd…"},
+	}
+	for _, tc := range tests {
+		if got := Compact(tc.in, tc.max); got != tc.want {
+			t.Errorf("Compact(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
 func FuzzLine(f *testing.F) {
 	f.Add("::error::x\n::add-mask::y", 20)
 	f.Add("\u2028 ::x", 3)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
 
@@ -82,9 +83,9 @@ func requestedMode(cfg Config) Mode {
 func (r DebugReport) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	line := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
-	line("mode", sanitize(string(r.Mode), 40))
+	line("mode", safetext.Compact(string(r.Mode), 40))
 	if r.Reason != "" {
-		line("reason", sanitize(r.Reason, 300))
+		line("reason", safetext.Compact(r.Reason, 300))
 	}
 	for _, k := range ClaimNames {
 		if v, ok := r.Claims[k]; ok {
@@ -95,10 +96,10 @@ func (r DebugReport) WriteText(w io.Writer) error {
 		line("token type", r.TokenType)
 	}
 	if r.IssuedTokenType != "" {
-		line("issued token type", sanitize(r.IssuedTokenType, 100))
+		line("issued token type", safetext.Compact(r.IssuedTokenType, 100))
 	}
 	if len(r.Scopes) > 0 {
-		line("scopes", sanitize(strings.Join(r.Scopes, " "), 300))
+		line("scopes", safetext.Compact(strings.Join(r.Scopes, " "), 300))
 	}
 	switch {
 	case !r.Expiry.IsZero():

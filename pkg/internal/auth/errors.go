@@ -37,7 +37,7 @@ func (c Claims) String() string {
 func claimValue(v any) string {
 	switch t := v.(type) {
 	case string:
-		return sanitize(t, 200)
+		return safetext.Compact(t, 200)
 	case []any:
 		var s []string
 		for _, e := range t {
@@ -45,7 +45,7 @@ func claimValue(v any) string {
 		}
 		return strings.Join(s, ",")
 	default:
-		return sanitize(fmt.Sprint(t), 200)
+		return safetext.Compact(fmt.Sprint(t), 200)
 	}
 }
 
@@ -131,19 +131,12 @@ func parseErrorBody(body []byte) (code, desc string, ok bool) {
 	return "", "", false
 }
 
-// sanitize makes server-supplied text safe for one log line (see
-// safetext.Line) and folds runs of white space, which servers use to
-// pretty-print JSON error bodies.
-func sanitize(s string, max int) string {
-	return strings.Join(strings.Fields(safetext.Line(s, max)), " ")
-}
-
 // newOAuthError builds an OAuthError from a non-2xx body, sanitized.
 func (rt *state) newOAuthError(status int, body []byte) *OAuthError {
 	e := &OAuthError{Status: status}
 	if code, desc, ok := parseErrorBody(body); ok {
-		e.Code = sanitize(rt.scrub(code), 64)
-		e.Description = sanitize(rt.scrub(desc), 300)
+		e.Code = safetext.Compact(rt.scrub(code), 64)
+		e.Description = safetext.Compact(rt.scrub(desc), 300)
 	}
 	return e
 }
@@ -187,7 +180,7 @@ func (rt *state) scrubErr(err error) error {
 	case errors.Is(err, context.Canceled):
 		cause = context.Canceled
 	}
-	return &scrubbed{msg: sanitize(rt.scrub(err.Error()), 500), cause: cause}
+	return &scrubbed{msg: safetext.Compact(rt.scrub(err.Error()), 500), cause: cause}
 }
 
 // fail builds the *Error for a failure after a GitHub token may have been

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
 
@@ -100,7 +101,7 @@ func discoverTokenEndpoint(ctx context.Context, rt *state, origin string) (strin
 	// RFC 8414 §3.3: the issuer must be the URL the metadata was fetched
 	// for, otherwise an attacker's document could redirect the subject token.
 	if meta.Issuer != "" && strings.TrimSuffix(meta.Issuer, "/") != origin {
-		return "", &Error{Op: op, Err: fmt.Errorf("metadata issuer %q does not match %s", sanitize(meta.Issuer, 200), origin),
+		return "", &Error{Op: op, Err: fmt.Errorf("metadata issuer %q does not match %s", safetext.Compact(meta.Issuer, 200), origin),
 			Fix: "use the control plane URL that matches its issuer, or " + fixURL}
 	}
 	if meta.TokenEndpoint == "" {
@@ -148,12 +149,12 @@ func (s *exchangeSource) exchange(ctx context.Context, tokenURL, jwt string) (*o
 			fmt.Errorf("%s answered HTTP %d redirecting to %s", httpx.Redact(tokenURL), status, httpx.Redact(resp.Header.Get("Location"))))
 	case status == http.StatusTooManyRequests:
 		return nil, s.rt.fail(op, "the token endpoint is rate limiting; re-run the job later",
-			fmt.Errorf("rate limited by %s (HTTP 429, Retry-After: %q)", httpx.Redact(tokenURL), sanitize(resp.Header.Get("Retry-After"), 40)))
+			fmt.Errorf("rate limited by %s (HTTP 429, Retry-After: %q)", httpx.Redact(tokenURL), safetext.Compact(resp.Header.Get("Retry-After"), 40)))
 	case status >= 500:
 		oe := s.rt.newOAuthError(status, body)
 		cause := fmt.Errorf("%s: %w", httpx.Redact(tokenURL), oe)
 		if ra := resp.Header.Get("Retry-After"); ra != "" {
-			cause = fmt.Errorf("%w (Retry-After: %q)", cause, sanitize(ra, 40))
+			cause = fmt.Errorf("%w (Retry-After: %q)", cause, safetext.Compact(ra, 40))
 		}
 		return nil, s.rt.fail(op, "the control plane's token endpoint failed after retries; re-run the job later", cause)
 	case status != http.StatusOK:
@@ -189,7 +190,7 @@ func (s *exchangeSource) parse(tokenURL string, body []byte) (*oauth2.Token, err
 		// (e.g. a JWT); the control plane still takes it as a bearer.
 	default:
 		return nil, s.rt.fail(op, "takos-apply sends the control-plane credential as a Bearer token; ask the control plane for token_type Bearer",
-			fmt.Errorf("unsupported token_type %q", sanitize(r.TokenType, 40)))
+			fmt.Errorf("unsupported token_type %q", safetext.Compact(r.TokenType, 40)))
 	}
 	secs, err := parseExpiresIn(r.ExpiresIn)
 	if err != nil {
@@ -220,7 +221,7 @@ func parseExpiresIn(raw json.RawMessage) (int64, error) {
 	if err != nil {
 		f, ferr := strconv.ParseFloat(string(n), 64)
 		if ferr != nil {
-			return 0, fmt.Errorf("expires_in %q is not a number", sanitize(string(n), 20))
+			return 0, fmt.Errorf("expires_in %q is not a number", safetext.Compact(string(n), 20))
 		}
 		secs = int64(f)
 	}

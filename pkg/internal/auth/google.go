@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
 
@@ -85,7 +86,7 @@ func (r *resolver) google(reason string) (*Resolved, error) {
 		return nil, &Error{Op: op, Err: fmt.Errorf("reading %s: %w", path, err)}
 	}
 	if f.Type != "external_account" {
-		return nil, &Error{Op: op, Err: fmt.Errorf("%s has type %q, not external_account", path, sanitize(f.Type, 60)),
+		return nil, &Error{Op: op, Err: fmt.Errorf("%s has type %q, not external_account", path, safetext.Compact(f.Type, 60)),
 			Fix: "google mode uses workload identity federation only; long-lived service account keys are not accepted"}
 	}
 	cs := f.CredentialSource
@@ -305,7 +306,7 @@ func (g *googleSource) fix(f *stageFailure) string {
 	if pool, _, ok := strings.Cut(strings.TrimPrefix(g.audience, "//iam.googleapis.com/"), "/providers/"); ok {
 		principal = "principalSet://iam.googleapis.com/" + pool + "/attribute.repository/OWNER/REPO"
 		if repo, _ := g.rt.lastClaims()["repository"].(string); repo != "" {
-			principal = "principalSet://iam.googleapis.com/" + pool + "/attribute.repository/" + sanitize(repo, 100)
+			principal = "principalSet://iam.googleapis.com/" + pool + "/attribute.repository/" + safetext.Compact(repo, 100)
 		}
 	}
 	switch f.stage {
@@ -322,7 +323,7 @@ func (g *googleSource) fix(f *stageFailure) string {
 			return "the workload identity provider's attribute condition rejected the GitHub token; compare it " +
 				"with the claims below (prefer repository_id and repository_owner_id over names)"
 		case "invalid_request", "invalid_target":
-			return "the credentials file's audience " + sanitize(g.audience, 200) + " does not name an active " +
+			return "the credentials file's audience " + safetext.Compact(g.audience, 200) + " does not name an active " +
 				"workload identity provider; regenerate the file"
 		}
 		return "Google STS refused the exchange; regenerate the credentials file and check the provider"

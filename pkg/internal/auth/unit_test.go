@@ -8,28 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestSanitize(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain text", "plain text"},
-		{"line1\r\n::set-output name=x::y", "line1 ::set-output name=x::y"},
-		// The runner trims leading white space before looking for "::",
-		// so only a visible prefix stops a workflow command.
-		{"::error::injected", "> ::error::injected"},
-		{"\x1b[31mred\x1b[0m", "[31mred[0m"},
-		{"  spaced \t out  ", "spaced out"},
-		{"abcdefghij", "abcd…"},
-	}
-	for _, tc := range tests {
-		max := 100
-		if tc.in == "abcdefghij" {
-			max = 5
-		}
-		if got := sanitize(tc.in, max); got != tc.want {
-			t.Errorf("sanitize(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestParseExpiresIn(t *testing.T) {
 	tests := []struct {
 		raw     string

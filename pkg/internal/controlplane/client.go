@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
 
@@ -283,7 +284,7 @@ func (c *Client) CreateClient(ctx context.Context, r CreateRequest) (*Registrati
 	case w.ClientID == "":
 		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_id is missing", Uncertain: true}
 	case w.ClientSecret == "":
-		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_secret is missing (client " + sanitize(w.ClientID, 64) + " was created)", Uncertain: true}
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_secret is missing (client " + safetext.Compact(w.ClientID, 64) + " was created)", Uncertain: true}
 	}
 	return w.toRegistration(), nil
 }
@@ -314,7 +315,7 @@ func (c *Client) UpdateClient(ctx context.Context, id string, r UpdateRequest) (
 		return nil, errors.New("update OAuth client: empty client id")
 	}
 	if r.ClientName != nil && *r.ClientName == "" {
-		return nil, fmt.Errorf("update OAuth client %s: the client name cannot be cleared", sanitize(id, 64))
+		return nil, fmt.Errorf("update OAuth client %s: the client name cannot be cleared", safetext.Compact(id, 64))
 	}
 	body := map[string]any{}
 	if r.ClientName != nil {
@@ -432,7 +433,7 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 		return resp.StatusCode, &MalformedResponseError{Op: r.op, Status: resp.StatusCode, Reason: "reading the body failed", Uncertain: post, err: rerr}
 	}
 	if !isJSON(resp.Header.Get("Content-Type")) {
-		return resp.StatusCode, &MalformedResponseError{Op: r.op, Status: resp.StatusCode, Reason: "the reply is not JSON (Content-Type " + sanitize(resp.Header.Get("Content-Type"), 64) + ")", Uncertain: post}
+		return resp.StatusCode, &MalformedResponseError{Op: r.op, Status: resp.StatusCode, Reason: "the reply is not JSON (Content-Type " + safetext.Compact(resp.Header.Get("Content-Type"), 64) + ")", Uncertain: post}
 	}
 	if err := decodeStrict(data, out); err != nil {
 		return resp.StatusCode, &MalformedResponseError{Op: r.op, Status: resp.StatusCode, Reason: err.Error(), Uncertain: post}

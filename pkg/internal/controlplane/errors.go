@@ -160,16 +160,16 @@ func parseErrorBody(data []byte) (code, msg string) {
 	var flat string
 	switch {
 	case json.Unmarshal(env.Error, &nested) == nil && (nested.Code != "" || nested.Message != ""):
-		return sanitize(nested.Code, 64), sanitize(nested.Message, maxMessage)
+		return safetext.Compact(nested.Code, 64), safetext.Compact(nested.Message, maxMessage)
 	case json.Unmarshal(env.Error, &flat) == nil && flat != "":
 		if env.ErrorDescription != "" {
-			return sanitize(flat, 64), sanitize(env.ErrorDescription, maxMessage)
+			return safetext.Compact(flat, 64), safetext.Compact(env.ErrorDescription, maxMessage)
 		}
 		// {"error": "OAuth bearer token is not supported ..."}: the
 		// "code" is a sentence.
-		return "", sanitize(flat, maxMessage)
+		return "", safetext.Compact(flat, maxMessage)
 	}
-	return "", sanitize(env.Message, maxMessage)
+	return "", safetext.Compact(env.Message, maxMessage)
 }
 
 func (c *Client) apiError(r request, resp *http.Response, data []byte) *APIError {
@@ -177,7 +177,7 @@ func (c *Client) apiError(r request, resp *http.Response, data []byte) *APIError
 	e.Code, e.Message = parseErrorBody(data)
 	detail := statusDetail(resp.StatusCode, e.Code, e.Message)
 	post := r.method == http.MethodPost
-	id := sanitize(r.id, 64)
+	id := safetext.Compact(r.id, 64)
 	switch s := resp.StatusCode; {
 	case s >= 300 && s < 400:
 		loc := resp.Header.Get("Location")
@@ -186,7 +186,7 @@ func (c *Client) apiError(r request, resp *http.Response, data []byte) *APIError
 		} else {
 			e.Location = "<no Location>"
 		}
-		e.summary = fmt.Sprintf("the control plane answered with a redirect (%d) to %s", s, sanitize(e.Location, maxMessage))
+		e.summary = fmt.Sprintf("the control plane answered with a redirect (%d) to %s", s, safetext.Compact(e.Location, maxMessage))
 		e.Fix = "set --control-plane to the final URL (redirects are never followed, so credentials cannot leak)"
 	case s == http.StatusUnauthorized:
 		e.summary = "the control plane rejected the credentials (" + detail + ")"
@@ -283,11 +283,4 @@ func (c *Client) retryAfter(v string) time.Duration {
 		}
 	}
 	return 0
-}
-
-// sanitize makes server-supplied text safe for one log line (see
-// safetext.Line) and folds runs of white space, which servers use to
-// pretty-print JSON error bodies.
-func sanitize(s string, max int) string {
-	return strings.Join(strings.Fields(safetext.Line(s, max)), " ")
 }
