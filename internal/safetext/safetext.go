@@ -5,6 +5,7 @@
 package safetext
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -50,7 +51,7 @@ func Line(s string, max int) string {
 		switch {
 		case r == '\r' || r == '\n' || r == 0x85 || r == 0x2028 || r == 0x2029:
 			r = ' '
-		case r < 0x20 || (r >= 0x7f && r <= 0x9f) || isFormatChar(r):
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f) || IsInvisible(r):
 			continue
 		}
 		if n == max {
@@ -81,15 +82,23 @@ func Compact(s string, max int) string {
 	return strings.Join(strings.Fields(Line(s, max)), " ")
 }
 
-// isFormatChar reports the invisible characters that reorder or hide text.
-func isFormatChar(r rune) bool {
-	switch {
-	case r >= 0x200b && r <= 0x200f, // zero-width space/joiners, LRM, RLM
-		r >= 0x202a && r <= 0x202e, // bidi embeddings and overrides
-		r >= 0x2066 && r <= 0x2069, // bidi isolates
-		r == 0x061c,                // Arabic letter mark
-		r == 0xfeff:                // BOM / zero-width no-break space
-		return true
+// IsInvisible reports the format characters (Unicode category Cf) that
+// reorder or hide text without being seen: bidi overrides and isolates,
+// zero-width spaces and joiners, the soft hyphen, the BOM. They are the
+// tools of "Trojan Source" spoofing on consent screens and in logs; every
+// check for them in the project uses this one predicate.
+func IsInvisible(r rune) bool { return unicode.Is(unicode.Cf, r) }
+
+// Quote quotes user text for a message: Go-quoted (control and invisible
+// characters become escapes, so what is shown is what the file holds) and
+// cut to at most max runes of the original, with the cut marked.
+func Quote(s string, max int) string {
+	if max <= 0 {
+		max = DefaultMax
 	}
-	return false
+	if utf8.RuneCountInString(s) <= max {
+		return strconv.Quote(s)
+	}
+	r := []rune(s)
+	return strconv.Quote(string(r[:max])) + "…"
 }

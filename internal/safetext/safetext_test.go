@@ -67,6 +67,38 @@ func TestCompact(t *testing.T) {
 	}
 }
 
+func TestIsInvisible(t *testing.T) {
+	for _, r := range []rune{0x200b, 0x200d, 0x200e, 0x202e, 0x2066, 0x061c, 0xfeff, 0x00ad, 0x2060} {
+		if !IsInvisible(r) {
+			t.Errorf("IsInvisible(%U) = false, want true", r)
+		}
+	}
+	for _, r := range []rune{'a', ' ', 'é', '日', 0x2028, '\n'} {
+		if IsInvisible(r) {
+			t.Errorf("IsInvisible(%U) = true, want false", r)
+		}
+	}
+}
+
+func TestQuote(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"plain", 10, `"plain"`},
+		{"日本語", 10, `"日本語"`},
+		{"a\u202eb\x00", 10, `"a\u202eb\x00"`},
+		{"abcdef", 3, `"abc"…`},
+		{"", 3, `""`},
+	}
+	for _, tc := range tests {
+		if got := Quote(tc.in, tc.max); got != tc.want {
+			t.Errorf("Quote(%q, %d) = %s, want %s", tc.in, tc.max, got, tc.want)
+		}
+	}
+}
+
 func FuzzLine(f *testing.F) {
 	f.Add("::error::x\n::add-mask::y", 20)
 	f.Add("\u2028 ::x", 3)
@@ -82,7 +114,7 @@ func FuzzLine(f *testing.F) {
 			t.Fatalf("Line(%q) = %q holds a workflow command", s, got)
 		}
 		for _, r := range got {
-			if r < 0x20 || (r >= 0x7f && r <= 0x9f) || isFormatChar(r) || r == 0x2028 || r == 0x2029 {
+			if r < 0x20 || (r >= 0x7f && r <= 0x9f) || IsInvisible(r) || r == 0x2028 || r == 0x2029 {
 				t.Fatalf("Line(%q) = %q keeps control %U", s, got, r)
 			}
 		}
