@@ -132,6 +132,12 @@ func (e *InsecureSchemeError) Error() string {
 func CheckURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
+		// *url.Error repeats the whole URL, password included: keep only
+		// its reason.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("invalid URL %q: %w", Redact(raw), err)
 	}
 	if err := checkURL(u); err != nil {
@@ -225,7 +231,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			wait = t.backoff(attempt)
 		case retryableStatus(r.StatusCode):
 			wait = t.backoff(attempt)
-			if ra, ok := retryAfter(r.Header.Get("Retry-After"), o.Now()); ok {
+			if ra, ok := RetryAfter(r.Header.Get("Retry-After"), o.Now()); ok {
 				if ra > o.MaxRetryAfter {
 					return r, nil // the caller reports "retry after X"
 				}
@@ -326,8 +332,9 @@ func retryableErr(err error) bool {
 	return true
 }
 
-// retryAfter parses delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// RetryAfter parses a Retry-After value, delta-seconds or an HTTP-date
+// (RFC 9110 §10.2.3), relative to now.
+func RetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}

@@ -236,6 +236,7 @@ func TestCheckURL(t *testing.T) {
 		{"https://user:hunter2@takos.jp", "must not contain credentials"},
 		{"https://", "has no host"},
 		{"takos.jp", "must start with https://"},
+		{"https://user:hunter2@takos.jp/%zz", "invalid URL"},
 	}
 	for _, tc := range tests {
 		_, err := CheckURL(tc.url)
@@ -318,9 +319,9 @@ func TestRetryAfterParsing(t *testing.T) {
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
 	}
 	for _, tc := range tests {
-		got, ok := retryAfter(tc.in, now)
+		got, ok := RetryAfter(tc.in, now)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+			t.Errorf("RetryAfter(%q) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
 		}
 	}
 }
