@@ -94,6 +94,17 @@ func (d *Document) Scalar(ptr string) (text, tag string, ok bool) {
 	return n.Value, n.Tag, true
 }
 
+// Plain returns the source text of the scalar at ptr when it is written
+// plain (unquoted, not a block scalar): the form in which YAML 1.1 readers
+// turn yes/no/on/off into booleans.
+func (d *Document) Plain(ptr string) (text string, ok bool) {
+	n, _, found := d.lookup(ptr)
+	if !found || n.Kind != yaml.ScalarNode || n.Style&^yaml.TaggedStyle != 0 {
+		return "", false
+	}
+	return n.Value, true
+}
+
 // Finding returns a diagnostic positioned at the value at ptr.
 func (d *Document) Finding(ptr string, sev diag.Severity, rule, msg string) diag.Diagnostic {
 	return diag.Diagnostic{File: d.Path, Pos: d.Pos(ptr), Severity: sev, Rule: rule, Message: msg, Pointer: ptr}

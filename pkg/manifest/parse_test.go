@@ -179,6 +179,11 @@ func TestPositions(t *testing.T) {
 	if got := doc.Line(11); got != `      - "http://localhost:3000/cb"` {
 		t.Errorf("Line(11) = %q", got)
 	}
+	for ptr, want := range map[string]bool{"/spec/version": true, "/spec/oauth/redirectUris/1": false, "/spec/oauth": false, "/nope": false} {
+		if _, ok := doc.Plain(ptr); ok != want {
+			t.Errorf("Plain(%q) ok = %v, want %v", ptr, ok, want)
+		}
+	}
 	if text, tag, ok := doc.Scalar("/spec/version"); !ok || text != "1.0.0" || tag != "!!str" {
 		t.Errorf("Scalar(/spec/version) = %q, %q, %v", text, tag, ok)
 	}
