@@ -171,11 +171,6 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
-	if current != nil && st.unknownURIs[current.ID] {
-		// The list API does not return tos_uri/policy_uri: assume them
-		// unchanged rather than PATCH on every run.
-		current.TOSURI, current.PolicyURI = desired.TOSURI, desired.PolicyURI
-	}
 	plan := reconcile.Diff(desired, current, r.f.rotate)
 	if !apply {
 		if err := writePlan(r.e.stdout, r.f.format, plan); err != nil {

@@ -12,9 +12,6 @@ import (
 // reconcile knows nothing about HTTP and controlplane nothing about plans.
 type store struct {
 	cp *controlplane.Client
-	// unknownURIs records, per client id, that the list view did not report
-	// its tos_uri / policy_uri (the Takos list API omits them).
-	unknownURIs map[string]bool
 }
 
 var _ reconcile.Store = (*store)(nil)
@@ -24,13 +21,28 @@ func (s *store) List(ctx context.Context) ([]reconcile.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.unknownURIs == nil {
-		s.unknownURIs = map[string]bool{}
-	}
 	out := make([]reconcile.Client, 0, len(cs))
 	for _, c := range cs {
-		s.unknownURIs[c.ClientID] = !c.HasTOSURI || !c.HasPolicyURI
-		out = append(out, fromControlPlane(c))
+		rc := reconcile.Client{
+			ID:           c.ClientID,
+			Name:         c.Name,
+			RedirectURIs: c.RedirectURIs,
+			Scopes:       c.AllowedScopes,
+			LogoURI:      c.LogoURI,
+			TOSURI:       c.TOSURI,
+			PolicyURI:    c.PolicyURI,
+			Active:       c.Active(),
+			CreatedAt:    c.CreatedAt,
+		}
+		// The Takos list view omits these two; say so rather than let an
+		// absent field read as a cleared one.
+		if !c.HasTOSURI {
+			rc.Unreported = append(rc.Unreported, reconcile.FieldTOSURI)
+		}
+		if !c.HasPolicyURI {
+			rc.Unreported = append(rc.Unreported, reconcile.FieldPolicyURI)
+		}
+		out = append(out, rc)
 	}
 	return out, nil
 }
@@ -59,8 +71,8 @@ func (s *store) Create(ctx context.Context, d reconcile.Desired) (reconcile.Crea
 	}, nil
 }
 
-func (s *store) Update(ctx context.Context, id string, p reconcile.Patch) (reconcile.Client, error) {
-	c, err := s.cp.UpdateClient(ctx, id, controlplane.UpdateRequest{
+func (s *store) Update(ctx context.Context, id string, p reconcile.Patch) error {
+	_, err := s.cp.UpdateClient(ctx, id, controlplane.UpdateRequest{
 		ClientName:   p.Name,
 		RedirectURIs: p.RedirectURIs,
 		Scopes:       p.Scopes,
@@ -68,31 +80,10 @@ func (s *store) Update(ctx context.Context, id string, p reconcile.Patch) (recon
 		TOSURI:       p.TOSURI,
 		PolicyURI:    p.PolicyURI,
 	})
-	if err != nil {
-		if controlplane.IsNotFound(err) {
-			return reconcile.Client{}, fmt.Errorf("%w: %w", reconcile.ErrNotFound, err)
-		}
-		return reconcile.Client{}, err
+	if err != nil && controlplane.IsNotFound(err) {
+		return fmt.Errorf("%w: %w", reconcile.ErrNotFound, err)
 	}
-	rc := fromControlPlane(*c)
-	// The PATCH reply may omit status; a client that was just updated is
-	// active (revoked ones answer 404).
-	rc.Active = rc.Active || c.Status == ""
-	return rc, nil
-}
-
-func fromControlPlane(c controlplane.OAuthClient) reconcile.Client {
-	return reconcile.Client{
-		ID:           c.ClientID,
-		Name:         c.Name,
-		RedirectURIs: c.RedirectURIs,
-		Scopes:       c.AllowedScopes,
-		LogoURI:      c.LogoURI,
-		TOSURI:       c.TOSURI,
-		PolicyURI:    c.PolicyURI,
-		Active:       c.Active(),
-		CreatedAt:    c.CreatedAt,
-	}
+	return err
 }
 
 func (s *store) Revoke(ctx context.Context, id string) error {

@@ -27,6 +27,11 @@ type Result struct {
 	// Notes are human-readable remarks (warnings) for the report. They never
 	// contain a secret.
 	Notes []string
+	// RetractSecret is set when this run delivered a secret whose client is
+	// no longer active (it lost a race, or a concurrent run revoked it):
+	// the caller must withdraw that secret from the sinks it reached, on
+	// success and on error alike.
+	RetractSecret bool
 	// AppliedAt is when Apply finished, from ApplyOptions.Now.
 	AppliedAt time.Time
 }
@@ -118,8 +123,8 @@ func Apply(ctx context.Context, s Store, p Plan, deliver Deliver, opt ApplyOptio
 	}
 	if err != nil {
 		res.Secret = ""
-		if len(a.secrets) > 0 {
-			err = &redactedError{err: err, secrets: a.secrets}
+		if a.secret != "" {
+			err = &redactedError{err: err, secret: a.secret}
 		}
 	}
 	return res, err
@@ -130,7 +135,7 @@ type applier struct {
 	p       Plan
 	deliver Deliver
 	opt     ApplyOptions
-	secrets []string
+	secret  string // the secret this run issued, to keep it out of texts
 }
 
 func (a *applier) run(ctx context.Context) (Result, error) {
@@ -148,7 +153,7 @@ func (a *applier) run(ctx context.Context) (Result, error) {
 		if len(p.Changes) == 0 {
 			return Result{Action: ResultUnchanged, ClientID: p.ClientID}, nil
 		}
-		if _, err := a.s.Update(ctx, p.ClientID, patchFor(p)); err != nil {
+		if err := a.s.Update(ctx, p.ClientID, patchFor(p)); err != nil {
 			return Result{}, fmt.Errorf("updating OAuth client %s: %w", p.ClientID, err)
 		}
 		return Result{Action: ResultUpdated, ClientID: p.ClientID, Changes: p.Changes}, nil
@@ -192,11 +197,7 @@ func (a *applier) create(ctx context.Context) (Result, error) {
 		case 1:
 			return a.concurrentWinner(res, named[0]), nil
 		default:
-			ids := make([]string, len(named))
-			for i, c := range named {
-				ids[i] = c.ID
-			}
-			return res, &AmbiguousError{Name: d.Name, IDs: ids}
+			return res, ambiguous(d.Name, named)
 		}
 	}
 
@@ -205,7 +206,7 @@ func (a *applier) create(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	id := made.Client.ID
-	a.secrets = append(a.secrets, made.Secret)
+	a.secret = made.Secret
 	res.ClientID = id
 	res.Secret = made.Secret
 	res.Action = ResultCreated
@@ -330,6 +331,7 @@ func (a *applier) raceCheck(ctx context.Context, res Result) (Result, bool, erro
 		// Only a concurrent run's orphan clean-up revokes a client it did not
 		// create: it took ours for the one its failed attempt made.
 		res.Action = ""
+		res.RetractSecret = true
 		return res, false, fmt.Errorf("new OAuth client %s was revoked by a concurrent takos-apply run after its secret was delivered, so the delivered secret does not work; re-run takos-apply", id)
 	}
 	var named []Client
@@ -354,6 +356,7 @@ func (a *applier) raceCheck(ctx context.Context, res Result) (Result, bool, erro
 			winner.ID, id, id, err)
 	}
 	res.Revoked = append(res.Revoked, id)
+	res.RetractSecret = true
 	res.Notes = append(res.Notes, fmt.Sprintf("this run's client %s was revoked, so the secret this run delivered must not be used", id))
 	if a.p.Action == ActionRotate {
 		res.Notes = append(res.Notes, fmt.Sprintf("this run did not revoke client %s: the concurrent run that won replaces it", a.p.ClientID))
@@ -385,31 +388,23 @@ func (a *applier) revoke(ctx context.Context, id string) error {
 	return nil
 }
 
-func (a *applier) redact(s string) string {
-	for _, sec := range a.secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
+func (a *applier) redact(s string) string { return redact(s, a.secret) }
+
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
 	}
-	return s
+	return strings.ReplaceAll(s, secret, "[REDACTED]")
 }
 
-// redactedError hides issued secrets from the message of an error that may
-// quote one (a Deliver error, for instance). Unwrap keeps errors.Is/As
+// redactedError hides the issued secret from the message of an error that
+// may quote it (a Deliver error, for instance). Unwrap keeps errors.Is/As
 // working; callers must print Error(), not the unwrapped chain.
 type redactedError struct {
-	err     error
-	secrets []string
+	err    error
+	secret string
 }
 
-func (e *redactedError) Error() string {
-	s := e.err.Error()
-	for _, sec := range e.secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	return s
-}
+func (e *redactedError) Error() string { return redact(e.err.Error(), e.secret) }
 
 func (e *redactedError) Unwrap() error { return e.err }

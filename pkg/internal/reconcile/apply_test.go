@@ -34,6 +34,9 @@ type scenario struct {
 	wantNotes    []string // each must be a substring of some note
 	wantActive   []string // active clients named desired.Name at the end
 	wantDelivers int
+	// wantRetract: the delivered secret's client is dead, so the caller must
+	// withdraw it (Result.RetractSecret).
+	wantRetract bool
 	// lostOK lists clients whose secret may be lost while they stay active,
 	// because the error told the user so without knowing the id.
 	lostOK []string
@@ -283,7 +286,7 @@ func TestApply(t *testing.T) {
 			wantCalls:  []string{"list", "create", "list", "revoke c002"},
 			wantAction: "unchanged", wantID: "c001", wantRevoked: []string{"c002"},
 			wantNotes:  []string{"concurrent run created client c001", "secret this run delivered must not be used"},
-			wantActive: []string{"c001"}, wantDelivers: 1,
+			wantActive: []string{"c001"}, wantDelivers: 1, wantRetract: true,
 		},
 		{
 			name: "rotate race lost: old client left for the winner", initial: []reconcile.Client{c1()}, rotate: true,
@@ -293,7 +296,7 @@ func TestApply(t *testing.T) {
 			wantCalls:  []string{"list", "create", "list", "revoke c003"},
 			wantAction: "unchanged", wantID: "c002", wantRevoked: []string{"c003"},
 			wantNotes:  []string{"concurrent run created client c002", "did not revoke client c001"},
-			wantActive: []string{"c001", "c002"}, wantDelivers: 1,
+			wantActive: []string{"c001", "c002"}, wantDelivers: 1, wantRetract: true,
 		},
 		{
 			name: "race lost to a client with other settings",
@@ -304,7 +307,7 @@ func TestApply(t *testing.T) {
 			},
 			wantCalls:  []string{"list", "create", "list", "revoke c002"},
 			wantAction: "unchanged", wantID: "c001", wantRevoked: []string{"c002"},
-			wantNotes: []string{"does not match the manifest yet"}, wantActive: []string{"c001"}, wantDelivers: 1,
+			wantNotes: []string{"does not match the manifest yet"}, wantActive: []string{"c001"}, wantDelivers: 1, wantRetract: true,
 			mismatchOK: true,
 		},
 		{
@@ -319,7 +322,7 @@ func TestApply(t *testing.T) {
 			},
 			wantCalls:  []string{"list", "create", "list", "revoke c001"},
 			wantAction: "unchanged", wantID: "c000", wantRevoked: []string{"c001"},
-			wantActive: []string{"c000"}, wantDelivers: 1,
+			wantActive: []string{"c000"}, wantDelivers: 1, wantRetract: true,
 		},
 		{
 			name: "race lost and self-revoke fails: id named",
@@ -346,7 +349,7 @@ func TestApply(t *testing.T) {
 				s.after = beforeCall("create", 1, func() { s.forceRevoke("c001") })
 			},
 			wantCalls: []string{"list", "create", "list"},
-			wantErr:   []string{"c001 was revoked by a concurrent", "re-run"}, wantID: "c001", wantDelivers: 1,
+			wantErr:   []string{"c001 was revoked by a concurrent", "re-run"}, wantID: "c001", wantDelivers: 1, wantRetract: true,
 		},
 
 		// Update faults.
@@ -458,6 +461,9 @@ func runScenario(t *testing.T, tc scenario) {
 	}
 	if got := k.count(); got != tc.wantDelivers {
 		t.Errorf("deliveries = %d, want %d", got, tc.wantDelivers)
+	}
+	if res.RetractSecret != tc.wantRetract {
+		t.Errorf("Apply().RetractSecret = %v, want %v", res.RetractSecret, tc.wantRetract)
 	}
 	lostText := errText
 	for _, id := range tc.lostOK {

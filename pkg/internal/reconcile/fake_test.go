@@ -183,11 +183,11 @@ func (s *fakeStore) Create(ctx context.Context, d reconcile.Desired) (reconcile.
 	return reconcile.Created{Client: cloneClient(c), Secret: secret}, nil
 }
 
-func (s *fakeStore) Update(ctx context.Context, id string, p reconcile.Patch) (reconcile.Client, error) {
+func (s *fakeStore) Update(ctx context.Context, id string, p reconcile.Patch) error {
 	n, f := s.begin("update", id)
 	defer s.end("update", n)
 	if f != ok {
-		return reconcile.Client{}, errFor("update", f)
+		return errFor("update", f)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -215,9 +215,9 @@ func (s *fakeStore) Update(ctx context.Context, id string, p reconcile.Patch) (r
 		if p.PolicyURI != nil {
 			c.PolicyURI = *p.PolicyURI
 		}
-		return cloneClient(*c), nil
+		return nil
 	}
-	return reconcile.Client{}, fmt.Errorf("update %s: 404: %w", id, reconcile.ErrNotFound)
+	return fmt.Errorf("update %s: 404: %w", id, reconcile.ErrNotFound)
 }
 
 func (s *fakeStore) Revoke(ctx context.Context, id string) error {
@@ -275,6 +275,7 @@ func (s *fakeStore) client(id string) (reconcile.Client, bool) {
 func cloneClient(c reconcile.Client) reconcile.Client {
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.Scopes = slices.Clone(c.Scopes)
+	c.Unreported = slices.Clone(c.Unreported)
 	return c
 }
 

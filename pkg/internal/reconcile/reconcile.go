@@ -41,6 +41,10 @@ type Client struct {
 	// Active is false for a revoked (soft-deleted) client.
 	Active    bool
 	CreatedAt time.Time
+	// Unreported names the fields (Field* constants) the store could not
+	// report; Diff treats them as matching the desired state, since a
+	// difference it cannot see would otherwise be a write on every run.
+	Unreported []string
 }
 
 // Desired is the client the manifest declares. An empty URI field means the
@@ -83,7 +87,7 @@ type Store interface {
 	// ErrUncertain.
 	Create(ctx context.Context, d Desired) (Created, error)
 	// Update applies p to the active client id and returns the result.
-	Update(ctx context.Context, id string, p Patch) (Client, error)
+	Update(ctx context.Context, id string, p Patch) error
 	// Revoke soft-deletes the client id. When the client is unknown or
 	// already revoked the error must wrap ErrNotFound.
 	Revoke(ctx context.Context, id string) error
@@ -205,12 +209,12 @@ func createChanges(d Desired) []Change {
 func fieldChanges(d Desired, c Client) []Change {
 	var out []Change
 	str := func(field, from, to string) {
-		if from != to {
+		if from != to && !slices.Contains(c.Unreported, field) {
 			out = append(out, Change{Field: field, From: from, To: to})
 		}
 	}
 	list := func(field string, from, to []string) {
-		if !sameSet(from, to) {
+		if !sameSet(from, to) && !slices.Contains(c.Unreported, field) {
 			out = append(out, Change{Field: field, From: slices.Clone(from), To: slices.Clone(to)})
 		}
 	}
@@ -273,6 +277,7 @@ func cloneDesired(d Desired) Desired {
 func cloneClient(c Client) Client {
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.Scopes = slices.Clone(c.Scopes)
+	c.Unreported = slices.Clone(c.Unreported)
 	return c
 }
 
@@ -335,11 +340,16 @@ func Select(clients []Client, name, pinnedID string) (*Client, error) {
 		cp := cloneClient(named[0])
 		return &cp, nil
 	}
+	return nil, ambiguous(name, named)
+}
+
+// ambiguous reports several active clients sharing name.
+func ambiguous(name string, named []Client) *AmbiguousError {
 	ids := make([]string, len(named))
 	for i, c := range named {
 		ids[i] = c.ID
 	}
-	return nil, &AmbiguousError{Name: name, IDs: ids}
+	return &AmbiguousError{Name: name, IDs: ids}
 }
 
 // activeNamed returns the active clients named name, oldest first (ties by

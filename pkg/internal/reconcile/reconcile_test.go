@@ -79,6 +79,26 @@ func TestDiff(t *testing.T) {
 		},
 		{name: "identical is unchanged", current: &cur, desired: desired, want: reconcile.ActionUnchanged},
 		{
+			// The Takos list API omits tos_uri/policy_uri: a field the store
+			// could not report is not a change, the reported ones still are.
+			name: "unreported fields are not changes", want: reconcile.ActionUpdate,
+			current: ptrTo(with(cur, func(c *reconcile.Client) {
+				c.TOSURI, c.PolicyURI = "", ""
+				c.Unreported = []string{reconcile.FieldTOSURI, reconcile.FieldPolicyURI}
+			})),
+			desired: withDesired(func(d *reconcile.Desired) { d.LogoURI = "https://app.example.com/new.png" }),
+			changes: []reconcile.Change{{Field: "logo_uri", From: desired.LogoURI, To: "https://app.example.com/new.png"}},
+		},
+		{
+			name: "one unreported field hides only itself", want: reconcile.ActionUpdate,
+			current: ptrTo(with(cur, func(c *reconcile.Client) {
+				c.TOSURI, c.PolicyURI = "", "https://old.example.com/privacy"
+				c.Unreported = []string{reconcile.FieldTOSURI}
+			})),
+			desired: desired,
+			changes: []reconcile.Change{{Field: "policy_uri", From: "https://old.example.com/privacy", To: desired.PolicyURI}},
+		},
+		{
 			name: "scopes in another order are unchanged", current: ptrTo(with(cur, func(c *reconcile.Client) { c.Scopes = []string{"profile", "openid"} })),
 			desired: desired, want: reconcile.ActionUnchanged,
 		},
