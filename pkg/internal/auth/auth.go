@@ -23,18 +23,21 @@
 // the moment it exists and never appears in errors or reports.
 //
 // The access token is a bearer for the control plane only: the CLI must
-// wrap the control-plane client's transport with Transport (oauth2.Transport
-// over httpx.SameOrigin), so a redirect or a URL built from server input can
-// never carry it to another origin.
+// wrap the control-plane client's transport with Transport (httpx.SameOrigin
+// around oauth2.Transport), so a redirect or a URL built from server input
+// can never carry it to another origin.
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -184,6 +187,10 @@ func (rt *state) secret(v string) {
 	}
 	if !known {
 		rt.secrets = append(rt.secrets, v)
+		// Longest first: a shorter secret inside a longer one (a token and
+		// its bare signature, a header value and the token it carries)
+		// replaced first would leave the rest of the longer one visible.
+		slices.SortStableFunc(rt.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	}
 	rt.mu.Unlock()
 	if rt.mask != nil && !known {
@@ -191,7 +198,7 @@ func (rt *state) secret(v string) {
 	}
 }
 
-// scrub removes every known secret from s.
+// scrub removes every known secret from s, longest first (see secret).
 func (rt *state) scrub(s string) string {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
@@ -251,11 +258,11 @@ func Resolve(ctx context.Context, cfg Config) (*Resolved, error) {
 	var res *Resolved
 	switch mode {
 	case ModeToken:
-		res, err = r.token("selected by --auth token / TAKOS_AUTH")
+		res, err = r.token("selected by --auth token / TAKOS_AUTH", true)
 	case ModeGitHubOIDC:
 		res, err = r.githubOIDC("selected by --auth github-oidc / TAKOS_AUTH")
 	case ModeGoogle:
-		res, err = r.google("selected by --auth google / TAKOS_AUTH")
+		res, err = r.google("selected by --auth google / TAKOS_AUTH", nil)
 	default:
 		res, err = r.auto()
 	}
@@ -300,8 +307,9 @@ func newResolver(ctx context.Context, cfg Config) *resolver {
 	}}
 }
 
-// mode returns the requested mode, validated.
-func (r *resolver) mode() (Mode, error) {
+// requested returns the requested mode, not validated: Config.Mode, else
+// TAKOS_AUTH trimmed, else auto.
+func (r *resolver) requested() Mode {
 	m := r.cfg.Mode
 	if m == "" {
 		m = Mode(strings.TrimSpace(r.getenv(EnvAuth)))
@@ -309,6 +317,12 @@ func (r *resolver) mode() (Mode, error) {
 	if m == "" {
 		m = ModeAuto
 	}
+	return m
+}
+
+// mode returns the requested mode, validated.
+func (r *resolver) mode() (Mode, error) {
+	m := r.requested()
 	switch m {
 	case ModeAuto, ModeToken, ModeGitHubOIDC, ModeGoogle:
 		return m, nil
@@ -319,26 +333,27 @@ func (r *resolver) mode() (Mode, error) {
 
 func (r *resolver) auto() (*Resolved, error) {
 	if r.getenv(EnvToken) != "" {
-		return r.token("auto: TAKOS_TOKEN is set")
+		return r.token("auto: TAKOS_TOKEN is set", false)
 	}
 	if r.getenv(EnvOIDCRequestURL) != "" {
 		return r.githubOIDC("auto: ACTIONS_ID_TOKEN_REQUEST_URL is set (GitHub Actions job with id-token: write)")
 	}
 	var notes []string
 	if p := r.cfg.GoogleCredentials; p != "" {
-		typ, err := r.credentialsType(p)
+		creds, err := r.readCredentials(p)
 		switch {
 		case err != nil:
 			notes = append(notes, fmt.Sprintf("%s: %v", p, err))
-		case typ == "external_account":
-			return r.google("auto: " + p + " is an external_account credentials file")
+		case creds.file.Type == "external_account":
+			// The file is read once: google uses what was read here.
+			return r.google("auto: "+p+" is an external_account credentials file", creds)
 		default:
-			notes = append(notes, fmt.Sprintf("%s has type %q, not external_account", p, typ))
+			notes = append(notes, fmt.Sprintf("%s has type %q, not external_account", p, creds.file.Type))
 		}
 	}
 	if path := r.configPath(); path != "" {
 		if _, err := r.cfg.Stat(path); err == nil {
-			return r.token("auto: " + path + " exists (takos login)")
+			return r.token("auto: "+path+" exists (takos login)", false)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			notes = append(notes, fmt.Sprintf("%s: %v", path, err))
 		}
@@ -371,3 +386,22 @@ const permissionFix = `The job needs permission to request a GitHub OIDC token; 
 Pull requests from forks and Dependabot runs never receive id-token: write: run takos-apply on
 push, workflow_dispatch or a deployment environment instead. A reusable workflow called from
 another organization needs the caller to grant id-token: write.`
+
+// Transport returns a RoundTripper that authenticates requests to origin
+// with tokens from ts and refuses, before fetching a token or sending
+// anything, every request to another origin (including redirect hops when
+// the client follows redirects, since the client sends every hop through
+// its transport). The CLI wraps the control-plane client's transport with
+// it: the control-plane bearer must reach nobody else.
+func Transport(ts oauth2.TokenSource, base http.RoundTripper, origin string) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	o := strings.ToLower(strings.TrimSuffix(origin, "/"))
+	if u, err := url.Parse(origin); err == nil && u.Scheme != "" && u.Host != "" {
+		o = httpx.Origin(u)
+	}
+	// One origin check, outside oauth2.Transport: it refuses a request
+	// before a token is fetched or attached.
+	return httpx.SameOrigin(&oauth2.Transport{Source: ts, Base: base}, o)
+}

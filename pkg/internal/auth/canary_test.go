@@ -50,11 +50,6 @@ func TestSecretCanary(t *testing.T) {
 	writeFile(t, filepath.Join(home, ".takos", "config.json"), `{"token":"`+filePAT+`","apiUrl":"https://takos.jp"}`, 0o600)
 	badHome := t.TempDir()
 	writeFile(t, filepath.Join(badHome, ".takos", "config.json"), `{"token":"`+filePAT+`"}`, 0o644)
-	credFile := func(gg *authtest.Google, impersonate bool) string {
-		p := filepath.Join(t.TempDir(), "creds.json")
-		writeFile(t, p, string(gg.CredentialsJSON(gh, impersonate)), 0o600)
-		return p
-	}
 	oidcEnv := env(gh.Env()).with(EnvGitHubActions, "true")
 
 	sink := &maskSink{}
@@ -71,10 +66,10 @@ func TestSecretCanary(t *testing.T) {
 		{"github-oidc trust policy mismatch", Config{ControlPlaneURL: strictSTS.URL, Getenv: oidcEnv.get}, false},
 		{"github-oidc echoing endpoint", Config{ControlPlaneURL: sts.URL, TokenURL: echo.URL, Getenv: oidcEnv.get}, false},
 		{"github-oidc leaky malformed response", Config{ControlPlaneURL: sts.URL, TokenURL: leaky.URL, Getenv: oidcEnv.get}, false},
-		{"google impersonation", Config{Mode: ModeGoogle, GoogleCredentials: credFile(g, true)}, true},
-		{"google ID token", Config{Mode: ModeGoogle, GoogleCredentials: credFile(g, true), GoogleIDTokenAudience: "https://cp.example"}, true},
-		{"google ID token denied", Config{Mode: ModeGoogle, GoogleCredentials: credFile(gDeny, true), GoogleIDTokenAudience: "https://cp.example"}, false},
-		{"google direct", Config{Mode: ModeGoogle, GoogleCredentials: credFile(g, false)}, true},
+		{"google impersonation", Config{Mode: ModeGoogle, GoogleCredentials: writeCredentials(t, g, gh, true)}, true},
+		{"google ID token", Config{Mode: ModeGoogle, GoogleCredentials: writeCredentials(t, g, gh, true), GoogleIDTokenAudience: "https://cp.example"}, true},
+		{"google ID token denied", Config{Mode: ModeGoogle, GoogleCredentials: writeCredentials(t, gDeny, gh, true), GoogleIDTokenAudience: "https://cp.example"}, false},
+		{"google direct", Config{Mode: ModeGoogle, GoogleCredentials: writeCredentials(t, g, gh, false)}, true},
 	}
 	var surfaces []string // every non-secret output produced
 	for _, run := range runs {

@@ -2,19 +2,13 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/oauth2"
-
 	"github.com/takos-dev/takos-apply/internal/safetext"
-	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
 
 // DebugReport is what takos-apply auth debug prints: how the credential
@@ -43,12 +37,9 @@ type DebugReport struct {
 func Debug(ctx context.Context, cfg Config) (DebugReport, error) {
 	res, err := Resolve(ctx, cfg)
 	if err != nil {
-		rep := DebugReport{Mode: requestedMode(cfg)}
-		var ae *Error
-		if errors.As(err, &ae) {
-			rep.Claims = ae.Claims
-		}
-		return rep, err
+		// Resolve's errors never carry claims (it fetches no token), so
+		// only the mode is known: the one Resolve read, trimmed.
+		return DebugReport{Mode: newResolver(ctx, cfg).requested()}, err
 	}
 	rep := DebugReport{Mode: res.Mode, Reason: res.Reason}
 	tok, err := res.Source.Token()
@@ -65,18 +56,6 @@ func Debug(ctx context.Context, cfg Config) (DebugReport, error) {
 	}
 	rep.Expiry = tok.Expiry
 	return rep, nil
-}
-
-func requestedMode(cfg Config) Mode {
-	if cfg.Mode != "" {
-		return cfg.Mode
-	}
-	if cfg.Getenv != nil {
-		if m := cfg.Getenv(EnvAuth); m != "" {
-			return Mode(m)
-		}
-	}
-	return ModeAuto
 }
 
 // WriteText writes the report as aligned "key: value" lines.
@@ -108,20 +87,4 @@ func (r DebugReport) WriteText(w io.Writer) error {
 		line("expires", "unknown (static or no expires_in)")
 	}
 	return tw.Flush()
-}
-
-// Transport returns a RoundTripper that authenticates requests to origin
-// with tokens from ts and refuses, before fetching a token or sending
-// anything, every request to another origin (including redirect hops when
-// the client follows redirects). The CLI wraps the control-plane client's
-// transport with it: the control-plane bearer must reach nobody else.
-func Transport(ts oauth2.TokenSource, base http.RoundTripper, origin string) http.RoundTripper {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	o := strings.ToLower(strings.TrimSuffix(origin, "/"))
-	if u, err := url.Parse(origin); err == nil && u.Scheme != "" && u.Host != "" {
-		o = httpx.Origin(u)
-	}
-	return httpx.SameOrigin(&oauth2.Transport{Source: ts, Base: httpx.SameOrigin(base, o)}, o)
 }

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -23,18 +22,17 @@ import (
 const maxTokenResponse = 1 << 20
 
 // exchangeSource is a small standard RFC 8693 client: each Token call
-// fetches a fresh GitHub JWT and exchanges it. It is wrapped in
-// oauth2.ReuseTokenSourceWithExpiry, which serialises calls and caches.
+// fetches a fresh GitHub JWT and exchanges it. It is used only wrapped in
+// oauth2.ReuseTokenSourceWithExpiry, which caches and serialises Token calls
+// under its own mutex; that is why tokenURL, written once by discovery,
+// needs no lock here.
 type exchangeSource struct {
 	rt          *state
 	gh          *githubSource
 	ghAudience  string // aud requested on the GitHub token
-	audience    string // RFC 8693 audience: the control plane
-	origin      string // control plane origin, for discovery
+	origin      string // control plane origin: the RFC 8693 audience and the base of discovery
 	subjectType string
-
-	mu       sync.Mutex
-	tokenURL string // configured or discovered
+	tokenURL    string // configured or discovered
 }
 
 // Token implements oauth2.TokenSource.
@@ -54,8 +52,6 @@ func (s *exchangeSource) Token() (*oauth2.Token, error) {
 // endpoint returns the token endpoint, discovering it once from the
 // control plane's RFC 8414 metadata when not configured.
 func (s *exchangeSource) endpoint(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.tokenURL != "" {
 		return s.tokenURL, nil
 	}
@@ -126,7 +122,7 @@ func (s *exchangeSource) exchange(ctx context.Context, tokenURL, jwt string) (*o
 		"subject_token":        {jwt},
 		"subject_token_type":   {s.subjectType},
 		"requested_token_type": {TokenTypeAccessToken},
-		"audience":             {s.audience},
+		"audience":             {s.origin},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -159,7 +155,7 @@ func (s *exchangeSource) exchange(ctx context.Context, tokenURL, jwt string) (*o
 		return nil, s.rt.fail(op, "the control plane's token endpoint failed after retries; re-run the job later", cause)
 	case status != http.StatusOK:
 		oe := s.rt.newOAuthError(status, body)
-		fix := exchangeFix(oe.Code, s.audience, s.ghAudience, tokenURL) + s.rt.expiredHint()
+		fix := exchangeFix(oe.Code, s.origin, s.ghAudience, tokenURL) + s.rt.expiredHint()
 		return nil, s.rt.fail(op, fix, fmt.Errorf("%s: %w", httpx.Redact(tokenURL), oe))
 	}
 	return s.parse(tokenURL, body)

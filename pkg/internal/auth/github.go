@@ -174,7 +174,6 @@ func (r *resolver) githubOIDC(reason string) (*Resolved, error) {
 		rt:          r.rt,
 		gh:          &githubSource{rt: r.rt, requestURL: reqURL, requestToken: reqTok},
 		ghAudience:  ghAud,
-		audience:    origin,
 		origin:      origin,
 		tokenURL:    r.cfg.TokenURL,
 		subjectType: subjectType,

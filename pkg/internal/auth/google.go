@@ -48,32 +48,33 @@ type googleFile struct {
 	} `json:"credential_source"`
 }
 
-func (r *resolver) readCredentials(path string) ([]byte, *googleFile, error) {
+// googleCreds is a Google credentials file as read: the raw bytes for the
+// google package and the fields takos-apply checks.
+type googleCreds struct {
+	data []byte
+	file *googleFile
+}
+
+// readCredentials reads and parses the credentials file at path.
+func (r *resolver) readCredentials(path string) (*googleCreds, error) {
 	if info, err := r.cfg.Stat(path); err == nil && info.Size() > maxCredentialsFile {
-		return nil, nil, fmt.Errorf("larger than %d bytes", maxCredentialsFile)
+		return nil, fmt.Errorf("larger than %d bytes", maxCredentialsFile)
 	}
 	data, err := r.cfg.ReadFile(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var f googleFile
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, nil, errors.New("not a JSON credentials file")
+		return nil, errors.New("not a JSON credentials file")
 	}
-	return data, &f, nil
+	return &googleCreds{data: data, file: &f}, nil
 }
 
-// credentialsType returns the "type" of a Google credentials file.
-func (r *resolver) credentialsType(path string) (string, error) {
-	_, f, err := r.readCredentials(path)
-	if err != nil {
-		return "", err
-	}
-	return f.Type, nil
-}
-
-// google builds the google mode.
-func (r *resolver) google(reason string) (*Resolved, error) {
+// google builds the google mode from the file Config.GoogleCredentials
+// names. creds is that file when the caller has already read it (auto
+// mode), else nil.
+func (r *resolver) google(reason string, creds *googleCreds) (*Resolved, error) {
 	const op = "google"
 	path := r.cfg.GoogleCredentials
 	if path == "" {
@@ -81,10 +82,13 @@ func (r *resolver) google(reason string) (*Resolved, error) {
 			Fix: "set GOOGLE_APPLICATION_CREDENTIALS or --google-credentials to an external_account file " +
 				"(google-github-actions/auth writes one; so does gcloud iam workload-identity-pools create-cred-config)"}
 	}
-	data, f, err := r.readCredentials(path)
-	if err != nil {
-		return nil, &Error{Op: op, Err: fmt.Errorf("reading %s: %w", path, err)}
+	if creds == nil {
+		var err error
+		if creds, err = r.readCredentials(path); err != nil {
+			return nil, &Error{Op: op, Err: fmt.Errorf("reading %s: %w", path, err)}
+		}
 	}
+	data, f := creds.data, creds.file
 	if f.Type != "external_account" {
 		return nil, &Error{Op: op, Err: fmt.Errorf("%s has type %q, not external_account", path, safetext.Compact(f.Type, 60)),
 			Fix: "google mode uses workload identity federation only; long-lived service account keys are not accepted"}
@@ -132,8 +136,9 @@ func (r *resolver) google(reason string) (*Resolved, error) {
 	if obs.base == nil {
 		obs.base = http.DefaultTransport
 	}
-	client := &http.Client{Transport: obs, Timeout: r.cfg.HTTP.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// No CheckRedirect: obs turns every 3xx into an error, so the client
+	// never sees a redirect to follow.
+	client := &http.Client{Transport: obs, Timeout: r.cfg.HTTP.Timeout}
 	src := &googleSource{rt: r.rt, obs: obs, client: client, audience: f.Audience, idAudience: r.cfg.GoogleIDTokenAudience}
 
 	credJSON := data
@@ -163,16 +168,29 @@ func (r *resolver) google(reason string) (*Resolved, error) {
 		}
 	}
 	ctx := context.WithValue(r.rt.ctx, oauth2.HTTPClient, client)
-	creds, err := google.CredentialsFromJSONWithType(ctx, credJSON, google.ExternalAccount, cloudPlatformScope)
+	gcreds, err := google.CredentialsFromJSONWithType(ctx, credJSON, google.ExternalAccount, cloudPlatformScope)
 	if err != nil {
 		return nil, &Error{Op: op, Err: r.rt.scrubErr(err), Fix: "regenerate the credentials file"}
 	}
-	src.base = creds.TokenSource
-	return &Resolved{
-		Mode:   ModeGoogle,
-		Reason: reason,
-		Source: oauth2.ReuseTokenSourceWithExpiry(nil, src, r.rt.refreshBefore),
-	}, nil
+	res := &Resolved{Mode: ModeGoogle, Reason: reason, Source: src}
+	if src.idAudience == "" {
+		// The access token is the google package's own, and
+		// gcreds.TokenSource already caches it (an oauth2.ReuseTokenSource
+		// with oauth2's default 10 s margin). A second cache over it would
+		// ask for a fresh token inside RefreshBefore only to be handed the
+		// cached one again. Given a ReuseTokenSource,
+		// ReuseTokenSourceWithExpiry sets that cache's margin instead of
+		// wrapping it, so the one cache refreshes RefreshBefore ahead of
+		// expiry (TestGoogleRefreshBefore fails should that ever change).
+		src.base = oauth2.ReuseTokenSourceWithExpiry(nil, gcreds.TokenSource, r.rt.refreshBefore)
+	} else {
+		// The ID token is minted here, outside the google package's cache:
+		// cache it. The federated token under it keeps the package's
+		// default margin; it is spent at once on generateIdToken.
+		src.base = gcreds.TokenSource
+		res.Source = oauth2.ReuseTokenSourceWithExpiry(nil, src, r.rt.refreshBefore)
+	}
+	return res, nil
 }
 
 // maskSubjectFile masks a file-sourced subject token and records its
@@ -218,8 +236,9 @@ func withoutImpersonation(data []byte) ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// googleSource wraps the google package's token source: it masks tokens,
-// maps failures to fixes and optionally mints an ID token.
+// googleSource wraps the google package's token source: it maps failures
+// to fixes and optionally mints an ID token. Tokens need no masking here:
+// obs masked each one in the response that carried it.
 type googleSource struct {
 	rt       *state
 	obs      *googleObserver
@@ -230,16 +249,22 @@ type googleSource struct {
 	idAudience     string
 	serviceAccount string
 	iamBase        string
+
+	// mu serialises Token so that the failure obs records belongs to the
+	// call that reads it. The access-token Source is this googleSource
+	// itself, with no outer cache to serialise callers.
+	mu sync.Mutex
 }
 
 // Token implements oauth2.TokenSource.
 func (g *googleSource) Token() (*oauth2.Token, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	g.obs.reset()
 	t, err := g.base.Token()
 	if err != nil {
 		return nil, g.mapError(err)
 	}
-	g.rt.secret(t.AccessToken)
 	if g.idAudience == "" {
 		out := &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry}
 		return out.WithExtra(map[string]any{"issued_token_type": TokenTypeAccessToken, "scope": cloudPlatformScope}), nil
@@ -275,7 +300,6 @@ func (g *googleSource) idToken(ctx context.Context, fed *oauth2.Token) (*oauth2.
 	if err := json.Unmarshal(b, &r); err != nil || r.Token == "" {
 		return nil, g.rt.fail(op, "IAM Credentials did not return an ID token; re-run the job", errors.New("no token in the generateIdToken response"))
 	}
-	g.rt.secret(r.Token)
 	expiry := g.rt.now().Add(time.Hour) // Google's libraries assume 1 h
 	if _, exp, err := decodeClaims(r.Token); err == nil && !exp.IsZero() {
 		expiry = exp
@@ -334,10 +358,13 @@ func (g *googleSource) fix(f *stageFailure) string {
 		return "the federated identity may not impersonate the service account: grant " + principal +
 			" roles/iam.workloadIdentityUser on it"
 	case stageIDToken:
+		// The name was decoded from the file's URL path: it may hold a
+		// line break that would forge a line of output.
+		sa := safetext.Compact(g.serviceAccount, 200)
 		if f.oauth.Status == http.StatusNotFound {
-			return "service account " + g.serviceAccount + " does not exist"
+			return "service account " + sa + " does not exist"
 		}
-		return "the federated identity may not mint ID tokens for " + g.serviceAccount + ": grant " + principal +
+		return "the federated identity may not mint ID tokens for " + sa + ": grant " + principal +
 			" roles/iam.workloadIdentityUser (or roles/iam.serviceAccountOpenIdTokenCreator) on it"
 	}
 	return "check the credentials file"

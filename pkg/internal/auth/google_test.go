@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -23,13 +22,11 @@ func newGoogleSetup(t *testing.T, opts authtest.GoogleOptions, impersonate bool)
 	t.Helper()
 	gh := authtest.NewGitHubOIDC(t)
 	g := authtest.NewGoogle(t, gh.Issuer, opts)
-	path := filepath.Join(t.TempDir(), "gha-creds-0123456789abcdef.json")
-	writeFile(t, path, string(g.CredentialsJSON(gh, impersonate)), 0o600)
 	sink := &maskSink{}
 	return &googleSetup{gh: gh, g: g, sink: sink, cfg: Config{
 		Mode:              ModeGoogle,
 		ControlPlaneURL:   "https://takos.example",
-		GoogleCredentials: path,
+		GoogleCredentials: writeCredentials(t, g, gh, impersonate),
 		HTTP:              testHTTP(2 * time.Second),
 		Mask:              sink.mask,
 	}}
@@ -125,6 +122,7 @@ func TestGoogleFaults(t *testing.T) {
 		idAudience  string
 		setup       func(*googleSetup)
 		wantErr     []string
+		wantNot     []string
 		claims      bool
 	}{
 		{name: "STS 503 then success", setup: func(s *googleSetup) { s.g.Fail(1, authtest.Fault503("1")) }},
@@ -156,6 +154,19 @@ func TestGoogleFaults(t *testing.T) {
 		}, wantErr: []string{"google: fetching the GitHub token (credential_source.url)", "HTTP 401", "id-token: write"}},
 		{name: "STS malformed JSON", setup: func(s *googleSetup) { s.g.Fail(1, authtest.FaultMalformed) },
 			wantErr: []string{"google", "failed to unmarshal response body"}, claims: true},
+		// The service account is decoded from the URL's path: %0A is a line
+		// break that must not forge a line of the message.
+		{name: "service account name with a line break", impersonate: true, idAudience: "https://cp.example",
+			setup: func(s *googleSetup) {
+				path := filepath.Join(t.TempDir(), "newline-sa.json")
+				data := strings.ReplaceAll(string(s.g.CredentialsJSON(s.gh, true)), "/serviceAccounts/takos-deployer@",
+					"/serviceAccounts/takos-deployer%0Aerror%20forged@")
+				writeFile(t, path, data, 0o600)
+				s.cfg.GoogleCredentials = path
+			},
+			wantErr: []string{"google: generateIdToken", "HTTP 404 NOT_FOUND",
+				"service account takos-deployer error forged@example-project.iam.gserviceaccount.com does not exist"},
+			wantNot: []string{"\nerror forged"}, claims: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,17 +186,7 @@ func TestGoogleFaults(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatalf("Token() succeeded, want an error containing %q", tc.wantErr)
-			}
-			var ae *Error
-			if !errors.As(err, &ae) {
-				t.Fatalf("Token() error is %T, want *Error", err)
-			}
-			mustContain(t, "Token() error", err.Error(), tc.wantErr...)
-			if got := len(ae.Claims) > 0; got != tc.claims {
-				t.Errorf("error has claims = %v, want %v", got, tc.claims)
-			}
+			checkTokenErr(t, err, tc.wantErr, tc.wantNot, tc.claims)
 		})
 	}
 }
@@ -224,5 +225,54 @@ func TestGoogleCredentialsRefused(t *testing.T) {
 	}
 	if n := len(gh.Log.Requests()) + len(g.Log.Requests()); n != 0 {
 		t.Errorf("refused files caused %d requests, want 0", n)
+	}
+}
+
+// TestGoogleRefreshBefore proves RefreshBefore governs every Google path:
+// with a margin longer than the tokens' one-hour life, each Token call
+// must fetch the bearer again. A second cache stacked on the google
+// package's own would hand back its cached token instead.
+func TestGoogleRefreshBefore(t *testing.T) {
+	sa := "takos-deployer@example-project.iam.gserviceaccount.com"
+	tests := []struct {
+		name        string
+		impersonate bool
+		idAudience  string
+		wantRefetch string // the one request a refresh makes
+	}{
+		{name: "direct workload identity federation", wantRefetch: authtest.GoogleSTSPath},
+		{name: "service account impersonation", impersonate: true,
+			wantRefetch: authtest.GoogleIAMPrefix + sa + ":generateAccessToken"},
+		{name: "ID token", impersonate: true, idAudience: "https://cp.example",
+			wantRefetch: authtest.GoogleIAMPrefix + sa + ":generateIdToken"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newGoogleSetup(t, authtest.GoogleOptions{}, tc.impersonate)
+			s.cfg.GoogleIDTokenAudience = tc.idAudience
+			s.cfg.RefreshBefore = 2 * time.Hour
+			res, err := Resolve(context.Background(), s.cfg)
+			if err != nil {
+				t.Fatalf("Resolve() error = %v", err)
+			}
+			if _, err := res.Source.Token(); err != nil {
+				t.Fatalf("Token() error = %v", err)
+			}
+			n := len(s.g.Log.Requests())
+			t2, err := res.Source.Token()
+			if err != nil {
+				t.Fatalf("second Token() error = %v", err)
+			}
+			var paths []string
+			for _, r := range s.g.Log.Requests()[n:] {
+				paths = append(paths, r.Path)
+			}
+			if len(paths) != 1 || paths[0] != tc.wantRefetch {
+				t.Errorf("second Token() requests = %q, want [%s]", paths, tc.wantRefetch)
+			}
+			if issued := s.g.Issued(); t2.AccessToken != issued[len(issued)-1] {
+				t.Errorf("second Token() did not return the token just issued")
+			}
+		})
 	}
 }

@@ -2,7 +2,10 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -76,10 +79,7 @@ func newOIDCSetup(t *testing.T, opts authtest.STSOptions) *oidcSetup {
 	gh := authtest.NewGitHubOIDC(t)
 	sts := authtest.NewSTS(t, gh.Issuer, opts)
 	sink := &maskSink{}
-	e := env{"GITHUB_ACTIONS": "true"}
-	for k, v := range gh.Env() {
-		e[k] = v
-	}
+	e := env(gh.Env()).with(EnvGitHubActions, "true")
 	return &oidcSetup{gh: gh, sts: sts, sink: sink, cfg: Config{
 		ControlPlaneURL: sts.URL,
 		Getenv:          e.get,
@@ -107,4 +107,49 @@ func reqsTo(l *authtest.Log, path string) []authtest.Request {
 		}
 	}
 	return out
+}
+
+// checkTokenErr asserts that err, from Token(), is an *Error whose message
+// contains every want and none of wantNot, and that it carries GitHub
+// claims exactly when claims is true.
+func checkTokenErr(t *testing.T, err error, want, wantNot []string, claims bool) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("Token() succeeded, want an error containing %q", want)
+	}
+	var ae *Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("Token() error is %T, want *Error", err)
+	}
+	mustContain(t, "Token() error", err.Error(), want...)
+	for _, n := range wantNot {
+		if strings.Contains(err.Error(), n) {
+			t.Errorf("Token() error = %q, want it without %q", err, n)
+		}
+	}
+	if got := len(ae.Claims) > 0; got != claims {
+		t.Errorf("Token() error has claims = %v, want %v", got, claims)
+	}
+}
+
+func writeFile(t *testing.T, path, data string, perm os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil { // umask may have narrowed it
+		t.Fatal(err)
+	}
+}
+
+// writeCredentials writes g's external_account credentials file for gh's
+// tokens to a fresh directory and returns its path.
+func writeCredentials(t *testing.T, g *authtest.Google, gh *authtest.GitHubOIDC, impersonate bool) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gha-creds-0123456789abcdef.json")
+	writeFile(t, path, string(g.CredentialsJSON(gh, impersonate)), 0o600)
+	return path
 }

@@ -6,31 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
 )
 
-func writeFile(t *testing.T, path, data string, perm os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(data), perm); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, perm); err != nil { // umask may have narrowed it
-		t.Fatal(err)
-	}
-}
-
 func TestAutoSelection(t *testing.T) {
 	gh := authtest.NewGitHubOIDC(t)
 	g := authtest.NewGoogle(t, gh.Issuer, authtest.GoogleOptions{})
-	dir := t.TempDir()
-	extFile := filepath.Join(dir, "gha-creds.json")
-	writeFile(t, extFile, string(g.CredentialsJSON(gh, true)), 0o600)
-	saFile := filepath.Join(dir, "sa-key.json")
+	extFile := writeCredentials(t, g, gh, true)
+	saFile := filepath.Join(t.TempDir(), "sa-key.json")
 	writeFile(t, saFile, `{"type":"service_account","private_key":"x"}`, 0o600)
 	homeWithConfig := t.TempDir()
 	writeFile(t, filepath.Join(homeWithConfig, ".takos", "config.json"), `{"token":"tak_pat_fromfile0123456789","apiUrl":"https://takos.jp"}`, 0o600)
@@ -50,13 +36,13 @@ func TestAutoSelection(t *testing.T) {
 			wantMode: ModeToken, wantReason: "auto: TAKOS_TOKEN is set"},
 		{name: "OIDC request URL selects github-oidc", env: env{EnvOIDCRequestURL: gh.RequestURL, EnvOIDCRequestToken: "t",
 			EnvGoogleCredentials: extFile}, home: homeWithConfig,
-			wantMode: ModeGitHubOIDC, wantReason: "auto: ACTIONS_ID_TOKEN_REQUEST_URL is set"},
+			wantMode: ModeGitHubOIDC, wantReason: "auto: ACTIONS_ID_TOKEN_REQUEST_URL is set (GitHub Actions job with id-token: write)"},
 		{name: "OIDC URL without the request token is the permission error", env: env{EnvOIDCRequestURL: gh.RequestURL, EnvGitHubActions: "true"},
 			home: homeWithConfig, wantErr: []string{"github-oidc: ACTIONS_ID_TOKEN_REQUEST_TOKEN not set", "id-token: write"}},
 		{name: "external_account file selects google", env: env{EnvGoogleCredentials: extFile}, home: homeWithConfig,
 			wantMode: ModeGoogle, wantReason: "auto: " + extFile + " is an external_account credentials file"},
 		{name: "service account key is skipped for config.json", env: env{EnvGoogleCredentials: saFile}, home: homeWithConfig,
-			wantMode: ModeToken, wantReason: "auto: " + filepath.Join(homeWithConfig, ".takos", "config.json") + " exists"},
+			wantMode: ModeToken, wantReason: "auto: " + filepath.Join(homeWithConfig, ".takos", "config.json") + " exists (takos login)"},
 		{name: "config.json", env: env{}, home: homeWithConfig,
 			wantMode: ModeToken, wantReason: "auto: " + filepath.Join(homeWithConfig, ".takos", "config.json") + " exists (takos login)"},
 		{name: "nothing: the four ways", env: env{}, home: t.TempDir(),
@@ -69,7 +55,7 @@ func TestAutoSelection(t *testing.T) {
 		{name: "TAKOS_AUTH selects the mode", env: env{EnvAuth: "token", EnvToken: "tak_pat_x"},
 			wantMode: ModeToken, wantReason: "selected by --auth token / TAKOS_AUTH; token from TAKOS_TOKEN"},
 		{name: "Config.Mode beats TAKOS_AUTH", mode: ModeToken, env: env{EnvAuth: "google", EnvToken: "tak_pat_x"},
-			wantMode: ModeToken, wantReason: "selected by --auth token"},
+			wantMode: ModeToken, wantReason: "selected by --auth token / TAKOS_AUTH; token from TAKOS_TOKEN"},
 		{name: "unknown mode", env: env{EnvAuth: "aws"}, wantErr: []string{`unknown mode "aws"`, "auto, token, github-oidc or google"}},
 	}
 	for _, tc := range tests {
@@ -98,8 +84,8 @@ func TestAutoSelection(t *testing.T) {
 			if res.Mode != tc.wantMode {
 				t.Errorf("Resolve().Mode = %q, want %q", res.Mode, tc.wantMode)
 			}
-			if !strings.HasPrefix(res.Reason, tc.wantReason) {
-				t.Errorf("Resolve().Reason = %q, want prefix %q", res.Reason, tc.wantReason)
+			if res.Reason != tc.wantReason {
+				t.Errorf("Resolve().Reason = %q, want %q", res.Reason, tc.wantReason)
 			}
 		})
 	}
@@ -110,32 +96,37 @@ func TestAutoSelection(t *testing.T) {
 
 func TestExplicitModesNeverFallThrough(t *testing.T) {
 	gh := authtest.NewGitHubOIDC(t)
+	// home holds a usable config.json: a mode that fell through to it
+	// would succeed instead of failing.
 	home := t.TempDir()
 	writeFile(t, filepath.Join(home, ".takos", "config.json"), `{"token":"tak_pat_fromfile0123456789"}`, 0o600)
+	emptyHome := t.TempDir()
 	tests := []struct {
 		name string
 		mode Mode
 		env  env
+		home string
 		want []string
 	}{
 		{"github-oidc with TAKOS_TOKEN but no id-token permission", ModeGitHubOIDC,
-			env{EnvToken: "tak_pat_x", EnvGitHubActions: "true"},
+			env{EnvToken: "tak_pat_x", EnvGitHubActions: "true"}, home,
 			[]string{"github-oidc: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN not set",
 				"permissions:\n    id-token: write\n    contents: read", "forks and Dependabot"}},
-		{"github-oidc outside Actions", ModeGitHubOIDC, env{},
+		{"github-oidc outside Actions", ModeGitHubOIDC, env{}, home,
 			[]string{"GitHub OIDC works only inside a GitHub Actions job", "--auth token"}},
-		{"google with TAKOS_TOKEN but no credentials file", ModeGoogle, env{EnvToken: "tak_pat_x"},
+		{"google with TAKOS_TOKEN but no credentials file", ModeGoogle, env{EnvToken: "tak_pat_x"}, home,
 			[]string{"google: no credentials file", "GOOGLE_APPLICATION_CREDENTIALS"}},
+		// Token mode itself reads config.json, so this case needs a home
+		// without one.
 		{"token with OIDC available but no token", ModeToken, env{EnvOIDCRequestURL: gh.RequestURL, EnvOIDCRequestToken: gh.RequestToken},
-			[]string{"token: TAKOS_TOKEN is not set and", "config.json does not exist"}},
+			emptyHome, []string{"token: TAKOS_TOKEN is not set and", "config.json does not exist"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := t.TempDir()
 			res, err := Resolve(context.Background(), Config{Mode: tc.mode, ControlPlaneURL: "https://takos.jp",
-				Getenv: tc.env.get, HomeDir: h, HTTP: testHTTP(0)})
+				Getenv: tc.env.get, HomeDir: tc.home, HTTP: testHTTP(0)})
 			if err == nil {
-				t.Fatalf("Resolve() = mode %q, want an error", res.Mode)
+				t.Fatalf("Resolve() = mode %q (%s), want an error", res.Mode, res.Reason)
 			}
 			mustContain(t, "Resolve() error", err.Error(), tc.want...)
 		})
@@ -208,9 +199,42 @@ func TestTokenMode(t *testing.T) {
 			if res.APIURL != tc.wantAPI {
 				t.Errorf("Resolve().APIURL = %q, want %q", res.APIURL, tc.wantAPI)
 			}
+			// Explicit mode: the reason names the source actually used.
+			wantReason := "selected by --auth token / TAKOS_AUTH; token from TAKOS_TOKEN"
+			if !tc.noConfig {
+				wantReason = "selected by --auth token / TAKOS_AUTH; token from " + filepath.Join(home, ".takos", "config.json")
+			}
+			if res.Reason != wantReason {
+				t.Errorf("Resolve().Reason = %q, want %q", res.Reason, wantReason)
+			}
 			if !sink.has(pat) {
 				t.Errorf("the PAT was not passed to Mask")
 			}
 		})
+	}
+}
+
+func TestAutoReadsCredentialsOnce(t *testing.T) {
+	gh := authtest.NewGitHubOIDC(t)
+	g := authtest.NewGoogle(t, gh.Issuer, authtest.GoogleOptions{})
+	path := writeCredentials(t, g, gh, false)
+	var mu sync.Mutex
+	reads := map[string]int{}
+	readFile := func(p string) ([]byte, error) {
+		mu.Lock()
+		reads[p]++
+		mu.Unlock()
+		return os.ReadFile(p)
+	}
+	res, err := Resolve(context.Background(), Config{Getenv: env{EnvGoogleCredentials: path}.get,
+		ReadFile: readFile, HTTP: testHTTP(0)})
+	if err != nil {
+		t.Fatalf("Resolve() error = %v", err)
+	}
+	if res.Mode != ModeGoogle {
+		t.Fatalf("Resolve().Mode = %q, want %q", res.Mode, ModeGoogle)
+	}
+	if got := reads[path]; got != 1 {
+		t.Errorf("auto mode read %s %d times, want 1", path, got)
 	}
 }

@@ -26,13 +26,18 @@ func (r *resolver) configPath() string {
 }
 
 // token builds the token mode: TAKOS_TOKEN, else ~/.takos/config.json.
-func (r *resolver) token(reason string) (*Resolved, error) {
+// reason says why the mode was chosen; when the mode was selected
+// explicitly, reason cannot name the source, so token appends the one used.
+func (r *resolver) token(reason string, explicit bool) (*Resolved, error) {
 	const op = "token"
 	if v := r.getenv(EnvToken); v != "" {
 		r.rt.secret(v)
 		tok, err := checkBearer(v)
 		if err != nil {
 			return nil, &Error{Op: op, Err: fmt.Errorf("TAKOS_TOKEN %w", err), Fix: "set TAKOS_TOKEN to the token alone (tak_pat_…), without quotes or line breaks"}
+		}
+		if explicit {
+			reason += "; token from " + EnvToken
 		}
 		return staticResolved(reason, tok, ""), nil
 	}
@@ -82,7 +87,7 @@ func (r *resolver) token(reason string) (*Resolved, error) {
 			return nil, &Error{Op: op, Err: fmt.Errorf("apiUrl in %s: %w", path, err), Fix: "fix apiUrl in the file, or run takos login again"}
 		}
 	}
-	if !strings.HasPrefix(reason, "auto") {
+	if explicit {
 		reason += "; token from " + path
 	}
 	return staticResolved(reason, tok, f.APIURL), nil
@@ -103,10 +108,8 @@ func checkBearer(v string) (string, error) {
 	return v, nil
 }
 
+// staticResolved is the token mode's result for the bearer tok.
 func staticResolved(reason, tok, apiURL string) *Resolved {
-	if !strings.HasPrefix(reason, "auto") && !strings.Contains(reason, "token from") {
-		reason += "; token from TAKOS_TOKEN"
-	}
 	return &Resolved{
 		Mode:   ModeToken,
 		Reason: reason,

@@ -1,6 +1,7 @@
 package authtest
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,10 +24,16 @@ func TestIssuerTokensVerify(t *testing.T) {
 		t.Errorf("verify() claims sub, aud = %v, %v", claims["sub"], claims["aud"])
 	}
 	parts := strings.Split(tok, ".")
-	other, _ := gh.Sign(map[string]any{"iss": gh.Issuer, "sub": "attacker", "exp": time.Now().Add(time.Hour).Unix()})
+	other, err := gh.Sign(map[string]any{"iss": gh.Issuer, "sub": "attacker", "exp": time.Now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	tampered := parts[0] + "." + strings.Split(other, ".")[1] + "." + parts[2]
 	gh.SetLifetime(-time.Minute)
-	expired, _ := gh.Sign(gh.Claims("aud-1"))
+	expired, err := gh.Sign(gh.Claims("aud-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, tok, want string
 	}{
@@ -41,10 +48,50 @@ func TestIssuerTokensVerify(t *testing.T) {
 	}
 }
 
+func TestVerifySubject(t *testing.T) {
+	gh := NewGitHubOIDC(t)
+	v := newJWKSVerifier(gh.Issuer)
+	tok, err := gh.Sign(gh.Claims("aud-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sub = "repo:octo-org/octo-repo:environment:production"
+	tests := []struct {
+		name, tok, audience, subject string
+		wantErr                      error // errWrongAudience, errWrongSubject or nil
+		wantInvalid                  bool  // any other error: the token itself failed
+		wantClaims                   bool
+	}{
+		{name: "no policy", tok: tok, wantClaims: true},
+		{name: "matching policy", tok: tok, audience: "aud-1", subject: sub, wantClaims: true},
+		{name: "wrong audience", tok: tok, audience: "aud-2", subject: sub, wantErr: errWrongAudience, wantClaims: true},
+		{name: "wrong subject", tok: tok, audience: "aud-1", subject: "repo:other/repo:ref:refs/heads/main", wantErr: errWrongSubject, wantClaims: true},
+		{name: "invalid token", tok: "opaque", audience: "aud-1", subject: sub, wantInvalid: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			claims, err := verifySubject(v, tc.tok, tc.audience, tc.subject)
+			if tc.wantInvalid {
+				if err == nil || errors.Is(err, errWrongAudience) || errors.Is(err, errWrongSubject) {
+					t.Errorf("verifySubject(%s) error = %v, want a verification error", tc.name, err)
+				}
+			} else if !errors.Is(err, tc.wantErr) {
+				t.Errorf("verifySubject(%s) error = %v, want %v", tc.name, err, tc.wantErr)
+			}
+			if got := claims["sub"] == sub; got != tc.wantClaims {
+				t.Errorf("verifySubject(%s) returned claims = %v, want %v", tc.name, got, tc.wantClaims)
+			}
+		})
+	}
+}
+
 func TestLogRedactsSecrets(t *testing.T) {
 	gh := NewGitHubOIDC(t)
 	sts := NewSTS(t, gh.Issuer, STSOptions{})
-	tok, _ := gh.Sign(gh.Claims(sts.URL))
+	tok, err := gh.Sign(gh.Claims(sts.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.PostForm(sts.TokenURL, url.Values{"grant_type": {GrantTypeTokenExchange},
 		"subject_token": {tok}, "subject_token_type": {TokenTypeJWT}})
 	if err != nil {

@@ -7,7 +7,6 @@
 package authtest
 
 import (
-	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -41,12 +40,9 @@ type GitHubOIDC struct {
 	signer *signer
 	faults faultQueue
 
-	mu        sync.Mutex
-	overrides map[string]any
-	lifetime  time.Duration
-	now       func() time.Time
-	issued    []string
-	last      map[string]any
+	mu       sync.Mutex
+	lifetime time.Duration
+	issued   []string
 }
 
 // NewGitHubOIDC starts the fake; it is closed when the test ends. Tokens
@@ -63,7 +59,6 @@ func NewGitHubOIDC(t testing.TB) *GitHubOIDC {
 		Log:          &Log{},
 		signer:       s,
 		lifetime:     5 * time.Minute,
-		now:          time.Now,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(GitHubTokenPath, logged(g.Log, &g.faults, g.serveToken))
@@ -87,30 +82,12 @@ func (g *GitHubOIDC) Env() map[string]string {
 	}
 }
 
-// SetClaims merges overrides into the claims of the tokens issued from now
-// on; a nil value removes the claim.
-func (g *GitHubOIDC) SetClaims(overrides map[string]any) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.overrides == nil {
-		g.overrides = map[string]any{}
-	}
-	maps.Copy(g.overrides, overrides)
-}
-
 // SetLifetime sets exp - iat of the tokens issued from now on; a negative
 // lifetime issues tokens that are already expired.
 func (g *GitHubOIDC) SetLifetime(d time.Duration) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.lifetime = d
-}
-
-// SetNow replaces the issuer's clock.
-func (g *GitHubOIDC) SetNow(now func() time.Time) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.now = now
 }
 
 // Fail makes the next n token requests answer with f.
@@ -121,13 +98,6 @@ func (g *GitHubOIDC) Issued() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]string(nil), g.issued...)
-}
-
-// LastClaims returns the claims of the most recently issued token.
-func (g *GitHubOIDC) LastClaims() map[string]any {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return maps.Clone(g.last)
 }
 
 // Sign signs arbitrary claims with the issuer's key, for tests that need a
@@ -144,9 +114,9 @@ func (g *GitHubOIDC) Claims(audience string) map[string]any {
 }
 
 func (g *GitHubOIDC) claimsLocked(audience string) map[string]any {
-	now := g.now()
+	now := time.Now()
 	iat := now.Unix()
-	c := map[string]any{
+	return map[string]any{
 		"jti":                   randomHex(16),
 		"sub":                   "repo:octo-org/octo-repo:environment:production",
 		"aud":                   audience,
@@ -180,14 +150,6 @@ func (g *GitHubOIDC) claimsLocked(audience string) map[string]any {
 		"iat": iat,
 		"exp": now.Add(g.lifetime).Unix(),
 	}
-	for k, v := range g.overrides {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
 }
 
 func (g *GitHubOIDC) serveToken(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +176,6 @@ func (g *GitHubOIDC) serveToken(w http.ResponseWriter, r *http.Request) {
 	tok, err := g.signer.sign(claims)
 	if err == nil {
 		g.issued = append(g.issued, tok)
-		g.last = claims
 	}
 	n := len(g.issued)
 	g.mu.Unlock()

@@ -17,31 +17,23 @@ const (
 	GoogleSTSPath     = "/v1/token"
 	GoogleIAMPrefix   = "/v1/projects/-/serviceAccounts/"
 	GoogleIDTokenIss  = "https://accounts.google.com"
-	googleCloudScope  = "https://www.googleapis.com/auth/cloud-platform"
 	defaultWIProvider = "projects/123456789/locations/global/workloadIdentityPools/github/providers/github"
 	defaultSA         = "takos-deployer@example-project.iam.gserviceaccount.com"
 )
 
-// GoogleOptions is the configuration of the Google fakes.
+// GoogleOptions is the configuration of the Google fakes. The workload
+// identity provider is always
+// projects/123456789/locations/global/workloadIdentityPools/github/providers/github
+// and the only service account that exists is
+// takos-deployer@example-project.iam.gserviceaccount.com.
 type GoogleOptions struct {
-	// Provider is the workload identity provider resource name (default
-	// projects/123456789/locations/global/workloadIdentityPools/github/providers/github).
-	Provider string
-	// SubjectAudience must be in the GitHub token's aud (default
-	// "https://iam.googleapis.com/" + Provider, google-github-actions/auth's default).
-	SubjectAudience string
 	// Subject, when set, plays the provider's attribute condition: the
 	// GitHub token's sub must equal it.
 	Subject string
-	// ServiceAccount is the only service account that exists (default
-	// takos-deployer@example-project.iam.gserviceaccount.com).
-	ServiceAccount string
 	// DenyAccessToken and DenyIDToken make generateAccessToken or
 	// generateIdToken answer 403 PERMISSION_DENIED, as IAM does when the
 	// federated principal lacks the role on the service account.
 	DenyAccessToken, DenyIDToken bool
-	// Now is the fakes' clock (default time.Now).
-	Now func() time.Time
 }
 
 // Google fakes Google's Security Token Service (sts.googleapis.com/v1/token)
@@ -56,7 +48,9 @@ type Google struct {
 	IAMURL string
 	// Audience is the credentials file's audience: //iam.googleapis.com/PROVIDER.
 	Audience string
-	// SubjectAudience is the aud the GitHub token must carry.
+	// SubjectAudience is the aud the GitHub token must carry:
+	// "https://iam.googleapis.com/" + the provider, as
+	// google-github-actions/auth requests by default.
 	SubjectAudience string
 	// ServiceAccount is the service account's e-mail.
 	ServiceAccount string
@@ -77,26 +71,14 @@ type Google struct {
 // closed when the test ends.
 func NewGoogle(t testing.TB, issuer string, opts GoogleOptions) *Google {
 	t.Helper()
-	if opts.Provider == "" {
-		opts.Provider = defaultWIProvider
-	}
-	if opts.SubjectAudience == "" {
-		opts.SubjectAudience = "https://iam.googleapis.com/" + opts.Provider
-	}
-	if opts.ServiceAccount == "" {
-		opts.ServiceAccount = defaultSA
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	s, err := newSigner()
 	if err != nil {
 		t.Fatalf("authtest: %v", err)
 	}
 	g := &Google{
-		Audience:        "//iam.googleapis.com/" + opts.Provider,
-		SubjectAudience: opts.SubjectAudience,
-		ServiceAccount:  opts.ServiceAccount,
+		Audience:        "//iam.googleapis.com/" + defaultWIProvider,
+		SubjectAudience: "https://iam.googleapis.com/" + defaultWIProvider,
+		ServiceAccount:  defaultSA,
 		Log:             &Log{},
 		opts:            opts,
 		verifier:        newJWKSVerifier(issuer),
@@ -159,7 +141,7 @@ func (g *Google) CredentialsJSON(gh *GitHubOIDC, impersonate bool) []byte {
 // its claims.
 func (g *Google) VerifyIDToken(tok string) (map[string]any, error) {
 	v := &jwksVerifier{issuer: GoogleIDTokenIss, keys: map[string]*rsa.PublicKey{g.idSigner.kid: &g.idSigner.key.PublicKey}}
-	return v.verify(tok, g.opts.Now())
+	return v.verify(tok, time.Now())
 }
 
 func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
@@ -183,21 +165,18 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Invalid value for \"subject_token_type\".")
 		return
 	}
-	claims, err := g.verifier.verify(f.Get("subject_token"), g.opts.Now())
-	if err != nil {
-		desc := "Invalid ID Token: " + err.Error()
-		if errors.Is(err, errTokenExpired) {
-			desc = "ID Token issued at an earlier time has expired."
-		}
-		oauthError(w, http.StatusBadRequest, "invalid_grant", desc)
+	switch _, err := verifySubject(g.verifier, f.Get("subject_token"), g.SubjectAudience, g.opts.Subject); {
+	case errors.Is(err, errTokenExpired):
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "ID Token issued at an earlier time has expired.")
 		return
-	}
-	if !hasAudience(claims, g.SubjectAudience) {
+	case errors.Is(err, errWrongAudience):
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "The audience in ID Token does not match the expected audience.")
 		return
-	}
-	if g.opts.Subject != "" && stringClaim(claims, "sub") != g.opts.Subject {
+	case errors.Is(err, errWrongSubject):
 		oauthError(w, http.StatusBadRequest, "unauthorized_client", "The given credential is rejected by the attribute condition.")
+		return
+	case err != nil:
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "Invalid ID Token: "+err.Error())
 		return
 	}
 	tok := "ya29.fed_" + randomHex(24)
@@ -245,7 +224,7 @@ func (g *Google) serveIAM(w http.ResponseWriter, r *http.Request) {
 		googleError(w, http.StatusBadRequest, "INVALID_ARGUMENT", "Invalid JSON payload received.")
 		return
 	}
-	now := g.opts.Now()
+	now := time.Now()
 	switch method {
 	case "generateAccessToken":
 		if g.opts.DenyAccessToken {

@@ -154,9 +154,33 @@ func getJSON(c *http.Client, url string, v any) error {
 	return json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(v)
 }
 
-// errTokenExpired distinguishes an expired token, which the STS fakes report
-// with a specific description as real servers do.
-var errTokenExpired = errors.New("token expired")
+// Refusals of a subject token that the STS fakes report with their own
+// error codes and descriptions, as real servers do; any other verification
+// error means the token itself is invalid.
+var (
+	errTokenExpired  = errors.New("token expired")
+	errWrongAudience = errors.New("aud does not match the trust policy")
+	errWrongSubject  = errors.New("sub does not match the trust policy")
+)
+
+// verifySubject makes the checks every STS fake makes on a subject token:
+// signature, iss, exp and nbf through v, then aud (when audience is not "")
+// and sub (when subject is not ""). The claims are returned whenever the
+// token verified, also with errWrongAudience or errWrongSubject, so that a
+// refusal can quote them.
+func verifySubject(v *jwksVerifier, tok, audience, subject string) (map[string]any, error) {
+	claims, err := v.verify(tok, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if audience != "" && !hasAudience(claims, audience) {
+		return claims, errWrongAudience
+	}
+	if subject != "" && stringClaim(claims, "sub") != subject {
+		return claims, errWrongSubject
+	}
+	return claims, nil
+}
 
 // verify checks the signature, iss, exp and nbf of tok and returns its
 // claims. Audience and subject are the caller's policy.

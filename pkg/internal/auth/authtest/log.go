@@ -1,10 +1,8 @@
 package authtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,8 +27,6 @@ type Request struct {
 	Query  url.Values
 	// Form holds the parsed form of a form-encoded POST.
 	Form url.Values
-	// JSON holds the decoded body of a JSON POST (Google IAM Credentials).
-	JSON map[string]any
 	// Authorization is the scheme of the Authorization header followed by
 	// Redacted, or "" when the header was absent.
 	Authorization string
@@ -128,6 +124,9 @@ type Fault struct {
 	// Body is the body sent with Status (default: an RFC 6749 server_error
 	// JSON object for 5xx, invalid_request otherwise).
 	Body string
+	// Location, when set, is sent as the Location header (with a 3xx
+	// Status, a redirect to it).
+	Location string
 	// Delay is waited before answering (or until the client gives up);
 	// with no Status the normal response follows, late.
 	Delay time.Duration
@@ -188,6 +187,9 @@ func (f Fault) apply(ctx context.Context, w http.ResponseWriter) bool {
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}
+	if f.Location != "" {
+		w.Header().Set("Location", f.Location)
+	}
 	switch {
 	case f.Malformed:
 		w.Header().Set("Content-Type", "application/json")
@@ -229,16 +231,6 @@ func logged(log *Log, faults *faultQueue, h http.HandlerFunc) http.HandlerFunc {
 			if err := r.ParseForm(); err == nil {
 				entry.Form = redactValues(r.PostForm)
 			}
-		}
-		if r.Method == http.MethodPost && strings.HasPrefix(ct, "application/json") {
-			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-			if err == nil {
-				var m map[string]any
-				if json.Unmarshal(body, &m) == nil {
-					entry.JSON = m
-				}
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		i := log.add(entry)
 		rec := &statusRecorder{ResponseWriter: w}

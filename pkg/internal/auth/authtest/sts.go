@@ -40,8 +40,6 @@ type STSOptions struct {
 	// GrantTypes, when set, replaces grant_types_supported in the
 	// discovery document.
 	GrantTypes []string
-	// Now is the STS's clock (default time.Now).
-	Now func() time.Time
 }
 
 // STS fakes an RFC 8693 token-exchange endpoint and its RFC 8414 metadata
@@ -73,9 +71,6 @@ func NewSTS(t testing.TB, issuer string, opts STSOptions) *STS {
 	t.Helper()
 	if opts.TokenLifetime == 0 {
 		opts.TokenLifetime = time.Hour
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
 	}
 	s := &STS{Log: &Log{}, opts: opts, verifier: newJWKSVerifier(issuer), issued: map[string]string{}}
 	mux := http.NewServeMux()
@@ -152,22 +147,20 @@ func (s *STS) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token missing")
 		return
 	}
-	claims, err := s.verifier.verify(f.Get("subject_token"), s.opts.Now())
-	if err != nil {
-		desc := "subject_token is invalid: " + err.Error()
-		if errors.Is(err, errTokenExpired) {
-			desc = "subject_token has expired"
-		}
-		oauthError(w, http.StatusBadRequest, "invalid_request", desc)
+	claims, err := verifySubject(s.verifier, f.Get("subject_token"), s.opts.SubjectAudience, s.opts.Subject)
+	sub := stringClaim(claims, "sub")
+	switch {
+	case errors.Is(err, errTokenExpired):
+		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token has expired")
 		return
-	}
-	if s.opts.SubjectAudience != "" && !hasAudience(claims, s.opts.SubjectAudience) {
+	case errors.Is(err, errWrongAudience):
 		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token audience is not accepted by the trust policy")
 		return
-	}
-	sub := stringClaim(claims, "sub")
-	if s.opts.Subject != "" && sub != s.opts.Subject {
+	case errors.Is(err, errWrongSubject):
 		oauthError(w, http.StatusBadRequest, "invalid_grant", "no trust policy matches subject "+strconv.Quote(sub))
+		return
+	case err != nil:
+		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token is invalid: "+err.Error())
 		return
 	}
 	if s.opts.Audience != "" && !slices.Contains(f["audience"], s.opts.Audience) {
