@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
@@ -42,21 +43,13 @@ const maxBody = 1 << 20
 type Client struct {
 	base *url.URL
 	hc   *http.Client
-	now  func() time.Time
 }
-
-// Option configures New.
-type Option func(*Client)
-
-// WithClock sets the clock used to turn an HTTP-date Retry-After into a
-// number of seconds. Default time.Now.
-func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = now } }
 
 // New returns a client for the control plane at baseURL. baseURL must pass
 // httpx.CheckURL (https unless loopback, no userinfo) and carry no query or
 // fragment; a path prefix is kept. hc must not be nil: it is the caller's
 // job to give it timeouts, retries and credentials.
-func New(baseURL string, hc *http.Client, opts ...Option) (*Client, error) {
+func New(baseURL string, hc *http.Client) (*Client, error) {
 	u, err := httpx.CheckURL(baseURL)
 	if err != nil {
 		return nil, fmt.Errorf("control-plane URL: %w", err)
@@ -69,62 +62,33 @@ func New(baseURL string, hc *http.Client, opts ...Option) (*Client, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
-	c := &Client{base: u, hc: hc, now: time.Now}
-	for _, o := range opts {
-		o(c)
-	}
-	return c, nil
+	return &Client{base: u, hc: hc}, nil
 }
 
 // BaseURL returns the control-plane base URL, without a trailing slash.
 func (c *Client) BaseURL() string { return c.base.String() }
 
 // Discovery is the part of the RFC 8414 authorization-server metadata
-// takos-apply uses.
+// takos-apply reads from the control plane.
 type Discovery struct {
-	Issuer                string
-	TokenEndpoint         string
-	AuthorizationEndpoint string
-	RegistrationEndpoint  string
-	JWKSURI               string
-	ScopesSupported       []string
-	GrantTypesSupported   []string
+	// ScopesSupported is scopes_supported: the scopes lint accepts when the
+	// control plane publishes them. Nil when the document has none.
+	ScopesSupported []string
 }
 
-// Discover fetches GET /.well-known/oauth-authorization-server. A 404 is
-// returned as an *APIError that matches ErrNoDiscovery and IsNotFound, so
-// the caller can fall back to the built-in scope list. token_endpoint is
-// required and must pass httpx.CheckURL.
+// Discover fetches GET /.well-known/oauth-authorization-server and returns
+// its scopes_supported. A 404 is returned as an *APIError that matches
+// ErrNoDiscovery and IsNotFound, so the caller can fall back to the
+// built-in scope list. No endpoint of the document is read or checked:
+// token exchange does its own discovery with its own checks.
 func (c *Client) Discover(ctx context.Context) (*Discovery, error) {
-	const op = "fetch OAuth discovery"
 	var w struct {
-		Issuer                string   `json:"issuer"`
-		TokenEndpoint         string   `json:"token_endpoint"`
-		AuthorizationEndpoint string   `json:"authorization_endpoint"`
-		RegistrationEndpoint  string   `json:"registration_endpoint"`
-		JWKSURI               string   `json:"jwks_uri"`
-		ScopesSupported       []string `json:"scopes_supported"`
-		GrantTypesSupported   []string `json:"grant_types_supported"`
+		ScopesSupported []string `json:"scopes_supported"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: DiscoveryPath, kind: kindDiscovery}, &w)
-	if err != nil {
+	if _, err := c.do(ctx, request{op: "fetch OAuth discovery", method: http.MethodGet, path: DiscoveryPath, discovery: true}, &w); err != nil {
 		return nil, err
 	}
-	if w.TokenEndpoint == "" {
-		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "token_endpoint is missing"}
-	}
-	if _, err := httpx.CheckURL(w.TokenEndpoint); err != nil {
-		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "token_endpoint is not usable: " + err.Error()}
-	}
-	return &Discovery{
-		Issuer:                w.Issuer,
-		TokenEndpoint:         w.TokenEndpoint,
-		AuthorizationEndpoint: w.AuthorizationEndpoint,
-		RegistrationEndpoint:  w.RegistrationEndpoint,
-		JWKSURI:               w.JWKSURI,
-		ScopesSupported:       w.ScopesSupported,
-		GrantTypesSupported:   w.GrantTypesSupported,
-	}, nil
+	return &Discovery{ScopesSupported: w.ScopesSupported}, nil
 }
 
 // OAuthClient is an OAuth client as the control plane lists or returns it
@@ -219,7 +183,7 @@ func (c *Client) ListClients(ctx context.Context) ([]OAuthClient, error) {
 	var w struct {
 		Clients *[]wireClient `json:"clients"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: ClientsPath, kind: kindList}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: ClientsPath}, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +238,7 @@ func (c *Client) CreateClient(ctx context.Context, r CreateRequest) (*Registrati
 		}
 	}
 	var w wireRegistration
-	status, err := c.do(ctx, request{op: op, method: http.MethodPost, path: ClientsPath, body: body, kind: kindCreate}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodPost, path: ClientsPath, body: body}, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -337,7 +301,7 @@ func (c *Client) UpdateClient(ctx context.Context, id string, r UpdateRequest) (
 		}
 	}
 	var w wireClient
-	status, err := c.do(ctx, request{op: op, method: http.MethodPatch, path: ClientsPath + "/" + url.PathEscape(id), body: body, kind: kindClient, id: id}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodPatch, path: ClientsPath + "/" + url.PathEscape(id), body: body, id: id}, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +324,7 @@ func (c *Client) RevokeClient(ctx context.Context, id string) error {
 	var w struct {
 		Success *bool `json:"success"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodDelete, path: ClientsPath + "/" + url.PathEscape(id), kind: kindClient, id: id}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodDelete, path: ClientsPath + "/" + url.PathEscape(id), id: id}, &w)
 	if err != nil {
 		return err
 	}
@@ -370,20 +334,14 @@ func (c *Client) RevokeClient(ctx context.Context, id string) error {
 	return nil
 }
 
-type requestKind int
-
-const (
-	kindDiscovery requestKind = iota
-	kindList
-	kindCreate
-	kindClient // PATCH or DELETE of one client
-)
-
 type request struct {
 	op, method, path string
 	body             any
-	kind             requestKind
-	id               string
+	// id is the client a PATCH or DELETE addresses; a 404 then means that
+	// client is gone.
+	id string
+	// discovery marks the discovery fetch, whose 404 is ErrNoDiscovery.
+	discovery bool
 }
 
 // do sends one logical request and decodes a 2xx JSON reply into out.
@@ -391,7 +349,9 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 	u := *c.base
 	u.Path = c.base.Path + r.path
 	target := u.String()
-	var body *bytes.Reader
+	// body stays a nil interface without a payload: NewRequest would call
+	// Len on a typed nil *bytes.Reader and panic.
+	var body io.Reader
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {
@@ -405,13 +365,7 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
 	})
-	var req *http.Request
-	var err error
-	if body != nil {
-		req, err = http.NewRequestWithContext(ctx, r.method, target, body)
-	} else {
-		req, err = http.NewRequestWithContext(ctx, r.method, target, nil)
-	}
+	req, err := http.NewRequestWithContext(ctx, r.method, target, body)
 	if err != nil {
 		return 0, fmt.Errorf("%s: building request: %w", r.op, err)
 	}
@@ -419,15 +373,17 @@ func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	// Only a POST (a create) can leave the caller unsure whether it took
+	// effect: the other methods are idempotent and retried.
+	post := r.method == http.MethodPost
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return 0, &TransportError{Op: r.op, Method: r.method, Err: err, Uncertain: r.method == http.MethodPost && wrote.Load()}
+		return 0, &TransportError{Op: r.op, Method: r.method, Err: err, Uncertain: post && wrote.Load()}
 	}
 	data, rerr := httpx.ReadBody(resp, maxBody)
-	post := r.method == http.MethodPost
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// An unreadable error body still leaves a usable status.
-		return resp.StatusCode, c.apiError(r, resp, data)
+		return resp.StatusCode, apiError(r, resp, data, post)
 	}
 	if rerr != nil {
 		return resp.StatusCode, &MalformedResponseError{Op: r.op, Status: resp.StatusCode, Reason: "reading the body failed", Uncertain: post, err: rerr}

@@ -3,6 +3,7 @@ package controlplane_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,11 +116,18 @@ func TestDiscover(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Discover() = %v", err)
 	}
-	if d.Issuer != s.URL || d.TokenEndpoint != s.URL+"/oauth/token" || d.RegistrationEndpoint != s.URL+"/oauth/register" {
-		t.Errorf("Discover() = %+v", d)
-	}
 	if diff := cmp.Diff(controlplanetest.Scopes(), d.ScopesSupported); diff != "" {
 		t.Errorf("ScopesSupported (-want +got):\n%s", diff)
+	}
+	// A list other than the registry proves the value comes from the
+	// document, not from a built-in default.
+	o := controlplanetest.New(t, controlplanetest.WithScopesSupported("openid", "files:read"))
+	d, err = newClient(t, o, httpx.Options{}).Discover(context.Background())
+	if err != nil {
+		t.Fatalf("Discover() = %v", err)
+	}
+	if diff := cmp.Diff([]string{"openid", "files:read"}, d.ScopesSupported); diff != "" {
+		t.Errorf("ScopesSupported with WithScopesSupported (-want +got):\n%s", diff)
 	}
 
 	n := controlplanetest.New(t, controlplanetest.WithoutDiscovery())
@@ -133,19 +141,46 @@ func TestDiscover(t *testing.T) {
 	if requests(n, "GET") != 1 {
 		t.Errorf("a 404 was retried: %d GETs", requests(n, "GET"))
 	}
+	// Only the discovery 404 is ErrNoDiscovery: a client API 404 is not.
+	_, err = newClient(t, n, httpx.Options{}).ListClients(context.Background())
+	if err != nil {
+		t.Fatalf("ListClients() = %v", err)
+	}
+	_, err = newClient(t, n, httpx.Options{}).UpdateClient(context.Background(), "nope", controlplane.UpdateRequest{})
+	if errors.Is(err, controlplane.ErrNoDiscovery) || !controlplane.IsNotFound(err) {
+		t.Errorf("UpdateClient(unknown) = %v, want IsNotFound but not ErrNoDiscovery", err)
+	}
 }
 
-func TestDiscoverRejectsBadTokenEndpoint(t *testing.T) {
-	for _, tc := range []struct{ name, body, want string }{
-		{"missing", `{"issuer":"x"}`, "fetch OAuth discovery: the control plane answered 200 with an unusable body: token_endpoint is missing"},
-		{"plain http off loopback", `{"token_endpoint":"http://evil.example/token"}`, "fetch OAuth discovery: the control plane answered 200 with an unusable body: token_endpoint is not usable: refusing http://evil.example/token: plain http is allowed only to loopback (127.0.0.1, [::1], localhost); use https"},
+// TestDiscoverReadsOnlyScopes pins that Discover neither requires nor
+// checks the document's endpoints (token exchange runs its own discovery
+// with its own checks) yet still refuses a scopes_supported it cannot use.
+func TestDiscoverReadsOnlyScopes(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       []string
+		err        string // "" means success
+	}{
+		{"no token_endpoint", `{"issuer":"x"}`, nil, ""},
+		{"plain http token_endpoint", `{"token_endpoint":"http://evil.example/token","scopes_supported":["openid"]}`, []string{"openid"}, ""},
+		{"scopes_supported not an array", `{"scopes_supported":"openid profile"}`, nil,
+			`fetch OAuth discovery: the control plane answered 200 with an unusable body: field "scopes_supported" has the wrong type (want []string)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := jsonServer(t, 200, tc.body)
 			c, _ := controlplane.New(srv.URL, wire(t, srv.URL, "tok", httpx.Options{}))
-			_, err := c.Discover(context.Background())
-			if err == nil || err.Error() != tc.want {
-				t.Errorf("Discover() = %v, want %q", err, tc.want)
+			d, err := c.Discover(context.Background())
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Errorf("Discover() = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Discover() = %v, want success", err)
+			}
+			if diff := cmp.Diff(tc.want, d.ScopesSupported); diff != "" {
+				t.Errorf("ScopesSupported (-want +got):\n%s", diff)
 			}
 		})
 	}
@@ -640,27 +675,38 @@ func TestUntrustedMessageSanitized(t *testing.T) {
 }
 
 func TestRetryAfterHTTPDate(t *testing.T) {
-	now := time.Date(2026, 4, 3, 10, 0, 0, 0, time.UTC)
+	// The date is written when the reply is sent and read against the real
+	// clock, at one-second resolution: the reported wait is within a
+	// second (plus the round trip) of 90 s, never more.
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", now.Add(90*time.Second).Format(http.TimeFormat))
+		w.Header().Set("Retry-After", time.Now().Add(90*time.Second).UTC().Format(http.TimeFormat))
 		w.WriteHeader(429)
 	}))
 	t.Cleanup(srv.Close)
-	hc := wire(t, srv.URL, "tok", httpx.Options{Now: func() time.Time { return now }})
-	c, _ := controlplane.New(srv.URL, hc, controlplane.WithClock(func() time.Time { return now }))
+	c, _ := controlplane.New(srv.URL, wire(t, srv.URL, "tok", httpx.Options{}))
 	_, err := c.ListClients(context.Background())
 	var api *controlplane.APIError
-	if !errors.As(err, &api) || api.RetryAfter != 90*time.Second || err.Error() != "list OAuth clients: rate limited; retry after 90 s" {
-		t.Errorf("ListClients() = %v, want rate limited; retry after 90 s", err)
+	if !errors.As(err, &api) {
+		t.Fatalf("ListClients() = %v, want an APIError", err)
+	}
+	if api.RetryAfter <= 85*time.Second || api.RetryAfter > 90*time.Second {
+		t.Errorf("RetryAfter = %v, want about 90s (an HTTP-date Retry-After)", api.RetryAfter)
+	}
+	secs := int((api.RetryAfter + time.Second - 1) / time.Second)
+	if want := fmt.Sprintf("list OAuth clients: rate limited; retry after %d s", secs); err.Error() != want {
+		t.Errorf("ListClients() = %v, want %q", err, want)
 	}
 }
 
-// assertNoSecrets fails if any secret the fake ever issued occurs in s.
+// assertNoSecrets fails if any client secret or registration access token
+// the fake ever issued occurs in s, verbatim or hex-encoded.
 func assertNoSecrets(t *testing.T, srv *controlplanetest.Server, s string) {
 	t.Helper()
-	for _, sec := range srv.IssuedSecrets() {
-		if strings.Contains(s, sec) {
-			t.Errorf("output contains an issued client secret: %q", s)
+	for kind, list := range map[string][]string{"client secret": srv.IssuedSecrets(), "registration access token": srv.IssuedRegistrationTokens()} {
+		for _, sec := range list {
+			if strings.Contains(s, sec) || strings.Contains(strings.ToLower(s), hex.EncodeToString([]byte(sec))) {
+				t.Errorf("output contains an issued %s: %q", kind, s)
+			}
 		}
 	}
 }
@@ -675,6 +721,7 @@ func TestRegistrationRedaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	type wrapper struct{ Reg controlplane.Registration }
+	type ptrWrapper struct{ Reg *controlplane.Registration }
 	outputs := map[string]string{
 		"%v":        fmt.Sprintf("%v", reg),
 		"%+v":       fmt.Sprintf("%+v", reg),
@@ -682,34 +729,64 @@ func TestRegistrationRedaction(t *testing.T) {
 		"%s":        fmt.Sprintf("%s", reg),
 		"%q":        fmt.Sprintf("%q", reg),
 		"%x":        fmt.Sprintf("%x", *reg),
+		"%X":        fmt.Sprintf("%X", reg),
 		"value %v":  fmt.Sprintf("%v", *reg),
 		"value %+v": fmt.Sprintf("%+v", *reg),
 		"value %#v": fmt.Sprintf("%#v", *reg),
 		"nested":    fmt.Sprintf("%+v %#v", wrapper{*reg}, wrapper{*reg}),
+		"nested *":  fmt.Sprintf("%+v %#v", ptrWrapper{reg}, ptrWrapper{reg}),
+		"slice":     fmt.Sprintf("%+v", []controlplane.Registration{*reg}),
+		"map":       fmt.Sprintf("%+v", map[string]controlplane.Registration{"k": *reg}),
 		"String":    reg.String(),
 		"GoString":  reg.GoString(),
 		"json":      string(js),
 		"slog":      logBuf.String(),
 		"error":     fmt.Errorf("wrapped: %v", reg).Error(),
 	}
+	hexed := func(v string) string { return hex.EncodeToString([]byte(v)) }
 	for name, out := range outputs {
-		if strings.Contains(out, "CANARY") {
+		// %x and %X hex-encode the text, so a leak would not contain
+		// "CANARY": look for the hex form too, in either case.
+		lower := strings.ToLower(out)
+		if strings.Contains(out, "CANARY") || strings.Contains(lower, hexed(secret)) || strings.Contains(lower, hexed(rat)) {
 			t.Errorf("%s leaks a credential: %s", name, out)
 		}
-		if !strings.Contains(out, "cid-123") && name != "%x" {
+		if !strings.Contains(out, "cid-123") && !strings.Contains(lower, hexed("cid-123")) {
 			t.Errorf("%s lost the client id: %s", name, out)
 		}
 	}
 	if !strings.Contains(outputs["%+v"], "ClientSecret:[REDACTED]") || !strings.Contains(outputs["%#v"], `controlplane.Registration{ClientID:"cid-123", ClientSecret:"[REDACTED]"`) {
 		t.Errorf("redacted forms: %s / %s", outputs["%+v"], outputs["%#v"])
 	}
+	if !strings.Contains(strings.ToLower(outputs["%x"]), hexed("ClientSecret:[REDACTED]")) {
+		t.Errorf("%%x = %s, want the hex of the redacted view", outputs["%x"])
+	}
 	if reg.ClientSecret != secret {
 		t.Error("formatting changed the secret")
 	}
 }
 
+// TestRegistrationRedactionLimit pins the known limit the Registration doc
+// states: fmt cannot call Format on an unexported field, so a Registration
+// value held there prints its credentials, while a pointer there prints
+// as an address. If fmt ever changes, this fails and the doc must change
+// with it.
+func TestRegistrationRedactionLimit(t *testing.T) {
+	const secret = "CANARY-client-secret-limit"
+	reg := controlplane.Registration{ClientID: "cid-123", ClientSecret: secret}
+	type unexported struct{ r controlplane.Registration }
+	if got := fmt.Sprintf("%+v", unexported{reg}); !strings.Contains(got, secret) {
+		t.Errorf("Sprintf(%%+v, struct{ r Registration }) = %s; fmt now redacts unexported fields: update the Registration doc's known limit", got)
+	}
+	type unexportedPtr struct{ r *controlplane.Registration }
+	if got := fmt.Sprintf("%+v", unexportedPtr{&reg}); strings.Contains(got, "CANARY") || strings.Contains(got, "cid-123") {
+		t.Errorf("Sprintf(%%+v, struct{ r *Registration }) = %s, want only an address, as the doc says", got)
+	}
+}
+
 // TestNoSecretInErrors runs every failing path after a successful create
-// on the same fake and checks no issued secret reaches an error string.
+// on the same fake and checks no issued secret or registration access
+// token reaches an error string.
 func TestNoSecretInErrors(t *testing.T) {
 	s := controlplanetest.New(t)
 	c := newClient(t, s, httpx.Options{Timeout: 200 * time.Millisecond})
@@ -733,10 +810,14 @@ func TestNoSecretInErrors(t *testing.T) {
 		}
 		assertNoSecrets(t, s, fmt.Sprintf("%v %+v %#v", err, err, err))
 	}
-	if got := len(s.IssuedSecrets()); got != 4 {
-		t.Errorf("IssuedSecrets = %d, want 4 (1 delivered, 3 lost to faults)", got)
+	secrets, tokens := s.IssuedSecrets(), s.IssuedRegistrationTokens()
+	if len(secrets) != 4 || len(tokens) != 4 {
+		t.Fatalf("IssuedSecrets = %d, IssuedRegistrationTokens = %d; want 4 each (1 delivered, 3 lost to faults)", len(secrets), len(tokens))
 	}
-	if s.IssuedSecrets()[0] != reg.ClientSecret {
+	if secrets[0] != reg.ClientSecret {
 		t.Error("the first issued secret is not the delivered one")
+	}
+	if tokens[0] != reg.RegistrationAccessToken {
+		t.Error("the first issued registration access token is not the delivered one")
 	}
 }

@@ -36,7 +36,8 @@ type APIError struct {
 	Fix     string
 	// ClientID is the id the request was about (PATCH, DELETE).
 	ClientID string
-	// RetryAfter is the server's Retry-After on a 429 or 503, zero if none.
+	// RetryAfter is the server's Retry-After on a 429, 408 or 5xx reply,
+	// zero if none or already past.
 	RetryAfter time.Duration
 	// Location is the redacted redirect target of a 3xx.
 	Location string
@@ -44,8 +45,9 @@ type APIError struct {
 	// (5xx, 408).
 	Uncertain bool
 	notFound  bool
-	discovery bool
-	summary   string
+	// noDiscovery marks the discovery 404 (notFound is then true too).
+	noDiscovery bool
+	summary     string
 }
 
 // Error implements error as "op: summary; fix".
@@ -59,7 +61,7 @@ func (e *APIError) Error() string {
 
 // Is makes a discovery 404 match ErrNoDiscovery.
 func (e *APIError) Is(target error) bool {
-	return target == ErrNoDiscovery && e.notFound && e.discovery
+	return target == ErrNoDiscovery && e.noDiscovery
 }
 
 // TransportError is a request that got no HTTP reply: dial failure,
@@ -172,11 +174,11 @@ func parseErrorBody(data []byte) (code, msg string) {
 	return "", safetext.Compact(env.Message, maxMessage)
 }
 
-func (c *Client) apiError(r request, resp *http.Response, data []byte) *APIError {
+// apiError classifies a non-2xx reply; post says the request was a create.
+func apiError(r request, resp *http.Response, data []byte, post bool) *APIError {
 	e := &APIError{Op: r.op, Method: r.method, Status: resp.StatusCode, ClientID: r.id}
 	e.Code, e.Message = parseErrorBody(data)
 	detail := statusDetail(resp.StatusCode, e.Code, e.Message)
-	post := r.method == http.MethodPost
 	id := safetext.Compact(r.id, 64)
 	switch s := resp.StatusCode; {
 	case s >= 300 && s < 400:
@@ -194,21 +196,17 @@ func (c *Client) apiError(r request, resp *http.Response, data []byte) *APIError
 	case s == http.StatusForbidden:
 		e.summary = "the control plane refused access (" + detail + ")"
 		e.Fix = "/api/me accepts only a human user's credentials: use a token of the account that should own the client"
-	case s == http.StatusNotFound && r.kind == kindClient:
-		e.notFound = true
-		e.summary = "client " + id + " not found or revoked (" + detail + ")"
-		e.Fix = "remove the pinned client id or create a new client"
-	case s == http.StatusNotFound && r.kind == kindDiscovery:
-		e.notFound, e.discovery = true, true
-		e.summary = ErrNoDiscovery.Error() + " (" + detail + ")"
-	case s == http.StatusNotFound:
-		e.summary = "the control plane has no OAuth client API here (" + detail + ")"
-		e.Fix = "check --control-plane (TAKOS_API_URL)"
-	case s == http.StatusBadRequest && r.kind == kindClient && e.Message == "Client not found":
+	case r.id != "" && (s == http.StatusNotFound || s == http.StatusBadRequest && e.Message == "Client not found"):
 		// The server turns "revoked" into 400 inside its update handler.
 		e.notFound = true
 		e.summary = "client " + id + " not found or revoked (" + detail + ")"
 		e.Fix = "remove the pinned client id or create a new client"
+	case s == http.StatusNotFound && r.discovery:
+		e.notFound, e.noDiscovery = true, true
+		e.summary = ErrNoDiscovery.Error() + " (" + detail + ")"
+	case s == http.StatusNotFound:
+		e.summary = "the control plane has no OAuth client API here (" + detail + ")"
+		e.Fix = "check --control-plane (TAKOS_API_URL)"
 	case s == http.StatusBadRequest && isManifestRejection(e.Message):
 		e.summary = "the control plane refused the client: " + nonEmpty(e.Message, detail)
 		e.Fix = "run `takos-apply lint` to see which scope or redirect URI is wrong"
@@ -218,14 +216,14 @@ func (c *Client) apiError(r request, resp *http.Response, data []byte) *APIError
 		e.summary = "the control plane reported a conflict (" + detail + ")"
 		e.Fix = "another apply may be running: wait for it, then re-run"
 	case s == http.StatusTooManyRequests:
-		e.RetryAfter = c.retryAfter(resp.Header.Get("Retry-After"))
+		e.RetryAfter, _ = httpx.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		if e.RetryAfter > 0 {
 			e.summary = fmt.Sprintf("rate limited; retry after %d s", int((e.RetryAfter+time.Second-1)/time.Second))
 		} else {
 			e.summary = "rate limited; retry later"
 		}
 	case s == http.StatusRequestTimeout || s >= 500:
-		e.RetryAfter = c.retryAfter(resp.Header.Get("Retry-After"))
+		e.RetryAfter, _ = httpx.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		e.summary = "the control plane failed (" + detail + ")"
 		e.Fix = "retry later"
 		if post {
@@ -267,20 +265,4 @@ func nonEmpty(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func (c *Client) retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(c.now()); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

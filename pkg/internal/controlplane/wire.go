@@ -15,9 +15,17 @@ import (
 )
 
 // Registration is the reply to a create (reference §3.2). ClientSecret and
-// RegistrationAccessToken are shown by the control plane this once only;
-// every way of printing a Registration (fmt verbs, slog, JSON) redacts
-// them, so only an explicit field access reveals them.
+// RegistrationAccessToken are shown by the control plane this once only.
+// Printing a Registration or a *Registration with any fmt verb, logging it
+// with slog and marshalling it to JSON redact both, and so does fmt when it
+// reaches a Registration through an exported field, slice element or map
+// value.
+//
+// Known limit: fmt cannot call methods on an unexported struct field, so a
+// Registration value held in an unexported field (struct{ r Registration })
+// is printed field by field, credentials included. Never store one that way
+// in a type that may be printed; a *Registration there prints as an
+// address.
 type Registration struct {
 	ClientID                string
 	ClientSecret            string

@@ -5,8 +5,8 @@
 // takos-apply's client: the same validation order and messages, the same
 // reply shapes (the list has no policy/tos URIs, the PATCH reply no
 // timestamps), the same auth refusals, secrets stored only as SHA-256 hex
-// and shown once. It adds what tests need: a request log, the secrets ever
-// issued, and fault injection.
+// and shown once. It adds what tests need: a request log, the secrets and
+// registration access tokens ever issued, and fault injection.
 //
 // Behaviour taken from the server's source where the reference summary is
 // coarser: PATCH of a revoked client answers 400 BAD_REQUEST "Client not
@@ -150,6 +150,9 @@ type Fault struct {
 	Location   string // Redirect target; default https://elsewhere.example + path
 	Delay      time.Duration
 	Times      int
+	// AfterAct, when set, runs after the server acted on the request and
+	// before it replies: the moment a concurrent writer can slip in.
+	AfterAct func()
 }
 
 // Option configures New.
@@ -208,13 +211,14 @@ type Server struct {
 	now             func() time.Time
 	verify          func(string) (string, bool)
 
-	mu       sync.Mutex
-	rand     io.Reader
-	tokens   map[string]string
-	clients  []*StoredClient
-	requests []RequestRecord
-	secrets  []string
-	faults   []Fault
+	mu        sync.Mutex
+	rand      io.Reader
+	tokens    map[string]string
+	clients   []*StoredClient
+	requests  []RequestRecord
+	secrets   []string
+	regTokens []string
+	faults    []Fault
 }
 
 // New starts a fake control plane on loopback; t.Cleanup closes it.
@@ -277,6 +281,16 @@ func (s *Server) IssuedSecrets() []string {
 	return slices.Clone(s.secrets)
 }
 
+// IssuedRegistrationTokens returns every registration access token the
+// server generated and put in a reply, including replies lost to a fault,
+// in order. Public clients get one too, so it can be longer than
+// IssuedSecrets.
+func (s *Server) IssuedRegistrationTokens() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.regTokens)
+}
+
 // Inject queues a fault.
 func (s *Server) Inject(f Fault) {
 	s.mu.Lock()
@@ -293,10 +307,10 @@ func (s *Server) Seed(c StoredClient) StoredClient {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.ClientID == "" {
-		c.ClientID = s.random(16)
+		c.ClientID = s.token(16)
 	}
 	if c.ID == "" {
-		c.ID = s.newID()
+		c.ID = hex.EncodeToString(s.randBytes(16))
 	}
 	if c.Owner == "" {
 		c.Owner = DefaultOwner
@@ -314,10 +328,10 @@ func (s *Server) Seed(c StoredClient) StoredClient {
 		c.UpdatedAt = c.CreatedAt
 	}
 	if c.GrantTypes == nil {
-		c.GrantTypes = []string{"authorization_code", "refresh_token"}
+		c.GrantTypes = defaultGrantTypes()
 	}
 	if c.ResponseTypes == nil {
-		c.ResponseTypes = []string{"code"}
+		c.ResponseTypes = defaultResponseTypes()
 	}
 	cc := c.clone()
 	s.clients = append(s.clients, &cc)
@@ -340,22 +354,25 @@ func (s *Server) find(clientID string) *StoredClient {
 	return nil
 }
 
-// random returns base64url of n random bytes; s.mu must be held.
-func (s *Server) random(n int) string {
+// defaultGrantTypes and defaultResponseTypes are what createClient stores
+// when the request names none. Each call returns a fresh slice, so no
+// client shares (and can alter) another's.
+func defaultGrantTypes() []string    { return []string{"authorization_code", "refresh_token"} }
+func defaultResponseTypes() []string { return []string{"code"} }
+
+// randBytes returns n bytes of s.rand; s.mu must be held. Row ids are
+// their hex, client ids, secrets and registration tokens their base64url
+// (token).
+func (s *Server) randBytes(n int) []byte {
 	b := make([]byte, n)
 	if _, err := io.ReadFull(s.rand, b); err != nil {
 		panic(fmt.Sprintf("controlplanetest: random source failed: %v", err))
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
-func (s *Server) newID() string {
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(s.rand, b); err != nil {
-		panic(fmt.Sprintf("controlplanetest: random source failed: %v", err))
-	}
-	return hex.EncodeToString(b)
-}
+// token is base64url of n random bytes; s.mu must be held.
+func (s *Server) token(n int) string { return base64.RawURLEncoding.EncodeToString(s.randBytes(n)) }
 
 func sha256Hex(v string) string {
 	h := sha256.Sum256([]byte(v))
@@ -417,6 +434,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	kind := None
 	if faulted {
 		kind = f.Kind
+		// Recorded now, so a request that ends without a reply (a Reset,
+		// or a Delay the client gave up on) still shows its fault.
 		s.logEnd(idx, 0, kind)
 		if f.Delay > 0 {
 			t := time.NewTimer(f.Delay)
@@ -424,7 +443,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-t.C:
 			case <-r.Context().Done():
 				t.Stop()
-				s.logEnd(idx, 0, kind)
 				return
 			}
 		}
@@ -440,17 +458,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rep = reply{status: http.StatusFound, header: http.Header{"Location": {loc}}}
 	case ResetBeforeAct:
-		s.logEnd(idx, 0, kind)
 		hangUp(w)
 		return
 	default:
 		rep = s.act(r, body)
+		if faulted && f.AfterAct != nil {
+			f.AfterAct()
+		}
 	}
 	switch kind {
 	case StatusAfterAct:
 		rep = faultReply(f)
 	case ResetAfterAct:
-		s.logEnd(idx, 0, kind)
 		hangUp(w)
 		return
 	case MalformedJSON:
@@ -635,21 +654,29 @@ func (s *Server) list(owner string) reply {
 		if c.Owner != owner {
 			continue
 		}
-		out = append(out, map[string]any{
-			"client_id":      c.ClientID,
-			"name":           c.Name,
-			"description":    c.Description,
-			"logo_uri":       c.LogoURI,
-			"client_uri":     c.ClientURI,
-			"redirect_uris":  nonNil(c.RedirectURIs),
-			"allowed_scopes": nonNil(c.AllowedScopes),
-			"client_type":    c.ClientType,
-			"status":         c.Status,
-			"created_at":     jsTime(c.CreatedAt),
-			"updated_at":     jsTime(c.UpdatedAt),
-		})
+		m := clientJSON(c)
+		m["client_type"] = c.ClientType
+		m["created_at"] = jsTime(c.CreatedAt)
+		m["updated_at"] = jsTime(c.UpdatedAt)
+		out = append(out, m)
 	}
 	return jsonReply(http.StatusOK, map[string]any{"clients": out})
+}
+
+// clientJSON is the part of a client the list and the PATCH reply share;
+// the list adds client_type and timestamps, the PATCH reply the row id,
+// and neither has policy_uri or tos_uri.
+func clientJSON(c *StoredClient) map[string]any {
+	return map[string]any{
+		"client_id":      c.ClientID,
+		"name":           c.Name,
+		"description":    c.Description,
+		"logo_uri":       c.LogoURI,
+		"client_uri":     c.ClientURI,
+		"redirect_uris":  nonNil(c.RedirectURIs),
+		"allowed_scopes": nonNil(c.AllowedScopes),
+		"status":         c.Status,
+	}
 }
 
 func nonNil(v []string) []string {
@@ -692,15 +719,8 @@ func (s *Server) create(owner string, body []byte) reply {
 		return badRequest("redirect_uris is required")
 	}
 	// createClient: scopes first, then redirect URIs.
-	var scopes []string
-	if truthy(req["scope"]) {
-		str, err := scopeString(req["scope"])
-		if err != nil {
-			return badRequest(err.Error())
-		}
-		scopes = parseScopes(str)
-	}
-	if err := validateScopes(scopes); err != nil {
+	scopes, err := scopesFrom(req["scope"])
+	if err != nil {
 		return badRequest(err.Error())
 	}
 	if err := validateRedirectURIs(uris); err != nil {
@@ -712,10 +732,10 @@ func (s *Server) create(owner string, body []byte) reply {
 		return badRequest("grant_types and response_types must be arrays")
 	}
 	if !ok1 {
-		grants = []string{"authorization_code", "refresh_token"}
+		grants = defaultGrantTypes()
 	}
 	if !ok2 {
-		responses = []string{"code"}
+		responses = defaultResponseTypes()
 	}
 	clientType := "confidential"
 	if jsString(req["token_endpoint_auth_method"]) == "none" && isJSONString(req["token_endpoint_auth_method"]) {
@@ -726,8 +746,8 @@ func (s *Server) create(owner string, body []byte) reply {
 	defer s.mu.Unlock()
 	now := s.now().UTC()
 	c := &StoredClient{
-		ID:            s.newID(),
-		ClientID:      s.random(16),
+		ID:            hex.EncodeToString(s.randBytes(16)),
+		ClientID:      s.token(16),
 		ClientType:    clientType,
 		Name:          jsString(req["client_name"]),
 		LogoURI:       nullableString(req["logo_uri"]),
@@ -743,9 +763,10 @@ func (s *Server) create(owner string, body []byte) reply {
 		CreatedAt:     now,
 		UpdatedAt:     now,
 	}
-	secret := s.random(32)
-	regToken := s.random(32)
+	secret := s.token(32)
+	regToken := s.token(32)
 	c.RegistrationTokenHash = sha256Hex(regToken)
+	s.regTokens = append(s.regTokens, regToken)
 	resp := map[string]any{
 		"client_id":                 c.ClientID,
 		"client_id_issued_at":       now.Unix(),
@@ -810,15 +831,8 @@ func (s *Server) update(owner, id string, body []byte) reply {
 		}
 	}
 	if v, ok := req["scope"]; ok {
-		var scopes []string
-		if truthy(v) {
-			str, err := scopeString(v)
-			if err != nil {
-				return badRequest(err.Error())
-			}
-			scopes = parseScopes(str)
-		}
-		if err := validateScopes(scopes); err != nil {
+		scopes, err := scopesFrom(v)
+		if err != nil {
 			return badRequest(err.Error())
 		}
 		next.AllowedScopes, changed = nonNil(scopes), true
@@ -827,17 +841,9 @@ func (s *Server) update(owner, id string, body []byte) reply {
 		next.UpdatedAt = s.now().UTC()
 		*c = next
 	}
-	return jsonReply(http.StatusOK, map[string]any{
-		"id":             c.ID,
-		"client_id":      c.ClientID,
-		"name":           c.Name,
-		"description":    c.Description,
-		"logo_uri":       c.LogoURI,
-		"client_uri":     c.ClientURI,
-		"redirect_uris":  nonNil(c.RedirectURIs),
-		"allowed_scopes": nonNil(c.AllowedScopes),
-		"status":         c.Status,
-	})
+	m := clientJSON(c)
+	m["id"] = c.ID
+	return jsonReply(http.StatusOK, m)
 }
 
 func (s *Server) revoke(owner, id string) reply {
@@ -931,6 +937,24 @@ func scopeString(v json.RawMessage) (string, error) {
 		return "", fmt.Errorf("scopeString.trim is not a function")
 	}
 	return s, nil
+}
+
+// scopesFrom reads and checks a request's scope the way create and update
+// both do: an absent or falsy value is no scope, a string is split and
+// every scope must be known.
+func scopesFrom(v json.RawMessage) ([]string, error) {
+	if !truthy(v) {
+		return nil, nil
+	}
+	str, err := scopeString(v)
+	if err != nil {
+		return nil, err
+	}
+	scopes := parseScopes(str)
+	if err := validateScopes(scopes); err != nil {
+		return nil, err
+	}
+	return scopes, nil
 }
 
 // parseScopes splits on JavaScript's \s.

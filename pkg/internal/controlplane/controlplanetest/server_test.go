@@ -172,6 +172,12 @@ func TestCreateReplyAndStorage(t *testing.T) {
 	if diff := cmp.Diff([]string{secret}, s.IssuedSecrets()); diff != "" {
 		t.Errorf("IssuedSecrets (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff([]string{regTok}, s.IssuedRegistrationTokens()); diff != "" {
+		t.Errorf("IssuedRegistrationTokens (-want +got):\n%s", diff)
+	}
+	if c.RegistrationTokenHash != sha256Hex(regTok) || strings.Contains(fmt.Sprintf("%+v", stored), regTok) {
+		t.Errorf("RegistrationTokenHash = %q, want sha256 hex of the token and no plaintext", c.RegistrationTokenHash)
+	}
 	if !s.SecretMatches(id, secret) || s.SecretMatches(id, secret+"x") {
 		t.Error("SecretMatches does not check the stored hash")
 	}
@@ -192,6 +198,9 @@ func TestPublicClientHasNoSecret(t *testing.T) {
 	}
 	if n := len(s.IssuedSecrets()); n != 0 {
 		t.Errorf("IssuedSecrets has %d entries, want 0", n)
+	}
+	if toks := s.IssuedRegistrationTokens(); len(toks) != 1 || got["registration_access_token"] != toks[0] {
+		t.Errorf("IssuedRegistrationTokens = %q, want the one token of the reply %v", toks, got["registration_access_token"])
 	}
 }
 

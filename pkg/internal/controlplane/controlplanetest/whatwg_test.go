@@ -78,3 +78,41 @@ func TestWhatwgParse(t *testing.T) {
 		})
 	}
 }
+
+// TestWhatwgPortAndIPv6 covers the port limit with leading zeros and the
+// IPv6 serialisation (netip's, except IPv4-mapped addresses); expectations
+// are Node 20's `new URL(input)`.
+func TestWhatwgPortAndIPv6(t *testing.T) {
+	tests := []struct {
+		in       string
+		fail     bool
+		hostname string
+	}{
+		{in: "http://localhost:000000065535/", hostname: "localhost"},
+		{in: "http://localhost:0065536/", fail: true},
+		{in: "http://localhost:99999999999999999999/", fail: true},
+		{in: "http://localhost:0/", hostname: "localhost"},
+		{in: "myapp://h:65536/", fail: true},
+		{in: "http://[::ffff:0.0.0.0]/", hostname: "[::ffff:0:0]"},
+		{in: "myapp://[::ffff:1.2.3.4]:00080/x", hostname: "[::ffff:102:304]"},
+		{in: "http://[::]/", hostname: "[::]"},
+		{in: "http://[1:0:0:2:0:0:3:4]/", hostname: "[1::2:0:0:3:4]"},
+		{in: "http://[0:0:1:0:0:0:0:0]/", hostname: "[0:0:1::]"},
+		{in: "http://[ABCD::1]/", hostname: "[abcd::1]"},
+		{in: "http://[::1.2.3.4]/", hostname: "[::102:304]"},
+		{in: "file://[::1]/x", hostname: "[::1]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := whatwgParse(tc.in)
+			switch {
+			case tc.fail && err == nil:
+				t.Errorf("whatwgParse(%q) = %+v, want failure", tc.in, got)
+			case !tc.fail && err != nil:
+				t.Errorf("whatwgParse(%q) failed: %v", tc.in, err)
+			case !tc.fail && got.Hostname != tc.hostname:
+				t.Errorf("whatwgParse(%q).Hostname = %q, want %q", tc.in, got.Hostname, tc.hostname)
+			}
+		})
+	}
+}

@@ -1,0 +1,119 @@
+package controlplanetest_test
+
+import (
+	"bufio"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/pkg/internal/redirecturi"
+)
+
+// seedsFile is the redirect-URI lint's fuzz corpus, shared so that every
+// URI the lint is fuzzed with is also checked against the server.
+const seedsFile = "../../redirecturi/testdata/fuzz-seeds.txt"
+
+// loadSeeds reads seedsFile in its documented format: one URI per line,
+// blank lines and lines starting with "# " skipped, a line starting with
+// '"' a Go-quoted string.
+func loadSeeds(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open(seedsFile)
+	if err != nil {
+		t.Fatalf("open seeds: %v", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "" || strings.HasPrefix(line, "# "):
+		case strings.HasPrefix(line, `"`):
+			s, err := strconv.Unquote(line)
+			if err != nil {
+				t.Fatalf("seed %q: %v", line, err)
+			}
+			out = append(out, s)
+		default:
+			out = append(out, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read seeds: %v", err)
+	}
+	return out
+}
+
+// TestLintPassImpliesServerAccepts is the promise of the redirect-URI
+// lint: a URI with no error finding in production is one the control
+// plane's validateRedirectUris accepts. ValidateRedirectURIs is that check,
+// written from the URL Standard apart from the lint's own parser.
+func TestLintPassImpliesServerAccepts(t *testing.T) {
+	uris := append(loadSeeds(t),
+		// Spellings the two parsers could disagree on.
+		"http://localhost:8080/cb",
+		"HTTP://LOCALHOST:3000/cb",
+		"http://localhost.:3000/cb",
+		"http://dev.localhost/cb",
+		"http://127.1/cb",
+		"http://[::1]:3000/cb",
+		"http://[::1]:65536/cb",
+		"https://[::1]:443/cb",
+		"https://app.example.com:00443/cb",
+		"https://app.example.com:65536/cb",
+		"https://app.example.com/cb#",
+		"https://app.example.com/cb?next=/a#b",
+		"https://xn--bcher-kva.example/cb",
+		"https://bücher.example/cb",
+		"myapp://[::1]/cb",
+		"myapp:callback",
+	)
+	passed := 0
+	for _, uri := range uris {
+		var errs []string
+		for _, f := range redirecturi.Check(uri, "production") {
+			if f.Severity == diag.Error {
+				errs = append(errs, f.Rule)
+			}
+		}
+		if len(errs) > 0 {
+			continue
+		}
+		passed++
+		if err := controlplanetest.ValidateRedirectURIs([]string{uri}); err != nil {
+			t.Errorf("redirecturi.Check(%q) has no error finding, but ValidateRedirectURIs = %v", uri, err)
+		}
+	}
+	t.Logf("%d of %d URIs pass the lint", passed, len(uris))
+	// The implication is only tested on URIs the lint passes: make sure
+	// there are enough of them for the test to mean something.
+	if passed < 20 {
+		t.Errorf("only %d of %d URIs pass the lint; the property is barely exercised", passed, len(uris))
+	}
+}
+
+// TestValidateScope pins the exported scope check against the registry.
+func TestValidateScope(t *testing.T) {
+	tests := []struct{ scope, want string }{
+		{"", ""},
+		{strings.Join(controlplanetest.Scopes(), " "), ""},
+		{"openid\tprofile\u00a0email", ""},
+		{"openid runs:read files:*", "Unknown scopes: runs:read, files:*"},
+		{"OpenID", "Unknown scopes: OpenID"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.scope, func(t *testing.T) {
+			got := ""
+			if err := controlplanetest.ValidateScope(tc.scope); err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("ValidateScope(%q) = %q, want %q", tc.scope, got, tc.want)
+			}
+		})
+	}
+}
