@@ -1,7 +1,9 @@
 // Package safetext makes untrusted text (server error descriptions, manifest
 // values) safe to print on one line of a terminal or a GitHub Actions log.
-// Every package that echoes text it did not write goes through Line, so the
-// rules against log and workflow-command injection live in one place.
+// Every package that echoes text it did not write goes through Line (or, when
+// it escapes characters visibly instead of dropping them, through Truncate
+// and Neutralize), so the rules against log and workflow-command injection
+// live in one place.
 package safetext
 
 import (
@@ -14,8 +16,9 @@ import (
 // DefaultMax is the cap Line applies when max <= 0.
 const DefaultMax = 512
 
-// neutralPrefix is put in front of text that would otherwise start a workflow
-// command; "> " reads as a quotation and is not trimmed by the runner.
+// neutralPrefix is what Neutralize puts in front of text that would otherwise
+// start a workflow command; "> " reads as a quotation and is not trimmed by
+// the runner.
 const neutralPrefix = "> "
 
 // Line makes untrusted text (server error_description, manifest values)
@@ -27,13 +30,12 @@ const neutralPrefix = "> "
 //     move the cursor or recolour the terminal) and the bidi/zero-width format
 //     characters used in Trojan-Source spoofing are removed;
 //   - invalid UTF-8 becomes U+FFFD;
-//   - the result is capped at max runes (DefaultMax when max <= 0),
-//     ending in "…" when cut;
-//   - "##[", which the runner reads as a legacy command anywhere in a line,
-//     becomes "##\[";
-//   - if the result, after leading white space (which the runner trims), starts
-//     with "::", it is prefixed with "> " so it is not a workflow command (the
-//     prefix is not counted in max).
+//   - the result is capped at max runes as Truncate does (DefaultMax when
+//     max <= 0), ending in "…" when cut;
+//   - finally Neutralize: "##[", which the runner reads as a legacy command
+//     anywhere in a line, becomes "##\["; if the result, after leading white
+//     space (which the runner trims), starts with "::", it is prefixed with
+//     "> " so it is not a workflow command (the prefix is not counted in max).
 func Line(s string, max int) string {
 	if max <= 0 {
 		max = DefaultMax
@@ -41,7 +43,6 @@ func Line(s string, max int) string {
 	var b strings.Builder
 	b.Grow(min(len(s), 4*max))
 	n := 0
-	truncated := false
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
@@ -54,25 +55,69 @@ func Line(s string, max int) string {
 		case r < 0x20 || (r >= 0x7f && r <= 0x9f) || IsInvisible(r):
 			continue
 		}
-		if n == max {
-			truncated = true
-			break
-		}
 		b.WriteRune(r)
 		n++
+		if n > max {
+			// One rune past the cap is enough for Truncate to see the cut.
+			break
+		}
 	}
-	out := b.String()
-	if truncated {
-		// Replace the last rune by the ellipsis so the result stays within max.
-		_, size := utf8.DecodeLastRuneInString(out)
-		out = out[:len(out)-size] + "…"
+	return Neutralize(Truncate(b.String(), max))
+}
+
+// Truncate cuts s to at most max runes (DefaultMax when max <= 0). When s is
+// longer, its first max-1 runes are kept and "…" is the last rune, so the cut
+// is visible and the result still fits in max. An invalid byte counts as one
+// rune. It is the cap Line applies, for callers that escape rather than strip.
+func Truncate(s string, max int) string {
+	if max <= 0 {
+		max = DefaultMax
 	}
-	// The runner also parses the legacy "##[command]" form anywhere in a line.
-	out = strings.ReplaceAll(out, "##[", `##\[`)
-	if strings.HasPrefix(strings.TrimLeftFunc(out, unicode.IsSpace), "::") {
-		out = neutralPrefix + out
+	cut, n := 0, 0
+	for i := range s {
+		if n == max-1 {
+			cut = i
+		}
+		if n == max {
+			return s[:cut] + "…"
+		}
+		n++
 	}
-	return out
+	return s
+}
+
+// Neutralize makes a single line inert for the GitHub Actions runner: it
+// escapes legacy commands (EscapeLegacyCommands) and, if the line would
+// still be read as a "::" command (StartsCommand), puts "> " in front of it.
+// "> " reads as a quotation and is not trimmed by the runner. The line must
+// already be one line; Neutralize does not look for line breaks.
+func Neutralize(line string) string {
+	line = EscapeLegacyCommands(line)
+	if StartsCommand(line) {
+		line = neutralPrefix + line
+	}
+	return line
+}
+
+// EscapeLegacyCommands turns every "##[" into "##\[": the runner's legacy
+// parser (actions/runner ActionCommand.TryParse) reads "##[command]"
+// anywhere in a line, and "##\[" stays readable while matching nothing.
+func EscapeLegacyCommands(s string) string {
+	return strings.ReplaceAll(s, "##[", `##\[`)
+}
+
+// StartsCommand reports whether the runner would read line as a "::"
+// workflow command (actions/runner ActionCommand.TryParseV2 trims leading
+// white space, then looks for "::"). It skips more than the runner's
+// TrimStart does — invisible format characters (IsInvisible) and C0/C1
+// controls too — so that text which a later step shows without them, or a
+// runner version that trims them, is still caught: it errs towards
+// reporting a command.
+func StartsCommand(line string) bool {
+	trimmed := strings.TrimLeftFunc(line, func(r rune) bool {
+		return unicode.IsSpace(r) || IsInvisible(r) || unicode.IsControl(r)
+	})
+	return strings.HasPrefix(trimmed, "::")
 }
 
 // Compact is Line with every run of white space folded into one space and

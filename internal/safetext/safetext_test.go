@@ -42,6 +42,111 @@ func TestLine(t *testing.T) {
 	}
 }
 
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		in   string
+		max  int
+		want string
+	}{
+		{"abc", 3, "abc"},
+		{"abcd", 3, "ab…"},
+		{"日本語です", 4, "日本語…"},
+		{"", 1, ""},
+		{"ab", 1, "…"},
+		{"a", 1, "a"},
+		{"a\xffbc", 3, "a\xff…"},
+		{strings.Repeat("x", DefaultMax), 0, strings.Repeat("x", DefaultMax)},
+		{strings.Repeat("x", DefaultMax+1), -1, strings.Repeat("x", DefaultMax-1) + "…"},
+	}
+	for _, tc := range tests {
+		got := Truncate(tc.in, tc.max)
+		if got != tc.want {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		}
+		limit := tc.max
+		if limit <= 0 {
+			limit = DefaultMax
+		}
+		if n := utf8.RuneCountInString(got); n > limit {
+			t.Errorf("Truncate(%q, %d) has %d runes, want at most %d", tc.in, tc.max, n, limit)
+		}
+	}
+}
+
+func TestStartsCommand(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"::error::x", true},
+		{"   ::add-mask::x", true},
+		{"\t::stop-commands::tok", true},
+		{"\u00a0::x::y", true},   // NBSP: .NET TrimStart trims it
+		{"\u2028::x::y", true},   // line separator is white space
+		{"\u200b::x::y", true},   // zero width space: not trimmed by the runner, skipped to err safe
+		{"\ufeff::x::y", true},   // BOM
+		{"\x00\x1b::x::y", true}, // controls
+		{"::", true},
+		{":x", false},
+		{": :x", false},
+		{"a ::error::x", false},
+		{"> ::error::x", false},
+		{`\::error::x`, false},
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := StartsCommand(tc.in); got != tc.want {
+			t.Errorf("StartsCommand(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestEscapeLegacyCommands(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"a ##[set-env name=A;]b", `a ##\[set-env name=A;]b`},
+		{"###[##[", `###\[##\[`},
+		{"## [ #[", "## [ #["},
+		{`##\[`, `##\[`},
+	}
+	for _, tc := range tests {
+		got := EscapeLegacyCommands(tc.in)
+		if got != tc.want {
+			t.Errorf("EscapeLegacyCommands(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if strings.Contains(got, "##[") {
+			t.Errorf("EscapeLegacyCommands(%q) = %q still holds a legacy command", tc.in, got)
+		}
+	}
+}
+
+func TestNeutralize(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"plain", "app.yml:1:1: error: x [r]", "app.yml:1:1: error: x [r]"},
+		{"command", "::error::x", "> ::error::x"},
+		{"leading space", "   ::add-mask::x", ">    ::add-mask::x"},
+		{"nbsp", "\u00a0::x::y", "> \u00a0::x::y"},
+		{"zero width", "\u200b::x::y", "> \u200b::x::y"},
+		{"single colon", ":x", ":x"},
+		{"legacy anywhere", "a ##[set-env name=A;]b", `a ##\[set-env name=A;]b`},
+		{"legacy repeated", "###[##[", `###\[##\[`},
+		{"both", "::x ##[y", `> ::x ##\[y`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Neutralize(tc.in)
+			if got != tc.want {
+				t.Errorf("Neutralize(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+			if StartsCommand(got) || strings.Contains(got, "##[") {
+				t.Errorf("Neutralize(%q) = %q still reads as a command", tc.in, got)
+			}
+		})
+	}
+}
+
 func TestCompact(t *testing.T) {
 	tests := []struct {
 		in   string
@@ -110,7 +215,7 @@ func FuzzLine(f *testing.F) {
 		if !utf8.ValidString(got) {
 			t.Fatalf("Line(%q) = %q, not valid UTF-8", s, got)
 		}
-		if strings.HasPrefix(strings.TrimLeft(got, " "), "::") || strings.Contains(got, "##[") {
+		if StartsCommand(got) || strings.Contains(got, "##[") {
 			t.Fatalf("Line(%q) = %q holds a workflow command", s, got)
 		}
 		for _, r := range got {

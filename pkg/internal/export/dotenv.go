@@ -9,9 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"unicode/utf8"
-
-	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // MaxDotenvBytes caps the size of an existing dotenv file UpdateDotenv reads.
@@ -37,12 +34,6 @@ type DotenvResult struct {
 	TightenedFrom fs.FileMode
 }
 
-// WriteDotenv is UpdateDotenv without the result.
-func WriteDotenv(path string, kv []KV) error {
-	_, err := UpdateDotenv(path, kv)
-	return err
-}
-
 // UpdateDotenv sets keys in the dotenv file at path, creating it if missing.
 //
 // Every line not assigning one of the keys is kept byte for byte (comments,
@@ -52,11 +43,11 @@ func WriteDotenv(path string, kv []KV) error {
 // line is dropped); later assignments of the same key are removed so the file
 // has one unambiguous value. Keys not present are appended in kv order.
 //
-// Keys must be POSIX shell names in EnvAllowlist. Values must be valid UTF-8
-// without NUL, CR or LF (a client id or secret is one line). Quoting: a value
-// without "'" or "\" is written in single quotes, which every common dotenv
-// parser (godotenv, python-dotenv, Node dotenv) and POSIX sh read literally;
-// otherwise it is written in double quotes with "\", '"', "$" and "`"
+// Keys must be POSIX shell names that pass IsAllowedEnvName, each given
+// once. Values must be valid UTF-8 without NUL, CR or LF (a client id or
+// secret is one line). Quoting: a value without "'" or "\" is written in
+// single quotes, which every common dotenv parser (godotenv, python-dotenv,
+// Node dotenv) and POSIX sh read literally; otherwise it is written in double quotes with "\", '"', "$" and "`"
 // backslash-escaped, which sh and godotenv read back exactly. An existing
 // assignment of a key whose quoted value spans lines is refused rather than
 // half-replaced.
@@ -77,20 +68,11 @@ func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) err
 	if path == "" {
 		return res, errors.New("dotenv path is empty")
 	}
+	if err := validateKVs(kv, kvRules{label: "dotenv key", name: shellNameRE, allowed: IsAllowedEnvName, singleLine: true}); err != nil {
+		return res, err
+	}
 	want := make(map[string]string, len(kv))
 	for _, p := range kv {
-		if !shellNameRE.MatchString(p.Name) {
-			return res, fmt.Errorf("dotenv key %q: %w", safetext.Line(p.Name, 64), ErrInvalidName)
-		}
-		if !IsAllowedEnvName(p.Name) {
-			return res, fmt.Errorf("dotenv key %q: %w", p.Name, ErrNameNotAllowed)
-		}
-		if _, dup := want[p.Name]; dup {
-			return res, fmt.Errorf("dotenv key %q: %w", p.Name, ErrDuplicateName)
-		}
-		if !utf8.ValidString(p.Value) || strings.ContainsAny(p.Value, "\x00\r\n") {
-			return res, fmt.Errorf("dotenv key %q: %w: must be one line of valid UTF-8 without NUL", p.Name, ErrInvalidValue)
-		}
 		want[p.Name] = p.Value
 	}
 

@@ -234,15 +234,21 @@ func TestUpdateDotenv(t *testing.T) {
 func TestUpdateDotenvIdempotent(t *testing.T) {
 	p := dotenvPath(t, ptr("# c\nA=1\n"), 0o600)
 	kv := []KV{{OAuthClientIDEnv, "x"}, {OAuthClientSecretEnv, "it's"}}
-	if err := WriteDotenv(p, kv); err != nil {
+	if _, err := UpdateDotenv(p, kv); err != nil {
 		t.Fatal(err)
 	}
 	first := readFile(t, p)
-	if err := WriteDotenv(p, kv); err != nil {
+	res, err := UpdateDotenv(p, kv)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if second := readFile(t, p); second != first {
-		t.Errorf("second WriteDotenv changed the file:\n%q\nwant\n%q", second, first)
+		t.Errorf("second UpdateDotenv changed the file:\n%q\nwant\n%q", second, first)
+	}
+	// The second run finds both keys and rewrites them in place.
+	want := DotenvResult{Replaced: []string{OAuthClientIDEnv, OAuthClientSecretEnv}}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("second UpdateDotenv result (-want +got):\n%s", diff)
 	}
 }
 
@@ -250,8 +256,8 @@ func TestUpdateDotenvRoundTrip(t *testing.T) {
 	for _, v := range specialValues {
 		t.Run(v, func(t *testing.T) {
 			p := dotenvPath(t, ptr("OTHER='keep me'\n"), 0o600)
-			if err := WriteDotenv(p, []KV{{OAuthClientSecretEnv, v}}); err != nil {
-				t.Fatalf("WriteDotenv(%q) = %v", v, err)
+			if _, err := UpdateDotenv(p, []KV{{OAuthClientSecretEnv, v}}); err != nil {
+				t.Fatalf("UpdateDotenv(%q) = %v", v, err)
 			}
 			env, err := parseDotenv(readFile(t, p))
 			if err != nil {
@@ -259,7 +265,7 @@ func TestUpdateDotenvRoundTrip(t *testing.T) {
 			}
 			want := map[string]string{"OTHER": "keep me", OAuthClientSecretEnv: v}
 			if diff := cmp.Diff(want, env); diff != "" {
-				t.Errorf("WriteDotenv(%q) dotenv round trip (-want +got):\n%s", v, diff)
+				t.Errorf("UpdateDotenv(%q) dotenv round trip (-want +got):\n%s", v, diff)
 			}
 		})
 	}
@@ -273,8 +279,8 @@ func TestUpdateDotenvShellRoundTrip(t *testing.T) {
 	for _, v := range specialValues {
 		t.Run(v, func(t *testing.T) {
 			p := dotenvPath(t, ptr("# comment\nexport OAUTH_CLIENT_SECRET=old\n"), 0o600)
-			if err := WriteDotenv(p, []KV{{OAuthClientIDEnv, "id " + v}, {OAuthClientSecretEnv, v}}); err != nil {
-				t.Fatalf("WriteDotenv(%q) = %v", v, err)
+			if _, err := UpdateDotenv(p, []KV{{OAuthClientIDEnv, "id " + v}, {OAuthClientSecretEnv, v}}); err != nil {
+				t.Fatalf("UpdateDotenv(%q) = %v", v, err)
 			}
 			cmd := exec.Command(sh, "-c", `. ./.env; printf %s "$OAUTH_CLIENT_SECRET"; printf '\0'; printf %s "$OAUTH_CLIENT_ID"`)
 			cmd.Dir = filepath.Dir(p)
@@ -285,7 +291,7 @@ func TestUpdateDotenvShellRoundTrip(t *testing.T) {
 			}
 			gotSecret, gotID, _ := strings.Cut(string(out), "\x00")
 			if gotSecret != v || gotID != "id "+v {
-				t.Errorf("WriteDotenv(%q): sh reads secret %q, id %q", v, gotSecret, gotID)
+				t.Errorf("UpdateDotenv(%q): sh reads secret %q, id %q", v, gotSecret, gotID)
 			}
 		})
 	}
@@ -321,15 +327,15 @@ func TestUpdateDotenvRejects(t *testing.T) {
 		kv       []KV
 		wantErr  error // nil: any error
 	}{
-		{"BASH_ENV", "", []KV{{"BASH_ENV", canary}}, ErrNameNotAllowed},
-		{"LD_PRELOAD", "", []KV{{"LD_PRELOAD", canary}}, ErrNameNotAllowed},
-		{"hyphen", "", []KV{{"client-id", canary}}, ErrInvalidName},
-		{"newline name", "", []KV{{"X\nY", canary}}, ErrInvalidName},
-		{"newline value", "", []KV{{OAuthClientSecretEnv, canary + "\nEVIL=1"}}, ErrInvalidValue},
-		{"CR value", "", []KV{{OAuthClientSecretEnv, canary + "\r"}}, ErrInvalidValue},
-		{"NUL value", "", []KV{{OAuthClientSecretEnv, canary + "\x00"}}, ErrInvalidValue},
-		{"invalid UTF-8", "", []KV{{OAuthClientSecretEnv, canary + "\xfe"}}, ErrInvalidValue},
-		{"duplicate", "", []KV{{OAuthClientIDEnv, "a"}, {OAuthClientIDEnv, canary}}, ErrDuplicateName},
+		{"BASH_ENV", "", []KV{{"BASH_ENV", canary}}, errNameNotAllowed},
+		{"LD_PRELOAD", "", []KV{{"LD_PRELOAD", canary}}, errNameNotAllowed},
+		{"hyphen", "", []KV{{"client-id", canary}}, errInvalidName},
+		{"newline name", "", []KV{{"X\nY", canary}}, errInvalidName},
+		{"newline value", "", []KV{{OAuthClientSecretEnv, canary + "\nEVIL=1"}}, errInvalidValue},
+		{"CR value", "", []KV{{OAuthClientSecretEnv, canary + "\r"}}, errInvalidValue},
+		{"NUL value", "", []KV{{OAuthClientSecretEnv, canary + "\x00"}}, errInvalidValue},
+		{"invalid UTF-8", "", []KV{{OAuthClientSecretEnv, canary + "\xfe"}}, errInvalidValue},
+		{"duplicate", "", []KV{{OAuthClientIDEnv, "a"}, {OAuthClientIDEnv, canary}}, errDuplicateName},
 		{"multi-line existing double", "A=1\nOAUTH_CLIENT_SECRET=\"line1\nline2\"\n", []KV{{OAuthClientSecretEnv, canary}}, nil},
 		{"multi-line existing single", "OAUTH_CLIENT_ID='a\nb'\n", []KV{{OAuthClientIDEnv, canary}}, nil},
 	}

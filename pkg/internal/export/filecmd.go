@@ -3,28 +3,15 @@ package export
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"unicode/utf8"
-
-	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // delimiterPrefix matches @actions/core, so a value that tries to forge any
 // toolkit-style delimiter is easy to spot in reviews and tests.
 const delimiterPrefix = "ghadelimiter_"
-
-// Errors returned (wrapped, with the record name) by SetOutputs and SetEnv.
-var (
-	ErrInvalidName       = errors.New("invalid file-command name")
-	ErrNameNotAllowed    = errors.New("environment variable name is not in the allowlist")
-	ErrContainsDelimiter = errors.New("contains the record delimiter")
-	ErrInvalidValue      = errors.New("invalid value")
-	ErrDuplicateName     = errors.New("name given more than once")
-)
 
 // SetOutputs appends step outputs to the GITHUB_OUTPUT file at path (the
 // caller passes getenv("GITHUB_OUTPUT")). See SetEnv for the record format and
@@ -35,7 +22,7 @@ func SetOutputs(path string, kv []KV) error {
 }
 
 // SetEnv appends environment variables for later steps to the GITHUB_ENV file
-// at path. Only names in EnvAllowlist are accepted. An empty path returns
+// at path. Every name must pass IsAllowedEnvName. An empty path returns
 // *MissingEnvError{Name: "GITHUB_ENV"}.
 //
 // Each record is written as "name<<DELIM\nvalue\nDELIM\n" with a fresh
@@ -58,47 +45,34 @@ func writeFileCommand(variable, path string, kv []KV, allowed func(string) bool)
 	if len(kv) == 0 {
 		return nil
 	}
+	if err := validateKVs(kv, kvRules{label: variable + " name", name: outputNameRE, allowed: allowed}); err != nil {
+		return err
+	}
 	var buf strings.Builder
-	seen := make(map[string]bool, len(kv))
 	for _, p := range kv {
-		if !outputNameRE.MatchString(p.Name) {
-			return fmt.Errorf("%s: %w %q", variable, ErrInvalidName, safetext.Line(p.Name, 64))
-		}
-		if allowed != nil && !allowed(p.Name) {
-			return fmt.Errorf("%s: %w: %q", variable, ErrNameNotAllowed, p.Name)
-		}
-		if seen[p.Name] {
-			return fmt.Errorf("%s: %q: %w", variable, p.Name, ErrDuplicateName)
-		}
-		seen[p.Name] = true
 		delim, err := newDelimiter()
 		if err != nil {
 			return err
 		}
 		rec, err := fileCommandRecord(p.Name, p.Value, delim)
 		if err != nil {
-			return fmt.Errorf("%s: %q: %w", variable, p.Name, err)
+			return fmt.Errorf("%s name %q: %w", variable, p.Name, err)
 		}
 		buf.WriteString(rec)
 	}
 	return appendOnce(variable, path, buf.String())
 }
 
-// fileCommandRecord formats one heredoc record; delim must be fresh per record.
+// fileCommandRecord formats one heredoc record of a pair validateKVs
+// accepted; delim must be fresh per record.
 func fileCommandRecord(name, value, delim string) (string, error) {
-	if !utf8.ValidString(value) {
-		return "", fmt.Errorf("%w: not valid UTF-8", ErrInvalidValue)
-	}
-	if strings.ContainsRune(value, '\r') {
-		return "", fmt.Errorf("%w: contains a carriage return", ErrInvalidValue)
-	}
 	// Unreachable with a random 128-bit delimiter unless the value was built to
 	// collide; checked anyway because the check is the security boundary.
 	if strings.Contains(name, delim) {
-		return "", fmt.Errorf("name %w", ErrContainsDelimiter)
+		return "", fmt.Errorf("name %w", errContainsDelimiter)
 	}
 	if strings.Contains(value, delim) {
-		return "", fmt.Errorf("value %w", ErrContainsDelimiter)
+		return "", fmt.Errorf("value %w", errContainsDelimiter)
 	}
 	return name + "<<" + delim + "\n" + value + "\n" + delim + "\n", nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -63,17 +64,17 @@ func TestSetOutputs(t *testing.T) {
 		{name: "legacy fixed delimiter", kv: []KV{{"x", "a\n_GitHubActionsFileCommandDelimeter_\nEVIL=1\n"}}},
 		{name: "value only delimiter-like", kv: []KV{{"x", "ghadelimiter_"}}},
 		{name: "unicode value", kv: []KV{{"x", "héllo ✓ " + canary}}},
-		{name: "empty name", kv: []KV{{"", canary}}, wantErr: ErrInvalidName},
-		{name: "leading digit", kv: []KV{{"1x", canary}}, wantErr: ErrInvalidName},
-		{name: "newline in name", kv: []KV{{"X\nY", canary}}, wantErr: ErrInvalidName},
-		{name: "equals in name", kv: []KV{{"a=b", canary}}, wantErr: ErrInvalidName},
-		{name: "heredoc in name", kv: []KV{{"a<<b", canary}}, wantErr: ErrInvalidName},
-		{name: "space in name", kv: []KV{{"a b", canary}}, wantErr: ErrInvalidName},
-		{name: "non-ASCII name", kv: []KV{{"ñame", canary}}, wantErr: ErrInvalidName},
-		{name: "carriage return", kv: []KV{{"x", canary + "\r\nEVIL=1"}}, wantErr: ErrInvalidValue},
-		{name: "invalid UTF-8", kv: []KV{{"x", canary + "\xff"}}, wantErr: ErrInvalidValue},
-		{name: "duplicate", kv: []KV{{"x", "1"}, {"x", canary}}, wantErr: ErrDuplicateName},
-		{name: "valid then invalid writes nothing", kv: []KV{{"ok", canary}, {"bad name", "v"}}, wantErr: ErrInvalidName},
+		{name: "empty name", kv: []KV{{"", canary}}, wantErr: errInvalidName},
+		{name: "leading digit", kv: []KV{{"1x", canary}}, wantErr: errInvalidName},
+		{name: "newline in name", kv: []KV{{"X\nY", canary}}, wantErr: errInvalidName},
+		{name: "equals in name", kv: []KV{{"a=b", canary}}, wantErr: errInvalidName},
+		{name: "heredoc in name", kv: []KV{{"a<<b", canary}}, wantErr: errInvalidName},
+		{name: "space in name", kv: []KV{{"a b", canary}}, wantErr: errInvalidName},
+		{name: "non-ASCII name", kv: []KV{{"ñame", canary}}, wantErr: errInvalidName},
+		{name: "carriage return", kv: []KV{{"x", canary + "\r\nEVIL=1"}}, wantErr: errInvalidValue},
+		{name: "invalid UTF-8", kv: []KV{{"x", canary + "\xff"}}, wantErr: errInvalidValue},
+		{name: "duplicate", kv: []KV{{"x", "1"}, {"x", canary}}, wantErr: errDuplicateName},
+		{name: "valid then invalid writes nothing", kv: []KV{{"ok", canary}, {"bad name", "v"}}, wantErr: errInvalidName},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -155,8 +156,8 @@ func TestFileCommandRecordDelimiterCollision(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rec, err := fileCommandRecord(tc.key, tc.value, d)
-			if !errors.Is(err, ErrContainsDelimiter) {
-				t.Errorf("fileCommandRecord(%q, %q) = %q, %v, want %v", tc.key, tc.value, rec, err, ErrContainsDelimiter)
+			if !errors.Is(err, errContainsDelimiter) {
+				t.Errorf("fileCommandRecord(%q, %q) = %q, %v, want %v", tc.key, tc.value, rec, err, errContainsDelimiter)
 			}
 		})
 	}
@@ -173,16 +174,16 @@ func TestSetEnvAllowlist(t *testing.T) {
 	}{
 		{"client id", "OAUTH_CLIENT_ID", nil},
 		{"client secret", "OAUTH_CLIENT_SECRET", nil},
-		{"BASH_ENV", "BASH_ENV", ErrNameNotAllowed},
-		{"NODE_OPTIONS", "NODE_OPTIONS", ErrNameNotAllowed},
-		{"GITHUB_PATH", "GITHUB_PATH", ErrNameNotAllowed},
-		{"LD_PRELOAD", "LD_PRELOAD", ErrNameNotAllowed},
-		{"PATH", "PATH", ErrNameNotAllowed},
-		{"lower case", "oauth_client_id", ErrNameNotAllowed},
-		{"suffix", "OAUTH_CLIENT_ID_X", ErrNameNotAllowed},
-		{"hyphenated output name", "client-id", ErrNameNotAllowed},
-		{"newline", "X\nY", ErrInvalidName},
-		{"allowed name with newline", "OAUTH_CLIENT_ID\nBASH_ENV", ErrInvalidName},
+		{"BASH_ENV", "BASH_ENV", errNameNotAllowed},
+		{"NODE_OPTIONS", "NODE_OPTIONS", errNameNotAllowed},
+		{"GITHUB_PATH", "GITHUB_PATH", errNameNotAllowed},
+		{"LD_PRELOAD", "LD_PRELOAD", errNameNotAllowed},
+		{"PATH", "PATH", errNameNotAllowed},
+		{"lower case", "oauth_client_id", errNameNotAllowed},
+		{"suffix", "OAUTH_CLIENT_ID_X", errNameNotAllowed},
+		{"hyphenated output name", "client-id", errNameNotAllowed},
+		{"newline", "X\nY", errInvalidName},
+		{"allowed name with newline", "OAUTH_CLIENT_ID\nBASH_ENV", errInvalidName},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,12 +207,47 @@ func TestSetEnvAllowlist(t *testing.T) {
 	}
 }
 
-func TestEnvAllowlistIsACopy(t *testing.T) {
-	l := EnvAllowlist()
-	l[0] = "BASH_ENV"
-	if IsAllowedEnvName("BASH_ENV") {
-		t.Errorf("IsAllowedEnvName(BASH_ENV) = true after modifying the returned slice, want false")
+// allowedEnvNames is the whole allowlist, spelled out rather than taken
+// from the constants so that renaming a constant is caught.
+var allowedEnvNames = []string{"OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET"}
+
+func TestIsAllowedEnvName(t *testing.T) {
+	for _, name := range allowedEnvNames {
+		if !IsAllowedEnvName(name) {
+			t.Errorf("IsAllowedEnvName(%q) = false, want true", name)
+		}
 	}
+	if got := []string{OAuthClientIDEnv, OAuthClientSecretEnv}; !slices.Equal(got, allowedEnvNames) {
+		t.Errorf("OAuthClientIDEnv, OAuthClientSecretEnv = %q, want %q", got, allowedEnvNames)
+	}
+	refused := []string{
+		"BASH_ENV", "ENV", "NODE_OPTIONS", "LD_PRELOAD", "LD_LIBRARY_PATH", "PATH", "PYTHONPATH",
+		"GITHUB_PATH", "GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_TOKEN", "RUNNER_TEMP",
+		"", "oauth_client_id", "OAUTH_CLIENT_ID_X", "XOAUTH_CLIENT_ID", "OAUTH_CLIENT", "OAUTH_CLIENT_ID ",
+		" OAUTH_CLIENT_SECRET", "OAUTH_CLIENT_ID\n", "OAUTH_CLIENT_ID\x00", "client-id", "client-secret",
+	}
+	for _, name := range refused {
+		if IsAllowedEnvName(name) {
+			t.Errorf("IsAllowedEnvName(%q) = true, want false", name)
+		}
+	}
+	// The check runs for every record and dotenv key; it must not allocate.
+	if n := testing.AllocsPerRun(100, func() { IsAllowedEnvName("BASH_ENV") }); n != 0 {
+		t.Errorf("IsAllowedEnvName allocates %v times per call, want 0", n)
+	}
+}
+
+// FuzzIsAllowedEnvName checks that nothing but the two allowlisted names is
+// ever accepted; without -fuzz it runs the seeds.
+func FuzzIsAllowedEnvName(f *testing.F) {
+	for _, s := range append([]string{"BASH_ENV", "OAUTH_CLIENT_IDX", "oauth_client_secret", ""}, allowedEnvNames...) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if IsAllowedEnvName(name) && !slices.Contains(allowedEnvNames, name) {
+			t.Fatalf("IsAllowedEnvName(%q) = true, want false: not in the allowlist %q", name, allowedEnvNames)
+		}
+	})
 }
 
 func TestFileCommandPathErrors(t *testing.T) {

@@ -1,9 +1,11 @@
 package export
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -67,13 +69,9 @@ func (m *Masker) Redact(s string) string {
 	m.mu.Lock()
 	vals := append([]string(nil), m.order...)
 	m.mu.Unlock()
-	// Longest first: a stable insertion sort keeps this dependency-free and the
-	// list is tiny (a handful of tokens per run).
-	for i := 1; i < len(vals); i++ {
-		for j := i; j > 0 && len(vals[j]) > len(vals[j-1]); j-- {
-			vals[j], vals[j-1] = vals[j-1], vals[j]
-		}
-	}
+	// Longest first; stable, so equal lengths keep registration order and
+	// the result never depends on anything but the masked values.
+	slices.SortStableFunc(vals, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
 	for _, v := range vals {
 		s = strings.ReplaceAll(s, v, "***")
 	}

@@ -179,4 +179,23 @@ func TestRedact(t *testing.T) {
 	if diff := cmp.Diff([]string{"abc", "abcdef", "zz"}, m.order); diff != "" {
 		t.Errorf("Redact changed registration order (-want +got):\n%s", diff)
 	}
+	// Overlapping values of equal length are replaced in registration
+	// order (the sort is stable), so the result is deterministic.
+	for _, tc := range []struct {
+		order []string
+		want  string
+	}{
+		{[]string{"ab", "bc"}, "***c"},
+		{[]string{"bc", "ab"}, "a***"},
+	} {
+		m := NewMasker(&bytes.Buffer{})
+		for _, v := range tc.order {
+			if err := m.Mask(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := m.Redact("abc"); got != tc.want {
+			t.Errorf("Redact(%q) after masking %q = %q, want %q", "abc", tc.order, got, tc.want)
+		}
+	}
 }

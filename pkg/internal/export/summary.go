@@ -14,15 +14,15 @@ import (
 // GITHUB_STEP_SUMMARY file is not uploaded at all.
 const MaxSummaryBytes = 1 << 20
 
-// ErrSummaryTooLarge is returned by AppendSummary when the file would exceed
-// MaxSummaryBytes.
-var ErrSummaryTooLarge = errors.New("job summary would exceed 1 MiB")
+// errSummaryTooLarge is wrapped by AppendSummary's error when the file would
+// exceed MaxSummaryBytes.
+var errSummaryTooLarge = errors.New("job summary would exceed 1 MiB")
 
 // AppendSummary appends markdown to the GITHUB_STEP_SUMMARY file at path (the
 // caller passes getenv("GITHUB_STEP_SUMMARY")), adding a final newline if
 // missing so a later append starts a new block. An empty path returns
 // *MissingEnvError. If the existing file plus markdown would exceed
-// MaxSummaryBytes, nothing is written and ErrSummaryTooLarge is returned:
+// MaxSummaryBytes, nothing is written and an error saying so is returned:
 // the runner would otherwise drop the whole summary, including earlier
 // steps' content. The file must exist (the runner creates it). The caller is
 // responsible for keeping secrets out of markdown (Masker.Redact helps).
@@ -44,7 +44,7 @@ func AppendSummary(path string, markdown string) error {
 		return fmt.Errorf("%s file %s is not a regular file", EnvGitHubStepSummary, path)
 	}
 	if fi.Size()+int64(len(markdown)) > MaxSummaryBytes {
-		return fmt.Errorf("append %d bytes to %s (%d bytes): %w", len(markdown), EnvGitHubStepSummary, fi.Size(), ErrSummaryTooLarge)
+		return fmt.Errorf("append %d bytes to %s (%d bytes): %w", len(markdown), EnvGitHubStepSummary, fi.Size(), errSummaryTooLarge)
 	}
 	return appendOnce(EnvGitHubStepSummary, path, markdown)
 }

@@ -21,8 +21,8 @@ func TestAppendSummary(t *testing.T) {
 		{"appends", "earlier step\n", "x", "earlier step\nx\n", nil},
 		{"empty is a no-op", "keep\n", "", "keep\n", nil},
 		{"exactly at the cap", strings.Repeat("a", MaxSummaryBytes-2), "b", strings.Repeat("a", MaxSummaryBytes-2) + "b\n", nil},
-		{"one byte over the cap", strings.Repeat("a", MaxSummaryBytes-1), "b", strings.Repeat("a", MaxSummaryBytes-1), ErrSummaryTooLarge},
-		{"new text alone over the cap", "", strings.Repeat("c", MaxSummaryBytes), "", ErrSummaryTooLarge},
+		{"one byte over the cap", strings.Repeat("a", MaxSummaryBytes-1), "b", strings.Repeat("a", MaxSummaryBytes-1), errSummaryTooLarge},
+		{"new text alone over the cap", "", strings.Repeat("c", MaxSummaryBytes), "", errSummaryTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

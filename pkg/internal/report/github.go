@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
@@ -47,7 +48,7 @@ func GitHub(w io.Writer, files []File) error {
 				continue
 			}
 			logOnly++
-			ew.str(neutralize(headerLine(f.Path, d, false)) + "\n")
+			ew.str(safetext.Neutralize(headerLine(f.Path, d, false)) + "\n")
 		}
 	}
 	ew.str("::notice title=" + escapeProperty(toolName) + "::" + escapeData(summaryLine(Summarize(files))) + "\n")
@@ -95,7 +96,7 @@ func annotation(level, path string, d diag.Diagnostic) string {
 	}
 	b.WriteString("title=" + escapeProperty(toolName+": "+d.Rule))
 	b.WriteString("::")
-	b.WriteString(escapeData(truncate(d.Message, maxMessageRunes)))
+	b.WriteString(escapeData(safetext.Truncate(d.Message, maxMessageRunes)))
 	return b.String()
 }
 
@@ -104,7 +105,7 @@ func annotation(level, path string, d diag.Diagnostic) string {
 // runner tries the "::" parser first, so this is defence in depth should a
 // command line ever fail to parse and fall through to the legacy parser.
 func escapeData(s string) string {
-	s = strings.ReplaceAll(escapeControls(s, true), "##[", `##\[`)
+	s = safetext.EscapeLegacyCommands(escapeControls(s, true))
 	s = strings.ReplaceAll(s, "%", "%25")
 	s = strings.ReplaceAll(s, "\r", "%0D")
 	return strings.ReplaceAll(s, "\n", "%0A")

@@ -3,8 +3,9 @@ package report
 import (
 	"fmt"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // maxMessageRunes caps a message in line-oriented output (security-rules.md
@@ -13,12 +14,17 @@ import (
 const maxMessageRunes = 1024
 
 // escapeControls makes s safe to print on one terminal or log line: C0 and
-// C1 controls, DEL, invalid UTF-8, line/paragraph separators and bidi
-// overrides become visible escapes (\n, \x1b, \u202e), so they can neither
-// start a new line, drive the terminal nor reorder what the reader sees.
+// C1 controls, DEL, invalid UTF-8, line/paragraph separators and invisible
+// format characters (bidi overrides, zero-width spaces, the BOM) become
+// visible escapes (\n, \x1b, \u202e, \u200b), so they can neither start a
+// new line, drive the terminal, reorder nor hide what the reader sees.
 // Tabs are kept because they are harmless and keep snippets aligned. With
 // keepNewlines, CR and LF are left for the caller to escape (the workflow
 // command data escaping turns them into %0D/%0A).
+//
+// It differs from safetext.Line on purpose: a lint report shows the reader
+// what the file holds, so characters are escaped rather than dropped, and
+// source snippets keep their tabs for the caret line.
 func escapeControls(s string, keepNewlines bool) string {
 	clean := true
 	for _, r := range s {
@@ -54,6 +60,11 @@ func escapeControls(s string, keepNewlines bool) string {
 	return b.String()
 }
 
+// needsEscape reports the runes escapeControls makes visible. Invisible
+// format characters are safetext.IsInvisible, the project's one predicate
+// for them (bidi marks and overrides, zero-width spaces and joiners, U+061C,
+// the soft hyphen, the BOM), so every character safetext.Line removes or
+// replaces, the tab aside, is escaped here.
 func needsEscape(r rune) bool {
 	switch {
 	case r == '\t':
@@ -62,57 +73,19 @@ func needsEscape(r rune) bool {
 		return true
 	case r == 0x2028, r == 0x2029: // line and paragraph separators
 		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f:
-		return true // bidi embeddings, overrides, isolates and marks
 	}
-	return false
-}
-
-// truncate cuts s to at most n runes, marking the cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, count := 0, 0
-	for i = range s {
-		if count == n-1 {
-			break
-		}
-		count++
-	}
-	return s[:i] + "…"
-}
-
-// neutralize makes an already single-line string inert for the GitHub
-// runner. The runner (actions/runner ActionCommand.TryParseV2) treats a line
-// as a command when it starts with "::" after trimming leading whitespace,
-// and the legacy parser (TryParse) when "##[" appears anywhere in the line.
-// A leading backslash and "##\[" keep the text readable while matching
-// neither.
-func neutralize(line string) string {
-	line = strings.ReplaceAll(line, "##[", `##\[`)
-	if startsCommand(line) {
-		line = `\` + line
-	}
-	return line
-}
-
-// startsCommand reports whether the runner would read line as a "::"
-// command. It trims more than .NET's TrimStart does (format characters such
-// as U+200B and U+FEFF too), so it errs on the side of neutralising.
-func startsCommand(line string) bool {
-	trimmed := strings.TrimLeftFunc(line, func(r rune) bool {
-		return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) || unicode.IsControl(r)
-	})
-	return strings.HasPrefix(trimmed, "::")
+	return safetext.IsInvisible(r)
 }
 
 // displayPath is the path as printed at the start of a text line. A path is
 // user input too; one that would read as a command gets a "./" prefix,
-// which names the same file.
+// which names the same file and keeps the line usable as a location. Text
+// and GitHub still pass every whole line through safetext.Neutralize, since
+// a path such as ":" only reads as a command together with the ":line:col"
+// that follows it.
 func displayPath(p string) string {
 	p = escapeControls(p, false)
-	if startsCommand(p) {
+	if safetext.StartsCommand(p) {
 		p = "./" + p
 	}
 	return p
@@ -120,5 +93,5 @@ func displayPath(p string) string {
 
 // lineMessage is a finding's message as printed on a text or log line.
 func lineMessage(msg string) string {
-	return escapeControls(truncate(msg, maxMessageRunes), false)
+	return escapeControls(safetext.Truncate(msg, maxMessageRunes), false)
 }

@@ -3,6 +3,9 @@ package report
 import (
 	"strings"
 	"testing"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
+	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
 func TestEscapeControls(t *testing.T) {
@@ -16,6 +19,10 @@ func TestEscapeControls(t *testing.T) {
 		{"del and c1", "\x7f\u0085\u009b", `\x7f\x85\x9b`},
 		{"separators", "a\u2028b\u2029", `a\u2028b\u2029`},
 		{"bidi", "\u202eabc\u2066", `\u202eabc\u2066`},
+		{"bidi marks", "\u200e\u200f\u061c", `\u200e\u200f\u061c`},
+		{"zero width", "ad\u200bmin\u200c\u200d", `ad\u200bmin\u200c\u200d`},
+		{"bom and word joiner", "\ufeffx\u2060", `\ufeffx\u2060`},
+		{"soft hyphen", "pay\u00adpal", `pay\xadpal`},
 		{"invalid utf8", "a\xffb", `a\xffb`},
 		{"non-ascii kept", "日本語 é", "日本語 é"},
 	}
@@ -31,27 +38,40 @@ func TestEscapeControls(t *testing.T) {
 	}
 }
 
-func TestNeutralize(t *testing.T) {
+// TestTextLinesAreNeutral renders hostile paths and messages in the text
+// format and checks every line the way the runner would read it: none may
+// start a "::" command or hold a legacy "##[" command. Paths such as ":"
+// only form "::" together with the ":line:col" after them, so this covers
+// the whole-line safetext.Neutralize as well as displayPath.
+func TestTextLinesAreNeutral(t *testing.T) {
 	tests := []struct {
-		name, in, want string
+		name, path, msg, wantFirst string
 	}{
-		{"plain", "app.yml:1:1: error: x [r]", "app.yml:1:1: error: x [r]"},
-		{"command", "::error::x", `\::error::x`},
-		{"leading space", "   ::add-mask::x", `\   ::add-mask::x`},
-		{"nbsp", "\u00a0::x::y", "\\\u00a0::x::y"},
-		{"zero width", "\u200b::x::y", "\\\u200b::x::y"},
-		{"single colon", ":x", ":x"},
-		{"legacy anywhere", "a ##[set-env name=A;]b", `a ##\[set-env name=A;]b`},
-		{"legacy repeated", "###[##[", `###\[##\[`},
+		{"colon path", ":", "m", "> ::1:1: error: m [r]"},
+		{"colon path without position", ":", "m", "> :: error: m [r]"},
+		{"command path", "::error::x.yml", "m", "./::error::x.yml:1:1: error: m [r]"},
+		{"zero-width path", "\u200b::x.yml", "m", `\u200b::x.yml:1:1: error: m [r]`},
+		{"legacy in path and message", "##[a].yml", "##[b]", `##\[a].yml:1:1: error: ##\[b] [r]`},
+		{"message with newline", "app.yml", "x\n::add-mask::y", `app.yml:1:1: error: x\n::add-mask::y [r]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := neutralize(tc.in)
-			if got != tc.want {
-				t.Errorf("neutralize(%q) = %q, want %q", tc.in, got, tc.want)
+			d := diag.Diagnostic{File: tc.path, Pos: diag.Pos{Line: 1, Column: 1}, Severity: diag.Error, Rule: "r", Message: tc.msg}
+			if strings.HasSuffix(tc.name, "without position") {
+				d.Pos = diag.Pos{}
 			}
-			if startsCommand(got) || strings.Contains(got, "##[") {
-				t.Errorf("neutralize(%q) = %q still reads as a command", tc.in, got)
+			var b strings.Builder
+			if err := Text(&b, []File{{Path: tc.path, Diags: diag.List{d}}}, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+			if lines[0] != tc.wantFirst {
+				t.Errorf("Text(%q, %q) first line = %q, want %q", tc.path, tc.msg, lines[0], tc.wantFirst)
+			}
+			for _, l := range lines {
+				if safetext.StartsCommand(l) || strings.Contains(l, "##[") {
+					t.Errorf("Text(%q, %q) line %q reads as a command", tc.path, tc.msg, l)
+				}
 			}
 		})
 	}
@@ -71,25 +91,16 @@ func TestDisplayPath(t *testing.T) {
 	}
 }
 
-func TestTruncate(t *testing.T) {
-	tests := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"abc", 3, "abc"},
-		{"abcd", 3, "ab…"},
-		{"日本語です", 4, "日本語…"},
-		{"", 1, ""},
-	}
-	for _, tc := range tests {
-		if got := truncate(tc.in, tc.n); got != tc.want {
-			t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
-		}
-	}
+// TestLineMessageCap checks the cap of messages on text lines; the cutting
+// itself is safetext.Truncate, tested there.
+func TestLineMessageCap(t *testing.T) {
 	long := strings.Repeat("x", maxMessageRunes+50)
-	if got := lineMessage(long); len([]rune(got)) != maxMessageRunes {
-		t.Errorf("lineMessage(%d runes) has %d runes, want %d", len(long), len([]rune(got)), maxMessageRunes)
+	if got := lineMessage(long); len([]rune(got)) != maxMessageRunes || !strings.HasSuffix(got, "…") {
+		t.Errorf("lineMessage(%d runes) has %d runes, want %d ending in …", len(long), len([]rune(got)), maxMessageRunes)
+	}
+	exact := strings.Repeat("y", maxMessageRunes)
+	if got := lineMessage(exact); got != exact {
+		t.Errorf("lineMessage(%d runes) was cut, want it unchanged", maxMessageRunes)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/text/width"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
@@ -38,7 +39,7 @@ func Text(w io.Writer, files []File, opt Options) error {
 	ew := newErrWriter(w)
 	for _, f := range files {
 		for _, d := range f.Diags {
-			ew.str(neutralize(headerLine(f.Path, d, opt.Color)) + "\n")
+			ew.str(safetext.Neutralize(headerLine(f.Path, d, opt.Color)) + "\n")
 			if f.Doc == nil || d.Pos.Line < 1 {
 				continue
 			}
@@ -51,7 +52,7 @@ func Text(w io.Writer, files []File, opt Options) error {
 			pad := strings.Repeat(" ", len(gutter))
 			// The gutter keeps snippet lines from ever starting with "::"
 			// (YAML block scalars may hold any text).
-			ew.str(neutralize(" "+gutter+" | "+code) + "\n")
+			ew.str(safetext.Neutralize(" "+gutter+" | "+code) + "\n")
 			ew.str(" " + pad + " | " + caret + "\n")
 		}
 	}
@@ -138,7 +139,7 @@ func snippet(src string, col int) (code, caret string) {
 	// Text neutralises the whole line, turning "##[" into "##\[". Do the
 	// same here so a "##[" before the column does not shift the caret.
 	var c strings.Builder
-	for _, r := range strings.ReplaceAll(prefix, "##[", `##\[`) {
+	for _, r := range safetext.EscapeLegacyCommands(prefix) {
 		switch {
 		case r == '\t':
 			c.WriteByte('\t')
