@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-
-	"github.com/takos-dev/takos-apply/internal/jsonptr"
 )
 
 func TestCompile(t *testing.T) {
@@ -138,27 +136,58 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
-func TestPointerAndName(t *testing.T) {
+// TestName pins how instance locations read in messages. How tokens become
+// a JSON pointer (escaping "~" and "/") is jsonptr's, tested there.
+func TestName(t *testing.T) {
 	root := map[string]any{"spec": map[string]any{
 		"routes":    []any{map[string]any{"methods": []any{"GET"}}},
 		"resources": map[string]any{"a.b": map[string]any{}},
 	}}
 	f := flattener{root: root}
+	long := strings.Repeat("k", 70)
 	tests := []struct {
-		tokens   []string
-		ptr, nam string
+		tokens []string
+		want   string
 	}{
-		{nil, "", "the manifest"},
-		{[]string{"spec", "routes", "0", "methods", "0"}, "/spec/routes/0/methods/0", "spec.routes[0].methods[0]"},
-		{[]string{"spec", "resources", "a.b", "type"}, "/spec/resources/a.b/type", `spec.resources["a.b"].type`},
-		{[]string{"spec", "resources", "a/b~c"}, "/spec/resources/a~1b~0c", `spec.resources["a/b~c"]`},
+		{nil, "the manifest"},
+		{[]string{"spec", "routes", "0", "methods", "0"}, "spec.routes[0].methods[0]"},
+		{[]string{"spec", "resources", "a.b", "type"}, `spec.resources["a.b"].type`},
+		{[]string{"spec", "resources", "a/b~c"}, `spec.resources["a/b~c"]`},
+		// User keys are quoted with escapes and cut like every user text.
+		{[]string{"spec", "resources", "a\u202eb"}, `spec.resources["a\u202eb"]`},
+		{[]string{"spec", "resources", long}, `spec.resources["` + long[:maxQuoted] + `"…]`},
 	}
 	for _, tc := range tests {
-		if got := jsonptr.Format(tc.tokens...); got != tc.ptr {
-			t.Errorf("jsonptr.Format(%q) = %q, want %q", tc.tokens, got, tc.ptr)
+		if got := f.name(tc.tokens); got != tc.want {
+			t.Errorf("name(%q) = %q, want %q", tc.tokens, got, tc.want)
 		}
-		if got := f.name(tc.tokens); got != tc.nam {
-			t.Errorf("name(%q) = %q, want %q", tc.tokens, got, tc.nam)
+	}
+}
+
+// TestSchemaNode resolves schema locations as the validator reports them:
+// a URI whose fragment is a percent-encoded JSON pointer.
+func TestSchemaNode(t *testing.T) {
+	c, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := flattener{c: c}
+	semver := func(v any) bool {
+		m, _ := v.(map[string]any)
+		_, ok := m["pattern"].(string)
+		return ok && m["description"] == "A strict SemVer 2.0 version."
+	}
+	for _, loc := range []string{ID + "#/$defs/semver", ID + "#/%24defs/semver", trustedURL + "#/$defs/semver"} {
+		if got := f.schemaNode(loc); !semver(got) {
+			t.Errorf("schemaNode(%q) = %v, want the semver definition", loc, got)
+		}
+	}
+	if got, _ := f.schemaNode(ID + "#").(map[string]any); got["$id"] != ID {
+		t.Errorf("schemaNode(%q) is not the schema document", ID+"#")
+	}
+	for _, loc := range []string{ID, ID + "#/$defs/nope", ID + "#/$defs/semver/pattern/x", ID + "#/properties/spec/required/99"} {
+		if got := f.schemaNode(loc); got != nil {
+			t.Errorf("schemaNode(%q) = %v, want nil", loc, got)
 		}
 	}
 }

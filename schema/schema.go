@@ -31,6 +31,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/fuzzy"
 	"github.com/takos-dev/takos-apply/internal/jsonptr"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 //go:embed app.schema.json
@@ -404,13 +405,13 @@ func (f *flattener) unknownField(schemaURL string, parent []string, key string) 
 	node, _ := f.schemaNode(schemaURL).(map[string]any)
 	if removed, ok := node["x-removed"].(map[string]any); ok {
 		if why, ok := removed[key].(string); ok {
-			v.Message = fmt.Sprintf("unsupported field %q %s: %s", key, f.where(parent), why)
+			v.Message = fmt.Sprintf("unsupported field %s %s: %s", quote(key), f.where(parent), why)
 			return v
 		}
 	}
 	if len(parent) == 0 {
 		if spec := f.specProperties(); spec[key] != nil {
-			v.Message = fmt.Sprintf("unknown field %q at the top level; move it under spec %s", key, silentDrop)
+			v.Message = fmt.Sprintf("unknown field %s at the top level; move it under spec %s", quote(key), silentDrop)
 			return v
 		}
 	}
@@ -418,9 +419,9 @@ func (f *flattener) unknownField(schemaURL string, parent []string, key string) 
 	present, _ := jsonptr.Lookup(f.root, parent)
 	obj, _ := present.(map[string]any)
 	if s := suggest(key, props, obj); s != "" {
-		v.Message = fmt.Sprintf("unknown field %q %s; did you mean %q? %s", key, f.where(parent), s, silentDrop)
+		v.Message = fmt.Sprintf("unknown field %s %s; did you mean %q? %s", quote(key), f.where(parent), s, silentDrop)
 	} else {
-		v.Message = fmt.Sprintf("unknown field %q %s; remove it or fix its name %s", key, f.where(parent), silentDrop)
+		v.Message = fmt.Sprintf("unknown field %s %s; remove it or fix its name %s", quote(key), f.where(parent), silentDrop)
 	}
 	return v
 }
@@ -440,7 +441,7 @@ func (f *flattener) falseSchema(schemaURL string, tokens []string) Violation {
 		why = "is not allowed here"
 	}
 	return Violation{Pointer: jsonptr.Format(parent...), Rule: RuleUnknownField, Key: key,
-		Message: fmt.Sprintf("field %q %s %s; remove it %s", key, f.where(parent), why, silentDrop)}
+		Message: fmt.Sprintf("field %s %s %s; remove it %s", quote(key), f.where(parent), why, silentDrop)}
 }
 
 func (f *flattener) specProperties() map[string]any {
@@ -465,34 +466,19 @@ func (f *flattener) xMessage(schemaURL, kw string) string {
 }
 
 // schemaNode resolves a dereferenced schema location (ID + "#" + JSON
-// pointer, each token path-escaped) inside the parsed schema document.
+// pointer, percent-encoded as a URI fragment) inside the parsed schema
+// document. The fragment is percent-decoded before it is split: a "/" in a
+// name is "~1" in the pointer, never "%2F", so decoding cannot create a
+// separator.
 func (f *flattener) schemaNode(schemaURL string) any {
 	_, frag, ok := strings.Cut(schemaURL, "#")
 	if !ok {
 		return nil
 	}
-	node := f.c.doc
-	if frag == "" {
-		return node
+	if p, err := url.PathUnescape(frag); err == nil {
+		frag = p
 	}
-	for _, tok := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
-		if t, err := url.PathUnescape(tok); err == nil {
-			tok = t
-		}
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch n := node.(type) {
-		case map[string]any:
-			node = n[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(n) {
-				return nil
-			}
-			node = n[i]
-		default:
-			return nil
-		}
-	}
+	node, _ := jsonptr.Lookup(f.c.doc, jsonptr.Split(frag))
 	return node
 }
 
@@ -559,7 +545,8 @@ func typoBudget(n int) int {
 
 // name renders an instance location the way users write it:
 // spec.routes[0].methods[1], spec.resources["a.b"]; the root is "the
-// manifest".
+// manifest". A key that is not a short identifier is quoted (and cut) as
+// user text.
 func (f *flattener) name(tokens []string) string {
 	if len(tokens) == 0 {
 		return "the manifest"
@@ -577,13 +564,13 @@ func (f *flattener) name(tokens []string) string {
 				v = nil
 			}
 			continue
-		case plainKey(tok):
+		case plainKey(tok) && len(tok) <= maxQuoted:
 			if i > 0 {
 				b.WriteByte('.')
 			}
 			b.WriteString(tok)
 		default:
-			b.WriteString("[" + strconv.Quote(tok) + "]")
+			b.WriteString("[" + quote(tok) + "]")
 		}
 		if m, ok := v.(map[string]any); ok {
 			v = m[tok]
@@ -654,15 +641,20 @@ func typeList(want []string) string {
 	}
 }
 
+// maxQuoted caps, in runes, the manifest text one message quotes.
+const maxQuoted = 60
+
+// quote renders text from the manifest (a key, a string value) for a
+// message: Go-quoted, so control and invisible characters show as escapes,
+// and cut at maxQuoted runes (safetext.Quote).
+func quote(s string) string { return safetext.Quote(s, maxQuoted) }
+
 // display renders a value for a message: strings quoted (and shortened),
 // numbers and booleans as written, containers by their type.
 func display(v any) string {
 	switch t := v.(type) {
 	case string:
-		if r := []rune(t); len(r) > 60 {
-			t = string(r[:57]) + "..."
-		}
-		return strconv.Quote(t)
+		return quote(t)
 	case json.Number:
 		return t.String()
 	case nil:

@@ -209,6 +209,27 @@ func TestValidateViolations(t *testing.T) {
 			src:  spec("takos: {minVersion: latest}"),
 			want: []want{{schema.RulePattern, "/spec/takos/minVersion", "", "", []string{"spec.takos.minVersion must be valid semver"}}},
 		},
+		// minVersion is checked by the schema alone (the lint rule
+		// takos-min-version that repeated it is gone); these were its cases.
+		{
+			name: "minVersion prerelease and build",
+			src:  spec("takos: {minVersion: 1.2.3-rc.1+build.5}"),
+		},
+		{
+			name: "minVersion with v prefix",
+			src:  spec("takos: {minVersion: v1.2.3}"),
+			want: []want{{schema.RulePattern, "/spec/takos/minVersion", "", "", []string{"spec.takos.minVersion must be valid semver", `got "v1.2.3"`}}},
+		},
+		{
+			name: "minVersion two parts",
+			src:  spec("takos: {minVersion: '1.2'}"),
+			want: []want{{schema.RulePattern, "/spec/takos/minVersion", "", "", []string{`got "1.2"`}}},
+		},
+		{
+			name: "minVersion leading zero",
+			src:  spec("takos: {minVersion: 1.02.0}"),
+			want: []want{{schema.RulePattern, "/spec/takos/minVersion", "", "", []string{`got "1.02.0"`}}},
+		},
 		{
 			name: "kind app",
 			src:  strings.Replace(header, "kind: App", "kind: app", 1),
@@ -236,6 +257,16 @@ func TestValidateViolations(t *testing.T) {
 			name: "metadata name as number",
 			src:  strings.Replace(header, "name: t", "name: 123", 1),
 			want: []want{{schema.RuleType, "/metadata/name", "", "number", []string{"metadata.name must be a string, got number"}}},
+		},
+		{
+			name: "long value is cut in the message",
+			src:  spec("update: {strategy: " + strings.Repeat("y", 100) + "}"),
+			want: []want{{schema.RuleEnum, "/spec/update/strategy", "", "", []string{`got "` + strings.Repeat("y", 60) + `"…`}}},
+		},
+		{
+			name: "unknown key with an invisible character is escaped",
+			src:  spec(`"scopes\u200b": [openid]`),
+			want: []want{{schema.RuleUnknownField, "/spec", "scopes\u200b", "", []string{`unknown field "scopes\u200b" in spec`}}},
 		},
 		{
 			name: "bad update strategy",

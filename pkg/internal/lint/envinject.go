@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
@@ -13,36 +14,30 @@ var templateRE = regexp.MustCompile(`\{\{([^}]+)\}\}`)
 
 // resolvableFields lists, per section, the fields Takos fills in at deploy
 // (TemplateContext); any other field fails there with "Template variable
-// not found".
-func resolvableFields(section string) []string {
-	switch section {
-	case "routes":
-		return []string{"url", "domain", "path"}
-	case "containers":
-		return []string{"port"}
-	case "services":
-		return []string{"ipv4", "port"}
-	case "workers":
-		return []string{"url"}
-	case "resources":
-		return []string{"id"}
-	}
-	return nil
+// not found". The sections are exactly the ones checkTemplateRef accepts.
+// Read-only; the order of each list is the order messages show.
+var resolvableFields = map[string][]string{
+	"routes":     {"url", "domain", "path"},
+	"containers": {"port"},
+	"services":   {"ipv4", "port"},
+	"workers":    {"url"},
+	"resources":  {"id"},
 }
 
 // checkEnvInject mirrors validateTemplateReferences and adds the field
 // check Takos defers to deploy time.
 func (c *checker) checkEnvInject(m *model) {
 	inject := asMap(asMap(m.spec["env"])["inject"])
-	for _, key := range sortedKeys(inject) {
-		tmpl, ok := asString(inject[key])
+	// Go's map order: Check sorts the findings.
+	for key, v := range inject {
+		tmpl, ok := asString(v)
 		if !ok {
 			continue
 		}
 		p := ptr("spec", "env", "inject", key)
 		if open, closing := strings.Count(tmpl, "{{"), strings.Count(tmpl, "}}"); open != closing {
 			c.add(p, diag.Error, ruleEnvInjectBraces,
-				fmt.Sprintf("env.inject.%s has %d '{{' but %d '}}'; write each reference as {{section.name.field}}", key, open, closing))
+				fmt.Sprintf("env.inject %s has %d '{{' but %d '}}'; write each reference as {{section.name.field}}", quote(key), open, closing))
 			continue
 		}
 		for _, sub := range templateRE.FindAllStringSubmatch(tmpl, -1) {
@@ -52,10 +47,13 @@ func (c *checker) checkEnvInject(m *model) {
 }
 
 func (c *checker) checkTemplateRef(m *model, p, key, path string) {
+	// Both the key and the reference are user text: quoted, like every
+	// other name in a message. Built only for a finding.
+	ref := func() string { return fmt.Sprintf("env.inject %s reference %s", quote(key), quote("{{"+path+"}}")) }
 	parts := strings.Split(path, ".")
 	if len(parts) < 2 {
 		c.add(p, diag.Error, ruleEnvInjectPath,
-			fmt.Sprintf("env.inject.%s reference {{%s}} has no entry name; write it as {{section.name.field}}, for example {{routes.api.url}}", key, path))
+			ref()+" has no entry name; write it as {{section.name.field}}, for example {{routes.api.url}}")
 		return
 	}
 	section, name := parts[0], parts[1]
@@ -73,27 +71,18 @@ func (c *checker) checkTemplateRef(m *model, p, key, path string) {
 		exists = has(name, m.resources)
 	default:
 		c.add(p, diag.Error, ruleEnvInjectSection,
-			fmt.Sprintf("env.inject.%s reference {{%s}} uses the unknown section %q; use routes, containers, services, workers or resources", key, path, section))
+			fmt.Sprintf("%s uses the unknown section %s; use routes, containers, services, workers or resources", ref(), quote(section)))
 		return
 	}
 	if !exists {
 		c.add(p, diag.Error, ruleEnvInjectUnknown,
-			fmt.Sprintf("env.inject.%s reference {{%s}} names no %s entry %q; define it or fix the name", key, path, strings.TrimSuffix(section, "s"), name))
+			fmt.Sprintf("%s names no %s entry %s; define it or fix the name", ref(), strings.TrimSuffix(section, "s"), quote(name)))
 		return
 	}
-	fields := resolvableFields(section)
-	if len(parts) == 3 && contains(fields, parts[2]) {
+	fields := resolvableFields[section]
+	if len(parts) == 3 && slices.Contains(fields, parts[2]) {
 		return
 	}
 	c.add(p, diag.Warning, ruleEnvInjectField,
-		fmt.Sprintf("env.inject.%s reference {{%s}} does not resolve at deploy; end it with one of the %s fields: %s", key, path, section, strings.Join(fields, ", ")))
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
+		fmt.Sprintf("%s does not resolve at deploy; end it with one of the %s fields: %s", ref(), section, strings.Join(fields, ", ")))
 }

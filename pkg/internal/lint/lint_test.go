@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/internal/redirecturi"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -84,16 +87,47 @@ const (
 
 func sc(i int) string { return manifest.PtrScopes + "/" + fmt.Sprint(i) }
 
-type scopeCase struct {
-	name    string
-	scopes  string   // YAML after "scopes: "
-	catalog []string // nil: DefaultScopes
-	want    []want   // production
-	wantDev []want   // nil: same as want
-	msg     string   // substring the first finding's message must contain
+// envCase is one row of the table tests over the OAuth block: the
+// manifest is oauthApp(clientName, scopes, metadata), checked in
+// production (want) and development (wantDev, nil meaning the same).
+type envCase struct {
+	name       string
+	clientName string   // YAML after "clientName: "; "" keeps Demo
+	scopes     string   // YAML after "scopes: "; "" keeps [openid]
+	metadata   string   // one line under metadata:, or ""
+	catalog    []string // nil: DefaultScopes
+	want       []want   // production
+	wantDev    []want   // nil: same as want
+	msg        string   // substring the first finding's message must contain
 }
 
-var scopeCases = []scopeCase{
+// runEnvCases runs each case in production and in development and compares
+// the findings exactly (pointer, rule, severity).
+func runEnvCases(t *testing.T, cases []envCase) {
+	t.Helper()
+	for _, tc := range cases {
+		for _, env := range []string{prod, dev} {
+			t.Run(tc.name+"/"+env, func(t *testing.T) {
+				t.Parallel()
+				doc := parse(t, oauthApp(tc.clientName, tc.scopes, tc.metadata))
+				got := Check(doc, Options{Env: env, Scopes: tc.catalog})
+				w := tc.want
+				if env == dev && tc.wantDev != nil {
+					w = tc.wantDev
+				}
+				in := fmt.Sprintf("clientName: %s, scopes: %s, metadata: %s", tc.clientName, tc.scopes, tc.metadata)
+				if diff := cmp.Diff(wantStrings(w), summarize(got)); diff != "" {
+					t.Fatalf("Check(%s) mismatch (-want +got):\n%s\nfindings: %v", in, diff, got)
+				}
+				if tc.msg != "" && !strings.Contains(got[0].Message, tc.msg) {
+					t.Errorf("Check(%s)[0].Message = %q, want it to contain %q", in, got[0].Message, tc.msg)
+				}
+			})
+		}
+	}
+}
+
+var scopeCases = []envCase{
 	{name: "identity scopes", scopes: "[openid, profile, email]"},
 	{name: "single read", scopes: "[files:read]"},
 	{name: "single write", scopes: "[files:write]"},
@@ -139,31 +173,17 @@ var scopeCases = []scopeCase{
 	{name: "scalar is the schema's", scopes: "openid profile"},
 	{name: "mapping is the schema's", scopes: "{openid: true}"},
 	{name: "null is the schema's", scopes: "null"},
+	{name: "long unknown scope is cut in the message", scopes: "[" + strings.Repeat("x", 300) + "]",
+		want: []want{{sc(0), ruleScopeUnknown, diag.Error}}, msg: `unknown scope "` + strings.Repeat("x", maxQuoted) + `"… is rejected`},
+	{name: "invisible character is escaped in the message", scopes: `["files:read\u200B"]`,
+		want: []want{{sc(0), ruleScopeGrammar, diag.Error}}, msg: `scope "files:read\u200b" contains`},
 	{name: "mixed", scopes: "[openid, runs:write, threads:write, threads:read, threads:write]",
 		want: []want{{sc(1), ruleScopeRuns, diag.Error}, {sc(3), ruleScopeImpliedRead, diag.Info}, {sc(4), ruleScopeDuplicate, diag.Warning}}},
 }
 
 func TestScopes(t *testing.T) {
 	t.Parallel()
-	for _, tc := range scopeCases {
-		for _, env := range []string{prod, dev} {
-			t.Run(tc.name+"/"+env, func(t *testing.T) {
-				t.Parallel()
-				doc := parse(t, oauthApp("", tc.scopes, ""))
-				got := Check(doc, Options{Env: env, Scopes: tc.catalog})
-				w := tc.want
-				if env == dev && tc.wantDev != nil {
-					w = tc.wantDev
-				}
-				if diff := cmp.Diff(wantStrings(w), summarize(got)); diff != "" {
-					t.Fatalf("Check(scopes: %s) mismatch (-want +got):\n%s\nfindings: %v", tc.scopes, diff, got)
-				}
-				if tc.msg != "" && !strings.Contains(got[0].Message, tc.msg) {
-					t.Errorf("Check(scopes: %s)[0].Message = %q, want it to contain %q", tc.scopes, got[0].Message, tc.msg)
-				}
-			})
-		}
-	}
+	runEnvCases(t, scopeCases)
 }
 
 func TestScopesMissingBlockOrList(t *testing.T) {
@@ -221,15 +241,6 @@ func TestDefaultScopes(t *testing.T) {
 	}
 }
 
-type metaCase struct {
-	name       string
-	clientName string // YAML after "clientName: "; "" keeps Demo
-	metadata   string // one line under metadata:
-	want       []want
-	wantDev    []want
-	msg        string
-}
-
 const (
 	logoP   = manifest.PtrLogoURI
 	tosP    = manifest.PtrTOSURI
@@ -237,7 +248,7 @@ const (
 	nameP   = manifest.PtrClientName
 )
 
-var metaCases = []metaCase{
+var metaCases = []envCase{
 	{name: "https logo", metadata: "logoUri: https://demo.example.com/logo.png"},
 	{name: "https tos with fragment", metadata: "tosUri: https://demo.example.com/terms#use"},
 	{name: "https policy with query and port", metadata: "policyUri: https://demo.example.com:8443/privacy?lang=en"},
@@ -255,7 +266,7 @@ var metaCases = []metaCase{
 	{name: "scheme-relative", metadata: "tosUri: //demo.example.com/terms", want: []want{{tosP, ruleMetadataURIInvalid, diag.Error}}},
 	{name: "opaque https", metadata: "policyUri: https:demo.example.com", want: []want{{policyP, ruleMetadataURIInvalid, diag.Error}}, msg: "no host"},
 	{name: "empty host", metadata: "policyUri: https:///privacy", want: []want{{policyP, ruleMetadataURIInvalid, diag.Error}}},
-	{name: "unparsable", metadata: `logoUri: "https://demo.example.com:port/x"`, want: []want{{logoP, ruleMetadataURIInvalid, diag.Error}}},
+	{name: "unparsable", metadata: `logoUri: "https://demo.example.com:port/x"`, want: []want{{logoP, ruleMetadataURIInvalid, diag.Error}}, msg: `logoUri "https://demo.example.com:port/x" is not a valid URL`},
 	{name: "non-ASCII host", metadata: "tosUri: https://bücher.example/terms", want: []want{{tosP, ruleMetadataURIInvalid, diag.Error}}, msg: "punycode"},
 	{name: "data logo", metadata: `logoUri: "data:image/png;base64,iVBORw0KGgo="`, want: []want{{logoP, ruleMetadataURIScheme, diag.Error}}, msg: "data:"},
 	{name: "javascript policy", metadata: `policyUri: "javascript:alert(1)"`, want: []want{{policyP, ruleMetadataURIScheme, diag.Error}}, msg: "javascript:"},
@@ -270,6 +281,11 @@ var metaCases = []metaCase{
 	{name: "ipv6 loopback host", metadata: "logoUri: https://[::1]/logo.png", want: []want{{logoP, ruleMetadataURIHost, diag.Warning}}},
 	{name: "localhost", metadata: "tosUri: https://localhost/terms", want: []want{{tosP, ruleMetadataURIHost, diag.Warning}}, wantDev: []want{{tosP, ruleMetadataURIHost, diag.Warning}}},
 	{name: "dot localhost", metadata: "policyUri: https://app.LOCALHOST/privacy", want: []want{{policyP, ruleMetadataURIHost, diag.Warning}}},
+	{name: "localhost with trailing dot", metadata: "tosUri: https://localhost./terms", want: []want{{tosP, ruleMetadataURIHost, diag.Warning}}, msg: `points at "localhost."`},
+	{name: "dot localhost with trailing dot", metadata: "logoUri: https://app.localhost./logo.png", want: []want{{logoP, ruleMetadataURIHost, diag.Warning}}},
+	{name: "localhost look-alike is a public name", metadata: "logoUri: https://localhost.example.com/logo.png"},
+	{name: "line separator", metadata: `tosUri: "https://demo.example.com/te\u2028rms"`, want: []want{{tosP, ruleMetadataURIWhitespace, diag.Error}}, msg: "U+2028"},
+	{name: "soft hyphen", metadata: `tosUri: "https://demo.exam\u00ADple.com/terms"`, want: []want{{tosP, ruleMetadataURIWhitespace, diag.Error}}, msg: "U+00AD"},
 	{name: "space in path", metadata: `logoUri: "https://demo.example.com/my logo.png"`, want: []want{{logoP, ruleMetadataURIWhitespace, diag.Error}}},
 	{name: "leading space", metadata: `tosUri: " https://demo.example.com/terms"`, want: []want{{tosP, ruleMetadataURIWhitespace, diag.Error}}},
 	{name: "zero width space", metadata: `policyUri: "https://demo.exa\u200Bmple.com/p"`, want: []want{{policyP, ruleMetadataURIWhitespace, diag.Error}}, msg: "U+200B"},
@@ -285,6 +301,9 @@ var metaCases = []metaCase{
 	{name: "name right-to-left override", clientName: `"Demo\u202Eppa"`, want: []want{{nameP, ruleClientNameControl, diag.Error}}, msg: "bidirectional"},
 	{name: "name isolate", clientName: `"Demo\u2066x\u2069"`, want: []want{{nameP, ruleClientNameControl, diag.Error}}, msg: "bidirectional"},
 	{name: "name zero width space", clientName: `"De\u200Bmo"`, want: []want{{nameP, ruleClientNameControl, diag.Error}}, msg: "invisible"},
+	{name: "name soft hyphen", clientName: `"De\u00ADmo"`, want: []want{{nameP, ruleClientNameControl, diag.Error}}, msg: "an invisible format character (U+00AD)"},
+	{name: "name arabic letter mark", clientName: `"Demo\u061C"`, want: []want{{nameP, ruleClientNameControl, diag.Error}}, msg: "bidirectional"},
+	{name: "name paragraph separator", clientName: `"Demo\u2029App"`, want: []want{{nameP, ruleClientNameControl, diag.Error}}, msg: "line break"},
 	{name: "name tab", clientName: `"Demo\tApp"`, want: []want{{nameP, ruleClientNameControl, diag.Error}}, msg: "control character"},
 	{name: "name 128 characters", clientName: strings.Repeat("a", 128)},
 	{name: "name 129 characters", clientName: strings.Repeat("a", 129), want: []want{{nameP, ruleClientNameLength, diag.Warning}}, msg: "129"},
@@ -296,38 +315,53 @@ var metaCases = []metaCase{
 
 func TestMetadataAndClientName(t *testing.T) {
 	t.Parallel()
-	for _, tc := range metaCases {
-		for _, env := range []string{prod, dev} {
-			t.Run(tc.name+"/"+env, func(t *testing.T) {
-				t.Parallel()
-				doc := parse(t, oauthApp(tc.clientName, "", tc.metadata))
-				got := Check(doc, Options{Env: env})
-				w := tc.want
-				if env == dev && tc.wantDev != nil {
-					w = tc.wantDev
-				}
-				if diff := cmp.Diff(wantStrings(w), summarize(got)); diff != "" {
-					t.Fatalf("Check(clientName: %s, metadata: %s) mismatch (-want +got):\n%s\nfindings: %v", tc.clientName, tc.metadata, diff, got)
-				}
-				if tc.msg != "" && !strings.Contains(got[0].Message, tc.msg) {
-					t.Errorf("Check(...)[0].Message = %q, want it to contain %q", got[0].Message, tc.msg)
-				}
-			})
-		}
-	}
+	runEnvCases(t, metaCases)
 }
 
-func TestIsProduction(t *testing.T) {
+// TestEnvironmentIsClassifiedOnce checks that the metadata rules and the
+// redirect-URI rules read the deploy environment the same way: with
+// " development" both once disagreed. Each env is classified by
+// redirecturi.Development alone (its own tests pin which names are
+// development); here both kinds of rule must follow it.
+func TestEnvironmentIsClassifiedOnce(t *testing.T) {
 	t.Parallel()
+	src := header + `spec:
+  version: 1.0.0
+  oauth:
+    clientName: Demo
+    redirectUris: [http://127.0.0.1:8080/cb]
+    scopes: [openid]
+    metadata:
+      logoUri: http://demo.example.com/logo.png
+`
+	doc := parse(t, src)
 	for _, tc := range []struct {
-		env  string
-		want bool
+		env string
+		dev bool
 	}{
-		{"", true}, {"production", true}, {"prod", true}, {"staging", true}, {"develop", true}, {"devel", true},
-		{"development", false}, {"dev", false}, {"local", false}, {"test", false}, {" Development ", false}, {"TEST", false},
+		{"", false}, {"production", false}, {"prod", false}, {"staging", false}, {"develop", false}, {"devel", false},
+		{"development", true}, {"dev", true}, {"local", true}, {"test", true}, {"TEST", true},
+		{" development", true}, {" Development ", true}, {"dev\n", true},
 	} {
-		if got := isProduction(tc.env); got != tc.want {
-			t.Errorf("isProduction(%q) = %v, want %v", tc.env, got, tc.want)
+		if got := redirecturi.Development(tc.env); got != tc.dev {
+			t.Errorf("redirecturi.Development(%q) = %v, want %v", tc.env, got, tc.dev)
+		}
+		wantLogo, wantLoopback := diag.Error, diag.Warning
+		if tc.dev {
+			wantLogo, wantLoopback = diag.Warning, diag.Info
+		}
+		var logo, loopback []diag.Severity
+		for _, d := range Check(doc, Options{Env: tc.env}) {
+			switch d.Rule {
+			case ruleMetadataURIHTTPS:
+				logo = append(logo, d.Severity)
+			case "redirect-uri-loopback":
+				loopback = append(loopback, d.Severity)
+			}
+		}
+		if len(logo) != 1 || logo[0] != wantLogo || len(loopback) != 1 || loopback[0] != wantLoopback {
+			t.Errorf("Check(Env: %q): %s %v and redirect-uri-loopback %v, want [%v] and [%v]",
+				tc.env, ruleMetadataURIHTTPS, logo, loopback, wantLogo, wantLoopback)
 		}
 	}
 }
@@ -371,6 +405,16 @@ func TestGoldenErr(t *testing.T) {
 			for _, d := range got {
 				if d.Pos.Line < 1 || d.Pos.Column < 1 || d.File != "app.yml" {
 					t.Errorf("Check(%s) finding %v has no real position", f, d)
+				}
+			}
+			// Rules walk mappings in Go's random order; Check's sort is
+			// what makes its output a function of the document.
+			if !slices.IsSortedFunc(got, diag.Compare) {
+				t.Errorf("Check(%s) is not sorted by diag.Compare:\n%s", f, render(got))
+			}
+			for range 5 {
+				if again := Check(doc, Options{Env: goldenEnv(src)}); !reflect.DeepEqual(again, got) {
+					t.Fatalf("Check(%s) is not deterministic:\n%s\nthen\n%s", f, render(got), render(again))
 				}
 			}
 			out := strings.TrimSuffix(f, ".yml") + ".out"
@@ -485,7 +529,10 @@ func TestEveryRuleIsTriggered(t *testing.T) {
 
 // TestNoPanicOnWrongTypes replaces every value of a complete manifest, one
 // at a time, with values of every JSON type: the schema reports wrong
-// types, and Check must skip them without panicking.
+// types, and Check must skip them without panicking. Each mutated value is
+// written back to YAML and parsed again, so Check runs as in production,
+// over a document with a node tree: positions, Plain and the yaml11 rule
+// run on the mutated shapes too.
 func TestNoPanicOnWrongTypes(t *testing.T) {
 	t.Parallel()
 	src, err := os.ReadFile("testdata/ok/complete.yml")
@@ -512,22 +559,85 @@ func TestNoPanicOnWrongTypes(t *testing.T) {
 	if len(ptrs) < 150 {
 		t.Fatalf("walked %d values of complete.yml, want at least 150", len(ptrs))
 	}
-	replacements := []any{nil, "", "x", "{{", json.Number("1"), json.Number("-1.5"), true, []any{}, []any{nil, "x", json.Number("2")}, map[string]any{}, map[string]any{"x": nil}}
+	findings := map[string]int{} // rule → count over all runs
+	replacements := []any{nil, "", "x", "yes", "{{", json.Number("1"), json.Number("-1.5"), true, []any{}, []any{nil, "x", json.Number("2")}, map[string]any{}, map[string]any{"x": nil}}
 	for _, p := range ptrs {
 		for _, r := range replacements {
-			v := deepCopy(base.Value)
-			v = set(v, manifest.SplitPointer(p), r)
-			doc := &manifest.Document{Path: "app.yml", Source: src, Value: v}
+			v := set(deepCopy(base.Value), manifest.SplitPointer(p), r)
+			out, err := yaml.Marshal(yamlValue(v))
+			if err != nil {
+				t.Fatalf("yaml.Marshal(complete.yml with %s = %#v): %v", p, r, err)
+			}
+			doc, ds := manifest.Parse("app.yml", out, manifest.DefaultLimits())
+			if doc == nil {
+				t.Fatalf("manifest.Parse(complete.yml with %s = %#v) returned no document", p, r)
+			}
+			// Only a replaced root may be refused (the loader wants a
+			// mapping); anywhere else the round trip must give back the
+			// mutated value, or the test would check another document.
+			if p != "" {
+				if ds.HasErrors() {
+					t.Fatalf("manifest.Parse(complete.yml with %s = %#v) = %v\n%s", p, r, ds, out)
+				}
+				if !reflect.DeepEqual(v, doc.Value) {
+					t.Fatalf("complete.yml with %s = %#v does not survive YAML (-want +got):\n%s", p, r, cmp.Diff(v, doc.Value))
+				}
+			}
+			var got diag.List
 			func() {
 				defer func() {
 					if e := recover(); e != nil {
 						t.Fatalf("Check with %s = %#v panicked: %v", p, r, e)
 					}
 				}()
-				Check(doc, Options{})
+				got = Check(doc, Options{})
 			}()
+			for _, d := range got {
+				findings[d.Rule]++
+				if d.Pos.Line < 1 || d.Pos.Column < 1 || d.Pointer == "" && p != "" {
+					t.Errorf("Check with %s = %#v: finding %v (pointer %q) has no real position or pointer", p, r, d, d.Pointer)
+				}
+			}
 		}
 	}
+	// The mutations must reach the rules, or "no panic" proves little:
+	// the yaml11 rule (through Document.Plain) and the reference rules
+	// must have reported something at real positions.
+	for _, rule := range []string{ruleYAML11Boolean, ruleRouteTarget, ruleEnvInjectBraces, ruleScopeGrammar} {
+		if findings[rule] == 0 {
+			t.Errorf("no mutation of complete.yml produced a %s finding; findings per rule: %v", rule, findings)
+		}
+	}
+}
+
+// yamlValue prepares a JSON-shaped value for yaml.Marshal, which would
+// write a json.Number as a quoted string: numbers become plain scalars
+// spelled as in the value, so parsing gives back the same json.Number.
+// YAML 1.1 boolean words are written plain too.
+func yamlValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(t))
+		for k, e := range t {
+			m[k] = yamlValue(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(t))
+		for i, e := range t {
+			s[i] = yamlValue(e)
+		}
+		return s
+	case json.Number:
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: t.String()}
+	case string:
+		if yaml11Bool(t) {
+			// Marshal would quote it; written plain, it feeds the
+			// yaml11-boolean rule as a user's "yes" would.
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}
+		}
+	}
+	return v
 }
 
 func deepCopy(v any) any {

@@ -8,7 +8,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -43,20 +45,29 @@ func (c *checker) checkClientName() {
 }
 
 // hiddenCharKind names the class of r when r is invisible or breaks lines
-// in a name, or returns "".
+// in a name, or returns "". Beyond safetext.IsInvisible (format characters)
+// and the controls, it deliberately covers the line breaks U+2028 and
+// U+2029 (the only characters of Zl and Zp), which are neither.
 func hiddenCharKind(r rune) string {
 	switch {
-	// U+2028 and U+2029 are the only characters of Zl and Zp.
 	case r == '\n' || r == '\r' || r == 0x85 || r == 0x2028 || r == 0x2029:
 		return "a line break"
-	case r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069):
-		return "a bidirectional control character"
 	case unicode.Is(unicode.Cc, r):
 		return "a control character"
-	case unicode.Is(unicode.Cf, r):
+	case safetext.IsInvisible(r):
+		if isBidiControl(r) {
+			return "a bidirectional control character"
+		}
 		return "an invisible format character"
 	}
 	return ""
+}
+
+// isBidiControl reports the invisible characters that reorder text (ALM,
+// LRM, RLM, the embeddings and overrides, the isolates): the Trojan Source
+// tools, named in the message because they are the likely attack.
+func isBidiControl(r rune) bool {
+	return r == 0x061C || r == 0x200E || r == 0x200F || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // checkMetadataURI applies the structural rules to one of the client's
@@ -74,7 +85,7 @@ func (c *checker) checkMetadataURI(p, field string) {
 		return
 	}
 	for _, r := range raw {
-		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || safetext.IsInvisible(r) {
 			c.add(p, diag.Error, ruleMetadataURIWhitespace,
 				fmt.Sprintf("%s contains whitespace or an invisible character (U+%04X); percent-encode it or remove it", field, r))
 			return
@@ -83,7 +94,7 @@ func (c *checker) checkMetadataURI(p, field string) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		c.add(p, diag.Error, ruleMetadataURIInvalid,
-			fmt.Sprintf("%s %q is not a valid URL; set an absolute https URL such as https://example.com/%s", field, raw, exampleFile(field)))
+			fmt.Sprintf("%s %s is not a valid URL; set an absolute https URL such as https://example.com/%s", field, quote(raw), exampleFile(field)))
 		return
 	}
 	switch scheme := strings.ToLower(u.Scheme); scheme {
@@ -93,7 +104,7 @@ func (c *checker) checkMetadataURI(p, field string) {
 			fmt.Sprintf("%s uses http; serve it over https, because the consent page shows it to every user", field))
 	case "":
 		c.add(p, diag.Error, ruleMetadataURIInvalid,
-			fmt.Sprintf("%s %q is not an absolute URL; write it with https:// and a host", field, raw))
+			fmt.Sprintf("%s %s is not an absolute URL; write it with https:// and a host", field, quote(raw)))
 		return
 	case "data", "javascript":
 		c.add(p, diag.Error, ruleMetadataURIScheme,
@@ -101,12 +112,12 @@ func (c *checker) checkMetadataURI(p, field string) {
 		return
 	default:
 		c.add(p, diag.Error, ruleMetadataURIScheme,
-			fmt.Sprintf("%s uses the %s scheme, which browsers will not show on the consent page; use an https URL", field, scheme))
+			fmt.Sprintf("%s uses the %s scheme, which browsers will not show on the consent page; use an https URL", field, quote(scheme)))
 		return
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
 		c.add(p, diag.Error, ruleMetadataURIInvalid,
-			fmt.Sprintf("%s %q has no host; write it as https://host/path", field, raw))
+			fmt.Sprintf("%s %s has no host; write it as https://host/path", field, quote(raw)))
 		return
 	}
 	if u.User != nil {
@@ -117,17 +128,17 @@ func (c *checker) checkMetadataURI(p, field string) {
 	for _, r := range host {
 		if r > unicode.MaxASCII {
 			c.add(p, diag.Error, ruleMetadataURIInvalid,
-				fmt.Sprintf("%s has the non-ASCII host %q; write the host in its punycode (xn--) form", field, host))
+				fmt.Sprintf("%s has the non-ASCII host %s; write the host in its punycode (xn--) form", field, quote(host)))
 			return
 		}
 	}
-	lowHost := strings.ToLower(host)
 	if _, err := netip.ParseAddr(host); err == nil {
 		c.add(p, diag.Warning, ruleMetadataURIHost,
-			fmt.Sprintf("%s uses the IP address %s as its host; use a public domain name that end users can reach", field, host))
-	} else if lowHost == "localhost" || strings.HasSuffix(lowHost, ".localhost") {
+			fmt.Sprintf("%s uses the IP address %s as its host; use a public domain name that end users can reach", field, quote(host)))
+	} else if httpx.IsLoopbackHost(host) {
+		// localhost, *.localhost, with or without the trailing dot.
 		c.add(p, diag.Warning, ruleMetadataURIHost,
-			fmt.Sprintf("%s points at %s, which end users cannot reach; use a public domain name", field, host))
+			fmt.Sprintf("%s points at %s, which end users cannot reach; use a public domain name", field, quote(host)))
 	}
 	if field == "logoUri" && strings.HasSuffix(strings.ToLower(u.EscapedPath()), ".svg") {
 		c.add(p, diag.Warning, ruleMetadataLogoSVG,

@@ -59,7 +59,7 @@ func TestRedirectURIs(t *testing.T) {
 		if d.Pos != (diag.Pos{Line: 12, Column: 9}) {
 			t.Errorf("Check() finding %v at %d:%d, want 12:9", d, d.Pos.Line, d.Pos.Column)
 		}
-		if d.Severity == diag.Error && d.Rule != "" {
+		if d.Severity == diag.Error && d.Rule == "redirect-uri-http" {
 			hit = true
 		}
 	}

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -38,22 +37,17 @@ func canonicalType(t string) string {
 
 // bindingKinds lists the typed binding keys (with Takos's aliases) and the
 // canonical resource type each must reference. "resources" and "services"
-// are not type-checked by Takos and are left out.
-func bindingKinds() []struct{ key, typ string } {
-	return []struct{ key, typ string }{
-		{"d1", "d1"}, {"sql", "d1"},
-		{"r2", "r2"}, {"objectStores", "r2"},
-		{"kv", "kv"},
-		{"queues", "queue"},
-		{"vectorize", "vectorize"}, {"vectorIndexes", "vectorize"},
-		{"analyticsEngine", "analyticsEngine"}, {"analyticsStores", "analyticsEngine"}, {"analytics", "analyticsEngine"},
-		{"workflow", "workflow"}, {"workflowRuntimes", "workflow"}, {"workflows", "workflow"},
-		{"durableObjects", "durableObject"}, {"durableNamespaces", "durableObject"},
-	}
+// are not type-checked by Takos and are left out. Read-only.
+var bindingKinds = [...]struct{ key, typ string }{
+	{"d1", "d1"}, {"sql", "d1"},
+	{"r2", "r2"}, {"objectStores", "r2"},
+	{"kv", "kv"},
+	{"queues", "queue"},
+	{"vectorize", "vectorize"}, {"vectorIndexes", "vectorize"},
+	{"analyticsEngine", "analyticsEngine"}, {"analyticsStores", "analyticsEngine"}, {"analytics", "analyticsEngine"},
+	{"workflow", "workflow"}, {"workflowRuntimes", "workflow"}, {"workflows", "workflow"},
+	{"durableObjects", "durableObject"}, {"durableNamespaces", "durableObject"},
 }
-
-// semverRE is the SemVer 2.0 grammar Takos checks versions against.
-var semverRE = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
 
 // model is the set of names the cross-reference rules resolve against.
 type model struct {
@@ -104,16 +98,27 @@ func names(maps ...map[string]any) string {
 	return nameList(all)
 }
 
+// nameList renders names for a message: sorted (the message must not
+// depend on map order), deduplicated, quoted, at most five.
 func nameList(all []string) string {
 	slices.Sort(all)
 	all = slices.Compact(all)
 	if len(all) == 0 {
 		return "none is defined"
 	}
+	more := ""
 	if len(all) > 5 {
-		return "one of " + strings.Join(all[:5], ", ") + ", ..."
+		all, more = all[:5], ", ..."
 	}
-	return "one of " + strings.Join(all, ", ")
+	var b strings.Builder
+	b.WriteString("one of ")
+	for i, n := range all {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(n))
+	}
+	return b.String() + more
 }
 
 func has(name string, maps ...map[string]any) bool {
@@ -133,15 +138,6 @@ func ref(m map[string]any, key string) (string, bool) {
 	return s, ok && s != ""
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // checkRefs runs the cross-reference and build-source rules of the Takos
 // parser (§2.6 to §2.12 of the control-plane reference).
 func (c *checker) checkRefs(m *model) {
@@ -150,23 +146,17 @@ func (c *checker) checkRefs(m *model) {
 	}
 	c.checkRoutes(m)
 	c.checkMCPServers(m)
-	for _, w := range sortedKeys(m.workers) {
-		c.checkWorker(m, w, asMap(m.workers[w]))
+	// Maps are walked in Go's order: Check sorts the findings.
+	for name, w := range m.workers {
+		c.checkWorker(m, name, asMap(w))
 	}
-	for _, kind := range []string{"containers", "services"} {
-		group := m.containers
-		if kind == "services" {
-			group = m.services
-		}
-		for _, n := range sortedKeys(group) {
-			c.checkImageWorkload(m, kind, n, asMap(group[n]))
-		}
+	for name, w := range m.containers {
+		c.checkImageWorkload(m, "containers", name, asMap(w))
+	}
+	for name, w := range m.services {
+		c.checkImageWorkload(m, "services", name, asMap(w))
 	}
 	c.checkResources(m)
-	if v, ok := asString(asMap(m.spec["takos"])["minVersion"]); ok && !semverRE.MatchString(strings.TrimSpace(v)) {
-		c.add(ptr("spec", "takos", "minVersion"), diag.Error, ruleTakosMinVersion,
-			fmt.Sprintf("spec.takos.minVersion %q is not a semantic version; write it as MAJOR.MINOR.PATCH, for example 1.2.0", v))
-	}
 }
 
 func (c *checker) checkRoutes(m *model) {
@@ -176,11 +166,11 @@ func (c *checker) checkRoutes(m *model) {
 		}
 		if t, ok := ref(r, "target"); ok && !has(t, m.workers, m.containers, m.services) {
 			c.add(ptr("spec", "routes", idx(i), "target"), diag.Error, ruleRouteTarget,
-				fmt.Sprintf("route target %q names no worker, container or service; use %s", t, names(m.workers, m.containers, m.services)))
+				fmt.Sprintf("route target %s names no worker, container or service; use %s", quote(t), names(m.workers, m.containers, m.services)))
 		}
 		if t, ok := ref(r, "ingress"); ok && !has(t, m.workers) {
 			c.add(ptr("spec", "routes", idx(i), "ingress"), diag.Error, ruleRouteIngress,
-				fmt.Sprintf("route ingress %q names no worker; use %s", t, names(m.workers)))
+				fmt.Sprintf("route ingress %s names no worker; use %s", quote(t), names(m.workers)))
 		}
 	}
 }
@@ -206,9 +196,9 @@ func (c *checker) checkMCPServers(m *model) {
 			c.add(p+"/route", diag.Error, ruleMCPRoute, c.mcpRouteMessage(m, route))
 		}
 		if sec, ok := ref(s, "authSecretRef"); ok && m.resType[sec] != "secretRef" {
-			msg := fmt.Sprintf("authSecretRef %q names no secretRef resource; declare it under spec.resources with type: secretRef", sec)
+			msg := fmt.Sprintf("authSecretRef %s names no secretRef resource; declare it under spec.resources with type: secretRef", quote(sec))
 			if t, exists := m.resType[sec]; exists {
-				msg = fmt.Sprintf("authSecretRef %q is a %s resource, not a secretRef; point it at a resource with type: secretRef", sec, typeName(t))
+				msg = fmt.Sprintf("authSecretRef %s is a %s resource, not a secretRef; point it at a resource with type: secretRef", quote(sec), typeName(t))
 			}
 			c.add(p+"/authSecretRef", diag.Error, ruleMCPAuthSecret, msg)
 		}
@@ -225,12 +215,12 @@ func (c *checker) mcpRouteMessage(m *model, route string) string {
 			p, _ := ref(r, "path")
 			n, hasName := ref(r, "name")
 			if hasName && p == route {
-				return fmt.Sprintf("mcp server route %q is a path, but route takes a route name; use %q, the route with that path", route, n)
+				return fmt.Sprintf("mcp server route %s is a path, but route takes a route name; use %s, the route with that path", quote(route), quote(n))
 			}
 		}
-		return fmt.Sprintf("mcp server route %q is a path, but route takes the name of a spec.routes entry; use %s", route, nameList(known))
+		return fmt.Sprintf("mcp server route %s is a path, but route takes the name of a spec.routes entry; use %s", quote(route), nameList(known))
 	}
-	return fmt.Sprintf("mcp server route %q names no entry of spec.routes; use %s", route, nameList(known))
+	return fmt.Sprintf("mcp server route %s names no entry of spec.routes; use %s", quote(route), nameList(known))
 }
 
 func typeName(t string) string {
@@ -264,23 +254,23 @@ func (c *checker) checkWorker(m *model, name string, w map[string]any) {
 	kind, _ := asString(asMap(w["artifact"])["kind"])
 	if fw == nil && strings.TrimSpace(kind) != "bundle" && !legacy {
 		c.addKey(ptr(base...), diag.Error, ruleWorkerBuildSource,
-			fmt.Sprintf("worker %q has no build source; add build.fromWorkflow {path, job, artifact, artifactPath} or artifact.kind: bundle", name))
+			fmt.Sprintf("worker %s has no build source; add build.fromWorkflow {path, job, artifact, artifactPath} or artifact.kind: bundle", quote(name)))
 	}
 	if p, ok := asString(fw["path"]); ok && strings.TrimSpace(p) != "" {
 		norm := normalizeRepoPath(p)
 		switch {
 		case slices.Contains(strings.Split(norm, "/"), ".."):
 			c.add(at("build", "fromWorkflow", "path"), diag.Error, ruleFromWorkflowPath,
-				fmt.Sprintf("workflow path %q contains .., which takos apply refuses; point it straight at a file under .takos/workflows/", p))
+				fmt.Sprintf("workflow path %s contains .., which takos apply refuses; point it straight at a file under .takos/workflows/", quote(p)))
 		case !strings.HasPrefix(norm, ".takos/workflows/"):
 			c.add(at("build", "fromWorkflow", "path"), diag.Error, ruleFromWorkflowPath,
-				fmt.Sprintf("workflow path %q is not under .takos/workflows/; move the workflow there and use a path such as .takos/workflows/build.yml", p))
+				fmt.Sprintf("workflow path %s is not under .takos/workflows/; move the workflow there and use a path such as .takos/workflows/build.yml", quote(p)))
 		}
 	}
 	for i, e := range asSlice(w["containers"]) {
 		if s, ok := asString(e); ok && strings.TrimSpace(s) != "" && !has(strings.TrimSpace(s), m.containers) {
 			c.add(at("containers", idx(i)), diag.Error, ruleWorkerContainer,
-				fmt.Sprintf("worker container %q names no entry of spec.containers; use %s", s, names(m.containers)))
+				fmt.Sprintf("worker container %s names no entry of spec.containers; use %s", quote(s), names(m.containers)))
 		}
 	}
 	c.checkDependsOn(m, base, w)
@@ -288,7 +278,7 @@ func (c *checker) checkWorker(m *model, name string, w map[string]any) {
 	for i, e := range asSlice(asMap(w["triggers"])["queues"]) {
 		if q, ok := ref(asMap(e), "queue"); ok && m.resType[q] != "queue" {
 			c.add(at("triggers", "queues", idx(i), "queue"), diag.Error, ruleQueueTrigger,
-				fmt.Sprintf("queue trigger %q names no queue resource; declare it under spec.resources with type: queue", q))
+				fmt.Sprintf("queue trigger %s names no queue resource; declare it under spec.resources with type: queue", quote(q)))
 		}
 	}
 }
@@ -326,7 +316,7 @@ func (c *checker) checkImageWorkload(m *model, kind, name string, w map[string]a
 			what = "service"
 		}
 		c.addKey(ptr(base...), diag.Error, ruleImageSource,
-			fmt.Sprintf("%s %q has no image source; add dockerfile, imageRef (digest-pinned, @sha256:...) or artifact {kind: image, imageRef}", what, name))
+			fmt.Sprintf("%s %s has no image source; add dockerfile, imageRef (digest-pinned, @sha256:...) or artifact {kind: image, imageRef}", what, quote(name)))
 	}
 	c.checkDependsOn(m, base, w)
 	if kind == "services" {
@@ -342,21 +332,21 @@ func (c *checker) checkDependsOn(m *model, base []string, w map[string]any) {
 			continue
 		}
 		c.add(ptr(append(slices.Clone(base), "dependsOn", idx(i))...), diag.Error, ruleDependsOn,
-			fmt.Sprintf("dependsOn %q names no container, service or worker; use %s", s, names(m.containers, m.services, m.workers)))
+			fmt.Sprintf("dependsOn %s names no container, service or worker; use %s", quote(s), names(m.containers, m.services, m.workers)))
 	}
 }
 
 func (c *checker) checkBindings(m *model, base []string, b map[string]any) {
-	for _, k := range bindingKinds() {
+	for _, k := range bindingKinds[:] {
 		for i, e := range asSlice(b[k.key]) {
 			s, ok := asString(e)
 			s = strings.TrimSpace(s)
 			if !ok || s == "" || m.resType[s] == k.typ {
 				continue
 			}
-			msg := fmt.Sprintf("bindings.%s entry %q names no %s resource; declare it under spec.resources with type: %s", k.key, s, k.typ, k.typ)
+			msg := fmt.Sprintf("bindings.%s entry %s names no %s resource; declare it under spec.resources with type: %s", k.key, quote(s), k.typ, k.typ)
 			if t, exists := m.resType[s]; exists {
-				msg = fmt.Sprintf("bindings.%s entry %q is a %s resource, not %s; move it to the matching binding list or change the resource type", k.key, s, typeName(t), k.typ)
+				msg = fmt.Sprintf("bindings.%s entry %s is a %s resource, not %s; move it to the matching binding list or change the resource type", k.key, quote(s), typeName(t), k.typ)
 			}
 			c.add(ptr(append(slices.Clone(base), "bindings", k.key, idx(i))...), diag.Error, ruleBinding, msg)
 		}
@@ -364,13 +354,13 @@ func (c *checker) checkBindings(m *model, base []string, b map[string]any) {
 }
 
 func (c *checker) checkResources(m *model) {
-	for _, name := range sortedKeys(m.resources) {
-		r := asMap(m.resources[name])
+	for name, rv := range m.resources {
+		r := asMap(rv)
 		switch m.resType[name] {
 		case "queue":
 			if q, ok := ref(asMap(r["queue"]), "deadLetterQueue"); ok && m.resType[q] != "queue" {
 				c.add(ptr("spec", "resources", name, "queue", "deadLetterQueue"), diag.Error, ruleDeadLetterQueue,
-					fmt.Sprintf("deadLetterQueue %q names no queue resource; declare it under spec.resources with type: queue", q))
+					fmt.Sprintf("deadLetterQueue %s names no queue resource; declare it under spec.resources with type: queue", quote(q)))
 			}
 		case "workflow":
 			for _, section := range []string{"workflow", "workflowRuntime"} {
@@ -380,7 +370,7 @@ func (c *checker) checkResources(m *model) {
 				}
 				if s, ok := ref(sec, "service"); ok && !has(s, m.workers, m.services) {
 					c.add(ptr("spec", "resources", name, section, "service"), diag.Error, ruleWorkflowService,
-						fmt.Sprintf("workflow service %q names no worker or service; use %s", s, names(m.workers, m.services)))
+						fmt.Sprintf("workflow service %s names no worker or service; use %s", quote(s), names(m.workers, m.services)))
 				}
 				break // Takos reads the first section present
 			}

@@ -38,7 +38,6 @@ const (
 	ruleLegacyBuild       = "legacy-build-field"
 	ruleWorkerBuildSource = "worker-build-source"
 	ruleImageSource       = "image-source"
-	ruleTakosMinVersion   = "takos-min-version"
 	ruleEnvInjectBraces   = "env-inject-braces"
 	ruleEnvInjectPath     = "env-inject-path"
 	ruleEnvInjectSection  = "env-inject-section"
@@ -93,7 +92,6 @@ func Rules() []RuleInfo {
 		{ruleLegacyBuild, "error", "legacy local build fields (`build.command`, `build.output`, `build.cwd`, worker `entry`)"},
 		{ruleWorkerBuildSource, "error", "a worker defines neither `build.fromWorkflow` nor `artifact.kind: bundle`"},
 		{ruleImageSource, "error", "a container or service defines none of `dockerfile`, `imageRef`, `artifact.kind: image`"},
-		{ruleTakosMinVersion, "error", "`spec.takos.minVersion` is not strict SemVer 2.0"},
 		{ruleEnvInjectBraces, "error", "an `env.inject` value has unbalanced `{{` and `}}`"},
 		{ruleEnvInjectPath, "error", "an `env.inject` template reference has fewer than two parts"},
 		{ruleEnvInjectSection, "error", "an `env.inject` template section is not routes, containers, services, workers or resources"},

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -38,10 +39,9 @@ func (c *checker) checkScopes() {
 			"scopes is empty, so Takos stores no allowed scopes and every authorization fails with invalid_scope; list the scopes the app needs")
 		return
 	}
-	known := make(map[string]bool, len(c.scopes))
-	for _, s := range c.scopes {
-		known[s] = true
-	}
+	// A linear scan: the catalogue has a dozen or so entries, and a set
+	// would be rebuilt on every Check.
+	known := func(s string) bool { return slices.Contains(c.scopes, s) }
 	seen := map[string]int{}     // exact scope → first index
 	folded := map[string]int{}   // lower-cased scope → first index
 	present := map[string]bool{} // every string scope, for write-implies-read
@@ -58,7 +58,7 @@ func (c *checker) checkScopes() {
 		p := manifest.PtrScopes + "/" + idx(i)
 		if first, dup := seen[s]; dup {
 			c.add(p, diag.Warning, ruleScopeDuplicate,
-				fmt.Sprintf("scope %q is already listed at line %d; remove the duplicate", s, c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
+				fmt.Sprintf("scope %s is already listed at line %d; remove the duplicate", quote(s), c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
 			continue
 		}
 		seen[s] = i
@@ -66,7 +66,7 @@ func (c *checker) checkScopes() {
 		if first, dup := folded[low]; dup {
 			other, _ := list[first].(string)
 			c.add(p, diag.Warning, ruleScopeCaseDuplicate,
-				fmt.Sprintf("scope %q differs only in case from %q at line %d; scopes are case-sensitive, so keep only the one you mean", s, other, c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
+				fmt.Sprintf("scope %s differs only in case from %s at line %d; scopes are case-sensitive, so keep only the one you mean", quote(s), quote(other), c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
 		} else {
 			folded[low] = i
 		}
@@ -74,38 +74,36 @@ func (c *checker) checkScopes() {
 			c.add(p, diag.Error, ruleScopeGrammar, problem)
 			continue
 		}
-		if !known[s] {
-			c.add(p, diag.Error, c.unknownScopeRule(s), c.unknownScopeMessage(s))
+		if !known(s) {
+			rule, msg := c.unknownScope(s)
+			c.add(p, diag.Error, rule, msg)
 			continue
 		}
-		if res, ok := strings.CutSuffix(s, ":read"); ok && present[res+":write"] && known[res+":write"] {
+		if res, ok := strings.CutSuffix(s, ":read"); ok && present[res+":write"] && known(res+":write") {
 			c.add(p, diag.Info, ruleScopeImpliedRead,
-				fmt.Sprintf("scope %q is implied by %q on Takos, where write includes read; drop it unless you want the read grant to be explicit", s, res+":write"))
+				fmt.Sprintf("scope %s is implied by %s on Takos, where write includes read; drop it unless you want the read grant to be explicit", quote(s), quote(res+":write")))
 		}
 	}
 }
 
-func (c *checker) unknownScopeRule(s string) string {
+// unknownScope returns the rule and message for a scope the catalogue does
+// not hold: the runs scopes, which the Takos docs list but its server
+// rejects, get their own rule; other scopes get a case fix or the closest
+// known scope.
+func (c *checker) unknownScope(s string) (rule, msg string) {
 	if s == "runs:read" || s == "runs:write" {
-		return ruleScopeRuns
-	}
-	return ruleScopeUnknown
-}
-
-func (c *checker) unknownScopeMessage(s string) string {
-	if s == "runs:read" || s == "runs:write" {
-		return fmt.Sprintf("scope %q is listed in the Takos docs but the Takos OAuth server rejects it (no runs scopes exist there); remove it", s)
+		return ruleScopeRuns, fmt.Sprintf("scope %s is listed in the Takos docs but the Takos OAuth server rejects it (no runs scopes exist there); remove it", quote(s))
 	}
 	for _, k := range c.scopes {
 		if strings.EqualFold(k, s) {
-			return fmt.Sprintf("unknown scope %q is rejected by the Takos OAuth server; scopes are case-sensitive, so write %q", s, k)
+			return ruleScopeUnknown, fmt.Sprintf("unknown scope %s is rejected by the Takos OAuth server; scopes are case-sensitive, so write %s", quote(s), quote(k))
 		}
 	}
 	best := closest(s, c.scopes)
 	if best == "" {
-		return fmt.Sprintf("unknown scope %q, and the control plane supports no scopes at all; remove it", s)
+		return ruleScopeUnknown, fmt.Sprintf("unknown scope %s, and the control plane supports no scopes at all; remove it", quote(s))
 	}
-	return fmt.Sprintf("unknown scope %q is rejected by the Takos OAuth server; did you mean %q", s, best)
+	return ruleScopeUnknown, fmt.Sprintf("unknown scope %s is rejected by the Takos OAuth server; did you mean %s", quote(s), quote(best))
 }
 
 // scopeTokenProblem returns why s is not an RFC 6749 §3.3 scope-token
@@ -132,7 +130,7 @@ func scopeTokenProblem(s string) string {
 		default:
 			continue
 		}
-		return fmt.Sprintf("scope %q contains %s, which RFC 6749 §3.3 forbids in a scope; remove it", s, what)
+		return fmt.Sprintf("scope %s contains %s, which RFC 6749 §3.3 forbids in a scope; remove it", quote(s), what)
 	}
 	return ""
 }

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
@@ -29,18 +28,19 @@ func booleanKey(k string) bool {
 }
 
 // checkYAML11Booleans finds plain (unquoted) yes/no/on/off/y/n strings.
-// The node style is not exported by pkg/manifest, so the source text at
-// the value's position decides: a quoted scalar starts with a quote there.
+// The value tree has lost the quoting; Document.Plain reads it from the
+// node, and is asked only for the rare string that is such a word.
 func (c *checker) checkYAML11Booleans() {
 	var walk func(v any, tokens []string)
 	walk = func(v any, tokens []string) {
 		switch t := v.(type) {
 		case map[string]any:
-			for _, k := range sortedKeys(t) {
+			// Go's map order: Check sorts the findings.
+			for k, e := range t {
 				if booleanKey(k) {
 					continue
 				}
-				walk(t[k], append(tokens, k))
+				walk(e, append(tokens, k))
 			}
 		case []any:
 			for i, e := range t {
@@ -51,35 +51,14 @@ func (c *checker) checkYAML11Booleans() {
 				return
 			}
 			p := ptr(tokens...)
-			if !c.plainAt(p, t) {
+			if text, ok := c.doc.Plain(p); !ok || text != t {
 				return
 			}
+			// t is one of the sixteen words of yaml11Bool, so it is shown
+			// as is: safe, and quoting it would muddle "unquoted".
 			c.add(p, diag.Info, ruleYAML11Boolean,
 				fmt.Sprintf("unquoted %s is a string for Takos but a boolean for YAML 1.1 tools; quote it as \"%s\" so every tool reads the same value", t, t))
 		}
 	}
 	walk(c.doc.Value, nil)
-}
-
-// plainAt reports whether the scalar at p is written as the plain text want
-// (not quoted, not a block scalar, not an alias) in the source.
-func (c *checker) plainAt(p, want string) bool {
-	text, _, ok := c.doc.Scalar(p)
-	if !ok || text != want {
-		return false
-	}
-	pos := c.doc.Pos(p)
-	line := []rune(c.doc.Line(pos.Line))
-	// yaml.v3 columns count characters, 1-based.
-	start := pos.Column - 1
-	if start < 0 || start+len(want) > len(line) {
-		return false
-	}
-	if string(line[start:start+len(want)]) != want {
-		return false
-	}
-	// The plain scalar must end there; "yes" followed by more text would
-	// be a different scalar.
-	rest := strings.TrimLeft(string(line[start+len(want):]), " \t")
-	return rest == "" || rest[0] == '#' || rest[0] == ',' || rest[0] == ']' || rest[0] == '}'
 }

@@ -31,7 +31,7 @@ func takosLoopbackHost(host string, special bool) bool {
 		return true
 	}
 	if special {
-		return strings.EqualFold(host, "localhost") || hasSuffixFold(host, ".localhost")
+		return isLocalhostName(host)
 	}
 	return host == "localhost" || strings.HasSuffix(host, ".localhost")
 }

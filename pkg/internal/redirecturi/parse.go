@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // rawScan is the result of the character-level pass over the raw string,
@@ -32,14 +34,16 @@ type rawScan struct {
 func (s rawScan) bad() bool { return s.control >= 0 || s.invalid >= 0 }
 
 // isInvisible reports whether r must never appear in a redirect URI because
-// a reader cannot see it: ASCII and C1 controls, DEL, every Unicode format
-// character (bidi overrides and isolates, zero-width characters, BOM, soft
-// hyphen, tags), and every non-ASCII space or line/paragraph separator.
+// a reader cannot see it: ASCII and C1 controls, DEL, every invisible format
+// character (safetext.IsInvisible: bidi overrides and isolates, zero-width
+// characters, BOM, soft hyphen, tags) and, beyond that shared predicate,
+// every non-ASCII space (Zs) and the line and paragraph separators (Zl,
+// Zp), which look like nothing or like an ordinary space in a URI.
 func isInvisible(r rune) bool {
 	if r < 0x80 {
 		return r < 0x20 || r == 0x7f
 	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zs, unicode.Zl, unicode.Zp)
+	return unicode.Is(unicode.Cc, r) || safetext.IsInvisible(r) || unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp)
 }
 
 // rfc3986Forbidden reports the printable ASCII characters that RFC 3986

@@ -46,9 +46,14 @@ const (
 	maxListError = 100
 )
 
-// isDevelopment reports whether env names a development environment.
-// Anything else, including "" and typos, is production: fail safe.
-func isDevelopment(env string) bool {
+// Development reports whether env names a development environment:
+// "development", "dev", "local" or "test", in any case, surrounding
+// white space ignored. Anything else, including "" and typos, is
+// production: fail safe. This is the one classifier of the deploy
+// environment; every environment-dependent rule of takos-apply uses it, so
+// the redirect-URI rules and the other lint rules can never disagree.
+func Development(env string) bool {
+	env = strings.TrimSpace(env)
 	for _, d := range [...]string{"development", "dev", "local", "test"} {
 		if strings.EqualFold(env, d) {
 			return true
@@ -58,28 +63,16 @@ func isDevelopment(env string) bool {
 }
 
 // Check lints one redirect URI for the deploy environment env (see
-// isDevelopment: only "development", "dev", "local" and "test", in any
-// case, are development; everything else is production). It returns nil
-// for a URI without findings. The URI is never modified or trimmed.
+// Development). It returns nil for a URI without findings. The URI is
+// never modified or trimmed.
 func Check(raw string, env string) []Finding {
-	c := checker{raw: raw, dev: isDevelopment(env)}
-	c.run()
-	return c.out
+	return check(raw, Development(env))
 }
 
-// IsLoopback reports whether the URI's host is one the Takos server exempts
-// from https: localhost, *.localhost, 127.0.0.1 or [::1]. Like the server,
-// it ignores case for the http(s) family of schemes (whose hosts the URL
-// parser lower-cases) and compares custom-scheme hosts exactly. Only the
-// canonical spellings count; "127.1" or "[0:0:0:0:0:0:0:1]" are not treated
-// as loopback (Check reports them as non-canonical).
-func IsLoopback(raw string) bool {
-	scheme, rest, ok := splitScheme(raw)
-	if !ok {
-		return false
-	}
-	p := splitRest(rest)
-	return p.hasAuthority && p.hostErr == "" && takosLoopbackHost(p.host, isSpecialScheme(scheme))
+func check(raw string, dev bool) []Finding {
+	c := checker{raw: raw, dev: dev}
+	c.run()
+	return c.out
 }
 
 // CheckList lints a client's whole redirect_uris list. The result has one
@@ -88,7 +81,7 @@ func IsLoopback(raw string) bool {
 // reported on the later URI. An empty list, which Takos rejects, yields a
 // single entry holding the redirect-uri-list-empty finding.
 func CheckList(uris []string, env string) [][]Finding {
-	dev := isDevelopment(env)
+	dev := Development(env)
 	if len(uris) == 0 {
 		return [][]Finding{{mkFinding(ruleListEmpty, dev, "the redirect URI list is empty; Takos requires at least one redirect URI, so add the exact callback URL of your app")}}
 	}
@@ -96,7 +89,7 @@ func CheckList(uris []string, env string) [][]Finding {
 	exact := make(map[string]int, len(uris))
 	near := make(map[string]int, len(uris))
 	for k, u := range uris {
-		fs := Check(u, env)
+		fs := check(u, dev)
 		if j, ok := exact[u]; ok {
 			fs = append(fs, mkFinding(ruleDuplicate, dev, fmt.Sprintf("redirect URI %s at index %d repeats index %d exactly; remove the duplicate", quote(u), k, j)))
 		} else {
@@ -206,6 +199,12 @@ const maxQuoted = 200
 // quote renders s like strconv.QuoteToASCII (so control, bidi, non-ASCII
 // and invalid bytes are escaped and no newline survives), cut after about
 // maxQuoted characters with the original length appended.
+//
+// It deliberately differs from safetext.Quote, which the rest of the
+// project uses for user text: a non-ASCII character in a redirect URI is
+// itself what many rules report (U+0430, Cyrillic a, in a host is a
+// homograph of the Latin a), so it is shown as an ASCII escape (\u0430)
+// rather than as a glyph that looks exactly like the letter it imitates.
 func quote(s string) string {
 	if q := strconv.QuoteToASCII(s); len(q) <= maxQuoted+2 {
 		return q

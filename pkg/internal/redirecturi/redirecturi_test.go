@@ -576,62 +576,54 @@ func isSafeMessage(m string) bool {
 	return true
 }
 
-func TestEnvironment(t *testing.T) {
-	tests := []struct {
-		env string
-		dev bool
-	}{
-		{"development", true}, {"DEVELOPMENT", true}, {"Development", true}, {"dev", true}, {"DEV", true},
-		{"local", true}, {"test", true}, {"Test", true},
-		{"production", false}, {"prod", false}, {"", false}, {"staging", false}, {"developmentx", false},
-		{" development", false}, {"develop", false},
-	}
-	for _, tc := range tests {
-		// http://127.0.0.1 is a warning in production and info in development.
-		fs := Check("http://127.0.0.1:8080/cb", tc.env)
-		want := diag.Warning
-		if tc.dev {
-			want = diag.Info
-		}
-		if len(fs) != 1 || fs[0].Severity != want {
-			t.Errorf("Check(loopback, %q) = %v, want one finding of severity %v", tc.env, fs, want)
+// envCases are the deploy environments both Development and the severities
+// of Check are checked against. Surrounding white space is trimmed, so
+// " development" (say, from a padded CI variable) is development. It once
+// was production here but development for the other lint rules, so one run
+// mixed both; trimming is the reading those rules already had, and it
+// relaxes nothing else: a name is development only if, trimmed, it is one
+// of the four names in some case.
+var envCases = []struct {
+	env string
+	dev bool
+}{
+	{"development", true}, {"DEVELOPMENT", true}, {"Development", true}, {"dev", true}, {"DEV", true},
+	{"local", true}, {"test", true}, {"Test", true}, {"TEST", true},
+	{" development", true}, {" Development ", true}, {"\tdev\n", true},
+	{"production", false}, {"prod", false}, {"", false}, {" ", false}, {"staging", false},
+	{"developmentx", false}, {"develop", false}, {"devel", false}, {"de v", false}, {"dev-local", false},
+}
+
+func TestDevelopment(t *testing.T) {
+	for _, tc := range envCases {
+		if got := Development(tc.env); got != tc.dev {
+			t.Errorf("Development(%q) = %v, want %v", tc.env, got, tc.dev)
 		}
 	}
 }
 
-func TestIsLoopback(t *testing.T) {
-	tests := []struct {
-		in   string
-		want bool
-	}{
-		{"http://localhost:3000/cb", true},
-		{"http://LOCALHOST/cb", true},
-		{"https://localhost/cb", true},
-		{"http://127.0.0.1:8080/cb", true},
-		{"http://[::1]:8080/cb", true},
-		{"http://app.localhost/cb", true},
-		{"http://App.LocalHost/cb", true},
-		{"http://user@localhost/cb", true},
-		{"com.example.app://localhost/cb", true},
-		{"myapp://127.0.0.1/cb", true},
-		{"com.example.app://LOCALHOST/cb", false}, // opaque host: Takos compares case-sensitively
-		{"http://localhost./cb", false},
-		{"http://127.1/", false},
-		{"http://127.0.0.2/", false},
-		{"http://[0:0:0:0:0:0:0:1]/", false},
-		{"http://[::ffff:127.0.0.1]/", false},
-		{"http://localhost.evil.com/", false},
-		{"http://mylocalhost/", false},
-		{"https://app.example.com/cb", false},
-		{"http:localhost/cb", false},
-		{"//localhost/cb", false},
-		{"localhost:3000", false},
-		{"", false},
-		{"http://[::1/cb", false},
-	}
-	for _, tc := range tests {
-		if got := IsLoopback(tc.in); got != tc.want {
-			t.Errorf("IsLoopback(%q) = %v, want %v", tc.in, got, tc.want)
+// TestEnvironment checks that Check and CheckList apply the environment
+// Development reports.
+func TestEnvironment(t *testing.T) {
+	for _, tc := range envCases {
+		// http://127.0.0.1 is a warning in production and info in development.
+		want := diag.Warning
+		if tc.dev {
+			want = diag.Info
+		}
+		fs := Check("http://127.0.0.1:8080/cb", tc.env)
+		if len(fs) != 1 || fs[0].Severity != want {
+			t.Errorf("Check(loopback, %q) = %v, want one finding of severity %v", tc.env, fs, want)
+		}
+		// An exact duplicate is an error in production, a warning in
+		// development: CheckList classifies the environment too.
+		wantDup := diag.Error
+		if tc.dev {
+			wantDup = diag.Warning
+		}
+		list := CheckList([]string{"https://app.example.com/cb", "https://app.example.com/cb"}, tc.env)
+		if len(list) != 2 || len(list[1]) != 1 || list[1][0].Rule != "redirect-uri-duplicate" || list[1][0].Severity != wantDup {
+			t.Errorf("CheckList(duplicate, %q) = %v, want one redirect-uri-duplicate of severity %v on the second URI", tc.env, list, wantDup)
 		}
 	}
 }
@@ -978,7 +970,6 @@ func FuzzCheck(f *testing.F) {
 				t.Errorf("Check(%q) has no error, but the Takos server model rejects it: %s", raw, reason)
 			}
 		}
-		_ = IsLoopback(raw)
 		_ = CheckList([]string{raw, raw, strings.ToUpper(raw)}, env)
 	})
 }
