@@ -95,11 +95,12 @@ func (d *Document) Scalar(ptr string) (text, tag string, ok bool) {
 }
 
 // Plain returns the source text of the scalar at ptr when it is written
-// plain (unquoted, not a block scalar): the form in which YAML 1.1 readers
-// turn yes/no/on/off into booleans.
+// plain (unquoted, untagged, not a block scalar): the form in which YAML 1.1
+// readers turn yes/no/on/off into booleans. An explicit tag (!!str yes)
+// settles the type for every reader, so it is not plain.
 func (d *Document) Plain(ptr string) (text string, ok bool) {
 	n, _, found := d.lookup(ptr)
-	if !found || n.Kind != yaml.ScalarNode || n.Style&^yaml.TaggedStyle != 0 {
+	if !found || n.Kind != yaml.ScalarNode || n.Style != 0 {
 		return "", false
 	}
 	return n.Value, true

@@ -150,6 +150,7 @@ func TestPositions(t *testing.T) {
       - https://app.example.com/cb
       - "http://localhost:3000/cb"
     "a/b~c": 1
+    tagged: !!str yes
 `
 	doc, diags := Parse("app.yml", []byte(src), DefaultLimits())
 	if len(diags) != 0 {
@@ -179,7 +180,7 @@ func TestPositions(t *testing.T) {
 	if got := doc.Line(11); got != `      - "http://localhost:3000/cb"` {
 		t.Errorf("Line(11) = %q", got)
 	}
-	for ptr, want := range map[string]bool{"/spec/version": true, "/spec/oauth/redirectUris/1": false, "/spec/oauth": false, "/nope": false} {
+	for ptr, want := range map[string]bool{"/spec/version": true, "/spec/oauth/redirectUris/1": false, "/spec/oauth/tagged": false, "/spec/oauth": false, "/nope": false} {
 		if _, ok := doc.Plain(ptr); ok != want {
 			t.Errorf("Plain(%q) ok = %v, want %v", ptr, ok, want)
 		}
