@@ -144,9 +144,30 @@ type wireClient struct {
 	UpdatedAt     json.RawMessage `json:"updated_at"`
 }
 
+// validClientID accepts the identifiers a client id can safely be used as:
+// RFC 3986 unreserved characters only (Takos issues 22 base64url ones).
+// Ids go into URL paths, file-command records and log lines, so anything
+// else in a reply is refused where it is decoded, once, instead of being
+// escaped at every later use.
+func validClientID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
 func (w wireClient) toClient() (OAuthClient, error) {
 	if w.ClientID == "" {
 		return OAuthClient{}, errors.New("a client has no client_id")
+	}
+	if !validClientID(w.ClientID) {
+		return OAuthClient{}, fmt.Errorf("client_id %s is not a URL-safe identifier", safetext.Quote(w.ClientID, 64))
 	}
 	o := OAuthClient{
 		ID:            deref(w.ID),
@@ -247,6 +268,8 @@ func (c *Client) CreateClient(ctx context.Context, r CreateRequest) (*Registrati
 	switch {
 	case w.ClientID == "":
 		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_id is missing", Uncertain: true}
+	case !validClientID(w.ClientID):
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_id is not a URL-safe identifier", Uncertain: true}
 	case w.ClientSecret == "":
 		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_secret is missing (client " + safetext.Compact(w.ClientID, 64) + " was created)", Uncertain: true}
 	}
