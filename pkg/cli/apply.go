@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -154,7 +155,6 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		// The server's own catalog beats the embedded one: re-lint before
 		// any write so an unsupported scope never reaches the server.
 		more := lint.Check(doc, lint.Options{Env: r.f.env, Scopes: disc.ScopesSupported})
-		more.Sort()
 		if code, stop := r.reportFindings(doc, onlyNew(diags, more)); stop {
 			return code
 		}
@@ -255,52 +255,52 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, autoEnv bool) int {
 	sinks := export.Sinks{
 		Stdout:        r.e.stdout,
+		Terminal:      r.e.stderr, // stdout may be --format json
 		Getenv:        r.e.getenv,
 		Masker:        r.masker,
 		GitHubActions: r.actions,
 		ExportEnv:     autoEnv || r.f.exportEnv,
 		EnvFile:       r.f.envFile,
 	}
-	delivered := false
+	var delivered []string // the sinks holding this run's secret
 	deliver := func(_ context.Context, res reconcile.Result) error {
-		pub, err := export.Publish(sinks, outcome(res, plan))
-		if len(pub.SecretSinks) > 0 {
-			delivered = true
-			fmt.Fprintf(r.e.stderr, "takos-apply: client secret delivered to %s\n", strings.Join(pub.SecretSinks, ", "))
+		pub, err := export.DeliverSecret(sinks, res.ClientID, res.Secret)
+		if len(pub.SecretSinks) == 0 {
+			return err // reconcile revokes the client
 		}
-		if err != nil && len(pub.SecretSinks) == 0 {
-			return err
-		}
+		delivered = pub.SecretSinks
+		fmt.Fprintf(r.e.stderr, "takos-apply: client secret delivered to %s\n", strings.Join(pub.SecretSinks, ", "))
 		if err != nil {
 			// The secret reached at least one sink; the other failures are
 			// reported but must not revoke a client whose secret is saved.
 			fmt.Fprintf(r.e.stderr, "takos-apply: warning: %v\n", err)
 		}
+		r.warnTightened(pub)
 		return nil
 	}
 	res, err := reconcile.Apply(ctx, st, plan, deliver, reconcile.ApplyOptions{Pinned: r.f.clientID != ""})
 	for _, n := range res.Notes {
 		fmt.Fprintf(r.e.stderr, "takos-apply: %s\n", n)
 	}
+	if res.RetractSecret {
+		// The secret this run delivered belongs to a client that is no
+		// longer active: blank it so later steps cannot use it.
+		if rerr := export.RetractSecret(sinks, delivered); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("withdrawing the dead secret from %s failed: %w", strings.Join(delivered, ", "), rerr))
+		}
+		if slices.Contains(delivered, export.SinkTerminal) {
+			fmt.Fprintln(r.e.stderr, "takos-apply: the client secret printed above belongs to a revoked client; do not use it")
+		}
+	}
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
-	if delivered && res.Secret == "" {
-		// We delivered a secret, then lost a race and revoked our client:
-		// the sinks hold a dead secret. Blank it so later steps do not pair
-		// the winner's id with it.
-		if err := r.clearSecret(sinks); err != nil {
-			return r.failf(ExitFailure, "a concurrent run's client %s won; clearing this run's revoked secret from the outputs failed: %v", res.ClientID, err)
-		}
+	pub, err := export.Publish(sinks, outcome(res, plan))
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
 	}
-	if !delivered || res.Secret == "" {
-		// No secret this run (or we lost a race and the winner's id is what
-		// counts): export the non-secret results.
-		if _, err := export.Publish(sinks, outcome(res, plan)); err != nil {
-			return r.failf(ExitFailure, "%v", err)
-		}
-	}
-	if res.Secret == "" && res.ClientID != "" {
+	r.warnTightened(pub)
+	if plan.Action == reconcile.ActionUpdate || plan.Action == reconcile.ActionUnchanged {
 		fmt.Fprintf(r.e.stderr, "takos-apply: client %s already existed, so no secret was issued in this run (Takos shows a secret only once, at creation); "+
 			"run with --rotate-secret to issue a new one\n", res.ClientID)
 	}
@@ -310,47 +310,33 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, auto
 	return ExitOK
 }
 
-// clearSecret overwrites an already exported client secret with an empty
-// value in every sink that received it (for outputs and env, the last
-// record wins).
-func (r *runner) clearSecret(s export.Sinks) error {
-	var errs []error
-	if s.GitHubActions {
-		errs = append(errs, export.SetOutputs(r.e.getenv(export.EnvGitHubOutput), []export.KV{{Name: export.OutputClientSecret}}))
-		if s.ExportEnv {
-			errs = append(errs, export.SetEnv(r.e.getenv(export.EnvGitHubEnv), []export.KV{{Name: export.OAuthClientSecretEnv}}))
-		}
+// warnTightened says when --env-file had been readable by others: the
+// secret is now in a 0600 file, but earlier contents may have been read.
+func (r *runner) warnTightened(pub export.Published) {
+	if pub.Dotenv != nil && pub.Dotenv.TightenedFrom != 0 {
+		fmt.Fprintf(r.e.stderr, "takos-apply: warning: %s was mode %04o; it is now 0600\n", r.f.envFile, pub.Dotenv.TightenedFrom)
 	}
-	if s.EnvFile != "" {
-		_, err := export.UpdateDotenv(s.EnvFile, []export.KV{{Name: export.OAuthClientSecretEnv}})
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
 }
 
 func outcome(res reconcile.Result, plan reconcile.Plan) export.Outcome {
 	return export.Outcome{
-		ClientID:     res.ClientID,
-		ClientSecret: res.Secret,
-		Action:       res.Action,
-		Changed:      res.Action != reconcile.ResultUnchanged,
-		Summary:      summaryMarkdown(res, plan),
+		ClientID: res.ClientID,
+		Action:   res.Action,
+		Changed:  res.Action != reconcile.ResultUnchanged,
+		Summary:  summaryMarkdown(res, plan),
 	}
 }
 
+// summaryMarkdown renders the result for the job summary. Every value that
+// came from the manifest or the server goes through MarkdownTable, which
+// escapes it; the heading holds only a fixed action word.
 func summaryMarkdown(res reconcile.Result, plan reconcile.Plan) string {
-	rows := [][]string{}
+	rows := [][]string{{"client", plan.Desired.Name, ""}, {"client id", res.ClientID, ""}}
 	for _, c := range res.Changes {
 		rows = append(rows, []string{c.Field, formatValue(c.From), formatValue(c.To)})
 	}
-	md := fmt.Sprintf("### takos-apply: OAuth client `%s` %s\n\n", plan.Desired.Name, res.Action)
-	if res.ClientID != "" {
-		md += fmt.Sprintf("Client id: `%s`\n\n", res.ClientID)
-	}
-	if len(rows) > 0 {
-		md += export.MarkdownTable([]string{"field", "from", "to"}, rows)
-	}
-	return md
+	return fmt.Sprintf("### takos-apply: OAuth client %s\n\n", res.Action) +
+		export.MarkdownTable([]string{"field", "from / value", "to"}, rows)
 }
 
 func formatValue(v any) string {

@@ -308,3 +308,49 @@ func TestServerScopeCatalog(t *testing.T) {
 		t.Errorf("clients were created: %v", cp.Clients())
 	}
 }
+
+// TestLostRaceRetractsSecret makes a concurrent run's older client appear
+// between this run's create and its race check: this run must revoke its
+// own client and withdraw the secret it already delivered from every sink,
+// so later steps never pair the winner's id with a dead secret.
+func TestLostRaceRetractsSecret(t *testing.T) {
+	cp := controlplanetest.New(t)
+	var winner controlplanetest.StoredClient
+	cp.Inject(controlplanetest.Fault{Method: "POST", Path: "/api/me/oauth/clients", AfterAct: func() {
+		winner = cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"},
+			AllowedScopes: []string{"openid", "profile"}, CreatedAt: time.Now().Add(-time.Hour)})
+	}})
+	s := newStep(t, cp)
+	envFile := filepath.Join(s.dir, ".env")
+	s.apply("--export-env", "--env-file", envFile)
+	if s.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", s.code, s.stderr)
+	}
+	checkInvariants(t, cp, s)
+	last := func(text string) map[string]string {
+		recs, err := exporttest.ParseFileCommands(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, r := range recs {
+			m[r.Name] = r.Value
+		}
+		return m
+	}
+	out, env := last(s.file("output")), last(s.file("env"))
+	if out["client-id"] != winner.ClientID || out["client-secret"] != "" || out["action"] != "unchanged" {
+		t.Errorf("last outputs = client-id %q, secret blank %v, action %q; want the winner, a blank secret, unchanged",
+			out["client-id"], out["client-secret"] == "", out["action"])
+	}
+	if env["OAUTH_CLIENT_ID"] != winner.ClientID || env["OAUTH_CLIENT_SECRET"] != "" {
+		t.Errorf("last GITHUB_ENV = id %q, secret blank %v; want the winner and a blank secret", env["OAUTH_CLIENT_ID"], env["OAUTH_CLIENT_SECRET"] == "")
+	}
+	dotenv := s.file(".env")
+	if !strings.Contains(dotenv, "OAUTH_CLIENT_ID='"+winner.ClientID+"'") || !strings.Contains(dotenv, "OAUTH_CLIENT_SECRET=''") {
+		t.Errorf("dotenv does not hold the winner and a blank secret:\n%s", dotenv)
+	}
+	if !strings.Contains(s.stderr, "must not be used") {
+		t.Errorf("stderr does not warn that the delivered secret is dead:\n%s", s.stderr)
+	}
+}

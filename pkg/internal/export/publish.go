@@ -12,7 +12,7 @@ import (
 // ErrSecretUndelivered reports that a newly issued secret reached no sink.
 var ErrSecretUndelivered = errors.New("the new client secret reached no sink")
 
-// Step output names written by Publish.
+// Step output names written by DeliverSecret and Publish.
 const (
 	OutputClientID     = "client-id"
 	OutputClientSecret = "client-secret"
@@ -20,24 +20,32 @@ const (
 	OutputChanged      = "changed"
 )
 
-// Outcome is what one takos-apply run exports.
+// Sink names reported in Published.SecretSinks, besides the dotenv path.
+const (
+	SinkGitHubOutput = EnvGitHubOutput
+	SinkGitHubEnv    = EnvGitHubEnv
+	SinkTerminal     = "terminal"
+)
+
+// Outcome is the non-secret result of one takos-apply run.
 type Outcome struct {
 	ClientID string
-	// ClientSecret is set only when the control plane issued a secret in this
-	// run; it is then exported once and never persisted by takos-apply.
-	ClientSecret string
-	// Action is the apply action (for example "create", "update", "none").
+	// Action is the apply result: created, updated, unchanged or rotated.
 	Action  string
 	Changed bool
-	// Summary is the plan rendered as Markdown (see MarkdownTable). It must
-	// not contain secrets; Publish also redacts every masked value from it.
+	// Summary is the plan rendered as Markdown (see MarkdownTable). Publish
+	// also redacts every masked value from it.
 	Summary string
 }
 
-// Sinks configures where Publish writes.
+// Sinks configures where DeliverSecret and Publish write.
 type Sinks struct {
-	// Stdout is the step's standard output (add-mask commands, fallback print).
+	// Stdout is the step's standard output: add-mask commands.
 	Stdout io.Writer
+	// Terminal receives the labelled one-time print of a secret that no
+	// other sink took, outside Actions. It must not be Stdout, which may
+	// carry machine-readable output (--format json).
+	Terminal io.Writer
 	// Getenv reads GITHUB_OUTPUT, GITHUB_ENV and GITHUB_STEP_SUMMARY.
 	Getenv func(string) string
 	// Masker is shared with code that masked other secrets (tokens) earlier;
@@ -52,122 +60,157 @@ type Sinks struct {
 	EnvFile string
 }
 
-// Published reports what Publish did, for the caller's log.
+// Published reports what a call did, for the caller's log.
 type Published struct {
 	// SecretSinks names the sinks that received the new secret
-	// ("GITHUB_OUTPUT", "GITHUB_ENV", the dotenv path, or "stdout").
+	// (SinkGitHubOutput, SinkGitHubEnv, the dotenv path, SinkTerminal).
 	SecretSinks []string
 	// Dotenv is the dotenv update result when EnvFile was written.
 	Dotenv *DotenvResult
 }
 
-// Publish exports o to the configured sinks, in this order:
-//
-//  1. In Actions, the new secret is masked before anything else is written;
-//     if masking fails nothing else is written.
-//  2. In Actions, step outputs client-id, client-secret (only when issued),
-//     action and changed ("true"/"false"); then, with ExportEnv, GITHUB_ENV
-//     OAUTH_CLIENT_ID and (when issued) OAUTH_CLIENT_SECRET; then the summary.
-//  3. With EnvFile, the dotenv file.
-//  4. If a secret was issued and no sink took it, it is printed once to
-//     Stdout with a clear label, so it is never silently lost. In Actions,
-//     where the runner would show the print as "***", nothing is printed and
-//     the error wraps ErrSecretUndelivered instead.
-//
-// A failing sink does not stop the others; the errors are joined. Errors never
-// contain the secret.
-func Publish(s Sinks, o Outcome) (Published, error) {
-	var pub Published
-	getenv := s.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
+func (s Sinks) getenv(name string) string {
+	if s.Getenv == nil {
+		return ""
 	}
-	m := s.Masker
-	if m == nil {
-		m = NewMasker(s.Stdout)
-	}
-	issued := o.ClientSecret != ""
-	var errs []error
+	return s.Getenv(name)
+}
 
+func (s *Sinks) masker() *Masker {
+	if s.Masker == nil {
+		s.Masker = NewMasker(s.Stdout)
+	}
+	return s.Masker
+}
+
+// DeliverSecret hands a newly issued secret and its client id to every
+// configured sink, because the control plane shows the secret only this
+// once:
+//
+//  1. In Actions, the secret is masked before anything else is written; if
+//     masking fails nothing is written.
+//  2. In Actions, step outputs client-id and client-secret, then with
+//     ExportEnv GITHUB_ENV OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET.
+//  3. With EnvFile, the dotenv file.
+//  4. Outside Actions, if no sink took it, a labelled one-time print to
+//     Terminal. In Actions the runner would show that print as "***", so
+//     nothing is printed there.
+//
+// A failing sink does not stop the others; their errors are joined. When no
+// sink took the secret the error wraps ErrSecretUndelivered and the caller
+// must revoke the client. Errors never contain the secret.
+func DeliverSecret(s Sinks, clientID, secret string) (Published, error) {
+	var pub Published
+	var errs []error
 	if s.GitHubActions {
-		if err := m.Mask(o.ClientSecret); err != nil {
+		if err := s.masker().Mask(secret); err != nil {
 			return pub, fmt.Errorf("mask client secret: %w", err)
 		}
-		outs := []KV{{OutputClientID, o.ClientID}}
-		if issued {
-			outs = append(outs, KV{OutputClientSecret, o.ClientSecret})
-		}
-		outs = append(outs, KV{OutputAction, o.Action}, KV{OutputChanged, strconv.FormatBool(o.Changed)})
-		if err := SetOutputs(getenv(EnvGitHubOutput), outs); err != nil {
+		if err := SetOutputs(s.getenv(EnvGitHubOutput), []KV{{OutputClientID, clientID}, {OutputClientSecret, secret}}); err != nil {
 			errs = append(errs, fmt.Errorf("write step outputs: %w", err))
-		} else if issued {
-			pub.SecretSinks = append(pub.SecretSinks, EnvGitHubOutput)
+		} else {
+			pub.SecretSinks = append(pub.SecretSinks, SinkGitHubOutput)
 		}
 		if s.ExportEnv {
-			if err := SetEnv(getenv(EnvGitHubEnv), envPairs(o)); err != nil {
+			if err := SetEnv(s.getenv(EnvGitHubEnv), []KV{{OAuthClientIDEnv, clientID}, {OAuthClientSecretEnv, secret}}); err != nil {
 				errs = append(errs, fmt.Errorf("export environment: %w", err))
-			} else if issued {
-				pub.SecretSinks = append(pub.SecretSinks, EnvGitHubEnv)
-			}
-		}
-		if o.Summary != "" {
-			if err := AppendSummary(getenv(EnvGitHubStepSummary), m.Redact(o.Summary)); err != nil {
-				errs = append(errs, fmt.Errorf("write job summary: %w", err))
+			} else {
+				pub.SecretSinks = append(pub.SecretSinks, SinkGitHubEnv)
 			}
 		}
 	}
-
 	if s.EnvFile != "" {
-		res, err := UpdateDotenv(s.EnvFile, envPairs(o))
+		res, err := UpdateDotenv(s.EnvFile, []KV{{OAuthClientIDEnv, clientID}, {OAuthClientSecretEnv, secret}})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("write env file: %w", err))
 		} else {
 			pub.Dotenv = &res
-			if issued {
-				pub.SecretSinks = append(pub.SecretSinks, s.EnvFile)
-			}
+			pub.SecretSinks = append(pub.SecretSinks, s.EnvFile)
 		}
 	}
-
-	if issued && len(pub.SecretSinks) == 0 {
+	if len(pub.SecretSinks) == 0 {
 		if s.GitHubActions {
-			// The runner masks the print to "***", so in a workflow log
-			// it would reach no one: report the secret as undelivered so
-			// the caller revokes its client instead of orphaning it.
-			return pub, errors.Join(append(errs, ErrSecretUndelivered)...)
-		}
-		if err := printSecretOnce(s.Stdout, o); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, ErrSecretUndelivered)
+		} else if err := printSecretOnce(s.Terminal, clientID, secret); err != nil {
+			errs = append(errs, err, ErrSecretUndelivered)
 		} else {
-			pub.SecretSinks = append(pub.SecretSinks, "stdout")
+			pub.SecretSinks = append(pub.SecretSinks, SinkTerminal)
 		}
 	}
 	return pub, errors.Join(errs...)
 }
 
-func envPairs(o Outcome) []KV {
-	kv := []KV{{OAuthClientIDEnv, o.ClientID}}
-	if o.ClientSecret != "" {
-		kv = append(kv, KV{OAuthClientSecretEnv, o.ClientSecret})
+// RetractSecret blanks a delivered secret in the sinks that received it
+// (as reported by DeliverSecret), when its client turned out to be dead:
+// for outputs and environment the last record wins. A terminal print cannot
+// be taken back; the caller says so.
+func RetractSecret(s Sinks, delivered []string) error {
+	var errs []error
+	for _, sink := range delivered {
+		switch sink {
+		case SinkGitHubOutput:
+			errs = append(errs, SetOutputs(s.getenv(EnvGitHubOutput), []KV{{OutputClientSecret, ""}}))
+		case SinkGitHubEnv:
+			errs = append(errs, SetEnv(s.getenv(EnvGitHubEnv), []KV{{OAuthClientSecretEnv, ""}}))
+		case SinkTerminal:
+		default: // the dotenv path
+			_, err := UpdateDotenv(sink, []KV{{OAuthClientSecretEnv, ""}})
+			errs = append(errs, err)
+		}
 	}
-	return kv
+	return errors.Join(errs...)
+}
+
+// Publish writes the run's non-secret results once, after the secret (if
+// any) was delivered: in Actions the step outputs client-id, action and
+// changed, with ExportEnv OAUTH_CLIENT_ID, and the job summary (with every
+// masked value redacted); with EnvFile, OAUTH_CLIENT_ID in the dotenv file.
+// A failing sink does not stop the others; the errors are joined.
+func Publish(s Sinks, o Outcome) (Published, error) {
+	var pub Published
+	var errs []error
+	if s.GitHubActions {
+		outs := []KV{{OutputClientID, o.ClientID}, {OutputAction, o.Action}, {OutputChanged, strconv.FormatBool(o.Changed)}}
+		if err := SetOutputs(s.getenv(EnvGitHubOutput), outs); err != nil {
+			errs = append(errs, fmt.Errorf("write step outputs: %w", err))
+		}
+		if s.ExportEnv {
+			if err := SetEnv(s.getenv(EnvGitHubEnv), []KV{{OAuthClientIDEnv, o.ClientID}}); err != nil {
+				errs = append(errs, fmt.Errorf("export environment: %w", err))
+			}
+		}
+		if o.Summary != "" {
+			if err := AppendSummary(s.getenv(EnvGitHubStepSummary), s.masker().Redact(o.Summary)); err != nil {
+				errs = append(errs, fmt.Errorf("write job summary: %w", err))
+			}
+		}
+	}
+	if s.EnvFile != "" {
+		res, err := UpdateDotenv(s.EnvFile, []KV{{OAuthClientIDEnv, o.ClientID}})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("write env file: %w", err))
+		} else {
+			pub.Dotenv = &res
+		}
+	}
+	return pub, errors.Join(errs...)
 }
 
 // printSecretOnce is the sink of last resort. The id and secret come from the
 // control plane, so they are neutralised to keep them on their own lines; a
 // secret that safetext.Line would change is not printed verbatim (it would be
 // wrong) but refused, since a real secret has no control characters.
-func printSecretOnce(w io.Writer, o Outcome) error {
+func printSecretOnce(w io.Writer, clientID, secret string) error {
 	if w == nil {
-		return errors.New("client secret was issued but there is no sink and no stdout to print it to")
+		return errors.New("client secret was issued but there is no sink and no terminal to print it to")
 	}
-	if safetext.Line(o.ClientSecret, len(o.ClientSecret)+1) != o.ClientSecret {
+	if safetext.Line(secret, len(secret)+1) != secret {
 		return errors.New("client secret was issued but contains characters that cannot be printed safely; rotate it")
 	}
 	msg := "\nA new OAuth client secret was issued. It is shown only this once and is not stored anywhere;\n" +
 		"save it now (or re-run with --env-file PATH to write it to a dotenv file):\n" +
-		"  " + OAuthClientIDEnv + "=" + safetext.Line(o.ClientID, 0) + "\n" +
-		"  " + OAuthClientSecretEnv + "=" + o.ClientSecret + "\n\n"
+		"  " + OAuthClientIDEnv + "=" + safetext.Line(clientID, 0) + "\n" +
+		"  " + OAuthClientSecretEnv + "=" + secret + "\n\n"
 	if _, err := io.WriteString(w, msg); err != nil {
 		return fmt.Errorf("print client secret: %w", err)
 	}

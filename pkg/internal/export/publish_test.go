@@ -46,9 +46,12 @@ func parsed(t *testing.T, p string) []KV {
 	return kv
 }
 
-func TestPublishActions(t *testing.T) {
+// TestDeliverAndPublishActions runs the order the CLI uses: the secret (if
+// one was issued) first, then the run's results once.
+func TestDeliverAndPublishActions(t *testing.T) {
 	tests := []struct {
 		name      string
+		secret    string
 		outcome   Outcome
 		exportEnv bool
 		wantOut   []KV
@@ -58,25 +61,27 @@ func TestPublishActions(t *testing.T) {
 	}{
 		{
 			name:      "secret issued, outputs only",
-			outcome:   Outcome{ClientID: "cid", ClientSecret: canarySecret, Action: "create", Changed: true, Summary: "plan"},
-			wantOut:   []KV{{"client-id", "cid"}, {"client-secret", canarySecret}, {"action", "create"}, {"changed", "true"}},
+			secret:    canarySecret,
+			outcome:   Outcome{ClientID: "cid", Action: "created", Changed: true, Summary: "plan"},
+			wantOut:   []KV{{"client-id", "cid"}, {"client-secret", canarySecret}, {"client-id", "cid"}, {"action", "created"}, {"changed", "true"}},
 			wantMask:  true,
-			wantSinks: []string{EnvGitHubOutput},
+			wantSinks: []string{SinkGitHubOutput},
 		},
 		{
 			name:      "secret issued, env export",
-			outcome:   Outcome{ClientID: "cid", ClientSecret: canarySecret, Action: "create", Changed: true},
+			secret:    canarySecret,
+			outcome:   Outcome{ClientID: "cid", Action: "created", Changed: true},
 			exportEnv: true,
-			wantOut:   []KV{{"client-id", "cid"}, {"client-secret", canarySecret}, {"action", "create"}, {"changed", "true"}},
-			wantEnv:   []KV{{OAuthClientIDEnv, "cid"}, {OAuthClientSecretEnv, canarySecret}},
+			wantOut:   []KV{{"client-id", "cid"}, {"client-secret", canarySecret}, {"client-id", "cid"}, {"action", "created"}, {"changed", "true"}},
+			wantEnv:   []KV{{OAuthClientIDEnv, "cid"}, {OAuthClientSecretEnv, canarySecret}, {OAuthClientIDEnv, "cid"}},
 			wantMask:  true,
-			wantSinks: []string{EnvGitHubOutput, EnvGitHubEnv},
+			wantSinks: []string{SinkGitHubOutput, SinkGitHubEnv},
 		},
 		{
 			name:      "no secret this run",
-			outcome:   Outcome{ClientID: "cid", Action: "none", Changed: false, Summary: "plan"},
+			outcome:   Outcome{ClientID: "cid", Action: "unchanged", Changed: false, Summary: "plan"},
 			exportEnv: true,
-			wantOut:   []KV{{"client-id", "cid"}, {"action", "none"}, {"changed", "false"}},
+			wantOut:   []KV{{"client-id", "cid"}, {"action", "unchanged"}, {"changed", "false"}},
 			wantEnv:   []KV{{OAuthClientIDEnv, "cid"}},
 		},
 	}
@@ -84,8 +89,15 @@ func TestPublishActions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newActionsEnv(t)
 			var stdout bytes.Buffer
-			pub, err := Publish(Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: tc.exportEnv}, tc.outcome)
-			if err != nil {
+			s := Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: tc.exportEnv}
+			var pub Published
+			if tc.secret != "" {
+				var err error
+				if pub, err = DeliverSecret(s, tc.outcome.ClientID, tc.secret); err != nil {
+					t.Fatalf("DeliverSecret = %v", err)
+				}
+			}
+			if _, err := Publish(s, tc.outcome); err != nil {
 				t.Fatalf("Publish = %v", err)
 			}
 			wantStdout := ""
@@ -93,7 +105,7 @@ func TestPublishActions(t *testing.T) {
 				wantStdout = "::add-mask::" + canarySecret + "\n"
 			}
 			if stdout.String() != wantStdout {
-				t.Errorf("Publish stdout = %q, want %q", stdout.String(), wantStdout)
+				t.Errorf("stdout = %q, want %q", stdout.String(), wantStdout)
 			}
 			if diff := cmp.Diff(tc.wantOut, parsed(t, a.output)); diff != "" {
 				t.Errorf("GITHUB_OUTPUT (-want +got):\n%s", diff)
@@ -109,15 +121,16 @@ func TestPublishActions(t *testing.T) {
 				wantSummary = tc.outcome.Summary + "\n"
 			}
 			if got := readFile(t, a.summary); got != wantSummary {
-				t.Errorf("summary = %q, want %q", got, wantSummary)
+				t.Errorf("summary = %q, want %q (written once)", got, wantSummary)
 			}
 		})
 	}
 }
 
-// TestPublishMasksFirst proves the mask precedes every other write: the
-// writer records the state of the output file at the time of the mask.
-func TestPublishMasksFirst(t *testing.T) {
+// TestDeliverMasksFirst proves the mask precedes every other write: the
+// writer records the state of the files at the time of the mask. The
+// shared masker then redacts the secret from the summary.
+func TestDeliverMasksFirst(t *testing.T) {
 	a := newActionsEnv(t)
 	var outputAtMask string
 	var stdout bytes.Buffer
@@ -130,9 +143,11 @@ func TestPublishMasksFirst(t *testing.T) {
 		}
 		return stdout.Write(p)
 	})
-	o := Outcome{ClientID: "cid", ClientSecret: canarySecret, Action: "create", Changed: true,
-		Summary: "| secret | " + canarySecret + " |"}
-	if _, err := Publish(Sinks{Stdout: w, Getenv: a.getenv, GitHubActions: true, ExportEnv: true}, o); err != nil {
+	s := Sinks{Stdout: w, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, Masker: NewMasker(w)}
+	if _, err := DeliverSecret(s, "cid", canarySecret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Publish(s, Outcome{ClientID: "cid", Action: "created", Changed: true, Summary: "| secret | " + canarySecret + " |"}); err != nil {
 		t.Fatal(err)
 	}
 	if outputAtMask != "out= env= summary=" {
@@ -143,13 +158,12 @@ func TestPublishMasksFirst(t *testing.T) {
 	}
 }
 
-func TestPublishMaskFailureWritesNothing(t *testing.T) {
+func TestDeliverMaskFailureWritesNothing(t *testing.T) {
 	a := newActionsEnv(t)
 	var stdout bytes.Buffer
-	o := Outcome{ClientID: "cid", ClientSecret: canarySecret + "\nline2", Action: "create"}
-	_, err := Publish(Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true}, o)
+	_, err := DeliverSecret(Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true}, "cid", canarySecret+"\nline2")
 	if !errors.Is(err, ErrMultilineSecret) {
-		t.Fatalf("Publish(multi-line secret) = %v, want %v", err, ErrMultilineSecret)
+		t.Fatalf("DeliverSecret(multi-line secret) = %v, want %v", err, ErrMultilineSecret)
 	}
 	for _, p := range []string{a.output, a.env, a.summary} {
 		if got := readFile(t, p); got != "" {
@@ -161,13 +175,12 @@ func TestPublishMaskFailureWritesNothing(t *testing.T) {
 	}
 }
 
-func TestPublishMissingOutputVariable(t *testing.T) {
-	var stdout bytes.Buffer
-	o := Outcome{ClientID: "cid", ClientSecret: canarySecret, Action: "create", Changed: true}
-	pub, err := Publish(Sinks{Stdout: &stdout, Getenv: func(string) string { return "" }, GitHubActions: true}, o)
+func TestDeliverMissingOutputVariable(t *testing.T) {
+	var stdout, terminal bytes.Buffer
+	pub, err := DeliverSecret(Sinks{Stdout: &stdout, Terminal: &terminal, Getenv: func(string) string { return "" }, GitHubActions: true}, "cid", canarySecret)
 	var me *MissingEnvError
 	if !errors.As(err, &me) || me.Name != EnvGitHubOutput {
-		t.Fatalf("Publish without GITHUB_OUTPUT = %v, want *MissingEnvError{GITHUB_OUTPUT}", err)
+		t.Fatalf("DeliverSecret without GITHUB_OUTPUT = %v, want *MissingEnvError{GITHUB_OUTPUT}", err)
 	}
 	if strings.Contains(err.Error(), canarySecret) {
 		t.Errorf("error %q leaks the secret", err)
@@ -175,53 +188,60 @@ func TestPublishMissingOutputVariable(t *testing.T) {
 	// In Actions a print would show "***": nothing is printed, and the
 	// error says the secret reached no sink so the caller revokes it.
 	if !errors.Is(err, ErrSecretUndelivered) {
-		t.Errorf("Publish without GITHUB_OUTPUT = %v, want it to wrap ErrSecretUndelivered", err)
+		t.Errorf("DeliverSecret without GITHUB_OUTPUT = %v, want it to wrap ErrSecretUndelivered", err)
 	}
 	if out := stdout.String(); out != "::add-mask::"+canarySecret+"\n" {
 		t.Errorf("stdout = %q, want only the add-mask line", out)
+	}
+	if terminal.Len() != 0 {
+		t.Errorf("terminal = %q, want nothing in Actions", terminal.String())
 	}
 	if len(pub.SecretSinks) != 0 {
 		t.Errorf("SecretSinks = %v, want none", pub.SecretSinks)
 	}
 }
 
-func TestPublishTerminal(t *testing.T) {
-	t.Run("no sink prints secret once", func(t *testing.T) {
-		var stdout bytes.Buffer
-		pub, err := Publish(Sinks{Stdout: &stdout}, Outcome{ClientID: "cid", ClientSecret: canarySecret, Action: "create", Changed: true})
+func TestDeliverTerminal(t *testing.T) {
+	t.Run("no sink prints secret once, never on stdout", func(t *testing.T) {
+		var stdout, terminal bytes.Buffer
+		pub, err := DeliverSecret(Sinks{Stdout: &stdout, Terminal: &terminal}, "cid", canarySecret)
 		if err != nil {
-			t.Fatalf("Publish = %v", err)
+			t.Fatalf("DeliverSecret = %v", err)
 		}
-		out := stdout.String()
+		out := terminal.String()
 		if strings.Count(out, canarySecret) != 1 || !strings.Contains(out, "  "+OAuthClientSecretEnv+"="+canarySecret+"\n") ||
 			!strings.Contains(out, "shown only this once") || !strings.Contains(out, OAuthClientIDEnv+"=cid") {
-			t.Errorf("stdout = %q, want one labelled print of the id and secret", out)
+			t.Errorf("terminal = %q, want one labelled print of the id and secret", out)
 		}
 		if strings.Contains(out, "::add-mask::") {
-			t.Errorf("stdout = %q, want no workflow commands outside Actions", out)
+			t.Errorf("terminal = %q, want no workflow commands outside Actions", out)
 		}
-		if diff := cmp.Diff([]string{"stdout"}, pub.SecretSinks); diff != "" {
+		// stdout may be --format json redirected to a file: never the secret.
+		if stdout.Len() != 0 {
+			t.Errorf("stdout = %q, want nothing", stdout.String())
+		}
+		if diff := cmp.Diff([]string{SinkTerminal}, pub.SecretSinks); diff != "" {
 			t.Errorf("SecretSinks (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("no secret prints nothing", func(t *testing.T) {
-		var stdout bytes.Buffer
-		if _, err := Publish(Sinks{Stdout: &stdout}, Outcome{ClientID: "cid", Action: "none"}); err != nil {
+		var stdout, terminal bytes.Buffer
+		if _, err := Publish(Sinks{Stdout: &stdout, Terminal: &terminal}, Outcome{ClientID: "cid", Action: "unchanged"}); err != nil {
 			t.Fatal(err)
 		}
-		if stdout.Len() != 0 {
-			t.Errorf("stdout = %q, want nothing", stdout.String())
+		if stdout.Len()+terminal.Len() != 0 {
+			t.Errorf("stdout = %q, terminal = %q, want nothing", stdout.String(), terminal.String())
 		}
 	})
-	t.Run("env file receives secret, stdout does not", func(t *testing.T) {
-		var stdout bytes.Buffer
+	t.Run("env file receives secret, terminal does not", func(t *testing.T) {
+		var terminal bytes.Buffer
 		p := filepath.Join(t.TempDir(), ".env")
-		pub, err := Publish(Sinks{Stdout: &stdout, EnvFile: p}, Outcome{ClientID: "cid", ClientSecret: canarySecret, Action: "create", Changed: true})
+		pub, err := DeliverSecret(Sinks{Terminal: &terminal, EnvFile: p}, "cid", canarySecret)
 		if err != nil {
-			t.Fatalf("Publish = %v", err)
+			t.Fatalf("DeliverSecret = %v", err)
 		}
-		if stdout.Len() != 0 {
-			t.Errorf("stdout = %q, want nothing when the env file took the secret", stdout.String())
+		if terminal.Len() != 0 {
+			t.Errorf("terminal = %q, want nothing when the env file took the secret", terminal.String())
 		}
 		env, err := parseDotenv(readFile(t, p))
 		if err != nil {
@@ -235,35 +255,83 @@ func TestPublishTerminal(t *testing.T) {
 			t.Errorf("Published.Dotenv = %+v, want Created", pub.Dotenv)
 		}
 	})
-	t.Run("failing env file falls back to stdout", func(t *testing.T) {
-		var stdout bytes.Buffer
+	t.Run("failing env file falls back to the terminal", func(t *testing.T) {
+		var terminal bytes.Buffer
 		dir := t.TempDir()
 		p := filepath.Join(dir, ".env")
 		if err := os.Symlink(filepath.Join(dir, "elsewhere"), p); err != nil {
 			t.Fatal(err)
 		}
-		pub, err := Publish(Sinks{Stdout: &stdout, EnvFile: p}, Outcome{ClientID: "cid", ClientSecret: canarySecret})
+		pub, err := DeliverSecret(Sinks{Terminal: &terminal, EnvFile: p}, "cid", canarySecret)
 		if !errors.Is(err, ErrUnsafeDotenvPath) {
-			t.Fatalf("Publish = %v, want %v", err, ErrUnsafeDotenvPath)
+			t.Fatalf("DeliverSecret = %v, want %v", err, ErrUnsafeDotenvPath)
 		}
 		if strings.Contains(err.Error(), canarySecret) {
 			t.Errorf("error %q leaks the secret", err)
 		}
-		if !strings.Contains(stdout.String(), OAuthClientSecretEnv+"="+canarySecret) {
-			t.Errorf("stdout = %q, want the fallback print", stdout.String())
+		if !strings.Contains(terminal.String(), OAuthClientSecretEnv+"="+canarySecret) {
+			t.Errorf("terminal = %q, want the fallback print", terminal.String())
 		}
-		if diff := cmp.Diff([]string{"stdout"}, pub.SecretSinks); diff != "" {
+		if diff := cmp.Diff([]string{SinkTerminal}, pub.SecretSinks); diff != "" {
 			t.Errorf("SecretSinks (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("unprintable secret refused", func(t *testing.T) {
-		var stdout bytes.Buffer
-		_, err := Publish(Sinks{Stdout: &stdout}, Outcome{ClientID: "cid", ClientSecret: canarySecret + "\x1b[2J"})
-		if err == nil || strings.Contains(err.Error(), canarySecret) {
-			t.Fatalf("Publish(secret with ESC) = %v, want an error without the secret", err)
+		var terminal bytes.Buffer
+		_, err := DeliverSecret(Sinks{Terminal: &terminal}, "cid", canarySecret+"\x1b[2J")
+		if err == nil || strings.Contains(err.Error(), canarySecret) || !errors.Is(err, ErrSecretUndelivered) {
+			t.Fatalf("DeliverSecret(secret with ESC) = %v, want an undelivered error without the secret", err)
 		}
-		if stdout.Len() != 0 {
-			t.Errorf("stdout = %q, want nothing", stdout.String())
+		if terminal.Len() != 0 {
+			t.Errorf("terminal = %q, want nothing", terminal.String())
 		}
 	})
+}
+
+// TestRetractSecret blanks a dead secret exactly in the sinks it reached.
+func TestRetractSecret(t *testing.T) {
+	a := newActionsEnv(t)
+	p := filepath.Join(t.TempDir(), ".env")
+	var stdout bytes.Buffer
+	s := Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, EnvFile: p}
+	pub, err := DeliverSecret(s, "cid", canarySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RetractSecret(s, pub.SecretSinks); err != nil {
+		t.Fatalf("RetractSecret = %v", err)
+	}
+	last := func(kv []KV, name string) string {
+		v := "<absent>"
+		for _, r := range kv {
+			if r.Name == name {
+				v = r.Value
+			}
+		}
+		return v
+	}
+	if got := last(parsed(t, a.output), OutputClientSecret); got != "" {
+		t.Errorf("last client-secret output = %q, want it blanked", got)
+	}
+	if got := last(parsed(t, a.env), OAuthClientSecretEnv); got != "" {
+		t.Errorf("last OAUTH_CLIENT_SECRET = %q, want it blanked", got)
+	}
+	env, err := parseDotenv(readFile(t, p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env[OAuthClientSecretEnv] != "" || env[OAuthClientIDEnv] != "cid" {
+		t.Errorf("dotenv after retract = %v, want the secret blanked and the id kept", env)
+	}
+
+	// Only the sinks that received the secret are touched: a GITHUB_ENV
+	// that failed at delivery is not written (and cannot fail) again.
+	b := newActionsEnv(t)
+	b.vars[EnvGitHubEnv] = ""
+	if err := RetractSecret(Sinks{Getenv: b.getenv, GitHubActions: true, ExportEnv: true}, []string{SinkGitHubOutput}); err != nil {
+		t.Fatalf("RetractSecret(output only) = %v", err)
+	}
+	if got := parsed(t, b.output); len(got) != 1 || got[0] != (KV{OutputClientSecret, ""}) {
+		t.Errorf("GITHUB_OUTPUT = %v, want one blank client-secret", got)
+	}
 }
