@@ -1,11 +1,9 @@
 package redirecturi
 
 import (
-	"bufio"
 	"fmt"
 	"math/rand/v2"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/internal/redirecturi/redirecturitest"
 )
 
 const prefix = "redirect-uri-"
@@ -897,37 +896,14 @@ func TestPropertyProductionAtLeastDevelopment(t *testing.T) {
 	}
 }
 
-// loadSeeds reads testdata/fuzz-seeds.txt: one URI per line; blank lines
-// and lines starting with "# " are skipped; a line starting with '"' is a
-// Go-quoted string, for seeds with control characters.
+// loadSeeds returns the shared redirect-URI corpus.
 func loadSeeds(tb testing.TB) []string {
 	tb.Helper()
-	f, err := os.Open("testdata/fuzz-seeds.txt")
+	seeds, err := redirecturitest.Seeds()
 	if err != nil {
-		tb.Fatalf("open seeds: %v", err)
+		tb.Fatal(err)
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "" || strings.HasPrefix(line, "# "):
-			continue
-		case strings.HasPrefix(line, `"`):
-			s, err := strconv.Unquote(line)
-			if err != nil {
-				tb.Fatalf("seed %q: %v", line, err)
-			}
-			out = append(out, s)
-		default:
-			out = append(out, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatalf("read seeds: %v", err)
-	}
-	return out
+	return seeds
 }
 
 func TestSeedsFile(t *testing.T) {

@@ -1,51 +1,25 @@
 package controlplanetest_test
 
 import (
-	"bufio"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
 	"github.com/takos-dev/takos-apply/pkg/internal/redirecturi"
+	"github.com/takos-dev/takos-apply/pkg/internal/redirecturi/redirecturitest"
 )
 
 // seedsFile is the redirect-URI lint's fuzz corpus, shared so that every
 // URI the lint is fuzzed with is also checked against the server.
-const seedsFile = "../../redirecturi/testdata/fuzz-seeds.txt"
-
-// loadSeeds reads seedsFile in its documented format: one URI per line,
-// blank lines and lines starting with "# " skipped, a line starting with
-// '"' a Go-quoted string.
+// loadSeeds returns the redirect checker's corpus.
 func loadSeeds(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open(seedsFile)
+	seeds, err := redirecturitest.Seeds()
 	if err != nil {
-		t.Fatalf("open seeds: %v", err)
+		t.Fatal(err)
 	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "" || strings.HasPrefix(line, "# "):
-		case strings.HasPrefix(line, `"`):
-			s, err := strconv.Unquote(line)
-			if err != nil {
-				t.Fatalf("seed %q: %v", line, err)
-			}
-			out = append(out, s)
-		default:
-			out = append(out, line)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read seeds: %v", err)
-	}
-	return out
+	return seeds
 }
 
 // TestLintPassImpliesServerAccepts is the promise of the redirect-URI
