@@ -17,10 +17,10 @@ const MaxDotenvBytes = 1 << 20
 // DotenvMode is the permission every file written by UpdateDotenv has.
 const DotenvMode fs.FileMode = 0o600
 
-// ErrUnsafeDotenvPath is returned for a dotenv path that is a symlink or not a
+// errUnsafeDotenvPath is returned for a dotenv path that is a symlink or not a
 // regular file. Writing through a symlink would let a checked-out repository
 // point ".env" at, say, ~/.bashrc and have takos-apply overwrite it.
-var ErrUnsafeDotenvPath = errors.New("dotenv path is a symlink or not a regular file")
+var errUnsafeDotenvPath = errors.New("dotenv path is a symlink or not a regular file")
 
 // DotenvResult says what UpdateDotenv changed, for the caller to report.
 type DotenvResult struct {
@@ -57,7 +57,7 @@ type DotenvResult struct {
 // temporary file is left behind on any failure. The resulting file always has
 // mode 0600; a looser (or different) previous mode is reported in
 // TightenedFrom. A path that is a symlink or not a regular file is refused
-// (ErrUnsafeDotenvPath).
+// (errUnsafeDotenvPath).
 func UpdateDotenv(path string, kv []KV) (DotenvResult, error) {
 	return updateDotenv(path, kv, os.Rename)
 }
@@ -111,7 +111,7 @@ func readDotenv(path string) (data []byte, mode fs.FileMode, exists bool, err er
 		return nil, 0, false, fmt.Errorf("stat dotenv file: %w", err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, 0, false, fmt.Errorf("%s: %w", path, ErrUnsafeDotenvPath)
+		return nil, 0, false, fmt.Errorf("%s: %w", path, errUnsafeDotenvPath)
 	}
 	f, err := os.Open(path)
 	if err != nil {

@@ -378,8 +378,8 @@ func TestUpdateDotenvUnsafePaths(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := UpdateDotenv(tc.path, []KV{{OAuthClientIDEnv, "x"}})
-			if !errors.Is(err, ErrUnsafeDotenvPath) {
-				t.Fatalf("UpdateDotenv(%s) = %v, want %v", tc.name, err, ErrUnsafeDotenvPath)
+			if !errors.Is(err, errUnsafeDotenvPath) {
+				t.Fatalf("UpdateDotenv(%s) = %v, want %v", tc.name, err, errUnsafeDotenvPath)
 			}
 			assertNoTemps(t, dir)
 		})

@@ -53,13 +53,13 @@ func IsAllowedEnvName(name string) bool {
 	return false
 }
 
-// MissingEnvError reports that a runner variable naming a file-command file
+// missingEnvError reports that a runner variable naming a file-command file
 // (GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STEP_SUMMARY) is unset or empty.
-type MissingEnvError struct {
+type missingEnvError struct {
 	Name string
 }
 
-func (e *MissingEnvError) Error() string {
+func (e *missingEnvError) Error() string {
 	return fmt.Sprintf("environment variable %s is not set (not running in a GitHub Actions step?)", e.Name)
 }
 

@@ -16,14 +16,14 @@ const delimiterPrefix = "ghadelimiter_"
 // SetOutputs appends step outputs to the GITHUB_OUTPUT file at path (the
 // caller passes getenv("GITHUB_OUTPUT")). See SetEnv for the record format and
 // checks; names must match ^[A-Za-z_][A-Za-z0-9_-]*$. An empty path returns
-// *MissingEnvError{Name: "GITHUB_OUTPUT"}.
+// *missingEnvError{Name: "GITHUB_OUTPUT"}.
 func SetOutputs(path string, kv []KV) error {
 	return writeFileCommand(EnvGitHubOutput, path, kv, nil)
 }
 
 // SetEnv appends environment variables for later steps to the GITHUB_ENV file
 // at path. Every name must pass IsAllowedEnvName. An empty path returns
-// *MissingEnvError{Name: "GITHUB_ENV"}.
+// *missingEnvError{Name: "GITHUB_ENV"}.
 //
 // Each record is written as "name<<DELIM\nvalue\nDELIM\n" with a fresh
 // delimiter "ghadelimiter_" + 32 hex digits from crypto/rand. A name or value
@@ -40,7 +40,7 @@ func SetEnv(path string, kv []KV) error {
 
 func writeFileCommand(variable, path string, kv []KV, allowed func(string) bool) error {
 	if path == "" {
-		return &MissingEnvError{Name: variable}
+		return &missingEnvError{Name: variable}
 	}
 	if len(kv) == 0 {
 		return nil

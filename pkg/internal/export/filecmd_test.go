@@ -264,9 +264,9 @@ func TestFileCommandPathErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name+"/missing variable", func(t *testing.T) {
 			err := tc.call("")
-			var me *MissingEnvError
+			var me *missingEnvError
 			if !errors.As(err, &me) || me.Name != tc.varName {
-				t.Fatalf("%s(\"\") = %v, want *MissingEnvError{%s}", tc.name, err, tc.varName)
+				t.Fatalf("%s(\"\") = %v, want *missingEnvError{%s}", tc.name, err, tc.varName)
 			}
 			if !strings.Contains(err.Error(), tc.varName) {
 				t.Errorf("%s(\"\") error %q does not name %s", tc.name, err, tc.varName)

@@ -10,11 +10,11 @@ import (
 	"sync"
 )
 
-// ErrMultilineSecret is returned by Masker.Mask for a value containing CR or
+// errMultilineSecret is returned by Masker.Mask for a value containing CR or
 // LF. The runner matches masks line by line, so a multi-line value registered
 // as one mask would leave its lines visible (CVE-2021-32074 class); a client
 // secret is single-line, so such a value is refused rather than half-masked.
-var ErrMultilineSecret = errors.New("secret contains a line break and cannot be masked safely")
+var errMultilineSecret = errors.New("secret contains a line break and cannot be masked safely")
 
 // Masker registers secrets with the GitHub Actions runner by writing
 // "::add-mask::VALUE" lines to the step's stdout. Each distinct value is
@@ -35,7 +35,7 @@ func NewMasker(w io.Writer) *Masker {
 }
 
 // Mask writes "::add-mask::VALUE\n" for v unless v is empty or was masked
-// before. A value with CR or LF is refused with ErrMultilineSecret. The value
+// before. A value with CR or LF is refused with errMultilineSecret. The value
 // is escaped the way the runner unescapes command data ("%" → "%25"), so a
 // secret containing "%0A" or "%25" is registered verbatim rather than in a
 // decoded, wrong form. If the write fails, v is not recorded as masked and the
@@ -45,7 +45,7 @@ func (m *Masker) Mask(v string) error {
 		return nil
 	}
 	if strings.ContainsAny(v, "\r\n") {
-		return ErrMultilineSecret
+		return errMultilineSecret
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -41,13 +41,13 @@ func TestMasker(t *testing.T) {
 			name:    "LF refused",
 			values:  []string{"line1\nline2", "ok"},
 			want:    "::add-mask::ok\n",
-			wantErr: []error{ErrMultilineSecret, nil},
+			wantErr: []error{errMultilineSecret, nil},
 		},
 		{
 			name:    "CR refused",
 			values:  []string{"a\rb", "trailing\r"},
 			want:    "",
-			wantErr: []error{ErrMultilineSecret, ErrMultilineSecret},
+			wantErr: []error{errMultilineSecret, errMultilineSecret},
 		},
 		{
 			name:   "percent escaped",

@@ -9,8 +9,8 @@ import (
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
-// ErrSecretUndelivered reports that a newly issued secret reached no sink.
-var ErrSecretUndelivered = errors.New("the new client secret reached no sink")
+// errSecretUndelivered reports that a newly issued secret reached no sink.
+var errSecretUndelivered = errors.New("the new client secret reached no sink")
 
 // Step output names written by DeliverSecret and Publish.
 const (
@@ -97,7 +97,7 @@ func (s *Sinks) masker() *Masker {
 //     nothing is printed there.
 //
 // A failing sink does not stop the others; their errors are joined. When no
-// sink took the secret the error wraps ErrSecretUndelivered and the caller
+// sink took the secret the error wraps errSecretUndelivered and the caller
 // must revoke the client. Errors never contain the secret.
 func DeliverSecret(s Sinks, clientID, secret string) (Published, error) {
 	var pub Published
@@ -130,9 +130,9 @@ func DeliverSecret(s Sinks, clientID, secret string) (Published, error) {
 	}
 	if len(pub.SecretSinks) == 0 {
 		if s.GitHubActions {
-			errs = append(errs, ErrSecretUndelivered)
+			errs = append(errs, errSecretUndelivered)
 		} else if err := printSecretOnce(s.Terminal, clientID, secret); err != nil {
-			errs = append(errs, err, ErrSecretUndelivered)
+			errs = append(errs, err, errSecretUndelivered)
 		} else {
 			pub.SecretSinks = append(pub.SecretSinks, SinkTerminal)
 		}

@@ -162,8 +162,8 @@ func TestDeliverMaskFailureWritesNothing(t *testing.T) {
 	a := newActionsEnv(t)
 	var stdout bytes.Buffer
 	_, err := DeliverSecret(Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true}, "cid", canarySecret+"\nline2")
-	if !errors.Is(err, ErrMultilineSecret) {
-		t.Fatalf("DeliverSecret(multi-line secret) = %v, want %v", err, ErrMultilineSecret)
+	if !errors.Is(err, errMultilineSecret) {
+		t.Fatalf("DeliverSecret(multi-line secret) = %v, want %v", err, errMultilineSecret)
 	}
 	for _, p := range []string{a.output, a.env, a.summary} {
 		if got := readFile(t, p); got != "" {
@@ -178,17 +178,17 @@ func TestDeliverMaskFailureWritesNothing(t *testing.T) {
 func TestDeliverMissingOutputVariable(t *testing.T) {
 	var stdout, terminal bytes.Buffer
 	pub, err := DeliverSecret(Sinks{Stdout: &stdout, Terminal: &terminal, Getenv: func(string) string { return "" }, GitHubActions: true}, "cid", canarySecret)
-	var me *MissingEnvError
+	var me *missingEnvError
 	if !errors.As(err, &me) || me.Name != EnvGitHubOutput {
-		t.Fatalf("DeliverSecret without GITHUB_OUTPUT = %v, want *MissingEnvError{GITHUB_OUTPUT}", err)
+		t.Fatalf("DeliverSecret without GITHUB_OUTPUT = %v, want *missingEnvError{GITHUB_OUTPUT}", err)
 	}
 	if strings.Contains(err.Error(), canarySecret) {
 		t.Errorf("error %q leaks the secret", err)
 	}
 	// In Actions a print would show "***": nothing is printed, and the
 	// error says the secret reached no sink so the caller revokes it.
-	if !errors.Is(err, ErrSecretUndelivered) {
-		t.Errorf("DeliverSecret without GITHUB_OUTPUT = %v, want it to wrap ErrSecretUndelivered", err)
+	if !errors.Is(err, errSecretUndelivered) {
+		t.Errorf("DeliverSecret without GITHUB_OUTPUT = %v, want it to wrap errSecretUndelivered", err)
 	}
 	if out := stdout.String(); out != "::add-mask::"+canarySecret+"\n" {
 		t.Errorf("stdout = %q, want only the add-mask line", out)
@@ -263,8 +263,8 @@ func TestDeliverTerminal(t *testing.T) {
 			t.Fatal(err)
 		}
 		pub, err := DeliverSecret(Sinks{Terminal: &terminal, EnvFile: p}, "cid", canarySecret)
-		if !errors.Is(err, ErrUnsafeDotenvPath) {
-			t.Fatalf("DeliverSecret = %v, want %v", err, ErrUnsafeDotenvPath)
+		if !errors.Is(err, errUnsafeDotenvPath) {
+			t.Fatalf("DeliverSecret = %v, want %v", err, errUnsafeDotenvPath)
 		}
 		if strings.Contains(err.Error(), canarySecret) {
 			t.Errorf("error %q leaks the secret", err)
@@ -279,7 +279,7 @@ func TestDeliverTerminal(t *testing.T) {
 	t.Run("unprintable secret refused", func(t *testing.T) {
 		var terminal bytes.Buffer
 		_, err := DeliverSecret(Sinks{Terminal: &terminal}, "cid", canarySecret+"\x1b[2J")
-		if err == nil || strings.Contains(err.Error(), canarySecret) || !errors.Is(err, ErrSecretUndelivered) {
+		if err == nil || strings.Contains(err.Error(), canarySecret) || !errors.Is(err, errSecretUndelivered) {
 			t.Fatalf("DeliverSecret(secret with ESC) = %v, want an undelivered error without the secret", err)
 		}
 		if terminal.Len() != 0 {

@@ -21,14 +21,14 @@ var errSummaryTooLarge = errors.New("job summary would exceed 1 MiB")
 // AppendSummary appends markdown to the GITHUB_STEP_SUMMARY file at path (the
 // caller passes getenv("GITHUB_STEP_SUMMARY")), adding a final newline if
 // missing so a later append starts a new block. An empty path returns
-// *MissingEnvError. If the existing file plus markdown would exceed
+// *missingEnvError. If the existing file plus markdown would exceed
 // MaxSummaryBytes, nothing is written and an error saying so is returned:
 // the runner would otherwise drop the whole summary, including earlier
 // steps' content. The file must exist (the runner creates it). The caller is
 // responsible for keeping secrets out of markdown (Masker.Redact helps).
 func AppendSummary(path string, markdown string) error {
 	if path == "" {
-		return &MissingEnvError{Name: EnvGitHubStepSummary}
+		return &missingEnvError{Name: EnvGitHubStepSummary}
 	}
 	if markdown == "" {
 		return nil
