@@ -27,22 +27,6 @@ const (
 	ExitFailure  = 3 // I/O, auth, network or control-plane failure
 )
 
-// version is set at build time with
-// -ldflags "-X github.com/takos-dev/takos-apply/pkg/cli.version=v1.2.3".
-var version = ""
-
-// Version returns the build's version: the ldflags value, else the module
-// version recorded by go install, else "devel".
-func Version() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
-}
-
 // env is what a command may touch of the process.
 type env struct {
 	getenv func(string) string
@@ -91,8 +75,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "schema":
 		return runSchema(e, rest)
 	case "version", "--version", "-version":
-		fmt.Fprintf(stdout, "takos-apply %s\n", Version())
-		return ExitOK
+		return runVersion(e, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return ExitOK
