@@ -8,17 +8,34 @@ case "$cmd" in
   apply|plan|lint) ;;
   *) echo "::error title=takos-apply::input command must be apply, plan or lint, got '$cmd'" >&2; exit 2 ;;
 esac
+
+# flag INPUT NAME: true or false for a boolean input. Accepts what YAML
+# writers mean by a boolean (true/yes/on/1, false/no/off/0, any case), since
+# `with:` hands every value over as a string; anything else is an error
+# rather than a silent false.
+flag() {
+  case "$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')" in
+    true|yes|y|on|1) echo true ;;
+    false|no|n|off|0|'') echo false ;;
+    *) echo "::error title=takos-apply::input $2 must be true or false, got '$1'" >&2; return 2 ;;
+  esac
+}
+rotate="$(flag "${INPUT_ROTATE_SECRET:-}" rotate-secret)" || exit 2
+export_env="$(flag "${INPUT_EXPORT_ENV:-}" export-env)" || exit 2
+
 args=("$cmd")
 [ -n "${INPUT_FORMAT:-}" ] && args+=(--format "$INPUT_FORMAT")
 if [ "$cmd" = apply ]; then
-  [ "${INPUT_ROTATE_SECRET:-false}" = true ] && args+=(--rotate-secret)
-  [ "${INPUT_EXPORT_ENV:-false}" = true ] && args+=(--export-env)
+  [ "$rotate" = true ] && args+=(--rotate-secret)
+  [ "$export_env" = true ] && args+=(--export-env)
 fi
 args+=(-- "${INPUT_MANIFEST:-.takos/app.yml}")
 
-# The binary reads these; empty values fall back to its own defaults.
-export TAKOS_ENV="${INPUT_ENVIRONMENT:-production}"
-export TAKOS_AUTH="${INPUT_AUTH:-auto}"
+# The binary reads these. An input left empty keeps what the job's env:
+# already says (TAKOS_ENV, TAKOS_AUTH, ...), and the binary's own defaults
+# (production, auto) apply when neither is set.
+[ -n "${INPUT_ENVIRONMENT:-}" ] && export TAKOS_ENV="$INPUT_ENVIRONMENT"
+[ -n "${INPUT_AUTH:-}" ] && export TAKOS_AUTH="$INPUT_AUTH"
 [ -n "${INPUT_CONTROL_PLANE_URL:-}" ] && export TAKOS_API_URL="$INPUT_CONTROL_PLANE_URL"
 [ -n "${INPUT_AUDIENCE:-}" ] && export TAKOS_AUDIENCE="$INPUT_AUDIENCE"
 [ -n "${INPUT_TOKEN_URL:-}" ] && export TAKOS_TOKEN_URL="$INPUT_TOKEN_URL"
