@@ -89,8 +89,9 @@ build() {
       (cd "$dir" && LC_ALL=C find . -type f | LC_ALL=C sort | sed 's|^\./||' | TZ=UTC zip -X -q -9 "$out/$archive" -@)
     else
       archive="$name.tar.gz"
-      tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" --format=ustar \
-        -C "$dir" -cf - . | gzip -n -9 > "$out/$archive"
+      (cd "$dir" && LC_ALL=C find . -type f | LC_ALL=C sort | sed 's|^\./||' |
+        tar --owner=0 --group=0 --numeric-owner --mtime="@$epoch" --format=ustar --no-recursion -cf - -T -) |
+        gzip -n -9 > "$out/$archive"
     fi
     printf '%s  %s\n' "$(sha256 "$out/$archive")" "$archive" >> "$out/checksums.txt.tmp"
   done
@@ -106,7 +107,7 @@ build() {
 sbom() {
   local version="$1"; shift
   local mods gover
-  gover="$(go version -m "$1" | head -1 | awk '{print $2}')"
+  gover="$(go version "$1" | awk '{print $NF}')"
   mods="$(for b in "$@"; do go version -m "$b"; done | awk -F'\t' '$2 == "dep" || $2 == "=>" {print $3 "\t" $4}' | LC_ALL=C sort -u)"
   printf '{\n  "bomFormat": "CycloneDX",\n  "specVersion": "1.5",\n  "version": 1,\n'
   printf '  "metadata": {\n    "component": {"type": "application", "name": "takos-apply", "version": "%s", "purl": "pkg:golang/github.com/takos-dev/takos-apply@v%s"}\n  },\n' "$version" "$version"
