@@ -4,18 +4,19 @@
 #
 #   scripts/release.sh VERSION
 #       Cut release vVERSION (semver, e.g. 0.2.0) from a clean main:
-#       1. commit "Release vVERSION" setting VERSION;
+#       1. commit "Release vVERSION": VERSION, and the README's install
+#          and pin snippets pointed at vVERSION;
 #       2. build every platform's archive from that commit (build);
 #       3. pin their SHA-256 in dist/ and commit that, the commit the tag
 #          points at, so `uses: takos-dev/takos-apply@<that sha>` pins the
 #          binaries too (scripts/action-install.sh verifies against dist/);
-#       4. tag vVERSION (annotated) and move the major tag (v0, v1, ...) to
-#          it, unless VERSION is a pre-release;
+#       4. tag vVERSION (annotated);
 #       5. commit the next development version (X.Y.(Z+1)-dev), so later
 #          commits, which no release binary matches, build from source.
-#       It prints the commands that publish (push main and the tags); the
+#       It prints the command that publishes (push main and the tag); the
 #       release workflow (.github/workflows/release.yml) then rebuilds at
-#       the tag, checks the bytes against dist/ and publishes.
+#       the tag, checks the bytes against dist/, publishes, and moves the
+#       major tag (v0, v1, ...) to the release once its assets exist.
 #
 #   scripts/release.sh build OUTDIR [--version V] [--platforms "os/arch ..."]
 #       Only build: OUTDIR gets one archive per platform, checksums.txt
@@ -121,6 +122,22 @@ sbom() {
   printf '\n  ]\n}\n'
 }
 
+# readme_versions VERSION: point the README's snippets at release VERSION:
+# pre-commit's rev, go install's @vX.Y.Z, release download URLs and archive
+# names, and the major tag of `uses: takos-dev/takos-apply@vN`.
+readme_versions() {
+  local v="$1" major="${1%%.*}" sv='[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?'
+  sed -E -i.bak \
+    -e "s#^v=$sv( |\$)#v=$v\2#" \
+    -e "s#(rev: )v$sv#\1v$v#g" \
+    -e "s#(takos-apply(/cmd/takos-apply)?@)v$sv#\1v$v#g" \
+    -e "s#(releases/download/)v$sv/#\1v$v/#g" \
+    -e "s#(takos-apply_)$sv(_[a-z]+_[a-z0-9]+\.)#\1$v\3#g" \
+    -e "s#(uses: takos-dev/takos-apply@)v[0-9]+([^.0-9]|\$)#\1v$major\2#g" \
+    README.md
+  rm -f README.md.bak
+}
+
 check() {
   local out="${1:?usage: scripts/release.sh check OUTDIR}" f bad=0
   for f in checksums.txt binaries.sha256; do
@@ -135,13 +152,14 @@ check() {
 }
 
 prepare() {
-  local version="$1" tag major next out
+  local version="$1" tag next out
   [[ "$version" =~ $semver ]] || die "'$version' is not semver (MAJOR.MINOR.PATCH[-PRE])"
   tag="v$version"
   if ! git diff --quiet || ! git diff --cached --quiet; then die "the work tree has changes: commit or stash them first"; fi
   if git rev-parse -q --verify "refs/tags/$tag" >/dev/null; then die "tag $tag exists already"; fi
   echo "$version" > VERSION
-  git add VERSION
+  readme_versions "$version"
+  git add VERSION README.md
   git commit -q -m "Release $tag"
   out="$root/.release/$tag"
   rm -rf "$out"
@@ -155,17 +173,13 @@ prepare() {
 The action verifies the binary it downloads against these before running
 it; the release workflow rebuilds at this tag and checks the same bytes."
   git tag -a "$tag" -m "takos-apply $tag"
-  if [ -z "${BASH_REMATCH[4]}" ]; then
-    major="v${BASH_REMATCH[1]}"
-    git tag -f -a "$major" -m "takos-apply $tag" "$tag^{}" >/dev/null
-  fi
   next="${BASH_REMATCH[1]}.${BASH_REMATCH[2]}.$((BASH_REMATCH[3] + 1))-dev"
   [ -n "${BASH_REMATCH[4]}" ] && next="$version.dev"
   echo "$next" > VERSION
   git add VERSION
   git commit -q -m "Begin $next: unreleased commits build from source"
   echo "released $tag locally (archives in $out). Publish with:"
-  echo "  git push origin HEAD $tag${major:+ && git push --force origin $major}"
+  echo "  git push origin HEAD $tag"
 }
 
 case "${1:-}" in

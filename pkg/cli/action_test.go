@@ -246,3 +246,115 @@ func goEnv(t *testing.T, name string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+// TestActionRunInputs checks how scripts/action-run.sh maps inputs onto the
+// binary's flags and environment, with a stand-in takos-apply that prints
+// what it was given: boolean inputs accept the YAML spellings or fail, and
+// an empty input keeps what the job's env: says.
+func TestActionRunInputs(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	root, _ := filepath.Abs("../..")
+	bin := t.TempDir()
+	fake := "#!/bin/sh\necho \"args=$*\"\necho \"TAKOS_ENV=${TAKOS_ENV-unset}\"\necho \"TAKOS_AUTH=${TAKOS_AUTH-unset}\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "takos-apply"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		env      []string
+		wantCode int
+		want     []string
+	}{
+		{"defaults", nil, 0, []string{"args=apply -- .takos/app.yml\n", "TAKOS_ENV=unset\n", "TAKOS_AUTH=unset\n"}},
+		{"job env kept when inputs are empty", []string{"TAKOS_ENV=staging", "TAKOS_AUTH=token", "INPUT_ENVIRONMENT=", "INPUT_AUTH="}, 0,
+			[]string{"TAKOS_ENV=staging\n", "TAKOS_AUTH=token\n"}},
+		{"inputs win over job env", []string{"TAKOS_ENV=staging", "INPUT_ENVIRONMENT=production", "INPUT_AUTH=github-oidc"}, 0,
+			[]string{"TAKOS_ENV=production\n", "TAKOS_AUTH=github-oidc\n"}},
+		{"rotate-secret yes", []string{"INPUT_ROTATE_SECRET=yes"}, 0, []string{"args=apply --rotate-secret -- .takos/app.yml\n"}},
+		{"rotate-secret True", []string{"INPUT_ROTATE_SECRET=True"}, 0, []string{"args=apply --rotate-secret -- "}},
+		{"rotate-secret on, export-env 1", []string{"INPUT_ROTATE_SECRET=on", "INPUT_EXPORT_ENV=1"}, 0,
+			[]string{"args=apply --rotate-secret --export-env -- "}},
+		{"rotate-secret no", []string{"INPUT_ROTATE_SECRET=no", "INPUT_EXPORT_ENV=OFF"}, 0, []string{"args=apply -- .takos/app.yml\n"}},
+		{"rotate-secret typo fails", []string{"INPUT_ROTATE_SECRET=ture"}, 2,
+			[]string{"::error title=takos-apply::input rotate-secret must be true or false, got 'ture'"}},
+		{"export-env typo fails", []string{"INPUT_EXPORT_ENV=enabled"}, 2, []string{"input export-env must be true or false, got 'enabled'"}},
+		{"flags only for apply", []string{"INPUT_COMMAND=plan", "INPUT_ROTATE_SECRET=true"}, 0, []string{"args=plan -- .takos/app.yml\n"}},
+		{"manifest after --", []string{"INPUT_COMMAND=lint", "INPUT_MANIFEST=-x.yml", "INPUT_FORMAT=sarif"}, 0,
+			[]string{"args=lint --format sarif -- -x.yml\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bash, filepath.Join(root, "scripts", "action-run.sh"))
+			cmd.Env = append([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}, tt.env...)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d:\n%s", code, tt.wantCode, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(string(out), w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if tt.wantCode != 0 && strings.Contains(string(out), "args=") {
+				t.Errorf("takos-apply ran despite a bad input:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestReadmeVersions checks that every version the README tells a user to
+// install or pin is the one a release tag creates: the release this commit
+// pins in dist/, else the release VERSION is heading for (0.1.0 for
+// 0.1.0-dev). scripts/release.sh rewrites the same patterns.
+func TestReadmeVersions(t *testing.T) {
+	readme := readFile(t, "../../README.md")
+	want := strings.TrimSuffix(strings.TrimSpace(readFile(t, "../../VERSION")), "-dev")
+	if b, err := os.ReadFile("../../dist/checksums.txt"); err == nil {
+		m := regexp.MustCompile(`takos-apply_([0-9][^_]*)_`).FindSubmatch(b)
+		if m == nil {
+			t.Fatal("dist/checksums.txt names no archive")
+		}
+		want = string(m[1])
+	}
+	if !regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`).MatchString(want) {
+		t.Fatalf("release version %q is not MAJOR.MINOR.PATCH", want)
+	}
+	major := "v" + strings.SplitN(want, ".", 2)[0]
+	sv := `[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?`
+	patterns := []string{
+		`(?m)^v=(` + sv + `)(?: |$)`,
+		`rev: v(` + sv + `)`,
+		`takos-apply(?:/cmd/takos-apply)?@v(` + sv + `)`,
+		`releases/download/v(` + sv + `)/`,
+		`takos-apply_(` + sv + `)_[a-z]+_[a-z0-9]+\.`,
+	}
+	found := 0
+	for _, p := range patterns {
+		for _, m := range regexp.MustCompile(p).FindAllStringSubmatch(readme, -1) {
+			found++
+			if m[1] != want {
+				t.Errorf("README %q points at %s, want %s (the release a tag creates)", m[0], m[1], want)
+			}
+		}
+	}
+	if found < 4 {
+		t.Errorf("found %d versioned snippets in the README; the pattern list is out of date", found)
+	}
+	for _, m := range regexp.MustCompile(`uses: takos-dev/takos-apply@(v[0-9]+)\b[^.]`).FindAllStringSubmatch(readme, -1) {
+		if m[1] != major {
+			t.Errorf("README %q: the moving tag of release %s is %s", strings.TrimSpace(m[0]), want, major)
+		}
+	}
+	if strings.Contains(readme, "@latest") {
+		t.Errorf("README says @latest: name a release tag")
+	}
+}
