@@ -60,10 +60,10 @@ build() {
   [[ "$version" =~ $semver ]] || die "VERSION '$version' is not semver (MAJOR.MINOR.PATCH[-PRE])"
   mkdir -p "$out"
   out="$(cd "$out" && pwd)"
-  local epoch stage
+  local epoch
   epoch="$(source_epoch)"
-  stage="$(mktemp -d)"
-  trap 'rm -rf "$stage"' RETURN
+  stage="$(mktemp -d)" # global: the EXIT trap removes it
+  trap 'rm -rf "$stage"' EXIT
   : > "$out/checksums.txt.tmp"
   : > "$out/binaries.sha256.tmp"
   local p os arch exe name dir archive
