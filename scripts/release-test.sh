@@ -10,6 +10,7 @@
 #      the clone (both hooks), passing on a good manifest, failing on a bad;
 #   4. the binary is built the way the Dockerfile builds it: from a copy of
 #      the context .dockerignore leaves, without .git.
+# (.dockerignore patterns are matched from the context root, as Docker does.)
 # Needs git, Go, tar, gzip, zip and pre-commit (Debian: apt-get install
 # pre-commit). Uses only local paths; the Go module proxy is the only
 # network access (pre-commit's go install downloads modules).
@@ -97,12 +98,11 @@ ok "takos-apply-lint-system runs the release binary on PATH"
 echo "== the Docker build's context: no .git, same script"
 ctx="$work/docker-context"
 mkdir -p "$ctx"
-(cd "$a" && git ls-files -z | tar --null -T - -cf - \
-  --exclude-from=<(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' .dockerignore) ) | tar -xf - -C "$ctx"
+(cd "$a" && git ls-files -z | tar --anchored --exclude-from=<(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' .dockerignore) --null -T - -cf - ) | tar -xf - -C "$ctx"
 if [ -e "$ctx/.git" ] || [ -e "$ctx/.github" ] || [ ! -f "$ctx/go.mod" ]; then fail ".dockerignore context is wrong"; fi
 (cd "$ctx" && TAKOS_APPLY_INSTALLER=docker scripts/build.sh "$work/docker-takos-apply")
 "$work/docker-takos-apply" version | grep -qx 'installed: Docker image (Dockerfile)' || fail "docker build does not say so in version"
 "$work/docker-takos-apply" lint "$ctx/examples/hello" >/dev/null || fail "docker-built binary cannot lint the example"
 ok "built from the .dockerignore context without .git"
 
-echo "$pass passed, 0 failed"
+echo "release-test: all $pass checks passed"
