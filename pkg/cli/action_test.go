@@ -358,3 +358,106 @@ func TestReadmeVersions(t *testing.T) {
 		t.Errorf("README says @latest: name a release tag")
 	}
 }
+
+// TestReleaseWorkflow checks the release workflow's supply-chain rules
+// (there is no actionlint here): every action is pinned by full commit
+// SHA, the workflow grants nothing by default, and the job rebuilds with
+// scripts/release.sh, checks the bytes against dist/ before attesting and
+// publishing, and moves the major tag last.
+func TestReleaseWorkflow(t *testing.T) {
+	b, err := os.ReadFile("../../.github/workflows/release.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		On struct {
+			Push struct{ Tags []string }
+		}
+		Permissions map[string]string
+		Jobs        map[string]struct {
+			Permissions map[string]string
+			Steps       []struct {
+				Name, Uses, Run string
+				With            map[string]string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatalf("release.yml: %v", err)
+	}
+	if len(wf.On.Push.Tags) == 0 {
+		t.Error("release.yml does not run on version tags")
+	}
+	if len(wf.Permissions) != 0 {
+		t.Errorf("top-level permissions = %v, want {} (grant per job)", wf.Permissions)
+	}
+	pinned := regexp.MustCompile(`^[a-z0-9-]+/[a-z0-9-]+@[0-9a-f]{40}$`)
+	for name, job := range wf.Jobs {
+		order := map[string]int{}
+		for i, s := range job.Steps {
+			if s.Uses != "" && !pinned.MatchString(s.Uses) {
+				t.Errorf("job %s: uses %q is not pinned by full commit SHA", name, s.Uses)
+			}
+			for key, pat := range map[string]string{
+				"build":   "scripts/release.sh build",
+				"check":   "scripts/release.sh check",
+				"attest":  "actions/attest-build-provenance@",
+				"publish": "gh release create",
+				"major":   "git/refs/tags/$major",
+			} {
+				if _, seen := order[key]; !seen && strings.Contains(s.Uses+s.Run, pat) {
+					order[key] = i
+				}
+			}
+		}
+		prev := -1
+		for _, key := range []string{"build", "check", "attest", "publish", "major"} {
+			i, ok := order[key]
+			if !ok {
+				t.Errorf("job %s has no %s step", name, key)
+				continue
+			}
+			if i <= prev {
+				t.Errorf("job %s: step %s is out of order (build, check, attest, publish, move the major tag)", name, key)
+			}
+			prev = i
+		}
+		for _, p := range []string{"contents", "id-token", "attestations"} {
+			if job.Permissions[p] != "write" {
+				t.Errorf("job %s: permissions.%s = %q, want write", name, p, job.Permissions[p])
+			}
+		}
+	}
+}
+
+// TestActionInstallNoGo checks the error a user without Go meets when the
+// action has to build from source: it must name a fix that works in the
+// user's own workflow (a setup-go step or a release), not an expression
+// like github.action_path that exists only inside the action.
+func TestActionInstallNoGo(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	path := "/usr/bin:/bin"
+	if _, err := exec.Command(bash, "-c", "PATH="+path+" command -v go").Output(); err == nil {
+		t.Skipf("go is on %s; cannot test a runner without Go", path)
+	}
+	root, _ := filepath.Abs("../..")
+	work := t.TempDir()
+	cmd := exec.Command(bash, filepath.Join(root, "scripts", "action-install.sh"))
+	cmd.Env = []string{"PATH=" + path, "GITHUB_ACTION_PATH=" + root, "GITHUB_PATH=" + filepath.Join(work, "path"),
+		"RUNNER_TEMP=" + work, "RUNNER_OS=Linux", "RUNNER_ARCH=X64", "INPUT_INSTALL=source"}
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("install without Go succeeded:\n%s", out)
+	}
+	for _, want := range []string{"::error title=takos-apply::", "no Go on this runner", "uses: actions/setup-go@", "go-version: '1.26'", "released version"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("error lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "action_path") {
+		t.Errorf("the fix names github.action_path, which is empty in the user's workflow:\n%s", out)
+	}
+}
