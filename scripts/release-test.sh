@@ -11,7 +11,7 @@
 #   4. the binary is built the way the Dockerfile builds it: from a copy of
 #      the context .dockerignore leaves, without .git.
 # (.dockerignore patterns are matched from the context root, as Docker does.)
-# Needs git, Go, tar, gzip, zip and pre-commit (Debian: apt-get install
+# Needs git, Go, tar, gzip, zip, unzip and pre-commit (Debian: apt-get install
 # pre-commit). Uses only local paths; the Go module proxy is the only
 # network access (pre-commit's go install downloads modules).
 set -euo pipefail
@@ -63,6 +63,15 @@ grep -F "$(grep _linux_amd64.tar.gz "$work/out-cold/checksums.txt")" "$b/dist/ch
   fail "linux/amd64 built with an empty Go cache differs from the pinned archive"
 chmod -R u+w "$work/cold-gocache" 2>/dev/null || true
 ok "linux/amd64 rebuilt with an empty Go build cache is byte-identical too"
+(cd "$work/out-b" && sha256sum -c --quiet checksums.txt) || fail "sha256sum -c checksums.txt (the README's check by hand)"
+for z in "$work/out-b"/*_windows_*.zip; do
+  mkdir -p "$work/unzip" && unzip -q -o "$z" -d "$work/unzip"
+  name="$(basename "$z" .zip)"
+  grep -qx "$(sha256sum "$work/unzip/takos-apply.exe" | cut -d' ' -f1)  $name/takos-apply.exe" "$b/dist/binaries.sha256" ||
+    fail "takos-apply.exe in $name.zip is not the one pinned in dist/binaries.sha256"
+  rm -rf "$work/unzip"
+done
+ok "sha256sum -c passes, and the Windows zips hold the pinned takos-apply.exe"
 tar -xzf "$work/out-b/takos-apply_${rev#v}_linux_amd64.tar.gz" -C "$work" takos-apply
 "$work/takos-apply" version | grep -qx "takos-apply ${rev#v}" || fail "the released binary does not say ${rev#v}"
 "$work/takos-apply" version | grep -qx "installed: release archive (scripts/release.sh)" || fail "the released binary does not say it is a release archive"

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,6 +57,36 @@ func buildReleaseFixture(t *testing.T) releaseFixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// checkSBOM checks the release's CycloneDX SBOM: valid JSON naming the
+// application's version and the modules compiled in, with the toolchain.
+func checkSBOM(t *testing.T, path string) {
+	t.Helper()
+	var bom struct {
+		BOMFormat, SpecVersion string
+		Metadata               struct {
+			Component struct{ Name, Version string }
+		}
+		Components []struct{ Type, Name, Version, Purl string }
+	}
+	if err := json.Unmarshal([]byte(readFile(t, path)), &bom); err != nil {
+		t.Fatalf("SBOM: %v", err)
+	}
+	if bom.BOMFormat != "CycloneDX" || bom.Metadata.Component.Name != "takos-apply" || bom.Metadata.Component.Version != fixtureVersion {
+		t.Errorf("SBOM header = %+v", bom)
+	}
+	want := map[string]bool{"stdlib": false, "go.yaml.in/yaml/v3": false, "github.com/santhosh-tekuri/jsonschema/v6": false}
+	for _, c := range bom.Components {
+		if _, ok := want[c.Name]; ok {
+			want[c.Name] = c.Version != "" && c.Purl == "pkg:golang/"+c.Name+"@"+c.Version
+		}
+	}
+	for name, ok := range want {
+		if !ok {
+			t.Errorf("SBOM lacks a well-formed component %s", name)
+		}
+	}
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -158,6 +189,7 @@ func TestActionInstallRelease(t *testing.T) {
 		t.Skip("no bash")
 	}
 	f := buildReleaseFixture(t)
+	checkSBOM(t, filepath.Join(f.out, "takos-apply_"+fixtureVersion+".sbom.cdx.json"))
 	srv := newReleaseServer(t, f)
 	wantSum := strings.Fields(readFile(t, filepath.Join(f.out, "checksums.txt")))[0]
 
