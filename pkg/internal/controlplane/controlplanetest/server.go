@@ -153,6 +153,9 @@ type Fault struct {
 	// AfterAct, when set, runs after the server acted on the request and
 	// before it replies: the moment a concurrent writer can slip in.
 	AfterAct func()
+	// BeforeAct, when set, runs before the server acts on the request (after
+	// Delay): a test holds the request there until another one has run.
+	BeforeAct func()
 }
 
 // Option configures New.
@@ -461,6 +464,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		hangUp(w)
 		return
 	default:
+		if faulted && f.BeforeAct != nil {
+			f.BeforeAct()
+		}
 		rep = s.act(r, body)
 		if faulted && f.AfterAct != nil {
 			f.AfterAct()
