@@ -436,3 +436,40 @@ func TestLostRaceRetractsSecret(t *testing.T) {
 		t.Errorf("stderr does not warn that the delivered secret is dead:\n%s", s.stderr)
 	}
 }
+
+// TestEnvFileNamedTerminal is --env-file terminal in a lost race outside
+// Actions. While sinks were strings, the dotenv path "terminal" was taken
+// for the one-time print: the dead secret stayed in the file, and the run
+// warned about a print that never happened.
+func TestEnvFileNamedTerminal(t *testing.T) {
+	cp := controlplanetest.New(t)
+	var winner controlplanetest.StoredClient
+	cp.Inject(controlplanetest.Fault{Method: "POST", Path: "/api/me/oauth/clients", AfterAct: func() {
+		winner = cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"},
+			AllowedScopes: []string{"openid", "profile"}, CreatedAt: time.Now().Add(-time.Hour)})
+	}})
+	s := newStep(t, cp)
+	for _, k := range []string{"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY"} {
+		delete(s.env, k)
+	}
+	t.Chdir(s.dir)
+	s.apply("--env-file", "terminal")
+	if s.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", s.code, s.stderr)
+	}
+	dotenv := s.file("terminal")
+	if !strings.Contains(dotenv, "OAUTH_CLIENT_ID='"+winner.ClientID+"'") || !strings.Contains(dotenv, "OAUTH_CLIENT_SECRET=''") {
+		t.Errorf("dotenv file \"terminal\" does not hold the winner and a blank secret:\n%s", dotenv)
+	}
+	if strings.Contains(s.stderr, "printed above") {
+		t.Errorf("stderr warns about a terminal print that did not happen:\n%s", s.stderr)
+	}
+	if !strings.Contains(s.stderr, "client secret delivered to terminal") || !strings.Contains(s.stderr, "must not be used") {
+		t.Errorf("stderr does not report the delivery to the file and the dead secret:\n%s", s.stderr)
+	}
+	for _, secret := range cp.IssuedSecrets() {
+		if strings.Contains(s.stdout+s.stderr, secret) {
+			t.Errorf("a secret appears in the output")
+		}
+	}
+}
