@@ -15,8 +15,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-
-	"github.com/takos-dev/takos-apply/schema"
 )
 
 // Exit codes, one table for every subcommand.
@@ -75,11 +73,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "lint", "validate", "plan", "apply":
-		tuneGC(getenv)
-		schema.Preload()
-	}
-	switch cmd {
 	case "lint", "validate":
 		return runLint(ctx, e, rest)
 	case "plan":
@@ -100,23 +93,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "takos-apply: unknown command %q\n\n%s", cmd, usage)
 		return ExitUsage
 	}
-}
-
-// gcMemoryLimit bounds the heap of a lint run; see tuneGC.
-const gcMemoryLimit = 16 << 20
-
-// tuneGC replaces proportional garbage collection with a memory limit for
-// the short, allocation-heavy commands: a one-file lint then never collects
-// (about 1 ms of its 12 ms budget), and a run over thousands of files
-// collects only near the limit, which keeps peak RSS under 25 MiB while
-// doing a fraction of the collections (measured with scripts/bench.sh).
-// GOGC or GOMEMLIMIT in the environment win.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(gcMemoryLimit)
 }
 
 // newFlagSet returns a flag set that reports to stderr and never exits.

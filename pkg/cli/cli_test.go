@@ -17,6 +17,8 @@ var update = flag.Bool("update", false, "rewrite golden files and scripts' expec
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"takos-apply": func() {
+			// What main does: the process is the test's binary here.
+			PrepareProcess(os.Args[1:], os.Getenv)
 			os.Exit(Run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
