@@ -78,7 +78,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 		fmt.Fprintf(e.stderr, "takos-apply %s: one manifest at a time, got %d\n", name, len(paths))
 		return ExitUsage
 	}
-	r := &runner{e: e, f: f, name: name, actions: e.getenv("GITHUB_ACTIONS") == "true"}
+	r := &runner{e: e, f: f, name: name, actions: e.actions}
 	if r.actions {
 		// Every secret is masked on this stream before anything else can
 		// print it: tokens as auth obtains them, the client secret first

@@ -47,6 +47,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// actions: the process runs in a GitHub Actions step (GITHUB_ACTIONS),
+	// read here once for every command.
+	actions bool
 }
 
 const usage = `takos-apply validates a Takos app manifest (.takos/app.yml) and ships its OAuth client.
@@ -66,7 +69,7 @@ Exit codes: 0 ok, 1 findings, 2 usage error, 3 I/O, auth or control-plane failur
 // Run executes takos-apply with args (without the program name) and returns
 // the process exit code.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, actions: getenv("GITHUB_ACTIONS") == "true"}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return ExitUsage

@@ -62,17 +62,17 @@ func TestDebugFailure(t *testing.T) {
 		t.Errorf("Debug() report claims a token was issued: %+v", rep)
 	}
 	// Resolution fails without the OIDC variables; the report names the
-	// mode Resolve used, TAKOS_AUTH trimmed as Resolve trims it.
+	// mode Resolve used, trimmed as Resolve trims it.
 	for _, v := range []string{"github-oidc", " github-oidc\n"} {
-		rep, err = Debug(context.Background(), Config{Getenv: env{EnvAuth: v}.get})
+		rep, err = Debug(context.Background(), Config{Mode: Mode(v)})
 		if err == nil || rep.Mode != ModeGitHubOIDC {
-			t.Errorf("Debug(TAKOS_AUTH=%q) without OIDC env = (%q, %v), want mode github-oidc and an error", v, rep.Mode, err)
+			t.Errorf("Debug(Mode %q) without OIDC env = (%q, %v), want mode github-oidc and an error", v, rep.Mode, err)
 		}
 	}
 }
 
 func TestDebugTokenMode(t *testing.T) {
-	rep, err := Debug(context.Background(), Config{Getenv: env{EnvToken: "tak_pat_secretvalue0123456789"}.get})
+	rep, err := Debug(context.Background(), Config{Getenv: env{envToken: "tak_pat_secretvalue0123456789"}.get})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -131,14 +131,14 @@ func decodeClaims(jwt string) (Claims, time.Time, error) {
 // githubOIDC builds the github-oidc mode.
 func (r *resolver) githubOIDC(reason string) (*Resolved, error) {
 	const op = "github-oidc"
-	reqURL, reqTok := r.getenv(EnvOIDCRequestURL), r.getenv(EnvOIDCRequestToken)
+	reqURL, reqTok := r.getenv(envOIDCRequestURL), r.getenv(envOIDCRequestToken)
 	if reqURL == "" || reqTok == "" {
 		var missing []string
 		if reqURL == "" {
-			missing = append(missing, EnvOIDCRequestURL)
+			missing = append(missing, envOIDCRequestURL)
 		}
 		if reqTok == "" {
-			missing = append(missing, EnvOIDCRequestToken)
+			missing = append(missing, envOIDCRequestToken)
 		}
 		fix := permissionFix
 		if !r.inActions() {

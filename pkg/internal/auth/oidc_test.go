@@ -110,14 +110,12 @@ func TestGitHubOIDCOptions(t *testing.T) {
 			wantSubjType: TokenTypeIDToken, wantPaths: 2},
 		{name: "explicit audience", cfg: func(c *Config, _ *oidcSetup) { c.Audience = "takos-apply" },
 			opts: authtest.STSOptions{SubjectAudience: "takos-apply"}, wantGHAud: "takos-apply", wantSubjType: TokenTypeJWT, wantPaths: 2},
-		{name: "audience from TAKOS_AUDIENCE", cfg: func(c *Config, s *oidcSetup) {
-			c.Getenv = env(s.gh.Env()).with(EnvAudience, "aud-from-env").get
-		}, opts: authtest.STSOptions{SubjectAudience: "aud-from-env"}, wantGHAud: "aud-from-env", wantSubjType: TokenTypeJWT, wantPaths: 2},
+		{name: "audience trimmed", cfg: func(c *Config, s *oidcSetup) { c.Audience = " aud-from-env\n" },
+			opts: authtest.STSOptions{SubjectAudience: "aud-from-env"}, wantGHAud: "aud-from-env", wantSubjType: TokenTypeJWT, wantPaths: 2},
 		{name: "token URL skips discovery", cfg: func(c *Config, s *oidcSetup) { c.TokenURL = s.sts.TokenURL },
 			wantSubjType: TokenTypeJWT, wantPaths: 1},
-		{name: "token URL from TAKOS_TOKEN_URL", cfg: func(c *Config, s *oidcSetup) {
-			c.Getenv = env(s.gh.Env()).with(EnvTokenURL, s.sts.TokenURL).get
-		}, wantSubjType: TokenTypeJWT, wantPaths: 1},
+		{name: "token URL trimmed", cfg: func(c *Config, s *oidcSetup) { c.TokenURL = s.sts.TokenURL + "\n" },
+			wantSubjType: TokenTypeJWT, wantPaths: 1},
 		{name: "expires_in as a string", opts: authtest.STSOptions{ExpiresInString: true}, wantSubjType: TokenTypeJWT, wantPaths: 2},
 		{name: "control plane URL with a path uses its origin", cfg: func(c *Config, s *oidcSetup) {
 			c.ControlPlaneURL = s.sts.URL + "/api/v1"
