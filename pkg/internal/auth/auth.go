@@ -29,7 +29,6 @@
 package auth
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,13 +36,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
 
@@ -165,48 +164,24 @@ type state struct {
 	mask          func(string)
 	refreshBefore time.Duration
 
-	mu      sync.Mutex
-	secrets []string
-	claims  Claims
-	exp     time.Time // exp of the last GitHub token, for expiry hints
+	secrets safetext.Secrets
+
+	mu     sync.Mutex
+	claims Claims
+	exp    time.Time // exp of the last GitHub token, for expiry hints
 }
 
 // secret records v as a secret (scrubbed from every message) and masks it.
 func (rt *state) secret(v string) {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return
-	}
-	rt.mu.Lock()
-	known := false
-	for _, s := range rt.secrets {
-		if s == v {
-			known = true
-			break
-		}
-	}
-	if !known {
-		rt.secrets = append(rt.secrets, v)
-		// Longest first: a shorter secret inside a longer one (a token and
-		// its bare signature, a header value and the token it carries)
-		// replaced first would leave the rest of the longer one visible.
-		slices.SortStableFunc(rt.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	}
-	rt.mu.Unlock()
-	if rt.mask != nil && !known {
+	if rt.secrets.Add(v) && rt.mask != nil {
 		rt.mask(v)
 	}
 }
 
-// scrub removes every known secret from s, longest first (see secret).
-func (rt *state) scrub(s string) string {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for _, v := range rt.secrets {
-		s = strings.ReplaceAll(s, v, "[REDACTED]")
-	}
-	return s
-}
+// scrub removes every known secret from s (longest first, see
+// safetext.Secrets).
+func (rt *state) scrub(s string) string { return rt.secrets.Redact(s, "[REDACTED]") }
 
 func (rt *state) setClaims(c Claims, exp time.Time) {
 	rt.mu.Lock()
