@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -107,26 +106,15 @@ func (e *OAuthError) Error() string {
 	return s
 }
 
-// parseErrorBody extracts an error code and description from an OAuth or
-// Google API error body; ok is false when body is neither.
-func parseErrorBody(body []byte) (code, desc string, ok bool) {
-	var oauth struct {
-		Error            json.RawMessage `json:"error"`
-		ErrorDescription string          `json:"error_description"`
-		Message          string          `json:"message"`
-	}
-	if json.Unmarshal(body, &oauth) != nil || len(oauth.Error) == 0 {
-		return "", "", false
-	}
-	if err := json.Unmarshal(oauth.Error, &code); err == nil {
-		return code, oauth.ErrorDescription, true
-	}
-	var g struct {
-		Status  string `json:"status"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(oauth.Error, &g) == nil && (g.Status != "" || g.Message != "") {
-		return g.Status, g.Message, true
+// errorFields picks the code and description from an OAuth or Google API
+// error body (httpx.ParseErrorBody); ok is false when body is neither.
+func errorFields(body []byte) (code, desc string, ok bool) {
+	b, _ := httpx.ParseErrorBody(body)
+	switch {
+	case b.Error != "":
+		return b.Error, b.Description, true
+	case b.Status != "" || b.Message != "":
+		return b.Status, b.Message, true
 	}
 	return "", "", false
 }
@@ -134,7 +122,7 @@ func parseErrorBody(body []byte) (code, desc string, ok bool) {
 // newOAuthError builds an OAuthError from a non-2xx body, sanitized.
 func (rt *state) newOAuthError(status int, body []byte) *OAuthError {
 	e := &OAuthError{Status: status}
-	if code, desc, ok := parseErrorBody(body); ok {
+	if code, desc, ok := errorFields(body); ok {
 		e.Code = safetext.Compact(rt.scrub(code), 64)
 		e.Description = safetext.Compact(rt.scrub(desc), 300)
 	}
