@@ -182,8 +182,10 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	return r.apply(ctx, st, plan, oauth.AutoEnv)
 }
 
-// reportFindings prints lint findings where they do not disturb the plan on
-// stdout, and says whether to stop.
+// reportFindings prints lint findings, as annotations (workflow commands on
+// stdout, which the runner consumes) in Actions and as text on stderr
+// elsewhere, so they never mix with the plan a program reads from stdout;
+// it says whether to stop.
 func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, bool) {
 	if len(diags) == 0 {
 		return ExitOK, false

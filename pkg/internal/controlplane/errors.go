@@ -235,7 +235,8 @@ func statusDetail(status int, code, msg string) string {
 }
 
 // isManifestRejection recognises the createClient/updateClient validation
-// messages (reference §2.5), which lint reproduces.
+// messages (validation in github.com/tako0614/takos/packages/control/src/application/services/oauth/client.ts), which lint
+// reproduces.
 func isManifestRejection(msg string) bool {
 	for _, p := range []string{"Unknown scopes", "Invalid redirect_uri", "At least one redirect_uri", "client_name is required", "redirect_uris is required"} {
 		if strings.HasPrefix(msg, p) {

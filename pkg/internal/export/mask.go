@@ -19,7 +19,10 @@ var errMultilineSecret = errors.New("secret contains a line break and cannot be 
 // Masker registers secrets with the GitHub Actions runner by writing
 // "::add-mask::VALUE" lines to the step's stdout. Each distinct value is
 // written once; empty values are ignored. It must be used before the value is
-// written anywhere else (S-01). A Masker is safe for concurrent use.
+// written anywhere else: the runner hides only values it was told about
+// before they were printed
+// (https://docs.github.com/actions/reference/workflow-commands-for-github-actions#masking-a-value-in-a-log).
+// A Masker is safe for concurrent use.
 type Masker struct {
 	w  io.Writer
 	mu sync.Mutex
