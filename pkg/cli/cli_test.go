@@ -66,7 +66,16 @@ func TestGoldenManifests(t *testing.T) {
 	}
 	for _, f := range errs {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			code, out, errOut := run(t, nil, "lint", f)
+			// Lint from the file's directory, so the golden output names
+			// the file as a user in that directory would see it, not by a
+			// path that depends on where this test lives.
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f = abs
+			t.Chdir(filepath.Dir(abs))
+			code, out, errOut := run(t, nil, "lint", filepath.Base(abs))
 			if errOut != "" {
 				t.Errorf("stderr: %s", errOut)
 			}
