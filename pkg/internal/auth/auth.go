@@ -59,10 +59,10 @@ const (
 
 // Token-type URNs of RFC 8693 §3.
 const (
-	TokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
-	TokenTypeIDToken     = "urn:ietf:params:oauth:token-type:id_token"
-	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
-	GrantTypeExchange    = "urn:ietf:params:oauth:grant-type:token-exchange"
+	tokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
+	tokenTypeIDToken     = "urn:ietf:params:oauth:token-type:id_token"
+	tokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+	grantTypeExchange    = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
 // Credentials the environment provides, read through Config.Getenv.

@@ -18,14 +18,15 @@ import (
 // except aud, which may be a list.
 type Claims map[string]any
 
-// ClaimNames lists the claims kept in Claims, in display order.
-var ClaimNames = []string{"iss", "sub", "aud", "repository", "repository_id", "ref",
+// claimNames lists the claims kept in Claims, in display order. An array,
+// so no caller can change it.
+var claimNames = [...]string{"iss", "sub", "aud", "repository", "repository_id", "ref",
 	"environment", "job_workflow_ref", "runner_environment"}
 
-// String formats the claims as "k=v" pairs in ClaimNames order.
+// String formats the claims as "k=v" pairs in claimNames order.
 func (c Claims) String() string {
 	var parts []string
-	for _, k := range ClaimNames {
+	for _, k := range claimNames {
 		if v, ok := c[k]; ok {
 			parts = append(parts, k+"="+claimValue(v))
 		}

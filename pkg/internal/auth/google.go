@@ -309,7 +309,7 @@ func (g *googleSource) Token() (*oauth2.Token, error) {
 	}
 	if g.idAudience == "" {
 		out := &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry}
-		return out.WithExtra(map[string]any{"issued_token_type": TokenTypeAccessToken, "scope": cloudPlatformScope}), nil
+		return out.WithExtra(map[string]any{"issued_token_type": tokenTypeAccessToken, "scope": cloudPlatformScope}), nil
 	}
 	return g.idToken(g.rt.ctx, t)
 }
@@ -347,7 +347,7 @@ func (g *googleSource) idToken(ctx context.Context, fed *oauth2.Token) (*oauth2.
 		expiry = exp
 	}
 	out := &oauth2.Token{AccessToken: r.Token, TokenType: "Bearer", Expiry: expiry}
-	return out.WithExtra(map[string]any{"issued_token_type": TokenTypeIDToken}), nil
+	return out.WithExtra(map[string]any{"issued_token_type": tokenTypeIDToken}), nil
 }
 
 // mapError turns a failure of the Google flow into an *Error, using what

@@ -64,10 +64,10 @@ type Multi struct {
 	notes      []string
 }
 
-// NewMulti composes sinks. With masker (in Actions) every secret is masked
+// newMulti composes sinks. With masker (in Actions) every secret is masked
 // before any sink sees it. fallback, if not nil, receives a secret that no
 // sink took. publishers receive only Publish.
-func NewMulti(masker *Masker, sinks []Sink, fallback Sink, publishers ...Publisher) *Multi {
+func newMulti(masker *Masker, sinks []Sink, fallback Sink, publishers ...Publisher) *Multi {
 	return &Multi{masker: masker, sinks: sinks, fallback: fallback, publishers: publishers}
 }
 
@@ -189,11 +189,11 @@ func New(c Config) *Multi {
 		if masker == nil {
 			masker = NewMasker(c.Stdout)
 		}
-		sinks = append(sinks, outputsSink{path: getenv(EnvGitHubOutput)})
+		sinks = append(sinks, outputsSink{path: getenv(envGitHubOutput)})
 		if c.ExportEnv {
-			sinks = append(sinks, githubEnvSink{path: getenv(EnvGitHubEnv)})
+			sinks = append(sinks, githubEnvSink{path: getenv(envGitHubEnv)})
 		}
-		publishers = append(publishers, summaryPublisher{path: getenv(EnvGitHubStepSummary), masker: masker})
+		publishers = append(publishers, summaryPublisher{path: getenv(envGitHubStepSummary), masker: masker})
 	}
 	if c.EnvFile != "" {
 		sinks = append(sinks, &dotenvSink{path: c.EnvFile})
@@ -201,5 +201,5 @@ func New(c Config) *Multi {
 	if !c.GitHubActions && c.Terminal != nil {
 		fallback = terminalSink{w: c.Terminal}
 	}
-	return NewMulti(masker, sinks, fallback, publishers...)
+	return newMulti(masker, sinks, fallback, publishers...)
 }

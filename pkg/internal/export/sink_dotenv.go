@@ -3,7 +3,7 @@ package export
 import "fmt"
 
 // dotenvSink is the --env-file dotenv file: OAUTH_CLIENT_ID and
-// OAUTH_CLIENT_SECRET, other lines kept (UpdateDotenv).
+// OAUTH_CLIENT_SECRET, other lines kept (writeDotenv).
 type dotenvSink struct {
 	path  string
 	notes []string
@@ -12,19 +12,19 @@ type dotenvSink struct {
 func (s *dotenvSink) Name() string { return s.path }
 
 func (s *dotenvSink) Deliver(clientID, secret string) error {
-	return s.update("write env file", []KV{{OAuthClientIDEnv, clientID}, {OAuthClientSecretEnv, secret}})
+	return s.update("write env file", []KV{{oauthClientIDEnv, clientID}, {oauthClientSecretEnv, secret}})
 }
 
 func (s *dotenvSink) Retract() error {
-	return s.update("blank the secret in the env file", []KV{{OAuthClientSecretEnv, ""}})
+	return s.update("blank the secret in the env file", []KV{{oauthClientSecretEnv, ""}})
 }
 
 func (s *dotenvSink) Publish(o Outcome) error {
-	return s.update("write env file", []KV{{OAuthClientIDEnv, o.ClientID}})
+	return s.update("write env file", []KV{{oauthClientIDEnv, o.ClientID}})
 }
 
 func (s *dotenvSink) update(what string, kv []KV) error {
-	res, err := UpdateDotenv(s.path, kv)
+	res, err := writeDotenv(s.path, kv)
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

@@ -6,21 +6,21 @@ import "fmt"
 // OAUTH_CLIENT_SECRET for the later steps of the job.
 type githubEnvSink struct{ path string }
 
-func (githubEnvSink) Name() string { return EnvGitHubEnv }
+func (githubEnvSink) Name() string { return envGitHubEnv }
 
 func (s githubEnvSink) Deliver(clientID, secret string) error {
-	if err := SetEnv(s.path, []KV{{OAuthClientIDEnv, clientID}, {OAuthClientSecretEnv, secret}}); err != nil {
+	if err := setEnv(s.path, []KV{{oauthClientIDEnv, clientID}, {oauthClientSecretEnv, secret}}); err != nil {
 		return fmt.Errorf("export environment: %w", err)
 	}
 	return nil
 }
 
 func (s githubEnvSink) Retract() error {
-	return SetEnv(s.path, []KV{{OAuthClientSecretEnv, ""}})
+	return setEnv(s.path, []KV{{oauthClientSecretEnv, ""}})
 }
 
 func (s githubEnvSink) Publish(o Outcome) error {
-	if err := SetEnv(s.path, []KV{{OAuthClientIDEnv, o.ClientID}}); err != nil {
+	if err := setEnv(s.path, []KV{{oauthClientIDEnv, o.ClientID}}); err != nil {
 		return fmt.Errorf("export environment: %w", err)
 	}
 	return nil

@@ -14,7 +14,7 @@ func (s summaryPublisher) Publish(o Outcome) error {
 	if o.Summary == "" {
 		return nil
 	}
-	if err := AppendSummary(s.path, s.masker.Redact(o.Summary)); err != nil {
+	if err := appendSummary(s.path, s.masker.Redact(o.Summary)); err != nil {
 		return fmt.Errorf("write job summary: %w", err)
 	}
 	return nil

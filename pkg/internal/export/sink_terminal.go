@@ -24,8 +24,8 @@ func (s terminalSink) Deliver(clientID, secret string) error {
 	}
 	msg := "\nA new OAuth client secret was issued. It is shown only this once and is not stored anywhere;\n" +
 		"save it now (or re-run with --env-file PATH to write it to a dotenv file):\n" +
-		"  " + OAuthClientIDEnv + "=" + safetext.Line(clientID, 0) + "\n" +
-		"  " + OAuthClientSecretEnv + "=" + secret + "\n\n"
+		"  " + oauthClientIDEnv + "=" + safetext.Line(clientID, 0) + "\n" +
+		"  " + oauthClientSecretEnv + "=" + secret + "\n\n"
 	if _, err := io.WriteString(s.w, msg); err != nil {
 		return fmt.Errorf("print client secret: %w", err)
 	}

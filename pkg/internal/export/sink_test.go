@@ -32,7 +32,7 @@ func newActionsEnv(t *testing.T) actionsEnv {
 			t.Fatal(err)
 		}
 	}
-	a.vars = map[string]string{EnvGitHubOutput: a.output, EnvGitHubEnv: a.env, EnvGitHubStepSummary: a.summary}
+	a.vars = map[string]string{envGitHubOutput: a.output, envGitHubEnv: a.env, envGitHubStepSummary: a.summary}
 	return a
 }
 
@@ -66,7 +66,7 @@ func TestDeliverAndPublishActions(t *testing.T) {
 			outcome:   Outcome{ClientID: "cid", Action: "created", Changed: true, Summary: "plan"},
 			wantOut:   []KV{{"client-id", "cid"}, {"client-secret", canarySecret}, {"client-id", "cid"}, {"action", "created"}, {"changed", "true"}},
 			wantMask:  true,
-			wantSinks: []string{EnvGitHubOutput},
+			wantSinks: []string{envGitHubOutput},
 		},
 		{
 			name:      "secret issued, env export",
@@ -74,16 +74,16 @@ func TestDeliverAndPublishActions(t *testing.T) {
 			outcome:   Outcome{ClientID: "cid", Action: "created", Changed: true},
 			exportEnv: true,
 			wantOut:   []KV{{"client-id", "cid"}, {"client-secret", canarySecret}, {"client-id", "cid"}, {"action", "created"}, {"changed", "true"}},
-			wantEnv:   []KV{{OAuthClientIDEnv, "cid"}, {OAuthClientSecretEnv, canarySecret}, {OAuthClientIDEnv, "cid"}},
+			wantEnv:   []KV{{oauthClientIDEnv, "cid"}, {oauthClientSecretEnv, canarySecret}, {oauthClientIDEnv, "cid"}},
 			wantMask:  true,
-			wantSinks: []string{EnvGitHubOutput, EnvGitHubEnv},
+			wantSinks: []string{envGitHubOutput, envGitHubEnv},
 		},
 		{
 			name:      "no secret this run",
 			outcome:   Outcome{ClientID: "cid", Action: "unchanged", Changed: false, Summary: "plan"},
 			exportEnv: true,
 			wantOut:   []KV{{"client-id", "cid"}, {"action", "unchanged"}, {"changed", "false"}},
-			wantEnv:   []KV{{OAuthClientIDEnv, "cid"}},
+			wantEnv:   []KV{{oauthClientIDEnv, "cid"}},
 		},
 	}
 	for _, tc := range tests {
@@ -180,7 +180,7 @@ func TestDeliverMissingOutputVariable(t *testing.T) {
 	var stdout, terminal bytes.Buffer
 	took, err := New(Config{Stdout: &stdout, Terminal: &terminal, Getenv: func(string) string { return "" }, GitHubActions: true}).Deliver("cid", canarySecret)
 	var me *missingEnvError
-	if !errors.As(err, &me) || me.Name != EnvGitHubOutput {
+	if !errors.As(err, &me) || me.Name != envGitHubOutput {
 		t.Fatalf("DeliverSecret without GITHUB_OUTPUT = %v, want *missingEnvError{GITHUB_OUTPUT}", err)
 	}
 	if strings.Contains(err.Error(), canarySecret) {
@@ -210,8 +210,8 @@ func TestDeliverTerminal(t *testing.T) {
 			t.Fatalf("Deliver = %v", err)
 		}
 		out := terminal.String()
-		if strings.Count(out, canarySecret) != 1 || !strings.Contains(out, "  "+OAuthClientSecretEnv+"="+canarySecret+"\n") ||
-			!strings.Contains(out, "shown only this once") || !strings.Contains(out, OAuthClientIDEnv+"=cid") {
+		if strings.Count(out, canarySecret) != 1 || !strings.Contains(out, "  "+oauthClientSecretEnv+"="+canarySecret+"\n") ||
+			!strings.Contains(out, "shown only this once") || !strings.Contains(out, oauthClientIDEnv+"=cid") {
 			t.Errorf("terminal = %q, want one labelled print of the id and secret", out)
 		}
 		if strings.Contains(out, "::add-mask::") {
@@ -259,7 +259,7 @@ func TestDeliverTerminal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{OAuthClientIDEnv: "cid", OAuthClientSecretEnv: canarySecret}
+		want := map[string]string{oauthClientIDEnv: "cid", oauthClientSecretEnv: canarySecret}
 		if diff := cmp.Diff(want, env); diff != "" {
 			t.Errorf("env file (-want +got):\n%s", diff)
 		}
@@ -281,7 +281,7 @@ func TestDeliverTerminal(t *testing.T) {
 		if strings.Contains(err.Error(), canarySecret) {
 			t.Errorf("error %q leaks the secret", err)
 		}
-		if !strings.Contains(terminal.String(), OAuthClientSecretEnv+"="+canarySecret) {
+		if !strings.Contains(terminal.String(), oauthClientSecretEnv+"="+canarySecret) {
 			t.Errorf("terminal = %q, want the fallback print", terminal.String())
 		}
 		if diff := cmp.Diff([]string{"terminal"}, took); diff != "" {
@@ -321,24 +321,24 @@ func TestRetractSecret(t *testing.T) {
 		}
 		return v
 	}
-	if got := last(parsed(t, a.output), OutputClientSecret); got != "" {
+	if got := last(parsed(t, a.output), outputClientSecret); got != "" {
 		t.Errorf("last client-secret output = %q, want it blanked", got)
 	}
-	if got := last(parsed(t, a.env), OAuthClientSecretEnv); got != "" {
+	if got := last(parsed(t, a.env), oauthClientSecretEnv); got != "" {
 		t.Errorf("last OAUTH_CLIENT_SECRET = %q, want it blanked", got)
 	}
 	env, err := parseDotenv(readFile(t, p))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env[OAuthClientSecretEnv] != "" || env[OAuthClientIDEnv] != "cid" {
+	if env[oauthClientSecretEnv] != "" || env[oauthClientIDEnv] != "cid" {
 		t.Errorf("dotenv after retract = %v, want the secret blanked and the id kept", env)
 	}
 
 	// Only the sinks that received the secret are touched: a GITHUB_ENV
 	// that failed at delivery is not written (and cannot fail) again.
 	b := newActionsEnv(t)
-	b.vars[EnvGitHubEnv] = ""
+	b.vars[envGitHubEnv] = ""
 	m = New(Config{Stdout: &stdout, Getenv: b.getenv, GitHubActions: true, ExportEnv: true})
 	if took, err := m.Deliver("cid", canarySecret); len(took) != 1 || err == nil {
 		t.Fatalf("Deliver without GITHUB_ENV = %v, %v; want only GITHUB_OUTPUT and an error", took, err)
@@ -346,7 +346,7 @@ func TestRetractSecret(t *testing.T) {
 	if err := m.Retract(); err != nil {
 		t.Fatalf("Retract(output only) = %v", err)
 	}
-	if got := parsed(t, b.output); len(got) != 3 || got[2] != (KV{OutputClientSecret, ""}) {
+	if got := parsed(t, b.output); len(got) != 3 || got[2] != (KV{outputClientSecret, ""}) {
 		t.Errorf("GITHUB_OUTPUT = %v, want the delivery and then one blank client-secret", got)
 	}
 }
@@ -371,7 +371,7 @@ func TestRetractTerminalNamedPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env[OAuthClientSecretEnv] != "" || env[OAuthClientIDEnv] != "cid" {
+	if env[oauthClientSecretEnv] != "" || env[oauthClientIDEnv] != "cid" {
 		t.Errorf("dotenv file \"terminal\" after retract = %v, want the secret blanked", env)
 	}
 	if terminal.Len() != 0 {
