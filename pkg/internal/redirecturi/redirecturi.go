@@ -112,7 +112,7 @@ func CheckList(uris []string, env string) [][]Finding {
 	return out
 }
 
-// nearKey folds the differences RU24b calls near-duplicates: case, a
+// nearKey folds the differences redirect-uri-near-duplicate reports: case, a
 // trailing '/', a trailing dot in the host, an explicit default or empty
 // port, and percent-encoding case.
 func nearKey(u string) string {
@@ -570,7 +570,8 @@ func isDotSegment(seg string) bool {
 }
 
 // Query parameter names that make a redirect target an open redirector
-// (RU21a) or collide with the authorization response (RU21b).
+// (redirect-uri-query-redirect-param) or collide with the authorization
+// response (redirect-uri-query-oauth-param).
 var (
 	redirectHints = [...]string{
 		"redirect", "redirect_uri", "redirect_url", "redirecturi", "redirecturl", "redir",
