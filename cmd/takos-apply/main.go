@@ -1,5 +1,7 @@
 // Command takos-apply validates a Takos app manifest and ships its OAuth
-// client. All logic lives in pkg/cli; main only hands over the process.
+// client. All logic lives in pkg/cli; main only hands over the process and
+// makes the process-wide settings (signals, garbage collector) that Run
+// must not.
 package main
 
 import (
@@ -13,6 +15,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	cli.PrepareProcess(os.Args[1:], os.Getenv)
 	code := cli.Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -22,7 +22,9 @@ const DefaultMax = 512
 const neutralPrefix = "> "
 
 // Line makes untrusted text (server error_description, manifest values)
-// safe to print on one line of a GitHub Actions log (S-05):
+// safe to print on one line of a GitHub Actions log, where a line starting
+// with "::" is a workflow command
+// (https://docs.github.com/actions/reference/workflow-commands-for-github-actions):
 //
 //   - CR, LF, U+0085, U+2028 and U+2029 become a space, so the text stays on
 //     one line and cannot start a new "::command::" line;

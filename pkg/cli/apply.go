@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -42,10 +41,11 @@ func (c *cpFlags) register(fs *flag.FlagSet, e *env) {
 type applyFlags struct {
 	lintFlags
 	cpFlags
-	clientID  string
-	rotate    bool
-	exportEnv bool
-	envFile   string
+	clientID    string
+	rotate      bool
+	exportEnv   bool
+	envFile     string
+	printSecret bool
 }
 
 func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
@@ -63,6 +63,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 		fs.BoolVar(&f.rotate, "rotate-secret", false, "create a replacement client with a new secret, deliver it, then revoke the old one")
 		fs.BoolVar(&f.exportEnv, "export-env", false, "also export OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to GITHUB_ENV (as autoEnv: true does)")
 		fs.StringVar(&f.envFile, "env-file", "", "write OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to this dotenv file (mode 0600)")
+		fs.BoolVar(&f.printSecret, "print-secret", false, "print a new secret that no other sink took to stderr even when stderr is not a terminal")
 	} else {
 		fs.BoolVar(&f.rotate, "rotate-secret", false, "plan a secret rotation")
 	}
@@ -77,7 +78,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 		fmt.Fprintf(e.stderr, "takos-apply %s: one manifest at a time, got %d\n", name, len(paths))
 		return ExitUsage
 	}
-	r := &runner{e: e, f: f, name: name, actions: e.getenv("GITHUB_ACTIONS") == "true"}
+	r := &runner{e: e, f: f, name: name, actions: e.actions}
 	if r.actions {
 		// Every secret is masked on this stream before anything else can
 		// print it: tokens as auth obtains them, the client secret first
@@ -181,8 +182,10 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	return r.apply(ctx, st, plan, oauth.AutoEnv)
 }
 
-// reportFindings prints lint findings where they do not disturb the plan on
-// stdout, and says whether to stop.
+// reportFindings prints lint findings, as annotations (workflow commands on
+// stdout, which the runner consumes) in Actions and as text on stderr
+// elsewhere, so they never mix with the plan a program reads from stdout;
+// it says whether to stop.
 func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, bool) {
 	if len(diags) == 0 {
 		return ExitOK, false
@@ -253,29 +256,39 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 }
 
 func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, autoEnv bool) int {
-	sinks := export.Sinks{
+	// The one-time print goes only to a terminal: a redirected stderr is a
+	// CI job log or a file, where a secret in clear text would stay.
+	var terminal io.Writer
+	if r.f.printSecret || isTerminal(r.e.stderr) {
+		terminal = r.e.stderr
+	}
+	sinks := export.New(export.Config{
 		Stdout:        r.e.stdout,
-		Terminal:      r.e.stderr, // stdout may be --format json
+		Terminal:      terminal, // stdout may be --format json
 		Getenv:        r.e.getenv,
 		Masker:        r.masker,
 		GitHubActions: r.actions,
 		ExportEnv:     autoEnv || r.f.exportEnv,
 		EnvFile:       r.f.envFile,
-	}
+	})
 	var delivered []string // the sinks holding this run's secret
 	deliver := func(_ context.Context, res reconcile.Result) error {
-		pub, err := export.DeliverSecret(sinks, res.ClientID, res.Secret)
-		if len(pub.SecretSinks) == 0 {
+		took, err := sinks.Deliver(res.ClientID, res.Secret)
+		r.notes(sinks)
+		if len(took) == 0 {
+			if !r.actions && terminal == nil {
+				err = fmt.Errorf("%w; stderr is not a terminal, so the one-time secret is not printed there: "+
+					"re-run with --env-file PATH, in a GitHub Actions step, or with --print-secret to print it anyway", err)
+			}
 			return err // reconcile revokes the client
 		}
-		delivered = pub.SecretSinks
-		fmt.Fprintf(r.e.stderr, "takos-apply: client secret delivered to %s\n", strings.Join(pub.SecretSinks, ", "))
+		delivered = took
+		fmt.Fprintf(r.e.stderr, "takos-apply: client secret delivered to %s\n", strings.Join(took, ", "))
 		if err != nil {
 			// The secret reached at least one sink; the other failures are
 			// reported but must not revoke a client whose secret is saved.
 			fmt.Fprintf(r.e.stderr, "takos-apply: warning: %v\n", err)
 		}
-		r.warnTightened(pub)
 		return nil
 	}
 	res, err := reconcile.Apply(ctx, st, plan, deliver, reconcile.ApplyOptions{Pinned: r.f.clientID != ""})
@@ -285,21 +298,19 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, auto
 	if res.RetractSecret {
 		// The secret this run delivered belongs to a client that is no
 		// longer active: blank it so later steps cannot use it.
-		if rerr := export.RetractSecret(sinks, delivered); rerr != nil {
+		if rerr := sinks.Retract(); rerr != nil {
 			err = errors.Join(err, fmt.Errorf("withdrawing the dead secret from %s failed: %w", strings.Join(delivered, ", "), rerr))
 		}
-		if slices.Contains(delivered, export.SinkTerminal) {
-			fmt.Fprintln(r.e.stderr, "takos-apply: the client secret printed above belongs to a revoked client; do not use it")
-		}
+		r.notes(sinks)
 	}
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
-	pub, err := export.Publish(sinks, outcome(res, plan))
+	err = sinks.Publish(outcome(res, plan))
+	r.notes(sinks)
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
-	r.warnTightened(pub)
 	if plan.Action == reconcile.ActionUpdate || plan.Action == reconcile.ActionUnchanged {
 		fmt.Fprintf(r.e.stderr, "takos-apply: client %s already existed, so no secret was issued in this run (Takos shows a secret only once, at creation); "+
 			"run with --rotate-secret to issue a new one\n", res.ClientID)
@@ -310,11 +321,12 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, auto
 	return ExitOK
 }
 
-// warnTightened says when --env-file had been readable by others: the
-// secret is now in a 0600 file, but earlier contents may have been read.
-func (r *runner) warnTightened(pub export.Published) {
-	if pub.Dotenv != nil && pub.Dotenv.TightenedFrom != 0 {
-		fmt.Fprintf(r.e.stderr, "takos-apply: warning: %s was mode %04o; it is now 0600\n", r.f.envFile, pub.Dotenv.TightenedFrom)
+// notes prints the sinks' remarks (a dotenv file that had been readable by
+// others: the secret is now in a 0600 file, but earlier contents may have
+// been read).
+func (r *runner) notes(sinks *export.Multi) {
+	for _, n := range sinks.Notes() {
+		fmt.Fprintf(r.e.stderr, "takos-apply: %s\n", n)
 	}
 }
 

@@ -29,8 +29,8 @@ func (a *authFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&a.tokenURL, "token-url", e.getenv("TAKOS_TOKEN_URL"),
 		"RFC 8693 token endpoint; default the control plane's discovered token_endpoint (env TAKOS_TOKEN_URL)")
 	fs.StringVar(&a.subjectTokenType, "subject-token-type", "jwt", "subject token type of the exchange: jwt or id_token")
-	fs.StringVar(&a.googleCredentials, "google-credentials", "",
-		"Google external_account credentials file (default GOOGLE_APPLICATION_CREDENTIALS)")
+	fs.StringVar(&a.googleCredentials, "google-credentials", e.getenv("GOOGLE_APPLICATION_CREDENTIALS"),
+		"Google external_account credentials file (env GOOGLE_APPLICATION_CREDENTIALS)")
 	fs.StringVar(&a.googleIDAudience, "google-id-token-audience", "",
 		"mint a Google-signed ID token for this audience (Cloud Run/IAP) and use it as the bearer")
 }
@@ -44,6 +44,7 @@ func (a *authFlags) config(e *env, controlPlane string, hc *http.Client, mask fu
 		SubjectTokenType:      a.subjectTokenType,
 		GoogleCredentials:     a.googleCredentials,
 		GoogleIDTokenAudience: a.googleIDAudience,
+		GitHubActions:         e.actions,
 		Getenv:                e.getenv,
 		HomeDir:               homeDir(e),
 		HTTP:                  hc,
@@ -66,7 +67,7 @@ func runAuth(ctx context.Context, e *env, args []string) int {
 		return usageExit(err)
 	}
 	var masker *export.Masker
-	if e.getenv("GITHUB_ACTIONS") == "true" {
+	if e.actions {
 		masker = export.NewMasker(e.stdout)
 	}
 	mask := func(v string) {

@@ -15,8 +15,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-
-	"github.com/takos-dev/takos-apply/schema"
 )
 
 // Exit codes, one table for every subcommand.
@@ -33,6 +31,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// actions: the process runs in a GitHub Actions step (GITHUB_ACTIONS),
+	// read here once for every command.
+	actions bool
 }
 
 const usage = `takos-apply validates a Takos app manifest (.takos/app.yml) and ships its OAuth client.
@@ -52,17 +53,12 @@ Exit codes: 0 ok, 1 findings, 2 usage error, 3 I/O, auth or control-plane failur
 // Run executes takos-apply with args (without the program name) and returns
 // the process exit code.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, actions: getenv("GITHUB_ACTIONS") == "true"}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return ExitUsage
 	}
 	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "lint", "validate", "plan", "apply":
-		tuneGC(getenv)
-		schema.Preload()
-	}
 	switch cmd {
 	case "lint", "validate":
 		return runLint(ctx, e, rest)
@@ -83,23 +79,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "takos-apply: unknown command %q\n\n%s", cmd, usage)
 		return ExitUsage
 	}
-}
-
-// gcMemoryLimit bounds the heap of a lint run; see tuneGC.
-const gcMemoryLimit = 16 << 20
-
-// tuneGC replaces proportional garbage collection with a memory limit for
-// the short, allocation-heavy commands: a one-file lint then never collects
-// (about 1 ms of its 12 ms budget), and a run over thousands of files
-// collects only near the limit, which keeps peak RSS under 25 MiB while
-// doing a fraction of the collections (measured with scripts/bench.sh).
-// GOGC or GOMEMLIMIT in the environment win.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(gcMemoryLimit)
 }
 
 // newFlagSet returns a flag set that reports to stderr and never exits.

@@ -17,6 +17,8 @@ var update = flag.Bool("update", false, "rewrite golden files and scripts' expec
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"takos-apply": func() {
+			// What main does: the process is the test's binary here.
+			PrepareProcess(os.Args[1:], os.Getenv)
 			os.Exit(Run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
 		},
 	})
@@ -64,7 +66,16 @@ func TestGoldenManifests(t *testing.T) {
 	}
 	for _, f := range errs {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			code, out, errOut := run(t, nil, "lint", f)
+			// Lint from the file's directory, so the golden output names
+			// the file as a user in that directory would see it, not by a
+			// path that depends on where this test lives.
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f = abs
+			t.Chdir(filepath.Dir(abs))
+			code, out, errOut := run(t, nil, "lint", filepath.Base(abs))
 			if errOut != "" {
 				t.Errorf("stderr: %s", errOut)
 			}

@@ -266,6 +266,88 @@ func TestRacingApplies(t *testing.T) {
 	}
 }
 
+// TestRacingAppliesSameMillisecond forces the interleaving that used to
+// leave two active clients (TestRacingApplies hit it about 5 times in 100):
+// both runs list before either creates; run X creates and checks, seeing
+// only its own client; then run Y creates in the same millisecond (the
+// server's clock is frozen) with a smaller client id, and checks, seeing
+// both. Only the settle-and-list step of reconcile.Apply makes X see Y's
+// client before it decides; without it both runs keep their own.
+func TestRacingAppliesSameMillisecond(t *testing.T) {
+	frozen := time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
+	cp := controlplanetest.New(t, controlplanetest.WithClock(func() time.Time { return frozen }),
+		controlplanetest.WithRand(&descendingRand{}))
+	wait := func(ch <-chan struct{}, what string) {
+		select {
+		case <-ch:
+		case <-time.After(10 * time.Second):
+			t.Errorf("timed out waiting for %s", what)
+		}
+	}
+	const clients = "/api/me/oauth/clients"
+	var listed sync.WaitGroup
+	listed.Add(4)
+	baselines, xChecked, yCreated := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() { listed.Wait(); close(baselines) }()
+	// Both runs' plan and baseline lists come first.
+	cp.Inject(controlplanetest.Fault{Method: "GET", Path: clients, Times: 4, AfterAct: listed.Done})
+	// X's create waits for them; Y's create waits for X's first check.
+	cp.Inject(controlplanetest.Fault{Method: "POST", Path: clients, BeforeAct: func() { wait(baselines, "both baselines") }})
+	cp.Inject(controlplanetest.Fault{Method: "POST", Path: clients,
+		BeforeAct: func() { wait(xChecked, "run X's check") }, AfterAct: func() { close(yCreated) }})
+	cp.Inject(controlplanetest.Fault{Method: "GET", Path: clients, AfterAct: func() { close(xChecked) }})
+	// The next list (X's after settling, or Y's check) comes after Y's
+	// create, still in the same millisecond.
+	cp.Inject(controlplanetest.Fault{Method: "GET", Path: clients, BeforeAct: func() { wait(yCreated, "run Y's create") }})
+
+	a, b := newStep(t, cp), newStep(t, cp)
+	var wg sync.WaitGroup
+	for _, s := range []*step{a, b} {
+		wg.Go(func() { s.apply() })
+	}
+	wg.Wait()
+	all := cp.Clients()
+	if len(all) != 2 {
+		t.Fatalf("%d clients were created, want 2: the test did not force the race", len(all))
+	}
+	// Seeded in creation order: X's, then Y's, whose id must sort first.
+	if !(all[1].ClientID < all[0].ClientID) || !all[0].CreatedAt.Equal(all[1].CreatedAt) {
+		t.Fatalf("test setup: want Y's client id %q < X's %q and equal CreatedAt", all[1].ClientID, all[0].ClientID)
+	}
+	checkInvariants(t, cp, a, b)
+	var active []string
+	for _, c := range cp.Clients() {
+		if c.Status == "active" {
+			active = append(active, c.ClientID)
+		}
+	}
+	if len(active) != 1 || active[0] != all[1].ClientID {
+		t.Errorf("active clients %q, want only Y's %q (the tie's smaller id)", active, all[1].ClientID)
+	}
+	for _, s := range []*step{a, b} {
+		if s.code != ExitOK {
+			t.Errorf("exit %d, want 0:\n%s", s.code, s.stderr)
+		}
+	}
+}
+
+// descendingRand is a random source whose every Read fills the buffer with
+// one byte value, lower on each call, so a later client id sorts first.
+type descendingRand struct {
+	mu sync.Mutex
+	n  byte
+}
+
+func (r *descendingRand) Read(p []byte) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	for i := range p {
+		p[i] = 0xff - r.n
+	}
+	return len(p), nil
+}
+
 // TestPlanOnlyReads checks that plan never writes, even for a change.
 func TestPlanOnlyReads(t *testing.T) {
 	cp := controlplanetest.New(t)
@@ -352,5 +434,42 @@ func TestLostRaceRetractsSecret(t *testing.T) {
 	}
 	if !strings.Contains(s.stderr, "must not be used") {
 		t.Errorf("stderr does not warn that the delivered secret is dead:\n%s", s.stderr)
+	}
+}
+
+// TestEnvFileNamedTerminal is --env-file terminal in a lost race outside
+// Actions. While sinks were strings, the dotenv path "terminal" was taken
+// for the one-time print: the dead secret stayed in the file, and the run
+// warned about a print that never happened.
+func TestEnvFileNamedTerminal(t *testing.T) {
+	cp := controlplanetest.New(t)
+	var winner controlplanetest.StoredClient
+	cp.Inject(controlplanetest.Fault{Method: "POST", Path: "/api/me/oauth/clients", AfterAct: func() {
+		winner = cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"},
+			AllowedScopes: []string{"openid", "profile"}, CreatedAt: time.Now().Add(-time.Hour)})
+	}})
+	s := newStep(t, cp)
+	for _, k := range []string{"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY"} {
+		delete(s.env, k)
+	}
+	t.Chdir(s.dir)
+	s.apply("--env-file", "terminal")
+	if s.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", s.code, s.stderr)
+	}
+	dotenv := s.file("terminal")
+	if !strings.Contains(dotenv, "OAUTH_CLIENT_ID='"+winner.ClientID+"'") || !strings.Contains(dotenv, "OAUTH_CLIENT_SECRET=''") {
+		t.Errorf("dotenv file \"terminal\" does not hold the winner and a blank secret:\n%s", dotenv)
+	}
+	if strings.Contains(s.stderr, "printed above") {
+		t.Errorf("stderr warns about a terminal print that did not happen:\n%s", s.stderr)
+	}
+	if !strings.Contains(s.stderr, "client secret delivered to terminal") || !strings.Contains(s.stderr, "must not be used") {
+		t.Errorf("stderr does not report the delivery to the file and the dead secret:\n%s", s.stderr)
+	}
+	for _, secret := range cp.IssuedSecrets() {
+		if strings.Contains(s.stdout+s.stderr, secret) {
+			t.Errorf("a secret appears in the output")
+		}
 	}
 }

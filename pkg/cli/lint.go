@@ -35,7 +35,7 @@ func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats ...string) {
 		"deploy environment; localhost redirect URIs warn in production (env TAKOS_ENV)")
 	l.formats = formats
 	def := "text"
-	if e.getenv("GITHUB_ACTIONS") == "true" && slices.Contains(formats, "github") {
+	if e.actions && slices.Contains(formats, "github") {
 		def = "github"
 	}
 	fs.StringVar(&l.format, "format", def, "output format: "+strings.Join(formats, "|"))

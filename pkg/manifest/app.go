@@ -14,8 +14,9 @@ type OAuth struct {
 	PolicyURI    string
 }
 
-// Pointers of the spec.oauth fields, shared by lint rules and the planner
-// so that a finding about a field and a plan change name the same place.
+// Pointers of the spec.oauth fields, shared by lint rules and OAuth (which
+// apply reads), so that a finding about a field and the value applied come
+// from the same place.
 const (
 	PtrOAuth        = "/spec/oauth"
 	PtrClientName   = "/spec/oauth/clientName"

@@ -29,7 +29,6 @@
 package auth
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,13 +36,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
 
@@ -60,44 +59,40 @@ const (
 
 // Token-type URNs of RFC 8693 §3.
 const (
-	TokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
-	TokenTypeIDToken     = "urn:ietf:params:oauth:token-type:id_token"
-	TokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
-	GrantTypeExchange    = "urn:ietf:params:oauth:grant-type:token-exchange"
+	tokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
+	tokenTypeIDToken     = "urn:ietf:params:oauth:token-type:id_token"
+	tokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
+	grantTypeExchange    = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
-// Environment variables read through Config.Getenv.
+// Credentials the environment provides, read through Config.Getenv.
 const (
-	EnvAuth              = "TAKOS_AUTH"
-	EnvToken             = "TAKOS_TOKEN"
-	EnvAudience          = "TAKOS_AUDIENCE"
-	EnvTokenURL          = "TAKOS_TOKEN_URL"
-	EnvGoogleCredentials = "GOOGLE_APPLICATION_CREDENTIALS"
-	EnvOIDCRequestURL    = "ACTIONS_ID_TOKEN_REQUEST_URL"
-	EnvOIDCRequestToken  = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
-	EnvGitHubActions     = "GITHUB_ACTIONS"
+	envToken            = "TAKOS_TOKEN"
+	envOIDCRequestURL   = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	envOIDCRequestToken = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 )
 
-// Config is everything Resolve needs; flags go in the fields, and an empty
-// field falls back to its environment variable where one is documented.
+// Config is everything Resolve needs. The caller (the CLI) fills the fields
+// from its flags and their environment defaults (TAKOS_AUTH, TAKOS_AUDIENCE,
+// TAKOS_TOKEN_URL, GOOGLE_APPLICATION_CREDENTIALS): auth reads no default
+// from the environment itself, so a flag and its variable cannot disagree.
 type Config struct {
-	// Mode is the requested mode; "" means TAKOS_AUTH, then auto.
+	// Mode is the requested mode; "" means auto.
 	Mode Mode
 	// ControlPlaneURL is the control plane (e.g. https://takos.jp). Its
 	// origin is the default GitHub token audience, the RFC 8693 audience and
 	// the base of RFC 8414 discovery. Required for github-oidc.
 	ControlPlaneURL string
-	// Audience is the aud requested on the GitHub token ("" = TAKOS_AUDIENCE,
-	// then the control plane's origin).
+	// Audience is the aud requested on the GitHub token ("" = the control
+	// plane's origin).
 	Audience string
-	// TokenURL is the RFC 8693 token endpoint ("" = TAKOS_TOKEN_URL, then
-	// token_endpoint from the control plane's
-	// /.well-known/oauth-authorization-server, fetched on first use).
+	// TokenURL is the RFC 8693 token endpoint ("" = token_endpoint from the
+	// control plane's /.well-known/oauth-authorization-server, fetched on
+	// first use).
 	TokenURL string
 	// SubjectTokenType is "jwt" (default) or "id_token", or the full URN.
 	SubjectTokenType string
-	// GoogleCredentials is the external_account file ("" =
-	// GOOGLE_APPLICATION_CREDENTIALS).
+	// GoogleCredentials is the external_account file ("" = none).
 	GoogleCredentials string
 	// GoogleIDTokenAudience, when set in google mode, makes the bearer a
 	// Google-signed ID token with this audience (Cloud Run, IAP) minted by
@@ -108,8 +103,12 @@ type Config struct {
 	// normally https://iamcredentials.googleapis.com).
 	GoogleIAMCredentialsURL string
 
-	// Getenv reads the environment; nil means an empty environment (the
-	// CLI passes os.Getenv).
+	// GitHubActions says the process runs in a GitHub Actions job, for the
+	// fixes that errors suggest.
+	GitHubActions bool
+	// Getenv reads the credentials the environment provides: TAKOS_TOKEN
+	// and the runner's ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN. nil means an
+	// empty environment.
 	Getenv func(string) string
 	// HomeDir locates ~/.takos/config.json; "" disables that source.
 	HomeDir string
@@ -165,48 +164,24 @@ type state struct {
 	mask          func(string)
 	refreshBefore time.Duration
 
-	mu      sync.Mutex
-	secrets []string
-	claims  Claims
-	exp     time.Time // exp of the last GitHub token, for expiry hints
+	secrets safetext.Secrets
+
+	mu     sync.Mutex
+	claims Claims
+	exp    time.Time // exp of the last GitHub token, for expiry hints
 }
 
 // secret records v as a secret (scrubbed from every message) and masks it.
 func (rt *state) secret(v string) {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return
-	}
-	rt.mu.Lock()
-	known := false
-	for _, s := range rt.secrets {
-		if s == v {
-			known = true
-			break
-		}
-	}
-	if !known {
-		rt.secrets = append(rt.secrets, v)
-		// Longest first: a shorter secret inside a longer one (a token and
-		// its bare signature, a header value and the token it carries)
-		// replaced first would leave the rest of the longer one visible.
-		slices.SortStableFunc(rt.secrets, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	}
-	rt.mu.Unlock()
-	if rt.mask != nil && !known {
+	if rt.secrets.Add(v) && rt.mask != nil {
 		rt.mask(v)
 	}
 }
 
-// scrub removes every known secret from s, longest first (see secret).
-func (rt *state) scrub(s string) string {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
-	for _, v := range rt.secrets {
-		s = strings.ReplaceAll(s, v, "[REDACTED]")
-	}
-	return s
-}
+// scrub removes every known secret from s (longest first, see
+// safetext.Secrets).
+func (rt *state) scrub(s string) string { return rt.secrets.Redact(s, "[REDACTED]") }
 
 func (rt *state) setClaims(c Claims, exp time.Time) {
 	rt.mu.Lock()
@@ -293,27 +268,20 @@ func newResolver(ctx context.Context, cfg Config) *resolver {
 	if cfg.RefreshBefore <= 0 {
 		cfg.RefreshBefore = time.Minute
 	}
-	if cfg.Audience == "" {
-		cfg.Audience = strings.TrimSpace(getenv(EnvAudience))
-	}
-	if cfg.TokenURL == "" {
-		cfg.TokenURL = strings.TrimSpace(getenv(EnvTokenURL))
-	}
-	if cfg.GoogleCredentials == "" {
-		cfg.GoogleCredentials = strings.TrimSpace(getenv(EnvGoogleCredentials))
-	}
+	// Values from environment variables often carry a stray newline.
+	cfg.Mode = Mode(strings.TrimSpace(string(cfg.Mode)))
+	cfg.Audience = strings.TrimSpace(cfg.Audience)
+	cfg.TokenURL = strings.TrimSpace(cfg.TokenURL)
+	cfg.GoogleCredentials = strings.TrimSpace(cfg.GoogleCredentials)
 	return &resolver{cfg: cfg, getenv: getenv, rt: &state{
 		ctx: ctx, http: cfg.HTTP, now: cfg.Now, mask: cfg.Mask, refreshBefore: cfg.RefreshBefore,
 	}}
 }
 
-// requested returns the requested mode, not validated: Config.Mode, else
-// TAKOS_AUTH trimmed, else auto.
+// requested returns the requested mode, not validated: Config.Mode
+// trimmed, else auto.
 func (r *resolver) requested() Mode {
 	m := r.cfg.Mode
-	if m == "" {
-		m = Mode(strings.TrimSpace(r.getenv(EnvAuth)))
-	}
 	if m == "" {
 		m = ModeAuto
 	}
@@ -332,10 +300,10 @@ func (r *resolver) mode() (Mode, error) {
 }
 
 func (r *resolver) auto() (*Resolved, error) {
-	if r.getenv(EnvToken) != "" {
+	if r.getenv(envToken) != "" {
 		return r.token("auto: TAKOS_TOKEN is set", false)
 	}
-	if r.getenv(EnvOIDCRequestURL) != "" {
+	if r.getenv(envOIDCRequestURL) != "" {
 		return r.githubOIDC("auto: ACTIONS_ID_TOKEN_REQUEST_URL is set (GitHub Actions job with id-token: write)")
 	}
 	var notes []string
@@ -368,7 +336,7 @@ func (r *resolver) auto() (*Resolved, error) {
 	return nil, &Error{Op: "auth", Err: errors.New("no credentials found"), Fix: fix}
 }
 
-func (r *resolver) inActions() bool { return r.getenv(EnvGitHubActions) == "true" }
+func (r *resolver) inActions() bool { return r.cfg.GitHubActions }
 
 const fourWays = `takos-apply can authenticate in four ways:
   1. TAKOS_TOKEN: a Takos personal access token (tak_pat_…), e.g. from a repository secret

@@ -50,7 +50,7 @@ func TestSecretCanary(t *testing.T) {
 	writeFile(t, filepath.Join(home, ".takos", "config.json"), `{"token":"`+filePAT+`","apiUrl":"https://takos.jp"}`, 0o600)
 	badHome := t.TempDir()
 	writeFile(t, filepath.Join(badHome, ".takos", "config.json"), `{"token":"`+filePAT+`"}`, 0o644)
-	oidcEnv := env(gh.Env()).with(EnvGitHubActions, "true")
+	oidcEnv := env(gh.Env())
 
 	sink := &maskSink{}
 	runs := []struct {
@@ -58,10 +58,10 @@ func TestSecretCanary(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{"token env", Config{Getenv: env{EnvToken: envPAT}.get}, true},
+		{"token env", Config{Getenv: env{envToken: envPAT}.get}, true},
 		{"token config.json", Config{Mode: ModeToken, HomeDir: home, Getenv: env{}.get}, true},
 		{"token config.json refused", Config{Mode: ModeToken, HomeDir: badHome, Getenv: env{}.get}, false},
-		{"token env with newline", Config{Getenv: env{EnvToken: envPAT + "\nX: y"}.get}, false},
+		{"token env with newline", Config{Getenv: env{envToken: envPAT + "\nX: y"}.get}, false},
 		{"github-oidc", Config{ControlPlaneURL: sts.URL, Getenv: oidcEnv.get}, true},
 		{"github-oidc trust policy mismatch", Config{ControlPlaneURL: strictSTS.URL, Getenv: oidcEnv.get}, false},
 		{"github-oidc echoing endpoint", Config{ControlPlaneURL: sts.URL, TokenURL: echo.URL, Getenv: oidcEnv.get}, false},

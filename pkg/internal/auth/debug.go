@@ -66,7 +66,7 @@ func (r DebugReport) WriteText(w io.Writer) error {
 	if r.Reason != "" {
 		line("reason", safetext.Compact(r.Reason, 300))
 	}
-	for _, k := range ClaimNames {
+	for _, k := range claimNames {
 		if v, ok := r.Claims[k]; ok {
 			line("claim "+k, claimValue(v))
 		}

@@ -20,8 +20,8 @@ func TestDebug(t *testing.T) {
 	if rep.Mode != ModeGitHubOIDC || !strings.Contains(rep.Reason, "ACTIONS_ID_TOKEN_REQUEST_URL is set") {
 		t.Errorf("Debug() mode, reason = %q, %q; want github-oidc because of ACTIONS_ID_TOKEN_REQUEST_URL", rep.Mode, rep.Reason)
 	}
-	if rep.TokenType != "Bearer" || rep.IssuedTokenType != TokenTypeAccessToken {
-		t.Errorf("Debug() token type, issued = %q, %q; want Bearer, %s", rep.TokenType, rep.IssuedTokenType, TokenTypeAccessToken)
+	if rep.TokenType != "Bearer" || rep.IssuedTokenType != tokenTypeAccessToken {
+		t.Errorf("Debug() token type, issued = %q, %q; want Bearer, %s", rep.TokenType, rep.IssuedTokenType, tokenTypeAccessToken)
 	}
 	if strings.Join(rep.Scopes, " ") != "apps:write oauth-clients:write" {
 		t.Errorf("Debug().Scopes = %q, want the issued scopes", rep.Scopes)
@@ -39,7 +39,7 @@ func TestDebug(t *testing.T) {
 		"claim sub:", "repo:octo-org/octo-repo:environment:production\n",
 		"claim repository_id:", "123456789\n",
 		"claim job_workflow_ref:", "token type:", "Bearer\n",
-		"issued token type:", TokenTypeAccessToken, "scopes:", "apps:write oauth-clients:write\n",
+		"issued token type:", tokenTypeAccessToken, "scopes:", "apps:write oauth-clients:write\n",
 		"expires:", rep.Expiry.UTC().Format(time.RFC3339))
 	for _, secret := range append(s.gh.Issued(), s.sts.Issued()...) {
 		if strings.Contains(out, secret) {
@@ -62,17 +62,17 @@ func TestDebugFailure(t *testing.T) {
 		t.Errorf("Debug() report claims a token was issued: %+v", rep)
 	}
 	// Resolution fails without the OIDC variables; the report names the
-	// mode Resolve used, TAKOS_AUTH trimmed as Resolve trims it.
+	// mode Resolve used, trimmed as Resolve trims it.
 	for _, v := range []string{"github-oidc", " github-oidc\n"} {
-		rep, err = Debug(context.Background(), Config{Getenv: env{EnvAuth: v}.get})
+		rep, err = Debug(context.Background(), Config{Mode: Mode(v)})
 		if err == nil || rep.Mode != ModeGitHubOIDC {
-			t.Errorf("Debug(TAKOS_AUTH=%q) without OIDC env = (%q, %v), want mode github-oidc and an error", v, rep.Mode, err)
+			t.Errorf("Debug(Mode %q) without OIDC env = (%q, %v), want mode github-oidc and an error", v, rep.Mode, err)
 		}
 	}
 }
 
 func TestDebugTokenMode(t *testing.T) {
-	rep, err := Debug(context.Background(), Config{Getenv: env{EnvToken: "tak_pat_secretvalue0123456789"}.get})
+	rep, err := Debug(context.Background(), Config{Getenv: env{envToken: "tak_pat_secretvalue0123456789"}.get})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -19,14 +18,15 @@ import (
 // except aud, which may be a list.
 type Claims map[string]any
 
-// ClaimNames lists the claims kept in Claims, in display order.
-var ClaimNames = []string{"iss", "sub", "aud", "repository", "repository_id", "ref",
+// claimNames lists the claims kept in Claims, in display order. An array,
+// so no caller can change it.
+var claimNames = [...]string{"iss", "sub", "aud", "repository", "repository_id", "ref",
 	"environment", "job_workflow_ref", "runner_environment"}
 
-// String formats the claims as "k=v" pairs in ClaimNames order.
+// String formats the claims as "k=v" pairs in claimNames order.
 func (c Claims) String() string {
 	var parts []string
-	for _, k := range ClaimNames {
+	for _, k := range claimNames {
 		if v, ok := c[k]; ok {
 			parts = append(parts, k+"="+claimValue(v))
 		}
@@ -107,26 +107,15 @@ func (e *OAuthError) Error() string {
 	return s
 }
 
-// parseErrorBody extracts an error code and description from an OAuth or
-// Google API error body; ok is false when body is neither.
-func parseErrorBody(body []byte) (code, desc string, ok bool) {
-	var oauth struct {
-		Error            json.RawMessage `json:"error"`
-		ErrorDescription string          `json:"error_description"`
-		Message          string          `json:"message"`
-	}
-	if json.Unmarshal(body, &oauth) != nil || len(oauth.Error) == 0 {
-		return "", "", false
-	}
-	if err := json.Unmarshal(oauth.Error, &code); err == nil {
-		return code, oauth.ErrorDescription, true
-	}
-	var g struct {
-		Status  string `json:"status"`
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(oauth.Error, &g) == nil && (g.Status != "" || g.Message != "") {
-		return g.Status, g.Message, true
+// errorFields picks the code and description from an OAuth or Google API
+// error body (httpx.ParseErrorBody); ok is false when body is neither.
+func errorFields(body []byte) (code, desc string, ok bool) {
+	b, _ := httpx.ParseErrorBody(body)
+	switch {
+	case b.Error != "":
+		return b.Error, b.Description, true
+	case b.Status != "" || b.Message != "":
+		return b.Status, b.Message, true
 	}
 	return "", "", false
 }
@@ -134,7 +123,7 @@ func parseErrorBody(body []byte) (code, desc string, ok bool) {
 // newOAuthError builds an OAuthError from a non-2xx body, sanitized.
 func (rt *state) newOAuthError(status int, body []byte) *OAuthError {
 	e := &OAuthError{Status: status}
-	if code, desc, ok := parseErrorBody(body); ok {
+	if code, desc, ok := errorFields(body); ok {
 		e.Code = safetext.Compact(rt.scrub(code), 64)
 		e.Description = safetext.Compact(rt.scrub(desc), 300)
 	}

@@ -106,7 +106,7 @@ func discoverTokenEndpoint(ctx context.Context, rt *state, origin string) (strin
 	if _, err := httpx.CheckURL(meta.TokenEndpoint); err != nil {
 		return "", &Error{Op: op, Err: fmt.Errorf("token_endpoint: %w", err), Fix: fixURL}
 	}
-	if meta.GrantTypes != nil && !slices.Contains(meta.GrantTypes, GrantTypeExchange) {
+	if meta.GrantTypes != nil && !slices.Contains(meta.GrantTypes, grantTypeExchange) {
 		return "", &Error{Op: op, Err: errors.New("the control plane does not advertise RFC 8693 token exchange (grant_types_supported)"),
 			Fix: "this control plane cannot trade a GitHub OIDC token for a credential; use a personal access token " +
 				"in TAKOS_TOKEN, or " + fixURL + " if the exchange lives elsewhere"}
@@ -118,10 +118,10 @@ func discoverTokenEndpoint(ctx context.Context, rt *state, origin string) (strin
 func (s *exchangeSource) exchange(ctx context.Context, tokenURL, jwt string) (*oauth2.Token, error) {
 	const op = "github-oidc: token exchange"
 	form := url.Values{
-		"grant_type":           {GrantTypeExchange},
+		"grant_type":           {grantTypeExchange},
 		"subject_token":        {jwt},
 		"subject_token_type":   {s.subjectType},
-		"requested_token_type": {TokenTypeAccessToken},
+		"requested_token_type": {tokenTypeAccessToken},
 		"audience":             {s.origin},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))

@@ -73,7 +73,7 @@ func TestExchangeFaults(t *testing.T) {
 		{name: "GitHub 503 then success", setup: func(s *oidcSetup) { s.gh.Fail(1, authtest.Fault503("1")) },
 			wantSTS: 1, wantGH: 2},
 		{name: "GitHub refuses the request token", setup: func(s *oidcSetup) {
-			e := env(s.gh.Env()).with(EnvOIDCRequestToken, "not-the-request-token")
+			e := env(s.gh.Env()).with(envOIDCRequestToken, "not-the-request-token")
 			s.cfg.Getenv = e.get
 		}, wantErr: []string{"GitHub refused ACTIONS_ID_TOKEN_REQUEST_TOKEN (HTTP 401)", "valid only inside the job"},
 			wantSTS: 0, wantGH: 1},

@@ -99,7 +99,7 @@ func decodeClaims(jwt string) (Claims, time.Time, error) {
 		return nil, time.Time{}, errors.New("JWT payload is not a JSON object")
 	}
 	c := Claims{}
-	for _, k := range ClaimNames {
+	for _, k := range claimNames {
 		v, ok := all[k]
 		if !ok {
 			continue
@@ -131,14 +131,14 @@ func decodeClaims(jwt string) (Claims, time.Time, error) {
 // githubOIDC builds the github-oidc mode.
 func (r *resolver) githubOIDC(reason string) (*Resolved, error) {
 	const op = "github-oidc"
-	reqURL, reqTok := r.getenv(EnvOIDCRequestURL), r.getenv(EnvOIDCRequestToken)
+	reqURL, reqTok := r.getenv(envOIDCRequestURL), r.getenv(envOIDCRequestToken)
 	if reqURL == "" || reqTok == "" {
 		var missing []string
 		if reqURL == "" {
-			missing = append(missing, EnvOIDCRequestURL)
+			missing = append(missing, envOIDCRequestURL)
 		}
 		if reqTok == "" {
-			missing = append(missing, EnvOIDCRequestToken)
+			missing = append(missing, envOIDCRequestToken)
 		}
 		fix := permissionFix
 		if !r.inActions() {
@@ -187,10 +187,10 @@ func (r *resolver) githubOIDC(reason string) (*Resolved, error) {
 
 func subjectTokenType(s string) (string, error) {
 	switch s {
-	case "", "jwt", TokenTypeJWT:
-		return TokenTypeJWT, nil
-	case "id_token", TokenTypeIDToken:
-		return TokenTypeIDToken, nil
+	case "", "jwt", tokenTypeJWT:
+		return tokenTypeJWT, nil
+	case "id_token", tokenTypeIDToken:
+		return tokenTypeIDToken, nil
 	}
 	return "", fmt.Errorf("unknown subject token type %q", s)
 }

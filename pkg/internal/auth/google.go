@@ -30,22 +30,26 @@ const (
 // takos-apply checks before handing it to golang.org/x/oauth2/google, which
 // itself validates none of its URLs.
 type googleFile struct {
-	Type             string `json:"type"`
-	Audience         string `json:"audience"`
-	TokenURL         string `json:"token_url"`
-	TokenInfoURL     string `json:"token_info_url"`
-	ImpersonationURL string `json:"service_account_impersonation_url"`
-	CredentialSource struct {
-		File          string            `json:"file"`
-		URL           string            `json:"url"`
-		Headers       map[string]string `json:"headers"`
-		Executable    json.RawMessage   `json:"executable"`
-		EnvironmentID string            `json:"environment_id"`
-		Format        struct {
-			Type      string `json:"type"`
-			FieldName string `json:"subject_token_field_name"`
-		} `json:"format"`
-	} `json:"credential_source"`
+	Type             string                 `json:"type"`
+	Audience         string                 `json:"audience"`
+	TokenURL         string                 `json:"token_url"`
+	TokenInfoURL     string                 `json:"token_info_url"`
+	ImpersonationURL string                 `json:"service_account_impersonation_url"`
+	CredentialSource googleCredentialSource `json:"credential_source"`
+}
+
+// googleCredentialSource is where the file says the subject token comes
+// from.
+type googleCredentialSource struct {
+	File          string            `json:"file"`
+	URL           string            `json:"url"`
+	Headers       map[string]string `json:"headers"`
+	Executable    json.RawMessage   `json:"executable"`
+	EnvironmentID string            `json:"environment_id"`
+	Format        struct {
+		Type      string `json:"type"`
+		FieldName string `json:"subject_token_field_name"`
+	} `json:"format"`
 }
 
 // googleCreds is a Google credentials file as read: the raw bytes for the
@@ -76,98 +80,20 @@ func (r *resolver) readCredentials(path string) (*googleCreds, error) {
 // mode), else nil.
 func (r *resolver) google(reason string, creds *googleCreds) (*Resolved, error) {
 	const op = "google"
-	path := r.cfg.GoogleCredentials
-	if path == "" {
-		return nil, &Error{Op: op, Err: errors.New("no credentials file"),
-			Fix: "set GOOGLE_APPLICATION_CREDENTIALS or --google-credentials to an external_account file " +
-				"(google-github-actions/auth writes one; so does gcloud iam workload-identity-pools create-cred-config)"}
+	creds, tokenURL, err := r.googleCredentials(creds)
+	if err != nil {
+		return nil, err
 	}
-	if creds == nil {
-		var err error
-		if creds, err = r.readCredentials(path); err != nil {
-			return nil, &Error{Op: op, Err: fmt.Errorf("reading %s: %w", path, err)}
-		}
-	}
-	data, f := creds.data, creds.file
-	if f.Type != "external_account" {
-		return nil, &Error{Op: op, Err: fmt.Errorf("%s has type %q, not external_account", path, safetext.Compact(f.Type, 60)),
-			Fix: "google mode uses workload identity federation only; long-lived service account keys are not accepted"}
-	}
-	cs := f.CredentialSource
-	if len(cs.Executable) > 0 || cs.EnvironmentID != "" {
-		return nil, &Error{Op: op, Err: fmt.Errorf("%s uses an executable or AWS credential source", path),
-			Fix: "use a credentials file whose credential_source is a url (GitHub OIDC) or a file"}
-	}
-	tokenURL := f.TokenURL
-	if tokenURL == "" {
-		tokenURL = defaultGoogleSTS
-	}
-	for _, u := range []struct{ name, v string }{
-		{"token_url", tokenURL}, {"service_account_impersonation_url", f.ImpersonationURL},
-		{"token_info_url", f.TokenInfoURL}, {"credential_source.url", cs.URL},
-	} {
-		if u.v == "" {
-			continue
-		}
-		if _, err := httpx.CheckURL(u.v); err != nil {
-			return nil, &Error{Op: op, Err: fmt.Errorf("%s in %s: %w", u.name, path, err), Fix: "regenerate the credentials file"}
-		}
-	}
-	// The headers carry ACTIONS_ID_TOKEN_REQUEST_TOKEN: whoever has it can
-	// mint GitHub tokens for the rest of the job.
-	for _, v := range cs.Headers {
-		r.rt.secret(v)
-		if _, tok, ok := strings.Cut(v, " "); ok {
-			r.rt.secret(tok)
-		}
-	}
-	if cs.File != "" {
-		r.maskSubjectFile(cs.File, cs.Format.Type, cs.Format.FieldName)
-	}
-	obs := &googleObserver{
-		rt:          r.rt,
-		base:        r.cfg.HTTP.Transport,
-		subjectURL:  cs.URL,
-		subjectJSON: cs.Format.Type == "json",
-		field:       cs.Format.FieldName,
-		stsURL:      tokenURL,
-		impURL:      f.ImpersonationURL,
-	}
-	if obs.base == nil {
-		obs.base = http.DefaultTransport
-	}
-	// No CheckRedirect: obs turns every 3xx into an error, so the client
-	// never sees a redirect to follow.
-	client := &http.Client{Transport: obs, Timeout: r.cfg.HTTP.Timeout}
-	src := &googleSource{rt: r.rt, obs: obs, client: client, audience: f.Audience, idAudience: r.cfg.GoogleIDTokenAudience}
-
-	credJSON := data
+	f := creds.file
+	r.protectGoogleSubject(f.CredentialSource)
+	src := r.googleSource(f, tokenURL)
+	credJSON := creds.data
 	if src.idAudience != "" {
-		if f.ImpersonationURL == "" {
-			return nil, &Error{Op: op, Err: errors.New("--google-id-token-audience needs a service account"),
-				Fix: "Google ID tokens can only be minted for a service account: create the credentials with a service " +
-					"account (google-github-actions/auth service_account input, or create-cred-config --service-account)"}
-		}
-		sa, base, err := parseImpersonationURL(f.ImpersonationURL)
-		if err != nil {
-			return nil, &Error{Op: op, Err: err, Fix: "regenerate the credentials file"}
-		}
-		if r.cfg.GoogleIAMCredentialsURL != "" {
-			u, err := httpx.CheckURL(r.cfg.GoogleIAMCredentialsURL)
-			if err != nil {
-				return nil, &Error{Op: op, Err: fmt.Errorf("IAM Credentials URL: %w", err)}
-			}
-			base = httpx.Origin(u) + strings.TrimSuffix(u.Path, "/")
-		}
-		src.serviceAccount, src.iamBase = sa, base
-		// generateIdToken is called with the federated token itself, so the
-		// file is used without impersonation (as google.golang.org/api/idtoken
-		// does), to avoid impersonating twice.
-		if credJSON, err = withoutImpersonation(data); err != nil {
-			return nil, &Error{Op: op, Err: err}
+		if credJSON, err = r.googleIDToken(src, creds); err != nil {
+			return nil, err
 		}
 	}
-	ctx := context.WithValue(r.rt.ctx, oauth2.HTTPClient, client)
+	ctx := context.WithValue(r.rt.ctx, oauth2.HTTPClient, src.client)
 	gcreds, err := google.CredentialsFromJSONWithType(ctx, credJSON, google.ExternalAccount, cloudPlatformScope)
 	if err != nil {
 		return nil, &Error{Op: op, Err: r.rt.scrubErr(err), Fix: "regenerate the credentials file"}
@@ -191,6 +117,122 @@ func (r *resolver) google(reason string, creds *googleCreds) (*Resolved, error) 
 		res.Source = oauth2.ReuseTokenSourceWithExpiry(nil, src, r.rt.refreshBefore)
 	}
 	return res, nil
+}
+
+// googleCredentials reads the credentials file (unless auto already did)
+// and checks it is an external_account file this mode supports, with URLs
+// that httpx accepts. It returns the STS token URL to use.
+func (r *resolver) googleCredentials(creds *googleCreds) (*googleCreds, string, error) {
+	const op = "google"
+	path := r.cfg.GoogleCredentials
+	if path == "" {
+		return nil, "", &Error{Op: op, Err: errors.New("no credentials file"),
+			Fix: "set GOOGLE_APPLICATION_CREDENTIALS or --google-credentials to an external_account file " +
+				"(google-github-actions/auth writes one; so does gcloud iam workload-identity-pools create-cred-config)"}
+	}
+	if creds == nil {
+		var err error
+		if creds, err = r.readCredentials(path); err != nil {
+			return nil, "", &Error{Op: op, Err: fmt.Errorf("reading %s: %w", path, err)}
+		}
+	}
+	f := creds.file
+	if f.Type != "external_account" {
+		return nil, "", &Error{Op: op, Err: fmt.Errorf("%s has type %q, not external_account", path, safetext.Compact(f.Type, 60)),
+			Fix: "google mode uses workload identity federation only; long-lived service account keys are not accepted"}
+	}
+	cs := f.CredentialSource
+	if len(cs.Executable) > 0 || cs.EnvironmentID != "" {
+		return nil, "", &Error{Op: op, Err: fmt.Errorf("%s uses an executable or AWS credential source", path),
+			Fix: "use a credentials file whose credential_source is a url (GitHub OIDC) or a file"}
+	}
+	tokenURL := f.TokenURL
+	if tokenURL == "" {
+		tokenURL = defaultGoogleSTS
+	}
+	for _, u := range []struct{ name, v string }{
+		{"token_url", tokenURL}, {"service_account_impersonation_url", f.ImpersonationURL},
+		{"token_info_url", f.TokenInfoURL}, {"credential_source.url", cs.URL},
+	} {
+		if u.v == "" {
+			continue
+		}
+		if _, err := httpx.CheckURL(u.v); err != nil {
+			return nil, "", &Error{Op: op, Err: fmt.Errorf("%s in %s: %w", u.name, path, err), Fix: "regenerate the credentials file"}
+		}
+	}
+	return creds, tokenURL, nil
+}
+
+// protectGoogleSubject records the secrets of the credential source before
+// any request: its headers carry ACTIONS_ID_TOKEN_REQUEST_TOKEN (whoever has
+// it can mint GitHub tokens for the rest of the job), and a subject file
+// holds a token.
+func (r *resolver) protectGoogleSubject(cs googleCredentialSource) {
+	for _, v := range cs.Headers {
+		r.rt.secret(v)
+		if _, tok, ok := strings.Cut(v, " "); ok {
+			r.rt.secret(tok)
+		}
+	}
+	if cs.File != "" {
+		r.maskSubjectFile(cs.File, cs.Format.Type, cs.Format.FieldName)
+	}
+}
+
+// googleSource builds the Source and the observed HTTP client that every
+// Google request goes through.
+func (r *resolver) googleSource(f *googleFile, tokenURL string) *googleSource {
+	cs := f.CredentialSource
+	obs := &googleObserver{
+		rt:          r.rt,
+		base:        r.cfg.HTTP.Transport,
+		subjectURL:  cs.URL,
+		subjectJSON: cs.Format.Type == "json",
+		field:       cs.Format.FieldName,
+		stsURL:      tokenURL,
+		impURL:      f.ImpersonationURL,
+	}
+	if obs.base == nil {
+		obs.base = http.DefaultTransport
+	}
+	// No CheckRedirect: obs turns every 3xx into an error, so the client
+	// never sees a redirect to follow.
+	client := &http.Client{Transport: obs, Timeout: r.cfg.HTTP.Timeout}
+	return &googleSource{rt: r.rt, obs: obs, client: client, audience: f.Audience, idAudience: r.cfg.GoogleIDTokenAudience}
+}
+
+// googleIDToken prepares src to mint Google ID tokens for the file's
+// service account, and returns the credentials JSON to build the federated
+// token from.
+func (r *resolver) googleIDToken(src *googleSource, creds *googleCreds) ([]byte, error) {
+	const op = "google"
+	f := creds.file
+	if f.ImpersonationURL == "" {
+		return nil, &Error{Op: op, Err: errors.New("--google-id-token-audience needs a service account"),
+			Fix: "Google ID tokens can only be minted for a service account: create the credentials with a service " +
+				"account (google-github-actions/auth service_account input, or create-cred-config --service-account)"}
+	}
+	sa, base, err := parseImpersonationURL(f.ImpersonationURL)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err, Fix: "regenerate the credentials file"}
+	}
+	if r.cfg.GoogleIAMCredentialsURL != "" {
+		u, err := httpx.CheckURL(r.cfg.GoogleIAMCredentialsURL)
+		if err != nil {
+			return nil, &Error{Op: op, Err: fmt.Errorf("IAM Credentials URL: %w", err)}
+		}
+		base = httpx.Origin(u) + strings.TrimSuffix(u.Path, "/")
+	}
+	src.serviceAccount, src.iamBase = sa, base
+	// generateIdToken is called with the federated token itself, so the
+	// file is used without impersonation (as google.golang.org/api/idtoken
+	// does), to avoid impersonating twice.
+	credJSON, err := withoutImpersonation(creds.data)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err}
+	}
+	return credJSON, nil
 }
 
 // maskSubjectFile masks a file-sourced subject token and records its
@@ -267,7 +309,7 @@ func (g *googleSource) Token() (*oauth2.Token, error) {
 	}
 	if g.idAudience == "" {
 		out := &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry}
-		return out.WithExtra(map[string]any{"issued_token_type": TokenTypeAccessToken, "scope": cloudPlatformScope}), nil
+		return out.WithExtra(map[string]any{"issued_token_type": tokenTypeAccessToken, "scope": cloudPlatformScope}), nil
 	}
 	return g.idToken(g.rt.ctx, t)
 }
@@ -305,7 +347,7 @@ func (g *googleSource) idToken(ctx context.Context, fed *oauth2.Token) (*oauth2.
 		expiry = exp
 	}
 	out := &oauth2.Token{AccessToken: r.Token, TokenType: "Bearer", Expiry: expiry}
-	return out.WithExtra(map[string]any{"issued_token_type": TokenTypeIDToken}), nil
+	return out.WithExtra(map[string]any{"issued_token_type": tokenTypeIDToken}), nil
 }
 
 // mapError turns a failure of the Google flow into an *Error, using what

@@ -41,12 +41,12 @@ func TestGoogleEndToEnd(t *testing.T) {
 		wantIssued  string
 		wantPaths   []string
 	}{
-		{name: "direct workload identity federation", wantPrefix: "ya29.fed_", wantIssued: TokenTypeAccessToken,
+		{name: "direct workload identity federation", wantPrefix: "ya29.fed_", wantIssued: tokenTypeAccessToken,
 			wantPaths: []string{authtest.GoogleSTSPath}},
-		{name: "service account impersonation", impersonate: true, wantPrefix: "ya29.imp_", wantIssued: TokenTypeAccessToken,
+		{name: "service account impersonation", impersonate: true, wantPrefix: "ya29.imp_", wantIssued: tokenTypeAccessToken,
 			wantPaths: []string{authtest.GoogleSTSPath, authtest.GoogleIAMPrefix + "takos-deployer@example-project.iam.gserviceaccount.com:generateAccessToken"}},
 		{name: "ID token for Cloud Run", impersonate: true, idAudience: "https://takos-cp-abc123-an.a.run.app",
-			wantPrefix: "eyJ", wantIssued: TokenTypeIDToken,
+			wantPrefix: "eyJ", wantIssued: tokenTypeIDToken,
 			wantPaths: []string{authtest.GoogleSTSPath, authtest.GoogleIAMPrefix + "takos-deployer@example-project.iam.gserviceaccount.com:generateIdToken"}},
 	}
 	for _, tc := range tests {

@@ -79,9 +79,10 @@ func newOIDCSetup(t *testing.T, opts authtest.STSOptions) *oidcSetup {
 	gh := authtest.NewGitHubOIDC(t)
 	sts := authtest.NewSTS(t, gh.Issuer, opts)
 	sink := &maskSink{}
-	e := env(gh.Env()).with(EnvGitHubActions, "true")
+	e := env(gh.Env())
 	return &oidcSetup{gh: gh, sts: sts, sink: sink, cfg: Config{
 		ControlPlaneURL: sts.URL,
+		GitHubActions:   true,
 		Getenv:          e.get,
 		HTTP:            testHTTP(2 * time.Second),
 		Mask:            sink.mask,

@@ -37,8 +37,8 @@ func TestGitHubOIDCEndToEnd(t *testing.T) {
 	if d := tok.Expiry.Sub(start); d < 59*time.Minute || d > 61*time.Minute {
 		t.Errorf("Token().Expiry is %v from now, want about 1h", d)
 	}
-	if got := tok.Extra("issued_token_type"); got != TokenTypeAccessToken {
-		t.Errorf("issued_token_type = %v, want %s", got, TokenTypeAccessToken)
+	if got := tok.Extra("issued_token_type"); got != tokenTypeAccessToken {
+		t.Errorf("issued_token_type = %v, want %s", got, tokenTypeAccessToken)
 	}
 
 	// The GitHub request: api-version kept, audience = control plane origin.
@@ -66,10 +66,10 @@ func TestGitHubOIDCEndToEnd(t *testing.T) {
 	}
 	form := s.sts.Log.Requests()[1].Form
 	wantForm := map[string]string{
-		"grant_type":           GrantTypeExchange,
+		"grant_type":           grantTypeExchange,
 		"subject_token":        authtest.Redacted,
-		"subject_token_type":   TokenTypeJWT,
-		"requested_token_type": TokenTypeAccessToken,
+		"subject_token_type":   tokenTypeJWT,
+		"requested_token_type": tokenTypeAccessToken,
 		"audience":             s.sts.URL,
 	}
 	for k, want := range wantForm {
@@ -107,21 +107,19 @@ func TestGitHubOIDCOptions(t *testing.T) {
 		wantPaths    int // requests to the STS
 	}{
 		{name: "id_token subject type", cfg: func(c *Config, _ *oidcSetup) { c.SubjectTokenType = "id_token" },
-			wantSubjType: TokenTypeIDToken, wantPaths: 2},
+			wantSubjType: tokenTypeIDToken, wantPaths: 2},
 		{name: "explicit audience", cfg: func(c *Config, _ *oidcSetup) { c.Audience = "takos-apply" },
-			opts: authtest.STSOptions{SubjectAudience: "takos-apply"}, wantGHAud: "takos-apply", wantSubjType: TokenTypeJWT, wantPaths: 2},
-		{name: "audience from TAKOS_AUDIENCE", cfg: func(c *Config, s *oidcSetup) {
-			c.Getenv = env(s.gh.Env()).with(EnvAudience, "aud-from-env").get
-		}, opts: authtest.STSOptions{SubjectAudience: "aud-from-env"}, wantGHAud: "aud-from-env", wantSubjType: TokenTypeJWT, wantPaths: 2},
+			opts: authtest.STSOptions{SubjectAudience: "takos-apply"}, wantGHAud: "takos-apply", wantSubjType: tokenTypeJWT, wantPaths: 2},
+		{name: "audience trimmed", cfg: func(c *Config, s *oidcSetup) { c.Audience = " aud-from-env\n" },
+			opts: authtest.STSOptions{SubjectAudience: "aud-from-env"}, wantGHAud: "aud-from-env", wantSubjType: tokenTypeJWT, wantPaths: 2},
 		{name: "token URL skips discovery", cfg: func(c *Config, s *oidcSetup) { c.TokenURL = s.sts.TokenURL },
-			wantSubjType: TokenTypeJWT, wantPaths: 1},
-		{name: "token URL from TAKOS_TOKEN_URL", cfg: func(c *Config, s *oidcSetup) {
-			c.Getenv = env(s.gh.Env()).with(EnvTokenURL, s.sts.TokenURL).get
-		}, wantSubjType: TokenTypeJWT, wantPaths: 1},
-		{name: "expires_in as a string", opts: authtest.STSOptions{ExpiresInString: true}, wantSubjType: TokenTypeJWT, wantPaths: 2},
+			wantSubjType: tokenTypeJWT, wantPaths: 1},
+		{name: "token URL trimmed", cfg: func(c *Config, s *oidcSetup) { c.TokenURL = s.sts.TokenURL + "\n" },
+			wantSubjType: tokenTypeJWT, wantPaths: 1},
+		{name: "expires_in as a string", opts: authtest.STSOptions{ExpiresInString: true}, wantSubjType: tokenTypeJWT, wantPaths: 2},
 		{name: "control plane URL with a path uses its origin", cfg: func(c *Config, s *oidcSetup) {
 			c.ControlPlaneURL = s.sts.URL + "/api/v1"
-		}, wantSubjType: TokenTypeJWT, wantPaths: 2},
+		}, wantSubjType: tokenTypeJWT, wantPaths: 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,6 +24,8 @@ func TestAutoSelection(t *testing.T) {
 	tests := []struct {
 		name       string
 		env        env
+		google     string // Config.GoogleCredentials
+		actions    bool   // Config.GitHubActions
 		home       string
 		mode       Mode
 		wantMode   Mode
@@ -31,37 +33,40 @@ func TestAutoSelection(t *testing.T) {
 		wantErr    []string
 		wantNotErr []string
 	}{
-		{name: "TAKOS_TOKEN wins over everything", env: env{EnvToken: "tak_pat_x", EnvOIDCRequestURL: gh.RequestURL,
-			EnvOIDCRequestToken: "t", EnvGoogleCredentials: extFile}, home: homeWithConfig,
+		{name: "TAKOS_TOKEN wins over everything", env: env{envToken: "tak_pat_x", envOIDCRequestURL: gh.RequestURL,
+			envOIDCRequestToken: "t"}, google: extFile, home: homeWithConfig,
 			wantMode: ModeToken, wantReason: "auto: TAKOS_TOKEN is set"},
-		{name: "OIDC request URL selects github-oidc", env: env{EnvOIDCRequestURL: gh.RequestURL, EnvOIDCRequestToken: "t",
-			EnvGoogleCredentials: extFile}, home: homeWithConfig,
+		{name: "OIDC request URL selects github-oidc", env: env{envOIDCRequestURL: gh.RequestURL, envOIDCRequestToken: "t"},
+			google: extFile, home: homeWithConfig,
 			wantMode: ModeGitHubOIDC, wantReason: "auto: ACTIONS_ID_TOKEN_REQUEST_URL is set (GitHub Actions job with id-token: write)"},
-		{name: "OIDC URL without the request token is the permission error", env: env{EnvOIDCRequestURL: gh.RequestURL, EnvGitHubActions: "true"},
+		{name: "OIDC URL without the request token is the permission error", env: env{envOIDCRequestURL: gh.RequestURL}, actions: true,
 			home: homeWithConfig, wantErr: []string{"github-oidc: ACTIONS_ID_TOKEN_REQUEST_TOKEN not set", "id-token: write"}},
-		{name: "external_account file selects google", env: env{EnvGoogleCredentials: extFile}, home: homeWithConfig,
+		{name: "external_account file selects google", google: extFile, home: homeWithConfig,
 			wantMode: ModeGoogle, wantReason: "auto: " + extFile + " is an external_account credentials file"},
-		{name: "service account key is skipped for config.json", env: env{EnvGoogleCredentials: saFile}, home: homeWithConfig,
+		{name: "service account key is skipped for config.json", google: saFile, home: homeWithConfig,
 			wantMode: ModeToken, wantReason: "auto: " + filepath.Join(homeWithConfig, ".takos", "config.json") + " exists (takos login)"},
 		{name: "config.json", env: env{}, home: homeWithConfig,
 			wantMode: ModeToken, wantReason: "auto: " + filepath.Join(homeWithConfig, ".takos", "config.json") + " exists (takos login)"},
 		{name: "nothing: the four ways", env: env{}, home: t.TempDir(),
 			wantErr:    []string{"auth: no credentials found", "1. TAKOS_TOKEN", "2. GitHub OIDC", "3. Google workload identity federation", "4. ~/.takos/config.json"},
 			wantNotErr: []string{"Dependabot"}},
-		{name: "nothing in Actions adds the permission fix", env: env{EnvGitHubActions: "true"}, home: t.TempDir(),
+		{name: "nothing in Actions adds the permission fix", actions: true, home: t.TempDir(),
 			wantErr: []string{"no credentials found", "permissions:\n    id-token: write\n    contents: read", "forks and Dependabot"}},
-		{name: "skipped sources are named", env: env{EnvGoogleCredentials: saFile}, home: "",
+		{name: "skipped sources are named", google: saFile, home: "",
 			wantErr: []string{"no credentials found", "Skipped: " + saFile + " has type \"service_account\", not external_account"}},
-		{name: "TAKOS_AUTH selects the mode", env: env{EnvAuth: "token", EnvToken: "tak_pat_x"},
+		{name: "Config.Mode selects the mode, trimmed", mode: " token\n", env: env{envToken: "tak_pat_x"},
 			wantMode: ModeToken, wantReason: "selected by --auth token / TAKOS_AUTH; token from TAKOS_TOKEN"},
-		{name: "Config.Mode beats TAKOS_AUTH", mode: ModeToken, env: env{EnvAuth: "google", EnvToken: "tak_pat_x"},
-			wantMode: ModeToken, wantReason: "selected by --auth token / TAKOS_AUTH; token from TAKOS_TOKEN"},
-		{name: "unknown mode", env: env{EnvAuth: "aws"}, wantErr: []string{`unknown mode "aws"`, "auto, token, github-oidc or google"}},
+		// Defaults from the environment are the CLI's: auth ignores them.
+		{name: "TAKOS_AUTH is not read", env: env{"TAKOS_AUTH": "google", envToken: "tak_pat_x"},
+			wantMode: ModeToken, wantReason: "auto: TAKOS_TOKEN is set"},
+		{name: "GOOGLE_APPLICATION_CREDENTIALS is not read", env: env{"GOOGLE_APPLICATION_CREDENTIALS": extFile}, home: t.TempDir(),
+			wantErr: []string{"no credentials found"}},
+		{name: "unknown mode", mode: "aws", wantErr: []string{`unknown mode "aws"`, "auto, token, github-oidc or google"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Resolve(context.Background(), Config{Mode: tc.mode, ControlPlaneURL: "https://takos.jp",
-				Getenv: tc.env.get, HomeDir: tc.home, HTTP: testHTTP(0)})
+				GoogleCredentials: tc.google, GitHubActions: tc.actions, Getenv: tc.env.get, HomeDir: tc.home, HTTP: testHTTP(0)})
 			if tc.wantErr != nil {
 				if err == nil {
 					t.Fatalf("Resolve() = mode %q, want an error", res.Mode)
@@ -102,29 +107,30 @@ func TestExplicitModesNeverFallThrough(t *testing.T) {
 	writeFile(t, filepath.Join(home, ".takos", "config.json"), `{"token":"tak_pat_fromfile0123456789"}`, 0o600)
 	emptyHome := t.TempDir()
 	tests := []struct {
-		name string
-		mode Mode
-		env  env
-		home string
-		want []string
+		name    string
+		mode    Mode
+		env     env
+		actions bool
+		home    string
+		want    []string
 	}{
 		{"github-oidc with TAKOS_TOKEN but no id-token permission", ModeGitHubOIDC,
-			env{EnvToken: "tak_pat_x", EnvGitHubActions: "true"}, home,
+			env{envToken: "tak_pat_x"}, true, home,
 			[]string{"github-oidc: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN not set",
 				"permissions:\n    id-token: write\n    contents: read", "forks and Dependabot"}},
-		{"github-oidc outside Actions", ModeGitHubOIDC, env{}, home,
+		{"github-oidc outside Actions", ModeGitHubOIDC, env{}, false, home,
 			[]string{"GitHub OIDC works only inside a GitHub Actions job", "--auth token"}},
-		{"google with TAKOS_TOKEN but no credentials file", ModeGoogle, env{EnvToken: "tak_pat_x"}, home,
+		{"google with TAKOS_TOKEN but no credentials file", ModeGoogle, env{envToken: "tak_pat_x"}, false, home,
 			[]string{"google: no credentials file", "GOOGLE_APPLICATION_CREDENTIALS"}},
 		// Token mode itself reads config.json, so this case needs a home
 		// without one.
-		{"token with OIDC available but no token", ModeToken, env{EnvOIDCRequestURL: gh.RequestURL, EnvOIDCRequestToken: gh.RequestToken},
-			emptyHome, []string{"token: TAKOS_TOKEN is not set and", "config.json does not exist"}},
+		{"token with OIDC available but no token", ModeToken, env{envOIDCRequestURL: gh.RequestURL, envOIDCRequestToken: gh.RequestToken},
+			false, emptyHome, []string{"token: TAKOS_TOKEN is not set and", "config.json does not exist"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := Resolve(context.Background(), Config{Mode: tc.mode, ControlPlaneURL: "https://takos.jp",
-				Getenv: tc.env.get, HomeDir: tc.home, HTTP: testHTTP(0)})
+				GitHubActions: tc.actions, Getenv: tc.env.get, HomeDir: tc.home, HTTP: testHTTP(0)})
 			if err == nil {
 				t.Fatalf("Resolve() = mode %q (%s), want an error", res.Mode, res.Reason)
 			}
@@ -148,9 +154,9 @@ func TestTokenMode(t *testing.T) {
 		wantErr  []string
 		noConfig bool
 	}{
-		{name: "TAKOS_TOKEN", env: env{EnvToken: pat}, noConfig: true, wantTok: pat},
-		{name: "TAKOS_TOKEN trimmed", env: env{EnvToken: " " + pat + "\n"}, noConfig: true, wantTok: pat},
-		{name: "TAKOS_TOKEN with an inner newline", env: env{EnvToken: "tak_pat_a\nX-Injected: 1"}, noConfig: true,
+		{name: "TAKOS_TOKEN", env: env{envToken: pat}, noConfig: true, wantTok: pat},
+		{name: "TAKOS_TOKEN trimmed", env: env{envToken: " " + pat + "\n"}, noConfig: true, wantTok: pat},
+		{name: "TAKOS_TOKEN with an inner newline", env: env{envToken: "tak_pat_a\nX-Injected: 1"}, noConfig: true,
 			wantErr: []string{"TAKOS_TOKEN contains whitespace"}},
 		{name: "config.json 0600", file: `{"token":"` + pat + `","apiUrl":"https://takos.jp"}`, perm: 0o600,
 			wantTok: pat, wantAPI: "https://takos.jp"},
@@ -226,7 +232,7 @@ func TestAutoReadsCredentialsOnce(t *testing.T) {
 		mu.Unlock()
 		return os.ReadFile(p)
 	}
-	res, err := Resolve(context.Background(), Config{Getenv: env{EnvGoogleCredentials: path}.get,
+	res, err := Resolve(context.Background(), Config{GoogleCredentials: path,
 		ReadFile: readFile, HTTP: testHTTP(0)})
 	if err != nil {
 		t.Fatalf("Resolve() error = %v", err)

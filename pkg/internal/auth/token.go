@@ -30,14 +30,14 @@ func (r *resolver) configPath() string {
 // explicitly, reason cannot name the source, so token appends the one used.
 func (r *resolver) token(reason string, explicit bool) (*Resolved, error) {
 	const op = "token"
-	if v := r.getenv(EnvToken); v != "" {
+	if v := r.getenv(envToken); v != "" {
 		r.rt.secret(v)
 		tok, err := checkBearer(v)
 		if err != nil {
 			return nil, &Error{Op: op, Err: fmt.Errorf("TAKOS_TOKEN %w", err), Fix: "set TAKOS_TOKEN to the token alone (tak_pat_…), without quotes or line breaks"}
 		}
 		if explicit {
-			reason += "; token from " + EnvToken
+			reason += "; token from " + envToken
 		}
 		return staticResolved(reason, tok, ""), nil
 	}

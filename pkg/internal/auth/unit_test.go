@@ -51,7 +51,7 @@ func TestDecodeClaims(t *testing.T) {
 	}
 }
 
-func TestParseErrorBody(t *testing.T) {
+func TestErrorFields(t *testing.T) {
 	tests := []struct {
 		body, code, desc string
 		ok               bool
@@ -62,9 +62,9 @@ func TestParseErrorBody(t *testing.T) {
 		{`{"message":"x"}`, "", "", false},
 	}
 	for _, tc := range tests {
-		code, desc, ok := parseErrorBody([]byte(tc.body))
+		code, desc, ok := errorFields([]byte(tc.body))
 		if code != tc.code || desc != tc.desc || ok != tc.ok {
-			t.Errorf("parseErrorBody(%q) = %q, %q, %v; want %q, %q, %v", tc.body, code, desc, ok, tc.code, tc.desc, tc.ok)
+			t.Errorf("errorFields(%q) = %q, %q, %v; want %q, %q, %v", tc.body, code, desc, ok, tc.code, tc.desc, tc.ok)
 		}
 	}
 }

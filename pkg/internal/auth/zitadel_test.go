@@ -192,8 +192,8 @@ func TestZitadelInterop(t *testing.T) {
 			if tok.AccessToken == "" || tok.Type() != "Bearer" {
 				t.Fatalf("Token() = %q type, empty=%v; want a Bearer token", tok.Type(), tok.AccessToken == "")
 			}
-			if got := tok.Extra("issued_token_type"); got != TokenTypeAccessToken {
-				t.Errorf("issued_token_type = %v, want %s", got, TokenTypeAccessToken)
+			if got := tok.Extra("issued_token_type"); got != tokenTypeAccessToken {
+				t.Errorf("issued_token_type = %v, want %s", got, tokenTypeAccessToken)
 			}
 			if d := time.Until(tok.Expiry); d < 25*time.Minute || d > 31*time.Minute {
 				t.Errorf("Token().Expiry in %v, want about 30m (zitadel's expires_in)", d)

@@ -7,7 +7,9 @@
 // *http.Client built by httpx.NewClient (per-attempt timeout, retries of
 // GET/PATCH/DELETE, never POST, no redirects) and wrapped with the bearer
 // transport and httpx.SameOrigin. What this package adds is the wire format
-// of reference §4.2, typed errors whose messages say what to do, and the
+// of the owner-side client API (/api/me/oauth/clients in
+// github.com/tako0614/takos/packages/control/src/server/routes/me.ts, see
+// README "plan and apply"), typed errors whose messages say what to do, and the
 // classification a caller needs after a failed create (IsUncertain).
 package controlplane
 
@@ -29,7 +31,8 @@ import (
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
 
-// Paths of the control-plane API (reference §4.1, §4.2).
+// Paths of the control-plane API: RFC 8414 discovery and the owner-side
+// client routes of github.com/tako0614/takos/packages/control/src/server/routes/me.ts.
 const (
 	DiscoveryPath = "/.well-known/oauth-authorization-server"
 	ClientsPath   = "/api/me/oauth/clients"

@@ -2,7 +2,6 @@ package controlplane
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -141,43 +140,29 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &a) && a.notFound
 }
 
-// envelope covers both error shapes of reference §4.1: {"error": {"code",
-// "message"}} under /api and flat {"error", "error_description"} (which
-// the auth middleware also uses, sometimes with only "error").
-type envelope struct {
-	Error            json.RawMessage `json:"error"`
-	ErrorDescription string          `json:"error_description"`
-	Message          string          `json:"message"`
-}
-
-func parseErrorBody(data []byte) (code, msg string) {
-	var env envelope
-	if json.Unmarshal(data, &env) != nil {
-		return "", ""
-	}
-	var nested struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	}
-	var flat string
+// apiErrorFields picks the code and message from an error reply
+// (httpx.ParseErrorBody): the /api envelope {"error": {"code", "message"}},
+// or the flat {"error", "error_description"} that the auth middleware also
+// uses, sometimes with only "error".
+func apiErrorFields(data []byte) (code, msg string) {
+	b, _ := httpx.ParseErrorBody(data)
 	switch {
-	case json.Unmarshal(env.Error, &nested) == nil && (nested.Code != "" || nested.Message != ""):
-		return safetext.Compact(nested.Code, 64), safetext.Compact(nested.Message, maxMessage)
-	case json.Unmarshal(env.Error, &flat) == nil && flat != "":
-		if env.ErrorDescription != "" {
-			return safetext.Compact(flat, 64), safetext.Compact(env.ErrorDescription, maxMessage)
-		}
+	case b.Code != "" || b.Message != "":
+		return safetext.Compact(b.Code, 64), safetext.Compact(b.Message, maxMessage)
+	case b.Error != "" && b.Description != "":
+		return safetext.Compact(b.Error, 64), safetext.Compact(b.Description, maxMessage)
+	case b.Error != "":
 		// {"error": "OAuth bearer token is not supported ..."}: the
 		// "code" is a sentence.
-		return "", safetext.Compact(flat, maxMessage)
+		return "", safetext.Compact(b.Error, maxMessage)
 	}
-	return "", safetext.Compact(env.Message, maxMessage)
+	return "", safetext.Compact(b.TopMessage, maxMessage)
 }
 
 // apiError classifies a non-2xx reply; post says the request was a create.
 func apiError(r request, resp *http.Response, data []byte, post bool) *APIError {
 	e := &APIError{Op: r.op, Method: r.method, Status: resp.StatusCode, ClientID: r.id}
-	e.Code, e.Message = parseErrorBody(data)
+	e.Code, e.Message = apiErrorFields(data)
 	detail := statusDetail(resp.StatusCode, e.Code, e.Message)
 	id := safetext.Compact(r.id, 64)
 	switch s := resp.StatusCode; {
@@ -250,7 +235,8 @@ func statusDetail(status int, code, msg string) string {
 }
 
 // isManifestRejection recognises the createClient/updateClient validation
-// messages (reference §2.5), which lint reproduces.
+// messages (validation in github.com/tako0614/takos/packages/control/src/application/services/oauth/client.ts), which lint
+// reproduces.
 func isManifestRejection(msg string) bool {
 	for _, p := range []string{"Unknown scopes", "Invalid redirect_uri", "At least one redirect_uri", "client_name is required", "redirect_uris is required"} {
 		if strings.HasPrefix(msg, p) {

@@ -14,7 +14,8 @@ import (
 	"time"
 )
 
-// Registration is the reply to a create (reference §3.2). ClientSecret and
+// Registration is the reply to a create (createClient in
+// github.com/tako0614/takos/packages/control/src/application/services/oauth/client.ts). ClientSecret and
 // RegistrationAccessToken are shown by the control plane this once only.
 // Printing a Registration or a *Registration with any fmt verb, logging it
 // with slog and marshalling it to JSON redact both, and so does fmt when it

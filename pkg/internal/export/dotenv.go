@@ -11,19 +11,19 @@ import (
 	"strings"
 )
 
-// MaxDotenvBytes caps the size of an existing dotenv file UpdateDotenv reads.
-const MaxDotenvBytes = 1 << 20
+// maxDotenvBytes caps the size of an existing dotenv file writeDotenv reads.
+const maxDotenvBytes = 1 << 20
 
-// DotenvMode is the permission every file written by UpdateDotenv has.
-const DotenvMode fs.FileMode = 0o600
+// dotenvMode is the permission every file written by writeDotenv has.
+const dotenvMode fs.FileMode = 0o600
 
 // errUnsafeDotenvPath is returned for a dotenv path that is a symlink or not a
 // regular file. Writing through a symlink would let a checked-out repository
 // point ".env" at, say, ~/.bashrc and have takos-apply overwrite it.
 var errUnsafeDotenvPath = errors.New("dotenv path is a symlink or not a regular file")
 
-// DotenvResult says what UpdateDotenv changed, for the caller to report.
-type DotenvResult struct {
+// dotenvResult says what writeDotenv changed, for the caller to report.
+type dotenvResult struct {
 	// Created is true when the file did not exist before.
 	Created bool
 	// Replaced lists keys whose existing assignment was rewritten in place;
@@ -34,7 +34,7 @@ type DotenvResult struct {
 	TightenedFrom fs.FileMode
 }
 
-// UpdateDotenv sets keys in the dotenv file at path, creating it if missing.
+// writeDotenv sets keys in the dotenv file at path, creating it if missing.
 //
 // Every line not assigning one of the keys is kept byte for byte (comments,
 // blank lines, other keys, order, CRLF endings). The first assignment of a
@@ -43,7 +43,7 @@ type DotenvResult struct {
 // line is dropped); later assignments of the same key are removed so the file
 // has one unambiguous value. Keys not present are appended in kv order.
 //
-// Keys must be POSIX shell names that pass IsAllowedEnvName, each given
+// Keys must be POSIX shell names that pass isAllowedEnvName, each given
 // once. Values must be valid UTF-8 without NUL, CR or LF (a client id or
 // secret is one line). Quoting: a value without "'" or "\" is written in
 // single quotes, which every common dotenv parser (godotenv, python-dotenv,
@@ -58,17 +58,17 @@ type DotenvResult struct {
 // mode 0600; a looser (or different) previous mode is reported in
 // TightenedFrom. A path that is a symlink or not a regular file is refused
 // (errUnsafeDotenvPath).
-func UpdateDotenv(path string, kv []KV) (DotenvResult, error) {
+func writeDotenv(path string, kv []KV) (dotenvResult, error) {
 	return updateDotenv(path, kv, os.Rename)
 }
 
 // updateDotenv takes the rename function so tests can make the final step fail.
-func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) error) (DotenvResult, error) {
-	var res DotenvResult
+func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) error) (dotenvResult, error) {
+	var res dotenvResult
 	if path == "" {
 		return res, errors.New("dotenv path is empty")
 	}
-	if err := validateKVs(kv, kvRules{label: "dotenv key", name: shellNameRE, allowed: IsAllowedEnvName, singleLine: true}); err != nil {
+	if err := validateKVs(kv, kvRules{label: "dotenv key", name: shellNameRE, allowed: isAllowedEnvName, singleLine: true}); err != nil {
 		return res, err
 	}
 	want := make(map[string]string, len(kv))
@@ -81,7 +81,7 @@ func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) err
 		return res, err
 	}
 	res.Created = !exists
-	if exists && prevMode != DotenvMode {
+	if exists && prevMode != dotenvMode {
 		res.TightenedFrom = prevMode
 	}
 
@@ -97,7 +97,7 @@ func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) err
 		}
 	}
 	if err := writeAtomic(path, out, rename); err != nil {
-		return DotenvResult{}, err
+		return dotenvResult{}, err
 	}
 	return res, nil
 }
@@ -118,12 +118,12 @@ func readDotenv(path string) (data []byte, mode fs.FileMode, exists bool, err er
 		return nil, 0, false, fmt.Errorf("open dotenv file: %w", err)
 	}
 	defer f.Close()
-	data, err = io.ReadAll(io.LimitReader(f, MaxDotenvBytes+1))
+	data, err = io.ReadAll(io.LimitReader(f, maxDotenvBytes+1))
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("read dotenv file: %w", err)
 	}
-	if len(data) > MaxDotenvBytes {
-		return nil, 0, false, fmt.Errorf("dotenv file %s is larger than %d bytes", path, MaxDotenvBytes)
+	if len(data) > maxDotenvBytes {
+		return nil, 0, false, fmt.Errorf("dotenv file %s is larger than %d bytes", path, maxDotenvBytes)
 	}
 	return data, fi.Mode().Perm(), true, nil
 }
@@ -220,7 +220,7 @@ func quoteClosed(v string) bool {
 	return false
 }
 
-// quoteDotenv quotes a one-line value; see UpdateDotenv for the rules.
+// quoteDotenv quotes a one-line value; see writeDotenv for the rules.
 func quoteDotenv(v string) string {
 	if !strings.ContainsAny(v, `'\`) {
 		return "'" + v + "'"
@@ -253,7 +253,7 @@ func writeAtomic(path string, data []byte, rename func(string, string) error) (e
 	}()
 	// CreateTemp already uses 0600; Chmod makes the mode independent of that
 	// detail and of any ACL default.
-	if err = tmp.Chmod(DotenvMode); err != nil {
+	if err = tmp.Chmod(dotenvMode); err != nil {
 		return fmt.Errorf("chmod temporary dotenv file: %w", err)
 	}
 	if _, err = tmp.Write(data); err != nil {

@@ -124,8 +124,8 @@ func assertNoTemps(t *testing.T, dir string) {
 }
 
 func TestUpdateDotenv(t *testing.T) {
-	id := KV{OAuthClientIDEnv, "cid-1"}
-	sec := KV{OAuthClientSecretEnv, "s3cr3t"}
+	id := KV{oauthClientIDEnv, "cid-1"}
+	sec := KV{oauthClientSecretEnv, "s3cr3t"}
 	tests := []struct {
 		name     string
 		existing *string
@@ -138,93 +138,93 @@ func TestUpdateDotenv(t *testing.T) {
 			name:     "create",
 			kv:       []KV{id, sec},
 			want:     "OAUTH_CLIENT_ID='cid-1'\nOAUTH_CLIENT_SECRET='s3cr3t'\n",
-			appended: []string{OAuthClientIDEnv, OAuthClientSecretEnv},
+			appended: []string{oauthClientIDEnv, oauthClientSecretEnv},
 		},
 		{
 			name:     "keeps comments, blanks, other keys and order",
 			existing: ptr("# app settings\nA=1\n\nOAUTH_CLIENT_ID=old # was here\nB='two'\n# end\n"),
 			kv:       []KV{id, sec},
 			want:     "# app settings\nA=1\n\nOAUTH_CLIENT_ID='cid-1'\nB='two'\n# end\nOAUTH_CLIENT_SECRET='s3cr3t'\n",
-			replaced: []string{OAuthClientIDEnv},
-			appended: []string{OAuthClientSecretEnv},
+			replaced: []string{oauthClientIDEnv},
+			appended: []string{oauthClientSecretEnv},
 		},
 		{
 			name:     "export forms and spacing",
 			existing: ptr("export OAUTH_CLIENT_SECRET=\"old\"\n  OAUTH_CLIENT_ID = 'x'\n"),
 			kv:       []KV{id, sec},
 			want:     "export OAUTH_CLIENT_SECRET='s3cr3t'\nOAUTH_CLIENT_ID='cid-1'\n",
-			replaced: []string{OAuthClientIDEnv, OAuthClientSecretEnv},
+			replaced: []string{oauthClientIDEnv, oauthClientSecretEnv},
 		},
 		{
 			name:     "later duplicates removed",
 			existing: ptr("OAUTH_CLIENT_ID=a\nX=1\nexport OAUTH_CLIENT_ID=b\n"),
 			kv:       []KV{id},
 			want:     "OAUTH_CLIENT_ID='cid-1'\nX=1\n",
-			replaced: []string{OAuthClientIDEnv},
+			replaced: []string{oauthClientIDEnv},
 		},
 		{
 			name:     "similar keys untouched",
 			existing: ptr("OAUTH_CLIENT_ID_OLD=1\n#OAUTH_CLIENT_ID=2\nMY_OAUTH_CLIENT_ID=3\n"),
 			kv:       []KV{id},
 			want:     "OAUTH_CLIENT_ID_OLD=1\n#OAUTH_CLIENT_ID=2\nMY_OAUTH_CLIENT_ID=3\nOAUTH_CLIENT_ID='cid-1'\n",
-			appended: []string{OAuthClientIDEnv},
+			appended: []string{oauthClientIDEnv},
 		},
 		{
 			name:     "no final newline",
 			existing: ptr("A=1"),
 			kv:       []KV{id},
 			want:     "A=1\nOAUTH_CLIENT_ID='cid-1'\n",
-			appended: []string{OAuthClientIDEnv},
+			appended: []string{oauthClientIDEnv},
 		},
 		{
 			name:     "replace last line without newline",
 			existing: ptr("A=1\nOAUTH_CLIENT_ID=x"),
 			kv:       []KV{id},
 			want:     "A=1\nOAUTH_CLIENT_ID='cid-1'\n",
-			replaced: []string{OAuthClientIDEnv},
+			replaced: []string{oauthClientIDEnv},
 		},
 		{
 			name:     "CRLF kept",
 			existing: ptr("A=1\r\nOAUTH_CLIENT_ID=x\r\n"),
 			kv:       []KV{id, sec},
 			want:     "A=1\r\nOAUTH_CLIENT_ID='cid-1'\r\nOAUTH_CLIENT_SECRET='s3cr3t'\r\n",
-			replaced: []string{OAuthClientIDEnv},
-			appended: []string{OAuthClientSecretEnv},
+			replaced: []string{oauthClientIDEnv},
+			appended: []string{oauthClientSecretEnv},
 		},
 		{
 			name:     "quoting",
-			kv:       []KV{{OAuthClientSecretEnv, `a'b"c$d\e`}},
+			kv:       []KV{{oauthClientSecretEnv, `a'b"c$d\e`}},
 			want:     `OAUTH_CLIENT_SECRET="a'b\"c\$d\\e"` + "\n",
-			appended: []string{OAuthClientSecretEnv},
+			appended: []string{oauthClientSecretEnv},
 		},
 		{
 			name:     "empty file",
 			existing: ptr(""),
 			kv:       []KV{id},
 			want:     "OAUTH_CLIENT_ID='cid-1'\n",
-			appended: []string{OAuthClientIDEnv},
+			appended: []string{oauthClientIDEnv},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := dotenvPath(t, tc.existing, 0o600)
-			res, err := UpdateDotenv(p, tc.kv)
+			res, err := writeDotenv(p, tc.kv)
 			if err != nil {
-				t.Fatalf("UpdateDotenv(%q) = %v", tc.kv, err)
+				t.Fatalf("writeDotenv(%q) = %v", tc.kv, err)
 			}
 			if got := readFile(t, p); got != tc.want {
-				t.Errorf("UpdateDotenv(%q) file =\n%q\nwant\n%q", tc.kv, got, tc.want)
+				t.Errorf("writeDotenv(%q) file =\n%q\nwant\n%q", tc.kv, got, tc.want)
 			}
-			want := DotenvResult{Created: tc.existing == nil, Replaced: tc.replaced, Appended: tc.appended}
+			want := dotenvResult{Created: tc.existing == nil, Replaced: tc.replaced, Appended: tc.appended}
 			if diff := cmp.Diff(want, res); diff != "" {
-				t.Errorf("UpdateDotenv(%q) result (-want +got):\n%s", tc.kv, diff)
+				t.Errorf("writeDotenv(%q) result (-want +got):\n%s", tc.kv, diff)
 			}
 			fi, err := os.Stat(p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if fi.Mode().Perm() != 0o600 {
-				t.Errorf("UpdateDotenv mode = %v, want 0600", fi.Mode().Perm())
+				t.Errorf("writeDotenv mode = %v, want 0600", fi.Mode().Perm())
 			}
 			assertNoTemps(t, filepath.Dir(p))
 		})
@@ -233,22 +233,22 @@ func TestUpdateDotenv(t *testing.T) {
 
 func TestUpdateDotenvIdempotent(t *testing.T) {
 	p := dotenvPath(t, ptr("# c\nA=1\n"), 0o600)
-	kv := []KV{{OAuthClientIDEnv, "x"}, {OAuthClientSecretEnv, "it's"}}
-	if _, err := UpdateDotenv(p, kv); err != nil {
+	kv := []KV{{oauthClientIDEnv, "x"}, {oauthClientSecretEnv, "it's"}}
+	if _, err := writeDotenv(p, kv); err != nil {
 		t.Fatal(err)
 	}
 	first := readFile(t, p)
-	res, err := UpdateDotenv(p, kv)
+	res, err := writeDotenv(p, kv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if second := readFile(t, p); second != first {
-		t.Errorf("second UpdateDotenv changed the file:\n%q\nwant\n%q", second, first)
+		t.Errorf("second writeDotenv changed the file:\n%q\nwant\n%q", second, first)
 	}
 	// The second run finds both keys and rewrites them in place.
-	want := DotenvResult{Replaced: []string{OAuthClientIDEnv, OAuthClientSecretEnv}}
+	want := dotenvResult{Replaced: []string{oauthClientIDEnv, oauthClientSecretEnv}}
 	if diff := cmp.Diff(want, res); diff != "" {
-		t.Errorf("second UpdateDotenv result (-want +got):\n%s", diff)
+		t.Errorf("second writeDotenv result (-want +got):\n%s", diff)
 	}
 }
 
@@ -256,16 +256,16 @@ func TestUpdateDotenvRoundTrip(t *testing.T) {
 	for _, v := range specialValues {
 		t.Run(v, func(t *testing.T) {
 			p := dotenvPath(t, ptr("OTHER='keep me'\n"), 0o600)
-			if _, err := UpdateDotenv(p, []KV{{OAuthClientSecretEnv, v}}); err != nil {
-				t.Fatalf("UpdateDotenv(%q) = %v", v, err)
+			if _, err := writeDotenv(p, []KV{{oauthClientSecretEnv, v}}); err != nil {
+				t.Fatalf("writeDotenv(%q) = %v", v, err)
 			}
 			env, err := parseDotenv(readFile(t, p))
 			if err != nil {
 				t.Fatalf("parseDotenv: %v", err)
 			}
-			want := map[string]string{"OTHER": "keep me", OAuthClientSecretEnv: v}
+			want := map[string]string{"OTHER": "keep me", oauthClientSecretEnv: v}
 			if diff := cmp.Diff(want, env); diff != "" {
-				t.Errorf("UpdateDotenv(%q) dotenv round trip (-want +got):\n%s", v, diff)
+				t.Errorf("writeDotenv(%q) dotenv round trip (-want +got):\n%s", v, diff)
 			}
 		})
 	}
@@ -279,8 +279,8 @@ func TestUpdateDotenvShellRoundTrip(t *testing.T) {
 	for _, v := range specialValues {
 		t.Run(v, func(t *testing.T) {
 			p := dotenvPath(t, ptr("# comment\nexport OAUTH_CLIENT_SECRET=old\n"), 0o600)
-			if _, err := UpdateDotenv(p, []KV{{OAuthClientIDEnv, "id " + v}, {OAuthClientSecretEnv, v}}); err != nil {
-				t.Fatalf("UpdateDotenv(%q) = %v", v, err)
+			if _, err := writeDotenv(p, []KV{{oauthClientIDEnv, "id " + v}, {oauthClientSecretEnv, v}}); err != nil {
+				t.Fatalf("writeDotenv(%q) = %v", v, err)
 			}
 			cmd := exec.Command(sh, "-c", `. ./.env; printf %s "$OAUTH_CLIENT_SECRET"; printf '\0'; printf %s "$OAUTH_CLIENT_ID"`)
 			cmd.Dir = filepath.Dir(p)
@@ -291,7 +291,7 @@ func TestUpdateDotenvShellRoundTrip(t *testing.T) {
 			}
 			gotSecret, gotID, _ := strings.Cut(string(out), "\x00")
 			if gotSecret != v || gotID != "id "+v {
-				t.Errorf("UpdateDotenv(%q): sh reads secret %q, id %q", v, gotSecret, gotID)
+				t.Errorf("writeDotenv(%q): sh reads secret %q, id %q", v, gotSecret, gotID)
 			}
 		})
 	}
@@ -301,19 +301,19 @@ func TestUpdateDotenvTightensMode(t *testing.T) {
 	for _, mode := range []fs.FileMode{0o644, 0o666, 0o640, 0o400} {
 		t.Run(mode.String(), func(t *testing.T) {
 			p := dotenvPath(t, ptr("A=1\n"), mode)
-			res, err := UpdateDotenv(p, []KV{{OAuthClientIDEnv, "x"}})
+			res, err := writeDotenv(p, []KV{{oauthClientIDEnv, "x"}})
 			if err != nil {
-				t.Fatalf("UpdateDotenv = %v", err)
+				t.Fatalf("writeDotenv = %v", err)
 			}
 			if res.TightenedFrom != mode {
-				t.Errorf("UpdateDotenv TightenedFrom = %v, want %v", res.TightenedFrom, mode)
+				t.Errorf("writeDotenv TightenedFrom = %v, want %v", res.TightenedFrom, mode)
 			}
 			fi, err := os.Stat(p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if fi.Mode().Perm() != 0o600 {
-				t.Errorf("mode after UpdateDotenv = %v, want 0600", fi.Mode().Perm())
+				t.Errorf("mode after writeDotenv = %v, want 0600", fi.Mode().Perm())
 			}
 		})
 	}
@@ -331,26 +331,26 @@ func TestUpdateDotenvRejects(t *testing.T) {
 		{"LD_PRELOAD", "", []KV{{"LD_PRELOAD", canary}}, errNameNotAllowed},
 		{"hyphen", "", []KV{{"client-id", canary}}, errInvalidName},
 		{"newline name", "", []KV{{"X\nY", canary}}, errInvalidName},
-		{"newline value", "", []KV{{OAuthClientSecretEnv, canary + "\nEVIL=1"}}, errInvalidValue},
-		{"CR value", "", []KV{{OAuthClientSecretEnv, canary + "\r"}}, errInvalidValue},
-		{"NUL value", "", []KV{{OAuthClientSecretEnv, canary + "\x00"}}, errInvalidValue},
-		{"invalid UTF-8", "", []KV{{OAuthClientSecretEnv, canary + "\xfe"}}, errInvalidValue},
-		{"duplicate", "", []KV{{OAuthClientIDEnv, "a"}, {OAuthClientIDEnv, canary}}, errDuplicateName},
-		{"multi-line existing double", "A=1\nOAUTH_CLIENT_SECRET=\"line1\nline2\"\n", []KV{{OAuthClientSecretEnv, canary}}, nil},
-		{"multi-line existing single", "OAUTH_CLIENT_ID='a\nb'\n", []KV{{OAuthClientIDEnv, canary}}, nil},
+		{"newline value", "", []KV{{oauthClientSecretEnv, canary + "\nEVIL=1"}}, errInvalidValue},
+		{"CR value", "", []KV{{oauthClientSecretEnv, canary + "\r"}}, errInvalidValue},
+		{"NUL value", "", []KV{{oauthClientSecretEnv, canary + "\x00"}}, errInvalidValue},
+		{"invalid UTF-8", "", []KV{{oauthClientSecretEnv, canary + "\xfe"}}, errInvalidValue},
+		{"duplicate", "", []KV{{oauthClientIDEnv, "a"}, {oauthClientIDEnv, canary}}, errDuplicateName},
+		{"multi-line existing double", "A=1\nOAUTH_CLIENT_SECRET=\"line1\nline2\"\n", []KV{{oauthClientSecretEnv, canary}}, nil},
+		{"multi-line existing single", "OAUTH_CLIENT_ID='a\nb'\n", []KV{{oauthClientIDEnv, canary}}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := dotenvPath(t, ptr(tc.existing), 0o600)
-			_, err := UpdateDotenv(p, tc.kv)
+			_, err := writeDotenv(p, tc.kv)
 			if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
-				t.Fatalf("UpdateDotenv(%q) = %v, want %v", tc.kv, err, tc.wantErr)
+				t.Fatalf("writeDotenv(%q) = %v, want %v", tc.kv, err, tc.wantErr)
 			}
 			if strings.Contains(err.Error(), canary) {
-				t.Errorf("UpdateDotenv error %q leaks the value", err)
+				t.Errorf("writeDotenv error %q leaks the value", err)
 			}
 			if got := readFile(t, p); got != tc.existing {
-				t.Errorf("UpdateDotenv changed the file on error: %q, want %q", got, tc.existing)
+				t.Errorf("writeDotenv changed the file on error: %q, want %q", got, tc.existing)
 			}
 			assertNoTemps(t, filepath.Dir(p))
 		})
@@ -377,9 +377,9 @@ func TestUpdateDotenvUnsafePaths(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := UpdateDotenv(tc.path, []KV{{OAuthClientIDEnv, "x"}})
+			_, err := writeDotenv(tc.path, []KV{{oauthClientIDEnv, "x"}})
 			if !errors.Is(err, errUnsafeDotenvPath) {
-				t.Fatalf("UpdateDotenv(%s) = %v, want %v", tc.name, err, errUnsafeDotenvPath)
+				t.Fatalf("writeDotenv(%s) = %v, want %v", tc.name, err, errUnsafeDotenvPath)
 			}
 			assertNoTemps(t, dir)
 		})
@@ -387,11 +387,11 @@ func TestUpdateDotenvUnsafePaths(t *testing.T) {
 	if got := readFile(t, victim); got != "echo hi\n" {
 		t.Errorf("symlink target modified: %q", got)
 	}
-	if _, err := UpdateDotenv("", []KV{{OAuthClientIDEnv, "x"}}); err == nil {
-		t.Errorf("UpdateDotenv(\"\") = nil, want error")
+	if _, err := writeDotenv("", []KV{{oauthClientIDEnv, "x"}}); err == nil {
+		t.Errorf("writeDotenv(\"\") = nil, want error")
 	}
-	if _, err := UpdateDotenv(filepath.Join(dir, "missing-dir", ".env"), []KV{{OAuthClientIDEnv, "x"}}); err == nil {
-		t.Errorf("UpdateDotenv(missing dir) = nil, want error")
+	if _, err := writeDotenv(filepath.Join(dir, "missing-dir", ".env"), []KV{{oauthClientIDEnv, "x"}}); err == nil {
+		t.Errorf("writeDotenv(missing dir) = nil, want error")
 	}
 }
 
@@ -408,7 +408,7 @@ func TestUpdateDotenvFailingRename(t *testing.T) {
 		}
 		return os.Rename(oldpath, newpath)
 	}
-	_, err := updateDotenv(p, []KV{{OAuthClientSecretEnv, "s3cr3t"}}, raced)
+	_, err := updateDotenv(p, []KV{{oauthClientSecretEnv, "s3cr3t"}}, raced)
 	if err == nil {
 		t.Fatalf("updateDotenv with target turned into a directory = nil, want error")
 	}
@@ -420,7 +420,7 @@ func TestUpdateDotenvFailingRename(t *testing.T) {
 	// And an injected failure with the original file still in place.
 	p2 := dotenvPath(t, ptr("A=1\n"), 0o600)
 	failing := func(string, string) error { return errors.New("injected rename failure") }
-	if _, err := updateDotenv(p2, []KV{{OAuthClientIDEnv, "x"}}, failing); err == nil {
+	if _, err := updateDotenv(p2, []KV{{oauthClientIDEnv, "x"}}, failing); err == nil {
 		t.Fatalf("updateDotenv with failing rename = nil, want error")
 	}
 	if got := readFile(t, p2); got != "A=1\n" {

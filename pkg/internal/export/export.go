@@ -30,24 +30,24 @@ type KV struct {
 
 // Environment variable names and file-command variables the runner provides.
 const (
-	EnvGitHubOutput      = "GITHUB_OUTPUT"
-	EnvGitHubEnv         = "GITHUB_ENV"
-	EnvGitHubStepSummary = "GITHUB_STEP_SUMMARY"
+	envGitHubOutput      = "GITHUB_OUTPUT"
+	envGitHubEnv         = "GITHUB_ENV"
+	envGitHubStepSummary = "GITHUB_STEP_SUMMARY"
 
-	// OAuthClientIDEnv and OAuthClientSecretEnv are the only names takos-apply
+	// oauthClientIDEnv and oauthClientSecretEnv are the only names takos-apply
 	// exports to GITHUB_ENV and dotenv files.
-	OAuthClientIDEnv     = "OAUTH_CLIENT_ID"
-	OAuthClientSecretEnv = "OAUTH_CLIENT_SECRET"
+	oauthClientIDEnv     = "OAUTH_CLIENT_ID"
+	oauthClientSecretEnv = "OAUTH_CLIENT_SECRET"
 )
 
-// IsAllowedEnvName reports whether name may be exported to GITHUB_ENV or a
-// dotenv file: exactly OAuthClientIDEnv or OAuthClientSecretEnv
+// isAllowedEnvName reports whether name may be exported to GITHUB_ENV or a
+// dotenv file: exactly oauthClientIDEnv or oauthClientSecretEnv
 // (case-sensitive). The list is fixed in code because GITHUB_ENV names are a
 // code-execution surface (BASH_ENV, LD_PRELOAD, NODE_OPTIONS ... affect every
 // later step), so names must never come from a manifest or a server.
-func IsAllowedEnvName(name string) bool {
+func isAllowedEnvName(name string) bool {
 	switch name {
-	case OAuthClientIDEnv, OAuthClientSecretEnv:
+	case oauthClientIDEnv, oauthClientSecretEnv:
 		return true
 	}
 	return false
@@ -73,7 +73,7 @@ var outputNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 var shellNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Sentinels wrapped (with the sink and the name, never the value) in the
-// errors of SetOutputs, SetEnv and UpdateDotenv. They are unexported because
+// errors of setOutputs, setEnv and writeDotenv. They are unexported because
 // no caller outside the package branches on them; the tests use them to tell
 // the failures apart.
 var (
@@ -93,7 +93,7 @@ type kvRules struct {
 	// name is the name grammar: outputNameRE for file-command records
 	// (allows '-'), shellNameRE for dotenv keys (shell names).
 	name *regexp.Regexp
-	// allowed, when not nil, further restricts names: IsAllowedEnvName for
+	// allowed, when not nil, further restricts names: isAllowedEnvName for
 	// every sink that sets environment variables.
 	allowed func(string) bool
 	// singleLine also refuses LF and NUL in values: a dotenv value is one

@@ -13,16 +13,16 @@ import (
 // toolkit-style delimiter is easy to spot in reviews and tests.
 const delimiterPrefix = "ghadelimiter_"
 
-// SetOutputs appends step outputs to the GITHUB_OUTPUT file at path (the
-// caller passes getenv("GITHUB_OUTPUT")). See SetEnv for the record format and
+// setOutputs appends step outputs to the GITHUB_OUTPUT file at path (the
+// caller passes getenv("GITHUB_OUTPUT")). See setEnv for the record format and
 // checks; names must match ^[A-Za-z_][A-Za-z0-9_-]*$. An empty path returns
 // *missingEnvError{Name: "GITHUB_OUTPUT"}.
-func SetOutputs(path string, kv []KV) error {
-	return writeFileCommand(EnvGitHubOutput, path, kv, nil)
+func setOutputs(path string, kv []KV) error {
+	return writeFileCommand(envGitHubOutput, path, kv, nil)
 }
 
-// SetEnv appends environment variables for later steps to the GITHUB_ENV file
-// at path. Every name must pass IsAllowedEnvName. An empty path returns
+// setEnv appends environment variables for later steps to the GITHUB_ENV file
+// at path. Every name must pass isAllowedEnvName. An empty path returns
 // *missingEnvError{Name: "GITHUB_ENV"}.
 //
 // Each record is written as "name<<DELIM\nvalue\nDELIM\n" with a fresh
@@ -34,8 +34,8 @@ func SetOutputs(path string, kv []KV) error {
 // anything is written, then the whole batch is written with a single write()
 // on a file opened O_WRONLY|O_APPEND — never created, because the runner
 // creates these files and a missing one means a wrong path.
-func SetEnv(path string, kv []KV) error {
-	return writeFileCommand(EnvGitHubEnv, path, kv, IsAllowedEnvName)
+func setEnv(path string, kv []KV) error {
+	return writeFileCommand(envGitHubEnv, path, kv, isAllowedEnvName)
 }
 
 func writeFileCommand(variable, path string, kv []KV, allowed func(string) bool) error {

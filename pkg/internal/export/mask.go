@@ -1,13 +1,13 @@
 package export
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"sync"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // errMultilineSecret is returned by Masker.Mask for a value containing CR or
@@ -19,19 +19,20 @@ var errMultilineSecret = errors.New("secret contains a line break and cannot be 
 // Masker registers secrets with the GitHub Actions runner by writing
 // "::add-mask::VALUE" lines to the step's stdout. Each distinct value is
 // written once; empty values are ignored. It must be used before the value is
-// written anywhere else (S-01). A Masker is safe for concurrent use.
+// written anywhere else: the runner hides only values it was told about
+// before they were printed
+// (https://docs.github.com/actions/reference/workflow-commands-for-github-actions#masking-a-value-in-a-log).
+// A Masker is safe for concurrent use.
 type Masker struct {
-	w    io.Writer
-	mu   sync.Mutex
-	seen map[string]struct{}
-	// order keeps the masked values in registration order for Redact, so the
-	// result does not depend on map iteration order.
-	order []string
+	w  io.Writer
+	mu sync.Mutex
+	// masked holds the values written, for Redact.
+	masked safetext.Secrets
 }
 
 // NewMasker returns a Masker writing to w, normally the step's stdout.
 func NewMasker(w io.Writer) *Masker {
-	return &Masker{w: w, seen: make(map[string]struct{})}
+	return &Masker{w: w}
 }
 
 // Mask writes "::add-mask::VALUE\n" for v unless v is empty or was masked
@@ -49,34 +50,23 @@ func (m *Masker) Mask(v string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if _, ok := m.seen[v]; ok {
+	if m.masked.Contains(v) {
 		return nil
 	}
 	line := "::add-mask::" + escapeCommandData(v) + "\n"
 	if _, err := io.WriteString(m.w, line); err != nil {
 		return fmt.Errorf("write add-mask command: %w", err)
 	}
-	m.seen[v] = struct{}{}
-	m.order = append(m.order, v)
+	m.masked.Add(v)
 	return nil
 }
 
 // Redact returns s with every value masked so far replaced by "***", the way
 // the runner shows it in logs. It is defence in depth for sinks the runner
-// does not mask (the job summary, files); longer values are replaced first so
-// a secret that contains another is not partially revealed.
-func (m *Masker) Redact(s string) string {
-	m.mu.Lock()
-	vals := append([]string(nil), m.order...)
-	m.mu.Unlock()
-	// Longest first; stable, so equal lengths keep registration order and
-	// the result never depends on anything but the masked values.
-	slices.SortStableFunc(vals, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	for _, v := range vals {
-		s = strings.ReplaceAll(s, v, "***")
-	}
-	return s
-}
+// does not mask (the job summary, files); longer values are replaced first
+// (safetext.Secrets) so a secret that contains another is not partially
+// revealed.
+func (m *Masker) Redact(s string) string { return m.masked.Redact(s, "***") }
 
 // escapeCommandData mirrors @actions/core escapeData: the runner unescapes
 // %25, %0D and %0A in command data, so "%" must be escaped for the registered

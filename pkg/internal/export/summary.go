@@ -10,25 +10,25 @@ import (
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
-// MaxSummaryBytes is the runner's limit for one step's job summary; a larger
+// maxSummaryBytes is the runner's limit for one step's job summary; a larger
 // GITHUB_STEP_SUMMARY file is not uploaded at all.
-const MaxSummaryBytes = 1 << 20
+const maxSummaryBytes = 1 << 20
 
-// errSummaryTooLarge is wrapped by AppendSummary's error when the file would
-// exceed MaxSummaryBytes.
+// errSummaryTooLarge is wrapped by appendSummary's error when the file would
+// exceed maxSummaryBytes.
 var errSummaryTooLarge = errors.New("job summary would exceed 1 MiB")
 
-// AppendSummary appends markdown to the GITHUB_STEP_SUMMARY file at path (the
+// appendSummary appends markdown to the GITHUB_STEP_SUMMARY file at path (the
 // caller passes getenv("GITHUB_STEP_SUMMARY")), adding a final newline if
 // missing so a later append starts a new block. An empty path returns
 // *missingEnvError. If the existing file plus markdown would exceed
-// MaxSummaryBytes, nothing is written and an error saying so is returned:
+// maxSummaryBytes, nothing is written and an error saying so is returned:
 // the runner would otherwise drop the whole summary, including earlier
 // steps' content. The file must exist (the runner creates it). The caller is
 // responsible for keeping secrets out of markdown (Masker.Redact helps).
-func AppendSummary(path string, markdown string) error {
+func appendSummary(path string, markdown string) error {
 	if path == "" {
-		return &missingEnvError{Name: EnvGitHubStepSummary}
+		return &missingEnvError{Name: envGitHubStepSummary}
 	}
 	if markdown == "" {
 		return nil
@@ -38,15 +38,15 @@ func AppendSummary(path string, markdown string) error {
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("stat %s file: %w", EnvGitHubStepSummary, err)
+		return fmt.Errorf("stat %s file: %w", envGitHubStepSummary, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s file %s is not a regular file", EnvGitHubStepSummary, path)
+		return fmt.Errorf("%s file %s is not a regular file", envGitHubStepSummary, path)
 	}
-	if fi.Size()+int64(len(markdown)) > MaxSummaryBytes {
-		return fmt.Errorf("append %d bytes to %s (%d bytes): %w", len(markdown), EnvGitHubStepSummary, fi.Size(), errSummaryTooLarge)
+	if fi.Size()+int64(len(markdown)) > maxSummaryBytes {
+		return fmt.Errorf("append %d bytes to %s (%d bytes): %w", len(markdown), envGitHubStepSummary, fi.Size(), errSummaryTooLarge)
 	}
-	return appendOnce(EnvGitHubStepSummary, path, markdown)
+	return appendOnce(envGitHubStepSummary, path, markdown)
 }
 
 // MarkdownTable renders a GitHub-flavoured Markdown table. Every cell is

@@ -20,9 +20,9 @@ func TestAppendSummary(t *testing.T) {
 		{"keeps newline", "", "# Plan\n", "# Plan\n", nil},
 		{"appends", "earlier step\n", "x", "earlier step\nx\n", nil},
 		{"empty is a no-op", "keep\n", "", "keep\n", nil},
-		{"exactly at the cap", strings.Repeat("a", MaxSummaryBytes-2), "b", strings.Repeat("a", MaxSummaryBytes-2) + "b\n", nil},
-		{"one byte over the cap", strings.Repeat("a", MaxSummaryBytes-1), "b", strings.Repeat("a", MaxSummaryBytes-1), errSummaryTooLarge},
-		{"new text alone over the cap", "", strings.Repeat("c", MaxSummaryBytes), "", errSummaryTooLarge},
+		{"exactly at the cap", strings.Repeat("a", maxSummaryBytes-2), "b", strings.Repeat("a", maxSummaryBytes-2) + "b\n", nil},
+		{"one byte over the cap", strings.Repeat("a", maxSummaryBytes-1), "b", strings.Repeat("a", maxSummaryBytes-1), errSummaryTooLarge},
+		{"new text alone over the cap", "", strings.Repeat("c", maxSummaryBytes), "", errSummaryTooLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -30,12 +30,12 @@ func TestAppendSummary(t *testing.T) {
 			if err := os.WriteFile(p, []byte(tc.existing), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			err := AppendSummary(p, tc.md)
+			err := appendSummary(p, tc.md)
 			if !errors.Is(err, tc.wantErr) {
-				t.Fatalf("AppendSummary(%.20q) = %v, want %v", tc.md, err, tc.wantErr)
+				t.Fatalf("appendSummary(%.20q) = %v, want %v", tc.md, err, tc.wantErr)
 			}
 			if got := readFile(t, p); got != tc.want {
-				t.Errorf("AppendSummary(%.20q) file = %.40q (len %d), want %.40q (len %d)", tc.md, got, len(got), tc.want, len(tc.want))
+				t.Errorf("appendSummary(%.20q) file = %.40q (len %d), want %.40q (len %d)", tc.md, got, len(got), tc.want, len(tc.want))
 			}
 		})
 	}
@@ -45,8 +45,8 @@ func TestAppendSummaryNonRegular(t *testing.T) {
 	if _, err := os.Stat("/dev/null"); err != nil {
 		t.Skip("no /dev/null")
 	}
-	if err := AppendSummary("/dev/null", "x"); err == nil {
-		t.Errorf("AppendSummary(/dev/null) = nil, want error for a non-regular file")
+	if err := appendSummary("/dev/null", "x"); err == nil {
+		t.Errorf("appendSummary(/dev/null) = nil, want error for a non-regular file")
 	}
 }
 

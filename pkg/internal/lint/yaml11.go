@@ -17,8 +17,8 @@ func yaml11Bool(s string) bool {
 	return false
 }
 
-// booleanKeys are the manifest fields whose value is a boolean: a "yes"
-// there is a schema type error, not a string to quote.
+// booleanKey reports whether k names a manifest field whose value is a
+// boolean: a "yes" there is a schema type error, not a string to quote.
 func booleanKey(k string) bool {
 	switch k {
 	case "autoEnv", "generate", "ipv4", "sandbox", "rollbackOnFailure":

@@ -52,6 +52,11 @@ type ApplyOptions struct {
 	// Wait is called before create attempt n (n >= 2) and may sleep for a
 	// backoff; a non-nil error stops the retries. Nil retries at once.
 	Wait func(ctx context.Context, attempt int) error
+	// Settle waits until the control plane's clock has moved past the
+	// timestamp of a client this run just created, so that a List sent
+	// afterwards shows every client stamped with the same or an earlier time
+	// (see Apply, race resolution). Default: sleep SettleDelay.
+	Settle func(ctx context.Context) error
 	// Pinned says the plan's client was chosen by id (--client-id), not by
 	// name. The name-based race check after a rotation is then skipped: other
 	// active clients with the same name are expected (they are why the id was
@@ -63,8 +68,9 @@ type ApplyOptions struct {
 //
 //   - unchanged: no store call at all.
 //   - update: one Update carrying only the changed fields.
-//   - create: List (the baseline), Create, Deliver at once, then List again to
-//     resolve a race with a concurrent run.
+//   - create: List (the baseline), Create, Deliver at once, then List again
+//     (and, unless that list proves a lost race, Settle and List once more)
+//     to resolve a race with a concurrent run.
 //   - rotate: like create; after the new secret was delivered and the race
 //     check, Revoke the old client. If delivery fails the new client is
 //     revoked and the old one stays active.
@@ -89,16 +95,31 @@ type ApplyOptions struct {
 // deployment that is using them. For a rotation the replaced client is not a
 // contender, and only the winner revokes it: if every rotating run revoked
 // its old client at once, a loser could be deferring to a winner that another
-// rotation is revoking, and both could end revoked (the concurrency test
-// found exactly that). With strictly increasing CreatedAt, the earliest new
-// client's run always wins, a client can only be revoked by its own losing
-// run or by the winning run that replaces it, and a later client can only win
-// over an earlier active one by replacing it, so exactly one client survives.
+// rotation is revoking, and both could end revoked.
 //
-// Known limit: the rule needs CreatedAt order to match the order in which
-// clients become visible to List. A database that stamps a row before a
-// slower transaction commits can break that, and then two clients may stay
-// active; the next run reports them as ambiguous (Select) instead of guessing.
+// A run decides only on a list that proves the outcome. The control plane
+// stamps CreatedAt with millisecond resolution, so a client a concurrent run
+// commits in the same millisecond, just after this run's List, ties with this
+// run's client and may have the smaller id. A list that shows a client
+// stamped strictly earlier than this run's proves a loss (every such client
+// was committed before this run's, so the earliest of them is the winner).
+// Any other list, including one where this run's client is alone, proves
+// nothing yet: the run waits (Settle) until the server's clock has passed its
+// client's timestamp and lists again. That list holds every client stamped at
+// or before this run's, so every run reaches the same verdict on the tie, and
+// a run that saw only its own client never keeps it while a tied client with
+// a smaller id appears later. TestApplyInterleavings checks every
+// interleaving of two runs.
+//
+// Known limits: the rule needs CreatedAt order to match the order in which
+// clients become visible to List, and the server's clock not to step back. A
+// database that stamps a row before a slower transaction commits can break
+// that, and then two clients may stay active; the next run reports them as
+// ambiguous (Select) instead of guessing. And only runs that create are
+// checked: with three or more concurrent runs, one whose plan found the
+// client of a run that has not finished its check reports that client
+// unchanged, and if that client then loses a same-millisecond tie, the run's
+// outputs name a revoked client until the next run.
 //
 // Calls made to finish or undo a create after it succeeded (delivery clean-up,
 // revoking the old client, the race check) ignore cancellation of ctx, so that
@@ -113,6 +134,9 @@ func Apply(ctx context.Context, s Store, p Plan, deliver Deliver, opt ApplyOptio
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Settle == nil {
+		opt.Settle = sleepSettle
 	}
 	a := &applier{s: s, p: p, deliver: deliver, opt: opt}
 	res, err := a.run(ctx)
@@ -195,12 +219,20 @@ func (a *applier) create(ctx context.Context) (Result, error) {
 		switch named := activeNamed(base, d.Name); len(named) {
 		case 0:
 		case 1:
-			return a.concurrentWinner(res, named[0]), nil
+			return a.deferToConcurrent(ctx, res, known)
 		default:
 			return res, ambiguous(d.Name, named)
 		}
 	}
 
+	return a.createAndCheck(ctx, res, known)
+}
+
+// createAndCheck creates the client, delivers its secret, resolves a race
+// with concurrent runs and, for a rotation, revokes the old client.
+func (a *applier) createAndCheck(ctx context.Context, res Result, known map[string]bool) (Result, error) {
+	p := a.p
+	rotate := p.Action == ActionRotate
 	made, err := a.createWithRecovery(ctx, &res, known)
 	if err != nil {
 		return res, err
@@ -241,6 +273,30 @@ func (a *applier) create(ctx context.Context) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// deferToConcurrent handles a baseline that shows one client with the
+// plan's name, created by a concurrent run since the plan. That run may not
+// have finished its own race check, and may yet lose it to a client stamped
+// in the same millisecond; so this run settles and lists again, and reports
+// the earliest active client of that complete list (the winner every run
+// computes), or creates after all if the client has gone.
+func (a *applier) deferToConcurrent(ctx context.Context, res Result, known map[string]bool) (Result, error) {
+	d := a.p.Desired
+	if err := a.opt.Settle(ctx); err != nil {
+		return res, fmt.Errorf("waiting to check OAuth clients before creating %q: %w", d.Name, err)
+	}
+	list, err := a.s.List(ctx)
+	if err != nil {
+		return res, fmt.Errorf("listing OAuth clients before creating %q: %w", d.Name, err)
+	}
+	if named := activeNamed(list, d.Name); len(named) > 0 {
+		return a.concurrentWinner(res, named[0]), nil
+	}
+	for _, c := range list {
+		known[c.ID] = true
+	}
+	return a.createAndCheck(ctx, res, known)
 }
 
 // createWithRecovery calls Create until it succeeds, fails for certain, or
@@ -315,32 +371,53 @@ func (a *applier) undoCreate(ctx context.Context, res Result, id string, derr er
 	return res, fmt.Errorf("delivering the secret of new OAuth client %s failed, so it was revoked and nothing changed: %w", id, derr)
 }
 
-// raceCheck lists again after a create and, if a concurrent run created a
-// client with the same name first, revokes this run's client and reports
-// lost. The client a rotation replaces is not a contender: it is about to be
-// revoked by whichever run wins.
+// SettleDelay is how long the default Settle sleeps: several times the
+// control plane's millisecond timestamp resolution, so that rounding and the
+// time between its commit and its reply cannot keep a later client in the
+// same millisecond.
+const SettleDelay = 10 * time.Millisecond
+
+func sleepSettle(ctx context.Context) error {
+	t := time.NewTimer(SettleDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// raceCheck lists again after a create and, if a concurrent run's client
+// wins (see Apply), revokes this run's client and reports lost. The client a
+// rotation replaces is not a contender: it is about to be revoked by
+// whichever run wins.
 func (a *applier) raceCheck(ctx context.Context, res Result) (Result, bool, error) {
 	d, id := a.p.Desired, res.ClientID
-	list, err := a.s.List(ctx)
+	named, own, err := a.contenders(ctx, id)
 	if err != nil {
 		res.Notes = append(res.Notes, fmt.Sprintf("could not list clients to check for a concurrent run (%v); if takos-apply later reports several clients named %q, keep %s and revoke the others", err, d.Name, id))
 		return res, false, nil
 	}
-	i := slices.IndexFunc(list, func(c Client) bool { return c.ID == id })
-	if i < 0 || !list[i].Active {
-		// Only a concurrent run's orphan clean-up revokes a client it did not
-		// create: it took ours for the one its failed attempt made.
-		res.Action = ""
-		res.RetractSecret = true
-		return res, false, fmt.Errorf("new OAuth client %s was revoked by a concurrent takos-apply run after its secret was delivered, so the delivered secret does not work; re-run takos-apply", id)
+	if own == nil {
+		return a.revokedUnderUs(res)
 	}
-	var named []Client
-	for _, c := range activeNamed(list, d.Name) {
-		if a.p.Action != ActionRotate || c.ID != a.p.ClientID {
-			named = append(named, c)
+	if len(named) == 0 || !named[0].CreatedAt.Before(own.CreatedAt) {
+		// Nothing stamped earlier is listed, so the list does not prove
+		// the outcome: a tied client may not be visible yet.
+		if err := a.opt.Settle(ctx); err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("could not wait to check for a concurrent run (%v); if takos-apply later reports several clients named %q, keep %s and revoke the others", err, d.Name, id))
+			return res, false, nil
+		}
+		if named, own, err = a.contenders(ctx, id); err != nil {
+			res.Notes = append(res.Notes, fmt.Sprintf("could not list clients to check for a concurrent run (%v); if takos-apply later reports several clients named %q, keep %s and revoke the others", err, d.Name, id))
+			return res, false, nil
+		}
+		if own == nil {
+			return a.revokedUnderUs(res)
 		}
 	}
-	if len(named) == 0 || named[0].ID == id {
+	if named[0].ID == id {
 		if len(named) > 1 {
 			others := make([]string, 0, len(named)-1)
 			for _, c := range named[1:] {
@@ -362,6 +439,35 @@ func (a *applier) raceCheck(ctx context.Context, res Result) (Result, bool, erro
 		res.Notes = append(res.Notes, fmt.Sprintf("this run did not revoke client %s: the concurrent run that won replaces it", a.p.ClientID))
 	}
 	return a.concurrentWinner(res, winner), true, nil
+}
+
+// contenders lists the clients and returns the active ones named like the
+// plan's client, in winning order, without the client a rotation replaces,
+// and this run's client id; own is nil when that client is not active.
+func (a *applier) contenders(ctx context.Context, id string) (named []Client, own *Client, err error) {
+	list, err := a.s.List(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	i := slices.IndexFunc(list, func(c Client) bool { return c.ID == id })
+	if i < 0 || !list[i].Active {
+		return nil, nil, nil
+	}
+	for _, c := range activeNamed(list, a.p.Desired.Name) {
+		if a.p.Action != ActionRotate || c.ID != a.p.ClientID {
+			named = append(named, c)
+		}
+	}
+	return named, &list[i], nil
+}
+
+// revokedUnderUs fails a run whose new client is no longer active. Only a
+// concurrent run's orphan clean-up revokes a client it did not create: it
+// took ours for the one its failed attempt made.
+func (a *applier) revokedUnderUs(res Result) (Result, bool, error) {
+	res.Action = ""
+	res.RetractSecret = true
+	return res, false, fmt.Errorf("new OAuth client %s was revoked by a concurrent takos-apply run after its secret was delivered, so the delivered secret does not work; re-run takos-apply", res.ClientID)
 }
 
 // concurrentWinner reports the client a concurrent run created (and whose

@@ -49,10 +49,33 @@ func TestApply(t *testing.T) {
 	drift := func() reconcile.Client {
 		return with(existing("c001"), func(c *reconcile.Client) { c.Scopes = []string{"openid"}; c.TOSURI = "" })
 	}
+	// concurrent injects a client a concurrent run created in an earlier
+	// millisecond than anything this run creates next; later, one it
+	// creates in a later millisecond than this run's last create.
 	concurrent := func(s *fakeStore) reconcile.Client {
 		c := existing("")
 		c.CreatedAt = time.Time{}
+		c = s.inject(c)
+		s.advance(time.Millisecond)
+		return c
+	}
+	later := func(s *fakeStore) reconcile.Client {
+		s.advance(time.Millisecond)
+		c := existing("")
+		c.CreatedAt = time.Time{}
 		return s.inject(c)
+	}
+	// tied injects a concurrent client stamped in the same millisecond as
+	// this run's client c001, with an id that sorts before (or after) it.
+	tied := func(s *fakeStore, before bool) {
+		own, _ := s.client("c001")
+		c := existing("000000000000")
+		if !before {
+			c.ID = "ffffffffffff"
+		}
+		c.CreatedAt = own.CreatedAt
+		s.alias(c.ID, "c000")
+		s.inject(c)
 	}
 	beforeCall := func(op string, n int, f func()) func(string, int) {
 		return func(o string, m int) {
@@ -74,12 +97,12 @@ func TestApply(t *testing.T) {
 		},
 		{
 			name:      "create delivers then checks for a race",
-			wantCalls: []string{"list", "create", "list"}, wantAction: "created", wantID: "c001", wantSecretOf: "c001",
+			wantCalls: []string{"list", "create", "list", "list"}, wantAction: "created", wantID: "c001", wantSecretOf: "c001",
 			wantActive: []string{"c001"}, wantDelivers: 1,
 		},
 		{
 			name: "rotate creates, delivers, revokes the old one", initial: []reconcile.Client{c1()}, rotate: true,
-			wantCalls:  []string{"list", "create", "list", "revoke c001"},
+			wantCalls:  []string{"list", "create", "list", "list", "revoke c001"},
 			wantAction: "rotated", wantID: "c002", wantSecretOf: "c002", wantRevoked: []string{"c001"},
 			wantActive: []string{"c002"}, wantDelivers: 1,
 		},
@@ -96,8 +119,26 @@ func TestApply(t *testing.T) {
 			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
 				concurrent(s)
 			},
-			wantCalls: []string{"list"}, wantAction: "unchanged", wantID: "c001",
+			wantCalls: []string{"list", "list"}, wantAction: "unchanged", wantID: "c001",
 			wantNotes: []string{"concurrent run created client c001"}, wantActive: []string{"c001"},
+		},
+		{
+			name: "client that appeared since the plan loses a tie found after settling",
+			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
+				s.before = beforeCall("list", 2, func() { tied(s, true); s.forceRevoke("c001") })
+				concurrent(s)
+			},
+			wantCalls: []string{"list", "list"}, wantAction: "unchanged", wantID: "c000",
+			wantNotes: []string{"concurrent run created client c000"}, wantActive: []string{"c000"},
+		},
+		{
+			name: "client that appeared since the plan is gone after settling",
+			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
+				s.before = beforeCall("list", 2, func() { s.forceRevoke("c001") })
+				concurrent(s)
+			},
+			wantCalls:  []string{"list", "list", "create", "list", "list"},
+			wantAction: "created", wantID: "c002", wantSecretOf: "c002", wantActive: []string{"c002"}, wantDelivers: 1,
 		},
 		{
 			name: "two clients that appeared since the plan are ambiguous",
@@ -123,13 +164,13 @@ func TestApply(t *testing.T) {
 		{
 			name:       "uncertain create that committed nothing is retried",
 			setup:      func(s *fakeStore, _ *sink, _ context.CancelFunc) { s.fail("create", 1, uncertainLost) },
-			wantCalls:  []string{"list", "create", "list", "create", "list"},
+			wantCalls:  []string{"list", "create", "list", "create", "list", "list"},
 			wantAction: "created", wantID: "c001", wantSecretOf: "c001", wantActive: []string{"c001"}, wantDelivers: 1,
 		},
 		{
 			name:       "create committed but reply lost: orphan revoked, created again",
 			setup:      func(s *fakeStore, _ *sink, _ context.CancelFunc) { s.fail("create", 1, committedLost) },
-			wantCalls:  []string{"list", "create", "list", "revoke c001", "create", "list"},
+			wantCalls:  []string{"list", "create", "list", "revoke c001", "create", "list", "list"},
 			wantAction: "created", wantID: "c002", wantSecretOf: "c002", wantRevoked: []string{"c001"},
 			wantNotes: []string{"revoked client c001", "never received"}, wantActive: []string{"c002"}, wantDelivers: 1,
 		},
@@ -138,7 +179,8 @@ func TestApply(t *testing.T) {
 			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
 				s.fail("create", 1, committedLost).fail("create", 2, committedLost)
 			},
-			wantCalls:  []string{"list", "create", "list", "revoke c001", "create", "list", "revoke c002", "create", "list"},
+			wantCalls: []string{"list", "create", "list", "revoke c001", "create", "list", "revoke c002", "create", "list",
+				"list"},
 			wantAction: "created", wantID: "c003", wantSecretOf: "c003", wantRevoked: []string{"c001", "c002"},
 			wantActive: []string{"c003"}, wantDelivers: 1,
 		},
@@ -251,7 +293,7 @@ func TestApply(t *testing.T) {
 		{
 			name: "rotate: revoking the old client fails", initial: []reconcile.Client{c1()}, rotate: true,
 			setup:     func(s *fakeStore, _ *sink, _ context.CancelFunc) { s.fail("revoke", 1, failPlain) },
-			wantCalls: []string{"list", "create", "list", "revoke c001"},
+			wantCalls: []string{"list", "create", "list", "list", "revoke c001"},
 			wantErr:   []string{"secret delivered", "revoke c001 by hand"},
 			wantID:    "c002", wantActive: []string{"c001", "c002"}, wantDelivers: 1, wantAction: "rotated",
 		},
@@ -260,14 +302,14 @@ func TestApply(t *testing.T) {
 			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
 				s.before = beforeCall("revoke", 1, func() { s.forceRevoke("c001") })
 			},
-			wantCalls:  []string{"list", "create", "list", "revoke c001"},
+			wantCalls:  []string{"list", "create", "list", "list", "revoke c001"},
 			wantAction: "rotated", wantID: "c002", wantSecretOf: "c002", wantRevoked: []string{"c001"},
 			wantActive: []string{"c002"}, wantDelivers: 1,
 		},
 		{
 			name: "rotate with a lost create reply", initial: []reconcile.Client{c1()}, rotate: true,
 			setup:      func(s *fakeStore, _ *sink, _ context.CancelFunc) { s.fail("create", 1, committedLost) },
-			wantCalls:  []string{"list", "create", "list", "revoke c002", "create", "list", "revoke c001"},
+			wantCalls:  []string{"list", "create", "list", "revoke c002", "create", "list", "list", "revoke c001"},
 			wantAction: "rotated", wantID: "c003", wantSecretOf: "c003", wantRevoked: []string{"c002", "c001"},
 			wantActive: []string{"c003"}, wantDelivers: 1,
 		},
@@ -277,6 +319,22 @@ func TestApply(t *testing.T) {
 			wantCalls:  []string{"list", "create", "list"},
 			wantAction: "created", wantID: "c001", wantSecretOf: "c001",
 			wantNotes: []string{"could not list clients to check for a concurrent run"}, wantActive: []string{"c001"}, wantDelivers: 1,
+		},
+		{
+			name:       "list after settling fails: success with a warning",
+			setup:      func(s *fakeStore, _ *sink, _ context.CancelFunc) { s.fail("list", 3, failPlain) },
+			wantCalls:  []string{"list", "create", "list", "list"},
+			wantAction: "created", wantID: "c001", wantSecretOf: "c001",
+			wantNotes: []string{"could not list clients to check for a concurrent run"}, wantActive: []string{"c001"}, wantDelivers: 1,
+		},
+		{
+			name: "settle fails: success with a warning",
+			opt: reconcile.ApplyOptions{Settle: func(context.Context) error {
+				return context.DeadlineExceeded
+			}},
+			wantCalls:  []string{"list", "create", "list"},
+			wantAction: "created", wantID: "c001", wantSecretOf: "c001",
+			wantNotes: []string{"could not wait to check for a concurrent run"}, wantActive: []string{"c001"}, wantDelivers: 1,
 		},
 		{
 			name: "race lost: own client revoked, winner reported",
@@ -303,6 +361,7 @@ func TestApply(t *testing.T) {
 			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
 				s.before = beforeCall("create", 1, func() {
 					s.inject(reconcile.Client{Name: "my-app", Active: true, RedirectURIs: []string{"https://x/cb"}})
+					s.advance(time.Millisecond)
 				})
 			},
 			wantCalls:  []string{"list", "create", "list", "revoke c002"},
@@ -313,14 +372,30 @@ func TestApply(t *testing.T) {
 		{
 			name: "race tie on CreatedAt goes to the smallest id",
 			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
-				s.after = beforeCall("create", 1, func() {
-					own, _ := s.client("c001")
-					c := existing("c000")
-					c.CreatedAt = own.CreatedAt
-					s.inject(c)
-				})
+				s.after = beforeCall("create", 1, func() { tied(s, true) })
 			},
-			wantCalls:  []string{"list", "create", "list", "revoke c001"},
+			wantCalls:  []string{"list", "create", "list", "list", "revoke c001"},
+			wantAction: "unchanged", wantID: "c000", wantRevoked: []string{"c001"},
+			wantActive: []string{"c000"}, wantDelivers: 1, wantRetract: true,
+		},
+		{
+			name: "race tie won by the smallest id",
+			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
+				s.after = beforeCall("create", 1, func() { tied(s, false) })
+			},
+			wantCalls:  []string{"list", "create", "list", "list"},
+			wantAction: "created", wantID: "c001", wantSecretOf: "c001",
+			wantNotes: []string{"(c000)"}, wantActive: []string{"c001", "c000"}, wantDelivers: 1,
+		},
+		{
+			// The race the settle exists for: this run's first check sees
+			// only its own client, and a concurrent run then commits one in
+			// the same millisecond with a smaller id, which that run keeps.
+			name: "tie committed after a check that saw only this run's client",
+			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
+				s.after = beforeCall("list", 2, func() { tied(s, true) })
+			},
+			wantCalls:  []string{"list", "create", "list", "list", "revoke c001"},
 			wantAction: "unchanged", wantID: "c000", wantRevoked: []string{"c001"},
 			wantActive: []string{"c000"}, wantDelivers: 1, wantRetract: true,
 		},
@@ -337,9 +412,9 @@ func TestApply(t *testing.T) {
 		{
 			name: "race won: later client left to its own run",
 			setup: func(s *fakeStore, _ *sink, _ context.CancelFunc) {
-				s.after = beforeCall("create", 1, func() { concurrent(s) })
+				s.after = beforeCall("create", 1, func() { later(s) })
 			},
-			wantCalls:  []string{"list", "create", "list"},
+			wantCalls:  []string{"list", "create", "list", "list"},
 			wantAction: "created", wantID: "c001", wantSecretOf: "c001",
 			wantNotes: []string{"(c002)"}, wantActive: []string{"c001", "c002"}, wantDelivers: 1,
 		},
@@ -393,14 +468,22 @@ func runScenario(t *testing.T, tc scenario) {
 		tc.setup(s, k, cancel)
 	}
 
-	res, err := reconcile.Apply(ctx, s, p, k.deliver, tc.opt)
+	opt := tc.opt
+	if opt.Settle == nil {
+		opt.Settle = s.settle
+	}
+	res, err := reconcile.Apply(ctx, s, p, k.deliver, opt)
+	rawErr := ""
+	if err != nil {
+		rawErr = err.Error()
+	}
 
-	if diff := cmp.Diff(tc.wantCalls, s.callLog(), cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(tc.wantCalls, s.symAll(s.callLog()), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("store calls mismatch (-want +got):\n%s", diff)
 	}
 	errText := ""
 	if err != nil {
-		errText = err.Error()
+		errText = s.sym(err.Error())
 	}
 	switch {
 	case tc.wantErr == nil && err != nil:
@@ -419,30 +502,31 @@ func runScenario(t *testing.T, tc scenario) {
 	if res.Action != tc.wantAction {
 		t.Errorf("Apply().Action = %q, want %q", res.Action, tc.wantAction)
 	}
-	if res.ClientID != tc.wantID {
-		t.Errorf("Apply().ClientID = %q, want %q", res.ClientID, tc.wantID)
+	if got := s.sym(res.ClientID); got != tc.wantID {
+		t.Errorf("Apply().ClientID = %q, want %q", got, tc.wantID)
 	}
 	wantSecret := ""
 	if tc.wantSecretOf != "" {
+		id := s.real(tc.wantSecretOf)
 		s.mu.Lock()
-		wantSecret = s.secrets[tc.wantSecretOf]
+		wantSecret = s.secrets[id]
 		s.mu.Unlock()
 		if wantSecret == "" {
 			t.Fatalf("scenario wants the secret of %s, which the fake never issued", tc.wantSecretOf)
 		}
-		if got := k.delivered[tc.wantSecretOf]; got != wantSecret {
+		if got := k.delivered[s.real(tc.wantSecretOf)]; got != wantSecret {
 			t.Errorf("sink holds %q for %s, want the issued secret", got, tc.wantSecretOf)
 		}
 	}
 	if res.Secret != wantSecret {
 		t.Errorf("Apply().Secret = %q, want %q", res.Secret, wantSecret)
 	}
-	if diff := cmp.Diff(tc.wantRevoked, res.Revoked, cmpopts.EquateEmpty()); diff != "" {
+	if diff := cmp.Diff(tc.wantRevoked, s.symAll(res.Revoked), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("Apply().Revoked mismatch (-want +got):\n%s", diff)
 	}
 	for _, w := range tc.wantNotes {
 		found := false
-		for _, n := range res.Notes {
+		for _, n := range s.symAll(res.Notes) {
 			found = found || strings.Contains(n, w)
 		}
 		if !found {
@@ -451,7 +535,7 @@ func runScenario(t *testing.T, tc scenario) {
 	}
 	var activeIDs []string
 	for _, c := range s.active(d.Name) {
-		activeIDs = append(activeIDs, c.ID)
+		activeIDs = append(activeIDs, s.sym(c.ID))
 		if !tc.mismatchOK && len(reconcile.Diff(d, &c, false).Changes) != 0 {
 			t.Errorf("active client %s does not match the manifest: %+v", c.ID, c)
 		}
@@ -465,9 +549,9 @@ func runScenario(t *testing.T, tc scenario) {
 	if res.RetractSecret != tc.wantRetract {
 		t.Errorf("Apply().RetractSecret = %v, want %v", res.RetractSecret, tc.wantRetract)
 	}
-	lostText := errText
+	lostText := rawErr
 	for _, id := range tc.lostOK {
-		lostText += " " + id
+		lostText += " " + s.real(id)
 	}
 	checkNoLostSecret(t, s, []*sink{k}, lostText)
 	checkNoCanary(t, res, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -38,9 +39,16 @@ type faultKey struct {
 }
 
 // fakeStore is an in-memory Store that records every call and injects faults
-// on the Nth call of an operation. It is safe for concurrent use; CreatedAt
-// is assigned under the lock from a strictly increasing clock, like a
-// database that serialises inserts.
+// on the Nth call of an operation. It is safe for concurrent use. Like the
+// control plane, it gives clients random ids and stamps CreatedAt with
+// millisecond resolution under the lock, so clients created in the same
+// millisecond tie and their id order is random. Its clock moves only when a
+// test advances it or a run settles (ApplyOptions.Settle), which makes every
+// create between two settles a tie: the worst case for race resolution.
+//
+// Tests name clients by creation order ("c001", "c002", …, shared with
+// injected clients); sym and real translate between those names and the
+// random ids.
 type fakeStore struct {
 	mu      sync.Mutex
 	clients []reconcile.Client
@@ -50,7 +58,11 @@ type fakeStore struct {
 	counts  map[string]int
 	faults  map[faultKey]fault
 	seq     int
-	epoch   time.Time
+	now     time.Time
+	// newID returns the id of the next client; default random.
+	newID func() string
+	names map[string]string // symbolic name by random id
+	ids   map[string]string // random id by symbolic name
 
 	// before and after run outside the lock around call n of op; tests use
 	// them to interleave a concurrent actor.
@@ -63,7 +75,9 @@ func newFakeStore(initial ...reconcile.Client) *fakeStore {
 		secrets: map[string]string{},
 		counts:  map[string]int{},
 		faults:  map[faultKey]fault{},
-		epoch:   time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		now:     time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		names:   map[string]string{},
+		ids:     map[string]string{},
 	}
 	for _, c := range initial {
 		s.inject(c)
@@ -77,23 +91,96 @@ func (s *fakeStore) fail(op string, n int, f fault) *fakeStore {
 }
 
 // inject adds a client created by someone else (a concurrent run, a human),
-// whose secret is not this test's concern. Missing id and time are assigned.
+// whose secret is not this test's concern. A missing id is random (named by
+// creation order) and a missing time is the fake's clock.
 func (s *fakeStore) inject(c reconcile.Client) reconcile.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.seq++
 	if c.ID == "" {
-		c.ID = fmt.Sprintf("c%03d", s.seq)
+		c.ID = s.assignID()
+	} else {
+		s.seq++
 	}
 	if c.CreatedAt.IsZero() {
-		c.CreatedAt = s.epoch.Add(time.Duration(s.seq) * time.Second)
+		c.CreatedAt = s.now
 	}
 	s.clients = append(s.clients, c)
 	return c
 }
 
+// assignID returns a new random id named by creation order. Call with mu
+// held.
+func (s *fakeStore) assignID() string {
+	s.seq++
+	var id string
+	for id == "" || s.names[id] != "" {
+		if s.newID != nil {
+			id = s.newID()
+		} else {
+			id = fmt.Sprintf("%012x", rand.Uint64()&(1<<48-1))
+		}
+	}
+	name := fmt.Sprintf("c%03d", s.seq)
+	s.names[id], s.ids[name] = name, id
+	return id
+}
+
+// alias names a client injected with a fixed id in test expectations.
+func (s *fakeStore) alias(id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.names[id], s.ids[name] = name, id
+}
+
+// advance moves the fake's clock forward by d.
+func (s *fakeStore) advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = s.now.Add(d)
+}
+
+// settle is an ApplyOptions.Settle: the server's clock passes the current
+// millisecond.
+func (s *fakeStore) settle(context.Context) error {
+	s.advance(time.Millisecond)
+	return nil
+}
+
+// real returns the random id of a client named by creation order, or name
+// itself for a client injected with a fixed id.
+func (s *fakeStore) real(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, ok := s.ids[name]; ok {
+		return id
+	}
+	return name
+}
+
+// sym replaces every random id in text with its creation-order name.
+func (s *fakeStore) sym(text string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, name := range s.names {
+		text = strings.ReplaceAll(text, id, name)
+	}
+	return text
+}
+
+func (s *fakeStore) symAll(texts []string) []string {
+	if texts == nil {
+		return nil
+	}
+	out := make([]string, len(texts))
+	for i, t := range texts {
+		out[i] = s.sym(t)
+	}
+	return out
+}
+
 // forceRevoke revokes id behind the engine's back (a concurrent run).
 func (s *fakeStore) forceRevoke(id string) {
+	id = s.real(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.clients {
@@ -161,9 +248,8 @@ func (s *fakeStore) Create(ctx context.Context, d reconcile.Desired) (reconcile.
 		return reconcile.Created{}, errFor("create", f)
 	}
 	s.mu.Lock()
-	s.seq++
 	c := reconcile.Client{
-		ID:           fmt.Sprintf("c%03d", s.seq),
+		ID:           s.assignID(),
 		Name:         d.Name,
 		RedirectURIs: slices.Clone(d.RedirectURIs),
 		Scopes:       slices.Clone(d.Scopes),
@@ -171,9 +257,9 @@ func (s *fakeStore) Create(ctx context.Context, d reconcile.Desired) (reconcile.
 		TOSURI:       d.TOSURI,
 		PolicyURI:    d.PolicyURI,
 		Active:       true,
-		CreatedAt:    s.epoch.Add(time.Duration(s.seq) * time.Second),
+		CreatedAt:    s.now,
 	}
-	secret := fmt.Sprintf("%s-%03d-q9Xz", canary, s.seq)
+	secret := fmt.Sprintf("%s-%s-q9Xz", canary, c.ID)
 	s.clients = append(s.clients, c)
 	s.secrets[c.ID] = secret
 	s.mu.Unlock()
@@ -264,6 +350,7 @@ func (s *fakeStore) active(name string) []reconcile.Client {
 }
 
 func (s *fakeStore) client(id string) (reconcile.Client, bool) {
+	id = s.real(id)
 	for _, c := range s.snapshot() {
 		if c.ID == id {
 			return c, true

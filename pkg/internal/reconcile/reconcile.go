@@ -86,7 +86,8 @@ type Store interface {
 	// error after which the client may nevertheless exist must wrap
 	// ErrUncertain.
 	Create(ctx context.Context, d Desired) (Created, error)
-	// Update applies p to the active client id and returns the result.
+	// Update applies p to the active client id. When the client is unknown
+	// or revoked the error must wrap ErrNotFound.
 	Update(ctx context.Context, id string, p Patch) error
 	// Revoke soft-deletes the client id. When the client is unknown or
 	// already revoked the error must wrap ErrNotFound.

@@ -112,7 +112,7 @@ func CheckList(uris []string, env string) [][]Finding {
 	return out
 }
 
-// nearKey folds the differences RU24b calls near-duplicates: case, a
+// nearKey folds the differences redirect-uri-near-duplicate reports: case, a
 // trailing '/', a trailing dot in the host, an explicit default or empty
 // port, and percent-encoding case.
 func nearKey(u string) string {
@@ -228,7 +228,7 @@ func quote(s string) string {
 }
 
 // forbiddenSchemes can execute script, read local files or are not HTTP
-// redirect targets at all (RU08).
+// redirect targets at all (rule redirect-uri-scheme-forbidden).
 var forbiddenSchemes = [...]string{
 	"javascript", "data", "vbscript", "file", "blob", "about", "filesystem",
 	"ftp", "ws", "wss", "mailto", "tel", "intent",
@@ -492,7 +492,9 @@ func (c *checker) wildcard(where string) {
 	c.add(ruleWildcard, fmt.Sprintf("redirect URI %s has '*' in its %s, but Takos matches redirect URIs exactly, so '*' is not a wildcard and never matches a real callback; list each concrete URI", c.uri(), where))
 }
 
-// checkPath runs the RU22 checks on the raw path.
+// checkPath checks the raw path, before any parser normalises it: empty,
+// dot segments, encoded slashes, '//', bad percent-encoding and special
+// characters.
 func (c *checker) checkPath(scheme string, p *uriParts, loopback bool) {
 	path := p.path
 	if path == "" {
@@ -568,7 +570,8 @@ func isDotSegment(seg string) bool {
 }
 
 // Query parameter names that make a redirect target an open redirector
-// (RU21a) or collide with the authorization response (RU21b).
+// (redirect-uri-query-redirect-param) or collide with the authorization
+// response (redirect-uri-query-oauth-param).
 var (
 	redirectHints = [...]string{
 		"redirect", "redirect_uri", "redirect_url", "redirecturi", "redirecturl", "redir",

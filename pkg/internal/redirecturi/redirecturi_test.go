@@ -57,14 +57,14 @@ func checkCases() []checkCase {
 		{"near miss long: exactly 256 bytes", long(256), ""},
 		{"near miss wildcard: encoded star in path", "https://app.example.com/cb%2A", ""},
 
-		// RU01 empty.
+		// Empty.
 		{"empty string", "", "empty:E"},
 		{"spaces only", "   ", "empty:E"},
 		{"tab only", "\t", "empty:E"},
 		{"newline only", "\n", "empty:E"},
 		{"near miss empty: one letter", "x", "not-absolute:E"},
 
-		// RU02 control and invisible characters.
+		// Control and invisible characters.
 		{"leading space", " https://app.example.com/cb", "control-char:E"},
 		{"trailing space", "https://app.example.com/cb ", "control-char:E"},
 		{"trailing newline", "https://app.example.com/cb\n", "control-char:E"},
@@ -83,7 +83,7 @@ func checkCases() []checkCase {
 		{"javascript with newline", "javascript:alert(1)\n", "control-char:E scheme-forbidden:E"},
 		{"space and newline", "https://app.example.com/c b\n", "control-char:E invalid-char:E"},
 
-		// RU03 characters outside RFC 3986.
+		// Characters outside RFC 3986.
 		{"raw space in path", "https://app.example.com/c b", "invalid-char:E"},
 		{"backslash before @", "https://evil.com\\@app.example.com/cb", "invalid-char:E"},
 		{"angle brackets", "https://app.example.com/cb<script>", "invalid-char:E"},
@@ -99,7 +99,7 @@ func checkCases() []checkCase {
 		{"backtick", "https://app.example.com/cb`", "invalid-char:E"},
 		{"data URL with script tag", "data:text/html,<script>alert(1)</script>", "invalid-char:E scheme-forbidden:E"},
 
-		// RU04 not absolute.
+		// Not absolute.
 		{"relative path", "/relative/cb", "not-absolute:E"},
 		{"scheme-relative", "//app.example.com/cb", "not-absolute:E"},
 		{"host without scheme", "app.example.com/cb", "not-absolute:E"},
@@ -110,7 +110,7 @@ func checkCases() []checkCase {
 		{"query only", "?code=x", "not-absolute:E"},
 		{"near miss not-absolute: one-letter scheme", "a:b", "custom-scheme:E"},
 
-		// RU05 fragment.
+		// Fragment.
 		{"bare hash", "https://app.example.com/cb#", "fragment:E"},
 		{"fragment", "https://app.example.com/cb#x", "fragment:E"},
 		{"SPA route fragment", "https://app.example.com/cb#/route", "fragment:E"},
@@ -118,7 +118,7 @@ func checkCases() []checkCase {
 		{"loopback with fragment", "http://localhost:3000/cb#frag", "fragment:E loopback:W/I"},
 		{"near miss fragment: encoded hash", "https://app.example.com/cb?x=%23", "query:I"},
 
-		// RU06 scheme case, RU07 host case.
+		// Scheme case and host case.
 		{"upper-case scheme", "HTTPS://app.example.com/cb", "scheme-case:W"},
 		{"mixed-case scheme", "Https://app.example.com/cb", "scheme-case:W"},
 		{"upper-case http loopback", "HTTP://localhost:3000/cb", "scheme-case:W loopback:W/I"},
@@ -128,7 +128,7 @@ func checkCases() []checkCase {
 		{"upper-case localhost", "http://LOCALHOST:3000/cb", "host-case:W loopback:W/I"},
 		{"upper-case host with trailing dot", "https://APP.example.com./cb", "host-case:W host-trailing-dot:W"},
 
-		// RU08 forbidden schemes.
+		// Forbidden schemes.
 		{"javascript", "javascript:alert(1)", "scheme-forbidden:E"},
 		{"javascript upper-case", "JAVASCRIPT:alert(1)", "scheme-forbidden:E"},
 		{"data base64", "data:text/html;base64,PHNjcmlwdD4=", "scheme-forbidden:E"},
@@ -144,7 +144,7 @@ func checkCases() []checkCase {
 		{"intent", "intent://cb#Intent;scheme=x;end", "scheme-forbidden:E"},
 		{"near miss forbidden: javascriptx", "javascriptx://localhost/cb", "custom-scheme-no-dot:E loopback:W/I"},
 
-		// RU09 http off loopback.
+		// Http off loopback.
 		{"http public host", "http://app.example.com/cb", "http:E"},
 		{"HTTP public host", "HTTP://app.example.com/cb", "http:E scheme-case:W"},
 		{"http localhost look-alike", "http://localhost.evil.com/cb", "http:E localhost-lookalike:I"},
@@ -154,7 +154,7 @@ func checkCases() []checkCase {
 		{"http no path", "http://example.com", "http:E empty-path:W"},
 		{"near miss http: 127.0.0.1", "http://127.0.0.1:9090/cb", "loopback:W/I"},
 
-		// RU10 userinfo.
+		// Userinfo.
 		{"userinfo spoofing host", "https://app.example.com@evil.com/cb", "userinfo:E"},
 		{"user and password", "https://user:pass@app.example.com/cb", "userinfo:E"},
 		{"empty userinfo", "https://@app.example.com/cb", "userinfo:E"},
@@ -162,7 +162,7 @@ func checkCases() []checkCase {
 		{"two @", "https://a@b@evil.com/cb", "userinfo:E"},
 		{"near miss userinfo: @ in query", "https://app.example.com/cb?email=a@example.com", "query:I"},
 
-		// RU11 missing host.
+		// Missing host.
 		{"three slashes", "https:///cb", "missing-host:E"},
 		{"one slash", "https:/app.example.com/cb", "missing-host:E"},
 		{"no slash", "https:app.example.com/cb", "missing-host:E"},
@@ -171,7 +171,7 @@ func checkCases() []checkCase {
 		{"userinfo without host", "https://user@/cb", "missing-host:E"},
 		{"upper-case scheme without host", "HTTPS:///cb", "scheme-case:W missing-host:E"},
 
-		// RU12 wildcards.
+		// Wildcards.
 		{"wildcard subdomain", "https://*.example.com/cb", "wildcard:E"},
 		{"wildcard path", "https://app.example.com/cb/*", "wildcard:E"},
 		{"wildcard query", "https://app.example.com/cb?x=*", "wildcard:E query:I"},
@@ -180,7 +180,7 @@ func checkCases() []checkCase {
 		{"wildcard over http", "http://*.example.com/cb", "wildcard:E http:E"},
 		{"near miss wildcard: encoded star in query", "https://app.example.com/cb?x=%2A", "query:I"},
 
-		// RU13 ports.
+		// Ports.
 		{"localhost wildcard port (Takos docs)", "http://localhost:*/callback", "port-invalid:E loopback:W/I"},
 		{"localhost wildcard port without path", "http://localhost:*", "port-invalid:E loopback:W/I empty-path:W"},
 		{"127.0.0.1 wildcard port", "http://127.0.0.1:*/cb", "port-invalid:E loopback:W/I"},
@@ -201,12 +201,12 @@ func checkCases() []checkCase {
 		{"default http port on 127.0.0.1", "http://127.0.0.1:80/cb", "port-redundant:W loopback:W/I"},
 		{"near miss port-redundant: 443 on http", "http://localhost:443/cb", "loopback:W/I"},
 
-		// RU14 trailing dot.
+		// Trailing dot.
 		{"trailing dot", "https://app.example.com./cb", "host-trailing-dot:W"},
 		{"trailing dot with port", "https://app.example.com.:8443/cb", "host-trailing-dot:W"},
 		{"two trailing dots", "https://app.example.com../cb", "host-trailing-dot:W host-invalid:E"},
 
-		// RU15 internationalised and invalid hosts.
+		// Internationalised and invalid hosts.
 		{"Cyrillic a in host", "https://\u0430pp.example.com/cb", "host-unicode:E"},
 		{"German umlaut host", "https://m\u00fcnchen.de/cb", "host-unicode:E"},
 		{"umlaut subdomain", "https://b\u00fccher.example.com/cb", "host-unicode:E"},
@@ -236,7 +236,7 @@ func checkCases() []checkCase {
 		{"junk after IPv6 bracket", "https://[::1]x/cb", "host-invalid:E"},
 		{"bracket in host name", "https://app.example.com[/cb", "host-invalid:E"},
 
-		// RU16 IP literals.
+		// IP literals.
 		{"127.1", "http://127.1/", "ip-noncanonical:E http:E"},
 		{"hex 0x7f.0.0.1", "http://0x7f.0.0.1/", "ip-noncanonical:E http:E"},
 		{"decimal 2130706433", "http://2130706433/", "ip-noncanonical:E http:E"},
@@ -272,7 +272,7 @@ func checkCases() []checkCase {
 		{"public IPv6", "https://[2001:db8::1]/cb", "ip-public:W"},
 		{"near miss takos-rejects: valid IPv4", "https://1.2.3.4/cb", "ip-public:W"},
 
-		// RU16a/RU17/RU28 loopback, RU17b look-alikes, RU19 https loopback.
+		// Loopback, localhost look-alikes, https loopback.
 		{"127.0.0.1 with port", "http://127.0.0.1:8080/cb", "loopback:W/I"},
 		{"[::1] with port", "http://[::1]:8080/cb", "loopback:W/I"},
 		{"localhost with port", "http://localhost:3000/callback", "loopback:W/I"},
@@ -290,7 +290,7 @@ func checkCases() []checkCase {
 		{"https [::1] with port", "https://[::1]:8443/cb", "loopback:W/I loopback-https:W/I"},
 		{"https 127.0.0.1", "https://127.0.0.1/cb", "loopback:W/I loopback-https:W/I"},
 
-		// RU20 custom schemes, following the Takos server.
+		// Custom schemes, following the Takos server.
 		{"private-use scheme, RFC 8252 form", "com.example.app:/oauth2redirect", "custom-scheme:E"},
 		{"custom scheme without dot", "myapp://callback", "custom-scheme:E"},
 		{"private-use scheme with host", "com.example.app://oauth2redirect", "custom-scheme:E"},
@@ -312,7 +312,7 @@ func checkCases() []checkCase {
 		{"upper-case private-use scheme", "COM.EXAMPLE.APP://localhost/cb", "custom-scheme-case:E loopback:W/I"},
 		{"upper-case scheme without dot", "MyApp://localhost/cb", "custom-scheme-no-dot:E custom-scheme-case:E loopback:W/I"},
 
-		// RU21 query.
+		// Query.
 		{"next parameter", "https://app.example.com/cb?next=/home", "query-redirect-param:E/W query:I"},
 		{"redirect_uri with encoded URL", "https://app.example.com/cb?redirect_uri=https%3A%2F%2Fevil.com", "query-redirect-param:E/W query:I"},
 		{"URL value", "https://app.example.com/cb?foo=https://evil.com", "query-redirect-param:E/W query:I"},
@@ -337,7 +337,7 @@ func checkCases() []checkCase {
 		{"version query", "https://app.example.com/cb?v=2", "query:I"},
 		{"query with slash and colon", "https://app.example.com/cb?p=a/b:c", "query:I"},
 
-		// RU22 paths.
+		// Paths.
 		{"dot-dot segment", "https://app.example.com/cb/../admin", "dot-segment:E"},
 		{"dot segment", "https://app.example.com/cb/./x", "dot-segment:E"},
 		{"encoded dot-dot lower-case", "https://app.example.com/cb/%2e%2e/admin", "dot-segment:E"},
@@ -368,7 +368,7 @@ func checkCases() []checkCase {
 		{"comma", "https://app.example.com/cb,x", "path-special-char:I"},
 		{"near miss path-special-char: in query", "https://app.example.com/cb?a=(1)", "query:I"},
 
-		// RU23 length.
+		// Length.
 		{"257 bytes", long(257), "long:W"},
 		{"300 bytes", long(300), "long:W"},
 		{"2048 bytes", long(2048), "long:W"},
@@ -376,7 +376,7 @@ func checkCases() []checkCase {
 		{"3000 bytes", long(3000), "too-long:E"},
 		{"3000 bytes with a fragment", long(3000) + "#x", "too-long:E fragment:E"},
 
-		// RU25 hosts that are not public names.
+		// Hosts that are not public names.
 		{"single label", "https://intranet/cb", "host-not-public:E/W"},
 		{".test", "https://app.test/cb", "host-not-public:E/W"},
 		{".local", "https://printer.local/cb", "host-not-public:E/W"},

@@ -8,8 +8,8 @@ import (
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
-// maxMessageRunes caps a message in line-oriented output (security-rules.md
-// S-05): a rule may quote a user value, and a megabyte-long value must not
+// maxMessageRunes caps a message in line-oriented output (see
+// internal/safetext): a rule may quote a user value, and a megabyte-long value must not
 // turn into a megabyte-long log line. JSON and SARIF keep the full text.
 const maxMessageRunes = 1024
 

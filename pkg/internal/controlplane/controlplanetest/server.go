@@ -1,7 +1,7 @@
 // Package controlplanetest is an in-memory fake of the Takos control
 // plane's owner-side OAuth client API and discovery document, served by
-// httptest on loopback. It follows the server (reference §2.5, §3, §4.1,
-// §4.2: tako0614/takos routes/me.ts and services/oauth/client.ts), not
+// httptest on loopback. It follows the server (github.com/tako0614/takos:
+// packages/control/src/server/routes/me.ts and packages/control/src/application/services/oauth/client.ts), not
 // takos-apply's client: the same validation order and messages, the same
 // reply shapes (the list has no policy/tos URIs, the PATCH reply no
 // timestamps), the same auth refusals, secrets stored only as SHA-256 hex
@@ -41,8 +41,9 @@ const DefaultToken = "tak_pat_controlplanetest0000000000000000000000000000"
 // token).
 const DefaultOwner = "acct_owner"
 
-// Scopes returns the control plane's OAUTH_SCOPES registry (reference
-// §2.5): the 14 scopes registration accepts.
+// Scopes returns the control plane's OAUTH_SCOPES registry
+// (packages/control/src/application/services/oauth/scopes.ts in
+// github.com/tako0614/takos): the 14 scopes registration accepts.
 func Scopes() []string { return slices.Clone(knownScopes[:]) }
 
 var knownScopes = [...]string{
@@ -153,6 +154,9 @@ type Fault struct {
 	// AfterAct, when set, runs after the server acted on the request and
 	// before it replies: the moment a concurrent writer can slip in.
 	AfterAct func()
+	// BeforeAct, when set, runs before the server acts on the request (after
+	// Delay): a test holds the request there until another one has run.
+	BeforeAct func()
 }
 
 // Option configures New.
@@ -461,6 +465,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		hangUp(w)
 		return
 	default:
+		if faulted && f.BeforeAct != nil {
+			f.BeforeAct()
+		}
 		rep = s.act(r, body)
 		if faulted && f.AfterAct != nil {
 			f.AfterAct()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const canarySecret = "cs_CANARY_5e1f"
@@ -31,7 +32,7 @@ func newActionsEnv(t *testing.T) actionsEnv {
 			t.Fatal(err)
 		}
 	}
-	a.vars = map[string]string{EnvGitHubOutput: a.output, EnvGitHubEnv: a.env, EnvGitHubStepSummary: a.summary}
+	a.vars = map[string]string{envGitHubOutput: a.output, envGitHubEnv: a.env, envGitHubStepSummary: a.summary}
 	return a
 }
 
@@ -65,7 +66,7 @@ func TestDeliverAndPublishActions(t *testing.T) {
 			outcome:   Outcome{ClientID: "cid", Action: "created", Changed: true, Summary: "plan"},
 			wantOut:   []KV{{"client-id", "cid"}, {"client-secret", canarySecret}, {"client-id", "cid"}, {"action", "created"}, {"changed", "true"}},
 			wantMask:  true,
-			wantSinks: []string{SinkGitHubOutput},
+			wantSinks: []string{envGitHubOutput},
 		},
 		{
 			name:      "secret issued, env export",
@@ -73,31 +74,31 @@ func TestDeliverAndPublishActions(t *testing.T) {
 			outcome:   Outcome{ClientID: "cid", Action: "created", Changed: true},
 			exportEnv: true,
 			wantOut:   []KV{{"client-id", "cid"}, {"client-secret", canarySecret}, {"client-id", "cid"}, {"action", "created"}, {"changed", "true"}},
-			wantEnv:   []KV{{OAuthClientIDEnv, "cid"}, {OAuthClientSecretEnv, canarySecret}, {OAuthClientIDEnv, "cid"}},
+			wantEnv:   []KV{{oauthClientIDEnv, "cid"}, {oauthClientSecretEnv, canarySecret}, {oauthClientIDEnv, "cid"}},
 			wantMask:  true,
-			wantSinks: []string{SinkGitHubOutput, SinkGitHubEnv},
+			wantSinks: []string{envGitHubOutput, envGitHubEnv},
 		},
 		{
 			name:      "no secret this run",
 			outcome:   Outcome{ClientID: "cid", Action: "unchanged", Changed: false, Summary: "plan"},
 			exportEnv: true,
 			wantOut:   []KV{{"client-id", "cid"}, {"action", "unchanged"}, {"changed", "false"}},
-			wantEnv:   []KV{{OAuthClientIDEnv, "cid"}},
+			wantEnv:   []KV{{oauthClientIDEnv, "cid"}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newActionsEnv(t)
 			var stdout bytes.Buffer
-			s := Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: tc.exportEnv}
-			var pub Published
+			m := New(Config{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: tc.exportEnv})
+			var took []string
 			if tc.secret != "" {
 				var err error
-				if pub, err = DeliverSecret(s, tc.outcome.ClientID, tc.secret); err != nil {
-					t.Fatalf("DeliverSecret = %v", err)
+				if took, err = m.Deliver(tc.outcome.ClientID, tc.secret); err != nil {
+					t.Fatalf("Deliver = %v", err)
 				}
 			}
-			if _, err := Publish(s, tc.outcome); err != nil {
+			if err := m.Publish(tc.outcome); err != nil {
 				t.Fatalf("Publish = %v", err)
 			}
 			wantStdout := ""
@@ -113,7 +114,7 @@ func TestDeliverAndPublishActions(t *testing.T) {
 			if diff := cmp.Diff(tc.wantEnv, parsed(t, a.env)); diff != "" {
 				t.Errorf("GITHUB_ENV (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.wantSinks, pub.SecretSinks); diff != "" {
+			if diff := cmp.Diff(tc.wantSinks, took, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("SecretSinks (-want +got):\n%s", diff)
 			}
 			wantSummary := ""
@@ -143,11 +144,11 @@ func TestDeliverMasksFirst(t *testing.T) {
 		}
 		return stdout.Write(p)
 	})
-	s := Sinks{Stdout: w, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, Masker: NewMasker(w)}
-	if _, err := DeliverSecret(s, "cid", canarySecret); err != nil {
+	m := New(Config{Stdout: w, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, Masker: NewMasker(w)})
+	if _, err := m.Deliver("cid", canarySecret); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Publish(s, Outcome{ClientID: "cid", Action: "created", Changed: true, Summary: "| secret | " + canarySecret + " |"}); err != nil {
+	if err := m.Publish(Outcome{ClientID: "cid", Action: "created", Changed: true, Summary: "| secret | " + canarySecret + " |"}); err != nil {
 		t.Fatal(err)
 	}
 	if outputAtMask != "out= env= summary=" {
@@ -161,7 +162,7 @@ func TestDeliverMasksFirst(t *testing.T) {
 func TestDeliverMaskFailureWritesNothing(t *testing.T) {
 	a := newActionsEnv(t)
 	var stdout bytes.Buffer
-	_, err := DeliverSecret(Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true}, "cid", canarySecret+"\nline2")
+	_, err := New(Config{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true}).Deliver("cid", canarySecret+"\nline2")
 	if !errors.Is(err, errMultilineSecret) {
 		t.Fatalf("DeliverSecret(multi-line secret) = %v, want %v", err, errMultilineSecret)
 	}
@@ -177,9 +178,9 @@ func TestDeliverMaskFailureWritesNothing(t *testing.T) {
 
 func TestDeliverMissingOutputVariable(t *testing.T) {
 	var stdout, terminal bytes.Buffer
-	pub, err := DeliverSecret(Sinks{Stdout: &stdout, Terminal: &terminal, Getenv: func(string) string { return "" }, GitHubActions: true}, "cid", canarySecret)
+	took, err := New(Config{Stdout: &stdout, Terminal: &terminal, Getenv: func(string) string { return "" }, GitHubActions: true}).Deliver("cid", canarySecret)
 	var me *missingEnvError
-	if !errors.As(err, &me) || me.Name != EnvGitHubOutput {
+	if !errors.As(err, &me) || me.Name != envGitHubOutput {
 		t.Fatalf("DeliverSecret without GITHUB_OUTPUT = %v, want *missingEnvError{GITHUB_OUTPUT}", err)
 	}
 	if strings.Contains(err.Error(), canarySecret) {
@@ -196,21 +197,21 @@ func TestDeliverMissingOutputVariable(t *testing.T) {
 	if terminal.Len() != 0 {
 		t.Errorf("terminal = %q, want nothing in Actions", terminal.String())
 	}
-	if len(pub.SecretSinks) != 0 {
-		t.Errorf("SecretSinks = %v, want none", pub.SecretSinks)
+	if len(took) != 0 {
+		t.Errorf("Deliver took = %v, want none", took)
 	}
 }
 
 func TestDeliverTerminal(t *testing.T) {
 	t.Run("no sink prints secret once, never on stdout", func(t *testing.T) {
 		var stdout, terminal bytes.Buffer
-		pub, err := DeliverSecret(Sinks{Stdout: &stdout, Terminal: &terminal}, "cid", canarySecret)
+		took, err := New(Config{Stdout: &stdout, Terminal: &terminal}).Deliver("cid", canarySecret)
 		if err != nil {
-			t.Fatalf("DeliverSecret = %v", err)
+			t.Fatalf("Deliver = %v", err)
 		}
 		out := terminal.String()
-		if strings.Count(out, canarySecret) != 1 || !strings.Contains(out, "  "+OAuthClientSecretEnv+"="+canarySecret+"\n") ||
-			!strings.Contains(out, "shown only this once") || !strings.Contains(out, OAuthClientIDEnv+"=cid") {
+		if strings.Count(out, canarySecret) != 1 || !strings.Contains(out, "  "+oauthClientSecretEnv+"="+canarySecret+"\n") ||
+			!strings.Contains(out, "shown only this once") || !strings.Contains(out, oauthClientIDEnv+"=cid") {
 			t.Errorf("terminal = %q, want one labelled print of the id and secret", out)
 		}
 		if strings.Contains(out, "::add-mask::") {
@@ -220,13 +221,24 @@ func TestDeliverTerminal(t *testing.T) {
 		if stdout.Len() != 0 {
 			t.Errorf("stdout = %q, want nothing", stdout.String())
 		}
-		if diff := cmp.Diff([]string{SinkTerminal}, pub.SecretSinks); diff != "" {
-			t.Errorf("SecretSinks (-want +got):\n%s", diff)
+		if diff := cmp.Diff([]string{"terminal"}, took); diff != "" {
+			t.Errorf("Deliver took (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("no terminal is no sink", func(t *testing.T) {
+		// The caller passes no Terminal when stderr is not a terminal.
+		var stdout bytes.Buffer
+		took, err := New(Config{Stdout: &stdout}).Deliver("cid", canarySecret)
+		if !errors.Is(err, errSecretUndelivered) || len(took) != 0 {
+			t.Fatalf("Deliver without sinks = %v, %v; want errSecretUndelivered and nothing taken", took, err)
+		}
+		if stdout.Len() != 0 || strings.Contains(err.Error(), canarySecret) {
+			t.Errorf("stdout = %q, err = %q; want nothing and no secret", stdout.String(), err)
 		}
 	})
 	t.Run("no secret prints nothing", func(t *testing.T) {
 		var stdout, terminal bytes.Buffer
-		if _, err := Publish(Sinks{Stdout: &stdout, Terminal: &terminal}, Outcome{ClientID: "cid", Action: "unchanged"}); err != nil {
+		if err := New(Config{Stdout: &stdout, Terminal: &terminal}).Publish(Outcome{ClientID: "cid", Action: "unchanged"}); err != nil {
 			t.Fatal(err)
 		}
 		if stdout.Len()+terminal.Len() != 0 {
@@ -236,9 +248,9 @@ func TestDeliverTerminal(t *testing.T) {
 	t.Run("env file receives secret, terminal does not", func(t *testing.T) {
 		var terminal bytes.Buffer
 		p := filepath.Join(t.TempDir(), ".env")
-		pub, err := DeliverSecret(Sinks{Terminal: &terminal, EnvFile: p}, "cid", canarySecret)
+		took, err := New(Config{Terminal: &terminal, EnvFile: p}).Deliver("cid", canarySecret)
 		if err != nil {
-			t.Fatalf("DeliverSecret = %v", err)
+			t.Fatalf("Deliver = %v", err)
 		}
 		if terminal.Len() != 0 {
 			t.Errorf("terminal = %q, want nothing when the env file took the secret", terminal.String())
@@ -247,12 +259,12 @@ func TestDeliverTerminal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]string{OAuthClientIDEnv: "cid", OAuthClientSecretEnv: canarySecret}
+		want := map[string]string{oauthClientIDEnv: "cid", oauthClientSecretEnv: canarySecret}
 		if diff := cmp.Diff(want, env); diff != "" {
 			t.Errorf("env file (-want +got):\n%s", diff)
 		}
-		if pub.Dotenv == nil || !pub.Dotenv.Created {
-			t.Errorf("Published.Dotenv = %+v, want Created", pub.Dotenv)
+		if diff := cmp.Diff([]string{p}, took); diff != "" {
+			t.Errorf("Deliver took (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("failing env file falls back to the terminal", func(t *testing.T) {
@@ -262,23 +274,23 @@ func TestDeliverTerminal(t *testing.T) {
 		if err := os.Symlink(filepath.Join(dir, "elsewhere"), p); err != nil {
 			t.Fatal(err)
 		}
-		pub, err := DeliverSecret(Sinks{Terminal: &terminal, EnvFile: p}, "cid", canarySecret)
+		took, err := New(Config{Terminal: &terminal, EnvFile: p}).Deliver("cid", canarySecret)
 		if !errors.Is(err, errUnsafeDotenvPath) {
-			t.Fatalf("DeliverSecret = %v, want %v", err, errUnsafeDotenvPath)
+			t.Fatalf("Deliver = %v, want %v", err, errUnsafeDotenvPath)
 		}
 		if strings.Contains(err.Error(), canarySecret) {
 			t.Errorf("error %q leaks the secret", err)
 		}
-		if !strings.Contains(terminal.String(), OAuthClientSecretEnv+"="+canarySecret) {
+		if !strings.Contains(terminal.String(), oauthClientSecretEnv+"="+canarySecret) {
 			t.Errorf("terminal = %q, want the fallback print", terminal.String())
 		}
-		if diff := cmp.Diff([]string{SinkTerminal}, pub.SecretSinks); diff != "" {
-			t.Errorf("SecretSinks (-want +got):\n%s", diff)
+		if diff := cmp.Diff([]string{"terminal"}, took); diff != "" {
+			t.Errorf("Deliver took (-want +got):\n%s", diff)
 		}
 	})
 	t.Run("unprintable secret refused", func(t *testing.T) {
 		var terminal bytes.Buffer
-		_, err := DeliverSecret(Sinks{Terminal: &terminal}, "cid", canarySecret+"\x1b[2J")
+		_, err := New(Config{Terminal: &terminal}).Deliver("cid", canarySecret+"\x1b[2J")
 		if err == nil || strings.Contains(err.Error(), canarySecret) || !errors.Is(err, errSecretUndelivered) {
 			t.Fatalf("DeliverSecret(secret with ESC) = %v, want an undelivered error without the secret", err)
 		}
@@ -293,12 +305,11 @@ func TestRetractSecret(t *testing.T) {
 	a := newActionsEnv(t)
 	p := filepath.Join(t.TempDir(), ".env")
 	var stdout bytes.Buffer
-	s := Sinks{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, EnvFile: p}
-	pub, err := DeliverSecret(s, "cid", canarySecret)
-	if err != nil {
+	m := New(Config{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, EnvFile: p})
+	if _, err := m.Deliver("cid", canarySecret); err != nil {
 		t.Fatal(err)
 	}
-	if err := RetractSecret(s, pub.SecretSinks); err != nil {
+	if err := m.Retract(); err != nil {
 		t.Fatalf("RetractSecret = %v", err)
 	}
 	last := func(kv []KV, name string) string {
@@ -310,28 +321,95 @@ func TestRetractSecret(t *testing.T) {
 		}
 		return v
 	}
-	if got := last(parsed(t, a.output), OutputClientSecret); got != "" {
+	if got := last(parsed(t, a.output), outputClientSecret); got != "" {
 		t.Errorf("last client-secret output = %q, want it blanked", got)
 	}
-	if got := last(parsed(t, a.env), OAuthClientSecretEnv); got != "" {
+	if got := last(parsed(t, a.env), oauthClientSecretEnv); got != "" {
 		t.Errorf("last OAUTH_CLIENT_SECRET = %q, want it blanked", got)
 	}
 	env, err := parseDotenv(readFile(t, p))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if env[OAuthClientSecretEnv] != "" || env[OAuthClientIDEnv] != "cid" {
+	if env[oauthClientSecretEnv] != "" || env[oauthClientIDEnv] != "cid" {
 		t.Errorf("dotenv after retract = %v, want the secret blanked and the id kept", env)
 	}
 
 	// Only the sinks that received the secret are touched: a GITHUB_ENV
 	// that failed at delivery is not written (and cannot fail) again.
 	b := newActionsEnv(t)
-	b.vars[EnvGitHubEnv] = ""
-	if err := RetractSecret(Sinks{Getenv: b.getenv, GitHubActions: true, ExportEnv: true}, []string{SinkGitHubOutput}); err != nil {
-		t.Fatalf("RetractSecret(output only) = %v", err)
+	b.vars[envGitHubEnv] = ""
+	m = New(Config{Stdout: &stdout, Getenv: b.getenv, GitHubActions: true, ExportEnv: true})
+	if took, err := m.Deliver("cid", canarySecret); len(took) != 1 || err == nil {
+		t.Fatalf("Deliver without GITHUB_ENV = %v, %v; want only GITHUB_OUTPUT and an error", took, err)
 	}
-	if got := parsed(t, b.output); len(got) != 1 || got[0] != (KV{OutputClientSecret, ""}) {
-		t.Errorf("GITHUB_OUTPUT = %v, want one blank client-secret", got)
+	if err := m.Retract(); err != nil {
+		t.Fatalf("Retract(output only) = %v", err)
+	}
+	if got := parsed(t, b.output); len(got) != 3 || got[2] != (KV{outputClientSecret, ""}) {
+		t.Errorf("GITHUB_OUTPUT = %v, want the delivery and then one blank client-secret", got)
+	}
+}
+
+// TestRetractTerminalNamedPath is the bug strings as sink names had: a
+// dotenv file called "terminal" was taken for the terminal print, so its
+// secret was never blanked. Sinks are told apart by type, not by name.
+func TestRetractTerminalNamedPath(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var terminal bytes.Buffer
+	m := New(Config{Terminal: &terminal, EnvFile: "terminal"})
+	if took, err := m.Deliver("cid", canarySecret); err != nil || len(took) != 1 {
+		t.Fatalf("Deliver = %v, %v", took, err)
+	}
+	if terminal.Len() != 0 {
+		t.Fatalf("terminal = %q, want nothing: the dotenv file took the secret", terminal.String())
+	}
+	if err := m.Retract(); err != nil {
+		t.Fatal(err)
+	}
+	env, err := parseDotenv(readFile(t, "terminal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env[oauthClientSecretEnv] != "" || env[oauthClientIDEnv] != "cid" {
+		t.Errorf("dotenv file \"terminal\" after retract = %v, want the secret blanked", env)
+	}
+	if terminal.Len() != 0 {
+		t.Errorf("terminal = %q, want no warning about a print that did not happen", terminal.String())
+	}
+}
+
+// TestRetractTerminal warns on the terminal that printed a dead secret.
+func TestRetractTerminal(t *testing.T) {
+	var terminal bytes.Buffer
+	m := New(Config{Terminal: &terminal})
+	if _, err := m.Deliver("cid", canarySecret); err != nil {
+		t.Fatal(err)
+	}
+	terminal.Reset()
+	if err := m.Retract(); err != nil {
+		t.Fatal(err)
+	}
+	if got := terminal.String(); !strings.Contains(got, "printed above belongs to a revoked client") || strings.Contains(got, canarySecret) {
+		t.Errorf("terminal after retract = %q, want a warning without the secret", got)
+	}
+}
+
+// TestDotenvTightenedNote reports a dotenv file that had been readable by
+// others, once.
+func TestDotenvTightenedNote(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(p, []byte("A=1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := New(Config{EnvFile: p})
+	if _, err := m.Deliver("cid", canarySecret); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"warning: " + p + " was mode 0644; it is now 0600"}, m.Notes()); diff != "" {
+		t.Errorf("Notes (-want +got):\n%s", diff)
+	}
+	if n := m.Notes(); len(n) != 0 {
+		t.Errorf("second Notes() = %q, want none", n)
 	}
 }

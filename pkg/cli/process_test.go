@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"testing"
+)
+
+// TestRunLeavesProcessAlone checks that Run changes no process-wide
+// setting (an embedding program or test keeps its own garbage collector),
+// and that PrepareProcess, which main calls, does.
+func TestRunLeavesProcessAlone(t *testing.T) {
+	prevPercent := debug.SetGCPercent(123)
+	prevLimit := debug.SetMemoryLimit(math.MaxInt64)
+	t.Cleanup(func() {
+		debug.SetGCPercent(prevPercent)
+		debug.SetMemoryLimit(prevLimit)
+	})
+	p := filepath.Join(t.TempDir(), "app.yml")
+	if err := os.WriteFile(p, []byte(faultManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	noEnv := func(string) string { return "" }
+	if code := Run(context.Background(), []string{"lint", p}, noEnv, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Fatalf("lint exit %d:\n%s", code, stderr.String())
+	}
+	if got := debug.SetGCPercent(123); got != 123 {
+		t.Errorf("after Run, GC percent = %d, want 123 (untouched)", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("after Run, memory limit = %d, want untouched", got)
+	}
+
+	PrepareProcess([]string{"lint", p}, noEnv)
+	if got := debug.SetGCPercent(123); got != -1 {
+		t.Errorf("after PrepareProcess(lint), GC percent = %d, want -1", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != gcMemoryLimit {
+		t.Errorf("after PrepareProcess(lint), memory limit = %d, want %d", got, gcMemoryLimit)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	PrepareProcess([]string{"lint", p}, func(k string) string {
+		if k == "GOGC" {
+			return "100"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(123); got != 123 {
+		t.Errorf("with GOGC set, PrepareProcess changed GC percent to %d", got)
+	}
+}

@@ -1,0 +1,205 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Sink is one place a run's results go: step outputs, GITHUB_ENV, a dotenv
+// file, the terminal. A sink that receives the one-time secret must also be
+// able to withdraw it, so the three calls come together: a new sink is one
+// type with these methods, and one that forgets Retract does not compile
+// where it is added to a Multi.
+type Sink interface {
+	// Name says where the secret went, for the log: "GITHUB_OUTPUT", the
+	// dotenv path, "terminal".
+	Name() string
+	// Deliver hands over a newly issued secret with its client id. Its
+	// error never contains the secret.
+	Deliver(clientID, secret string) error
+	// Retract withdraws a secret that Deliver handed over, when its client
+	// turned out to be dead (a lost race): the last record wins for file
+	// commands and the dotenv entry is blanked; a terminal print cannot be
+	// taken back, so the terminal says not to use it.
+	Retract() error
+	// Publish writes the run's non-secret results, once per run.
+	Publish(o Outcome) error
+}
+
+// Publisher takes only the non-secret results (the job summary).
+type Publisher interface {
+	Publish(o Outcome) error
+}
+
+// noter is a sink with remarks for the log after a call (a dotenv file
+// whose mode was tightened).
+type noter interface {
+	takeNotes() []string
+}
+
+// Outcome is the non-secret result of one takos-apply run.
+type Outcome struct {
+	ClientID string
+	// Action is the apply result: created, updated, unchanged or rotated.
+	Action  string
+	Changed bool
+	// Summary is the result rendered as Markdown (see MarkdownTable). The
+	// job summary redacts every masked value from it.
+	Summary string
+}
+
+// errSecretUndelivered reports that a newly issued secret reached no sink.
+var errSecretUndelivered = errors.New("the new client secret reached no sink")
+
+// Multi delivers to, retracts from and publishes to several sinks as one,
+// as ko's MultiPublisher composes publishers: a failing sink does not stop
+// the others, and the errors are joined.
+type Multi struct {
+	masker     *Masker
+	sinks      []Sink
+	fallback   Sink
+	publishers []Publisher
+	took       []Sink
+	notes      []string
+}
+
+// newMulti composes sinks. With masker (in Actions) every secret is masked
+// before any sink sees it. fallback, if not nil, receives a secret that no
+// sink took. publishers receive only Publish.
+func newMulti(masker *Masker, sinks []Sink, fallback Sink, publishers ...Publisher) *Multi {
+	return &Multi{masker: masker, sinks: sinks, fallback: fallback, publishers: publishers}
+}
+
+// Deliver hands the secret to every sink, then to the fallback if none took
+// it, and returns the names of the sinks that hold it. If masking fails
+// nothing is written. When no sink took the secret the error says so and the
+// caller must revoke the client. Errors never contain the secret.
+func (m *Multi) Deliver(clientID, secret string) ([]string, error) {
+	if m.masker != nil {
+		if err := m.masker.Mask(secret); err != nil {
+			return nil, fmt.Errorf("mask client secret: %w", err)
+		}
+	}
+	var errs []error
+	for _, s := range m.sinks {
+		errs = append(errs, m.deliverTo(s, clientID, secret))
+	}
+	if len(m.took) == 0 && m.fallback != nil {
+		errs = append(errs, m.deliverTo(m.fallback, clientID, secret))
+	}
+	names := make([]string, len(m.took))
+	for i, s := range m.took {
+		names[i] = s.Name()
+	}
+	if len(m.took) == 0 {
+		errs = append(errs, errSecretUndelivered)
+	}
+	return names, errors.Join(errs...)
+}
+
+func (m *Multi) deliverTo(s Sink, clientID, secret string) error {
+	err := s.Deliver(clientID, secret)
+	m.collect(s)
+	if err != nil {
+		return err
+	}
+	m.took = append(m.took, s)
+	return nil
+}
+
+// Retract withdraws the secret from exactly the sinks that took it.
+func (m *Multi) Retract() error {
+	var errs []error
+	for _, s := range m.took {
+		if err := s.Retract(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Name(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Publish writes the non-secret results to every sink and publisher.
+func (m *Multi) Publish(o Outcome) error {
+	var errs []error
+	for _, s := range m.sinks {
+		errs = append(errs, s.Publish(o))
+		m.collect(s)
+	}
+	for _, p := range m.publishers {
+		errs = append(errs, p.Publish(o))
+	}
+	return errors.Join(errs...)
+}
+
+// Notes returns, once, the sinks' remarks for the log since the last call.
+func (m *Multi) Notes() []string {
+	n := m.notes
+	m.notes = nil
+	return n
+}
+
+func (m *Multi) collect(s Sink) {
+	if n, ok := s.(noter); ok {
+		m.notes = append(m.notes, n.takeNotes()...)
+	}
+}
+
+// Config says which sinks a run has; New builds them.
+type Config struct {
+	// Stdout is the step's standard output: add-mask commands.
+	Stdout io.Writer
+	// Terminal, when not nil, receives the labelled one-time print of a
+	// secret that no other sink took, outside Actions. The caller passes it
+	// only when it is a terminal (or the user forced the print): a
+	// redirected stream is a log file, where a secret must never go. It
+	// must not be Stdout, which may carry --format json.
+	Terminal io.Writer
+	// Getenv reads GITHUB_OUTPUT, GITHUB_ENV and GITHUB_STEP_SUMMARY.
+	Getenv func(string) string
+	// Masker is shared with code that masked other secrets (tokens) earlier;
+	// nil means a new Masker on Stdout. Used only in Actions.
+	Masker *Masker
+	// GitHubActions selects the Actions sinks (masks, outputs, summary).
+	GitHubActions bool
+	// ExportEnv also writes OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET to
+	// GITHUB_ENV (manifest autoEnv or --export-env). Ignored outside Actions.
+	ExportEnv bool
+	// EnvFile, when set, is the dotenv file to update (--env-file).
+	EnvFile string
+}
+
+// New builds the sinks of c: in Actions the step outputs, with ExportEnv
+// GITHUB_ENV, and the job summary; with EnvFile the dotenv file; outside
+// Actions the terminal as the fallback. In Actions no secret is printed:
+// the runner would show "***".
+func New(c Config) *Multi {
+	getenv := c.Getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var (
+		masker     *Masker
+		sinks      []Sink
+		fallback   Sink
+		publishers []Publisher
+	)
+	if c.GitHubActions {
+		masker = c.Masker
+		if masker == nil {
+			masker = NewMasker(c.Stdout)
+		}
+		sinks = append(sinks, outputsSink{path: getenv(envGitHubOutput)})
+		if c.ExportEnv {
+			sinks = append(sinks, githubEnvSink{path: getenv(envGitHubEnv)})
+		}
+		publishers = append(publishers, summaryPublisher{path: getenv(envGitHubStepSummary), masker: masker})
+	}
+	if c.EnvFile != "" {
+		sinks = append(sinks, &dotenvSink{path: c.EnvFile})
+	}
+	if !c.GitHubActions && c.Terminal != nil {
+		fallback = terminalSink{w: c.Terminal}
+	}
+	return newMulti(masker, sinks, fallback, publishers...)
+}

@@ -1,0 +1,39 @@
+package export
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Step output names written by the outputs sink.
+const (
+	outputClientID     = "client-id"
+	outputClientSecret = "client-secret"
+	outputAction       = "action"
+	outputChanged      = "changed"
+)
+
+// outputsSink is the step outputs file (GITHUB_OUTPUT): client-id and
+// client-secret on delivery; client-id, action and changed when published.
+type outputsSink struct{ path string }
+
+func (outputsSink) Name() string { return envGitHubOutput }
+
+func (s outputsSink) Deliver(clientID, secret string) error {
+	if err := setOutputs(s.path, []KV{{outputClientID, clientID}, {outputClientSecret, secret}}); err != nil {
+		return fmt.Errorf("write step outputs: %w", err)
+	}
+	return nil
+}
+
+func (s outputsSink) Retract() error {
+	return setOutputs(s.path, []KV{{outputClientSecret, ""}})
+}
+
+func (s outputsSink) Publish(o Outcome) error {
+	outs := []KV{{outputClientID, o.ClientID}, {outputAction, o.Action}, {outputChanged, strconv.FormatBool(o.Changed)}}
+	if err := setOutputs(s.path, outs); err != nil {
+		return fmt.Errorf("write step outputs: %w", err)
+	}
+	return nil
+}

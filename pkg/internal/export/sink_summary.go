@@ -1,0 +1,21 @@
+package export
+
+import "fmt"
+
+// summaryPublisher appends the result to the job summary
+// (GITHUB_STEP_SUMMARY) with every masked value redacted. It never receives
+// the secret.
+type summaryPublisher struct {
+	path   string
+	masker *Masker
+}
+
+func (s summaryPublisher) Publish(o Outcome) error {
+	if o.Summary == "" {
+		return nil
+	}
+	if err := appendSummary(s.path, s.masker.Redact(o.Summary)); err != nil {
+		return fmt.Errorf("write job summary: %w", err)
+	}
+	return nil
+}

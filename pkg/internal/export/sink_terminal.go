@@ -1,0 +1,41 @@
+package export
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
+)
+
+// terminalSink is the sink of last resort outside Actions: a labelled
+// one-time print of the id and secret to a terminal.
+type terminalSink struct{ w io.Writer }
+
+func (terminalSink) Name() string { return "terminal" }
+
+// Deliver prints the secret. The id and secret come from the control plane,
+// so they are neutralised to keep them on their own lines; a secret that
+// safetext.Line would change is not printed verbatim (it would be wrong) but
+// refused, since a real secret has no control characters.
+func (s terminalSink) Deliver(clientID, secret string) error {
+	if safetext.Line(secret, len(secret)+1) != secret {
+		return errors.New("client secret was issued but contains characters that cannot be printed safely; rotate it")
+	}
+	msg := "\nA new OAuth client secret was issued. It is shown only this once and is not stored anywhere;\n" +
+		"save it now (or re-run with --env-file PATH to write it to a dotenv file):\n" +
+		"  " + oauthClientIDEnv + "=" + safetext.Line(clientID, 0) + "\n" +
+		"  " + oauthClientSecretEnv + "=" + secret + "\n\n"
+	if _, err := io.WriteString(s.w, msg); err != nil {
+		return fmt.Errorf("print client secret: %w", err)
+	}
+	return nil
+}
+
+// Retract cannot take a print back; it says not to use it.
+func (s terminalSink) Retract() error {
+	_, err := io.WriteString(s.w, "takos-apply: the client secret printed above belongs to a revoked client; do not use it\n")
+	return err
+}
+
+func (terminalSink) Publish(Outcome) error { return nil }
