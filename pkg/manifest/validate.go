@@ -16,14 +16,33 @@ func Validate(doc *Document) (diag.List, error) {
 	if doc.Value == nil {
 		return nil, nil
 	}
-	vs, err := schema.Validate(doc.Value)
+	w := newViewer(doc)
+	view := w.view(doc.Value, nil)
+	vs, err := schema.Validate(view)
 	if err != nil {
 		return nil, fmt.Errorf("validating %s: %w", doc.Path, err)
 	}
-	var out diag.List
+	out := w.out
+	required := map[string]bool{}
 	for _, v := range vs {
 		msg := v.Message
 		var d diag.Diagnostic
+		child := v.Pointer + Pointer(v.Key)
+		switch {
+		case v.Rule == schema.RuleRequired && w.stripped[child] != "":
+			// The field is there but null or blank, which Takos reads as
+			// missing: say so at the field itself.
+			required[child] = true
+			what := "null"
+			if w.stripped[child] == "blank" {
+				what = "blank (Takos trims surrounding white space, so it counts as missing)"
+			}
+			d = doc.KeyFinding(child, diag.Error, v.Rule, fmt.Sprintf("%s is %s; give it a value", fieldName(SplitPointer(child)), what))
+			out = append(out, d)
+			continue
+		case v.Rule == schema.RuleMinLength && w.blanked[v.Pointer]:
+			msg += "; Takos trims surrounding white space, so a blank value counts as missing"
+		}
 		switch v.Rule {
 		case schema.RuleUnknownField:
 			// An unknown field belongs on its own key.
@@ -43,6 +62,17 @@ func Validate(doc *Document) (diag.List, error) {
 		}
 		out = append(out, d)
 	}
+	for p, why := range w.stripped {
+		if required[p] {
+			continue
+		}
+		msg := fmt.Sprintf("%s is empty, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
+		if why == "null" {
+			msg = fmt.Sprintf("%s has no value, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
+		}
+		out = append(out, doc.KeyFinding(p, diag.Info, RuleValueEmpty, msg))
+	}
+	out.Sort()
 	return out, nil
 }
 
