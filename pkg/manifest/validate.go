@@ -23,6 +23,15 @@ func Validate(doc *Document) (diag.List, error) {
 		return nil, fmt.Errorf("validating %s: %w", doc.Path, err)
 	}
 	out := w.out
+	if inject, ok := Lookup(doc.Value, "/spec/env/inject"); ok {
+		m, _ := inject.(map[string]any)
+		for k := range m {
+			if TrimJS(k) == "" {
+				out = append(out, doc.KeyFinding(Pointer("spec", "env", "inject", k), diag.Error, schema.RuleRequired,
+					fmt.Sprintf("spec.env.inject has the blank variable name %s; Takos trims names and requires one, so name the variable", quoteValue(k))))
+			}
+		}
+	}
 	required := map[string]bool{}
 	for _, v := range vs {
 		msg := v.Message
@@ -76,23 +85,33 @@ func Validate(doc *Document) (diag.List, error) {
 	return out, nil
 }
 
-// quoteHint turns "must be a string, got number" into advice: YAML read
-// version: 1.0 as the number 1, which Takos then rejects as semver "1".
+// quoteHint turns "must be a string, got number" into advice, and says
+// why takos-apply does not coerce like Takos: Takos's String() and
+// Number() accept such values but change them (version: 1.0 becomes the
+// semver "1", true becomes port 1), so the value Takos uses is not the one
+// written.
 func quoteHint(doc *Document, v schema.Violation) string {
-	if v.Got != "number" && v.Got != "boolean" && v.Got != "null" {
-		return ""
-	}
-	if !strings.Contains(v.Message, "string") {
-		return ""
-	}
 	text, _, ok := doc.Scalar(v.Pointer)
 	if !ok {
 		return ""
 	}
-	if v.Got == "null" && text == "" {
+	wantsString := strings.Contains(v.Message, "a string")
+	wantsNumber := strings.Contains(v.Message, "a number") || strings.Contains(v.Message, "an integer")
+	switch {
+	case v.Got == "null" && text == "":
 		return "; give it a value"
+	case wantsNumber && v.Got == "boolean":
+		n := "1"
+		if text == "false" {
+			n = "0"
+		}
+		return fmt.Sprintf("; Takos would read it with Number(), which makes %s of %s, so write the number you mean", n, text)
+	case wantsString && (v.Got == "number" || v.Got == "boolean"):
+		return fmt.Sprintf("; YAML reads unquoted %s as a %s, so quote it: \"%s\" (Takos would turn it back into text with String(), which rewrites numbers: 1.0 becomes \"1\", 1e3 \"1000\")", text, v.Got, text)
+	case wantsNumber && v.Got == "string":
+		return "; Takos would read it with Number(), which makes NaN of it, so write a number"
 	}
-	return fmt.Sprintf("; YAML reads unquoted %s as a %s, so quote it: \"%s\"", text, v.Got, text)
+	return ""
 }
 
 // Load parses and schema-validates one manifest. Parse findings stop the
