@@ -33,7 +33,16 @@ func Validate(doc *Document) (diag.List, error) {
 		}
 	}
 	required := map[string]bool{}
+	contract := otherContract(view)
+	for name := range contract {
+		p := Pointer("spec", "services", name)
+		out = append(out, doc.KeyFinding(p+"/type", diag.Error, RuleOtherContract,
+			fmt.Sprintf("spec.services.%s has type: worker, a manifest shape from newer Takos docs (the flat app.yml contract), not from takos.dev/v1alpha1, which this file declares; here a worker goes under spec.workers.%s with build.fromWorkflow {path, job, artifact, artifactPath}", quoteKey(name), quoteKey(name))))
+	}
 	for _, v := range vs {
+		if underContract(contract, v.Pointer) {
+			continue // the one finding above says what is wrong
+		}
 		msg := v.Message
 		var d diag.Diagnostic
 		child := v.Pointer + Pointer(v.Key)
@@ -83,6 +92,41 @@ func Validate(doc *Document) (diag.List, error) {
 	}
 	out.Sort()
 	return out, nil
+}
+
+// RuleOtherContract marks a manifest written for another Takos manifest
+// contract than the takos.dev/v1alpha1 it declares.
+const RuleOtherContract = "other-takos-contract"
+
+// otherContract returns the services written as workers of the newer
+// Takos contract (spec.services.NAME.type: worker).
+func otherContract(view any) map[string]bool {
+	out := map[string]bool{}
+	services, _ := Lookup(view, "/spec/services")
+	m, _ := services.(map[string]any)
+	for name, s := range m {
+		e, _ := s.(map[string]any)
+		if t, _ := e["type"].(string); t == "worker" {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+func underContract(contract map[string]bool, ptr string) bool {
+	toks := SplitPointer(ptr)
+	return len(toks) >= 3 && toks[0] == "spec" && toks[1] == "services" && contract[toks[2]]
+}
+
+// quoteKey renders a name for a message: plain when it is a simple
+// identifier, quoted otherwise.
+func quoteKey(s string) string {
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return quoteValue(s)
+		}
+	}
+	return s
 }
 
 // quoteHint turns "must be a string, got number" into advice, and says

@@ -125,6 +125,9 @@ var parityCases = []struct {
 	{"name a number", strings.Replace(paritySpec, "name: demo", "name: 123", 1), []string{"schema-type"}},
 	{"provider dropped", paritySpec + "  services:\n    s: {imageRef: x, port: 80, provider: nomad}\n", []string{"schema-enum"}},
 	{"vectorize dimensions text", paritySpec + "  resources:\n    v: {type: vectorize, vectorize: {dimensions: abc}}\n", []string{"schema-type"}},
+	// A manifest written for newer Takos docs gets one tailored finding.
+	{"services.web.type: worker", paritySpec + "  services:\n    web:\n      type: worker\n      build: {command: npm run build}\n", []string{"other-takos-contract"}},
+
 	{"prototype route target", paritySpec + parityWorker + "  routes:\n    - {name: r, target: constructor}\n", []string{"route-target-unknown"}},
 }
 

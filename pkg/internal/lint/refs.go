@@ -178,6 +178,9 @@ func (c *checker) checkRefs(m *model) {
 		c.checkImageWorkload(m, "containers", name, asMap(w))
 	}
 	for name, w := range m.services {
+		if t, _ := asString(asMap(w)["type"]); manifest.TrimJS(t) == "worker" {
+			continue // a worker of another Takos contract: manifest reports it
+		}
 		c.checkImageWorkload(m, "services", name, asMap(w))
 	}
 	c.checkResources(m)
