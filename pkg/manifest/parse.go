@@ -125,7 +125,7 @@ func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 	}
 	if len(glued) > 0 {
 		return doc, diag.List{doc.at(posAt(src, glued[0]), RuleComment,
-			"'#' follows the previous token without a space; Takos's YAML reader rejects this (\"Comments must be separated from other tokens by white space characters\") or reads it as part of an anchor or tag name, so put a space before '#'")}
+			"'#' follows the previous token without a space, which Takos's YAML reader rejects (\"Comments must be separated from other tokens by white space characters\") while takos-apply's reads a comment; put a space before '#'")}
 	}
 	doc.root = top
 	doc.prot = prot

@@ -21,7 +21,7 @@ const (
 
 // TrimJS trims s exactly as JavaScript's String.prototype.trim does
 // (ECMA-262 WhiteSpace and LineTerminator), which is how Takos's parser
-// reads every string field (String(v ?? '').trim()). It differs from
+// reads every string field (String(v ?? ”).trim()). It differs from
 // strings.TrimSpace at U+FEFF (trimmed here) and U+0085 (kept here).
 func TrimJS(s string) string {
 	return strings.TrimFunc(s, isJSSpace)
@@ -38,11 +38,11 @@ func isJSSpace(r rune) bool {
 // takosView returns the manifest as Takos's parser reads it before its
 // checks, which is what the schema validates: strings trimmed, null and
 // blank optional fields absent. Takos reads a null or blank field as
-// missing (String(v ?? '').trim() === ''), and a null section as empty.
+// missing (String(v ?? ”).trim() === ”), and a null section as empty.
 //
 // Left as written: spec.oauth (Takos passes it through untouched and
 // takos-apply sends it to the OAuth server as is), environment maps and
-// env.inject templates (values are taken with String(v ?? ''), untrimmed),
+// env.inject templates (values are taken with String(v ?? ”), untrimmed),
 // and the entries of name-keyed maps (a null worker is still a worker
 // without a build source). Lists of mappings whose null value Takos may
 // reject (routes, mcpServers, fileHandlers, trigger lists) keep their null.

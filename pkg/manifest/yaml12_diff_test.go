@@ -20,7 +20,7 @@ import (
 var stricterLoaderRules = map[string]bool{
 	RuleKeyType: true, RuleMergeKey: true, RuleTag: true, RuleControlChar: true,
 	RuleNumber: true, RuleDirective: true, RuleEmpty: true, RuleLimit: true,
-	RuleSize: true, RuleEncoding: true, RuleComment: true, RuleLineEnding: true, RuleSyntax: true, RuleFlowToken: true,
+	RuleSize: true, RuleEncoding: true, RuleLineEnding: true, RuleSyntax: true, RuleFlowToken: true,
 }
 
 // TestYAML12Differential compares the loader with npm yaml 2.8, the YAML
