@@ -128,6 +128,12 @@ var parityCases = []struct {
 	// A manifest written for newer Takos docs gets one tailored finding.
 	{"services.web.type: worker", paritySpec + "  services:\n    web:\n      type: worker\n      build: {command: npm run build}\n", []string{"other-takos-contract"}},
 
+	// Messages that were wrong: the OAuth server accepts prototype names
+	// as scopes; with nothing to suggest, say so.
+	{"prototype scope", oauthApp("", "[openid, constructor]", ""), []string{"scope-unknown"}},
+	{"route target with no workload at all", paritySpec + "  routes:\n    - {name: r, target: web}\n", []string{"route-target-unknown"}},
+	{"mcp route with no routes at all", paritySpec + "  mcpServers:\n    - {name: m, route: api}\n", []string{"mcp-route-unknown"}},
+
 	{"prototype route target", paritySpec + parityWorker + "  routes:\n    - {name: r, target: constructor}\n", []string{"route-target-unknown"}},
 }
 

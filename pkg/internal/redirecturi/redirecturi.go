@@ -317,7 +317,7 @@ func (c *checker) run() {
 	if special && !hostWildcard {
 		c.checkHost(&p)
 	}
-	if isHTTP && !loopback {
+	if isHTTP && !loopback && !whatwgLoopback(p.host) {
 		c.add(ruleHTTP, fmt.Sprintf("redirect URI %s uses http with a non-loopback host; Takos requires https except for localhost, *.localhost, 127.0.0.1 and [::1], so use https", c.uri()))
 	}
 	if loopback && !hostWildcard {
@@ -383,7 +383,11 @@ func (c *checker) forbiddenScheme(scheme string) {
 // only with a localhost/loopback host) and RFC 8252 §7.1 to the accepted
 // ones. It reports whether checking should continue.
 func (c *checker) customScheme(scheme string, p *uriParts) bool {
-	if !p.hasAuthority || p.hostErr != "" || !takosLoopbackHost(p.host, false) {
+	if p.hasAuthority && p.hostErr == "" && whatwgLoopback(p.host) && strings.HasPrefix(p.host, "[") && p.host != "[::1]" {
+		// The WHATWG parser parses IPv6 hosts of any scheme, so the
+		// server sees [::1] and accepts the URI.
+		c.checkIPv6(p.host)
+	} else if !p.hasAuthority || p.hostErr != "" || !takosLoopbackHost(p.host, false) {
 		c.add(ruleCustomScheme, fmt.Sprintf("redirect URI %s uses the custom scheme %s without a localhost host; the Takos server rejects every scheme but https unless the host is exactly localhost, *.localhost, 127.0.0.1 or [::1], so use a claimed https URL or http://127.0.0.1:PORT/callback", c.uri(), quote(scheme+":")))
 		return false
 	}
