@@ -183,14 +183,16 @@ func (p protect) restore(s string) string {
 // which YAML 1.2 forbids (npm yaml: "Flow sequence in block collection must
 // be sufficiently indented", "Missing closing quote") and yaml.v3 allows.
 //
-// root is yaml.v3's tree of src: a quote starts a quoted scalar only where
-// the tree has one, which keeps quotes inside plain text (a multi-line
-// plain scalar such as "KEY\n  - 'x'") from misleading the scan.
+// root is yaml.v3's tree of src: a quote or a bracket starts a quoted
+// scalar or a flow collection only where the tree has one, which keeps
+// those characters inside plain text (a multi-line plain scalar such as
+// "KEY\n  - 'x'" or "KEY\n  - [x") from misleading the scan.
 func gluedComments(src []byte, root *yaml.Node) (glued, underIndented, mismatch []int) {
 	s := gluedScanner{src: src, owner: -1, quotes: map[diag.Pos]bool{}}
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
-		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 ||
+			n.Style&yaml.FlowStyle != 0 && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) {
 			s.quotes[diag.Pos{Line: n.Line, Column: n.Column}] = true
 		}
 		for _, c := range n.Content {
@@ -215,7 +217,9 @@ type gluedScanner struct {
 	// collection or quoted scalar must exceed: the key or '-' that holds
 	// it; -1 at the top level.
 	owner  int
-	quotes map[diag.Pos]bool // where yaml.v3 found quoted scalars
+	// quotes holds where yaml.v3 found quoted scalars and, outside flow
+	// collections, flow collections: elsewhere a quote or bracket is text.
+	quotes map[diag.Pos]bool
 	lineNo int               // 1-based number of the line being scanned
 	// blockIndent is the indentation a block scalar's content exceeds;
 	// -1 when not in a block scalar.
@@ -248,22 +252,37 @@ func (s *gluedScanner) run() {
 	}
 }
 
+// line is the state of the line being scanned.
+type line struct {
+	off, end int // byte range of the line
+	owner    int // column of the line's first key or scalar, -1 before one
+	dash     int // column of the line's last '-' indicator, -1 if none
+}
+
+// holder is the column continuation lines of a collection or string that
+// starts now must exceed.
+func (l *line) holder() int {
+	if l.owner >= 0 {
+		return l.owner
+	}
+	return l.dash
+}
+
+func (l *line) claim(i int) {
+	if l.owner < 0 {
+		l.owner = i - l.off
+	}
+}
+
 // scan scans the line [off, end) from offset from; ws tells whether from
 // follows white space or the line start. A quoted scalar may carry on past
 // end, in which case s.i ends beyond it.
 func (s *gluedScanner) scan(off, end, from int, ws bool) {
-	owner := -1 // column of this line's first key or scalar
-	dash := -1  // column of this line's last '-' indicator
-	holder := func() int {
-		if owner >= 0 {
-			return owner
-		}
-		return dash
-	}
+	l := &line{off: off, end: end, owner: -1, dash: -1}
 	for s.i = from; s.i < end; {
 		c := s.src[s.i]
 		switch {
-		case c == ' ' || c == '\t' || c == '\r':
+		case isBlank(c):
 			s.i++
 			ws = true
 			continue
@@ -273,86 +292,100 @@ func (s *gluedScanner) scan(off, end, from int, ws bool) {
 			}
 			s.i = end
 			return
-		case (c == '"' || c == '\'') && !s.quotes[diag.Pos{Line: s.lineNo, Column: 1 + utf8.RuneCount(s.src[off:s.i])}]:
-			s.plain(end) // a quote inside text
-			ws = isBlank(s.src[s.i-1])
-			continue
-		case c == '"' || c == '\'':
+		case (c == '"' || c == '\'') && s.quotes[diag.Pos{Line: s.lineNo, Column: 1 + utf8.RuneCount(s.src[off:s.i])}]:
 			if s.flow == 0 {
-				s.owner = holder()
+				s.owner = l.holder()
 			}
-			if owner < 0 {
-				owner = s.i - off
-			}
+			l.claim(s.i)
 			s.quoted(c)
 			if s.i > end {
 				return // the rest of the scalar's last line is scanned by run
 			}
-		case c == '[' || c == '{':
-			if s.flow == 0 {
-				s.owner = holder()
-			}
-			s.flow++
-			s.i++
-		case c == ']' || c == '}':
-			s.flow--
-			s.i++
-		case c == ',' && s.flow > 0:
-			s.i++
-		case c == '?' && s.flow > 0 && s.i+1 < end && !isBlank(s.src[s.i+1]):
-			// yaml.v3 reads an explicit key indicator, YAML 1.2 a plain
-			// scalar starting with '?'.
-			s.mismatch = append(s.mismatch, s.i)
-			s.i++
-		case (c == '-' || c == '?' || c == ':') && (s.i+1 >= end || isBlank(s.src[s.i+1]) || (c == ':' && s.flow > 0)):
-			if c == '-' && s.flow == 0 {
-				dash = s.i - off
-			}
-			s.i++
-		case c == '&' || c == '*':
-			s.i++
-			for s.i < end && (isAlnum(s.src[s.i]) || s.src[s.i] == '-' || s.src[s.i] == '_') {
-				s.i++
-			}
-			// libyaml's names are [A-Za-z0-9_-]; YAML 1.2's run to the next
-			// blank or flow indicator, so "&v?x" and "*v:" differ.
-			if s.i < end && !isBlank(s.src[s.i]) && !(s.flow > 0 && isFlowIndicator(s.src[s.i])) {
-				s.mismatch = append(s.mismatch, s.i)
-			}
-		case c == '-' && s.flow > 0 && (s.i+1 >= end || isBlank(s.src[s.i+1]) || isFlowIndicator(s.src[s.i+1])):
-			// YAML 1.2 reads a block sequence indicator, which a flow
-			// collection cannot hold; yaml.v3 reads the text "-".
-			s.mismatch = append(s.mismatch, s.i)
-			s.i++
-		case c == '!':
-			s.i++
-			for s.i < end && isTagChar(s.src[s.i], s.flow > 0) {
-				s.i++
-			}
 		case (c == '|' || c == '>') && s.flow == 0:
-			s.i++
-			for s.i < end && (s.src[s.i] == '+' || s.src[s.i] == '-' || s.src[s.i] >= '0' && s.src[s.i] <= '9') {
-				s.i++
-			}
-			if owner < 0 {
-				owner = s.i - off - 1
-			}
-			s.blockIndent = owner
-			if s.i < end && s.src[s.i] == '#' {
-				s.found = append(s.found, s.i)
-			}
-			s.i = end
+			s.blockHeader(l)
 			return
-		default:
-			if owner < 0 {
-				owner = s.i - off
-			}
+		case (c == '[' || c == '{') && s.flow == 0 && !s.quotes[diag.Pos{Line: s.lineNo, Column: 1 + utf8.RuneCount(s.src[off:s.i])}]:
+			l.claim(s.i) // a bracket inside text
+			s.plain(end)
+			ws = isBlank(s.src[s.i-1])
+			continue
+		case s.indicator(l, c):
+		default: // a plain scalar, or a quote inside text
+			l.claim(s.i)
 			s.plain(end)
 			ws = isBlank(s.src[s.i-1])
 			continue
 		}
 		ws = false
 	}
+}
+
+// indicator consumes the flow indicator, block indicator, anchor, alias or
+// tag at s.i and reports whether there was one.
+func (s *gluedScanner) indicator(l *line, c byte) bool {
+	end := l.end
+	next := byte(' ')
+	if s.i+1 < end {
+		next = s.src[s.i+1]
+	}
+	switch {
+	case c == '[' || c == '{':
+		if s.flow == 0 {
+			s.owner = l.holder()
+		}
+		s.flow++
+	case c == ']' || c == '}':
+		s.flow--
+	case c == ',' && s.flow > 0:
+	case c == '?' && s.flow > 0 && !isBlank(next):
+		// yaml.v3 reads an explicit key indicator, YAML 1.2 a plain
+		// scalar starting with '?'.
+		s.mismatch = append(s.mismatch, s.i)
+	case (c == '-' || c == '?' || c == ':') && (isBlank(next) || c == ':' && s.flow > 0):
+		if c == '-' && s.flow == 0 {
+			l.dash = s.i - l.off
+		}
+	case c == '-' && s.flow > 0 && isFlowIndicator(next):
+		// YAML 1.2 reads a block sequence indicator, which a flow
+		// collection cannot hold; yaml.v3 reads the text "-".
+		s.mismatch = append(s.mismatch, s.i)
+	case c == '&' || c == '*':
+		s.i++
+		for s.i < end && (isAlnum(s.src[s.i]) || s.src[s.i] == '-' || s.src[s.i] == '_') {
+			s.i++
+		}
+		// libyaml's names are [A-Za-z0-9_-]; YAML 1.2's run to the next
+		// blank or flow indicator, so "&v?x" and "*v:" differ.
+		if s.i < end && !isBlank(s.src[s.i]) && !(s.flow > 0 && isFlowIndicator(s.src[s.i])) {
+			s.mismatch = append(s.mismatch, s.i)
+		}
+		return true
+	case c == '!':
+		s.i++
+		for s.i < end && isTagChar(s.src[s.i], s.flow > 0) {
+			s.i++
+		}
+		return true
+	default:
+		return false
+	}
+	s.i++
+	return true
+}
+
+// blockHeader consumes a block scalar header (| or > with indicators) and
+// marks the following more-indented lines as its content.
+func (s *gluedScanner) blockHeader(l *line) {
+	s.i++
+	for s.i < l.end && (s.src[s.i] == '+' || s.src[s.i] == '-' || s.src[s.i] >= '0' && s.src[s.i] <= '9') {
+		s.i++
+	}
+	l.claim(s.i - 1)
+	s.blockIndent = l.owner
+	if s.i < l.end && s.src[s.i] == '#' {
+		s.found = append(s.found, s.i)
+	}
+	s.i = l.end
 }
 
 // checkIndent records the continuation line at off when it is not
