@@ -46,22 +46,6 @@ func DefaultLimits() Limits {
 	return Limits{MaxBytes: 1 << 20, MaxDepth: 64, MaxKeys: 2000, MaxNodes: 200_000}
 }
 
-// Rule identifiers of the loader's findings.
-const (
-	RuleSyntax      = "yaml-syntax"
-	RuleSize        = "yaml-size"
-	RuleEncoding    = "yaml-encoding"
-	RuleDuplicate   = "yaml-duplicate-key"
-	RuleMultiDoc    = "yaml-multi-document"
-	RuleKeyType     = "yaml-key-type"
-	RuleTag         = "yaml-tag"
-	RuleMergeKey    = "yaml-merge-key"
-	RuleLimit       = "yaml-limit"
-	RuleNumber      = "yaml-number"
-	RuleEmpty       = "yaml-empty"
-	RuleControlChar = "yaml-control-char"
-)
-
 // Document is a parsed manifest: its JSON-shaped value and what is needed to
 // position findings in its source.
 type Document struct {
@@ -163,8 +147,13 @@ func syntaxDiag(doc *Document, err error) diag.Diagnostic {
 		line = 1
 	}
 	hint := "fix the YAML syntax"
-	if strings.Contains(msg, "tab") || bytes.Contains(doc.lineBytes(line), []byte("\t")) {
+	switch text := doc.lineBytes(line); {
+	case strings.Contains(msg, "tab") || bytes.Contains(text, []byte("\t")):
 		hint = "indent with spaces, not tabs"
+	case strings.Contains(msg, "did not find expected ','") && bytes.ContainsRune(text, '?'):
+		// yaml.v3 (libyaml) takes a '?' inside a flow collection as a key
+		// indicator; YAML 1.2 and Takos read https://x/cb?a=1 as text.
+		hint = "takos-apply's YAML reader cannot read an unquoted '?' inside [...] or {...} (Takos's can), so quote that value, for example \"https://app.example.com/cb?a=1\""
 	}
 	return doc.at(diag.Pos{Line: line, Column: 1}, RuleSyntax, fmt.Sprintf("invalid YAML: %s; %s", msg, hint))
 }

@@ -86,6 +86,7 @@ func TestParseFindings(t *testing.T) {
 		{"merge key", "base: &b {x: 1}\nc:\n  <<: *b\n", nil, []string{"3:3 yaml-merge-key"}, "merge key"},
 		{"tab indentation", "a:\n\tb: 1\n", nil, []string{"2:1 yaml-syntax"}, "tabs"},
 		{"syntax error", "a: [1, 2\n", nil, []string{"1:1 yaml-syntax"}, "invalid YAML"},
+		{"question mark in a flow value", "a: [https://x.example/cb?x=1]\n", nil, []string{"1:1 yaml-syntax"}, "quote that value"},
 		{"invalid utf8", "a: \xff\n", nil, []string{"1:4 yaml-encoding"}, "invalid UTF-8"},
 		{"utf16 bom", "\xff\xfea\x00", nil, []string{"1:1 yaml-encoding"}, "UTF-16"},
 		{"NUL byte", "a: b\x00\n", nil, []string{"1:5 yaml-control-char"}, "U+0000"},

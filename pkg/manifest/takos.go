@@ -13,12 +13,6 @@ import (
 
 const literalOrFolded = yaml.LiteralStyle | yaml.FoldedStyle
 
-// Rules of the value normalisation Takos applies before it validates.
-const (
-	RuleValueWhitespace = "value-whitespace"
-	RuleValueEmpty      = "value-empty"
-)
-
 // TrimJS trims s exactly as JavaScript's String.prototype.trim does
 // (ECMA-262 WhiteSpace and LineTerminator), which is how Takos's parser
 // reads every string field (String(v ?? ”).trim()). It differs from

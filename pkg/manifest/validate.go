@@ -11,7 +11,9 @@ import (
 // Validate checks doc.Value against the embedded JSON Schema and positions
 // every violation: unknown fields at their key, missing fields at the
 // mapping that lacks them, everything else at the offending value. The
-// error is for a schema that fails to compile, never for the document.
+// schema sees the manifest as Takos's parser does (see takosView): trimmed,
+// with null and blank optional fields absent. The error is for a schema
+// that fails to compile, never for the document.
 func Validate(doc *Document) (diag.List, error) {
 	if doc.Value == nil {
 		return nil, nil
@@ -22,81 +24,97 @@ func Validate(doc *Document) (diag.List, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validating %s: %w", doc.Path, err)
 	}
-	out := w.out
-	if inject, ok := Lookup(doc.Value, "/spec/env/inject"); ok {
-		m, _ := inject.(map[string]any)
-		for k := range m {
-			if TrimJS(k) == "" {
-				out = append(out, doc.KeyFinding(Pointer("spec", "env", "inject", k), diag.Error, schema.RuleRequired,
-					fmt.Sprintf("spec.env.inject has the blank variable name %s; Takos trims names and requires one, so name the variable", quoteValue(k))))
-			}
-		}
-	}
-	required := map[string]bool{}
+	out := append(w.out, blankInjectKeys(doc)...)
 	contract := otherContract(view)
-	for name := range contract {
-		p := Pointer("spec", "services", name)
-		out = append(out, doc.KeyFinding(p+"/type", diag.Error, RuleOtherContract,
-			fmt.Sprintf("spec.services.%s has type: worker, a manifest shape from newer Takos docs (the flat app.yml contract), not from takos.dev/v1alpha1, which this file declares; here a worker goes under spec.workers.%s with build.fromWorkflow {path, job, artifact, artifactPath}", quoteKey(name), quoteKey(name))))
-	}
+	out = append(out, contractFindings(doc, contract)...)
+	required := map[string]bool{} // stripped fields reported as missing
 	for _, v := range vs {
 		if underContract(contract, v.Pointer) {
-			continue // the one finding above says what is wrong
+			continue // the contract finding says what is wrong
 		}
-		msg := v.Message
-		var d diag.Diagnostic
 		child := v.Pointer + Pointer(v.Key)
-		switch {
-		case v.Rule == schema.RuleRequired && w.stripped[child] != "":
-			// The field is there but null or blank, which Takos reads as
-			// missing: say so at the field itself.
+		if v.Rule == schema.RuleRequired && w.stripped[child] != "" {
 			required[child] = true
-			what := "null"
-			if w.stripped[child] == "blank" {
-				what = "blank (Takos trims surrounding white space, so it counts as missing)"
-			}
-			d = doc.KeyFinding(child, diag.Error, v.Rule, fmt.Sprintf("%s is %s; give it a value", fieldName(SplitPointer(child)), what))
-			out = append(out, d)
-			continue
-		case v.Rule == schema.RuleMinLength && w.blanked[v.Pointer]:
-			msg += "; Takos trims surrounding white space, so a blank value counts as missing"
 		}
-		switch v.Rule {
-		case schema.RuleUnknownField:
-			// An unknown field belongs on its own key.
-			ptr := v.Pointer
-			if toks := SplitPointer(ptr); v.Key != "" && (len(toks) == 0 || toks[len(toks)-1] != v.Key) {
-				ptr += Pointer(v.Key)
-			}
-			d = doc.KeyFinding(ptr, diag.Error, v.Rule, msg)
-		case schema.RuleRequired:
-			// A missing field has no position: use the key of the mapping
-			// that lacks it.
-			d = doc.KeyFinding(v.Pointer, diag.Error, v.Rule, msg)
-		case schema.RuleType:
-			d = doc.Finding(v.Pointer, diag.Error, v.Rule, msg+quoteHint(doc, v))
-		default:
-			d = doc.Finding(v.Pointer, diag.Error, v.Rule, msg)
-		}
-		out = append(out, d)
+		out = append(out, position(doc, w, v))
 	}
 	for p, why := range w.stripped {
-		if required[p] {
-			continue
+		if !required[p] {
+			out = append(out, emptyFinding(doc, p, why))
 		}
-		msg := fmt.Sprintf("%s is empty, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
-		if why == "null" {
-			msg = fmt.Sprintf("%s has no value, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
-		}
-		out = append(out, doc.KeyFinding(p, diag.Info, RuleValueEmpty, msg))
 	}
 	out.Sort()
 	return out, nil
 }
 
-// RuleOtherContract marks a manifest written for another Takos manifest
-// contract than the takos.dev/v1alpha1 it declares.
-const RuleOtherContract = "other-takos-contract"
+// position turns one schema violation into a positioned finding.
+func position(doc *Document, w *viewer, v schema.Violation) diag.Diagnostic {
+	msg := v.Message
+	child := v.Pointer + Pointer(v.Key)
+	switch {
+	case v.Rule == schema.RuleRequired && w.stripped[child] != "":
+		// The field is there but null or blank, which Takos reads as
+		// missing: say so at the field itself.
+		what := "null"
+		if w.stripped[child] == "blank" {
+			what = "blank (Takos trims surrounding white space, so it counts as missing)"
+		}
+		return doc.KeyFinding(child, diag.Error, v.Rule, fmt.Sprintf("%s is %s; give it a value", fieldName(SplitPointer(child)), what))
+	case v.Rule == schema.RuleMinLength && w.blanked[v.Pointer]:
+		msg += "; Takos trims surrounding white space, so a blank value counts as missing"
+	}
+	switch v.Rule {
+	case schema.RuleUnknownField:
+		// An unknown field belongs on its own key.
+		ptr := v.Pointer
+		if toks := SplitPointer(ptr); v.Key != "" && (len(toks) == 0 || toks[len(toks)-1] != v.Key) {
+			ptr += Pointer(v.Key)
+		}
+		return doc.KeyFinding(ptr, diag.Error, v.Rule, msg)
+	case schema.RuleRequired:
+		// A missing field has no position: use the key of the mapping
+		// that lacks it.
+		return doc.KeyFinding(v.Pointer, diag.Error, v.Rule, msg)
+	case schema.RuleType:
+		return doc.Finding(v.Pointer, diag.Error, v.Rule, msg+quoteHint(doc, v))
+	}
+	return doc.Finding(v.Pointer, diag.Error, v.Rule, msg)
+}
+
+// emptyFinding tells that an optional field Takos reads as absent was
+// left out of the check.
+func emptyFinding(doc *Document, p, why string) diag.Diagnostic {
+	msg := fmt.Sprintf("%s is empty, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
+	if why == "null" {
+		msg = fmt.Sprintf("%s has no value, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
+	}
+	return doc.KeyFinding(p, diag.Info, RuleValueEmpty, msg)
+}
+
+// blankInjectKeys reports env.inject variables whose name is blank: Takos
+// trims the names and requires one. The schema cannot see it (keys are
+// not values).
+func blankInjectKeys(doc *Document) diag.List {
+	inject, _ := Lookup(doc.Value, "/spec/env/inject")
+	m, _ := inject.(map[string]any)
+	var out diag.List
+	for k := range m {
+		if TrimJS(k) == "" {
+			out = append(out, doc.KeyFinding(Pointer("spec", "env", "inject", k), diag.Error, schema.RuleRequired,
+				fmt.Sprintf("spec.env.inject has the blank variable name %s; Takos trims names and requires one, so name the variable", quoteValue(k))))
+		}
+	}
+	return out
+}
+
+func contractFindings(doc *Document, contract map[string]bool) diag.List {
+	var out diag.List
+	for name := range contract {
+		out = append(out, doc.KeyFinding(Pointer("spec", "services", name, "type"), diag.Error, RuleOtherContract,
+			fmt.Sprintf("spec.services.%s has type: worker, a manifest shape from newer Takos docs (the flat app.yml contract), not from takos.dev/v1alpha1, which this file declares; here a worker goes under spec.workers.%s with build.fromWorkflow {path, job, artifact, artifactPath}", quoteKey(name), quoteKey(name))))
+	}
+	return out
+}
 
 // otherContract returns the services written as workers of the newer
 // Takos contract (spec.services.NAME.type: worker).

@@ -34,16 +34,6 @@ import (
 //     scalar is resolved both ways and a disagreement is a finding
 //     (resolveCore).
 
-// Loader rules for the YAML 1.1 / 1.2 differences.
-const (
-	RuleLineEnding   = "yaml-line-ending"
-	RuleDirective    = "yaml-directive"
-	RuleComment      = "yaml-comment-spacing"
-	RuleIndent       = "yaml-indentation"
-	RuleFlowToken    = "yaml-flow-token"
-	RuleYAML12Scalar = "yaml-1.2-scalar"
-)
-
 // sourceIssues finds lone carriage returns and %YAML directives. It returns
 // the findings and, for a %YAML 1.2 directive yaml.v3 would refuse, the
 // source with the directive rewritten to the equivalent 1.1 form (same
@@ -216,11 +206,11 @@ type gluedScanner struct {
 	// owner is the column a continuation line of the current flow
 	// collection or quoted scalar must exceed: the key or '-' that holds
 	// it; -1 at the top level.
-	owner  int
+	owner int
 	// quotes holds where yaml.v3 found quoted scalars and, outside flow
 	// collections, flow collections: elsewhere a quote or bracket is text.
 	quotes map[diag.Pos]bool
-	lineNo int               // 1-based number of the line being scanned
+	lineNo int // 1-based number of the line being scanned
 	// blockIndent is the indentation a block scalar's content exceeds;
 	// -1 when not in a block scalar.
 	blockIndent int
