@@ -2,10 +2,13 @@ package lint
 
 import (
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
@@ -161,4 +164,84 @@ func TestParity(t *testing.T) {
 	if d := cmp.Diff(string(want), golden.String()); d != "" {
 		t.Errorf("messages differ from %s (-want +got):\n%s", out, d)
 	}
+}
+
+// TestEveryStringIsReadAsTakosReadsIt is the property behind the
+// whitespace repros, checked on every string of a manifest that uses the
+// whole surface (testdata/ok/complete.yml) rather than on a list of
+// fields: a string Takos trims, padded with white space (a space, NBSP,
+// U+3000), gives exactly one value-whitespace warning and no error; made
+// blank, it is never silently accepted: a list item is an error (Takos:
+// "X[i] is required"), a field is an error or a value-empty finding at
+// that field. spec.oauth, environment maps and env.inject templates are
+// left alone: Takos does not trim them.
+func TestEveryStringIsReadAsTakosReadsIt(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("testdata/ok/complete.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := parse(t, string(src))
+	var strs []string
+	var walk func(v any, toks []string)
+	walk = func(v any, toks []string) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				walk(e, append(slices.Clone(toks), k))
+			}
+		case []any:
+			for i, e := range x {
+				walk(e, append(slices.Clone(toks), idx(i)))
+			}
+		case string:
+			p := manifest.Pointer(toks...)
+			if strings.HasPrefix(p, "/spec/oauth") || strings.HasPrefix(p, "/spec/env/inject") || slices.Contains(toks, "env") && toks[len(toks)-2] == "env" {
+				return
+			}
+			strs = append(strs, p)
+		}
+	}
+	walk(base.Value, nil)
+	if len(strs) < 60 {
+		t.Fatalf("found %d strings in complete.yml; the walk is broken", len(strs))
+	}
+	for _, p := range strs {
+		orig, _ := base.Get(p)
+		for _, pad := range []string{" ", "\u00a0", "\u3000"} {
+			// yamlValue writes the fixture's "yes" plain, so its info is
+			// not about the padding.
+			got := slices.DeleteFunc(loadValue(t, base, p, pad+orig.(string)+pad), func(d diag.Diagnostic) bool { return d.Rule == ruleYAML11Boolean })
+			if got.HasErrors() || len(got) != 1 || got[0].Rule != manifest.RuleValueWhitespace || got[0].Pointer != p {
+				t.Errorf("%s padded with %q: want one value-whitespace warning there, got\n%s", p, pad, render(got))
+			}
+		}
+		got := loadValue(t, base, p, " ")
+		isItem := false
+		if toks := manifest.SplitPointer(p); len(toks) > 0 {
+			_, err := strconv.Atoi(toks[len(toks)-1])
+			isItem = err == nil
+		}
+		accounted := false
+		for _, d := range got {
+			at := d.Pointer == p || strings.HasPrefix(d.Pointer, p+"/") || strings.HasPrefix(p, d.Pointer+"/") && d.Severity == diag.Error
+			if at && (d.Severity == diag.Error || !isItem && d.Rule == manifest.RuleValueEmpty) {
+				accounted = true
+			}
+		}
+		if !accounted {
+			t.Errorf("%s blank: want an error (or, for an optional field, value-empty) there, got\n%s", p, render(got))
+		}
+	}
+}
+
+// loadValue sets the string at ptr in a copy of base and runs the pipeline.
+func loadValue(t *testing.T, base *manifest.Document, ptr, s string) diag.List {
+	t.Helper()
+	v := set(deepCopy(base.Value), manifest.SplitPointer(ptr), s)
+	out, err := yaml.Marshal(yamlValue(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return load(t, string(out))
 }
