@@ -475,6 +475,11 @@ var (
 // returns its tag and, for numbers, the value npm yaml's JavaScript number
 // prints as (JSON form).
 func resolveCore(s string) (tag, num string) {
+	// Most plain scalars are words: only these first characters can start
+	// a null, a boolean or a number.
+	if s != "" && !strings.ContainsRune("0123456789+-.~nNtTfF", rune(s[0])) {
+		return "!!str", ""
+	}
 	switch {
 	case coreNull.MatchString(s):
 		return "!!null", ""
