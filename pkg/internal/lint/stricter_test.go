@@ -180,6 +180,31 @@ func TestStricterTable(t *testing.T) {
 			t.Errorf("%s: no %s error on a manifest Takos accepts; got\n%s", tc.rule, tc.rule, render(got))
 		}
 	}
+	// The real corpus: manifests from Takos's docs and tests whose first
+	// line records the real parser's verdict "valid".
+	corpus, _ := filepath.Glob("../../../schema/testdata/valid/*.yaml")
+	if len(corpus) < 10 {
+		t.Fatalf("found %d files of the Takos corpus", len(corpus))
+	}
+	checked := 0
+	for _, f := range corpus {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first, _, _ := strings.Cut(string(b), "\n"); !strings.Contains(first, "parser verdict: valid") {
+			continue
+		}
+		checked++
+		for _, d := range load(t, string(b)) {
+			if d.Severity == diag.Error && !inTable(table, d.Rule) {
+				t.Errorf("%s (valid for the Takos parser): %s is not in the README's stricter table:\n%s", filepath.Base(f), d.Rule, render(diag.List{d}))
+			}
+		}
+	}
+	if checked < 5 {
+		t.Errorf("only %d corpus files carry the verdict valid", checked)
+	}
 	for _, p := range table {
 		if !shown[p] {
 			t.Errorf("the stricter table lists %s, but no manifest of takosAccepts shows it firing", p)
