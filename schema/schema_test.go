@@ -447,7 +447,7 @@ func TestValidateViolations(t *testing.T) {
 		{
 			name: "container port non-numeric string",
 			src:  spec("containers: {c: {dockerfile: Dockerfile, port: http}}"),
-			want: []want{{schema.RulePattern, "/spec/containers/c/port", "", "", []string{`spec.containers.c.port must be a positive number, got "http"`}}},
+			want: []want{{schema.RulePattern, "/spec/containers/c/port", "", "", []string{`spec.containers.c.port must be a positive number written in decimal`, `got "http"`}}},
 		},
 		{
 			name: "container port numeric string and fraction",

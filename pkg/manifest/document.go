@@ -37,7 +37,7 @@ func (d *Document) lookup(ptr string) (val, key *yaml.Node, found bool) {
 		case yaml.MappingNode:
 			next := -1
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == tok {
+				if d.prot.restore(n.Content[i].Value) == tok {
 					next = i
 					break
 				}
@@ -91,7 +91,7 @@ func (d *Document) Scalar(ptr string) (text, tag string, ok bool) {
 	if !found || n.Kind != yaml.ScalarNode {
 		return "", "", false
 	}
-	return n.Value, n.Tag, true
+	return d.prot.restore(n.Value), n.Tag, true
 }
 
 // Plain returns the source text of the scalar at ptr when it is written
@@ -103,7 +103,7 @@ func (d *Document) Plain(ptr string) (text string, ok bool) {
 	if !found || n.Kind != yaml.ScalarNode || n.Style != 0 {
 		return "", false
 	}
-	return n.Value, true
+	return d.prot.restore(n.Value), true
 }
 
 // Finding returns a diagnostic positioned at the value at ptr.

@@ -46,22 +46,6 @@ func DefaultLimits() Limits {
 	return Limits{MaxBytes: 1 << 20, MaxDepth: 64, MaxKeys: 2000, MaxNodes: 200_000}
 }
 
-// Rule identifiers of the loader's findings.
-const (
-	RuleSyntax      = "yaml-syntax"
-	RuleSize        = "yaml-size"
-	RuleEncoding    = "yaml-encoding"
-	RuleDuplicate   = "yaml-duplicate-key"
-	RuleMultiDoc    = "yaml-multi-document"
-	RuleKeyType     = "yaml-key-type"
-	RuleTag         = "yaml-tag"
-	RuleMergeKey    = "yaml-merge-key"
-	RuleLimit       = "yaml-limit"
-	RuleNumber      = "yaml-number"
-	RuleEmpty       = "yaml-empty"
-	RuleControlChar = "yaml-control-char"
-)
-
 // Document is a parsed manifest: its JSON-shaped value and what is needed to
 // position findings in its source.
 type Document struct {
@@ -74,6 +58,7 @@ type Document struct {
 	Value any
 
 	root *yaml.Node // the document's top node, nil when parsing failed
+	prot protect    // placeholders of U+2028 and U+2029 in root's strings
 }
 
 // Parse reads src as a manifest. Findings (syntax, encoding, limits,
@@ -88,7 +73,12 @@ func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 	if d, ok := checkEncoding(doc, src); !ok {
 		return doc, diag.List{d}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
+	pre, yamlSrc := sourceIssues(doc, src)
+	if pre.HasErrors() {
+		return doc, pre
+	}
+	prot, yamlSrc := newProtect(yamlSrc)
+	dec := yaml.NewDecoder(bytes.NewReader(yamlSrc))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -108,8 +98,22 @@ func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
 		top = top.Content[0]
 	}
+	glued, under, mismatch := gluedComments(yamlSrc, &root)
+	if len(mismatch) > 0 {
+		return doc, diag.List{doc.at(posAt(src, mismatch[0]), RuleFlowToken,
+			"takos-apply's YAML reader and Takos's (YAML 1.2) split this token differently (\"?x\" or \"-\" inside [...] or {...}, \"x:,\", an anchor or alias name such as \"&a?b\" or \"*a:\"); quote the value, or put a space after the indicator or the name")}
+	}
+	if len(under) > 0 {
+		return doc, diag.List{doc.at(posAt(src, under[0]), RuleIndent,
+			"this line continues a flow collection ([...], {...}) or a quoted string but is not indented past the key or '-' that holds it; Takos's YAML reader rejects that, so indent the line further or keep the value on one line")}
+	}
+	if len(glued) > 0 {
+		return doc, diag.List{doc.at(posAt(src, glued[0]), RuleComment,
+			"'#' follows the previous token without a space, which Takos's YAML reader rejects (\"Comments must be separated from other tokens by white space characters\") while takos-apply's reads a comment; put a space before '#'")}
+	}
 	doc.root = top
-	c := converter{doc: doc, lim: lim}
+	doc.prot = prot
+	c := converter{doc: doc, lim: lim, diags: pre}
 	v := c.convert(top, 0)
 	if c.diags.HasErrors() {
 		return doc, c.diags
@@ -143,8 +147,13 @@ func syntaxDiag(doc *Document, err error) diag.Diagnostic {
 		line = 1
 	}
 	hint := "fix the YAML syntax"
-	if strings.Contains(msg, "tab") || bytes.Contains(doc.lineBytes(line), []byte("\t")) {
+	switch text := doc.lineBytes(line); {
+	case strings.Contains(msg, "tab") || bytes.Contains(text, []byte("\t")):
 		hint = "indent with spaces, not tabs"
+	case strings.Contains(msg, "did not find expected ','") && bytes.ContainsRune(text, '?'):
+		// yaml.v3 (libyaml) takes a '?' inside a flow collection as a key
+		// indicator; YAML 1.2 and Takos read https://x/cb?a=1 as text.
+		hint = "takos-apply's YAML reader cannot read an unquoted '?' inside [...] or {...} (Takos's can), so quote that value, for example \"https://app.example.com/cb?a=1\""
 	}
 	return doc.at(diag.Pos{Line: line, Column: 1}, RuleSyntax, fmt.Sprintf("invalid YAML: %s; %s", msg, hint))
 }
@@ -188,6 +197,12 @@ type converter struct {
 	// aliasSite is the outermost alias being expanded: a limit hit deep
 	// inside an anchor is reported where the alias was used.
 	aliasSite *yaml.Node
+}
+
+func (c *converter) warnf(n *yaml.Node, rule, format string, args ...any) {
+	d := c.doc.at(diag.Pos{Line: n.Line, Column: n.Column}, rule, fmt.Sprintf(format, args...))
+	d.Severity = diag.Warning
+	c.diags = append(c.diags, d)
 }
 
 func (c *converter) errorf(n *yaml.Node, rule, format string, args ...any) {
@@ -269,19 +284,27 @@ func (c *converter) mapping(n *yaml.Node, depth int) any {
 			c.errorf(k, RuleMergeKey, "merge key '<<' is not supported by Takos, which ignores it; write the keys out")
 			continue
 		}
-		if k.Kind != yaml.ScalarNode || k.Tag != "!!str" {
-			what := "a " + strings.TrimPrefix(k.Tag, "!!")
+		keyTag := k.Tag
+		if k.Kind == yaml.ScalarNode && k.Style == 0 {
+			keyTag, _ = resolveCore(k.Value) // as Takos reads the key
+		}
+		if k.Kind != yaml.ScalarNode || keyTag != "!!str" {
+			what := "a " + strings.TrimPrefix(keyTag, "!!")
+			if keyTag == "!!int" {
+				what = "an integer"
+			}
 			if k.Kind != yaml.ScalarNode {
 				what = "not a scalar"
 			}
 			c.errorf(k, RuleKeyType, "mapping key %q is %s; keys must be strings (quote it)", k.Value, what)
 			continue
 		}
-		if _, dup := out[k.Value]; dup {
-			c.errorf(k, RuleDuplicate, "key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", k.Value, findKey(n, k.Value).Line)
+		key := c.doc.prot.restore(k.Value)
+		if _, dup := out[key]; dup {
+			c.errorf(k, RuleDuplicate, "key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", key, findKey(n, k.Value).Line)
 			continue
 		}
-		out[k.Value] = c.convert(v, depth+1)
+		out[key] = c.convert(v, depth+1)
 	}
 	return out
 }
@@ -296,6 +319,9 @@ func findKey(n *yaml.Node, key string) *yaml.Node {
 }
 
 func (c *converter) scalar(n *yaml.Node) any {
+	if n.Style == 0 {
+		return c.plainValue(n)
+	}
 	switch n.Tag {
 	case "!!null":
 		return nil
@@ -320,16 +346,22 @@ func (c *converter) scalar(n *yaml.Node) any {
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 	default:
 		// !!str, !!timestamp (kept as its text: Takos reads dates as
-		// strings too) and anything else resolved implicitly. A quoted
-		// "\0" or "\e" passes the source check, so look again here.
-		for _, r := range n.Value {
-			if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7F || (r >= 0x80 && r <= 0x9F) {
-				c.errorf(n, RuleControlChar, "value contains control character U+%04X (from an escape sequence); remove it", r)
-				return nil
-			}
-		}
-		return n.Value
+		// strings too) and anything else resolved implicitly.
+		return c.restoreString(n)
 	}
+}
+
+// restoreString returns the string value of n with U+2028 and U+2029 put
+// back (see protect). A quoted "\0" or "\e" passes the source check, so
+// control characters are looked for again here.
+func (c *converter) restoreString(n *yaml.Node) any {
+	for _, r := range n.Value {
+		if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7F || (r >= 0x80 && r <= 0x9F) {
+			c.errorf(n, RuleControlChar, "value contains control character U+%04X (from an escape sequence); remove it", r)
+			return nil
+		}
+	}
+	return c.doc.prot.restore(n.Value)
 }
 
 func yamlInt(s string) (json.Number, bool) {

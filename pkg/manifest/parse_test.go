@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
@@ -31,11 +32,12 @@ func TestParseValue(t *testing.T) {
   nothing: ~
   anchored: &a [one, two]
   again: *a
-  big: 1_000
+  decimal: 0777
+  text: x y
 `
 	doc, diags := Parse("app.yml", []byte(src), DefaultLimits())
-	if len(diags) != 0 {
-		t.Fatalf("Parse: unexpected findings %v", diags)
+	if len(diags) != 1 || diags[0].Rule != RuleYAML12Scalar || diags[0].Severity != diag.Warning {
+		t.Fatalf("Parse: want one %s warning (0777), got %v", RuleYAML12Scalar, diags)
 	}
 	want := map[string]any{
 		"apiVersion": "takos.dev/v1alpha1",
@@ -52,7 +54,8 @@ func TestParseValue(t *testing.T) {
 			"nothing":  nil,
 			"anchored": []any{"one", "two"},
 			"again":    []any{"one", "two"},
-			"big":      json.Number("1000"),
+			"decimal":  json.Number("777"), // YAML 1.2: a leading 0 is not octal
+			"text":     "x\u2028y",         // YAML 1.2: U+2028 is no line break
 		},
 	}
 	if d := cmp.Diff(want, doc.Value); d != "" {
@@ -83,6 +86,7 @@ func TestParseFindings(t *testing.T) {
 		{"merge key", "base: &b {x: 1}\nc:\n  <<: *b\n", nil, []string{"3:3 yaml-merge-key"}, "merge key"},
 		{"tab indentation", "a:\n\tb: 1\n", nil, []string{"2:1 yaml-syntax"}, "tabs"},
 		{"syntax error", "a: [1, 2\n", nil, []string{"1:1 yaml-syntax"}, "invalid YAML"},
+		{"question mark in a flow value", "a: [https://x.example/cb?x=1]\n", nil, []string{"1:1 yaml-syntax"}, "quote that value"},
 		{"invalid utf8", "a: \xff\n", nil, []string{"1:4 yaml-encoding"}, "invalid UTF-8"},
 		{"utf16 bom", "\xff\xfea\x00", nil, []string{"1:1 yaml-encoding"}, "UTF-16"},
 		{"NUL byte", "a: b\x00\n", nil, []string{"1:5 yaml-control-char"}, "U+0000"},
@@ -96,6 +100,23 @@ func TestParseFindings(t *testing.T) {
 		{"too deep", strings.Repeat("[", 10) + strings.Repeat("]", 10) + "\n", &Limits{MaxDepth: 5}, []string{"1:7 yaml-limit"}, "deeper than 5"},
 		{"too many keys", "a: 1\nb: 2\nc: 3\n", &Limits{MaxKeys: 2}, []string{"1:1 yaml-limit"}, "3 keys"},
 		{"alias bomb", bomb(6, 9), &Limits{MaxNodes: 10000}, []string{"5:10 yaml-limit"}, "more than 10000 values"},
+		// Where yaml.v3 and YAML 1.2 (npm yaml 2.8, Takos's reader) disagree.
+		{"CR-only line endings", "a: 1\rb: 2\r", nil, []string{"1:5 yaml-line-ending"}, "convert the file to LF"},
+		{"lone CR inside a value", "a: x\ry\n", nil, []string{"1:5 yaml-line-ending"}, "carriage return"},
+		{"comment glued to a quoted scalar", "name: \"r\"#x\n", nil, []string{"1:10 yaml-comment-spacing"}, "put a space before '#'"},
+		{"comment glued to a flow mapping", "- {name: r}#x\n", nil, []string{"1:12 yaml-comment-spacing"}, "Comments must be separated"},
+		{"comment glued to a flow sequence", "a: [b]#x\n", nil, []string{"1:7 yaml-comment-spacing"}, "space before '#'"},
+		{"comment glued to a single-quoted scalar", "a: 'it''s'#x\n", nil, []string{"1:11 yaml-comment-spacing"}, "space before '#'"},
+		{"comment glued to a block scalar header", "a: |#x\n  b\n", nil, []string{"1:5 yaml-comment-spacing"}, "space before '#'"},
+		{"comment glued after a multi-line string", "a: \"m\n  l\"#x\n", nil, []string{"2:5 yaml-comment-spacing"}, "space before '#'"},
+		{"%YAML 1.1 directive", "%YAML 1.1\n---\na: yes\n", nil, []string{"1:1 yaml-directive"}, "YAML 1.1"},
+		{"flow sequence continued too little", "k:\n  a: [b,\n  c]\n", nil, []string{"3:3 yaml-indentation"}, "not indented past"},
+		{"closing bracket left of its key", "k:\n  a: [b, c\n]\n", nil, []string{"3:1 yaml-indentation"}, "not indented past"},
+		{"quoted string continued too little", "a: \"x\ny\"\n", nil, []string{"2:1 yaml-indentation"}, "quoted string"},
+		{"explicit key glued in flow", "a: {?b: c}\n", nil, []string{"1:5 yaml-flow-token"}, "split this token differently"},
+		{"colon before comma in flow", "a: {b:, c: d}\n", nil, []string{"1:6 yaml-flow-token"}, "split this token differently"},
+		{"dash in flow", "a: [x, -]\n", nil, []string{"1:8 yaml-flow-token"}, "split this token differently"},
+		{"anchor name with ?", "a: &v?x 1\n", nil, []string{"1:6 yaml-flow-token"}, "anchor or alias"},
 		{"many duplicates one finding each", "a: 1\na: 2\na: 3\n", nil, []string{"2:1 yaml-duplicate-key", "3:1 yaml-duplicate-key"}, "already defined"},
 	}
 	for _, tc := range tests {
@@ -141,6 +162,51 @@ func bomb(levels, n int) string {
 	}
 	fmt.Fprintf(&b, "z: *a%d\n", levels-1)
 	return b.String()
+}
+
+// TestYAML12Accepted holds inputs Takos's YAML reader accepts and yaml.v3
+// alone would refuse or misread: the loader must read them as Takos does.
+func TestYAML12Accepted(t *testing.T) {
+	tests := []struct {
+		name, src string
+		want      any
+		warn      string // rule of the one expected warning, or ""
+	}{
+		{"%YAML 1.2 directive", "%YAML 1.2\n---\na: 1\n", map[string]any{"a": json.Number("1")}, ""},
+		{"U+2028 in a plain scalar", "a: x\u2028y\n", map[string]any{"a": "x\u2028y"}, ""},
+		{"U+2029 in a key and a value", "k\u2029: 'v\u2029'\n", map[string]any{"k\u2029": "v\u2029"}, ""},
+		{"CRLF line endings", "a: 1\r\nb: x\r\n", map[string]any{"a": json.Number("1"), "b": "x"}, ""},
+		{"underscore integer stays text", "port: 1_000\n", map[string]any{"port": "1_000"}, RuleYAML12Scalar},
+		{"underscore integer in a list", "m: [1_0]\n", map[string]any{"m": []any{"1_0"}}, RuleYAML12Scalar},
+		{"binary stays text", "a: 0b11\n", map[string]any{"a": "0b11"}, RuleYAML12Scalar},
+		{"signed hex stays text", "a: -0x1F\n", map[string]any{"a": "-0x1F"}, RuleYAML12Scalar},
+		{"leading zero is decimal", "a: 012\n", map[string]any{"a": json.Number("12")}, RuleYAML12Scalar},
+		{"big integer rounds like JavaScript", "a: 12345678901234567890\n", map[string]any{"a": json.Number("12345678901234567000")}, RuleYAML12Scalar},
+		{"0o octal agrees", "a: 0o17\n", map[string]any{"a": json.Number("15")}, ""},
+		{"hash inside a plain scalar", "a: b#c\n", map[string]any{"a": "b#c"}, ""},
+		{"quote inside a multi-line plain scalar", "- KEY\n  - 'it''s\n", []any{"KEY - 'it''s"}, ""},
+		{"closing bracket at the key's column", "a: [\n  b\n]\n", map[string]any{"a": []any{"b"}}, ""},
+		{"comment line inside a flow", "a: [b, # c\n# d\n  e]\n", map[string]any{"a": []any{"b", "e"}}, ""},
+		{"binary key is a string", "0b1: x\n", map[string]any{"0b1": "x"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc, diags := Parse("app.yml", []byte(tc.src), DefaultLimits())
+			var rules []string
+			for _, d := range diags {
+				if d.Severity == diag.Error {
+					t.Fatalf("Parse(%q): unexpected error %v", tc.src, d)
+				}
+				rules = append(rules, d.Rule)
+			}
+			if want := strings.Fields(tc.warn); !cmp.Equal(want, rules, cmpopts.EquateEmpty()) {
+				t.Errorf("warnings %v, want %v (%v)", rules, want, diags)
+			}
+			if d := cmp.Diff(tc.want, doc.Value); d != "" {
+				t.Errorf("value (-want +got):\n%s", d)
+			}
+		})
+	}
 }
 
 func TestPositions(t *testing.T) {

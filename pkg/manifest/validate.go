@@ -11,58 +11,169 @@ import (
 // Validate checks doc.Value against the embedded JSON Schema and positions
 // every violation: unknown fields at their key, missing fields at the
 // mapping that lacks them, everything else at the offending value. The
-// error is for a schema that fails to compile, never for the document.
+// schema sees the manifest as Takos's parser does (see takosView): trimmed,
+// with null and blank optional fields absent. The error is for a schema
+// that fails to compile, never for the document.
 func Validate(doc *Document) (diag.List, error) {
 	if doc.Value == nil {
 		return nil, nil
 	}
-	vs, err := schema.Validate(doc.Value)
+	w := newViewer(doc)
+	view := w.view(doc.Value, nil)
+	vs, err := schema.Validate(view)
 	if err != nil {
 		return nil, fmt.Errorf("validating %s: %w", doc.Path, err)
 	}
-	var out diag.List
+	out := append(w.out, blankInjectKeys(doc)...)
+	contract := otherContract(view)
+	out = append(out, contractFindings(doc, contract)...)
+	required := map[string]bool{} // stripped fields reported as missing
 	for _, v := range vs {
-		msg := v.Message
-		var d diag.Diagnostic
-		switch v.Rule {
-		case schema.RuleUnknownField:
-			// An unknown field belongs on its own key.
-			ptr := v.Pointer
-			if toks := SplitPointer(ptr); v.Key != "" && (len(toks) == 0 || toks[len(toks)-1] != v.Key) {
-				ptr += Pointer(v.Key)
-			}
-			d = doc.KeyFinding(ptr, diag.Error, v.Rule, msg)
-		case schema.RuleRequired:
-			// A missing field has no position: use the key of the mapping
-			// that lacks it.
-			d = doc.KeyFinding(v.Pointer, diag.Error, v.Rule, msg)
-		case schema.RuleType:
-			d = doc.Finding(v.Pointer, diag.Error, v.Rule, msg+quoteHint(doc, v))
-		default:
-			d = doc.Finding(v.Pointer, diag.Error, v.Rule, msg)
+		if underContract(contract, v.Pointer) {
+			continue // the contract finding says what is wrong
 		}
-		out = append(out, d)
+		child := v.Pointer + Pointer(v.Key)
+		if v.Rule == schema.RuleRequired && w.stripped[child] != "" {
+			required[child] = true
+		}
+		out = append(out, position(doc, w, v))
 	}
+	for p, why := range w.stripped {
+		if !required[p] {
+			out = append(out, emptyFinding(doc, p, why))
+		}
+	}
+	out.Sort()
 	return out, nil
 }
 
-// quoteHint turns "must be a string, got number" into advice: YAML read
-// version: 1.0 as the number 1, which Takos then rejects as semver "1".
+// position turns one schema violation into a positioned finding.
+func position(doc *Document, w *viewer, v schema.Violation) diag.Diagnostic {
+	msg := v.Message
+	child := v.Pointer + Pointer(v.Key)
+	switch {
+	case v.Rule == schema.RuleRequired && w.stripped[child] != "":
+		// The field is there but null or blank, which Takos reads as
+		// missing: say so at the field itself.
+		what := "null"
+		if w.stripped[child] == "blank" {
+			what = "blank (Takos trims surrounding white space, so it counts as missing)"
+		}
+		return doc.KeyFinding(child, diag.Error, v.Rule, fmt.Sprintf("%s is %s; give it a value", fieldName(SplitPointer(child)), what))
+	case v.Rule == schema.RuleMinLength && w.blanked[v.Pointer]:
+		msg += "; Takos trims surrounding white space, so a blank value counts as missing"
+	}
+	switch v.Rule {
+	case schema.RuleUnknownField:
+		// An unknown field belongs on its own key.
+		ptr := v.Pointer
+		if toks := SplitPointer(ptr); v.Key != "" && (len(toks) == 0 || toks[len(toks)-1] != v.Key) {
+			ptr += Pointer(v.Key)
+		}
+		return doc.KeyFinding(ptr, diag.Error, v.Rule, msg)
+	case schema.RuleRequired:
+		// A missing field has no position: use the key of the mapping
+		// that lacks it.
+		return doc.KeyFinding(v.Pointer, diag.Error, v.Rule, msg)
+	case schema.RuleType:
+		return doc.Finding(v.Pointer, diag.Error, v.Rule, msg+quoteHint(doc, v))
+	}
+	return doc.Finding(v.Pointer, diag.Error, v.Rule, msg)
+}
+
+// emptyFinding tells that an optional field Takos reads as absent was
+// left out of the check.
+func emptyFinding(doc *Document, p, why string) diag.Diagnostic {
+	msg := fmt.Sprintf("%s is empty, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
+	if why == "null" {
+		msg = fmt.Sprintf("%s has no value, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
+	}
+	return doc.KeyFinding(p, diag.Info, RuleValueEmpty, msg)
+}
+
+// blankInjectKeys reports env.inject variables whose name is blank: Takos
+// trims the names and requires one. The schema cannot see it (keys are
+// not values).
+func blankInjectKeys(doc *Document) diag.List {
+	inject, _ := Lookup(doc.Value, "/spec/env/inject")
+	m, _ := inject.(map[string]any)
+	var out diag.List
+	for k := range m {
+		if TrimJS(k) == "" {
+			out = append(out, doc.KeyFinding(Pointer("spec", "env", "inject", k), diag.Error, schema.RuleRequired,
+				fmt.Sprintf("spec.env.inject has the blank variable name %s; Takos trims names and requires one, so name the variable", quoteValue(k))))
+		}
+	}
+	return out
+}
+
+func contractFindings(doc *Document, contract map[string]bool) diag.List {
+	var out diag.List
+	for name := range contract {
+		out = append(out, doc.KeyFinding(Pointer("spec", "services", name, "type"), diag.Error, RuleOtherContract,
+			fmt.Sprintf("spec.services.%s has type: worker, a manifest shape from newer Takos docs (the flat app.yml contract), not from takos.dev/v1alpha1, which this file declares; here a worker goes under spec.workers.%s with build.fromWorkflow {path, job, artifact, artifactPath}", quoteKey(name), quoteKey(name))))
+	}
+	return out
+}
+
+// otherContract returns the services written as workers of the newer
+// Takos contract (spec.services.NAME.type: worker).
+func otherContract(view any) map[string]bool {
+	out := map[string]bool{}
+	services, _ := Lookup(view, "/spec/services")
+	m, _ := services.(map[string]any)
+	for name, s := range m {
+		e, _ := s.(map[string]any)
+		if t, _ := e["type"].(string); t == "worker" {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+func underContract(contract map[string]bool, ptr string) bool {
+	toks := SplitPointer(ptr)
+	return len(toks) >= 3 && toks[0] == "spec" && toks[1] == "services" && contract[toks[2]]
+}
+
+// quoteKey renders a name for a message: plain when it is a simple
+// identifier, quoted otherwise.
+func quoteKey(s string) string {
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return quoteValue(s)
+		}
+	}
+	return s
+}
+
+// quoteHint turns "must be a string, got number" into advice, and says
+// why takos-apply does not coerce like Takos: Takos's String() and
+// Number() accept such values but change them (version: 1.0 becomes the
+// semver "1", true becomes port 1), so the value Takos uses is not the one
+// written.
 func quoteHint(doc *Document, v schema.Violation) string {
-	if v.Got != "number" && v.Got != "boolean" && v.Got != "null" {
-		return ""
-	}
-	if !strings.Contains(v.Message, "string") {
-		return ""
-	}
 	text, _, ok := doc.Scalar(v.Pointer)
 	if !ok {
 		return ""
 	}
-	if v.Got == "null" && text == "" {
+	wantsString := strings.Contains(v.Message, "a string")
+	wantsNumber := strings.Contains(v.Message, "a number") || strings.Contains(v.Message, "an integer")
+	switch {
+	case v.Got == "null" && text == "":
 		return "; give it a value"
+	case wantsNumber && v.Got == "boolean":
+		n := "1"
+		if text == "false" {
+			n = "0"
+		}
+		return fmt.Sprintf("; Takos would read it with Number(), which makes %s of %s, so write the number you mean", n, text)
+	case wantsString && (v.Got == "number" || v.Got == "boolean"):
+		return fmt.Sprintf("; YAML reads unquoted %s as a %s, so quote it: \"%s\" (Takos would turn it back into text with String(), which rewrites numbers: 1.0 becomes \"1\", 1e3 \"1000\")", text, v.Got, text)
+	case wantsNumber && v.Got == "string":
+		return "; Takos would read it with Number(), which makes NaN of it, so write a number"
 	}
-	return fmt.Sprintf("; YAML reads unquoted %s as a %s, so quote it: \"%s\"", text, v.Got, text)
+	return ""
 }
 
 // Load parses and schema-validates one manifest. Parse findings stop the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
 // templateRE is the reference syntax of Takos's app-manifest-template.ts.
@@ -41,7 +42,7 @@ func (c *checker) checkEnvInject(m *model) {
 			continue
 		}
 		for _, sub := range templateRE.FindAllStringSubmatch(tmpl, -1) {
-			c.checkTemplateRef(m, p, key, strings.TrimSpace(sub[1]))
+			c.checkTemplateRef(m, p, key, manifest.TrimJS(sub[1]))
 		}
 	}
 }
@@ -76,7 +77,7 @@ func (c *checker) checkTemplateRef(m *model, p, key, path string) {
 	}
 	if !exists {
 		c.add(p, diag.Error, ruleEnvInjectUnknown,
-			fmt.Sprintf("%s names no %s entry %s; define it or fix the name", ref(), strings.TrimSuffix(section, "s"), quote(name)))
+			fmt.Sprintf("%s names no %s entry %s; define it or fix the name%s", ref(), strings.TrimSuffix(section, "s"), quote(name), protoHint(name)))
 		return
 	}
 	fields := resolvableFields[section]

@@ -26,7 +26,7 @@ func (c *checker) checkClientName() {
 		return
 	}
 	p := manifest.PtrClientName
-	if strings.TrimSpace(s) == "" {
+	if manifest.TrimJS(s) == "" {
 		c.add(p, diag.Error, ruleClientNameEmpty,
 			"clientName is empty; set the name users see on the Takos consent screen")
 		return

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
 // canonicalType maps a resource type string Takos accepts to its canonical
@@ -74,20 +75,21 @@ func (c *checker) model() *model {
 	}
 	for name, r := range m.resources {
 		t, _ := asString(asMap(r)["type"])
-		m.resType[name] = canonicalType(strings.TrimSpace(t))
+		m.resType[name] = canonicalType(manifest.TrimJS(t))
 	}
 	for _, e := range asSlice(spec["routes"]) {
 		r := asMap(e)
 		m.routes = append(m.routes, r)
 		if n, ok := asString(r["name"]); ok {
-			m.routeNames[strings.TrimSpace(n)] = true
+			m.routeNames[manifest.TrimJS(n)] = true
 		}
 	}
 	return m
 }
 
-// names renders the keys of maps for a message: sorted, at most five, or
-// "none is defined".
+// names renders the keys of maps as the advice of a message: "use one of
+// ..." (sorted, at most five), or, when the manifest defines none, to
+// declare one.
 func names(maps ...map[string]any) string {
 	var all []string
 	for _, m := range maps {
@@ -98,20 +100,21 @@ func names(maps ...map[string]any) string {
 	return nameList(all)
 }
 
-// nameList renders names for a message: sorted (the message must not
-// depend on map order), deduplicated, quoted, at most five.
+// nameList renders names as advice: "use one of ..." sorted (the message
+// must not depend on map order), deduplicated, quoted, at most five; or
+// "none is defined, so declare it first".
 func nameList(all []string) string {
 	slices.Sort(all)
 	all = slices.Compact(all)
 	if len(all) == 0 {
-		return "none is defined"
+		return "none is defined, so declare it first"
 	}
 	more := ""
 	if len(all) > 5 {
 		all, more = all[:5], ", ..."
 	}
 	var b strings.Builder
-	b.WriteString("one of ")
+	b.WriteString("use one of ")
 	for i, n := range all {
 		if i > 0 {
 			b.WriteString(", ")
@@ -119,6 +122,27 @@ func nameList(all []string) string {
 		b.WriteString(quote(n))
 	}
 	return b.String() + more
+}
+
+// protoNames are the properties every JavaScript object inherits from
+// Object.prototype. Takos's parser looks names up in plain objects
+// (workloads[name]), so these resolve by accident.
+var protoNames = [...]string{
+	"constructor", "__proto__", "hasOwnProperty", "isPrototypeOf", "propertyIsEnumerable",
+	"toLocaleString", "toString", "valueOf", "__defineGetter__", "__defineSetter__",
+	"__lookupGetter__", "__lookupSetter__",
+}
+
+func isProtoName(s string) bool { return slices.Contains(protoNames[:], s) }
+
+// protoHint explains, for a prototype name, why Takos's parser lets the
+// reference pass although it names nothing: the lookup finds a built-in
+// JavaScript property, not an entry of the manifest.
+func protoHint(name string) string {
+	if !isProtoName(name) {
+		return ""
+	}
+	return fmt.Sprintf(" (Takos's parser lets %s pass only because it is a built-in property of every JavaScript object; it refers to nothing the app defines)", quote(name))
 }
 
 func has(name string, maps ...map[string]any) bool {
@@ -134,7 +158,7 @@ func has(name string, maps ...map[string]any) bool {
 // it, and false for a missing, empty or non-string value.
 func ref(m map[string]any, key string) (string, bool) {
 	s, ok := asString(m[key])
-	s = strings.TrimSpace(s)
+	s = manifest.TrimJS(s)
 	return s, ok && s != ""
 }
 
@@ -154,6 +178,9 @@ func (c *checker) checkRefs(m *model) {
 		c.checkImageWorkload(m, "containers", name, asMap(w))
 	}
 	for name, w := range m.services {
+		if t, _ := asString(asMap(w)["type"]); manifest.TrimJS(t) == "worker" {
+			continue // a worker of another Takos contract: manifest reports it
+		}
 		c.checkImageWorkload(m, "services", name, asMap(w))
 	}
 	c.checkResources(m)
@@ -166,11 +193,11 @@ func (c *checker) checkRoutes(m *model) {
 		}
 		if t, ok := ref(r, "target"); ok && !has(t, m.workers, m.containers, m.services) {
 			c.add(ptr("spec", "routes", idx(i), "target"), diag.Error, ruleRouteTarget,
-				fmt.Sprintf("route target %s names no worker, container or service; use %s", quote(t), names(m.workers, m.containers, m.services)))
+				fmt.Sprintf("route target %s names no worker, container or service; %s%s", quote(t), names(m.workers, m.containers, m.services), protoHint(t)))
 		}
 		if t, ok := ref(r, "ingress"); ok && !has(t, m.workers) {
 			c.add(ptr("spec", "routes", idx(i), "ingress"), diag.Error, ruleRouteIngress,
-				fmt.Sprintf("route ingress %s names no worker; use %s", quote(t), names(m.workers)))
+				fmt.Sprintf("route ingress %s names no worker; %s%s", quote(t), names(m.workers), protoHint(t)))
 		}
 	}
 }
@@ -218,9 +245,9 @@ func (c *checker) mcpRouteMessage(m *model, route string) string {
 				return fmt.Sprintf("mcp server route %s is a path, but route takes a route name; use %s, the route with that path", quote(route), quote(n))
 			}
 		}
-		return fmt.Sprintf("mcp server route %s is a path, but route takes the name of a spec.routes entry; use %s", quote(route), nameList(known))
+		return fmt.Sprintf("mcp server route %s is a path, but route takes the name of a spec.routes entry; %s", quote(route), nameList(known))
 	}
-	return fmt.Sprintf("mcp server route %s names no entry of spec.routes; use %s", quote(route), nameList(known))
+	return fmt.Sprintf("mcp server route %s names no entry of spec.routes; %s", quote(route), nameList(known))
 }
 
 func typeName(t string) string {
@@ -252,11 +279,11 @@ func (c *checker) checkWorker(m *model, name string, w map[string]any) {
 	}
 	fw := asMap(build["fromWorkflow"])
 	kind, _ := asString(asMap(w["artifact"])["kind"])
-	if fw == nil && strings.TrimSpace(kind) != "bundle" && !legacy {
+	if fw == nil && manifest.TrimJS(kind) != "bundle" && !legacy {
 		c.addKey(ptr(base...), diag.Error, ruleWorkerBuildSource,
 			fmt.Sprintf("worker %s has no build source; add build.fromWorkflow {path, job, artifact, artifactPath} or artifact.kind: bundle", quote(name)))
 	}
-	if p, ok := asString(fw["path"]); ok && strings.TrimSpace(p) != "" {
+	if p, ok := asString(fw["path"]); ok && manifest.TrimJS(p) != "" {
 		norm := normalizeRepoPath(p)
 		switch {
 		case slices.Contains(strings.Split(norm, "/"), ".."):
@@ -268,9 +295,9 @@ func (c *checker) checkWorker(m *model, name string, w map[string]any) {
 		}
 	}
 	for i, e := range asSlice(w["containers"]) {
-		if s, ok := asString(e); ok && strings.TrimSpace(s) != "" && !has(strings.TrimSpace(s), m.containers) {
+		if s, ok := asString(e); ok && manifest.TrimJS(s) != "" && !has(manifest.TrimJS(s), m.containers) {
 			c.add(at("containers", idx(i)), diag.Error, ruleWorkerContainer,
-				fmt.Sprintf("worker container %s names no entry of spec.containers; use %s", quote(s), names(m.containers)))
+				fmt.Sprintf("worker container %s names no entry of spec.containers; %s%s", quote(s), names(m.containers), protoHint(s)))
 		}
 	}
 	c.checkDependsOn(m, base, w)
@@ -283,23 +310,20 @@ func (c *checker) checkWorker(m *model, name string, w map[string]any) {
 	}
 }
 
-// normalizeRepoPath mirrors Takos's normalizeRepoPath: backslashes become
-// slashes, "//" collapses, and leading "./" and "/" are removed.
+// normalizeRepoPath mirrors Takos's normalizeRepoPath exactly, in its
+// order: backslashes become slashes, one leading "./" or "/" is removed
+// (once: "././x" keeps "./x"), then "//" collapses.
 func normalizeRepoPath(p string) string {
-	p = strings.ReplaceAll(strings.TrimSpace(p), `\`, "/")
+	p = strings.ReplaceAll(manifest.TrimJS(p), `\`, "/")
+	if strings.HasPrefix(p, "./") {
+		p = p[2:]
+	} else if strings.HasPrefix(p, "/") {
+		p = p[1:]
+	}
 	for strings.Contains(p, "//") {
 		p = strings.ReplaceAll(p, "//", "/")
 	}
-	for {
-		switch {
-		case strings.HasPrefix(p, "./"):
-			p = p[2:]
-		case strings.HasPrefix(p, "/"):
-			p = p[1:]
-		default:
-			return p
-		}
-	}
+	return p
 }
 
 func (c *checker) checkImageWorkload(m *model, kind, name string, w map[string]any) {
@@ -310,7 +334,7 @@ func (c *checker) checkImageWorkload(m *model, kind, name string, w map[string]a
 	_, hasDockerfile := ref(w, "dockerfile")
 	_, hasImage := ref(w, "imageRef")
 	ak, _ := asString(asMap(w["artifact"])["kind"])
-	if !hasDockerfile && !hasImage && strings.TrimSpace(ak) != "image" {
+	if !hasDockerfile && !hasImage && manifest.TrimJS(ak) != "image" {
 		what := "container"
 		if kind == "services" {
 			what = "service"
@@ -327,12 +351,12 @@ func (c *checker) checkImageWorkload(m *model, kind, name string, w map[string]a
 func (c *checker) checkDependsOn(m *model, base []string, w map[string]any) {
 	for i, e := range asSlice(w["dependsOn"]) {
 		s, ok := asString(e)
-		s = strings.TrimSpace(s)
+		s = manifest.TrimJS(s)
 		if !ok || s == "" || has(s, m.containers, m.services, m.workers) {
 			continue
 		}
 		c.add(ptr(append(slices.Clone(base), "dependsOn", idx(i))...), diag.Error, ruleDependsOn,
-			fmt.Sprintf("dependsOn %s names no container, service or worker; use %s", quote(s), names(m.containers, m.services, m.workers)))
+			fmt.Sprintf("dependsOn %s names no container, service or worker; %s%s", quote(s), names(m.containers, m.services, m.workers), protoHint(s)))
 	}
 }
 
@@ -340,7 +364,7 @@ func (c *checker) checkBindings(m *model, base []string, b map[string]any) {
 	for _, k := range bindingKinds[:] {
 		for i, e := range asSlice(b[k.key]) {
 			s, ok := asString(e)
-			s = strings.TrimSpace(s)
+			s = manifest.TrimJS(s)
 			if !ok || s == "" || m.resType[s] == k.typ {
 				continue
 			}
@@ -370,7 +394,7 @@ func (c *checker) checkResources(m *model) {
 				}
 				if s, ok := ref(sec, "service"); ok && !has(s, m.workers, m.services) {
 					c.add(ptr("spec", "resources", name, section, "service"), diag.Error, ruleWorkflowService,
-						fmt.Sprintf("workflow service %s names no worker or service; use %s", quote(s), names(m.workers, m.services)))
+						fmt.Sprintf("workflow service %s names no worker or service; %s%s", quote(s), names(m.workers, m.services), protoHint(s)))
 				}
 				break // Takos reads the first section present
 			}

@@ -223,7 +223,12 @@ func TestNormalizeRepoPath(t *testing.T) {
 		{".takos/workflows/a.yml", ".takos/workflows/a.yml"},
 		{"./.takos/workflows/a.yml", ".takos/workflows/a.yml"},
 		{"/.takos/workflows/a.yml", ".takos/workflows/a.yml"},
-		{"././/.takos/workflows/a.yml", ".takos/workflows/a.yml"},
+		{"././/.takos/workflows/a.yml", "./.takos/workflows/a.yml"}, // one "./" only, as Takos
+		{"././.takos/workflows/a.yml", "./.takos/workflows/a.yml"},
+		{"/./.takos/workflows/a.yml", "./.takos/workflows/a.yml"},
+		{`.\./.takos/workflows/a.yml`, "./.takos/workflows/a.yml"},
+		{"//.takos/workflows/a.yml", "/.takos/workflows/a.yml"}, // one "/" removed, then "//" collapses: none left
+		{"\u00a0.takos/workflows/a.yml\u3000", ".takos/workflows/a.yml"},
 		{`.takos\workflows\a.yml`, ".takos/workflows/a.yml"},
 		{".takos//workflows///a.yml", ".takos/workflows/a.yml"},
 		{" .takos/workflows/a.yml ", ".takos/workflows/a.yml"},

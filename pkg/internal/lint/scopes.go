@@ -94,6 +94,9 @@ func (c *checker) unknownScope(s string) (rule, msg string) {
 	if s == "runs:read" || s == "runs:write" {
 		return ruleScopeRuns, fmt.Sprintf("scope %s is listed in the Takos docs but the Takos OAuth server rejects it (no runs scopes exist there); remove it", quote(s))
 	}
+	if isProtoName(s) {
+		return ruleScopeUnknown, fmt.Sprintf("scope %s is not a Takos scope; the Takos OAuth server lets it through only because it looks scopes up in a plain JavaScript object, where %s is a built-in property, so it grants nothing: remove it", quote(s), quote(s))
+	}
 	for _, k := range c.scopes {
 		if strings.EqualFold(k, s) {
 			return ruleScopeUnknown, fmt.Sprintf("unknown scope %s is rejected by the Takos OAuth server; scopes are case-sensitive, so write %s", quote(s), quote(k))

@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/net/idna"
 	"golang.org/x/net/publicsuffix"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // isSpecialScheme reports the WHATWG "special" schemes, whose hosts the
@@ -34,6 +36,29 @@ func takosLoopbackHost(host string, special bool) bool {
 		return isLocalhostName(host)
 	}
 	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
+// whatwgLoopback reports a non-canonical spelling of 127.0.0.1 or [::1]
+// that the WHATWG URL parser rewrites to the canonical one (127.1,
+// 0x7f000001, [0::1]): the Takos server's loopback test then passes, so
+// it accepts the URI, while the string it stores still differs from what
+// clients send.
+func whatwgLoopback(host string) bool {
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		addr, err := netip.ParseAddr(host[1 : len(host)-1])
+		return err == nil && addr.Is6() && !addr.Is4In6() && addr == netip.IPv6Loopback() && addr.Zone() == ""
+	}
+	v, ok := whatwgIPv4(host)
+	return ok && endsInNumber(host) && v == 0x7f000001
+}
+
+// acceptedAnyway is the clause an ip-noncanonical message adds when the
+// Takos server accepts the spelling (see whatwgLoopback).
+func acceptedAnyway(host string) string {
+	if !whatwgLoopback(host) || host == "127.0.0.1" || host == "[::1]" {
+		return ""
+	}
+	return " (the Takos server accepts it, because its URL parser rewrites the host to a loopback address, but it stores and matches the string as written)"
 }
 
 // isLocalhostName reports localhost and *.localhost (RFC 6761 §6.3) in any
@@ -81,7 +106,7 @@ func (c *checker) checkIPv6(host string) {
 		return
 	}
 	if canon := addr.String(); canon != inner {
-		c.add(ruleIPNonCanonical, fmt.Sprintf("redirect URI %s spells the IPv6 address non-canonically (RFC 5952); browsers send [%s], so the exact match fails", c.uri(), canon))
+		c.add(ruleIPNonCanonical, fmt.Sprintf("redirect URI %s spells the IPv6 address non-canonically (RFC 5952); browsers send [%s], so the exact match fails%s", c.uri(), canon, acceptedAnyway(host)))
 		return
 	}
 	switch {
@@ -117,8 +142,8 @@ func (c *checker) checkIPv4(host string) {
 		return
 	}
 	if v, ok := whatwgIPv4(host); ok {
-		c.add(ruleIPNonCanonical, fmt.Sprintf("redirect URI %s spells an IPv4 address non-canonically; browsers rewrite %s to %d.%d.%d.%d and send that, so the exact match fails: write %d.%d.%d.%d",
-			c.uri(), quote(host), v>>24, v>>16&0xff, v>>8&0xff, v&0xff, v>>24, v>>16&0xff, v>>8&0xff, v&0xff))
+		c.add(ruleIPNonCanonical, fmt.Sprintf("redirect URI %s spells an IPv4 address non-canonically; browsers rewrite %s to %d.%d.%d.%d and send that, so the exact match fails%s: write %d.%d.%d.%d",
+			c.uri(), quote(host), v>>24, v>>16&0xff, v>>8&0xff, v&0xff, acceptedAnyway(host), v>>24, v>>16&0xff, v>>8&0xff, v&0xff))
 		return
 	}
 	c.add(ruleTakosRejects, fmt.Sprintf("redirect URI %s has the host %s, which ends in a number but is not a valid IPv4 address, so the WHATWG URL parser used by the Takos server rejects it; use a DNS name or a dotted-decimal address", c.uri(), quote(host)))
@@ -276,7 +301,10 @@ func (c *checker) checkRegName(host string) {
 			c.add(ruleHostInvalid, fmt.Sprintf("redirect URI %s has a host with an empty punycode (xn--) label; write a valid host name", c.uri()))
 			return
 		}
-		c.add(ruleHostPunycode, fmt.Sprintf("redirect URI %s has a punycode host that displays as %s; check that this is the domain you own and not a look-alike", c.uri(), quote(u)))
+		// The Unicode form is what the promise is about, so it is shown
+		// as glyphs (invisible characters still escaped), followed by
+		// its escaped form, which tells look-alike letters apart.
+		c.add(ruleHostPunycode, fmt.Sprintf("redirect URI %s has a punycode host that displays as %s (%s); check that this is the domain you own and not a look-alike", c.uri(), safetext.Quote(u, maxQuoted), strings.Trim(quote(u), `"`)))
 		if mixedScript(u) {
 			c.add(ruleHostMixedScript, fmt.Sprintf("redirect URI %s has a host label that mixes scripts (%s), a common homograph-spoofing pattern; use a single-script domain you own", c.uri(), quote(u)))
 		}
