@@ -1,0 +1,31 @@
+package controlplanetest
+
+import "net/http"
+
+func (s *Server) discovery(path string) reply {
+	iss := s.URL
+	m := map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + "/oauth/authorize",
+		"token_endpoint":                        iss + "/oauth/token",
+		"device_authorization_endpoint":         iss + "/oauth/device/code",
+		"revocation_endpoint":                   iss + "/oauth/revoke",
+		"introspection_endpoint":                iss + "/oauth/introspect",
+		"registration_endpoint":                 iss + "/oauth/register",
+		"jwks_uri":                              iss + "/.well-known/jwks.json",
+		"scopes_supported":                      s.scopesSupported,
+		"response_types_supported":              []string{"code"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":      []string{"S256"},
+	}
+	if path == "/.well-known/openid-configuration" {
+		m["userinfo_endpoint"] = iss + "/oauth/userinfo"
+		m["subject_types_supported"] = []string{"public"}
+		m["id_token_signing_alg_values_supported"] = []string{"RS256"}
+		m["claims_supported"] = []string{"sub", "iss", "aud", "exp", "iat", "scope", "client_id"}
+	}
+	rep := jsonReply(http.StatusOK, m)
+	rep.header = http.Header{"Cache-Control": {"public, max-age=3600"}}
+	return rep
+}

@@ -1,0 +1,50 @@
+package controlplanetest
+
+import (
+	"io"
+	"slices"
+	"time"
+)
+
+// Option configures New.
+type Option func(*Server)
+
+// WithToken sets the bearer the server accepts as DefaultOwner. A token
+// starting with "tak_pat_" is checked like a PAT; any other token without
+// a dot like a session id. A token with a dot is never accepted: the
+// server refuses OAuth JWTs on /api/*.
+func WithToken(tok string) Option {
+	return func(s *Server) {
+		delete(s.tokens, DefaultToken)
+		s.tokens[tok] = DefaultOwner
+		s.Token = tok
+	}
+}
+
+// WithUser adds another accepted bearer owned by owner, for tests of
+// ownership (a client of another owner is invisible and answers 404).
+func WithUser(tok, owner string) Option { return func(s *Server) { s.tokens[tok] = owner } }
+
+// WithFederation makes the server also accept bearers that verify returns
+// an owner for: the access tokens a workload-identity token exchange issues.
+// Takos has no federation at its pinned commit; the fake models the control
+// plane takos-apply's OIDC mode is built for.
+func WithFederation(verify func(bearer string) (owner string, ok bool)) Option {
+	return func(s *Server) { s.verify = verify }
+}
+
+// WithScopesSupported sets the discovery document's scopes_supported
+// (default Scopes()). It does not change what registration accepts.
+func WithScopesSupported(scopes ...string) Option {
+	return func(s *Server) { s.scopesSupported = slices.Clone(scopes) }
+}
+
+// WithoutDiscovery makes both well-known paths answer 404.
+func WithoutDiscovery() Option { return func(s *Server) { s.noDiscovery = true } }
+
+// WithRand sets the source of client ids and secrets (default
+// crypto/rand), for deterministic tests.
+func WithRand(r io.Reader) Option { return func(s *Server) { s.rand = r } }
+
+// WithClock sets the clock for created_at/updated_at (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
