@@ -5,36 +5,39 @@ import (
 	"strings"
 )
 
-// authenticate follows requireAuth (middleware/auth.ts): a tak_pat_ bearer
-// is checked as a PAT (flat invalid_token error), a bearer with a dot is
-// an OAuth JWT and refused, anything else is a session id.
+// authenticate follows requireAuth (middleware/auth.ts). The scheme must
+// be written "Bearer " exactly: "bearer …" is no credential at all. A
+// tak_pat_ bearer is checked as a PAT (flat invalid_token error), a bearer
+// with a dot is an OAuth JWT and refused, and anything else is looked up as
+// a session id of 16–128 [A-Za-z0-9_-]; a bearer that is neither a known
+// PAT nor a known session is "Authentication required", the same as none.
 func (s *Server) authenticate(r *http.Request) (owner string, rep reply, ok bool) {
-	h := r.Header.Get("Authorization")
-	bearer := ""
-	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
-		bearer = strings.TrimSpace(h[7:])
+	required := envelopeReply(http.StatusUnauthorized, "UNAUTHORIZED", "Authentication required")
+	bearer, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	bearer = strings.TrimSpace(bearer)
+	if !found || bearer == "" {
+		return "", required, false
 	}
 	s.mu.Lock()
 	owner, known := s.tokens[bearer]
 	s.mu.Unlock()
-	if !known && bearer != "" && s.verify != nil {
+	if !known && s.verify != nil {
 		if o, ok := s.verify(bearer); ok {
 			return o, reply{}, true
 		}
 	}
 	switch {
-	case bearer == "":
-		return "", envelopeReply(http.StatusUnauthorized, "UNAUTHORIZED", "Authentication required"), false
 	case strings.HasPrefix(bearer, "tak_pat_"):
 		if !known {
 			return "", jsonReply(http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "Invalid or expired PAT"}), false
 		}
 	case strings.Contains(bearer, "."):
 		return "", jsonReply(http.StatusUnauthorized, map[string]string{"error": "OAuth bearer token is not supported on this endpoint. Use OAuth-protected routes."}), false
-	default:
-		if !known {
-			return "", envelopeReply(http.StatusUnauthorized, "UNAUTHORIZED", "Session expired"), false
-		}
+	case !known || !validSessionID(bearer):
+		return "", required, false
 	}
 	return owner, reply{}, true
 }
+
+// validSessionID is the shape requireAuth accepts as a session id.
+func validSessionID(v string) bool { return len(v) >= 16 && validOpaqueID(v) }

@@ -141,7 +141,7 @@ func (s *Server) create(owner string, body []byte) reply {
 	if !truthy(req["client_name"]) {
 		return badRequest("client_name is required")
 	}
-	uris, present, err := stringArray(req["redirect_uris"])
+	uris, present, err := redirectURIList(req["redirect_uris"])
 	switch {
 	case err != nil:
 		return badRequest(err.Error())
@@ -246,7 +246,7 @@ func (s *Server) update(owner, id string, body []byte) reply {
 		next.Name, changed = jsString(req["client_name"]), true
 	}
 	if truthy(req["redirect_uris"]) {
-		uris, _, err := stringArray(req["redirect_uris"])
+		uris, _, err := redirectURIList(req["redirect_uris"])
 		if err != nil {
 			return badRequest(err.Error())
 		}

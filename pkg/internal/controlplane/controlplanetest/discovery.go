@@ -2,8 +2,21 @@ package controlplanetest
 
 import "net/http"
 
+// DefaultAdminDomain is the ADMIN_DOMAIN of a fake built without
+// WithAdminDomain. .invalid never resolves (RFC 6761 §6.4), so a client
+// that follows the document's endpoints fails without touching the
+// network.
+const DefaultAdminDomain = "takos.invalid"
+
+// discovery is routes/well-known.ts: the issuer and every endpoint are
+// built from ADMIN_DOMAIN, not from the request, so a client that fetched
+// the document from another URL (the fake's loopback address, a Cloud Run
+// URL) sees an issuer that does not match it (RFC 8414 §3.3).
 func (s *Server) discovery(path string) reply {
-	iss := s.URL
+	iss := s.issuer
+	if iss == "" {
+		iss = s.URL
+	}
 	m := map[string]any{
 		"issuer":                                iss,
 		"authorization_endpoint":                iss + "/oauth/authorize",

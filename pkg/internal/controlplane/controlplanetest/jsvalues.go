@@ -77,3 +77,20 @@ func stringArray(v json.RawMessage) ([]string, bool, error) {
 	}
 	return out, true, nil
 }
+
+// redirectURIList is redirect_uris as the server walks it: the handler
+// only checks that the value is truthy with a non-zero length, and
+// validateRedirectUris iterates it with for...of, so an array yields its
+// elements (as stringArray) and a string its code points, one "URI" per
+// character: "https://a.example/cb" fails as "Invalid redirect_uri: h".
+func redirectURIList(v json.RawMessage) ([]string, bool, error) {
+	var str string
+	if json.Unmarshal(v, &str) != nil {
+		return stringArray(v)
+	}
+	out := make([]string, 0, len(str))
+	for _, r := range str {
+		out = append(out, string(r))
+	}
+	return out, true, nil
+}

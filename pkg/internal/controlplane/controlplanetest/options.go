@@ -11,8 +11,8 @@ type Option func(*Server)
 
 // WithToken sets the bearer the server accepts as DefaultOwner. A token
 // starting with "tak_pat_" is checked like a PAT; any other token without
-// a dot like a session id. A token with a dot is never accepted: the
-// server refuses OAuth JWTs on /api/*.
+// a dot like a session id, which must be 16–128 [A-Za-z0-9_-]. A token
+// with a dot is never accepted: the server refuses OAuth JWTs on /api/*.
 func WithToken(tok string) Option {
 	return func(s *Server) {
 		delete(s.tokens, DefaultToken)
@@ -39,6 +39,20 @@ func WithScopesSupported(scopes ...string) Option {
 	return func(s *Server) { s.scopesSupported = slices.Clone(scopes) }
 }
 
+// WithAdminDomain sets the server's ADMIN_DOMAIN (default
+// DefaultAdminDomain): the discovery document's issuer and endpoints are
+// https://domain whatever URL the request came to, as on the real server.
+func WithAdminDomain(domain string) Option {
+	return func(s *Server) { s.issuer = "https://" + domain }
+}
+
+// WithSelfIssuer makes the discovery document name the fake's own URL as
+// issuer and endpoint base. Takos never does this (it always answers with
+// https://ADMIN_DOMAIN); it stands for a control plane reached at the URL
+// its issuer names, for tests of the matching case that cannot run over
+// https.
+func WithSelfIssuer() Option { return func(s *Server) { s.issuer = "" } }
+
 // WithoutDiscovery makes both well-known paths answer 404.
 func WithoutDiscovery() Option { return func(s *Server) { s.noDiscovery = true } }
 
@@ -46,5 +60,7 @@ func WithoutDiscovery() Option { return func(s *Server) { s.noDiscovery = true }
 // crypto/rand), for deterministic tests.
 func WithRand(r io.Reader) Option { return func(s *Server) { s.rand = r } }
 
-// WithClock sets the clock for created_at/updated_at (default time.Now).
+// WithClock sets the clock for created_at/updated_at and for the /oauth
+// rate limits' one-minute windows (default time.Now), so a test can move
+// past a window without waiting.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }

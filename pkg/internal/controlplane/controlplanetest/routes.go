@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -103,18 +104,53 @@ func notFound(resource string) reply {
 	return envelopeReply(http.StatusNotFound, "NOT_FOUND", resource+" not found")
 }
 
+// routeNotFound is app.notFound of web.ts: every path no route matched
+// (under /api/, /oauth/, /.well-known/ and elsewhere) answers a flat
+// {"error": "Not Found"}, whatever the method.
+func routeNotFound() reply {
+	return jsonReply(http.StatusNotFound, map[string]string{"error": "Not Found"})
+}
+
+// Paths the fake serves.
+const (
+	wellKnownAS   = "/.well-known/oauth-authorization-server"
+	wellKnownOIDC = "/.well-known/openid-configuration"
+	clientsPath   = "/api/me/oauth/clients"
+)
+
 // act performs the request against the store and returns the real reply.
 func (s *Server) act(r *http.Request, body []byte) reply {
 	p := r.URL.Path
 	switch {
-	case p == "/.well-known/oauth-authorization-server" || p == "/.well-known/openid-configuration":
+	case p == wellKnownAS || p == wellKnownOIDC:
 		if r.Method != http.MethodGet || s.noDiscovery {
-			return notFound("Route")
+			return routeNotFound()
 		}
 		return s.discovery(p)
+	case strings.HasPrefix(p, "/oauth/"):
+		return s.oauth(r, body)
 	case p == "/api" || strings.HasPrefix(p, "/api/"):
-	default:
-		return notFound("Route")
+		return s.api(r, body)
+	}
+	return routeNotFound()
+}
+
+// api follows the middleware order of createApiRouter (routes/api.ts):
+// Content-Type first, then route parameters, then requireAuth on /me;
+// only then is the route matched. So a malformed client id answers 400
+// even without credentials, and an unknown route under /api/me answers 401
+// before 404.
+func (s *Server) api(r *http.Request, body []byte) reply {
+	if rep, ok := checkContentType(r); !ok {
+		return rep
+	}
+	id, hasID := clientIDParam(r)
+	if hasID && !validOpaqueID(id) {
+		return badRequest("Invalid route parameter: clientId")
+	}
+	p := r.URL.Path
+	if p != "/api/me" && !strings.HasPrefix(p, "/api/me/") {
+		return routeNotFound()
 	}
 	owner, rep, ok := s.authenticate(r)
 	if !ok {
@@ -123,20 +159,46 @@ func (s *Server) act(r *http.Request, body []byte) reply {
 	if len(body) > maxRequestBody {
 		return envelopeReply(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Payload too large")
 	}
-	const clients = "/api/me/oauth/clients"
 	switch {
-	case p == clients && r.Method == http.MethodGet:
+	case p == clientsPath && r.Method == http.MethodGet:
 		return s.list(owner)
-	case p == clients && r.Method == http.MethodPost:
+	case p == clientsPath && r.Method == http.MethodPost:
 		return s.create(owner, body)
-	case strings.HasPrefix(p, clients+"/") && !strings.Contains(p[len(clients)+1:], "/") && p != clients+"/":
-		id := p[len(clients)+1:]
-		switch r.Method {
-		case http.MethodPatch:
-			return s.update(owner, id, body)
-		case http.MethodDelete:
-			return s.revoke(owner, id)
+	case hasID && r.Method == http.MethodPatch:
+		return s.update(owner, id, body)
+	case hasID && r.Method == http.MethodDelete:
+		return s.revoke(owner, id)
+	}
+	return routeNotFound()
+}
+
+// clientIDParam is the :clientId of the route pattern
+// /api/me/oauth/clients/:clientId: exactly one non-empty segment after the
+// collection, percent-decoded as Hono's c.req.param() decodes it (a
+// malformed escape is kept as written).
+func clientIDParam(r *http.Request) (string, bool) {
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), clientsPath+"/")
+	if !ok || rest == "" || strings.Contains(rest, "/") {
+		return "", false
+	}
+	if id, err := url.PathUnescape(rest); err == nil {
+		return id, true
+	}
+	return rest, true
+}
+
+// validOpaqueID is isValidOpaqueId (shared/utils/db-guards.ts), which
+// validateApiOpaqueRouteParams applies to every :clientId:
+// ^[A-Za-z0-9_-]{1,128}$.
+func validOpaqueID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
 		}
 	}
-	return notFound("Route")
+	return true
 }

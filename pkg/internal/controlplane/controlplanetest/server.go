@@ -1,14 +1,20 @@
 // Package controlplanetest is an in-memory fake of the Takos control
 // plane's owner-side OAuth client API and discovery document, served by
-// httptest on loopback. It follows the server (reference §2.5, §3, §4.1,
-// §4.2: tako0614/takos routes/me.ts and services/oauth/client.ts), not
-// takos-apply's client: the same validation order and messages, the same
-// reply shapes (the list has no policy/tos URIs, the PATCH reply no
-// timestamps), the same auth refusals, secrets stored only as SHA-256 hex
-// and shown once. It adds what tests need: a request log, the secrets and
-// registration access tokens ever issued, and fault injection.
+// httptest on loopback. It follows the server (tako0614/takos@7d63ea66:
+// web.ts, routes/api.ts, routes/me.ts, services/oauth/client.ts,
+// shared/utils/rate-limiter.ts), not takos-apply's client: the same
+// middleware order (Content-Type, route parameters, then auth), validation
+// order and messages, the same reply shapes (the list has no policy/tos
+// URIs, the PATCH reply no timestamps, /api errors in an envelope, 415,
+// 404 and /oauth errors flat), the same auth refusals, secrets stored
+// only as SHA-256 hex and shown once, a discovery document that names
+// https://ADMIN_DOMAIN whatever URL it was fetched from, and the /oauth
+// rate limits. It adds what tests need: a request log, the secrets and
+// registration access tokens ever issued, and fault injection. It issues
+// no OAuth tokens: past the checks that need none, /oauth endpoints
+// answer 501 not_implemented.
 //
-// Behaviour taken from the server's source where the reference summary is
+// Behaviour taken from the server's source where a summary would be
 // coarser: PATCH of a revoked client answers 400 BAD_REQUEST "Client not
 // found" (the handler's own NotFoundError is caught and re-thrown as a bad
 // request), and DELETE of an already revoked client answers 200
@@ -69,6 +75,7 @@ type Server struct {
 
 	srv             *httptest.Server
 	scopesSupported []string
+	issuer          string // https://ADMIN_DOMAIN; empty: URL (WithSelfIssuer)
 	noDiscovery     bool
 	now             func() time.Time
 	verify          func(string) (string, bool)
@@ -81,6 +88,7 @@ type Server struct {
 	secrets   []string
 	regTokens []string
 	faults    []Fault
+	rateHits  map[string][]time.Time // accepted /oauth requests by "path key"
 }
 
 // New starts a fake control plane on loopback; t.Cleanup closes it.
@@ -89,9 +97,11 @@ func New(t testing.TB, opts ...Option) *Server {
 	s := &Server{
 		Token:           DefaultToken,
 		scopesSupported: Scopes(),
+		issuer:          "https://" + DefaultAdminDomain,
 		now:             time.Now,
 		rand:            rand.Reader,
 		tokens:          map[string]string{DefaultToken: DefaultOwner},
+		rateHits:        map[string][]time.Time{},
 	}
 	for _, o := range opts {
 		o(s)

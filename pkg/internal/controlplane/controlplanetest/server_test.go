@@ -31,6 +31,17 @@ func call(t *testing.T, s *Server, method, path, token, body string) (int, http.
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return do(t, req)
+}
+
+// do sends req without following redirects and decodes a JSON object
+// reply.
+func do(t *testing.T, req *http.Request) (int, http.Header, map[string]any) {
+	t.Helper()
+	method, path := req.Method, req.URL.Path
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -214,7 +225,7 @@ func TestAuth(t *testing.T) {
 		{"no bearer", "", errEnvelope("UNAUTHORIZED", "Authentication required")},
 		{"wrong PAT", "tak_pat_bad", map[string]any{"error": "invalid_token", "error_description": "Invalid or expired PAT"}},
 		{"OAuth JWT", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig", map[string]any{"error": "OAuth bearer token is not supported on this endpoint. Use OAuth-protected routes."}},
-		{"unknown session id", "0123456789abcdef", errEnvelope("UNAUTHORIZED", "Session expired")},
+		{"unknown session id", "0123456789abcdef", errEnvelope("UNAUTHORIZED", "Authentication required")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -369,7 +380,7 @@ func TestDiscovery(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("GET %s = %d", p, status)
 		}
-		if got["issuer"] != s.URL || got["token_endpoint"] != s.URL+"/oauth/token" {
+		if got["issuer"] != "https://"+DefaultAdminDomain || got["token_endpoint"] != "https://"+DefaultAdminDomain+"/oauth/token" {
 			t.Errorf("GET %s: issuer %v token_endpoint %v", p, got["issuer"], got["token_endpoint"])
 		}
 		if diff := cmp.Diff([]any{"openid", "profile"}, got["scopes_supported"]); diff != "" {
@@ -445,6 +456,7 @@ func TestFaults(t *testing.T) {
 			s.Inject(Fault{Method: "POST", Kind: tc.kind})
 			req, _ := http.NewRequest("POST", s.URL+"/api/me/oauth/clients", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+s.Token)
+			req.Header.Set("Content-Type", "application/json")
 			if resp, err := http.DefaultClient.Do(req); err == nil {
 				resp.Body.Close()
 				t.Fatalf("got a reply %d, want a dropped connection", resp.StatusCode)
@@ -462,6 +474,7 @@ func TestFaults(t *testing.T) {
 		s.Inject(Fault{Kind: MalformedJSON})
 		req, _ := http.NewRequest("POST", s.URL+"/api/me/oauth/clients", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+s.Token)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -502,6 +515,7 @@ func TestConcurrentCreates(t *testing.T) {
 			defer wg.Done()
 			req, _ := http.NewRequest("POST", s.URL+"/api/me/oauth/clients", strings.NewReader(fmt.Sprintf(`{"client_name":"c%d","redirect_uris":["https://a.example/cb"]}`, i)))
 			req.Header.Set("Authorization", "Bearer "+s.Token)
+			req.Header.Set("Content-Type", "application/json")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Error(err)
