@@ -135,7 +135,7 @@ func TestDiscover(t *testing.T) {
 	if !errors.Is(err, controlplane.ErrNoDiscovery) || !controlplane.IsNotFound(err) {
 		t.Errorf("Discover() without discovery = %v, want ErrNoDiscovery and IsNotFound", err)
 	}
-	if want := "fetch OAuth discovery: the control plane publishes no OAuth discovery document (404 NOT_FOUND: Route not found)"; err == nil || err.Error() != want {
+	if want := "fetch OAuth discovery: the control plane publishes no OAuth discovery document (404 Not Found)"; err == nil || err.Error() != want {
 		t.Errorf("Discover() error = %q, want %q", err, want)
 	}
 	if requests(n, "GET") != 1 {
@@ -309,7 +309,7 @@ func TestAuthErrors(t *testing.T) {
 	tests := []struct{ token, want string }{
 		{"tak_pat_wrong", "list OAuth clients: the control plane rejected the credentials (401 invalid_token: Invalid or expired PAT)" + fix},
 		{"header.payload.sig", "list OAuth clients: the control plane rejected the credentials (401 Unauthorized: OAuth bearer token is not supported on this endpoint. Use OAuth-protected routes.)" + fix},
-		{"some-session-id", "list OAuth clients: the control plane rejected the credentials (401 UNAUTHORIZED: Session expired)" + fix},
+		{"some-session-id-0123", "list OAuth clients: the control plane rejected the credentials (401 UNAUTHORIZED: Authentication required)" + fix},
 	}
 	for _, tc := range tests {
 		t.Run(tc.token, func(t *testing.T) {

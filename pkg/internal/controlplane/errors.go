@@ -223,12 +223,16 @@ func apiError(r request, resp *http.Response, data []byte, post bool) *APIError 
 
 func statusDetail(status int, code, msg string) string {
 	s := strconv.Itoa(status)
-	if code != "" {
-		s += " " + code
-	} else if t := http.StatusText(status); t != "" {
-		s += " " + t
+	label := code
+	if label == "" {
+		label = http.StatusText(status)
 	}
-	if msg != "" {
+	if label != "" {
+		s += " " + label
+	}
+	// Takos's unknown-route reply is {"error": "Not Found"}: a message
+	// that only repeats the status text adds nothing.
+	if msg != "" && msg != label {
 		s += ": " + msg
 	}
 	return s
