@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -108,6 +109,28 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			fmt.Sscan(args[3], &f.Status)
 		}
 		worldOf(ts).cp.Inject(f)
+	},
+	// cpburn PATH N sends N form-encoded POSTs to the control plane's PATH
+	// (an /oauth endpoint), filling its rate limiter as other callers would.
+	"cpburn": func(ts *testscript.TestScript, neg bool, args []string) {
+		var n int
+		if len(args) != 2 {
+			ts.Fatalf("usage: cpburn PATH N")
+		}
+		if _, err := fmt.Sscan(args[1], &n); err != nil {
+			ts.Fatalf("cpburn: %v", err)
+		}
+		url := worldOf(ts).cp.URL + args[0]
+		for range n {
+			resp, err := http.Post(url, "application/x-www-form-urlencoded", strings.NewReader("grant_type=refresh_token"))
+			if err != nil {
+				ts.Fatalf("cpburn: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusTooManyRequests {
+				ts.Fatalf("cpburn: %s was rate limited before %d requests", args[0], n)
+			}
+		}
 	},
 	// ghfile FILE prints the records of a GitHub file-command file (the
 	// runner's name<<DELIM format) as name=value, with every value that is
