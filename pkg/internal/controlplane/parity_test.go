@@ -240,3 +240,23 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 		t.Errorf("took %v to report a 429 it does not wait for", d)
 	}
 }
+
+// TestOneRedirectURIIsSentAsAList: Takos walks a string redirect_uris per
+// character ("Invalid redirect_uri: h"), so a single URI must still travel
+// as a one-element array, on create and on update.
+func TestOneRedirectURIIsSentAsAList(t *testing.T) {
+	s := controlplanetest.New(t)
+	c := newClient(t, s, httpx.Options{})
+	one := []string{"https://app.example.com/cb"}
+	reg, err := c.CreateClient(context.Background(), controlplane.CreateRequest{ClientName: "One", RedirectURIs: one})
+	if err != nil {
+		t.Fatalf("CreateClient with one redirect URI = %v", err)
+	}
+	other := []string{"https://other.example.com/cb"}
+	if _, err := c.UpdateClient(context.Background(), reg.ClientID, controlplane.UpdateRequest{RedirectURIs: &other}); err != nil {
+		t.Fatalf("UpdateClient with one redirect URI = %v", err)
+	}
+	if got, _ := s.Client(reg.ClientID); len(got.RedirectURIs) != 1 || got.RedirectURIs[0] != other[0] {
+		t.Errorf("stored redirect URIs = %q, want %q", got.RedirectURIs, other)
+	}
+}
