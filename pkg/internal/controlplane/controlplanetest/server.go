@@ -44,8 +44,8 @@ const DefaultToken = "tak_pat_controlplanetest0000000000000000000000000000"
 // token).
 const DefaultOwner = "acct_owner"
 
-// Scopes returns the control plane's OAUTH_SCOPES registry (reference
-// §2.5): the 14 scopes registration accepts.
+// Scopes returns the control plane's OAUTH_SCOPES registry
+// (shared/types/oauth.ts): the 14 scopes registration accepts.
 func Scopes() []string { return slices.Clone(knownScopes[:]) }
 
 var knownScopes = [...]string{
