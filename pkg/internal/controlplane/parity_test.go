@@ -127,6 +127,10 @@ func TestClientSendsWhatTakosAccepts(t *testing.T) {
 					if a := h.Get("Authorization"); !strings.HasPrefix(a, "Bearer ") {
 						t.Errorf("%s sent Authorization scheme %q, want \"Bearer \"", call.name, strings.SplitN(a, " ", 2)[0])
 					}
+					// A session cookie would win over the bearer on Takos.
+					if h.Get("Cookie") != "" {
+						t.Errorf("%s sent a Cookie header", call.name)
+					}
 					ct := h.Get("Content-Type")
 					if call.body && ct != "application/json" {
 						t.Errorf("%s sent Content-Type %q, want application/json", call.name, ct)

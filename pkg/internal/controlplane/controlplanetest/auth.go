@@ -11,8 +11,19 @@ import (
 // with a dot is an OAuth JWT and refused, and anything else is looked up as
 // a session id of 16–128 [A-Za-z0-9_-]; a bearer that is neither a known
 // PAT nor a known session is "Authentication required", the same as none.
+// A session cookie, when sent, is the only credential looked at.
 func (s *Server) authenticate(r *http.Request) (owner string, rep reply, ok bool) {
 	required := envelopeReply(http.StatusUnauthorized, "UNAUTHORIZED", "Authentication required")
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		// The session cookie, when present, wins over Authorization.
+		s.mu.Lock()
+		owner, known := s.tokens[c.Value]
+		s.mu.Unlock()
+		if !known || strings.HasPrefix(c.Value, "tak_pat_") || !validSessionID(c.Value) {
+			return "", required, false
+		}
+		return owner, reply{}, true
+	}
 	bearer, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	bearer = strings.TrimSpace(bearer)
 	if !found || bearer == "" {
@@ -38,6 +49,9 @@ func (s *Server) authenticate(r *http.Request) (owner string, rep reply, ok bool
 	}
 	return owner, reply{}, true
 }
+
+// sessionCookie carries a browser session id.
+const sessionCookie = "__Host-tp_session"
 
 // validSessionID is the shape requireAuth accepts as a session id.
 func validSessionID(v string) bool { return len(v) >= 16 && validOpaqueID(v) }

@@ -73,26 +73,37 @@ func TestAuthorizationScheme(t *testing.T) {
 	tests := []struct {
 		name   string
 		header string
+		cookie string // the __Host-tp_session cookie, if any
 		want   int
 		body   map[string]any // nil: only the status is checked
 	}{
-		{"Bearer PAT", "Bearer " + s.Token, 200, nil},
-		{"lower-case bearer PAT", "bearer " + s.Token, 401, required},
-		{"upper-case BEARER PAT", "BEARER " + s.Token, 401, required},
-		{"scheme without a space", "Bearer" + s.Token, 401, required},
-		{"Basic", "Basic " + s.Token, 401, required},
-		{"bare token", s.Token, 401, required},
-		{"Bearer known session", "Bearer 0123456789abcdef_session", 200, nil},
-		{"lower-case bearer session", "bearer 0123456789abcdef_session", 401, required},
-		{"unknown session", "Bearer 0123456789abcdef_unknown", 401, required},
-		{"known bearer too short for a session id", "Bearer short", 401, required},
-		{"unknown PAT", "Bearer tak_pat_nope", 401, map[string]any{"error": "invalid_token", "error_description": "Invalid or expired PAT"}},
-		{"OAuth JWT", "Bearer a.b.c", 401, map[string]any{"error": "OAuth bearer token is not supported on this endpoint. Use OAuth-protected routes."}},
-		{"lower-case bearer JWT", "bearer a.b.c", 401, required},
+		{"Bearer PAT", "Bearer " + s.Token, "", 200, nil},
+		{"lower-case bearer PAT", "bearer " + s.Token, "", 401, required},
+		{"upper-case BEARER PAT", "BEARER " + s.Token, "", 401, required},
+		{"scheme without a space", "Bearer" + s.Token, "", 401, required},
+		{"Basic", "Basic " + s.Token, "", 401, required},
+		{"bare token", s.Token, "", 401, required},
+		{"Bearer known session", "Bearer 0123456789abcdef_session", "", 200, nil},
+		{"lower-case bearer session", "bearer 0123456789abcdef_session", "", 401, required},
+		{"unknown session", "Bearer 0123456789abcdef_unknown", "", 401, required},
+		{"known bearer too short for a session id", "Bearer short", "", 401, required},
+		{"unknown PAT", "Bearer tak_pat_nope", "", 401, map[string]any{"error": "invalid_token", "error_description": "Invalid or expired PAT"}},
+		{"OAuth JWT", "Bearer a.b.c", "", 401, map[string]any{"error": "OAuth bearer token is not supported on this endpoint. Use OAuth-protected routes."}},
+		{"lower-case bearer JWT", "bearer a.b.c", "", 401, required},
+		{"session cookie", "", "0123456789abcdef_session", 200, nil},
+		{"unknown session cookie wins over a good Bearer", "Bearer " + s.Token, "0123456789abcdef_unknown", 401, required},
+		{"PAT as a session cookie", "", s.Token, 401, required},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			status, _, got := raw(t, s, http.MethodGet, clientsPath, map[string]string{"Authorization": tc.header}, "")
+			h := map[string]string{}
+			if tc.header != "" {
+				h["Authorization"] = tc.header
+			}
+			if tc.cookie != "" {
+				h["Cookie"] = "__Host-tp_session=" + tc.cookie
+			}
+			status, _, got := raw(t, s, http.MethodGet, clientsPath, h, "")
 			if status != tc.want {
 				t.Fatalf("GET with Authorization %q = %d %v, want %d", tc.header, status, got, tc.want)
 			}
