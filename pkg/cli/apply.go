@@ -18,6 +18,7 @@ import (
 	"github.com/takos-dev/takos-apply/pkg/internal/export"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 	"github.com/takos-dev/takos-apply/pkg/internal/lint"
+	"github.com/takos-dev/takos-apply/pkg/internal/oauthmeta"
 	"github.com/takos-dev/takos-apply/pkg/internal/reconcile"
 	"github.com/takos-dev/takos-apply/pkg/internal/report"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
@@ -106,6 +107,14 @@ func (r *runner) failf(code int, format string, args ...any) int {
 	return code
 }
 
+func (r *runner) warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if r.masker != nil {
+		msg = r.masker.Redact(msg)
+	}
+	fmt.Fprintf(r.e.stderr, "takos-apply: warning: %s\n", msg)
+}
+
 func (r *runner) mask(v string) {
 	if r.masker != nil {
 		// A token with a line break cannot be masked line by line; it is
@@ -160,7 +169,9 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 			return code
 		}
 	} else if err != nil && !controlplane.IsNotFound(err) {
-		return r.failf(ExitFailure, "%v", err)
+		// Discovery only refines the scope lint: the control plane checks
+		// scopes again on create, so a PAT or broker run must not stop here.
+		r.warnf("%v; scopes are checked against the built-in list", err)
 	}
 
 	st := &store{cp: cp}
@@ -228,6 +239,13 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	ua := "takos-apply/" + Version()
 	tokenHTTP := httpx.NewClient(httpx.Options{Timeout: r.f.timeout, UserAgent: ua, RetryPOST: true})
 	cfg := r.f.auth.config(r.e, r.f.controlPlane, tokenHTTP, r.mask)
+	// One RFC 8414 fetch per run, shared by token exchange (token_endpoint)
+	// and the scope lint (scopes_supported), sent without the bearer.
+	var meta *oauthmeta.Cache
+	if u, err := httpx.CheckURL(r.f.controlPlane); err == nil {
+		meta = oauthmeta.NewCache(tokenHTTP, httpx.Origin(u))
+		cfg.Metadata = meta
+	}
 	res, err := auth.Resolve(ctx, cfg)
 	if err != nil {
 		return nil, r.failf(ExitFailure, "%v", err)
@@ -252,7 +270,10 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	if err != nil {
 		return nil, r.failf(ExitUsage, "%v", err)
 	}
-	return cp, ExitOK
+	if meta == nil || meta.Base() != httpx.Origin(u) {
+		meta = oauthmeta.NewCache(tokenHTTP, httpx.Origin(u))
+	}
+	return cp.WithMetadata(meta), ExitOK
 }
 
 func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, autoEnv bool) int {

@@ -163,7 +163,7 @@ func TestFaults(t *testing.T) {
 		{name: "list 500 always", faults: []controlplanetest.Fault{{Method: "GET", Path: "/api/", Kind: controlplanetest.StatusBeforeAct, Status: 500, Times: 5}}, wantCode: ExitFailure},
 		{name: "list reset once", faults: []controlplanetest.Fault{{Method: "GET", Path: "/api/", Kind: controlplanetest.ResetBeforeAct}}, wantCode: ExitOK},
 		{name: "list malformed", faults: []controlplanetest.Fault{{Method: "GET", Path: "/api/", Kind: controlplanetest.MalformedJSON}}, wantCode: ExitFailure},
-		{name: "discovery 503 always", faults: []controlplanetest.Fault{{Method: "GET", Path: "/.well-known/", Kind: controlplanetest.StatusBeforeAct, Status: 503, Times: 5}}, wantCode: ExitFailure},
+		{name: "discovery 503 always", faults: []controlplanetest.Fault{{Method: "GET", Path: "/.well-known/", Kind: controlplanetest.StatusBeforeAct, Status: 503, Times: 5}}, wantCode: ExitOK, wantErr: "warning: fetch OAuth discovery"},
 		{name: "update 503 once", seed: existing, faults: []controlplanetest.Fault{{Method: "PATCH", Kind: controlplanetest.StatusBeforeAct, Status: 503}}, wantCode: ExitOK},
 		{name: "update reset after acting", seed: existing, faults: []controlplanetest.Fault{{Method: "PATCH", Kind: controlplanetest.ResetAfterAct}}, wantCode: ExitOK},
 		{name: "update 401", seed: existing, faults: []controlplanetest.Fault{{Method: "PATCH", Kind: controlplanetest.StatusBeforeAct, Status: 401}}, wantCode: ExitFailure},

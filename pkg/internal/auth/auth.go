@@ -44,6 +44,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+	"github.com/takos-dev/takos-apply/pkg/internal/oauthmeta"
 )
 
 // Mode selects where the control-plane credential comes from.
@@ -90,6 +91,12 @@ type Config struct {
 	// control plane's /.well-known/oauth-authorization-server, fetched on
 	// first use).
 	TokenURL string
+	// Metadata is the control plane's RFC 8414 document, shared with the
+	// control-plane client so that a run fetches it once; nil (or a cache
+	// for another origin) means github-oidc fetches its own. A TokenURL
+	// with no path is an issuer (a takos-apply broker) whose own metadata
+	// names the token endpoint.
+	Metadata *oauthmeta.Cache
 	// SubjectTokenType is "jwt" (default) or "id_token", or the full URN.
 	SubjectTokenType string
 	// GoogleCredentials is the external_account file ("" = none).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+	"github.com/takos-dev/takos-apply/pkg/internal/oauthmeta"
 )
 
 // maxTokenResponse caps token-endpoint and discovery responses.
@@ -30,9 +31,13 @@ type exchangeSource struct {
 	rt          *state
 	gh          *githubSource
 	ghAudience  string // aud requested on the GitHub token
-	origin      string // control plane origin: the RFC 8693 audience and the base of discovery
+	origin      string // control plane origin: the RFC 8693 audience
 	subjectType string
 	tokenURL    string // configured or discovered
+	// meta is the control plane's RFC 8414 document, read for
+	// token_endpoint when tokenURL is empty (shared with the control-plane
+	// client: one fetch per run).
+	meta *oauthmeta.Cache
 }
 
 // Token implements oauth2.TokenSource.
@@ -49,13 +54,13 @@ func (s *exchangeSource) Token() (*oauth2.Token, error) {
 	return s.exchange(ctx, tokenURL, jwt)
 }
 
-// endpoint returns the token endpoint, discovering it once from the
-// control plane's RFC 8414 metadata when not configured.
+// endpoint returns the token endpoint: the configured one, else
+// token_endpoint from the control plane's RFC 8414 metadata.
 func (s *exchangeSource) endpoint(ctx context.Context) (string, error) {
 	if s.tokenURL != "" {
 		return s.tokenURL, nil
 	}
-	u, err := discoverTokenEndpoint(ctx, s.rt, s.origin)
+	u, err := discoverTokenEndpoint(ctx, s.meta)
 	if err != nil {
 		return "", err
 	}
@@ -63,55 +68,47 @@ func (s *exchangeSource) endpoint(ctx context.Context) (string, error) {
 	return u, nil
 }
 
-// discoverTokenEndpoint reads token_endpoint from
-// ORIGIN/.well-known/oauth-authorization-server (RFC 8414).
-func discoverTokenEndpoint(ctx context.Context, rt *state, origin string) (string, error) {
+// discoverTokenEndpoint reads token_endpoint from the control plane's
+// RFC 8414 document.
+func discoverTokenEndpoint(ctx context.Context, meta *oauthmeta.Cache) (string, error) {
 	const op = "github-oidc: discovering the token endpoint"
 	const fixURL = "pass the RFC 8693 token endpoint with --token-url (or TAKOS_TOKEN_URL)"
-	metaURL := origin + "/.well-known/oauth-authorization-server"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metaURL, nil)
-	if err != nil {
-		return "", &Error{Op: op, Err: err}
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := rt.http.Do(req)
-	if err != nil {
-		return "", &Error{Op: op, Err: netError(metaURL, err), Fix: "check the control plane URL and the network; or " + fixURL}
-	}
-	body, err := httpx.ReadBody(resp, maxTokenResponse)
-	if err != nil {
+	m, err := meta.Get(ctx)
+	switch {
+	case oauthmeta.IsNotFound(err):
+		return "", &Error{Op: op, Err: err,
+			Fix: "the server publishes no OAuth authorization server metadata; " + fixURL}
+	case err != nil:
+		var me *oauthmeta.Error
+		if errors.As(err, &me) && me.Transport {
+			return "", &Error{Op: op, Err: err, Fix: "check the control plane URL and the network; or " + fixURL}
+		}
 		return "", &Error{Op: op, Err: err, Fix: fixURL}
 	}
-	if resp.StatusCode != http.StatusOK {
-		return "", &Error{Op: op, Err: fmt.Errorf("GET %s answered HTTP %d", metaURL, resp.StatusCode),
-			Fix: "the control plane publishes no OAuth authorization server metadata; " + fixURL}
+	if err := m.CheckIssuer(meta.Base()); err != nil {
+		// The real Takos reports https://$ADMIN_DOMAIN whatever name it is
+		// reached by, and it has no RFC 8693 endpoint either.
+		fix := "RFC 8414 requires the issuer to be the URL the metadata was read from, and a token endpoint read " +
+			"from a document that names another issuer could divert the GitHub token. Takos reports its admin " +
+			"domain (https://$ADMIN_DOMAIN) as issuer whatever URL it is reached on: if " + safetext.Compact(m.Issuer, 200) +
+			" is this control plane, pass it as --control-plane; Takos itself has no token exchange, so for " +
+			"keyless deploys run `takos-apply broker` and pass its endpoint with --token-url (see README " +
+			"\"Keyless deploys to Takos\"), or use a personal access token in TAKOS_TOKEN"
+		return "", &Error{Op: op, Err: err, Fix: fix}
 	}
-	var meta struct {
-		Issuer        string   `json:"issuer"`
-		TokenEndpoint string   `json:"token_endpoint"`
-		GrantTypes    []string `json:"grant_types_supported"`
+	if m.TokenEndpoint == "" {
+		return "", &Error{Op: op, Err: fmt.Errorf("%s has no token_endpoint", httpx.Redact(m.URL)), Fix: fixURL}
 	}
-	if err := json.Unmarshal(body, &meta); err != nil {
-		return "", &Error{Op: op, Err: fmt.Errorf("%s is not a JSON metadata document", metaURL), Fix: fixURL}
-	}
-	// RFC 8414 §3.3: the issuer must be the URL the metadata was fetched
-	// for, otherwise an attacker's document could redirect the subject token.
-	if meta.Issuer != "" && strings.TrimSuffix(meta.Issuer, "/") != origin {
-		return "", &Error{Op: op, Err: fmt.Errorf("metadata issuer %q does not match %s", safetext.Compact(meta.Issuer, 200), origin),
-			Fix: "use the control plane URL that matches its issuer, or " + fixURL}
-	}
-	if meta.TokenEndpoint == "" {
-		return "", &Error{Op: op, Err: fmt.Errorf("%s has no token_endpoint", metaURL), Fix: fixURL}
-	}
-	if _, err := httpx.CheckURL(meta.TokenEndpoint); err != nil {
+	if _, err := httpx.CheckURL(m.TokenEndpoint); err != nil {
 		return "", &Error{Op: op, Err: fmt.Errorf("token_endpoint: %w", err), Fix: fixURL}
 	}
-	if meta.GrantTypes != nil && !slices.Contains(meta.GrantTypes, grantTypeExchange) {
+	if m.GrantTypesSupported != nil && !slices.Contains(m.GrantTypesSupported, grantTypeExchange) {
 		return "", &Error{Op: op, Err: errors.New("the control plane does not advertise RFC 8693 token exchange (grant_types_supported)"),
 			Fix: "this control plane cannot trade a GitHub OIDC token for a credential; use a personal access token " +
-				"in TAKOS_TOKEN, or " + fixURL + " if the exchange lives elsewhere"}
+				"in TAKOS_TOKEN, run `takos-apply broker` (README \"Keyless deploys to Takos\"), or " + fixURL +
+				" if the exchange lives elsewhere"}
 	}
-	return meta.TokenEndpoint, nil
+	return m.TokenEndpoint, nil
 }
 
 // exchange performs one RFC 8693 request.

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+	"github.com/takos-dev/takos-apply/pkg/internal/oauthmeta"
 )
 
 // maxOIDCResponse caps GitHub's {"value": jwt} response, as
@@ -161,10 +162,13 @@ func (r *resolver) githubOIDC(reason string) (*Resolved, error) {
 	if err != nil {
 		return nil, &Error{Op: op, Err: err, Fix: "use --subject-token-type jwt or id_token"}
 	}
+	meta := r.cfg.Metadata
 	if r.cfg.TokenURL != "" {
 		if _, err := httpx.CheckURL(r.cfg.TokenURL); err != nil {
 			return nil, &Error{Op: op, Err: fmt.Errorf("token URL: %w", err), Fix: "use the https:// URL of the RFC 8693 token endpoint"}
 		}
+	} else if meta == nil || meta.Base() != origin {
+		meta = oauthmeta.NewCache(r.rt.http, origin)
 	}
 	ghAud := r.cfg.Audience
 	if ghAud == "" {
@@ -177,6 +181,7 @@ func (r *resolver) githubOIDC(reason string) (*Resolved, error) {
 		origin:      origin,
 		tokenURL:    r.cfg.TokenURL,
 		subjectType: subjectType,
+		meta:        meta,
 	}
 	return &Resolved{
 		Mode:   ModeGitHubOIDC,

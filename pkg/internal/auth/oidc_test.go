@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -241,5 +243,31 @@ func TestFailedExchangeIsNotCached(t *testing.T) {
 	}
 	if _, err := res.Source.Token(); err != nil {
 		t.Fatalf("Token() after recovery error = %v, want success", err)
+	}
+}
+
+// TestTakosDiscoveryIssuer: the real Takos answers discovery on any URL
+// with issuer https://$ADMIN_DOMAIN and no token exchange. The error must
+// say so and point at the way out, before any GitHub token is requested.
+func TestTakosDiscoveryIssuer(t *testing.T) {
+	s := newOIDCSetup(t, authtest.STSOptions{})
+	takos := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"issuer":"https://admin.takos.example","token_endpoint":"https://admin.takos.example/oauth/token",` +
+			`"grant_types_supported":["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:device_code"]}`))
+	}))
+	defer takos.Close()
+	s.cfg.ControlPlaneURL = takos.URL
+	res, err := Resolve(context.Background(), s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = res.Source.Token()
+	checkTokenErr(t, err, []string{
+		"the metadata of " + takos.URL + ` reports issuer "https://admin.takos.example"`,
+		"https://$ADMIN_DOMAIN", "pass it as --control-plane", "takos-apply broker", "--token-url",
+	}, nil, false)
+	if got := s.gh.Log.Count(authtest.GitHubTokenPath); got != 0 {
+		t.Errorf("GitHub token requests = %d, want 0", got)
 	}
 }

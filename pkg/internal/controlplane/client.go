@@ -29,6 +29,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
+	"github.com/takos-dev/takos-apply/pkg/internal/oauthmeta"
 )
 
 // Paths of the control-plane API: RFC 8414 discovery and the owner-side
@@ -46,6 +47,7 @@ const maxBody = 1 << 20
 type Client struct {
 	base *url.URL
 	hc   *http.Client
+	meta *oauthmeta.Cache // nil: Discover fetches through hc
 }
 
 // New returns a client for the control plane at baseURL. baseURL must pass
@@ -79,19 +81,41 @@ type Discovery struct {
 	ScopesSupported []string
 }
 
-// Discover fetches GET /.well-known/oauth-authorization-server and returns
-// its scopes_supported. A 404 is returned as an *APIError that matches
+// WithMetadata returns a copy of c whose Discover reads m, the run's one
+// RFC 8414 document shared with token exchange (see package oauthmeta).
+// m fetches without the bearer: the document is public.
+func (c *Client) WithMetadata(m *oauthmeta.Cache) *Client {
+	cc := *c
+	cc.meta = m
+	return &cc
+}
+
+// Discover reads the control plane's RFC 8414 document
+// (/.well-known/oauth-authorization-server) and returns its
+// scopes_supported. A 404 is returned as an *APIError that matches
 // ErrNoDiscovery and IsNotFound, so the caller can fall back to the
-// built-in scope list. No endpoint of the document is read or checked:
-// token exchange does its own discovery with its own checks.
+// built-in scope list. Neither the issuer nor any endpoint of the document
+// is read or checked: the real Takos reports https://$ADMIN_DOMAIN as
+// issuer whatever URL it is reached on, and its scopes are valid anyway;
+// token exchange makes its own checks.
 func (c *Client) Discover(ctx context.Context) (*Discovery, error) {
-	var w struct {
-		ScopesSupported []string `json:"scopes_supported"`
+	const op = "fetch OAuth discovery"
+	meta := c.meta
+	if meta == nil {
+		meta = oauthmeta.NewCache(c.hc, c.base.String())
 	}
-	if _, err := c.do(ctx, request{op: "fetch OAuth discovery", method: http.MethodGet, path: DiscoveryPath, discovery: true}, &w); err != nil {
-		return nil, err
+	m, err := meta.Get(ctx)
+	if err != nil {
+		var me *oauthmeta.Error
+		if errors.As(err, &me) && me.Status == http.StatusNotFound {
+			code, msg := apiErrorFields(me.Body)
+			return nil, &APIError{Op: op, Method: http.MethodGet, Status: me.Status, Code: code, Message: msg,
+				notFound: true, noDiscovery: true,
+				summary: ErrNoDiscovery.Error() + " (" + statusDetail(me.Status, code, msg) + ")"}
+		}
+		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	return &Discovery{ScopesSupported: w.ScopesSupported}, nil
+	return &Discovery{ScopesSupported: m.ScopesSupported}, nil
 }
 
 // OAuthClient is an OAuth client as the control plane lists or returns it
@@ -366,8 +390,6 @@ type request struct {
 	// id is the client a PATCH or DELETE addresses; a 404 then means that
 	// client is gone.
 	id string
-	// discovery marks the discovery fetch, whose 404 is ErrNoDiscovery.
-	discovery bool
 }
 
 // do sends one logical request and decodes a 2xx JSON reply into out.

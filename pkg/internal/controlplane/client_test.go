@@ -164,15 +164,15 @@ func TestDiscoverReadsOnlyScopes(t *testing.T) {
 		{"no token_endpoint", `{"issuer":"x"}`, nil, ""},
 		{"plain http token_endpoint", `{"token_endpoint":"http://evil.example/token","scopes_supported":["openid"]}`, []string{"openid"}, ""},
 		{"scopes_supported not an array", `{"scopes_supported":"openid profile"}`, nil,
-			`fetch OAuth discovery: the control plane answered 200 with an unusable body: field "scopes_supported" has the wrong type (want []string)`},
+			`fetch OAuth discovery: GET SRV/.well-known/oauth-authorization-server: "scopes_supported" is not an array of strings`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := jsonServer(t, 200, tc.body)
 			c, _ := controlplane.New(srv.URL, wire(t, srv.URL, "tok", httpx.Options{}))
 			d, err := c.Discover(context.Background())
 			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Errorf("Discover() = %v, want %q", err, tc.err)
+				if want := strings.ReplaceAll(tc.err, "SRV", srv.URL); err == nil || err.Error() != want {
+					t.Errorf("Discover() = %v, want %q", err, want)
 				}
 				return
 			}

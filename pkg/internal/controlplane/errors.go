@@ -186,9 +186,6 @@ func apiError(r request, resp *http.Response, data []byte, post bool) *APIError 
 		e.notFound = true
 		e.summary = "client " + id + " not found or revoked (" + detail + ")"
 		e.Fix = "remove the pinned client id or create a new client"
-	case s == http.StatusNotFound && r.discovery:
-		e.notFound, e.noDiscovery = true, true
-		e.summary = ErrNoDiscovery.Error() + " (" + detail + ")"
 	case s == http.StatusNotFound:
 		e.summary = "the control plane has no OAuth client API here (" + detail + ")"
 		e.Fix = "check --control-plane (TAKOS_API_URL)"

@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
+)
+
+// wireLog records, in one order, the requests a run makes to every server.
+type wireLog struct {
+	mu   sync.Mutex
+	reqs []string
+}
+
+func (l *wireLog) add(server string, r *http.Request) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reqs = append(l.reqs, server+" "+r.Method+" "+r.URL.Path)
+}
+
+func (l *wireLog) get() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.reqs...)
+}
+
+// recorder logs each request as server's, then hands it to h.
+func (l *wireLog) recorder(server string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		l.add(server, r)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// proxyTo forwards every request to target unchanged.
+func proxyTo(t *testing.T, target string) http.Handler {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(u); r.Out.Host = u.Host }}
+}
+
+// federatedControlPlane is the control plane takos-apply's github-oidc mode
+// was built for: one origin serving RFC 8414 metadata that advertises
+// token exchange, the RFC 8693 endpoint (the STS fake) and the owner API
+// (the control-plane fake, which accepts the STS's tokens). Every request
+// is logged as "cp".
+func federatedControlPlane(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC) (front *httptest.Server, cp *controlplanetest.Server) {
+	t.Helper()
+	sts := authtest.NewSTS(t, gh.Issuer, authtest.STSOptions{})
+	cp = controlplanetest.New(t, controlplanetest.WithFederation(func(tok string) (string, bool) {
+		_, ok := sts.Lookup(tok)
+		return controlplanetest.DefaultOwner, ok
+	}))
+	toSTS, toCP := proxyTo(t, sts.URL), proxyTo(t, cp.URL)
+	front = httptest.NewUnstartedServer(nil)
+	origin := "http://" + front.Listener.Addr().String()
+	front.Config.Handler = log.recorder("cp", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/.well-known/oauth-authorization-server":
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{
+				"issuer":                origin,
+				"token_endpoint":        origin + authtest.STSTokenPath,
+				"grant_types_supported": []string{"authorization_code", authtest.GrantTypeTokenExchange},
+				"scopes_supported":      controlplanetest.Scopes(),
+			})
+		case r.URL.Path == authtest.STSTokenPath:
+			toSTS.ServeHTTP(w, r)
+		default:
+			toCP.ServeHTTP(w, r)
+		}
+	}))
+	front.Start()
+	t.Cleanup(front.Close)
+	return front, cp
+}
+
+// recordedGitHub puts a recorder named "github" in front of gh's token
+// endpoint and returns the ACTIONS_ID_TOKEN_REQUEST_URL to use.
+func recordedGitHub(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC) string {
+	t.Helper()
+	srv := httptest.NewServer(log.recorder("github", proxyTo(t, gh.Issuer)))
+	t.Cleanup(srv.Close)
+	return srv.URL + authtest.GitHubTokenPath + "?api-version=2.0"
+}
+
+// TestNoOpApplyRequestSequence pins the exact requests of an apply that
+// changes nothing, authenticated by GitHub OIDC token exchange: the RFC
+// 8414 document is fetched once and shared by token exchange and the scope
+// lint (it used to be fetched twice).
+func TestNoOpApplyRequestSequence(t *testing.T) {
+	log := &wireLog{}
+	gh := authtest.NewGitHubOIDC(t)
+	front, cp := federatedControlPlane(t, log, gh)
+	cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid", "profile"}})
+
+	s := newStep(t, cp)
+	delete(s.env, "TAKOS_TOKEN")
+	s.env["TAKOS_API_URL"] = front.URL
+	s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = recordedGitHub(t, log, gh)
+	s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = gh.RequestToken
+	s.apply("--auth", "github-oidc")
+	if s.code != ExitOK || !strings.Contains(s.stdout, " unchanged") {
+		t.Fatalf("apply = %d, want a no-op success\nstdout:\n%s\nstderr:\n%s", s.code, s.stdout, s.stderr)
+	}
+	want := []string{
+		"cp GET /.well-known/oauth-authorization-server",
+		"github GET /idtoken",
+		"cp POST /oauth/token",
+		"cp GET /api/me/oauth/clients",
+	}
+	if diff := cmp.Diff(want, log.get()); diff != "" {
+		t.Errorf("request sequence (-want +got):\n%s", diff)
+	}
+}
