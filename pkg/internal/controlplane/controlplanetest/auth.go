@@ -32,6 +32,9 @@ func (s *Server) authenticate(r *http.Request) (owner string, rep reply, ok bool
 	s.mu.Lock()
 	owner, known := s.tokens[bearer]
 	s.mu.Unlock()
+	if !known {
+		owner, known = s.patOwner(bearer)
+	}
 	if !known && s.verify != nil {
 		if o, ok := s.verify(bearer); ok {
 			return o, reply{}, true

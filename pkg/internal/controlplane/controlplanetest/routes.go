@@ -160,6 +160,8 @@ func (s *Server) api(r *http.Request, body []byte) reply {
 		return envelopeReply(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Payload too large")
 	}
 	switch {
+	case p == PATsPath || strings.HasPrefix(p, PATsPath+"/"):
+		return s.servePATs(owner, r.Method, p, body)
 	case p == clientsPath && r.Method == http.MethodGet:
 		return s.list(owner)
 	case p == clientsPath && r.Method == http.MethodPost:

@@ -89,6 +89,8 @@ type Server struct {
 	regTokens []string
 	faults    []Fault
 	rateHits  map[string][]time.Time // accepted /oauth requests by "path key"
+
+	pats patStore // pat.go
 }
 
 // New starts a fake control plane on loopback; t.Cleanup closes it.
