@@ -40,9 +40,11 @@ type GitHubOIDC struct {
 	signer *signer
 	faults faultQueue
 
-	mu       sync.Mutex
-	lifetime time.Duration
-	issued   []string
+	mu        sync.Mutex
+	lifetime  time.Duration
+	issued    []string
+	overrides map[string]any
+	retired   *signer // still published after RotateKey(true)
 }
 
 // NewGitHubOIDC starts the fake; it is closed when the test ends. Tokens
@@ -64,7 +66,13 @@ func NewGitHubOIDC(t testing.TB) *GitHubOIDC {
 	mux.HandleFunc(GitHubTokenPath, logged(g.Log, &g.faults, g.serveToken))
 	mux.HandleFunc(DiscoveryPath, logged(g.Log, nil, g.serveDiscovery))
 	mux.HandleFunc(JWKSPath, logged(g.Log, nil, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, g.signer.jwks())
+		g.mu.Lock()
+		set := g.signer.jwks()
+		if g.retired != nil {
+			set["keys"] = append(set["keys"].([]any), g.retired.jwks()["keys"].([]any)...)
+		}
+		g.mu.Unlock()
+		writeJSON(w, http.StatusOK, set)
 	}))
 	serve(t, mux, func(url string) {
 		g.Issuer = url
@@ -103,7 +111,55 @@ func (g *GitHubOIDC) Issued() []string {
 // Sign signs arbitrary claims with the issuer's key, for tests that need a
 // token the endpoint would not issue.
 func (g *GitHubOIDC) Sign(claims map[string]any) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	return g.signer.sign(claims)
+}
+
+// SignHeader signs claims with the issuer's RS256 key under an arbitrary
+// protected header (a missing kid, an alg that lies), for verifier tests.
+func (g *GitHubOIDC) SignHeader(header, claims map[string]any) (string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.signer.signHeader(header, claims)
+}
+
+// KeyID returns the kid of the current signing key.
+func (g *GitHubOIDC) KeyID() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.signer.kid
+}
+
+// RotateKey replaces the signing key with a new one (a new kid), as
+// GitHub does from time to time. With keepOld the JWKS still publishes
+// the previous key, as during a real rotation; without it, tokens signed
+// before no longer verify.
+func (g *GitHubOIDC) RotateKey(keepOld bool) error {
+	s, err := newSigner()
+	if err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.retired = nil
+	if keepOld {
+		g.retired = g.signer
+	}
+	g.signer = s
+	return nil
+}
+
+// SetClaim makes the token endpoint issue tokens whose claim k is v (nil
+// removes the claim), e.g. event_name pull_request_target for a run a fork
+// triggered.
+func (g *GitHubOIDC) SetClaim(k string, v any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.overrides == nil {
+		g.overrides = map[string]any{}
+	}
+	g.overrides[k] = v
 }
 
 // Claims returns the claims a token for audience would carry now.
@@ -116,7 +172,7 @@ func (g *GitHubOIDC) Claims(audience string) map[string]any {
 func (g *GitHubOIDC) claimsLocked(audience string) map[string]any {
 	now := time.Now()
 	iat := now.Unix()
-	return map[string]any{
+	c := map[string]any{
 		"jti":                   randomHex(16),
 		"sub":                   "repo:octo-org/octo-repo:environment:production",
 		"aud":                   audience,
@@ -150,6 +206,14 @@ func (g *GitHubOIDC) claimsLocked(audience string) map[string]any {
 		"iat": iat,
 		"exp": now.Add(g.lifetime).Unix(),
 	}
+	for k, v := range g.overrides {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	return c
 }
 
 func (g *GitHubOIDC) serveToken(w http.ResponseWriter, r *http.Request) {

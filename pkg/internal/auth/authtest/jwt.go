@@ -56,7 +56,11 @@ func newSigner() (*signer, error) {
 }
 
 func (s *signer) sign(claims map[string]any) (string, error) {
-	header := map[string]any{"alg": "RS256", "typ": "JWT", "kid": s.kid, "x5t": s.x5t}
+	return s.signHeader(map[string]any{"alg": "RS256", "typ": "JWT", "kid": s.kid, "x5t": s.x5t}, claims)
+}
+
+// signHeader signs with RS256 whatever header says.
+func (s *signer) signHeader(header, claims map[string]any) (string, error) {
 	h, err := json.Marshal(header)
 	if err != nil {
 		return "", err

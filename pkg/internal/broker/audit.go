@@ -1,0 +1,100 @@
+package broker
+
+import (
+	"io"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// auditClaims are the claims recorded per decision: who ran what, where.
+// None is a credential (jti is an identifier, useful to trace a replay).
+var auditClaims = []string{
+	"iss", "aud", "sub", "jti", "repository", "repository_id", "repository_owner", "repository_owner_id",
+	"ref", "ref_type", "sha", "environment", "event_name", "workflow_ref", "job_workflow_ref",
+	"run_id", "run_attempt", "actor", "actor_id", "runner_environment",
+}
+
+// auditLog writes one JSON object per line and decision (log/slog's JSON
+// handler). Every string it records passes through redact first.
+type auditLog struct {
+	log *slog.Logger
+}
+
+func newAuditLog(w io.Writer, now func() time.Time) *auditLog {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		switch {
+		case len(groups) == 0 && a.Key == slog.TimeKey:
+			return slog.Time(slog.TimeKey, now().UTC())
+		case a.Value.Kind() == slog.KindString:
+			return slog.String(a.Key, redact(a.Value.String()))
+		}
+		return a
+	}})
+	return &auditLog{log: slog.New(h)}
+}
+
+// credentialPattern matches what must never be recorded even if a claim,
+// a reason or a server message carried it: Takos PATs and anything shaped
+// like a JWS (three base64url parts, the first a JSON header).
+var credentialPattern = regexp.MustCompile(`tak_pat_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
+
+// redact removes credentials from s (see credentialPattern).
+func redact(s string) string {
+	if !strings.Contains(s, "tak_pat_") && !strings.Contains(s, "eyJ") {
+		return s
+	}
+	return credentialPattern.ReplaceAllString(s, "[REDACTED]")
+}
+
+func claimAttrs(c Claims) slog.Attr {
+	var attrs []any
+	for _, k := range auditClaims {
+		if v, ok := c[k]; ok {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	return slog.Group("claims", attrs...)
+}
+
+// exchange records one token-exchange decision.
+func (a *auditLog) exchange(remote string, c Claims, code, reason, rule, patID string, expires time.Time) {
+	attrs := []any{slog.String("remote", remote)}
+	if code == "" {
+		attrs = append(attrs, slog.String("decision", "granted"), slog.String("rule", rule),
+			slog.String("pat_id", patID), slog.Time("expires_at", expires.UTC()))
+	} else {
+		attrs = append(attrs, slog.String("decision", "denied"), slog.String("error", code), slog.String("reason", reason))
+		if rule != "" {
+			attrs = append(attrs, slog.String("rule", rule))
+		}
+	}
+	if c != nil {
+		attrs = append(attrs, claimAttrs(c))
+	}
+	a.log.Info("token exchange", attrs...)
+}
+
+func (a *auditLog) revoked(id, name, why string) {
+	a.log.Info("pat revoked", slog.String("pat_id", id), slog.String("name", name), slog.String("reason", why))
+}
+
+func (a *auditLog) event(msg string, attrs ...any) { a.log.Info(msg, attrs...) }
+
+func (a *auditLog) failure(msg string, err error) {
+	a.log.Error(msg, slog.String("error", err.Error()))
+}
+
+// describeClaims renders the non-secret claims a policy matches on, for an
+// error_description.
+func describeClaims(c Claims) string {
+	var parts []string
+	for _, k := range slices.Concat([]string{"iss", "aud"}, MatchClaims[:]) {
+		if v, ok := c[k]; ok && v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
