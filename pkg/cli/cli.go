@@ -42,6 +42,7 @@ Usage:
   takos-apply plan [flags] [PATH]       show what apply would change on the control plane (read only)
   takos-apply apply [flags] [PATH]      create or update the OAuth client and export its credentials
   takos-apply auth debug [flags]        show how takos-apply authenticates, without printing tokens
+  takos-apply broker [flags]            run the GitHub OIDC broker that mints short-lived Takos PATs
   takos-apply schema                    print the embedded JSON Schema of app.yml
   takos-apply version                   print the version
 
@@ -67,6 +68,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runPlanApply(ctx, e, rest, true)
 	case "auth":
 		return runAuth(ctx, e, rest)
+	case "broker":
+		return runBroker(ctx, e, rest)
 	case "schema":
 		return runSchema(e, rest)
 	case "version", "--version", "-version":

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -17,9 +20,20 @@ var update = flag.Bool("update", false, "rewrite golden files and scripts' expec
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"takos-apply": func() {
-			// What main does: the process is the test's binary here.
+			// What main does: the process is the test's binary here, and
+			// SIGINT/SIGTERM cancel the context (the broker shuts down
+			// gracefully on it).
 			PrepareProcess(os.Args[1:], os.Getenv)
-			os.Exit(Run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+			stop()
+			os.Exit(code)
+		},
+		// printenv prints the environment a step's commands see.
+		"printenv": func() {
+			for _, kv := range os.Environ() {
+				fmt.Println(kv)
+			}
 		},
 	})
 }

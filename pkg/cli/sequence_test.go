@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/takos-dev/takos-apply/pkg/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/pkg/internal/broker"
 	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
 )
 
@@ -125,4 +126,65 @@ func TestNoOpApplyRequestSequence(t *testing.T) {
 	if diff := cmp.Diff(want, log.get()); diff != "" {
 		t.Errorf("request sequence (-want +got):\n%s", diff)
 	}
+}
+
+// TestNoOpApplyThroughBrokerRequestSequence: against a control plane
+// without token exchange (the real Takos), through the broker, a no-op
+// apply makes GitHub JWT + exchange + list, plus the one discovery the
+// scope lint reads (which must not block: Takos's document names no
+// token exchange, and its issuer is irrelevant here).
+func TestNoOpApplyThroughBrokerRequestSequence(t *testing.T) {
+	log := &wireLog{}
+	gh := authtest.NewGitHubOIDC(t)
+	cp := controlplanetest.New(t)
+	cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid", "profile"}})
+	front := httptest.NewServer(log.recorder("cp", proxyTo(t, cp.URL)))
+	t.Cleanup(front.Close)
+	b := startBroker(t, log, gh, cp, front.URL)
+
+	s := newStep(t, cp)
+	delete(s.env, "TAKOS_TOKEN")
+	s.env["TAKOS_API_URL"] = front.URL
+	s.env["TAKOS_TOKEN_URL"] = b + broker.TokenPath
+	s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = recordedGitHub(t, log, gh)
+	s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = gh.RequestToken
+	s.apply("--auth", "github-oidc")
+	if s.code != ExitOK || !strings.Contains(s.stdout, " unchanged") {
+		t.Fatalf("apply = %d, want a no-op success\nstdout:\n%s\nstderr:\n%s", s.code, s.stdout, s.stderr)
+	}
+	want := []string{
+		"cp GET /.well-known/oauth-authorization-server",
+		"github GET /idtoken",
+		"broker POST /token",
+		"cp GET /api/me/oauth/clients",
+	}
+	if diff := cmp.Diff(want, log.get()); diff != "" {
+		t.Errorf("request sequence (-want +got):\n%s", diff)
+	}
+	if pats := cp.PATs(); len(pats) != 1 || pats[0].LastUsedAt.IsZero() {
+		t.Errorf("PATs = %+v, want one minted PAT that authenticated the list", pats)
+	}
+}
+
+// startBroker runs a broker that trusts gh and mints on cp (directly, not
+// through the recorder: its own requests are not the apply's), audience
+// the control-plane URL the step uses. Its requests are logged as
+// "broker".
+func startBroker(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *controlplanetest.Server, audience string) string {
+	t.Helper()
+	policy, diags, err := broker.LoadPolicy("policy.yml", []byte("version: 1\nrules:\n  - name: main\n    match: {repository_id: \"123456789\", ref: refs/heads/main}\n"))
+	if err != nil || policy == nil {
+		t.Fatalf("LoadPolicy() = %v, %v", diags, err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	u := "http://" + srv.Listener.Addr().String()
+	b, err := broker.New(broker.Config{URL: u, Audience: audience, Issuers: []string{gh.Issuer}, Policy: policy,
+		ControlPlaneURL: cp.URL, Token: cp.Token, RatePerMinute: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = log.recorder("broker", b.Handler())
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return u
 }

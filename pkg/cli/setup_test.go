@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -49,6 +50,7 @@ func setupScript(t *testing.T) func(env *testscript.Env) error {
 		env.Setenv("STS_TOKEN_URL", w.sts.TokenURL)
 		env.Setenv("GH_REQ_URL", w.gh.RequestURL)
 		env.Setenv("GH_REQ_TOKEN", w.gh.RequestToken)
+		env.Setenv("GH_ISSUER", w.gh.Issuer)
 		return nil
 	}
 }
@@ -63,10 +65,42 @@ func (w *world) secrets() []string {
 	out = append(out, w.gh.RequestToken, w.cp.Token)
 	out = append(out, w.sts.Issued()...)
 	out = append(out, w.gcp.Issued()...)
+	out = append(out, w.cp.IssuedPATs()...)
 	return out
 }
 
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// waitbroker FILE waits (up to 30 s) for a broker started in the
+	// background to write its --addr-file, then sets BROKER_URL.
+	"waitbroker": func(ts *testscript.TestScript, neg bool, args []string) {
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if b, err := os.ReadFile(ts.MkAbs(args[0])); err == nil && strings.HasSuffix(string(b), "\n") {
+				ts.Setenv("BROKER_URL", "http://"+strings.TrimSpace(string(b)))
+				return
+			}
+		}
+		ts.Fatalf("the broker did not write %s", args[0])
+	},
+	// cppats prints the PATs minted on the control plane, oldest first:
+	// "live|expired|revoked NAME" with the name's random suffix cut, then
+	// "used" when the PAT authenticated a request.
+	"cppats": func(ts *testscript.TestScript, neg bool, args []string) {
+		for _, p := range worldOf(ts).cp.PATs() {
+			state := "live"
+			switch {
+			case p.Revoked:
+				state = "revoked"
+			case p.Expired(time.Now()):
+				state = "expired"
+			}
+			name, _, _ := strings.Cut(p.Name, " [")
+			used := ""
+			if !p.LastUsedAt.IsZero() {
+				used = " used"
+			}
+			fmt.Fprintf(ts.Stdout(), "%s %s%s\n", state, name, used)
+		}
+	},
 	// mode FILE prints the file's permission bits in octal.
 	"mode": func(ts *testscript.TestScript, neg bool, args []string) {
 		st, err := os.Stat(ts.MkAbs(args[0]))

@@ -393,8 +393,10 @@ func (s *Server) exchange(r *http.Request) (Claims, exchangeResult, *oauthError)
 	case f.Has("actor_token"):
 		return nil, res, badRequest("invalid_request", "actor_token (delegation) is not supported")
 	}
+	// The RFC 8693 audience names the control plane the credential is for:
+	// its origin, or the identity GitHub tokens are issued for.
 	for _, a := range append(f["audience"], f["resource"]...) {
-		if strings.TrimSuffix(a, "/") != s.cpOrigin {
+		if a = strings.TrimSuffix(a, "/"); a != s.cpOrigin && a != s.cfg.Audience {
 			return nil, res, badRequest("invalid_target", fmt.Sprintf("this broker issues credentials for %s only, not %s", s.cpOrigin, safetext.Quote(a, 200)))
 		}
 	}
