@@ -80,7 +80,7 @@ rules:
 `
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	gh    *authtest.GitHubOIDC
 	cp    *controlplanetest.Server
 	clock *clock
@@ -90,7 +90,7 @@ type fixture struct {
 	cfg   Config
 }
 
-func newFixture(t *testing.T, policy string, opts ...func(*Config)) *fixture {
+func newFixture(t testing.TB, policy string, opts ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, gh: authtest.NewGitHubOIDC(t), clock: &clock{now: time.Now()}, audit: &syncBuffer{}}
 	f.cp = controlplanetest.New(t, controlplanetest.WithClock(f.clock.Now))
