@@ -189,8 +189,9 @@ func exchangeFix(code, audience, ghAudience, tokenURL string) string {
 			"token's claims (below). Compare iss, sub and aud with the policy; the token was requested with "+
 			"aud %q (--audience / TAKOS_AUDIENCE)", ghAudience)
 	case "invalid_client", "unauthorized_client":
-		return "the token endpoint requires a client it recognises for token exchange; check that " +
-			"GitHub OIDC federation is enabled for this repository on the control plane"
+		return "the token endpoint does not authorize this client or workflow run for token exchange; check that " +
+			"GitHub OIDC federation is enabled for this repository (a takos-apply broker refuses pull_request and " +
+			"pull_request_target runs unless a policy rule names the event)"
 	case "unsupported_grant_type":
 		return fmt.Sprintf("%s does not support RFC 8693 token exchange; check --token-url / TAKOS_TOKEN_URL, "+
 			"or use TAKOS_TOKEN", httpx.Redact(tokenURL))
