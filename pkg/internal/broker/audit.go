@@ -60,7 +60,9 @@ func claimAttrs(c Claims) slog.Attr {
 }
 
 // exchange records one token-exchange decision.
-func (a *auditLog) exchange(remote string, c Claims, code, reason, rule, patID string, expires time.Time) {
+// Claims of a token that failed verification are recorded as sent, with
+// claims_verified false: they say what the token claimed, not who sent it.
+func (a *auditLog) exchange(remote string, c Claims, verified bool, code, reason, rule, patID string, expires time.Time) {
 	attrs := []any{slog.String("remote", remote)}
 	if code == "" {
 		attrs = append(attrs, slog.String("decision", "granted"), slog.String("rule", rule),
@@ -72,7 +74,7 @@ func (a *auditLog) exchange(remote string, c Claims, code, reason, rule, patID s
 		}
 	}
 	if c != nil {
-		attrs = append(attrs, claimAttrs(c))
+		attrs = append(attrs, slog.Bool("claims_verified", verified), claimAttrs(c))
 	}
 	a.log.Info("token exchange", attrs...)
 }

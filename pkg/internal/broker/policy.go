@@ -42,7 +42,7 @@ const (
 // account on all of /api/me until it expires.
 const (
 	DefaultTTL = 10 * time.Minute
-	MinTTL     = time.Minute
+	MinTTL     = 2 * time.Minute // takos-apply renews a token 1 min before expiry
 	MaxTTL     = 60 * time.Minute
 )
 
@@ -135,7 +135,7 @@ func buildRule(doc *manifest.Document, ptr string, m map[string]any) (Rule, diag
 			diags = append(diags, doc.Finding(ptr+"/ttl", diag.Error, RulePolicyRule, fmt.Sprintf("ttl %q is not a duration such as 10m", s)))
 		case d < MinTTL || d > MaxTTL:
 			diags = append(diags, doc.Finding(ptr+"/ttl", diag.Error, RulePolicyRule,
-				fmt.Sprintf("ttl %s is outside 1m..60m; a minted PAT acts as the deploy account until it expires, so keep it short", s)))
+				fmt.Sprintf("ttl %s is outside 2m..60m; a minted PAT acts as the deploy account until it expires, so keep it short", s)))
 		default:
 			r.TTL = d
 		}

@@ -61,7 +61,8 @@ func TestLoadPolicyErrors(t *testing.T) {
 		{"owner glob", rule("      repository: '*/octo-repo'\n"), `p.yml:5:19: error: repository pattern "*/octo-repo" leaves the owner open`},
 		{"sub without repo:", rule("      sub: 'octo-org/*'\n"), `p.yml:5:12: error: sub pattern "octo-org/*" must start with repo:OWNER/`},
 		{"triple star", rule("      repository: octo-org/***\n"), `p.yml:5:19: error: repository pattern "octo-org/***": *** is not a pattern`},
-		{"ttl too long", rule("      repository_id: '1'\n    ttl: 2h\n"), "p.yml:6:10: error: ttl 2h is outside 1m..60m"},
+		{"ttl too long", rule("      repository_id: '1'\n    ttl: 2h\n"), "p.yml:6:10: error: ttl 2h is outside 2m..60m"},
+		{"ttl too short", rule("      repository_id: '1'\n    ttl: 90s\n"), "p.yml:6:10: error: ttl 90s is outside 2m..60m"},
 		{"ttl malformed", rule("      repository_id: '1'\n    ttl: soon\n"), "p.yml:6:10: error: "},
 		{"duplicate rule name", "version: 1\nrules:\n  - {name: r, match: {repository_id: '1'}}\n  - {name: r, match: {repository_id: '2'}}\n", `p.yml:4:12: error: rule name "r" is already used by rule 1`},
 		{"missing match", "version: 1\nrules:\n  - name: r\n", "p.yml:3:5: error: missing required field match"},
@@ -232,7 +233,7 @@ func FuzzBrokerPolicy(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	f.Add([]byte("version: 1\nrules:\n  - name: r\n    match: {repository: 'a/**', sub: [repo:a/b]}\n    ttl: 1m\n"))
+	f.Add([]byte("version: 1\nrules:\n  - name: r\n    match: {repository: 'a/**', sub: [repo:a/b]}\n    ttl: 2m\n"))
 	f.Add([]byte("version: 1\nrules: [{name: r, match: {repository_id: 1}}, &a {name: s}]\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		p, diags, err := LoadPolicy("f.yml", src)

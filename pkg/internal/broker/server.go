@@ -326,7 +326,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	claims, res, e := s.exchange(r)
 	if e != nil {
 		desc := redact(e.desc)
-		s.audit.exchange(remote, claims, e.code, desc, res.rule, "", time.Time{})
+		s.audit.exchange(remote, claims, res.verified, e.code, desc, res.rule, "", time.Time{})
 		for k, v := range e.header {
 			w.Header()[k] = v
 		}
@@ -334,7 +334,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, e.status, map[string]string{"error": e.code, "error_description": desc})
 		return
 	}
-	s.audit.exchange(remote, claims, "", "", res.rule, res.pat.ID, res.pat.ExpiresAt)
+	s.audit.exchange(remote, claims, true, "", "", res.rule, res.pat.ID, res.pat.ExpiresAt)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -346,8 +346,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 type exchangeResult struct {
-	rule string
-	pat  *controlplane.NewPAT
+	verified bool // the claims come from a verified token
+	rule     string
+	pat      *controlplane.NewPAT
 }
 
 func (s *Server) exchange(r *http.Request) (Claims, exchangeResult, *oauthError) {
@@ -413,6 +414,7 @@ func (s *Server) exchange(r *http.Request) (Claims, exchangeResult, *oauthError)
 		}
 		return ref.claims, res, &oauthError{status: status, code: ref.code, desc: desc}
 	}
+	res.verified = true
 	key := claims["repository_id"]
 	if key == "" {
 		key = claims["repository"]

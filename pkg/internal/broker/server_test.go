@@ -211,7 +211,7 @@ func TestExchangeGrantsAShortLivedPAT(t *testing.T) {
 	lines := f.audit.lines(t)
 	last := lines[len(lines)-1]
 	claims, _ := last["claims"].(map[string]any)
-	if last["msg"] != "token exchange" || last["decision"] != "granted" || last["rule"] != "deploy-main" ||
+	if last["msg"] != "token exchange" || last["decision"] != "granted" || last["rule"] != "deploy-main" || last["claims_verified"] != true ||
 		last["pat_id"] != p.ID || claims["repository"] != "octo-org/octo-repo" || claims["run_id"] != "9876543210" {
 		t.Errorf("audit line = %v, want the grant with rule, PAT id and claims", last)
 	}
@@ -680,5 +680,25 @@ func TestSecretsNeverLeak(t *testing.T) {
 		if strings.Contains(surfaces, s) {
 			t.Errorf("secret %d appears in an answer or the audit log", i)
 		}
+	}
+}
+
+// TestAuditMarksUnverifiedClaims: a forged token's claims are logged as
+// claimed, flagged claims_verified false; a policy miss's as verified.
+func TestAuditMarksUnverifiedClaims(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	tok := f.token(nil)
+	forged := tok[:strings.LastIndex(tok, ".")] + ".AAAA"
+	f.post(exchangeForm(forged))
+	f.post(exchangeForm(f.token(func(c map[string]any) { c["repository_id"] = "7" })))
+	lines := f.audit.lines(t)
+	var got []any
+	for _, l := range lines {
+		if l["msg"] == "token exchange" {
+			got = append(got, l["claims_verified"], l["error"])
+		}
+	}
+	if want := []any{false, "invalid_grant", true, "invalid_grant"}; !equalJSON(got, want) {
+		t.Errorf("audit (claims_verified, error) = %v, want %v", got, want)
 	}
 }

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBrokerExitCodes pins the broker commands' exit codes as literals
+// (the public contract: 0 ok, 1 findings, 2 usage, 3 failure), and that
+// none of them starts serving.
+func TestBrokerExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("policy.yml", "version: 1\nrules:\n  - name: main\n    match: {repository_id: \"1\", ref: refs/heads/main}\n")
+	bad := write("bad.yml", "version: 1\nrules:\n  - name: main\n    match: {ref: refs/heads/main}\n")
+	match := write("match.json", `{"repository_id": 1, "ref": "refs/heads/main", "event_name": "push"}`)
+	miss := write("miss.json", `{"repository_id": "2", "ref": "refs/heads/main"}`)
+	notJSON := write("claims.txt", `repository_id=1`)
+	token := map[string]string{"TAKOS_BROKER_TOKEN": "tak_pat_brokertest"}
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		want   int
+		stderr string
+	}{
+		{"schema", nil, []string{"broker", "schema"}, 0, ""},
+		{"schema with an argument", nil, []string{"broker", "schema", "x"}, 2, "Usage:"},
+		{"check matches", nil, []string{"broker", "check", "--policy", good, "--claims", match}, 0, ""},
+		{"check denies", nil, []string{"broker", "check", "--policy", good, "--claims", miss}, 1, ""},
+		{"check with a broken policy", nil, []string{"broker", "check", "--policy", bad, "--claims", match}, 1, bad + ":4:5: error: the rule names no repository or owner"},
+		{"check without claims", nil, []string{"broker", "check", "--policy", good}, 2, "Usage:"},
+		{"check with claims that are not JSON", nil, []string{"broker", "check", "--policy", good, "--claims", notJSON}, 2, "not a JSON object of claims"},
+		{"check with a missing policy file", nil, []string{"broker", "check", "--policy", filepath.Join(dir, "nope.yml"), "--claims", match}, 3, "reading"},
+		{"serve without a policy", token, []string{"broker", "--control-plane", "https://takos.example"}, 2, "no trust policy"},
+		{"serve without a control plane", token, []string{"broker", "--policy", good}, 2, "no control plane"},
+		{"serve without TAKOS_BROKER_TOKEN", nil, []string{"broker", "--policy", good, "--control-plane", "https://takos.example"}, 2, "TAKOS_BROKER_TOKEN is not set"},
+		{"serve with a broken policy", token, []string{"broker", "--policy", bad, "--control-plane", "https://takos.example"}, 1, "does not start with a broken policy"},
+		{"serve without a public URL off loopback", token, []string{"broker", "--policy", good, "--control-plane", "https://takos.example", "--listen", "0.0.0.0:0"}, 2, "no public URL"},
+		{"serve with a plain-http control plane", token, []string{"broker", "--policy", good, "--control-plane", "http://takos.example", "--listen", "127.0.0.1:0"}, 2, "https"},
+		{"serve with an unknown flag", token, []string{"broker", "--nope"}, 2, "flag provided but not defined"},
+		{"serve with an argument", token, []string{"broker", "--policy", good, "extra"}, 2, "unexpected argument"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := run(t, tc.env, tc.args...)
+			if code != tc.want {
+				t.Errorf("%v = exit %d, want %d\n%s", tc.args, code, tc.want, stderr)
+			}
+			if !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr, tc.stderr)
+			}
+			if strings.Contains(stderr, "tak_pat_brokertest") {
+				t.Error("stderr shows the broker's token")
+			}
+		})
+	}
+}
