@@ -85,7 +85,7 @@ type Condition struct {
 func LoadPolicy(path string, src []byte) (*Policy, diag.List, error) {
 	doc, diags := manifest.Parse(path, src, manifest.Limits{MaxBytes: 1 << 20, MaxDepth: 16, MaxKeys: 1000, MaxNodes: 100_000})
 	if doc.Value == nil || diags.HasErrors() {
-		return nil, diags, nil
+		return nil, policyWording(diags), nil
 	}
 	sch, err := compiledPolicySchema()
 	if err != nil {
@@ -119,6 +119,27 @@ func LoadPolicy(path string, src []byte) (*Policy, diag.List, error) {
 		return nil, diags, nil
 	}
 	return p, diags, nil
+}
+
+// policyWording rewords the loader's findings that speak of an app.yml.
+func policyWording(diags diag.List) diag.List {
+	for i, d := range diags {
+		switch d.Rule {
+		case manifest.RuleEmpty:
+			diags[i].Message = "file holds no policy; a policy starts with version: 1 and rules:"
+		case manifest.RuleSize:
+			diags[i].Message = "file is larger than 1 MiB; a trust policy is a few KiB, so check that this is the right file"
+		case manifest.RuleMultiDoc:
+			diags[i].Message = "file holds more than one YAML document; a policy is one, so remove the '---' separator and everything after it"
+		case manifest.RuleTag:
+			diags[i].Message = strings.Replace(d.Message, "Takos reads plain YAML values", "a policy is plain YAML", 1)
+		case manifest.RuleMergeKey:
+			diags[i].Message = "merge key '<<' is not supported; write the keys out"
+		case manifest.RuleLimit:
+			diags[i].Message = strings.Replace(d.Message, "an app.yml needs", "a policy needs", 1)
+		}
+	}
+	return diags
 }
 
 // identityClaims pin whose workflows a rule trusts. Every rule needs one,

@@ -48,7 +48,9 @@ func TestLoadPolicyErrors(t *testing.T) {
 		return "version: 1\nrules:\n  - name: r\n    match:\n" + match
 	}
 	for _, tc := range []struct{ name, src, want string }{
-		{"empty", "", "p.yml:1:1: error: file is empty"},
+		{"empty", "", "p.yml:1:1: error: file holds no policy; a policy starts with version: 1 and rules: [yaml-empty]"},
+		{"null", "~\n", "p.yml:1:1: error: file holds no policy"},
+		{"two documents", "version: 1\n---\nrules: []\n", "p.yml:2:1: error: file holds more than one YAML document; a policy is one"},
 		{"syntax", "version: [1\n", "p.yml:1:"},
 		{"duplicate key", "version: 1\nversion: 1\nrules: []\n", "p.yml:2:1: error:"},
 		{"no rules", "version: 1\nrules: []\n", "p.yml:2:8: error: "},
