@@ -45,6 +45,9 @@ type minter struct {
 
 	mu     sync.Mutex
 	minted map[string]tracked // PAT id → name and expiry
+	// sweep is set when a PAT may exist that is not tracked (an ambiguous
+	// create whose clean-up failed): the next reap lists them first.
+	sweep bool
 }
 
 func newMinter(cp *controlplane.Client, now func() time.Time, sleep func(context.Context, time.Duration) error, audit *auditLog) *minter {
@@ -78,6 +81,9 @@ func (m *minter) mint(ctx context.Context, name string, ttl time.Duration) (*con
 		switch {
 		case controlplane.IsUncertain(err):
 			if cerr := m.revokeNamed(ctx, name); cerr != nil {
+				m.mu.Lock()
+				m.sweep = true
+				m.mu.Unlock()
 				return nil, fmt.Errorf("%w; and the PAT it may have created could not be found and revoked, so no retry: %v", err, cerr)
 			}
 		case errors.As(err, &te):
@@ -145,8 +151,21 @@ func (m *minter) recover(ctx context.Context) (int, error) {
 }
 
 // reap revokes every tracked PAT that has expired; a PAT that fails to
-// revoke stays tracked for the next pass.
+// revoke stays tracked for the next pass. After a lost create it first
+// lists the broker's PATs, so the lost one is tracked too.
 func (m *minter) reap(ctx context.Context) error {
+	m.mu.Lock()
+	sweep := m.sweep
+	m.sweep = false
+	m.mu.Unlock()
+	if sweep {
+		if _, err := m.recover(ctx); err != nil {
+			m.mu.Lock()
+			m.sweep = true
+			m.mu.Unlock()
+			return err
+		}
+	}
 	now := m.now()
 	m.mu.Lock()
 	var due []string

@@ -49,6 +49,9 @@ const (
 // maxRequestBody caps a token request: a GitHub JWT is about 1.5 KiB.
 const maxRequestBody = 64 << 10
 
+// mintBudget bounds one mint with its retries and clean-up.
+const mintBudget = 45 * time.Second
+
 // Config configures a broker. URL, Policy, ControlPlaneURL and Token are
 // required.
 type Config struct {
@@ -70,9 +73,6 @@ type Config struct {
 	Token string
 	// Timeout bounds each outbound request (default 10 s).
 	Timeout time.Duration
-	// Base is the outbound transport; nil means http.DefaultTransport.
-	// Tests use it to count or fault requests.
-	Base http.RoundTripper
 	// RatePerMinute and Burst bound exchanges per repository (defaults 30
 	// and 10; a negative rate disables the limit).
 	RatePerMinute, Burst int
@@ -84,7 +84,8 @@ type Config struct {
 	// Audit receives one JSON line per decision; nil discards.
 	Audit io.Writer
 	// Now is the clock (default time.Now); Tick, when set, replaces the
-	// reaper's ticker, and Sleep the mint retry backoff. For tests.
+	// reaper's ticker, and Sleep every retry wait (the mint's and the
+	// HTTP client's). For tests.
 	Now   func() time.Time
 	Tick  <-chan time.Time
 	Sleep func(context.Context, time.Duration) error
@@ -139,8 +140,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ReapEvery <= 0 {
 		cfg.ReapEvery = time.Minute
 	}
+	var httpSleep func(context.Context, time.Duration) error
 	if cfg.Sleep == nil {
 		cfg.Sleep = sleepCtx
+	} else {
+		httpSleep = cfg.Sleep
 	}
 	if len(cfg.Issuers) == 0 {
 		cfg.Issuers = []string{GitHubIssuer}
@@ -153,12 +157,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.Audience = cpOrigin
 	}
 	ua := "takos-apply-broker"
-	jwksHTTP := httpx.NewClient(httpx.Options{Timeout: cfg.Timeout, UserAgent: ua, Base: cfg.Base})
+	jwksHTTP := httpx.NewClient(httpx.Options{Timeout: cfg.Timeout, UserAgent: ua, Sleep: httpSleep})
 	v, err := newVerifier(cfg.Issuers, cfg.Audience, jwksHTTP, cfg.Now, cfg.JWKSRefresh)
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	api := httpx.NewClient(httpx.Options{Timeout: cfg.Timeout, UserAgent: ua, Base: cfg.Base})
+	api := httpx.NewClient(httpx.Options{Timeout: cfg.Timeout, UserAgent: ua, Sleep: httpSleep})
 	hc := &http.Client{
 		Transport:     httpx.SameOrigin(bearer{base: api.Transport, token: strings.TrimSpace(cfg.Token)}, cpOrigin),
 		CheckRedirect: api.CheckRedirect,
@@ -436,7 +440,11 @@ func (s *Server) exchange(r *http.Request) (Claims, exchangeResult, *oauthError)
 	res.rule = d.Rule.Name
 	nonce := make([]byte, 4)
 	rand.Read(nonce)
-	pat, err := s.minter.mint(r.Context(), patName(claims, hex.EncodeToString(nonce)), d.Rule.TTL)
+	// The mint runs to its end even if the client goes away: a PAT created
+	// for nobody is then tracked and revoked, not forgotten half-made.
+	mintCtx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), mintBudget)
+	defer cancel()
+	pat, err := s.minter.mint(mintCtx, patName(claims, hex.EncodeToString(nonce)), d.Rule.TTL)
 	if err != nil {
 		s.replay.release(jti)
 		s.audit.failure("mint", err)

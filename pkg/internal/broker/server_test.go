@@ -702,3 +702,33 @@ func TestAuditMarksUnverifiedClaims(t *testing.T) {
 		t.Errorf("audit (claims_verified, error) = %v, want %v", got, want)
 	}
 }
+
+// TestLostCreateIsSwept: a create whose reply is lost and whose clean-up
+// cannot list leaves a PAT the broker does not know; the next reaper pass
+// lists it and revokes it once expired. The exchange itself fails.
+func TestLostCreateIsSwept(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	f.cp.Inject(controlplanetest.Fault{Method: "POST", Path: controlplanetest.PATsPath, Kind: controlplanetest.ResetAfterAct})
+	f.cp.Inject(controlplanetest.Fault{Method: "GET", Path: controlplanetest.PATsPath, Kind: controlplanetest.StatusBeforeAct, Status: 500, Times: 20})
+	a := f.post(exchangeForm(f.token(nil)))
+	if a.status != 503 || !strings.Contains(a.raw, "could not be found and revoked, so no retry") {
+		t.Fatalf("exchange = %d %s, want 503 without a retry", a.status, a.raw)
+	}
+	if n := len(f.cp.PATs()); n != 1 || f.srv.Pending() != 0 {
+		t.Fatalf("%d PATs on the control plane, %d tracked; want the lost one, untracked", n, f.srv.Pending())
+	}
+	// Drain the remaining list faults, then reap: the PAT is found but not
+	// yet due.
+	for i := 0; f.srv.Reap(context.Background()) != nil; i++ {
+		if i == 10 {
+			t.Fatal("the sweep never succeeded")
+		}
+	}
+	if f.srv.Pending() != 1 || f.cp.PATs()[0].Revoked {
+		t.Fatalf("after the sweep: %d tracked, revoked %v; want it tracked and live until it expires", f.srv.Pending(), f.cp.PATs()[0].Revoked)
+	}
+	f.clock.Add(6 * time.Minute)
+	if err := f.srv.Reap(context.Background()); err != nil || !f.cp.PATs()[0].Revoked {
+		t.Errorf("after expiry: %v, revoked %v; want revoked", err, f.cp.PATs()[0].Revoked)
+	}
+}
