@@ -81,6 +81,14 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		ts.Fatalf("the broker did not write %s", args[0])
 	},
+	// ghclaim NAME VALUE makes the GitHub fake issue tokens whose claim
+	// NAME is VALUE (a run a fork triggered, another ref...).
+	"ghclaim": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: ghclaim NAME VALUE")
+		}
+		worldOf(ts).gh.SetClaim(args[0], args[1])
+	},
 	// cppats prints the PATs minted on the control plane, oldest first:
 	// "live|expired|revoked NAME" with the name's random suffix cut, then
 	// "used" when the PAT authenticated a request.

@@ -1,6 +1,7 @@
 package authtest
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -126,5 +127,44 @@ func TestFaultQueue(t *testing.T) {
 	}
 	if strings.Join(got, " ") != "503/7 503/7 200/" {
 		t.Errorf("responses = %q, want two scripted 503s then 200", got)
+	}
+}
+
+func TestRotateKeyAndSetClaim(t *testing.T) {
+	gh := NewGitHubOIDC(t)
+	old := gh.KeyID()
+	kids := func() []string {
+		resp, err := http.Get(gh.Issuer + JWKSPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var set struct{ Keys []struct{ Kid string } }
+		if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, k := range set.Keys {
+			out = append(out, k.Kid)
+		}
+		return out
+	}
+	if err := gh.RotateKey(true); err != nil {
+		t.Fatal(err)
+	}
+	if got := kids(); len(got) != 2 || got[0] != gh.KeyID() || got[1] != old || old == gh.KeyID() {
+		t.Errorf("JWKS after RotateKey(true) = %v, want [new %s, old %s]", got, gh.KeyID(), old)
+	}
+	if err := gh.RotateKey(false); err != nil {
+		t.Fatal(err)
+	}
+	if got := kids(); len(got) != 1 || got[0] != gh.KeyID() {
+		t.Errorf("JWKS after RotateKey(false) = %v, want only %s", got, gh.KeyID())
+	}
+	gh.SetClaim("event_name", "pull_request_target")
+	gh.SetClaim("environment", nil)
+	c := gh.Claims("x")
+	if _, ok := c["environment"]; ok || c["event_name"] != "pull_request_target" {
+		t.Errorf("claims after SetClaim = event_name %v, environment present %v", c["event_name"], ok)
 	}
 }
