@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -202,6 +203,12 @@ func buildRule(doc *manifest.Document, ptr string, m map[string]any) (Rule, diag
 	return r, diags
 }
 
+// subIdentity matches the literal start of a sub pattern that pins an
+// owner: GitHub's default repo:OWNER/REPO:…, or a customised subject
+// template that starts with an id or owner claim
+// (repository_owner_id:65432:repository_id:…).
+var subIdentity = regexp.MustCompile(`^(repo:[^/*?]+/|(repository_owner_id|repository_id):[0-9]+(:|$)|repository_owner:[^:*?]+(:|$))`)
+
 // identityProblem refuses identity patterns that would match any owner.
 func identityProblem(claim, pat string) string {
 	owner := pat
@@ -209,11 +216,10 @@ func identityProblem(claim, pat string) string {
 	case "repository":
 		owner, _, _ = strings.Cut(pat, "/")
 	case "sub":
-		rest, ok := strings.CutPrefix(pat, "repo:")
-		if !ok {
-			return fmt.Sprintf("sub pattern %q must start with repo:OWNER/ (GitHub's subject format)", pat)
+		if !subIdentity.MatchString(pat) {
+			return fmt.Sprintf("sub pattern %q must start with repo:OWNER/ (GitHub's subject format), or repository_owner_id:ID: or repository_id:ID: (a customised subject), with no wildcard before", pat)
 		}
-		owner, _, _ = strings.Cut(rest, "/")
+		return ""
 	}
 	if owner == "" || strings.ContainsAny(owner, "*?") {
 		return fmt.Sprintf("%s pattern %q leaves the owner open; the owner part must be literal", claim, pat)

@@ -26,6 +26,26 @@ rules:
       ref: refs/tags/v*
 `
 
+func TestSubIdentity(t *testing.T) {
+	for pat, ok := range map[string]bool{
+		"repo:octo-org/octo-repo:environment:production":                  true,
+		"repo:octo-org/*:ref:refs/heads/main":                             true,
+		"repository_owner_id:65432:repository_id:123456789:environment:*": true,
+		"repository_id:123456789":                                         true,
+		"repository_owner:octo-org:environment:production":                true,
+		"repo:*":                    false,
+		"repository_owner_id:6*":    false,
+		"**":                        false,
+		"environment:production":    false,
+		"repository_owner:*:x":      false,
+		"repository_id:12345x:ref:": false,
+	} {
+		if got := identityProblem("sub", pat) == ""; got != ok {
+			t.Errorf("identityProblem(sub, %q) accepts = %v, want %v", pat, got, ok)
+		}
+	}
+}
+
 func TestLoadPolicy(t *testing.T) {
 	p, diags, err := LoadPolicy("policy.yml", []byte(examplePolicy))
 	if err != nil || len(diags) != 0 {
@@ -62,6 +82,8 @@ func TestLoadPolicyErrors(t *testing.T) {
 		{"no identity", rule("      ref: refs/heads/main\n"), "p.yml:4:5: error: the rule names no repository or owner"},
 		{"owner glob", rule("      repository: '*/octo-repo'\n"), `p.yml:5:19: error: repository pattern "*/octo-repo" leaves the owner open`},
 		{"sub without repo:", rule("      sub: 'octo-org/*'\n"), `p.yml:5:12: error: sub pattern "octo-org/*" must start with repo:OWNER/`},
+		{"sub with an owner glob", rule("      sub: 'repo:*/x:ref:refs/heads/main'\n"), `p.yml:5:12: error: sub pattern "repo:*/x:ref:refs/heads/main" must start with repo:OWNER/`},
+		{"customised sub with an id glob", rule("      sub: 'repository_owner_id:*:environment:production'\n"), `p.yml:5:12: error: sub pattern`},
 		{"triple star", rule("      repository: octo-org/***\n"), `p.yml:5:19: error: repository pattern "octo-org/***": *** is not a pattern`},
 		{"ttl too long", rule("      repository_id: '1'\n    ttl: 2h\n"), "p.yml:6:10: error: ttl 2h is outside 2m..60m"},
 		{"ttl too short", rule("      repository_id: '1'\n    ttl: 90s\n"), "p.yml:6:10: error: ttl 90s is outside 2m..60m"},
