@@ -239,12 +239,20 @@ func fetchJWKS(ctx context.Context, hc *http.Client, issuer string) (map[string]
 	if _, err := httpx.CheckURL(disc.JWKSURI); err != nil {
 		return nil, fmt.Errorf("jwks_uri: %w", err)
 	}
-	var set jose.JSONWebKeySet
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
 	if err := getJSON(ctx, hc, disc.JWKSURI, &set); err != nil {
 		return nil, err
 	}
 	keys := map[string]*rsa.PublicKey{}
-	for _, k := range set.Keys {
+	for _, raw := range set.Keys {
+		// One key at a time: a key of a type go-jose does not know must
+		// not make the whole set unusable.
+		var k jose.JSONWebKey
+		if json.Unmarshal(raw, &k) != nil {
+			continue
+		}
 		pub, ok := k.Key.(*rsa.PublicKey)
 		if !ok || k.KeyID == "" || (k.Use != "" && k.Use != "sig") || (k.Algorithm != "" && k.Algorithm != string(jose.RS256)) {
 			continue
