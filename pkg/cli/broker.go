@@ -41,9 +41,6 @@ func runBroker(ctx context.Context, e *env, args []string) int {
 			return ExitOK
 		case "check":
 			return runBrokerCheck(e, args[1:])
-		case "help", "-h", "-help", "--help":
-			fmt.Fprint(e.stdout, brokerUsage)
-			return ExitOK
 		}
 	}
 	return runBrokerServe(ctx, e, args)
@@ -61,6 +58,10 @@ func (l *issuerList) Set(v string) error {
 
 func runBrokerServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "broker", "broker [flags]")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "%s\nFlags of takos-apply broker:\n", brokerUsage)
+		fs.PrintDefaults()
+	}
 	listenDefault := ":8080"
 	if p := e.getenv("PORT"); p != "" { // Cloud Run, Heroku and friends
 		listenDefault = ":" + p

@@ -47,6 +47,7 @@ func TestBrokerExitCodes(t *testing.T) {
 		{"serve without a public URL off loopback", token, []string{"broker", "--policy", good, "--control-plane", "https://takos.example", "--listen", "0.0.0.0:0"}, 2, "no public URL"},
 		{"serve with a plain-http control plane", token, []string{"broker", "--policy", good, "--control-plane", "http://takos.example", "--listen", "127.0.0.1:0"}, 2, "https"},
 		{"serve with an unknown flag", token, []string{"broker", "--nope"}, 2, "flag provided but not defined"},
+		{"help", nil, []string{"broker", "-h"}, 0, "takos-apply broker check --policy FILE"},
 		{"serve with an argument", token, []string{"broker", "--policy", good, "extra"}, 2, "unexpected argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,5 +62,34 @@ func TestBrokerExitCodes(t *testing.T) {
 				t.Error("stderr shows the broker's token")
 			}
 		})
+	}
+}
+
+// TestBrokerFlagsDocumented: every flag of takos-apply broker is in the
+// README's flag table.
+func TestBrokerFlagsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run(t, nil, "broker", "-h")
+	if code != 0 {
+		t.Fatalf("broker -h = %d", code)
+	}
+	n := 0
+	for _, line := range strings.Split(stderr, "\n") {
+		name, ok := strings.CutPrefix(strings.TrimSpace(line), "-")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		n++
+		if !strings.Contains(string(readme), "| `--"+name+"`") && !strings.Contains(string(readme), "`--"+name+"` (repeatable)") &&
+			!strings.Contains(string(readme), "`--"+name+"`, ") && !strings.Contains(string(readme), ", `--"+name+"`") {
+			t.Errorf("flag --%s is not in the README's broker flag table", name)
+		}
+	}
+	if n < 10 {
+		t.Errorf("found %d flags in broker -h, want the full set:\n%s", n, stderr)
 	}
 }
