@@ -355,58 +355,68 @@ type exchangeResult struct {
 	pat      *controlplane.NewPAT
 }
 
-func (s *Server) exchange(r *http.Request) (Claims, exchangeResult, *oauthError) {
-	var res exchangeResult
-	badRequest := func(code, desc string) *oauthError {
-		return &oauthError{status: http.StatusBadRequest, code: code, desc: desc}
-	}
+func badRequest(code, desc string) *oauthError {
+	return &oauthError{status: http.StatusBadRequest, code: code, desc: desc}
+}
+
+// readRequest checks an RFC 8693 request and returns its subject token.
+func (s *Server) readRequest(r *http.Request) (string, *oauthError) {
 	if r.Method != http.MethodPost {
-		e := &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", desc: "the token endpoint takes POST",
+		return "", &oauthError{status: http.StatusMethodNotAllowed, code: "invalid_request", desc: "the token endpoint takes POST",
 			header: http.Header{"Allow": {"POST"}}}
-		return nil, res, e
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, res, badRequest("invalid_request", "the body must be application/x-www-form-urlencoded (RFC 6749 §3.2)")
+		return "", badRequest("invalid_request", "the body must be application/x-www-form-urlencoded (RFC 6749 §3.2)")
 	}
 	if r.URL.RawQuery != "" {
 		// Tokens in a URL end up in access logs.
-		return nil, res, badRequest("invalid_request", "parameters must be sent in the body, not the query string")
+		return "", badRequest("invalid_request", "parameters must be sent in the body, not the query string")
 	}
 	r.Body = http.MaxBytesReader(nil, r.Body, maxRequestBody)
 	if err := r.ParseForm(); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, res, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", desc: "the request body is larger than 64 KiB"}
+			return "", &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", desc: "the request body is larger than 64 KiB"}
 		}
-		return nil, res, badRequest("invalid_request", "the body is not a valid form")
+		return "", badRequest("invalid_request", "the body is not a valid form")
 	}
 	f := r.PostForm
 	for _, k := range []string{"grant_type", "subject_token", "subject_token_type", "requested_token_type"} {
 		if len(f[k]) > 1 {
-			return nil, res, badRequest("invalid_request", k+" is repeated")
+			return "", badRequest("invalid_request", k+" is repeated")
 		}
 	}
 	switch {
 	case f.Get("grant_type") != GrantTypeTokenExchange:
-		return nil, res, badRequest("unsupported_grant_type", "grant_type must be "+GrantTypeTokenExchange+" (RFC 8693)")
+		return "", badRequest("unsupported_grant_type", "grant_type must be "+GrantTypeTokenExchange+" (RFC 8693)")
 	case f.Get("subject_token") == "":
-		return nil, res, badRequest("invalid_request", "subject_token is missing")
+		return "", badRequest("invalid_request", "subject_token is missing")
 	case f.Get("subject_token_type") != TokenTypeJWT && f.Get("subject_token_type") != TokenTypeIDToken:
-		return nil, res, badRequest("invalid_request", "subject_token_type must be "+TokenTypeJWT+" or "+TokenTypeIDToken)
+		return "", badRequest("invalid_request", "subject_token_type must be "+TokenTypeJWT+" or "+TokenTypeIDToken)
 	case f.Get("requested_token_type") != "" && f.Get("requested_token_type") != TokenTypeAccessToken:
-		return nil, res, badRequest("invalid_request", "requested_token_type must be "+TokenTypeAccessToken)
+		return "", badRequest("invalid_request", "requested_token_type must be "+TokenTypeAccessToken)
 	case f.Has("actor_token"):
-		return nil, res, badRequest("invalid_request", "actor_token (delegation) is not supported")
+		return "", badRequest("invalid_request", "actor_token (delegation) is not supported")
 	}
 	// The RFC 8693 audience names the control plane the credential is for:
 	// its origin, or the identity GitHub tokens are issued for.
 	for _, a := range append(f["audience"], f["resource"]...) {
 		if a = strings.TrimSuffix(a, "/"); a != s.cpOrigin && a != s.cfg.Audience {
-			return nil, res, badRequest("invalid_target", fmt.Sprintf("this broker issues credentials for %s only, not %s", s.cpOrigin, safetext.Quote(a, 200)))
+			return "", badRequest("invalid_target", fmt.Sprintf("this broker issues credentials for %s only, not %s", s.cpOrigin, safetext.Quote(a, 200)))
 		}
 	}
+	return f.Get("subject_token"), nil
+}
 
-	claims, jti, exp, ref := s.verifier.verify(r.Context(), f.Get("subject_token"))
+// exchange verifies the request's subject token, applies the rate limit,
+// the replay cache and the policy, and mints.
+func (s *Server) exchange(r *http.Request) (Claims, exchangeResult, *oauthError) {
+	var res exchangeResult
+	subject, e := s.readRequest(r)
+	if e != nil {
+		return nil, res, e
+	}
+	claims, jti, exp, ref := s.verifier.verify(r.Context(), subject)
 	if ref != nil {
 		status := http.StatusBadRequest
 		if ref.code == "temporarily_unavailable" {
