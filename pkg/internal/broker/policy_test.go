@@ -3,7 +3,6 @@ package broker
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -251,10 +250,12 @@ rules:
 // policy or positioned errors, never both nor neither.
 func FuzzBrokerPolicy(f *testing.F) {
 	f.Add([]byte(examplePolicy))
-	seeds, _ := filepath.Glob("testdata/*.yml")
-	for _, s := range seeds {
-		if b, err := os.ReadFile(s); err == nil {
-			f.Add(b)
+	// The README's examples seed the corpus too.
+	if readme, err := os.ReadFile("../../../README.md"); err == nil {
+		for _, block := range strings.Split(string(readme), "```yaml\n")[1:] {
+			if src, _, _ := strings.Cut(block, "```"); strings.HasPrefix(src, "version: 1") {
+				f.Add([]byte(src))
+			}
 		}
 	}
 	f.Add([]byte("version: 1\nrules:\n  - name: r\n    match: {repository: 'a/**', sub: [repo:a/b]}\n    ttl: 2m\n"))
