@@ -14,6 +14,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // Exit codes, one table for every subcommand.
@@ -52,8 +54,21 @@ Exit codes: 0 ok, 1 findings, 2 usage error, 3 I/O, auth or control-plane failur
 
 // Run executes takos-apply with args (without the program name) and returns
 // the process exit code.
+//
+// In GitHub Actions (GITHUB_ACTIONS=true) stdout and stderr are the
+// runner's command channels: each is then written only through one
+// safetext.Stream, which makes every line inert except the workflow commands
+// takos-apply itself builds (masks, annotations, its notice), so text from
+// the manifest or from any server can never start a command.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, actions: getenv("GITHUB_ACTIONS") == "true"}
+	actions := getenv("GITHUB_ACTIONS") == "true"
+	if actions {
+		so, se := safetext.NewStream(stdout), safetext.NewStream(stderr)
+		defer so.Flush()
+		defer se.Flush()
+		stdout, stderr = so, se
+	}
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, actions: actions}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return ExitUsage

@@ -53,8 +53,9 @@ func (m *Masker) Mask(v string) error {
 	if m.masked.Contains(v) {
 		return nil
 	}
-	line := "::add-mask::" + escapeCommandData(v) + "\n"
-	if _, err := io.WriteString(m.w, line); err != nil {
+	// WriteCommand escapes the data as the runner unescapes it ("%" →
+	// "%25"), and lets a safetext.Stream pass the line as takos-apply's own.
+	if err := safetext.WriteCommand(m.w, safetext.NewCommand("add-mask", nil, v)); err != nil {
 		return fmt.Errorf("write add-mask command: %w", err)
 	}
 	m.masked.Add(v)
@@ -67,10 +68,3 @@ func (m *Masker) Mask(v string) error {
 // (safetext.Secrets) so a secret that contains another is not partially
 // revealed.
 func (m *Masker) Redact(s string) string { return m.masked.Redact(s, "***") }
-
-// escapeCommandData mirrors @actions/core escapeData: the runner unescapes
-// %25, %0D and %0A in command data, so "%" must be escaped for the registered
-// mask to equal the secret. CR and LF are refused before this point.
-func escapeCommandData(s string) string {
-	return strings.ReplaceAll(s, "%", "%25")
-}

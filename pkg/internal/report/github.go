@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
@@ -44,14 +43,14 @@ func GitHub(w io.Writer, files []File) error {
 			i := min(max(int(d.Severity), 0), 2)
 			if shown[i] < limit {
 				shown[i]++
-				ew.str(annotation(level, f.Path, d) + "\n")
+				ew.command(annotation(level, f.Path, d))
 				continue
 			}
 			logOnly++
 			ew.str(safetext.Neutralize(headerLine(f.Path, d, false)) + "\n")
 		}
 	}
-	ew.str("::notice title=" + escapeProperty(toolName) + "::" + escapeData(summaryLine(Summarize(files))) + "\n")
+	ew.command(safetext.NewCommand("notice", []safetext.Prop{{Key: "title", Value: toolName}}, commandData(summaryLine(Summarize(files)))))
 	if logOnly > 0 {
 		noun := "findings are"
 		if logOnly == 1 {
@@ -78,42 +77,29 @@ func annotationLevel(s diag.Severity) (level string, limit int) {
 }
 
 // annotation renders one workflow command. Property values and data are
-// escaped so the command stays on one line and its properties cannot be
-// split; other control characters become visible escapes first.
-func annotation(level, path string, d diag.Diagnostic) string {
-	var b strings.Builder
-	b.WriteString("::")
-	b.WriteString(level)
-	b.WriteByte(' ')
+// escaped (safetext.NewCommand) so the command stays on one line and its
+// properties cannot be split; other control characters become visible
+// escapes first.
+func annotation(level, path string, d diag.Diagnostic) safetext.Command {
+	var props []safetext.Prop
 	if path != "" {
-		b.WriteString("file=" + escapeProperty(path) + ",")
+		props = append(props, safetext.Prop{Key: "file", Value: commandData(path)})
 	}
 	if d.Pos.Line > 0 {
-		b.WriteString("line=" + strconv.Itoa(d.Pos.Line) + ",")
+		props = append(props, safetext.Prop{Key: "line", Value: strconv.Itoa(d.Pos.Line)})
 		if d.Pos.Column > 0 {
-			b.WriteString("col=" + strconv.Itoa(d.Pos.Column) + ",")
+			props = append(props, safetext.Prop{Key: "col", Value: strconv.Itoa(d.Pos.Column)})
 		}
 	}
-	b.WriteString("title=" + escapeProperty(toolName+": "+d.Rule))
-	b.WriteString("::")
-	b.WriteString(escapeData(safetext.Truncate(d.Message, maxMessageRunes)))
-	return b.String()
+	props = append(props, safetext.Prop{Key: "title", Value: commandData(toolName + ": " + d.Rule)})
+	return safetext.NewCommand(level, props, commandData(safetext.Truncate(d.Message, maxMessageRunes)))
 }
 
-// escapeData is actions/toolkit's escapeData (% CR LF) applied after other
-// controls were made visible. "##[" is broken up as on log lines: the
-// runner tries the "::" parser first, so this is defence in depth should a
-// command line ever fail to parse and fall through to the legacy parser.
-func escapeData(s string) string {
-	s = safetext.EscapeLegacyCommands(escapeControls(s, true))
-	s = strings.ReplaceAll(s, "%", "%25")
-	s = strings.ReplaceAll(s, "\r", "%0D")
-	return strings.ReplaceAll(s, "\n", "%0A")
-}
-
-// escapeProperty is actions/toolkit's escapeProperty (% CR LF : ,).
-func escapeProperty(s string) string {
-	s = escapeData(s)
-	s = strings.ReplaceAll(s, ":", "%3A")
-	return strings.ReplaceAll(s, ",", "%2C")
+// commandData makes controls other than CR and LF visible (NewCommand
+// escapes those two as %0D/%0A, which the runner shows as line breaks
+// inside the annotation). "##[" is broken up as on log lines: the runner
+// tries the "::" parser first, so this is defence in depth should a command
+// line ever fail to parse and fall through to the legacy parser.
+func commandData(s string) string {
+	return safetext.EscapeLegacyCommands(escapeControls(s, true))
 }

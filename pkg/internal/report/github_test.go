@@ -8,6 +8,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
@@ -251,12 +252,34 @@ func TestEscape(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := escapeData(tc.in); got != tc.data {
-				t.Errorf("escapeData(%q) = %q, want %q", tc.in, got, tc.data)
-			}
-			if got := escapeProperty(tc.in); got != tc.prop {
-				t.Errorf("escapeProperty(%q) = %q, want %q", tc.in, got, tc.prop)
+			got := safetext.NewCommand("notice", []safetext.Prop{{Key: "title", Value: commandData(tc.in)}}, commandData(tc.in)).String()
+			if want := "::notice title=" + tc.prop + "::" + tc.data; got != want {
+				t.Errorf("command of %q = %q, want %q", tc.in, got, want)
 			}
 		})
+	}
+}
+
+// TestGitHubThroughStream: on a runner stream (safetext.Stream, as the CLI
+// writes in Actions mode) the annotations and the notice keep their
+// command form and the log lines stay the same.
+func TestGitHubThroughStream(t *testing.T) {
+	files := []File{manyFindings(12, 1, 1)}
+	var direct, streamed bytes.Buffer
+	if err := GitHub(&direct, files); err != nil {
+		t.Fatal(err)
+	}
+	s := safetext.NewStream(&streamed)
+	if err := GitHub(s, files); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if streamed.String() != direct.String() {
+		t.Errorf("GitHub through a Stream =\n%s\nwant\n%s", streamed.String(), direct.String())
+	}
+	if n := strings.Count(streamed.String(), "\n::"); n != 12 {
+		t.Errorf("GitHub through a Stream wrote %d commands after the first line, want 12", n)
 	}
 }

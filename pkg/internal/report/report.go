@@ -11,6 +11,8 @@ import (
 	"bufio"
 	"io"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
+
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
@@ -50,15 +52,28 @@ const toolName = "takos-apply"
 // errWriter remembers the first write error so renderers can write freely
 // and check once at the end.
 type errWriter struct {
+	dst io.Writer
 	w   *bufio.Writer
 	err error
 }
 
-func newErrWriter(w io.Writer) *errWriter { return &errWriter{w: bufio.NewWriter(w)} }
+func newErrWriter(w io.Writer) *errWriter { return &errWriter{dst: w, w: bufio.NewWriter(w)} }
 
 func (e *errWriter) str(s string) {
 	if e.err == nil {
 		_, e.err = e.w.WriteString(s)
+	}
+}
+
+// command writes one of the renderer's own workflow commands. The buffer is
+// flushed first so that, on a safetext.Stream, the command reaches the
+// Stream's command path rather than its line path.
+func (e *errWriter) command(c safetext.Command) {
+	if e.err == nil {
+		e.err = e.w.Flush()
+	}
+	if e.err == nil {
+		e.err = safetext.WriteCommand(e.dst, c)
 	}
 }
 
