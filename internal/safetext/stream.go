@@ -70,6 +70,18 @@ func needsEscape(r rune) bool {
 	return IsInvisible(r)
 }
 
+// HasControl reports whether s holds a rune no identifier or URI may
+// contain: a C0 or C1 control (tab included), DEL, a line or paragraph
+// separator or an invisible format character, or invalid UTF-8.
+func HasControl(s string) bool {
+	for _, r := range s {
+		if r == '\t' || r == utf8.RuneError || needsEscape(r) {
+			return true
+		}
+	}
+	return false
+}
+
 // Command is a workflow command takos-apply itself means to write (a mask,
 // one of its annotations, its notice). It can only be built by NewCommand,
 // which escapes the data and properties as actions/toolkit does, so text in

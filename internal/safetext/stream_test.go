@@ -161,3 +161,16 @@ func FuzzStream(f *testing.F) {
 		}
 	})
 }
+
+func TestHasControl(t *testing.T) {
+	for _, s := range []string{"a\tb", "a\nb", "a\rb", "\x00", "\x7f", "a\u0085", "\u2028", "\u2029", "\u202e", "\u200b", "a\xff"} {
+		if !HasControl(s) {
+			t.Errorf("HasControl(%q) = false, want true", s)
+		}
+	}
+	for _, s := range []string{"", "https://app.example.com/cb?x=1#f", "openid", "日本語 é", "a b"} {
+		if HasControl(s) {
+			t.Errorf("HasControl(%q) = true, want false", s)
+		}
+	}
+}

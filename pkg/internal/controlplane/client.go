@@ -27,6 +27,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
@@ -172,22 +173,51 @@ type wireClient struct {
 	UpdatedAt     json.RawMessage `json:"updated_at"`
 }
 
-// validClientID accepts the identifiers a client id can safely be used as:
-// RFC 3986 unreserved characters only (Takos issues 22 base64url ones).
-// Ids go into URL paths, file-command records and log lines, so anything
-// else in a reply is refused where it is decoded, once, instead of being
-// escaped at every later use.
+// validClientID accepts the client ids the Takos API accepts in a path
+// (^[A-Za-z0-9_-]{1,128}$; it issues 22 base64url ones). Ids go into URL
+// paths, file-command records and log lines, so anything else in a reply
+// is refused where it is decoded, once, instead of being escaped at every
+// later use.
 func validClientID(id string) bool {
 	if id == "" || len(id) > 128 {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~') {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}
 	return true
+}
+
+// clientIDRule is how an error names the rule validClientID enforces.
+const clientIDRule = "is not a Takos client id (^[A-Za-z0-9_-]{1,128}$)"
+
+// checkValues refuses a client whose URIs or scopes hold a control
+// character, a line break or an invisible format character: the API
+// accepts none (registration parses each URI and checks each scope against
+// its registry), so such a value means the reply is not what the server
+// stored, and it is reported rather than used or printed. Names and
+// descriptions are free text; they are escaped where they are shown.
+func (w wireClient) checkValues() error {
+	lists := []struct {
+		field string
+		vals  []string
+	}{{"redirect_uris", w.RedirectURIs}, {"allowed_scopes", w.AllowedScopes}}
+	for _, l := range lists {
+		for i, v := range l.vals {
+			if safetext.HasControl(v) {
+				return fmt.Errorf("client %s: %s[%d] holds a control character, which the API never accepts", w.ClientID, l.field, i)
+			}
+		}
+	}
+	for field, v := range map[string]*string{"logo_uri": w.LogoURI, "client_uri": w.ClientURI} {
+		if v != nil && safetext.HasControl(*v) {
+			return fmt.Errorf("client %s: %s holds a control character, which the API never accepts", w.ClientID, field)
+		}
+	}
+	return nil
 }
 
 func (w wireClient) toClient() (OAuthClient, error) {
@@ -195,7 +225,10 @@ func (w wireClient) toClient() (OAuthClient, error) {
 		return OAuthClient{}, errors.New("a client has no client_id")
 	}
 	if !validClientID(w.ClientID) {
-		return OAuthClient{}, fmt.Errorf("client_id %s is not a URL-safe identifier", safetext.Quote(w.ClientID, 64))
+		return OAuthClient{}, fmt.Errorf("client_id %s %s", safetext.Quote(w.ClientID, 64), clientIDRule)
+	}
+	if err := w.checkValues(); err != nil {
+		return OAuthClient{}, err
 	}
 	o := OAuthClient{
 		ID:            deref(w.ID),
@@ -215,6 +248,9 @@ func (w wireClient) toClient() (OAuthClient, error) {
 	}
 	if o.TOSURI, o.HasTOSURI, err = optionalString(w.TOSURI); err != nil {
 		return OAuthClient{}, fmt.Errorf("client %s: tos_uri: %w", w.ClientID, err)
+	}
+	if safetext.HasControl(o.PolicyURI) || safetext.HasControl(o.TOSURI) {
+		return OAuthClient{}, fmt.Errorf("client %s: policy_uri or tos_uri holds a control character, which the API never accepts", w.ClientID)
 	}
 	if o.CreatedAt, err = parseTime(w.CreatedAt); err != nil {
 		return OAuthClient{}, fmt.Errorf("client %s: created_at: %w", w.ClientID, err)
@@ -297,9 +333,14 @@ func (c *Client) CreateClient(ctx context.Context, r CreateRequest) (*Registrati
 	case w.ClientID == "":
 		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_id is missing", Uncertain: true}
 	case !validClientID(w.ClientID):
-		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_id is not a URL-safe identifier", Uncertain: true}
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_id " + clientIDRule, Uncertain: true}
 	case w.ClientSecret == "":
-		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_secret is missing (client " + safetext.Compact(w.ClientID, 64) + " was created)", Uncertain: true}
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_secret is missing (client " + w.ClientID + " was created)", Uncertain: true}
+	case strings.ContainsFunc(w.ClientSecret, unicode.IsSpace) || safetext.HasControl(w.ClientSecret):
+		// A secret with a line break cannot be masked line by line, nor
+		// written safely to a dotenv or file-command record; the reason
+		// never quotes it.
+		return nil, &MalformedResponseError{Op: op, Status: status, Reason: "client_secret holds white space or a control character (client " + w.ClientID + " was created)", Uncertain: true}
 	}
 	return w.toRegistration(), nil
 }
