@@ -3,7 +3,6 @@ package cli
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -185,7 +184,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	}
 	plan := reconcile.Diff(desired, current, r.f.rotate)
 	if !apply {
-		if err := writePlan(r.e.stdout, r.f.format, plan); err != nil {
+		if err := report.WritePlan(r.e.stdout, r.f.format, plan); err != nil {
 			return r.failf(ExitFailure, "writing plan: %v", err)
 		}
 		return ExitOK
@@ -336,7 +335,7 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, auto
 		fmt.Fprintf(r.e.stderr, "takos-apply: client %s already existed, so no secret was issued in this run (Takos shows a secret only once, at creation); "+
 			"run with --rotate-secret to issue a new one\n", res.ClientID)
 	}
-	if err := writeResult(r.e.stdout, r.f.format, res); err != nil {
+	if err := report.WriteResult(r.e.stdout, r.f.format, res); err != nil {
 		return r.failf(ExitFailure, "writing result: %v", err)
 	}
 	return ExitOK
@@ -356,106 +355,8 @@ func outcome(res reconcile.Result, plan reconcile.Plan) export.Outcome {
 		ClientID: res.ClientID,
 		Action:   res.Action,
 		Changed:  res.Action != reconcile.ResultUnchanged,
-		Summary:  summaryMarkdown(res, plan),
+		Summary:  report.JobSummary(res, plan),
 	}
-}
-
-// summaryMarkdown renders the result for the job summary. Every value that
-// came from the manifest or the server goes through MarkdownTable, which
-// escapes it; the heading holds only a fixed action word.
-func summaryMarkdown(res reconcile.Result, plan reconcile.Plan) string {
-	rows := [][]string{{"client", plan.Desired.Name, ""}, {"client id", res.ClientID, ""}}
-	for _, c := range res.Changes {
-		rows = append(rows, []string{c.Field, formatValue(c.From), formatValue(c.To)})
-	}
-	return fmt.Sprintf("### takos-apply: OAuth client %s\n\n", res.Action) +
-		export.MarkdownTable([]string{"field", "from / value", "to"}, rows)
-}
-
-func formatValue(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return "—"
-	case string:
-		if t == "" {
-			return `""`
-		}
-		return t
-	case []string:
-		return strings.Join(t, ", ")
-	default:
-		return fmt.Sprint(t)
-	}
-}
-
-type jsonChange struct {
-	Field string `json:"field"`
-	From  any    `json:"from"`
-	To    any    `json:"to"`
-}
-
-type jsonResult struct {
-	Action   string       `json:"action"`
-	ClientID string       `json:"client_id"`
-	Changes  []jsonChange `json:"changes"`
-}
-
-func jsonChanges(cs []reconcile.Change) []jsonChange {
-	out := make([]jsonChange, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, jsonChange{Field: c.Field, From: c.From, To: c.To})
-	}
-	return out
-}
-
-func writePlan(w io.Writer, format string, p reconcile.Plan) error {
-	if format == "json" {
-		return writeJSON(w, jsonResult{Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes)})
-	}
-	var b strings.Builder
-	switch p.Action {
-	case reconcile.ActionCreate:
-		fmt.Fprintf(&b, "Plan: create OAuth client %q\n", p.Desired.Name)
-	case reconcile.ActionUnchanged:
-		fmt.Fprintf(&b, "Plan: OAuth client %q (%s) is unchanged\n", p.Desired.Name, p.ClientID)
-	case reconcile.ActionRotate:
-		fmt.Fprintf(&b, "Plan: rotate OAuth client %q: create a replacement with a new secret, then revoke %s\n", p.Desired.Name, p.ClientID)
-	default:
-		fmt.Fprintf(&b, "Plan: update OAuth client %q (%s)\n", p.Desired.Name, p.ClientID)
-	}
-	writeChanges(&b, p.Changes)
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func writeResult(w io.Writer, format string, res reconcile.Result) error {
-	if format == "json" {
-		return writeJSON(w, jsonResult{Action: res.Action, ClientID: res.ClientID, Changes: jsonChanges(res.Changes)})
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Apply: OAuth client %s %s\n", res.ClientID, res.Action)
-	writeChanges(&b, res.Changes)
-	for _, id := range res.Revoked {
-		fmt.Fprintf(&b, "  revoked %s\n", id)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func writeChanges(b *strings.Builder, cs []reconcile.Change) {
-	for _, c := range cs {
-		if c.From == nil {
-			fmt.Fprintf(b, "  + %s: %s\n", c.Field, formatValue(c.To))
-			continue
-		}
-		fmt.Fprintf(b, "  ~ %s: %s -> %s\n", c.Field, formatValue(c.From), formatValue(c.To))
-	}
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
 }
 
 // homeDir is the user's home for ~/.takos/config.json, from the injected

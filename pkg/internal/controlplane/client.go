@@ -72,9 +72,6 @@ func New(baseURL string, hc *http.Client) (*Client, error) {
 	return &Client{base: u, hc: hc}, nil
 }
 
-// BaseURL returns the control-plane base URL, without a trailing slash.
-func (c *Client) BaseURL() string { return c.base.String() }
-
 // Discovery is the part of the RFC 8414 authorization-server metadata
 // takos-apply reads from the control plane.
 type Discovery struct {
@@ -297,7 +294,6 @@ type CreateRequest struct {
 	LogoURI      string
 	TOSURI       string
 	PolicyURI    string
-	ClientURI    string
 }
 
 // CreateClient registers a new confidential client with POST
@@ -317,7 +313,7 @@ func (c *Client) CreateClient(ctx context.Context, r CreateRequest) (*Registrati
 		"redirect_uris": nonNil(r.RedirectURIs),
 		"scope":         strings.Join(r.Scopes, " "),
 	}
-	for k, v := range map[string]string{"logo_uri": r.LogoURI, "tos_uri": r.TOSURI, "policy_uri": r.PolicyURI, "client_uri": r.ClientURI} {
+	for k, v := range map[string]string{"logo_uri": r.LogoURI, "tos_uri": r.TOSURI, "policy_uri": r.PolicyURI} {
 		if v != "" {
 			body[k] = v
 		}
@@ -357,7 +353,6 @@ type UpdateRequest struct {
 	LogoURI      *string
 	TOSURI       *string
 	PolicyURI    *string
-	ClientURI    *string
 }
 
 // UpdateClient applies r to the client with PATCH
@@ -383,7 +378,7 @@ func (c *Client) UpdateClient(ctx context.Context, id string, r UpdateRequest) (
 	if r.Scopes != nil {
 		body["scope"] = strings.Join(*r.Scopes, " ")
 	}
-	for k, v := range map[string]*string{"logo_uri": r.LogoURI, "tos_uri": r.TOSURI, "policy_uri": r.PolicyURI, "client_uri": r.ClientURI} {
+	for k, v := range map[string]*string{"logo_uri": r.LogoURI, "tos_uri": r.TOSURI, "policy_uri": r.PolicyURI} {
 		switch {
 		case v == nil:
 		case *v == "":

@@ -50,9 +50,6 @@ type Registration struct {
 
 const redacted = "[REDACTED]"
 
-// Scopes splits Scope.
-func (r Registration) Scopes() []string { return strings.Fields(r.Scope) }
-
 // redactedView is Registration with the two credentials replaced; it is
 // what every printer sees.
 // A defined type has none of Registration's methods, so printing it cannot

@@ -41,10 +41,10 @@ type Client struct {
 	// Active is false for a revoked (soft-deleted) client.
 	Active    bool
 	CreatedAt time.Time
-	// Unreported names the fields (Field* constants) the store could not
-	// report; Diff treats them as matching the desired state, since a
-	// difference it cannot see would otherwise be a write on every run.
-	Unreported []string
+	// Unreported names the fields the store could not report; Diff treats
+	// them as matching the desired state, since a difference it cannot see
+	// would otherwise be a write on every run.
+	Unreported []Field
 }
 
 // Desired is the client the manifest declares. An empty URI field means the
@@ -125,22 +125,78 @@ const (
 	ResultRotated   = "rotated"
 )
 
-// Field names used in Change.Field.
+// Field is one of the OAuth client fields takos-apply manages; its value is
+// the name plans and JSON output show.
+type Field string
+
+// The managed fields, in the order plans list them (the fields table).
 const (
-	FieldName         = "name"
-	FieldRedirectURIs = "redirect_uris"
-	FieldScopes       = "scopes"
-	FieldLogoURI      = "logo_uri"
-	FieldTOSURI       = "tos_uri"
-	FieldPolicyURI    = "policy_uri"
+	FieldName         Field = "name"
+	FieldRedirectURIs Field = "redirect_uris"
+	FieldScopes       Field = "scopes"
+	FieldLogoURI      Field = "logo_uri"
+	FieldTOSURI       Field = "tos_uri"
+	FieldPolicyURI    Field = "policy_uri"
 )
 
-// Change is one field's old and new value. From and To are a string for
-// scalar fields and a []string for list fields; From is nil for a create.
+// Value is one field's value: Text for a scalar field, Items for a list
+// field (IsList).
+type Value struct {
+	IsList bool
+	Text   string
+	Items  []string
+}
+
+// Text is the Value of a scalar field.
+func Text(s string) Value { return Value{Text: s} }
+
+// List is the Value of a list field; items are copied.
+func List(items []string) Value { return Value{IsList: true, Items: slices.Clone(items)} }
+
+// set reports whether v holds anything.
+func (v Value) set() bool { return v.Text != "" || len(v.Items) > 0 }
+
+// equal compares as the control plane does: lists as sets (see Diff),
+// scalars exactly.
+func (v Value) equal(o Value) bool {
+	if v.IsList {
+		return sameSet(v.Items, o.Items)
+	}
+	return v.Text == o.Text
+}
+
+// Change is one field's old and new value; From is nil for a create.
 type Change struct {
-	Field string
-	From  any
-	To    any
+	Field Field
+	From  *Value
+	To    Value
+}
+
+// fieldSpec is one row of the fields table: how to read the field from the
+// desired and the current client, and how to carry it in a Patch.
+type fieldSpec struct {
+	field   Field
+	desired func(Desired) Value
+	current func(Client) Value
+	patch   func(*Patch, Desired)
+}
+
+// fields is the one table of the managed OAuth client fields; Diff, the
+// create plan and patchFor all walk it, so a new field is one row here (and
+// its wire mapping in the Store).
+var fields = [...]fieldSpec{
+	{FieldName, func(d Desired) Value { return Text(d.Name) }, func(c Client) Value { return Text(c.Name) },
+		func(p *Patch, d Desired) { p.Name = ptr(d.Name) }},
+	{FieldRedirectURIs, func(d Desired) Value { return List(d.RedirectURIs) }, func(c Client) Value { return List(c.RedirectURIs) },
+		func(p *Patch, d Desired) { p.RedirectURIs = ptr(slices.Clone(d.RedirectURIs)) }},
+	{FieldScopes, func(d Desired) Value { return List(d.Scopes) }, func(c Client) Value { return List(c.Scopes) },
+		func(p *Patch, d Desired) { p.Scopes = ptr(slices.Clone(d.Scopes)) }},
+	{FieldLogoURI, func(d Desired) Value { return Text(d.LogoURI) }, func(c Client) Value { return Text(c.LogoURI) },
+		func(p *Patch, d Desired) { p.LogoURI = ptr(d.LogoURI) }},
+	{FieldTOSURI, func(d Desired) Value { return Text(d.TOSURI) }, func(c Client) Value { return Text(c.TOSURI) },
+		func(p *Patch, d Desired) { p.TOSURI = ptr(d.TOSURI) }},
+	{FieldPolicyURI, func(d Desired) Value { return Text(d.PolicyURI) }, func(c Client) Value { return Text(c.PolicyURI) },
+		func(p *Patch, d Desired) { p.PolicyURI = ptr(d.PolicyURI) }},
 }
 
 // Plan is what Apply will do. It is a value: print it for a dry run, or hand
@@ -193,38 +249,22 @@ func Diff(desired Desired, current *Client, rotate bool) Plan {
 
 func createChanges(d Desired) []Change {
 	var out []Change
-	add := func(field string, set bool, v any) {
-		if set {
-			out = append(out, Change{Field: field, To: v})
+	for _, f := range fields {
+		if v := f.desired(d); v.set() {
+			out = append(out, Change{Field: f.field, To: v})
 		}
 	}
-	add(FieldName, d.Name != "", d.Name)
-	add(FieldRedirectURIs, len(d.RedirectURIs) > 0, slices.Clone(d.RedirectURIs))
-	add(FieldScopes, len(d.Scopes) > 0, slices.Clone(d.Scopes))
-	add(FieldLogoURI, d.LogoURI != "", d.LogoURI)
-	add(FieldTOSURI, d.TOSURI != "", d.TOSURI)
-	add(FieldPolicyURI, d.PolicyURI != "", d.PolicyURI)
 	return out
 }
 
 func fieldChanges(d Desired, c Client) []Change {
 	var out []Change
-	str := func(field, from, to string) {
-		if from != to && !slices.Contains(c.Unreported, field) {
-			out = append(out, Change{Field: field, From: from, To: to})
+	for _, f := range fields {
+		from, to := f.current(c), f.desired(d)
+		if !from.equal(to) && !slices.Contains(c.Unreported, f.field) {
+			out = append(out, Change{Field: f.field, From: &from, To: to})
 		}
 	}
-	list := func(field string, from, to []string) {
-		if !sameSet(from, to) && !slices.Contains(c.Unreported, field) {
-			out = append(out, Change{Field: field, From: slices.Clone(from), To: slices.Clone(to)})
-		}
-	}
-	str(FieldName, c.Name, d.Name)
-	list(FieldRedirectURIs, c.RedirectURIs, d.RedirectURIs)
-	list(FieldScopes, c.Scopes, d.Scopes)
-	str(FieldLogoURI, c.LogoURI, d.LogoURI)
-	str(FieldTOSURI, c.TOSURI, d.TOSURI)
-	str(FieldPolicyURI, c.PolicyURI, d.PolicyURI)
 	return out
 }
 
@@ -244,21 +284,11 @@ func setOf(s []string) []string {
 // with values taken from the desired state.
 func patchFor(p Plan) Patch {
 	var out Patch
-	d := p.Desired
 	for _, c := range p.Changes {
-		switch c.Field {
-		case FieldName:
-			out.Name = ptr(d.Name)
-		case FieldRedirectURIs:
-			out.RedirectURIs = ptr(slices.Clone(d.RedirectURIs))
-		case FieldScopes:
-			out.Scopes = ptr(slices.Clone(d.Scopes))
-		case FieldLogoURI:
-			out.LogoURI = ptr(d.LogoURI)
-		case FieldTOSURI:
-			out.TOSURI = ptr(d.TOSURI)
-		case FieldPolicyURI:
-			out.PolicyURI = ptr(d.PolicyURI)
+		for _, f := range fields {
+			if f.field == c.Field {
+				f.patch(&out, p.Desired)
+			}
 		}
 	}
 	return out

@@ -40,6 +40,23 @@ func with(c reconcile.Client, f func(*reconcile.Client)) reconcile.Client {
 	return c
 }
 
+// ch is a Change of field from → to; from is nil for a create, and a
+// string or []string makes a scalar or list Value.
+func ch(field reconcile.Field, from, to any) reconcile.Change {
+	val := func(v any) reconcile.Value {
+		if l, ok := v.([]string); ok {
+			return reconcile.List(l)
+		}
+		return reconcile.Text(v.(string))
+	}
+	c := reconcile.Change{Field: field, To: val(to)}
+	if from != nil {
+		f := val(from)
+		c.From = &f
+	}
+	return c
+}
+
 func TestDiff(t *testing.T) {
 	cur := existing("c1")
 	tests := []struct {
@@ -53,28 +70,28 @@ func TestDiff(t *testing.T) {
 		{
 			name: "no current client creates with every set field", desired: desired, want: reconcile.ActionCreate,
 			changes: []reconcile.Change{
-				{Field: "name", To: "my-app"},
-				{Field: "redirect_uris", To: desired.RedirectURIs},
-				{Field: "scopes", To: desired.Scopes},
-				{Field: "logo_uri", To: desired.LogoURI},
-				{Field: "tos_uri", To: desired.TOSURI},
-				{Field: "policy_uri", To: desired.PolicyURI},
+				ch("name", nil, "my-app"),
+				ch("redirect_uris", nil, desired.RedirectURIs),
+				ch("scopes", nil, desired.Scopes),
+				ch("logo_uri", nil, desired.LogoURI),
+				ch("tos_uri", nil, desired.TOSURI),
+				ch("policy_uri", nil, desired.PolicyURI),
 			},
 		},
 		{
 			name: "create omits unset optional fields", want: reconcile.ActionCreate,
 			desired: reconcile.Desired{Name: "x", RedirectURIs: []string{"https://x/cb"}},
-			changes: []reconcile.Change{{Field: "name", To: "x"}, {Field: "redirect_uris", To: []string{"https://x/cb"}}},
+			changes: []reconcile.Change{ch("name", nil, "x"), ch("redirect_uris", nil, []string{"https://x/cb"})},
 		},
 		{
 			name: "rotate without current is a create", desired: desired, rotate: true, want: reconcile.ActionCreate,
 			changes: []reconcile.Change{
-				{Field: "name", To: "my-app"},
-				{Field: "redirect_uris", To: desired.RedirectURIs},
-				{Field: "scopes", To: desired.Scopes},
-				{Field: "logo_uri", To: desired.LogoURI},
-				{Field: "tos_uri", To: desired.TOSURI},
-				{Field: "policy_uri", To: desired.PolicyURI},
+				ch("name", nil, "my-app"),
+				ch("redirect_uris", nil, desired.RedirectURIs),
+				ch("scopes", nil, desired.Scopes),
+				ch("logo_uri", nil, desired.LogoURI),
+				ch("tos_uri", nil, desired.TOSURI),
+				ch("policy_uri", nil, desired.PolicyURI),
 			},
 		},
 		{name: "identical is unchanged", current: &cur, desired: desired, want: reconcile.ActionUnchanged},
@@ -84,19 +101,19 @@ func TestDiff(t *testing.T) {
 			name: "unreported fields are not changes", want: reconcile.ActionUpdate,
 			current: ptrTo(with(cur, func(c *reconcile.Client) {
 				c.TOSURI, c.PolicyURI = "", ""
-				c.Unreported = []string{reconcile.FieldTOSURI, reconcile.FieldPolicyURI}
+				c.Unreported = []reconcile.Field{reconcile.FieldTOSURI, reconcile.FieldPolicyURI}
 			})),
 			desired: withDesired(func(d *reconcile.Desired) { d.LogoURI = "https://app.example.com/new.png" }),
-			changes: []reconcile.Change{{Field: "logo_uri", From: desired.LogoURI, To: "https://app.example.com/new.png"}},
+			changes: []reconcile.Change{ch("logo_uri", desired.LogoURI, "https://app.example.com/new.png")},
 		},
 		{
 			name: "one unreported field hides only itself", want: reconcile.ActionUpdate,
 			current: ptrTo(with(cur, func(c *reconcile.Client) {
 				c.TOSURI, c.PolicyURI = "", "https://old.example.com/privacy"
-				c.Unreported = []string{reconcile.FieldTOSURI}
+				c.Unreported = []reconcile.Field{reconcile.FieldTOSURI}
 			})),
 			desired: desired,
-			changes: []reconcile.Change{{Field: "policy_uri", From: "https://old.example.com/privacy", To: desired.PolicyURI}},
+			changes: []reconcile.Change{ch("policy_uri", "https://old.example.com/privacy", desired.PolicyURI)},
 		},
 		{
 			name: "scopes in another order are unchanged", current: ptrTo(with(cur, func(c *reconcile.Client) { c.Scopes = []string{"profile", "openid"} })),
@@ -120,41 +137,39 @@ func TestDiff(t *testing.T) {
 		{
 			name: "name", current: &cur, want: reconcile.ActionUpdate,
 			desired: withDesired(func(d *reconcile.Desired) { d.Name = "renamed" }),
-			changes: []reconcile.Change{{Field: "name", From: "my-app", To: "renamed"}},
+			changes: []reconcile.Change{ch("name", "my-app", "renamed")},
 		},
 		{
 			name: "redirect URI added", current: &cur, want: reconcile.ActionUpdate,
 			desired: withDesired(func(d *reconcile.Desired) { d.RedirectURIs = append(d.RedirectURIs, "https://app.example.com/cb3") }),
-			changes: []reconcile.Change{{Field: "redirect_uris", From: cur.RedirectURIs,
-				To: []string{"https://app.example.com/cb", "https://app.example.com/cb2", "https://app.example.com/cb3"}}},
+			changes: []reconcile.Change{ch("redirect_uris", cur.RedirectURIs, []string{"https://app.example.com/cb", "https://app.example.com/cb2", "https://app.example.com/cb3"})},
 		},
 		{
 			name: "redirect URI differs by trailing slash", current: &cur, want: reconcile.ActionUpdate,
 			desired: withDesired(func(d *reconcile.Desired) {
 				d.RedirectURIs = []string{"https://app.example.com/cb/", "https://app.example.com/cb2"}
 			}),
-			changes: []reconcile.Change{{Field: "redirect_uris", From: cur.RedirectURIs,
-				To: []string{"https://app.example.com/cb/", "https://app.example.com/cb2"}}},
+			changes: []reconcile.Change{ch("redirect_uris", cur.RedirectURIs, []string{"https://app.example.com/cb/", "https://app.example.com/cb2"})},
 		},
 		{
 			name: "scope removed", current: &cur, want: reconcile.ActionUpdate,
 			desired: withDesired(func(d *reconcile.Desired) { d.Scopes = []string{"openid"} }),
-			changes: []reconcile.Change{{Field: "scopes", From: []string{"openid", "profile"}, To: []string{"openid"}}},
+			changes: []reconcile.Change{ch("scopes", []string{"openid", "profile"}, []string{"openid"})},
 		},
 		{
 			name: "logo changed", current: &cur, want: reconcile.ActionUpdate,
 			desired: withDesired(func(d *reconcile.Desired) { d.LogoURI = "https://cdn.example.com/l.png" }),
-			changes: []reconcile.Change{{Field: "logo_uri", From: desired.LogoURI, To: "https://cdn.example.com/l.png"}},
+			changes: []reconcile.Change{ch("logo_uri", desired.LogoURI, "https://cdn.example.com/l.png")},
 		},
 		{
 			name: "tos cleared", current: &cur, want: reconcile.ActionUpdate,
 			desired: withDesired(func(d *reconcile.Desired) { d.TOSURI = "" }),
-			changes: []reconcile.Change{{Field: "tos_uri", From: desired.TOSURI, To: ""}},
+			changes: []reconcile.Change{ch("tos_uri", desired.TOSURI, "")},
 		},
 		{
 			name: "policy set", want: reconcile.ActionUpdate, desired: desired,
 			current: ptrTo(with(cur, func(c *reconcile.Client) { c.PolicyURI = "" })),
-			changes: []reconcile.Change{{Field: "policy_uri", From: "", To: desired.PolicyURI}},
+			changes: []reconcile.Change{ch("policy_uri", "", desired.PolicyURI)},
 		},
 		{
 			name: "every field in canonical order", want: reconcile.ActionUpdate,
@@ -162,19 +177,19 @@ func TestDiff(t *testing.T) {
 				LogoURI: "https://o/l", TOSURI: "https://o/t", PolicyURI: "https://o/p", Active: true},
 			desired: desired,
 			changes: []reconcile.Change{
-				{Field: "name", From: "old", To: "my-app"},
-				{Field: "redirect_uris", From: []string{"https://o/cb"}, To: desired.RedirectURIs},
-				{Field: "scopes", From: []string{"a"}, To: desired.Scopes},
-				{Field: "logo_uri", From: "https://o/l", To: desired.LogoURI},
-				{Field: "tos_uri", From: "https://o/t", To: desired.TOSURI},
-				{Field: "policy_uri", From: "https://o/p", To: desired.PolicyURI},
+				ch("name", "old", "my-app"),
+				ch("redirect_uris", []string{"https://o/cb"}, desired.RedirectURIs),
+				ch("scopes", []string{"a"}, desired.Scopes),
+				ch("logo_uri", "https://o/l", desired.LogoURI),
+				ch("tos_uri", "https://o/t", desired.TOSURI),
+				ch("policy_uri", "https://o/p", desired.PolicyURI),
 			},
 		},
 		{name: "rotate with no field change", current: &cur, desired: desired, rotate: true, want: reconcile.ActionRotate},
 		{
 			name: "rotate carries field changes", current: &cur, rotate: true, want: reconcile.ActionRotate,
 			desired: withDesired(func(d *reconcile.Desired) { d.Scopes = []string{"openid"} }),
-			changes: []reconcile.Change{{Field: "scopes", From: []string{"openid", "profile"}, To: []string{"openid"}}},
+			changes: []reconcile.Change{ch("scopes", []string{"openid", "profile"}, []string{"openid"})},
 		},
 	}
 	for _, tc := range tests {
@@ -214,7 +229,7 @@ func TestDiffDoesNotAlias(t *testing.T) {
 	if got := p.Current.Scopes[0]; got != "openid" {
 		t.Errorf("Plan.Current.Scopes[0] = %q after caller mutation, want %q", got, "openid")
 	}
-	if got := p.Changes[0].To.([]string)[0]; got != "openid" {
+	if got := p.Changes[0].To.Items[0]; got != "openid" {
 		t.Errorf("Plan.Changes[0].To[0] = %q after caller mutation, want %q", got, "openid")
 	}
 }

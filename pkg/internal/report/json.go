@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 )
@@ -57,9 +56,7 @@ func JSON(w io.Writer, files []File) error {
 	}
 	s := Summarize(files)
 	rep.Summary = jsonSummary{Files: s.Files, Errors: s.Errors, Warnings: s.Warnings}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(rep); err != nil {
+	if err := encodeJSON(w, rep, false); err != nil {
 		return fmt.Errorf("write json report: %w", err)
 	}
 	return nil

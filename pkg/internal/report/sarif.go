@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -162,10 +161,7 @@ func SARIF(w io.Writer, files []File, opt Options) error {
 			Results: results,
 		}},
 	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(log); err != nil {
+	if err := encodeJSON(w, log, true); err != nil {
 		return fmt.Errorf("write sarif report: %w", err)
 	}
 	return nil
