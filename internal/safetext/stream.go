@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -171,8 +172,7 @@ func WriteCommand(w io.Writer, c Command) error {
 }
 
 // maxPartial bounds how much of an unfinished line a Stream holds before it
-// writes it out; the rest of that line is then checked as a new line, which
-// errs towards neutralising.
+// writes part of it out (a one-line JSON document can be long).
 const maxPartial = 64 << 10
 
 // Stream is the one writer of a GitHub Actions runner stream (the step's
@@ -189,6 +189,18 @@ type Stream struct {
 	mu      sync.Mutex
 	w       io.Writer
 	partial []byte
+	// mid is set when the start of the current line was already written:
+	// the rest cannot start a command (the runner reads whole lines), so
+	// it is escaped but not prefixed, which keeps a long JSON line intact.
+	mid bool
+}
+
+// inert is Escape for a line's text, or for its continuation when mid.
+func inert(b []byte, mid bool) string {
+	if mid {
+		return EscapeLegacyCommands(EscapeControls(string(b)))
+	}
+	return Escape(string(b))
 }
 
 // NewStream returns the Stream writing to w.
@@ -206,19 +218,28 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		out.WriteString(Escape(string(s.partial[:i])))
+		out.WriteString(inert(s.partial[:i], s.mid))
 		out.WriteByte('\n')
 		s.partial = s.partial[i+1:]
+		s.mid = false
 	}
 	if len(s.partial) > maxPartial {
 		// Keep the last few bytes, from a rune start, so that a character
-		// split across writes is not escaped as invalid UTF-8.
+		// split across writes is not escaped as invalid UTF-8, and any
+		// trailing "#" or ":", so that a "##[" or "::" split here is still
+		// seen whole.
 		cut := len(s.partial) - utf8.UTFMax
-		for cut > 0 && !utf8.RuneStart(s.partial[cut]) {
+		for cut > 0 && (!utf8.RuneStart(s.partial[cut]) || s.partial[cut-1] == '#' || s.partial[cut-1] == ':') {
 			cut--
 		}
-		out.WriteString(Escape(string(s.partial[:cut])))
-		s.partial = s.partial[cut:]
+		if cut > 0 {
+			chunk := inert(s.partial[:cut], s.mid)
+			out.WriteString(chunk)
+			s.partial = s.partial[cut:]
+			// Until something visible was written, the runner's trimming
+			// of leading white space can still make the rest a command.
+			s.mid = s.mid || strings.TrimLeftFunc(chunk, unicode.IsSpace) != ""
+		}
 	}
 	if len(s.partial) == 0 {
 		s.partial = nil
@@ -242,8 +263,8 @@ func (s *Stream) flushLocked() error {
 	if len(s.partial) == 0 {
 		return nil
 	}
-	line := Escape(string(s.partial)) + "\n"
-	s.partial = nil
+	line := inert(s.partial, s.mid) + "\n"
+	s.partial, s.mid = nil, false
 	_, err := io.WriteString(s.w, line)
 	return err
 }

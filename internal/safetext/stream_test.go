@@ -174,3 +174,42 @@ func TestHasControl(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamLongLineCommand: a line longer than the buffer is written in
+// parts; a part that does not start the line is not prefixed (a long JSON
+// line stays intact), but a command still cannot hide behind the split.
+func TestStreamLongLineCommand(t *testing.T) {
+	tests := []struct {
+		name, line string
+		wantPrefix bool
+	}{
+		{"json with :: mid-line", `{"m":"` + strings.Repeat("x", maxPartial) + `::add-mask::y"}`, false},
+		{"white space then command", strings.Repeat(" ", maxPartial+10) + "::error::x", true},
+		{"colon split", strings.Repeat(" ", maxPartial-5) + "::error::" + strings.Repeat("y", 20), true},
+		{"legacy split", strings.Repeat("x", maxPartial-5) + "##[set-env]" + strings.Repeat("y", 20), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			s := NewStream(&b)
+			for i := 0; i < len(tc.line); i += 1000 {
+				s.Write([]byte(tc.line[i:min(i+1000, len(tc.line))]))
+			}
+			s.Write([]byte("\n"))
+			got := b.String()
+			if strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, "\n") {
+				t.Fatalf("long line became %d lines", strings.Count(got, "\n"))
+			}
+			line := strings.TrimSuffix(got, "\n")
+			if StartsCommand(line) || strings.Contains(line, "##[") {
+				t.Errorf("long line reads as a command: %.80q…", line[len(line)-80:])
+			}
+			if prefixed := strings.HasPrefix(line, "> ") || strings.Contains(line, "> ::"); prefixed != tc.wantPrefix {
+				t.Errorf("long line prefixed = %v, want %v", prefixed, tc.wantPrefix)
+			}
+			if !tc.wantPrefix && !strings.Contains(tc.line, "##[") && line != tc.line {
+				t.Errorf("long line changed")
+			}
+		})
+	}
+}
