@@ -177,6 +177,11 @@ func TestHostileServers(t *testing.T) {
 				if sc.shown != "" && args[0] == "plan" && args[len(args)-1] == "plan" && !strings.Contains(r.stdout, sc.shown) {
 					t.Errorf("%v: stdout does not show the hostile value %q:\n%s", args, sc.shown, r.stdout)
 				}
+				// auth debug prints the JWT's claims and the issued token's
+				// type and scopes, all hostile: they must be shown, inert.
+				if args[0] == "auth" && (r.code != ExitOK || strings.Count(r.stdout, "::error title=pwned::injected") < 3) {
+					t.Errorf("auth debug = exit %d, stdout does not show the hostile claims:\n%s", r.code, r.stdout)
+				}
 			}
 		})
 	}

@@ -1,10 +1,14 @@
-// Package report renders lint results for people and machines: a terminal
-// text format with source snippets, a stable JSON document, GitHub Actions
-// workflow-command annotations and SARIF 2.1.0 for GitHub code scanning.
+// Package report renders for people and machines: lint results as a
+// terminal text format with source snippets, a stable JSON document, GitHub
+// Actions workflow-command annotations and SARIF 2.1.0 for GitHub code
+// scanning; and the plan, the apply result and the job summary of plan and
+// apply (plan.go).
 //
-// Messages and paths partly come from user YAML. Every renderer that writes
-// lines a GitHub runner reads (text and github) neutralises them so that no
-// line can start a workflow command the renderer did not mean to emit.
+// Messages, paths and field values come from user YAML or from a server.
+// Every renderer that writes lines a GitHub runner reads (text, github,
+// plans) neutralises them so that no line can start a workflow command the
+// renderer did not mean to emit, and JSON output escapes the characters a
+// runner stream would otherwise have to rewrite.
 package report
 
 import (
