@@ -28,12 +28,13 @@ const neutralPrefix = "> "
 //
 //   - CR, LF, U+0085, U+2028 and U+2029 become a space, so the text stays on
 //     one line and cannot start a new "::command::" line;
-//   - every other C0/C1 control (tabs and ESC included, which would let text
-//     move the cursor or recolour the terminal) and the bidi/zero-width format
-//     characters used in Trojan-Source spoofing are removed;
+//   - tabs are removed; every other C0/C1 control (ESC included, which
+//     would let text move the cursor or recolour the terminal) and the
+//     bidi/zero-width format characters used in Trojan-Source spoofing
+//     become visible escapes (\x1b, \u202e), as EscapeControls writes them;
 //   - invalid UTF-8 becomes U+FFFD;
 //   - the result is capped at max runes as Truncate does (DefaultMax when
-//     max <= 0), ending in "…" when cut;
+//     max <= 0), ending in "…" when cut (an escape may be cut too);
 //   - finally Neutralize: "##[", which the runner reads as a legacy command
 //     anywhere in a line, becomes "##\["; if the result, after leading white
 //     space (which the runner trims), starts with "::", it is prefixed with
@@ -53,12 +54,20 @@ func Line(s string, max int) string {
 		}
 		switch {
 		case r == '\r' || r == '\n' || r == 0x85 || r == 0x2028 || r == 0x2029:
-			r = ' '
-		case r < 0x20 || (r >= 0x7f && r <= 0x9f) || IsInvisible(r):
+			b.WriteByte(' ')
+			n++
+		case r == '\t':
 			continue
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f) || IsInvisible(r):
+			// Shown as an escape, not dropped: what the reader sees is
+			// what was sent, and the escape is plain ASCII.
+			e := EscapeControls(string(r))
+			b.WriteString(e)
+			n += len(e)
+		default:
+			b.WriteRune(r)
+			n++
 		}
-		b.WriteRune(r)
-		n++
 		if n > max {
 			// One rune past the cap is enough for Truncate to see the cut.
 			break

@@ -18,13 +18,15 @@ func TestLine(t *testing.T) {
 		{"leading command", "::error::pwned", 0, "> ::error::pwned"},
 		{"leading space then command", "  ::warning::x", 0, ">   ::warning::x"},
 		{"newline then command at start", "\n::stop-commands::abc", 0, ">  ::stop-commands::abc"},
-		{"stripped control then command", "\x00::debug::x", 0, "> ::debug::x"},
+		{"escaped control then command", "\x00::debug::x", 0, `\x00::debug::x`},
+		{"space then command after a control", "\x00 ::debug::x", 0, `\x00 ::debug::x`},
 		{"single colon ok", ":x", 0, ":x"},
 		{"legacy command mid-line", "see ##[set-output name=a]b", 0, `see ##\[set-output name=a]b`},
-		{"ESC and tab stripped", "a\x1b[31mred\tb\x7f", 0, "a[31mredb"},
-		{"C1 stripped", "a\u0085b\u009bc", 0, "a bc"},
+		{"ESC escaped, tab stripped", "a\x1b[31mred\tb\x7f", 0, `a\x1b[31mredb\x7f`},
+		{"C1 escaped", "a\u0085b\u009bc", 0, `a b\x9bc`},
 		{"unicode line separators", "a\u2028b\u2029c", 0, "a b c"},
-		{"bidi and zero-width stripped", "ad\u202emin\u200b\ufeff\u2066x", 0, "adminx"},
+		{"bidi and zero-width escaped", "ad\u202emin\u200b\ufeff\u2066x", 0, `ad\u202emin\u200b\ufeff\u2066x`},
+		{"escape counts towards the cap", "ab\x1bcd", 5, `ab\x…`},
 		{"invalid UTF-8", "a\xffb", 0, "a\ufffdb"},
 		{"cap", "abcdefghij", 5, "abcd…"},
 		{"exact cap", "abcde", 5, "abcde"},
@@ -162,7 +164,7 @@ func TestCompact(t *testing.T) {
 		// The runner trims leading white space before looking for "::",
 		// so only a visible prefix stops a workflow command.
 		{"::error::injected", 100, "> ::error::injected"},
-		{"\x1b[31mred\x1b[0m", 100, "[31mred[0m"},
+		{"\x1b[31mred\x1b[0m", 100, `\x1b[31mred\x1b[0m`},
 		{"abcdefghij", 5, "abcd…"},
 	}
 	for _, tc := range tests {
