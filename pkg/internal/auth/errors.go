@@ -88,7 +88,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // OAuthError is an RFC 6749 §5.2 error response from a token endpoint (or
 // Google's {"error":{code,message,status}} shape). Description is
-// server-supplied text, already stripped of control characters, shortened,
+// server-supplied text, with control characters escaped (safetext.Line), shortened,
 // and scrubbed of known secrets.
 type OAuthError struct {
 	Status      int

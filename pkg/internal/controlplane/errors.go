@@ -24,7 +24,7 @@ const maxMessage = 300
 // APIError is a non-2xx reply. Code and Message come from the server's
 // {"error":{"code","message"}} envelope or its flat
 // {"error","error_description"} form; they are untrusted, so control
-// characters are stripped and the length is capped. Fix says what the user
+// characters are escaped visibly and the length is capped. Fix says what the user
 // should do. The reply body itself is never kept.
 type APIError struct {
 	Op      string
