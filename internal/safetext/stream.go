@@ -189,6 +189,7 @@ type Stream struct {
 	mu      sync.Mutex
 	w       io.Writer
 	partial []byte
+	out     []byte // reused output buffer
 	// mid is set when the start of the current line was already written:
 	// the rest cannot start a command (the runner reads whole lines), so
 	// it is escaped but not prefixed, which keeps a long JSON line intact.
@@ -212,44 +213,66 @@ func (s *Stream) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.partial = append(s.partial, p...)
-	var out strings.Builder
+	s.out = s.out[:0]
+	rest := s.partial
 	for {
-		i := bytes.IndexByte(s.partial, '\n')
+		i := bytes.IndexByte(rest, '\n')
 		if i < 0 {
 			break
 		}
-		out.WriteString(inert(s.partial[:i], s.mid))
-		out.WriteByte('\n')
-		s.partial = s.partial[i+1:]
+		s.out = appendInert(s.out, rest[:i], s.mid)
+		s.out = append(s.out, '\n')
+		rest = rest[i+1:]
 		s.mid = false
 	}
-	if len(s.partial) > maxPartial {
+	if len(rest) > maxPartial {
 		// Keep the last few bytes, from a rune start, so that a character
 		// split across writes is not escaped as invalid UTF-8, and any
 		// trailing "#" or ":", so that a "##[" or "::" split here is still
 		// seen whole.
-		cut := len(s.partial) - utf8.UTFMax
-		for cut > 0 && (!utf8.RuneStart(s.partial[cut]) || s.partial[cut-1] == '#' || s.partial[cut-1] == ':') {
+		cut := len(rest) - utf8.UTFMax
+		for cut > 0 && (!utf8.RuneStart(rest[cut]) || rest[cut-1] == '#' || rest[cut-1] == ':') {
 			cut--
 		}
 		if cut > 0 {
-			chunk := inert(s.partial[:cut], s.mid)
-			out.WriteString(chunk)
-			s.partial = s.partial[cut:]
+			n := len(s.out)
+			s.out = appendInert(s.out, rest[:cut], s.mid)
+			rest = rest[cut:]
 			// Until something visible was written, the runner's trimming
 			// of leading white space can still make the rest a command.
-			s.mid = s.mid || strings.TrimLeftFunc(chunk, unicode.IsSpace) != ""
+			s.mid = s.mid || len(bytes.TrimLeftFunc(s.out[n:], unicode.IsSpace)) > 0
 		}
 	}
-	if len(s.partial) == 0 {
-		s.partial = nil
-	}
-	if out.Len() > 0 {
-		if _, err := io.WriteString(s.w, out.String()); err != nil {
+	// Keep the unfinished line at the front of the buffer for reuse.
+	s.partial = append(s.partial[:0], rest...)
+	if len(s.out) > 0 {
+		if _, err := s.w.Write(s.out); err != nil {
 			return 0, err
 		}
 	}
 	return len(p), nil
+}
+
+// appendInert appends line, made inert (inert), to dst. Printable ASCII
+// that starts no command is appended as is, without building strings: it
+// is nearly every line takos-apply writes.
+func appendInert(dst, line []byte, mid bool) []byte {
+	if plainASCII(line) && bytes.Index(line, legacyCommand) < 0 &&
+		(mid || !bytes.HasPrefix(bytes.TrimLeft(line, " \t"), commandStart)) {
+		return append(dst, line...)
+	}
+	return append(dst, inert(line, mid)...)
+}
+
+var legacyCommand, commandStart = []byte("##["), []byte("::")
+
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x7f || c < 0x20 && c != '\t' {
+			return false
+		}
+	}
+	return true
 }
 
 // Flush writes an unfinished line, made inert, and ends it.

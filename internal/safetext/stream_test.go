@@ -3,6 +3,7 @@ package safetext
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 )
@@ -209,6 +210,25 @@ func TestStreamLongLineCommand(t *testing.T) {
 			}
 			if !tc.wantPrefix && !strings.Contains(tc.line, "##[") && line != tc.line {
 				t.Errorf("long line changed")
+			}
+		})
+	}
+}
+
+// BenchmarkStream measures the cost a Stream adds to a runner stream:
+// clean log lines (the common case) and lines that need escaping.
+func BenchmarkStream(b *testing.B) {
+	for name, line := range map[string]string{
+		"clean":   "  ~ redirect_uris: https://old.example.com/cb -> https://app.example.com/cb\n",
+		"hostile": "  ~ logo_uri: https://x/l.png\r::add-mask::x\x1b[2J\u202e ##[set-env] -> \"\"\n",
+	} {
+		b.Run(name, func(b *testing.B) {
+			s := NewStream(io.Discard)
+			p := []byte(line)
+			b.SetBytes(int64(len(p)))
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Write(p)
 			}
 		})
 	}

@@ -267,3 +267,48 @@ func visible(s string) string {
 		return r
 	}, s)
 }
+
+// hostileManifest puts command sequences into every kind of value lint
+// quotes: the client name, a redirect URI, a scope, the description and
+// the logo URI.
+const hostileManifest = `apiVersion: takos.dev/v1alpha1
+kind: App
+metadata:
+  name: "inject\n::error title=pwned::meta"
+spec:
+  version: 1.0.0
+  oauth:
+    clientName: "x\n::set-output name=x::y\r::add-mask::Heldout"
+    redirectUris:
+      - "https://a.example/cb\n::warning::uri"
+      - "::error::cb"
+    scopes: ["openid", "::stop-commands::tok", "\u2028::notice::s"]
+    logoUri: "https://a.example/l.png\u0085::debug::nel"
+    description: |
+      ::add-mask::hidden
+      ##[set-env name=A;]b
+`
+
+// TestHostileManifestLint: in Actions mode, every lint format writes only
+// takos-apply's own annotations as workflow commands, whatever the
+// manifest holds.
+func TestHostileManifestLint(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.yml")
+	if err := os.WriteFile(path, []byte(hostileManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"GITHUB_ACTIONS": "true", "HOME": dir}
+	for _, format := range []string{"github", "text", "json", "sarif"} {
+		var stdout, stderr bytes.Buffer
+		args := []string{"lint", "--format", format, path}
+		code := Run(context.Background(), args, func(k string) string { return env[k] }, strings.NewReader(""), &stdout, &stderr)
+		if code != ExitFindings {
+			t.Errorf("lint --format %s = exit %d, want 1 (the manifest has errors)", format, code)
+		}
+		assertNoInjectedCommand(t, hostileRun{args: args, stdout: stdout.String(), stderr: stderr.String(), code: code}, nil)
+		if format == "github" && !strings.Contains(stdout.String(), "::error file=") {
+			t.Errorf("lint --format github wrote no annotation:\n%s", stdout.String())
+		}
+	}
+}
