@@ -182,6 +182,13 @@ func (rt *state) fail(op, fix string, err error) *Error {
 func exchangeFix(code, audience, ghAudience, tokenURL string) string {
 	switch code {
 	case "invalid_target":
+		if ghAudience != audience {
+			// The user chose the GitHub token's aud: that, not the
+			// origin takos-apply derived, is what to check first.
+			return fmt.Sprintf("the control plane refused the audience: the GitHub token was requested with aud %q "+
+				"(--audience / TAKOS_AUDIENCE) and the exchange asked for %q (the control plane's origin); pass the "+
+				"audience its trust policy expects, or drop --audience to use the origin", ghAudience, audience)
+		}
 		return fmt.Sprintf("the control plane does not accept the audience %q; pass the control plane URL it "+
 			"expects (the RFC 8693 audience is the control plane's origin)", audience)
 	case "invalid_request", "invalid_grant", "access_denied":
