@@ -7,7 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ type applyFlags struct {
 	exportEnv   bool
 	envFile     string
 	printSecret bool
+	detailed    bool
 }
 
 func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
@@ -54,7 +56,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 		name = "apply"
 	}
 	var f applyFlags
-	fs := newFlagSet(e, name, name+" [flags] [PATH]")
+	fs := cmdFlagSet(name)
 	f.lintFlags.register(fs, e, "text", "json")
 	f.cpFlags.register(fs, e)
 	fs.StringVar(&f.clientID, "client-id", e.getenv("TAKOS_OAUTH_CLIENT_ID"),
@@ -66,19 +68,73 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 		fs.BoolVar(&f.printSecret, "print-secret", false, "print a new secret that no other sink took to stderr even when stderr is not a terminal")
 	} else {
 		fs.BoolVar(&f.rotate, "rotate-secret", false, "plan a secret rotation")
+		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when changes are pending, 1 on any error")
 	}
-	paths, err := parseInterleaved(fs, args)
-	if err != nil {
-		return usageExit(err)
+	code := planApply(ctx, e, fs, &f, name, args, apply)
+	if !apply && detailedExitcode(fs, args) {
+		return detailedCode(code)
 	}
-	if !f.checkFormat(e, name) {
+	return code
+}
+
+// detailedExitcode says whether plan runs with --detailed-exitcode: from
+// the parsed flag, or, when parsing failed, from the arguments themselves,
+// so that a usage error too exits 1 and 2 always means "changes pending".
+func detailedExitcode(fs *flag.FlagSet, args []string) bool {
+	if f := fs.Lookup("detailed-exitcode"); f != nil && f.Value.String() == "true" {
+		return true
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-detailed-exitcode", "--detailed-exitcode", "-detailed-exitcode=true", "--detailed-exitcode=true":
+			return true
+		}
+	}
+	return false
+}
+
+// detailedCode maps plan's exit codes to --detailed-exitcode's: a pending
+// change (exitChanges) is 2 and every error is 1.
+func detailedCode(code int) int {
+	switch code {
+	case ExitOK:
+		return ExitOK
+	case exitChanges:
+		return ExitChanges
+	}
+	return ExitFindings
+}
+
+// exitChanges is what plan returns internally when the plan changes
+// something; without --detailed-exitcode it is a success (0).
+const exitChanges = -1
+
+func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, name string, args []string, apply bool) int {
+	paths, code, ok := parseArgs(ctx, e, fs, name, args)
+	if !ok {
+		return code
+	}
+	if !f.check(e, name) {
 		return ExitUsage
 	}
 	if len(paths) > 1 {
 		fmt.Fprintf(e.stderr, "takos-apply %s: one manifest at a time, got %d\n", name, len(paths))
 		return ExitUsage
 	}
-	r := &runner{e: e, f: f, name: name, actions: e.actions}
+	if len(paths) == 1 && paths[0] == "-" {
+		fmt.Fprintf(e.stderr, "takos-apply %s: standard input (-) is read by lint only; pass the manifest file\n", name)
+		return ExitUsage
+	}
+	if !f.auth.check(e, name) {
+		return ExitUsage
+	}
+	if msg := missingControlPlane(e, f.controlPlane, f.auth.mode); msg != "" {
+		fmt.Fprintf(e.stderr, "takos-apply %s: %s\n", name, msg)
+		return ExitUsage
+	}
+	r := &runner{e: e, f: *f, name: name, actions: e.actions}
 	if r.actions {
 		// Every secret is masked on this stream before anything else can
 		// print it: tokens as auth obtains them, the client secret first
@@ -187,6 +243,9 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		if err := report.WritePlan(r.e.stdout, r.f.format, plan); err != nil {
 			return r.failf(ExitFailure, "writing plan: %v", err)
 		}
+		if r.f.detailed && plan.Action != reconcile.ActionUnchanged {
+			return exitChanges
+		}
 		return ExitOK
 	}
 	return r.apply(ctx, st, plan, oauth.AutoEnv)
@@ -201,16 +260,29 @@ func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, b
 		return ExitOK, false
 	}
 	files := []report.File{{Path: doc.Path, Doc: doc, Diags: diags}}
+	code := findingsExit(files, r.f.strict)
 	var err error
-	if r.actions {
+	switch {
+	case r.f.format == "json" && code != ExitOK:
+		// The run stops here: stdout's one JSON document is the findings,
+		// in lint --format json's shape, instead of a plan.
+		err = report.JSON(r.e.stdout, files)
+		if r.actions && err == nil {
+			err = report.GitHub(r.e.stderr, files)
+		}
+	case r.actions && r.f.format != "json":
 		err = report.GitHub(r.e.stdout, files)
-	} else {
-		err = report.Text(r.e.stderr, files, report.Options{Color: colorEnabled(r.e.stderr, r.e.getenv)})
+	case r.actions:
+		// stdout is kept for the JSON plan; the runner reads workflow
+		// commands on stderr as well.
+		err = report.GitHub(r.e.stderr, files)
+	default:
+		err = report.Text(r.e.stderr, files, report.Options{Color: colorEnabled(r.f.color, r.e.stderr, r.e.getenv)})
 	}
 	if err != nil {
 		return r.failf(ExitFailure, "writing findings: %v", err), true
 	}
-	if code := findingsExit(files, r.f.strict); code != ExitOK {
+	if code != ExitOK {
 		fmt.Fprintf(r.e.stderr, "takos-apply %s: %s has errors; nothing was sent to the control plane\n", r.name, doc.Path)
 		return code, true
 	}
@@ -230,6 +302,31 @@ func onlyNew(a, b diag.List) diag.List {
 		}
 	}
 	return out
+}
+
+// missingControlPlane returns the usage error of a run that has no
+// control-plane URL and cannot get one, or "". It runs before any
+// credential is looked for: the only other source of the URL is apiUrl in
+// ~/.takos/config.json, which only --auth token and auto can read, and
+// auto reads it only when TAKOS_TOKEN is unset. That the file exists is
+// enough here; whether it has apiUrl is checked after it is read.
+func missingControlPlane(e *env, controlPlane, mode string) string {
+	if controlPlane != "" {
+		return ""
+	}
+	const msg = "no control plane URL: pass --control-plane URL or set TAKOS_API_URL"
+	mode = strings.TrimSpace(mode)
+	switch {
+	case mode != string(auth.ModeAuto) && mode != string(auth.ModeToken),
+		e.getenv("TAKOS_TOKEN") != "",
+		mode == string(auth.ModeAuto) && e.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") != "",
+		homeDir(e) == "":
+		return msg
+	}
+	if _, err := os.Stat(filepath.Join(homeDir(e), ".takos", "config.json")); err != nil {
+		return msg
+	}
+	return ""
 }
 
 // connect authenticates and returns a control-plane client whose transport
@@ -256,21 +353,17 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	if base == "" {
 		return nil, r.failf(ExitUsage, "no control plane URL: pass --control-plane URL or set TAKOS_API_URL")
 	}
-	u, err := httpx.CheckURL(base)
-	if err != nil {
-		return nil, r.failf(ExitUsage, "--control-plane: %v", err)
-	}
-	api := httpx.NewClient(httpx.Options{Timeout: r.f.timeout, UserAgent: ua})
-	hc := &http.Client{
-		Transport:     auth.Transport(res.Source, api.Transport, httpx.Origin(u)),
-		CheckRedirect: api.CheckRedirect,
-	}
-	cp, err := controlplane.New(base, hc)
+	cp, err := newControlPlane(base, res, r.f.timeout)
 	if err != nil {
 		return nil, r.failf(ExitUsage, "%v", err)
 	}
-	if meta == nil || meta.Base() != httpx.Origin(u) {
-		meta = oauthmeta.NewCache(tokenHTTP, httpx.Origin(u))
+	// newControlPlane has checked base.
+	origin := base
+	if u, err := httpx.CheckURL(base); err == nil {
+		origin = httpx.Origin(u)
+	}
+	if meta == nil || meta.Base() != origin {
+		meta = oauthmeta.NewCache(tokenHTTP, origin)
 	}
 	return cp.WithMetadata(meta), ExitOK
 }

@@ -1,12 +1,17 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/takos-dev/takos-apply/pkg/internal/auth"
+	"github.com/takos-dev/takos-apply/pkg/internal/controlplane"
 	"github.com/takos-dev/takos-apply/pkg/internal/export"
 	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 )
@@ -35,6 +40,17 @@ func (a *authFlags) register(fs *flag.FlagSet, e *env) {
 		"mint a Google-signed ID token for this audience (Cloud Run/IAP) and use it as the bearer")
 }
 
+// check reports an unknown --auth (or TAKOS_AUTH) as a usage error on
+// stderr: a bad value is a bad argument, not an authentication failure.
+func (a *authFlags) check(e *env, cmd string) bool {
+	switch auth.Mode(strings.TrimSpace(a.mode)) {
+	case auth.ModeAuto, auth.ModeToken, auth.ModeGitHubOIDC, auth.ModeGoogle:
+		return true
+	}
+	fmt.Fprintf(e.stderr, "takos-apply %s: unknown --auth (or TAKOS_AUTH) %q; use auto, token, github-oidc or google\n", cmd, a.mode)
+	return false
+}
+
 func (a *authFlags) config(e *env, controlPlane string, hc *http.Client, mask func(string)) auth.Config {
 	return auth.Config{
 		Mode:                  auth.Mode(a.mode),
@@ -54,17 +70,38 @@ func (a *authFlags) config(e *env, controlPlane string, hc *http.Client, mask fu
 
 // runAuth implements "auth debug": which mode was chosen and why, the
 // GitHub token's non-secret claims and the issued token's type, scopes and
-// expiry. It never prints a token.
+// expiry, then whether the control plane accepts the token (one GET of the
+// OAuth client list, the request plan and apply start with). It never
+// prints a token.
 func runAuth(ctx context.Context, e *env, args []string) int {
+	var c cpFlags
+	fs := cmdFlagSet("auth debug")
+	c.register(fs, e)
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			writeHelp(e.stdout, fs, "auth")
+			return ExitOK
+		}
+	}
 	if len(args) == 0 || args[0] != "debug" {
-		fmt.Fprintln(e.stderr, "Usage: takos-apply auth debug [flags]")
+		fmt.Fprintln(e.stderr, "takos-apply auth: the only subcommand is debug\nUsage: takos-apply auth debug [flags]\nRun 'takos-apply auth debug -h' for help.")
 		return ExitUsage
 	}
-	var c cpFlags
-	fs := newFlagSet(e, "auth debug", "auth debug [flags]")
-	c.register(fs, e)
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageExit(err)
+	pos, code, ok := parseArgs(ctx, e, fs, "auth debug", args[1:])
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "takos-apply auth debug: unexpected argument %q\n", pos[0])
+		return ExitUsage
+	}
+	if !c.auth.check(e, "auth debug") {
+		return ExitUsage
+	}
+	if msg := missingControlPlane(e, c.controlPlane, c.auth.mode); msg != "" {
+		fmt.Fprintf(e.stderr, "takos-apply auth debug: %s\n", msg)
+		return ExitUsage
 	}
 	var masker *export.Masker
 	if e.actions {
@@ -75,19 +112,72 @@ func runAuth(ctx context.Context, e *env, args []string) int {
 			_ = masker.Mask(v)
 		}
 	}
-	hc := httpx.NewClient(httpx.Options{Timeout: c.timeout, UserAgent: "takos-apply/" + Version(), RetryPOST: true})
-	rep, err := auth.Debug(ctx, c.auth.config(e, c.controlPlane, hc, mask))
-	if werr := rep.WriteText(e.stdout); werr != nil {
-		fmt.Fprintf(e.stderr, "takos-apply auth debug: %v\n", werr)
-		return ExitFailure
-	}
-	if err != nil {
+	fail := func(code int, err error) int {
 		msg := err.Error()
 		if masker != nil {
 			msg = masker.Redact(msg)
 		}
 		fmt.Fprintf(e.stderr, "takos-apply auth debug: %s\n", msg)
-		return ExitFailure
+		return code
+	}
+	hc := httpx.NewClient(httpx.Options{Timeout: c.timeout, UserAgent: "takos-apply/" + Version(), RetryPOST: true})
+	rep, res, err := auth.DebugResolve(ctx, c.auth.config(e, c.controlPlane, hc, mask))
+	code = ExitOK
+	if err == nil {
+		code, err = checkToken(ctx, &rep, res, c)
+	} else {
+		code = ExitFailure
+	}
+	if werr := rep.WriteText(e.stdout); werr != nil {
+		return fail(ExitFailure, werr)
+	}
+	if err != nil {
+		return fail(code, err)
 	}
 	return ExitOK
+}
+
+// checkToken tries res's token on the control plane with one GET of the
+// OAuth client list and records the answer in rep. A token that was
+// obtained but is refused is not a working credential: exit 3.
+func checkToken(ctx context.Context, rep *auth.DebugReport, res *auth.Resolved, c cpFlags) (int, error) {
+	base := cmp.Or(c.controlPlane, res.APIURL)
+	if base == "" {
+		rep.Check = "not checked: no control plane URL"
+		return ExitUsage, errors.New("no control plane URL: pass --control-plane URL or set TAKOS_API_URL")
+	}
+	cp, err := newControlPlane(base, res, c.timeout)
+	if err != nil {
+		rep.Check = "not checked: " + err.Error()
+		return ExitUsage, err
+	}
+	where := "GET " + httpx.Redact(cp.BaseURL()+controlplane.ClientsPath)
+	clients, err := cp.ListClients(ctx)
+	var apiErr *controlplane.APIError
+	switch {
+	case errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden):
+		rep.Check = fmt.Sprintf("the token does not work: %s answered HTTP %d", where, apiErr.Status)
+		return ExitFailure, err
+	case err != nil:
+		rep.Check = "the token could not be checked: " + where + " failed"
+		return ExitFailure, err
+	}
+	rep.Check = fmt.Sprintf("the token works: %s answered with %d OAuth client(s)", where, len(clients))
+	return ExitOK, nil
+}
+
+// newControlPlane returns a control-plane client for base whose transport
+// adds res's bearer only to requests for base's origin (redirects are never
+// followed).
+func newControlPlane(base string, res *auth.Resolved, timeout time.Duration) (*controlplane.Client, error) {
+	u, err := httpx.CheckURL(base)
+	if err != nil {
+		return nil, fmt.Errorf("--control-plane: %w", err)
+	}
+	api := httpx.NewClient(httpx.Options{Timeout: timeout, UserAgent: "takos-apply/" + Version()})
+	hc := &http.Client{
+		Transport:     auth.Transport(res.Source, api.Transport, httpx.Origin(u)),
+		CheckRedirect: api.CheckRedirect,
+	}
+	return controlplane.New(base, hc)
 }

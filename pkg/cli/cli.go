@@ -24,6 +24,11 @@ const (
 	ExitFindings = 1 // error findings (or warnings with --strict)
 	ExitUsage    = 2 // bad flags or arguments
 	ExitFailure  = 3 // I/O, auth, network or control-plane failure
+
+	// ExitChanges is plan --detailed-exitcode's "changes pending"; with
+	// that flag every error is ExitFindings (as terraform's
+	// -detailed-exitcode), so the shared value 2 is never ambiguous.
+	ExitChanges = 2
 )
 
 // env is what a command may touch of the process.
@@ -48,7 +53,8 @@ Usage:
   takos-apply schema                    print the embedded JSON Schema of app.yml
   takos-apply version                   print the version
 
-Run 'takos-apply COMMAND -h' for a command's flags.
+Run 'takos-apply COMMAND -h' (or 'takos-apply help COMMAND') for a command's
+description, flags, environment variables and exit codes.
 Exit codes: 0 ok, 1 findings, 2 usage error, 3 I/O, auth or control-plane failure.
 `
 
@@ -86,19 +92,29 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "broker":
 		return runBroker(ctx, e, rest)
 	case "schema":
-		return runSchema(e, rest)
+		return runSchema(ctx, e, rest)
 	case "version", "--version", "-version":
 		return runVersion(e, rest)
 	case "help", "-h", "-help", "--help":
-		fmt.Fprint(stdout, usage)
-		return ExitOK
+		switch topic := strings.Join(rest, " "); topic {
+		case "", "version":
+			fmt.Fprint(stdout, usage)
+			return ExitOK
+		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema":
+			return Run(ctx, append(rest, "-h"), getenv, stdin, stdout, stderr)
+		default:
+			fmt.Fprintf(stderr, "takos-apply help: unknown command %q\n\n%s", topic, usage)
+			return ExitUsage
+		}
 	default:
 		fmt.Fprintf(stderr, "takos-apply: unknown command %q\n\n%s", cmd, usage)
 		return ExitUsage
 	}
 }
 
-// newFlagSet returns a flag set that reports to stderr and never exits.
+// newFlagSet returns a flag set that reports to stderr and never exits,
+// for commands that print their own usage (see usageExit). The commands of
+// this file use cmdFlagSet and parseArgs instead.
 func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
@@ -109,37 +125,95 @@ func newFlagSet(e *env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// parseInterleaved parses flags that may follow positional arguments, as in
-// "takos-apply lint app.yml --format json": pre-commit appends file names
-// after the hook's args, and users expect either order.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		i := 0
-		for i < len(args) && !strings.HasPrefix(args[i], "-") {
-			i++
-		}
-		pos = append(pos, args[:i]...)
-		if i == len(args) {
-			return pos, nil
-		}
-		if args[i] == "--" {
-			return append(pos, args[i+1:]...), nil
-		}
-		args = args[i:]
-	}
-}
-
-// usageExit maps a flag parsing error to an exit code: -h is not an error.
+// usageExit maps a flag parsing error of a newFlagSet to an exit code: -h
+// is not an error.
 func usageExit(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
 	return ExitUsage
+}
+
+// cmdFlagSet returns a flag set that never exits and prints nothing by
+// itself: a parsing error is printed once, to stderr, by parseArgs, and -h
+// prints the command's help to stdout (help is output the user asked for;
+// errors are not).
+func cmdFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseArgs parses args for the command cmd and prints what the user must
+// see: the help on -h (exit 0), the parsing error on stderr otherwise (exit
+// 2). ok is false when the command must stop with code.
+func parseArgs(ctx context.Context, e *env, fs *flag.FlagSet, cmd string, args []string) (pos []string, code int, ok bool) {
+	pos, err := parseInterleaved(ctx, fs, args)
+	switch {
+	case err == nil:
+		return pos, ExitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		writeHelp(e.stdout, fs, cmd)
+		return nil, ExitOK, false
+	case ctx.Err() != nil:
+		fmt.Fprintf(e.stderr, "takos-apply %s: %v\n", cmd, err)
+		return nil, ExitFailure, false
+	}
+	fmt.Fprintf(e.stderr, "takos-apply %s: %v\nRun 'takos-apply %s -h' for help.\n", cmd, err, cmd)
+	return nil, ExitUsage, false
+}
+
+// parseInterleaved parses flags that may follow positional arguments, as in
+// "takos-apply lint app.yml --format json": pre-commit appends file names
+// after the hook's args, and users expect either order.
+//
+// It walks args once: "--" ends the flags (everything after it is a path,
+// even "-x.yml"), a lone "-" is a path (standard input), a flag that takes
+// a value consumes the next argument unless written as --name=value, and
+// everything else is a path. The flags and their values are then handed
+// to fs.Parse in their original order, so fs reports unknown flags,
+// missing values and -h exactly as the flag package does. One pass over a
+// finite list always ends; ctx is checked anyway so that a signal stops
+// even an enormous argument list.
+func parseInterleaved(ctx context.Context, fs *flag.FlagSet, args []string) ([]string, error) {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+			continue
+		case a == "-" || !strings.HasPrefix(a, "-"):
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if err := fs.Parse(flags); err != nil {
+		return nil, err
+	}
+	// fs stops at its first non-flag; the walk above put none in flags,
+	// but a value the flag package reads differently must not vanish.
+	return append(pos, fs.Args()...), nil
+}
+
+// isBoolFlag reports whether f takes no value (--strict, not --strict x).
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // envDefault returns getenv(name) or def when it is empty.
@@ -150,10 +224,25 @@ func envDefault(getenv func(string) string, name, def string) string {
 	return def
 }
 
-// colorEnabled says whether text output to w may use ANSI colours: only on
-// a terminal, and never when NO_COLOR is set (https://no-color.org).
-func colorEnabled(w io.Writer, getenv func(string) string) bool {
-	return getenv("NO_COLOR") == "" && isTerminal(w)
+// The values of --color.
+const (
+	colorAuto   = "auto"
+	colorAlways = "always"
+	colorNever  = "never"
+)
+
+// colorEnabled says whether text output to w may use ANSI colours: always
+// or never when --color says so (a command-line choice beats the
+// environment, as https://no-color.org asks); with auto, only on a
+// terminal that is not TERM=dumb, and never when NO_COLOR is set.
+func colorEnabled(mode string, w io.Writer, getenv func(string) string) bool {
+	switch mode {
+	case colorAlways:
+		return true
+	case colorNever:
+		return false
+	}
+	return getenv("NO_COLOR") == "" && getenv("TERM") != "dumb" && isTerminal(w)
 }
 
 // isTerminal reports whether w is a terminal, for colour decisions.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -115,18 +116,11 @@ func TestGoldenManifests(t *testing.T) {
 }
 
 func TestColorEnabled(t *testing.T) {
-	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	if colorEnabled(&bytes.Buffer{}, env(nil)) {
-		t.Error("colorEnabled(buffer) = true, want false: not a terminal")
-	}
 	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if colorEnabled(f, env(nil)) {
-		t.Error("colorEnabled(regular file) = true, want false")
-	}
 	// The master side of a pseudo-terminal is a character device, as a
 	// real terminal is.
 	tty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
@@ -134,10 +128,51 @@ func TestColorEnabled(t *testing.T) {
 		t.Skipf("no pseudo-terminal: %v", err)
 	}
 	defer tty.Close()
-	if !colorEnabled(tty, env(nil)) {
-		t.Error("colorEnabled(terminal) = false, want true")
+	tests := []struct {
+		name string
+		mode string
+		w    io.Writer
+		env  map[string]string
+		want bool
+	}{
+		{"buffer", "auto", &bytes.Buffer{}, nil, false},
+		{"regular file", "auto", f, nil, false},
+		{"terminal", "auto", tty, nil, true},
+		{"terminal, NO_COLOR", "auto", tty, map[string]string{"NO_COLOR": "1"}, false},
+		{"terminal, TERM=dumb", "auto", tty, map[string]string{"TERM": "dumb"}, false},
+		{"terminal, TERM=xterm", "auto", tty, map[string]string{"TERM": "xterm-256color"}, true},
+		{"never on a terminal", "never", tty, nil, false},
+		{"always into a file", "always", f, nil, true},
+		{"always beats NO_COLOR", "always", &bytes.Buffer{}, map[string]string{"NO_COLOR": "1", "TERM": "dumb"}, true},
 	}
-	if colorEnabled(tty, env(map[string]string{"NO_COLOR": "1"})) {
-		t.Error("colorEnabled(terminal, NO_COLOR=1) = true, want false")
+	for _, tc := range tests {
+		getenv := func(k string) string { return tc.env[k] }
+		if got := colorEnabled(tc.mode, tc.w, getenv); got != tc.want {
+			t.Errorf("%s: colorEnabled(%q) = %v, want %v", tc.name, tc.mode, got, tc.want)
+		}
+	}
+}
+
+// TestColorFlag checks --color through the command: always colours text
+// output into a pipe, never and auto do not, and a bad value is a usage
+// error.
+func TestColorFlag(t *testing.T) {
+	const esc = "\x1b["
+	bad := filepath.Join("..", "..", "testdata", "manifests", "err")
+	files, _ := filepath.Glob(filepath.Join(bad, "*.yml"))
+	if len(files) == 0 {
+		t.Fatal("no err manifests")
+	}
+	if _, out, _ := run(t, nil, "lint", "--color", "always", files[0]); !strings.Contains(out, esc) {
+		t.Errorf("lint --color always: no ANSI colour in\n%s", out)
+	}
+	for _, mode := range []string{"never", "auto"} {
+		if _, out, _ := run(t, nil, "lint", "--color", mode, files[0]); strings.Contains(out, esc) {
+			t.Errorf("lint --color %s into a buffer: ANSI colour in\n%s", mode, out)
+		}
+	}
+	code, _, errOut := run(t, nil, "lint", "--color", "sometimes", files[0])
+	if code != 2 || !strings.Contains(errOut, `unknown --color "sometimes"; use auto, always or never`) {
+		t.Errorf("lint --color sometimes = %d, %q; want 2 and the accepted values", code, errOut)
 	}
 }

@@ -14,8 +14,10 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/internal/lint"
+	"github.com/takos-dev/takos-apply/pkg/internal/redirecturi"
 	"github.com/takos-dev/takos-apply/pkg/internal/report"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
@@ -28,6 +30,7 @@ type lintFlags struct {
 	formats []string // what --format accepts for this command
 	strict  bool
 	maxSize int64
+	color   string
 }
 
 func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats ...string) {
@@ -41,15 +44,28 @@ func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats ...string) {
 	fs.StringVar(&l.format, "format", def, "output format: "+strings.Join(formats, "|"))
 	fs.BoolVar(&l.strict, "strict", false, "treat warnings as errors (exit 1)")
 	fs.Int64Var(&l.maxSize, "max-file-size", manifest.DefaultLimits().MaxBytes, "largest manifest accepted, in bytes")
+	fs.StringVar(&l.color, "color", colorAuto, "colour text output: auto (a terminal without NO_COLOR or TERM=dumb), always or never")
 }
 
-// checkFormat reports an unknown --format as a usage error on stderr.
-func (l *lintFlags) checkFormat(e *env, cmd string) bool {
-	if slices.Contains(l.formats, l.format) {
-		return true
+// check reports an unknown --format or --color as a usage error on
+// stderr, and says once when --env names an environment takos-apply does
+// not know, which is treated as production (fail safe).
+func (l *lintFlags) check(e *env, cmd string) bool {
+	if !slices.Contains(l.formats, l.format) {
+		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q; use %s\n", cmd, l.format, strings.Join(l.formats, ", "))
+		return false
 	}
-	fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q; use %s\n", cmd, l.format, strings.Join(l.formats, ", "))
-	return false
+	switch l.color {
+	case colorAuto, colorAlways, colorNever:
+	default:
+		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --color %q; use auto, always or never\n", cmd, l.color)
+		return false
+	}
+	if env := strings.TrimSpace(l.env); env != "" && !redirecturi.Development(env) && !strings.EqualFold(env, "production") && !strings.EqualFold(env, "prod") {
+		fmt.Fprintf(e.stderr, "takos-apply %s: note: environment %q (--env / TAKOS_ENV) is not development, dev, local or test; treating %s as production\n",
+			cmd, safetext.Compact(l.env, 60), safetext.Compact(env, 60))
+	}
+	return true
 }
 
 func (l *lintFlags) limits() manifest.Limits {
@@ -60,25 +76,42 @@ func (l *lintFlags) limits() manifest.Limits {
 
 func runLint(ctx context.Context, e *env, args []string) int {
 	var lf lintFlags
-	fs := newFlagSet(e, "lint", "lint [flags] [PATH...]")
+	fs := cmdFlagSet("lint")
 	lf.register(fs, e, "text", "json", "github", "sarif")
-	paths, err := parseInterleaved(fs, args)
-	if err != nil {
-		return usageExit(err)
+	stdinName := fs.String("stdin-filename", stdinDefaultName, "the file name standard input (PATH -) is reported under")
+	paths, code, ok := parseArgs(ctx, e, fs, "lint", args)
+	if !ok {
+		return code
 	}
-	if !lf.checkFormat(e, "lint") {
+	if !lf.check(e, "lint") {
 		return ExitUsage
 	}
-	files, err := findManifests(paths)
+	paths, fromStdin, err := splitStdin(paths)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
-		if errors.Is(err, errNoManifest) {
-			return ExitUsage
-		}
-		return ExitFailure
+		return ExitUsage
 	}
-	results, failures := lintFiles(ctx, files, lf, lint.Options{Env: lf.env}, lf.format == "text")
-	if err := render(e, lf.format, results); err != nil {
+	var files []string
+	if !fromStdin || len(paths) > 0 {
+		if files, err = findManifests(paths); err != nil {
+			fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
+			if errors.Is(err, errNoManifest) {
+				return ExitUsage
+			}
+			return ExitFailure
+		}
+	}
+	opts := lint.Options{Env: lf.env}
+	results, failures := lintFiles(ctx, files, lf, opts, lf.format == "text")
+	if fromStdin {
+		res, err := lintStdin(ctx, e.stdin, *stdinName, lf.limits(), opts, lf.format == "text")
+		if err != nil {
+			failures = append(failures, err)
+		} else {
+			results = insertByPath(results, res)
+		}
+	}
+	if err := render(e, lf.format, lf.color, results); err != nil {
 		fmt.Fprintf(e.stderr, "takos-apply lint: writing output: %v\n", err)
 		return ExitFailure
 	}
@@ -91,7 +124,7 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	return findingsExit(results, lf.strict)
 }
 
-func render(e *env, format string, results []report.File) error {
+func render(e *env, format, color string, results []report.File) error {
 	switch format {
 	case "json":
 		return report.JSON(e.stdout, results)
@@ -100,7 +133,7 @@ func render(e *env, format string, results []report.File) error {
 	case "sarif":
 		return report.SARIF(e.stdout, results, report.Options{Version: Version()})
 	default:
-		return report.Text(e.stdout, results, report.Options{Color: colorEnabled(e.stdout, e.getenv), Version: Version()})
+		return report.Text(e.stdout, results, report.Options{Color: colorEnabled(color, e.stdout, e.getenv), Version: Version()})
 	}
 }
 
@@ -113,6 +146,70 @@ func findingsExit(results []report.File, strict bool) int {
 }
 
 var errNoManifest = errors.New("no manifest found")
+
+// stdinDefaultName is the path standard input is reported under without
+// --stdin-filename.
+const stdinDefaultName = "<stdin>"
+
+// splitStdin removes the "-" (standard input) from paths. Standard input
+// can be read only once, so a second "-" is a usage error.
+func splitStdin(paths []string) (rest []string, stdin bool, err error) {
+	for _, p := range paths {
+		if p != "-" {
+			rest = append(rest, p)
+			continue
+		}
+		if stdin {
+			return nil, false, errors.New(`"-" (standard input) may be given only once`)
+		}
+		stdin = true
+	}
+	return rest, stdin, nil
+}
+
+// lintStdin lints the manifest on r, reported as name (for positions, as
+// actionlint's -stdin-filename). The read stops at ctx's end, so a signal
+// ends a run whose standard input never closes; the reading goroutine is
+// left to the process exit.
+func lintStdin(ctx context.Context, r io.Reader, name string, lim manifest.Limits, opts lint.Options, keepDoc bool) (report.File, error) {
+	type read struct {
+		src []byte
+		err error
+	}
+	done := make(chan read, 1)
+	go func() {
+		if lim.MaxBytes > 0 {
+			r = io.LimitReader(r, lim.MaxBytes+1)
+		}
+		src, err := io.ReadAll(r)
+		done <- read{src, err}
+	}()
+	var got read
+	select {
+	case got = <-done:
+	case <-ctx.Done():
+		return report.File{Path: name}, fmt.Errorf("reading standard input: %w", ctx.Err())
+	}
+	if got.err != nil {
+		return report.File{Path: name}, fmt.Errorf("reading standard input: %w", got.err)
+	}
+	doc, diags, err := checkDocument(name, got.src, lim, opts)
+	if err != nil {
+		return report.File{Path: name}, err
+	}
+	res := report.File{Path: name, Diags: diags}
+	if keepDoc && len(diags) > 0 {
+		res.Doc = &manifest.Document{Path: doc.Path, Source: doc.Source}
+	}
+	return res, nil
+}
+
+// insertByPath adds f to results, which are sorted by path, keeping the
+// order.
+func insertByPath(results []report.File, f report.File) []report.File {
+	i, _ := slices.BinarySearchFunc(results, f.Path, func(r report.File, p string) int { return strings.Compare(r.Path, p) })
+	return slices.Insert(results, i, f)
+}
 
 // findManifests expands the command-line paths: none means the working
 // directory's .takos/app.yml (or .yaml); a file is taken whatever its name;

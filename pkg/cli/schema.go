@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/takos-dev/takos-apply/schema"
@@ -8,13 +9,14 @@ import (
 
 // runSchema prints the embedded JSON Schema, so editors can use exactly the
 // rules this binary enforces (yaml-language-server reads it from a file).
-func runSchema(e *env, args []string) int {
-	fs := newFlagSet(e, "schema", "schema")
-	if err := fs.Parse(args); err != nil {
-		return usageExit(err)
+func runSchema(ctx context.Context, e *env, args []string) int {
+	fs := cmdFlagSet("schema")
+	pos, code, ok := parseArgs(ctx, e, fs, "schema", args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "takos-apply schema: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "takos-apply schema: unexpected argument %q\n", pos[0])
 		return ExitUsage
 	}
 	if _, err := e.stdout.Write(schema.JSON()); err != nil {

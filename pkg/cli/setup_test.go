@@ -34,6 +34,9 @@ func setupScript(t *testing.T) func(env *testscript.Env) error {
 		w.sts = authtest.NewSTS(t, w.gh.Issuer, authtest.STSOptions{Subject: "repo:octo-org/octo-repo:environment:production"})
 		w.cp = controlplanetest.New(t, controlplanetest.WithFederation(func(tok string) (string, bool) {
 			_, ok := w.sts.Lookup(tok)
+			// A control plane behind Google workload identity accepts the
+			// Google-issued bearer (access or ID token).
+			ok = ok || slices.Contains(w.gcp.Issued(), tok)
 			return controlplanetest.DefaultOwner, ok
 		}))
 		// Google workload identity federation: STS + IAM Credentials fakes

@@ -28,6 +28,9 @@ type DebugReport struct {
 	Scopes []string
 	// Expiry is when the token expires; zero means unknown or never.
 	Expiry time.Time
+	// Check is what the control plane said of the token, set by the
+	// caller after it tried the token ("" = not checked).
+	Check string
 }
 
 // Debug resolves cfg and obtains one token, reporting everything but the
@@ -35,17 +38,25 @@ type DebugReport struct {
 // was learned before the failure. The CLI exits 0 when err is nil and 3
 // otherwise.
 func Debug(ctx context.Context, cfg Config) (DebugReport, error) {
+	rep, _, err := DebugResolve(ctx, cfg)
+	return rep, err
+}
+
+// DebugResolve is Debug that also returns the resolution (nil when it
+// failed), so that the caller can try the token it obtained against the
+// control plane without obtaining another: Source caches it.
+func DebugResolve(ctx context.Context, cfg Config) (DebugReport, *Resolved, error) {
 	res, err := Resolve(ctx, cfg)
 	if err != nil {
 		// Resolve's errors never carry claims (it fetches no token), so
 		// only the mode is known: the one Resolve read, trimmed.
-		return DebugReport{Mode: newResolver(ctx, cfg).requested()}, err
+		return DebugReport{Mode: newResolver(ctx, cfg).requested()}, nil, err
 	}
 	rep := DebugReport{Mode: res.Mode, Reason: res.Reason}
 	tok, err := res.Source.Token()
 	rep.Claims = res.Claims()
 	if err != nil {
-		return rep, err
+		return rep, nil, err
 	}
 	rep.TokenType = tok.Type()
 	if v, ok := tok.Extra("issued_token_type").(string); ok {
@@ -55,7 +66,7 @@ func Debug(ctx context.Context, cfg Config) (DebugReport, error) {
 		rep.Scopes = strings.Fields(v)
 	}
 	rep.Expiry = tok.Expiry
-	return rep, nil
+	return rep, res, nil
 }
 
 // WriteText writes the report as aligned "key: value" lines.
@@ -85,6 +96,9 @@ func (r DebugReport) WriteText(w io.Writer) error {
 		line("expires", r.Expiry.UTC().Format(time.RFC3339))
 	case r.TokenType != "":
 		line("expires", "unknown (static or no expires_in)")
+	}
+	if r.Check != "" {
+		line("control plane", safetext.Compact(r.Check, 500))
 	}
 	return tw.Flush()
 }
