@@ -94,13 +94,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "schema":
 		return runSchema(ctx, e, rest)
 	case "version", "--version", "-version":
-		return runVersion(e, rest)
+		return runVersion(ctx, e, rest)
 	case "help", "-h", "-help", "--help":
 		switch topic := strings.Join(rest, " "); topic {
-		case "", "version":
+		case "":
 			fmt.Fprint(stdout, usage)
 			return ExitOK
-		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema":
+		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema", "version":
 			return Run(ctx, append(rest, "-h"), getenv, stdin, stdout, stderr)
 		default:
 			fmt.Fprintf(stderr, "takos-apply help: unknown command %q\n\n%s", topic, usage)

@@ -77,6 +77,8 @@ func TestExitCodes(t *testing.T) {
 		{"-h lint", base, "", []string{"-h", "lint"}, 0},
 		{"help auth debug", base, "", []string{"help", "auth", "debug"}, 0},
 		{"version", base, "", []string{"version"}, 0},
+		{"version -h", base, "", []string{"version", "-h"}, 0},
+		{"version with an argument", base, "", []string{"version", "x"}, 2},
 		{"schema", base, "", []string{"schema"}, 0},
 		{"schema with an argument", base, "", []string{"schema", "x"}, 2},
 		{"schema -h", base, "", []string{"schema", "-h"}, 0},

@@ -104,6 +104,11 @@ list). Never prints a token.
   3  no token, or the control plane refused it or could not be reached
 `,
 	},
+	"version": {
+		synopsis:    "version",
+		description: "Print the version, then the commit, Go toolchain, platform and how this binary was installed.\n",
+		exitCodes:   "Exit codes: 0 printed, 2 usage error.\n",
+	},
 	"schema": {
 		synopsis:    "schema",
 		description: "Print the embedded JSON Schema of .takos/app.yml, for editors (yaml-language-server).\n",

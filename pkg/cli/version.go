@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -85,13 +86,14 @@ func buildInfo() build {
 // runVersion prints the version on the first line (what scripts compare)
 // and then how this binary came to be, as `actionlint -version` does: a
 // bug report then says which source and toolchain it is about.
-func runVersion(e *env, args []string) int {
-	fs := newFlagSet(e, "version", "version")
-	if err := fs.Parse(args); err != nil {
-		return ExitUsage
+func runVersion(ctx context.Context, e *env, args []string) int {
+	fs := cmdFlagSet("version")
+	pos, code, ok := parseArgs(ctx, e, fs, "version", args)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "takos-apply version: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "takos-apply version: unexpected argument %q\n", pos[0])
 		return ExitUsage
 	}
 	b := buildInfo()
