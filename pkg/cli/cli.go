@@ -100,7 +100,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		case "":
 			fmt.Fprint(stdout, usage)
 			return ExitOK
-		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema", "version":
+		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema", "version", "broker":
 			return Run(ctx, append(rest, "-h"), getenv, stdin, stdout, stderr)
 		default:
 			fmt.Fprintf(stderr, "takos-apply help: unknown command %q\n\n%s", topic, usage)
