@@ -151,7 +151,7 @@ func checkToken(ctx context.Context, rep *auth.DebugReport, res *auth.Resolved, 
 		rep.Check = "not checked: " + err.Error()
 		return ExitUsage, err
 	}
-	where := "GET " + httpx.Redact(cp.BaseURL()+controlplane.ClientsPath)
+	where := "GET " + httpx.Redact(strings.TrimRight(base, "/")+controlplane.ClientsPath)
 	clients, err := cp.ListClients(ctx)
 	var apiErr *controlplane.APIError
 	switch {
