@@ -154,7 +154,13 @@ func checkToken(ctx context.Context, rep *auth.DebugReport, res *auth.Resolved, 
 	where := "GET " + httpx.Redact(strings.TrimRight(base, "/")+controlplane.ClientsPath)
 	clients, err := cp.ListClients(ctx)
 	var apiErr *controlplane.APIError
+	var bad *controlplane.MalformedResponseError
 	switch {
+	case errors.As(err, &bad) && bad.Status >= 200 && bad.Status < 300:
+		// The token was accepted; what the list holds is plan's concern
+		// (which refuses it), not the credential's.
+		rep.Check = fmt.Sprintf("the token works: %s answered %d (its client list is unusable: plan and apply will refuse it)", where, bad.Status)
+		return ExitOK, nil
 	case errors.As(err, &apiErr) && (apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden):
 		rep.Check = fmt.Sprintf("the token does not work: %s answered HTTP %d", where, apiErr.Status)
 		return ExitFailure, err
