@@ -16,6 +16,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/internal/lint"
+	"github.com/takos-dev/takos-apply/pkg/internal/redirecturi"
 	"github.com/takos-dev/takos-apply/pkg/internal/report"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
@@ -77,9 +78,31 @@ func runLint(ctx context.Context, e *env, args []string) int {
 		}
 		return ExitFailure
 	}
-	results, failures := lintFiles(ctx, files, lf, lint.Options{Env: lf.env}, lf.format == "text")
-	if err := render(e, lf.format, results); err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply lint: writing output: %v\n", err)
+	out, err := report.NewWriter(lf.format, e.stdout, report.Options{
+		Color:       lf.format == "text" && colorEnabled(e.stdout, e.getenv),
+		Version:     Version(),
+		Rules:       lint.Catalog(),
+		Development: redirecturi.Development(lf.env),
+		Root:        workingDir(),
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
+		return ExitUsage
+	}
+	// Each file is rendered as soon as its turn in path order comes, so
+	// memory stays flat however large the tree is. After a write error the
+	// rest is still linted (the run's exit code needs it) but not rendered.
+	var writeErr error
+	failures := lintFiles(ctx, files, lf, lint.Options{Env: lf.env}, lf.format == "text", func(f report.File) {
+		if writeErr == nil {
+			writeErr = out.WriteFile(f)
+		}
+	})
+	if writeErr == nil {
+		writeErr = out.Close()
+	}
+	if writeErr != nil {
+		fmt.Fprintf(e.stderr, "takos-apply lint: writing output: %v\n", writeErr)
 		return ExitFailure
 	}
 	for _, f := range failures {
@@ -88,24 +111,24 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	if len(failures) > 0 {
 		return ExitFailure
 	}
-	return findingsExit(results, lf.strict)
+	return summaryExit(out.Summary(), lf.strict)
 }
 
-func render(e *env, format string, results []report.File) error {
-	switch format {
-	case "json":
-		return report.JSON(e.stdout, results)
-	case "github":
-		return report.GitHub(e.stdout, results)
-	case "sarif":
-		return report.SARIF(e.stdout, results, report.Options{Version: Version()})
-	default:
-		return report.Text(e.stdout, results, report.Options{Color: colorEnabled(e.stdout, e.getenv), Version: Version()})
+// workingDir is the root SARIF makes absolute paths relative to; "" (file
+// URIs) if it cannot be known.
+func workingDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
 	}
+	return wd
 }
 
 func findingsExit(results []report.File, strict bool) int {
-	s := report.Summarize(results)
+	return summaryExit(report.Summarize(results), strict)
+}
+
+func summaryExit(s report.Summary, strict bool) int {
 	if s.Errors > 0 || (strict && s.Warnings > 0) {
 		return ExitFindings
 	}
@@ -179,42 +202,67 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// lintFiles lints files concurrently and returns their results in input
-// order (already sorted by path), plus I/O failures. keepDocs keeps each
-// document with findings for source snippets; clean documents are dropped
-// at once so a large tree is linted in little memory.
-func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Options, keepDocs bool) ([]report.File, []error) {
-	results := make([]report.File, len(files))
-	errs := make([]error, len(files))
-	workers := min(runtime.GOMAXPROCS(0), len(files))
+// lintWindow bounds how many files may be linted ahead of the one being
+// rendered, per worker: enough to keep the workers busy while a slow file
+// holds up the output, small enough that memory does not grow with the tree.
+const lintWindow = 8
+
+// lintFiles lints files concurrently and hands each result to emit in input
+// order (already sorted by path), as soon as it and every file before it
+// are done; it returns the I/O failures. keepDocs keeps each document with
+// findings for source snippets; clean documents are dropped at once. At most
+// lintWindow files per worker are in flight or waiting to be emitted, so a
+// large tree is linted in constant memory.
+func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Options, keepDocs bool, emit func(report.File)) []error {
+	type result struct {
+		file report.File
+		err  error
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(files)))
 	lim := lf.limits()
+	type job struct {
+		i   int
+		out chan<- result
+	}
+	jobs := make(chan job)
+	// pending carries one channel per file in input order; its capacity is
+	// the window.
+	pending := make(chan chan result, workers*lintWindow)
 	var wg sync.WaitGroup
-	next := make(chan int)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = lintFile(files[i], lim, opts, keepDocs)
+			for j := range jobs {
+				f, err := lintFile(files[j.i], lim, opts, keepDocs)
+				j.out <- result{f, err}
 			}
 		}()
 	}
-	for i := range files {
-		if ctx.Err() != nil {
-			errs[i] = ctx.Err()
+	go func() {
+		defer close(pending)
+		defer close(jobs)
+		for i := range files {
+			out := make(chan result, 1)
+			pending <- out
+			if err := ctx.Err(); err != nil {
+				out <- result{err: err}
+				return
+			}
+			jobs <- job{i, out}
+		}
+	}()
+	var failures []error
+	for out := range pending {
+		r := <-out
+		if r.err != nil {
+			failures = append(failures, r.err)
 			continue
 		}
-		next <- i
+		emit(r.file)
 	}
-	close(next)
 	wg.Wait()
-	var failures []error
-	for _, err := range errs {
-		if err != nil {
-			failures = append(failures, err)
-		}
-	}
-	return results, failures
+	return failures
 }
 
 func lintFile(path string, lim manifest.Limits, opts lint.Options, keepDoc bool) (report.File, error) {

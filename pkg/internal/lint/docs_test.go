@@ -6,8 +6,8 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"strconv"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )

@@ -1,0 +1,95 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/takos-dev/takos-apply/pkg/internal/lint"
+	"github.com/takos-dev/takos-apply/pkg/internal/report"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// writeTree writes n manifests, every third with a finding and of varied
+// size so workers finish out of order, and returns their sorted paths.
+func writeTree(t *testing.T, n int) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for i := range n {
+		p := filepath.Join(dir, fmt.Sprintf("app%04d", i), ".takos", "app.yml")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		uri := "https://app.example.com/cb"
+		if i%3 == 0 {
+			uri = "http://app.example.com/cb"
+		}
+		pad := strings.Repeat("  # padding\n", (i*7919)%400)
+		src := fmt.Sprintf("apiVersion: takos.dev/v1alpha1\nkind: App\nmetadata:\n  name: app-%d\nspec:\n  version: 1.0.0\n%s  oauth:\n    clientName: App %d\n    redirectUris: [%s]\n    scopes: [openid]\n", i, pad, i, uri)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	paths, err := findManifests([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return paths
+}
+
+func TestLintFilesEmitsInOrder(t *testing.T) {
+	paths := writeTree(t, 300)
+	missing := filepath.Join(filepath.Dir(paths[0]), "gone.yml")
+	in := append([]string{missing}, paths...)
+	lf := lintFlags{maxSize: manifest.DefaultLimits().MaxBytes}
+	var got []string
+	findings := 0
+	failures := lintFiles(context.Background(), in, lf, lint.Options{}, true, func(f report.File) {
+		got = append(got, f.Path)
+		for _, d := range f.Diags {
+			if d.Rule == "redirect-uri-http" {
+				findings++
+			}
+		}
+		if len(f.Diags) > 0 && f.Doc == nil {
+			t.Errorf("%s: findings without the source for snippets", f.Path)
+		}
+	})
+	if len(failures) != 1 || !strings.Contains(failures[0].Error(), "gone.yml") {
+		t.Errorf("failures = %v, want one for gone.yml", failures)
+	}
+	if strings.Join(got, "\n") != strings.Join(paths, "\n") {
+		t.Errorf("emitted %d files out of input order", len(got))
+	}
+	if findings != 100 {
+		t.Errorf("redirect-uri-http findings = %d, want 100", findings)
+	}
+}
+
+func TestLintFilesStopsWhenCancelled(t *testing.T) {
+	// More files than the window can hold past the cancel.
+	paths := writeTree(t, 5+runtime.GOMAXPROCS(0)*lintWindow+20)
+	ctx, cancel := context.WithCancel(context.Background())
+	lf := lintFlags{maxSize: manifest.DefaultLimits().MaxBytes}
+	emitted := 0
+	failures := lintFiles(ctx, paths, lf, lint.Options{}, false, func(report.File) {
+		emitted++
+		if emitted == 5 {
+			cancel()
+		}
+	})
+	if len(failures) != 1 || !errors.Is(failures[0], context.Canceled) {
+		t.Errorf("failures = %v, want one context.Canceled", failures)
+	}
+	// The window lets a bounded number of files finish after the cancel.
+	if emitted > 5+runtime.GOMAXPROCS(0)*lintWindow+1 {
+		t.Errorf("emitted %d of %d files after cancelling at 5, more than the window", emitted, len(paths))
+	}
+}
