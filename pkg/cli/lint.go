@@ -29,6 +29,7 @@ type lintFlags struct {
 	formats []string // what --format accepts for this command
 	strict  bool
 	maxSize int64
+	disable ruleList
 }
 
 func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats ...string) {
@@ -42,6 +43,13 @@ func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats ...string) {
 	fs.StringVar(&l.format, "format", def, "output format: "+strings.Join(formats, "|"))
 	fs.BoolVar(&l.strict, "strict", false, "treat warnings as errors (exit 1)")
 	fs.Int64Var(&l.maxSize, "max-file-size", manifest.DefaultLimits().MaxBytes, "largest manifest accepted, in bytes")
+	fs.Var(&l.disable, "disable", "rule IDs to drop everywhere, comma-separated or repeated (see also # takos-apply:ignore RULE)")
+}
+
+// lintOptions are the lint rules' options for this run; scopes nil means
+// the embedded scope catalogue.
+func (l *lintFlags) lintOptions(scopes []string) lint.Options {
+	return lint.Options{Env: l.env, Scopes: scopes, Disable: l.disable}
 }
 
 // checkFormat reports an unknown --format as a usage error on stderr.
@@ -63,6 +71,8 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	var lf lintFlags
 	fs := newFlagSet(e, "lint", "lint [flags] [PATH...]")
 	lf.register(fs, e, "text", "json", "github", "sarif")
+	var exclude globList
+	fs.Var(&exclude, "exclude", "skip manifests whose path matches this glob (** spans directories); repeatable")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageExit(err)
@@ -78,6 +88,7 @@ func runLint(ctx context.Context, e *env, args []string) int {
 		}
 		return ExitFailure
 	}
+	files = exclude.filter(files)
 	out, err := report.NewWriter(lf.format, e.stdout, report.Options{
 		Color:       lf.format == "text" && colorEnabled(e.stdout, e.getenv),
 		Version:     Version(),
@@ -93,7 +104,7 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	// memory stays flat however large the tree is. After a write error the
 	// rest is still linted (the run's exit code needs it) but not rendered.
 	var writeErr error
-	failures := lintFiles(ctx, files, lf, lint.Options{Env: lf.env}, lf.format == "text", func(f report.File) {
+	failures := lintFiles(ctx, files, lf, lf.lintOptions(nil), lf.format == "text", func(f report.File) {
 		if writeErr == nil {
 			writeErr = out.WriteFile(f)
 		}
@@ -290,6 +301,9 @@ func checkDocument(path string, src []byte, lim manifest.Limits, opts lint.Optio
 	if err != nil {
 		return nil, nil, err
 	}
+	// Check drops what its own suppressions silence; the loader's and the
+	// schema's findings are filtered here.
+	diags = lint.Suppress(doc, diags, opts.Disable)
 	if doc.Value != nil {
 		diags = append(diags, lint.Check(doc, opts)...)
 	}

@@ -506,6 +506,9 @@ func TestEveryRuleIsTriggered(t *testing.T) {
 	for _, tc := range refCases {
 		expect(prod, tc.want)
 	}
+	for _, tc := range suppressCases {
+		expect(prod, tc.want)
+	}
 	registry := map[string]bool{}
 	for _, r := range Rules() {
 		if registry[r.ID] {

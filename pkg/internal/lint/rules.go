@@ -108,6 +108,7 @@ var rules = []diag.Rule{
 	lintRule(ruleEnvInjectSection, diag.Error, diag.Error, "an `env.inject` template section is not routes, containers, services, workers or resources"),
 	lintRule(ruleEnvInjectUnknown, diag.Error, diag.Error, "an `env.inject` template names an entry the manifest does not define"),
 	lintRule(ruleEnvInjectField, diag.Warning, diag.Warning, "an `env.inject` template field is not one Takos resolves at deploy"),
+	lintRule(ruleIgnoreDirective, diag.Warning, diag.Warning, "a `# takos-apply:ignore` comment names no rule or an unknown one, so it silences nothing"),
 	lintRule(ruleYAML11Boolean, diag.Info, diag.Info, "an unquoted `yes`/`no`/`on`/`off`/`y`/`n` string, which YAML 1.1 tools read as a boolean"),
 }
 
