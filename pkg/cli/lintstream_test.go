@@ -20,7 +20,6 @@ import (
 func writeTree(t *testing.T, n int) []string {
 	t.Helper()
 	dir := t.TempDir()
-	var paths []string
 	for i := range n {
 		p := filepath.Join(dir, fmt.Sprintf("app%04d", i), ".takos", "app.yml")
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -35,7 +34,6 @@ func writeTree(t *testing.T, n int) []string {
 		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		paths = append(paths, p)
 	}
 	paths, err := findManifests([]string{dir})
 	if err != nil {
