@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,15 +81,6 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	if !lf.checkFormat(e, "lint") {
 		return ExitUsage
 	}
-	files, err := findManifests(paths)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
-		if errors.Is(err, errNoManifest) {
-			return ExitUsage
-		}
-		return ExitFailure
-	}
-	files = exclude.filter(files)
 	out, err := report.NewWriter(lf.format, e.stdout, report.Options{
 		Color:       lf.format == "text" && colorEnabled(e.stdout, e.getenv),
 		Version:     Version(),
@@ -104,11 +96,23 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	// memory stays flat however large the tree is. After a write error the
 	// rest is still linted (the run's exit code needs it) but not rendered.
 	var writeErr error
-	failures := lintFiles(ctx, files, lf, lf.lintOptions(nil), lf.format == "text", func(f report.File) {
+	written := 0
+	failures := lintFiles(ctx, manifestPaths(paths, exclude), lf, lf.lintOptions(nil), lf.format == "text", func(f report.File) {
+		written++
 		if writeErr == nil {
 			writeErr = out.WriteFile(f)
 		}
 	})
+	var src *sourceError
+	if written == 0 && len(failures) == 1 && errors.As(failures[0], &src) {
+		// Nothing to lint (no manifest, a missing path): say so, write no
+		// report.
+		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", src.err)
+		if errors.Is(src.err, errNoManifest) {
+			return ExitUsage
+		}
+		return ExitFailure
+	}
 	if writeErr == nil {
 		writeErr = out.Close()
 	}
@@ -124,6 +128,13 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	}
 	return summaryExit(out.Summary(), lf.strict)
 }
+
+// sourceError is a failure to find the manifests (a missing path, an
+// unreadable directory), as opposed to one manifest's I/O failure.
+type sourceError struct{ err error }
+
+func (s *sourceError) Error() string { return s.err.Error() }
+func (s *sourceError) Unwrap() error { return s.err }
 
 // workingDir is the root SARIF makes absolute paths relative to; "" (file
 // URIs) if it cannot be known.
@@ -224,16 +235,16 @@ const lintWindow = 8
 // findings for source snippets; clean documents are dropped at once. At most
 // lintWindow files per worker are in flight or waiting to be emitted, so a
 // large tree is linted in constant memory.
-func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Options, keepDocs bool, emit func(report.File)) []error {
+func lintFiles(ctx context.Context, files iter.Seq2[string, error], lf lintFlags, opts lint.Options, keepDocs bool, emit func(report.File)) []error {
 	type result struct {
 		file report.File
 		err  error
 	}
-	workers := max(1, min(runtime.GOMAXPROCS(0), len(files)))
+	workers := max(1, runtime.GOMAXPROCS(0))
 	lim := lf.limits()
 	type job struct {
-		i   int
-		out chan<- result
+		path string
+		out  chan<- result
 	}
 	jobs := make(chan job)
 	// pending carries one channel per file in input order; its capacity is
@@ -245,7 +256,7 @@ func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Opti
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				f, err := lintFile(files[j.i], lim, opts, keepDocs)
+				f, err := lintFile(j.path, lim, opts, keepDocs)
 				j.out <- result{f, err}
 			}
 		}()
@@ -253,14 +264,18 @@ func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Opti
 	go func() {
 		defer close(pending)
 		defer close(jobs)
-		for i := range files {
+		for path, err := range files {
 			out := make(chan result, 1)
 			pending <- out
+			if err != nil {
+				out <- result{err: &sourceError{err}}
+				return
+			}
 			if err := ctx.Err(); err != nil {
 				out <- result{err: err}
 				return
 			}
-			jobs <- job{i, out}
+			jobs <- job{path, out}
 		}
 	}()
 	var failures []error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -42,6 +43,16 @@ func writeTree(t *testing.T, n int) []string {
 	return paths
 }
 
+func pathSeq(paths []string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for _, p := range paths {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+}
+
 func TestLintFilesEmitsInOrder(t *testing.T) {
 	paths := writeTree(t, 300)
 	missing := filepath.Join(filepath.Dir(paths[0]), "gone.yml")
@@ -49,7 +60,7 @@ func TestLintFilesEmitsInOrder(t *testing.T) {
 	lf := lintFlags{maxSize: manifest.DefaultLimits().MaxBytes}
 	var got []string
 	findings := 0
-	failures := lintFiles(context.Background(), in, lf, lint.Options{}, true, func(f report.File) {
+	failures := lintFiles(context.Background(), pathSeq(in), lf, lint.Options{}, true, func(f report.File) {
 		got = append(got, f.Path)
 		for _, d := range f.Diags {
 			if d.Rule == "redirect-uri-http" {
@@ -77,7 +88,7 @@ func TestLintFilesStopsWhenCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	lf := lintFlags{maxSize: manifest.DefaultLimits().MaxBytes}
 	emitted := 0
-	failures := lintFiles(ctx, paths, lf, lint.Options{}, false, func(report.File) {
+	failures := lintFiles(ctx, pathSeq(paths), lf, lint.Options{}, false, func(report.File) {
 		emitted++
 		if emitted == 5 {
 			cancel()
@@ -89,5 +100,59 @@ func TestLintFilesStopsWhenCancelled(t *testing.T) {
 	// The window lets a bounded number of files finish after the cancel.
 	if emitted > 5+runtime.GOMAXPROCS(0)*lintWindow+1 {
 		t.Errorf("emitted %d of %d files after cancelling at 5, more than the window", emitted, len(paths))
+	}
+}
+
+// TestWalkSortedMatchesFindManifests checks the lazy walk against the
+// collect-and-sort one on names whose walk order and sorted order differ
+// ("a.b" sorts before "a/"), skipped directories and a symlinked directory.
+func TestWalkSortedMatchesFindManifests(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a", "a.b", "a-b", "a/b", "a/b.c", "ab", "A", "x/vendor", "x/node_modules", ".git", "x/.takos/y", "z z"} {
+		p := filepath.Join(root, filepath.FromSlash(d), ".takos")
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"app.yml", "app.yaml", "other.yml"} {
+			if err := os.WriteFile(filepath.Join(p, name), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	want, err := findManifests([]string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for p, err := range manifestPaths([]string{root}, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("walk order:\n%s\nwant (sorted):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(got) != 2*9 {
+		t.Errorf("found %d manifests, want 18 (9 directories, vendor and node_modules and .git skipped)", len(got))
+	}
+	// Stopping early stops the walk; exclusion applies while walking.
+	n := 0
+	for range manifestPaths([]string{root}, globList{"a/**"}) {
+		n++
+		if n == 3 {
+			break
+		}
+	}
+	if n != 3 {
+		t.Errorf("early stop: got %d paths", n)
+	}
+	for p := range manifestPaths([]string{root}, globList{"a"}) {
+		if strings.HasPrefix(p, filepath.Join(root, "a")+string(filepath.Separator)) {
+			t.Errorf("--exclude a: got %s", p)
+		}
 	}
 }

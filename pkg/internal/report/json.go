@@ -40,12 +40,12 @@ func JSON(w io.Writer, files []File) error {
 }
 
 // NewJSON returns the streaming form of JSON: the document is written file
-// by file, so memory does not grow with the number of files.
+// by file, so memory does not grow with the number of files. Nothing is
+// written before the first WriteFile or Close.
 func NewJSON(w io.Writer) Writer {
 	j := &jsonWriter{ew: newErrWriter(w)}
 	j.enc = json.NewEncoder(&j.buf)
 	j.enc.SetEscapeHTML(false)
-	j.ew.str(`{"files":[`)
 	return j
 }
 
@@ -61,6 +61,8 @@ func (j *jsonWriter) Summary() Summary { return j.sum }
 func (j *jsonWriter) WriteFile(f File) error {
 	if j.sum.Files > 0 {
 		j.ew.str(",")
+	} else {
+		j.ew.str(`{"files":[`)
 	}
 	j.sum.add(f)
 	jf := jsonFile{Path: f.Path, Diagnostics: make([]jsonDiag, 0, len(f.Diags))}
@@ -91,6 +93,9 @@ func (j *jsonWriter) encode(v any) error {
 }
 
 func (j *jsonWriter) Close() error {
+	if j.sum.Files == 0 {
+		j.ew.str(`{"files":[`)
+	}
 	j.ew.str(`],"summary":`)
 	if err := j.encode(jsonSummary{Files: j.sum.Files, Errors: j.sum.Errors, Warnings: j.sum.Warnings}); err != nil {
 		return err

@@ -132,7 +132,8 @@ func SARIF(w io.Writer, files []File, opt Options) error {
 // NewSARIF returns the streaming form of SARIF. The rule list comes from
 // the catalogue, so it is known before the first result: the log is written
 // up to "results", then result by result, and memory does not grow with
-// the number of findings.
+// the number of findings. Nothing is written before the first WriteFile or
+// Close.
 func NewSARIF(w io.Writer, opt Options) Writer {
 	s := &sarifWriter{ew: newErrWriter(w), opt: opt, index: map[string]int{}}
 	rules := []sarifRule{}
@@ -172,7 +173,7 @@ func NewSARIF(w io.Writer, opt Options) Writer {
 	lineStart := strings.LastIndex(doc[:at], "\n") + 1
 	s.indent = doc[lineStart:at]
 	s.tail = doc[at+len(marker):]
-	s.ew.str(jsonInert(doc[:at]) + `"results": [`)
+	s.head = jsonInert(doc[:at]) + `"results": [`
 	s.buf = &b
 	s.enc.SetIndent(s.indent+"  ", "  ")
 	return s
@@ -186,14 +187,22 @@ type sarifWriter struct {
 	enc     *json.Encoder
 	buf     *bytes.Buffer
 	indent  string // of the "results" key
+	head    string // the log up to the results array, written first
 	tail    string // the log after the results array
 	results int
+}
+
+// start writes the head once, before the first result or at Close.
+func (s *sarifWriter) start() {
+	s.ew.str(s.head)
+	s.head = ""
 }
 
 func (s *sarifWriter) Summary() Summary { return s.sum }
 
 func (s *sarifWriter) WriteFile(f File) error {
 	s.sum.add(f)
+	s.start()
 	art := artifact(f.Path, s.opt.Root)
 	for _, d := range f.Diags {
 		region := sarifRegion{StartLine: d.Pos.Line, StartColumn: d.Pos.Column}
@@ -235,6 +244,7 @@ func (s *sarifWriter) WriteFile(f File) error {
 }
 
 func (s *sarifWriter) Close() error {
+	s.start()
 	if s.results > 0 {
 		s.ew.str("\n" + s.indent)
 	}
