@@ -93,14 +93,18 @@ func runLint(ctx context.Context, e *env, args []string) int {
 		return ExitUsage
 	}
 	// Each file is rendered as soon as its turn in path order comes, so
-	// memory stays flat however large the tree is. After a write error the
-	// rest is still linted (the run's exit code needs it) but not rendered.
+	// memory stays flat however large the tree is. A write error (a closed
+	// pipe) stops the run.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var writeErr error
 	written := 0
 	failures := lintFiles(ctx, manifestPaths(paths, exclude), lf, lf.lintOptions(nil), lf.format == "text", func(f report.File) {
 		written++
 		if writeErr == nil {
-			writeErr = out.WriteFile(f)
+			if writeErr = out.WriteFile(f); writeErr != nil {
+				cancel()
+			}
 		}
 	})
 	var src *sourceError
