@@ -39,8 +39,11 @@ func readmeRules(t *testing.T, readme string) map[string][]readmeRule {
 			section = strings.TrimPrefix(line, "### ")
 			prodCol, devCol = -1, -1
 			continue
+		case !strings.HasPrefix(line, "|"):
+			prodCol, devCol = -1, -1 // a table ends at the first other line
+			continue
 		}
-		if !inRules || !strings.HasPrefix(line, "|") {
+		if !inRules {
 			continue
 		}
 		cells := strings.Split(strings.Trim(line, "|"), "|")
@@ -50,7 +53,8 @@ func readmeRules(t *testing.T, readme string) map[string][]readmeRule {
 		if strings.Trim(cells[0], "-") == "" {
 			continue // the delimiter row
 		}
-		if prodCol < 0 { // the header row
+		if prodCol == -1 { // the header row
+			prodCol, devCol = -2, -2 // a table without both columns is not a rule table
 			for i, c := range cells {
 				switch c {
 				case "Production":
@@ -60,8 +64,11 @@ func readmeRules(t *testing.T, readme string) map[string][]readmeRule {
 				}
 			}
 			if prodCol < 0 || devCol < 0 {
-				t.Fatalf("README table under %q has no Production and Development columns: %q", section, line)
+				prodCol, devCol = -2, -2
 			}
+			continue
+		}
+		if prodCol < 0 {
 			continue
 		}
 		ids := codeSpan.FindAllStringSubmatch(cells[0], -1)
@@ -128,7 +135,7 @@ func TestReadmeDocumentsEveryRule(t *testing.T) {
 func TestReadmeRulesParser(t *testing.T) {
 	t.Parallel()
 	readme := "## Rules\n### A\n| Rule | Production | Development | Description |\n|---|---|---|---|\n" +
-		"| `a-x`, `a-y` | error | warning | text `not-an-id` |\n## Next\n| `b` | info | info | x |\n"
+		"| `a-x`, `a-y` | error | warning | text `not-an-id` |\n\n| rule | what |\n|---|---|\n| `c` | other table |\n## Next\n| `b` | info | info | x |\n"
 	got := readmeRules(t, readme)
 	if len(got) != 2 || got["a-x"][0] != (readmeRule{"A", "error", "warning"}) || len(got["a-y"]) != 1 || got["b"] != nil {
 		t.Errorf("readmeRules = %v", got)
