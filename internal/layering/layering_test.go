@@ -27,11 +27,13 @@ var rank = map[string]int{
 	"cmd/takos-apply":           90,
 	"pkg/cli":                   80,
 	"pkg/internal/report":       70,
+	"pkg/internal/broker":       65, // a token-exchange service built on controlplane and oauthmeta
 	"pkg/internal/reconcile":    60,
 	"pkg/internal/lint":         60,
 	"pkg/internal/controlplane": 60,
 	"pkg/internal/auth":         60,
 	"pkg/internal/export":       60,
+	"pkg/internal/oauthmeta":    55, // one authorization-server discovery for auth, controlplane and broker
 	"pkg/internal/httpx":        50, // transport under controlplane and auth
 	"pkg/internal/redirecturi":  50, // the redirect-URI checker under lint
 	"pkg/manifest":              40,
@@ -47,7 +49,7 @@ var rank = map[string]int{
 // never reach the network, so only the network clients (and the wiring)
 // import httpx.
 var onlyFrom = map[string][]string{
-	"pkg/internal/httpx": {"pkg/internal/controlplane", "pkg/internal/auth", "pkg/cli"},
+	"pkg/internal/httpx": {"pkg/internal/controlplane", "pkg/internal/auth", "pkg/internal/oauthmeta", "pkg/internal/broker", "pkg/cli"},
 }
 
 // layerOf returns the rank of a package. A fake next to a package
