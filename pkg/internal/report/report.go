@@ -136,12 +136,6 @@ func (e *errWriter) command(c safetext.Command) {
 	}
 }
 
-func (e *errWriter) bytes(b []byte) {
-	if e.err == nil {
-		_, e.err = e.w.Write(b)
-	}
-}
-
 func (e *errWriter) flush() error {
 	if e.err == nil {
 		e.err = e.w.Flush()
