@@ -257,7 +257,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 // that starts no command is appended as is, without building strings: it
 // is nearly every line takos-apply writes.
 func appendInert(dst, line []byte, mid bool) []byte {
-	if plainASCII(line) && bytes.Index(line, legacyCommand) < 0 &&
+	if plainASCII(line) && !bytes.Contains(line, legacyCommand) &&
 		(mid || !bytes.HasPrefix(bytes.TrimLeft(line, " \t"), commandStart)) {
 		return append(dst, line...)
 	}

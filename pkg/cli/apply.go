@@ -191,7 +191,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	if err != nil {
 		return r.failf(ExitFailure, "reading %s: %v", path, unwrapPathError(err))
 	}
-	doc, diags, err := checkDocument(path, src, r.f.limits(), lint.Options{Env: r.f.env})
+	doc, diags, err := checkDocument(path, src, r.f.limits(), r.f.lintOptions(nil))
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
@@ -219,7 +219,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	if disc, err := cp.Discover(ctx); err == nil && len(disc.ScopesSupported) > 0 {
 		// The server's own catalog beats the embedded one: re-lint before
 		// any write so an unsupported scope never reaches the server.
-		more := lint.Check(doc, lint.Options{Env: r.f.env, Scopes: disc.ScopesSupported})
+		more := lint.Check(doc, r.f.lintOptions(disc.ScopesSupported))
 		if code, stop := r.reportFindings(doc, onlyNew(diags, more)); stop {
 			return code
 		}

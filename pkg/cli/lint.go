@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,6 +32,7 @@ type lintFlags struct {
 	strict  bool
 	maxSize int64
 	color   string
+	disable ruleList
 }
 
 func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats ...string) {
@@ -45,6 +47,13 @@ func (l *lintFlags) register(fs *flag.FlagSet, e *env, formats ...string) {
 	fs.BoolVar(&l.strict, "strict", false, "treat warnings as errors (exit 1)")
 	fs.Int64Var(&l.maxSize, "max-file-size", manifest.DefaultLimits().MaxBytes, "largest manifest accepted, in bytes")
 	fs.StringVar(&l.color, "color", colorAuto, "colour text output: auto (a terminal without NO_COLOR or TERM=dumb), always or never")
+	fs.Var(&l.disable, "disable", "rule IDs to drop everywhere, comma-separated or repeated (see also # takos-apply:ignore RULE)")
+}
+
+// lintOptions are the lint rules' options for this run; scopes nil means
+// the embedded scope catalogue.
+func (l *lintFlags) lintOptions(scopes []string) lint.Options {
+	return lint.Options{Env: l.env, Scopes: scopes, Disable: l.disable}
 }
 
 // check reports an unknown --format or --color as a usage error on
@@ -79,6 +88,8 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	fs := cmdFlagSet("lint")
 	lf.register(fs, e, "text", "json", "github", "sarif")
 	stdinName := fs.String("stdin-filename", stdinDefaultName, "the file name standard input (PATH -) is reported under")
+	var exclude globList
+	fs.Var(&exclude, "exclude", "skip manifests whose path matches this glob (** spans directories); repeatable")
 	paths, code, ok := parseArgs(ctx, e, fs, "lint", args)
 	if !ok {
 		return code
@@ -91,28 +102,74 @@ func runLint(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
 		return ExitUsage
 	}
-	var files []string
-	if !fromStdin || len(paths) > 0 {
-		if files, err = findManifests(paths); err != nil {
-			fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
-			if errors.Is(err, errNoManifest) {
-				return ExitUsage
-			}
-			return ExitFailure
-		}
+	out, err := report.NewWriter(lf.format, e.stdout, report.Options{
+		Color:       lf.format == "text" && colorEnabled(lf.color, e.stdout, e.getenv),
+		Version:     Version(),
+		Rules:       lint.Catalog(),
+		Development: redirecturi.Development(lf.env),
+		Root:        workingDir(),
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
+		return ExitUsage
 	}
-	opts := lint.Options{Env: lf.env}
-	results, failures := lintFiles(ctx, files, lf, opts, lf.format == "text")
+	opts := lf.lintOptions(nil)
+	// Standard input is read whole first (it is bounded by --max-file-size)
+	// and then takes its place in path order among the streamed files.
+	var pending *report.File
+	var failures []error
 	if fromStdin {
 		res, err := lintStdin(ctx, e.stdin, *stdinName, lf.limits(), opts, lf.format == "text")
 		if err != nil {
 			failures = append(failures, err)
 		} else {
-			results = insertByPath(results, res)
+			pending = &res
 		}
 	}
-	if err := render(e, lf.format, lf.color, results); err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply lint: writing output: %v\n", err)
+	files := manifestPaths(paths, exclude)
+	if fromStdin && len(paths) == 0 {
+		files = func(func(string, error) bool) {} // only standard input
+	}
+	// Each file is rendered as soon as its turn in path order comes, so
+	// memory stays flat however large the tree is. A write error (a closed
+	// pipe) stops the run.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var writeErr error
+	written := 0
+	write := func(f report.File) {
+		written++
+		if writeErr == nil {
+			if writeErr = out.WriteFile(f); writeErr != nil {
+				cancel()
+			}
+		}
+	}
+	failures = append(failures, lintFiles(ctx, files, lf, opts, lf.format == "text", func(f report.File) {
+		if pending != nil && pending.Path < f.Path {
+			write(*pending)
+			pending = nil
+		}
+		write(f)
+	})...)
+	if pending != nil {
+		write(*pending)
+	}
+	var src *sourceError
+	if written == 0 && len(failures) == 1 && errors.As(failures[0], &src) {
+		// Nothing to lint (no manifest, a missing path): say so, write no
+		// report.
+		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", src.err)
+		if errors.Is(src.err, errNoManifest) {
+			return ExitUsage
+		}
+		return ExitFailure
+	}
+	if writeErr == nil {
+		writeErr = out.Close()
+	}
+	if writeErr != nil {
+		fmt.Fprintf(e.stderr, "takos-apply lint: writing output: %v\n", writeErr)
 		return ExitFailure
 	}
 	for _, f := range failures {
@@ -121,24 +178,31 @@ func runLint(ctx context.Context, e *env, args []string) int {
 	if len(failures) > 0 {
 		return ExitFailure
 	}
-	return findingsExit(results, lf.strict)
+	return summaryExit(out.Summary(), lf.strict)
 }
 
-func render(e *env, format, color string, results []report.File) error {
-	switch format {
-	case "json":
-		return report.JSON(e.stdout, results)
-	case "github":
-		return report.GitHub(e.stdout, results)
-	case "sarif":
-		return report.SARIF(e.stdout, results, report.Options{Version: Version()})
-	default:
-		return report.Text(e.stdout, results, report.Options{Color: colorEnabled(color, e.stdout, e.getenv), Version: Version()})
+// sourceError is a failure to find the manifests (a missing path, an
+// unreadable directory), as opposed to one manifest's I/O failure.
+type sourceError struct{ err error }
+
+func (s *sourceError) Error() string { return s.err.Error() }
+func (s *sourceError) Unwrap() error { return s.err }
+
+// workingDir is the root SARIF makes absolute paths relative to; "" (file
+// URIs) if it cannot be known.
+func workingDir() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
 	}
+	return wd
 }
 
 func findingsExit(results []report.File, strict bool) int {
-	s := report.Summarize(results)
+	return summaryExit(report.Summarize(results), strict)
+}
+
+func summaryExit(s report.Summary, strict bool) int {
 	if s.Errors > 0 || (strict && s.Warnings > 0) {
 		return ExitFindings
 	}
@@ -202,13 +266,6 @@ func lintStdin(ctx context.Context, r io.Reader, name string, lim manifest.Limit
 		res.Doc = &manifest.Document{Path: doc.Path, Source: doc.Source}
 	}
 	return res, nil
-}
-
-// insertByPath adds f to results, which are sorted by path, keeping the
-// order.
-func insertByPath(results []report.File, f report.File) []report.File {
-	i, _ := slices.BinarySearchFunc(results, f.Path, func(r report.File, p string) int { return strings.Compare(r.Path, p) })
-	return slices.Insert(results, i, f)
 }
 
 // findManifests expands the command-line paths: none means the working
@@ -276,42 +333,71 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// lintFiles lints files concurrently and returns their results in input
-// order (already sorted by path), plus I/O failures. keepDocs keeps each
-// document with findings for source snippets; clean documents are dropped
-// at once so a large tree is linted in little memory.
-func lintFiles(ctx context.Context, files []string, lf lintFlags, opts lint.Options, keepDocs bool) ([]report.File, []error) {
-	results := make([]report.File, len(files))
-	errs := make([]error, len(files))
-	workers := min(runtime.GOMAXPROCS(0), len(files))
+// lintWindow bounds how many files may be linted ahead of the one being
+// rendered, per worker: enough to keep the workers busy while a slow file
+// holds up the output, small enough that memory does not grow with the tree.
+const lintWindow = 8
+
+// lintFiles lints files concurrently and hands each result to emit in input
+// order (already sorted by path), as soon as it and every file before it
+// are done; it returns the I/O failures. keepDocs keeps each document with
+// findings for source snippets; clean documents are dropped at once. At most
+// lintWindow files per worker are in flight or waiting to be emitted, so a
+// large tree is linted in constant memory.
+func lintFiles(ctx context.Context, files iter.Seq2[string, error], lf lintFlags, opts lint.Options, keepDocs bool, emit func(report.File)) []error {
+	type result struct {
+		file report.File
+		err  error
+	}
+	workers := max(1, runtime.GOMAXPROCS(0))
 	lim := lf.limits()
+	type job struct {
+		path string
+		out  chan<- result
+	}
+	jobs := make(chan job)
+	// pending carries one channel per file in input order; its capacity is
+	// the window.
+	pending := make(chan chan result, workers*lintWindow)
 	var wg sync.WaitGroup
-	next := make(chan int)
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				results[i], errs[i] = lintFile(files[i], lim, opts, keepDocs)
+			for j := range jobs {
+				f, err := lintFile(j.path, lim, opts, keepDocs)
+				j.out <- result{f, err}
 			}
 		}()
 	}
-	for i := range files {
-		if ctx.Err() != nil {
-			errs[i] = ctx.Err()
+	go func() {
+		defer close(pending)
+		defer close(jobs)
+		for path, err := range files {
+			out := make(chan result, 1)
+			pending <- out
+			if err != nil {
+				out <- result{err: &sourceError{err}}
+				return
+			}
+			if err := ctx.Err(); err != nil {
+				out <- result{err: err}
+				return
+			}
+			jobs <- job{path, out}
+		}
+	}()
+	var failures []error
+	for out := range pending {
+		r := <-out
+		if r.err != nil {
+			failures = append(failures, r.err)
 			continue
 		}
-		next <- i
+		emit(r.file)
 	}
-	close(next)
 	wg.Wait()
-	var failures []error
-	for _, err := range errs {
-		if err != nil {
-			failures = append(failures, err)
-		}
-	}
-	return results, failures
+	return failures
 }
 
 func lintFile(path string, lim manifest.Limits, opts lint.Options, keepDoc bool) (report.File, error) {
@@ -339,6 +425,9 @@ func checkDocument(path string, src []byte, lim manifest.Limits, opts lint.Optio
 	if err != nil {
 		return nil, nil, err
 	}
+	// Check drops what its own suppressions silence; the loader's and the
+	// schema's findings are filtered here.
+	diags = lint.Suppress(doc, diags, opts.Disable)
 	if doc.Value != nil {
 		diags = append(diags, lint.Check(doc, opts)...)
 	}

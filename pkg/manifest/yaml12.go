@@ -436,9 +436,9 @@ func (s *gluedScanner) plain(end int) {
 			return
 		case s.flow > 0 && isFlowIndicator(c):
 			return
-		case isBlank(c):
-			// White space inside a plain scalar; a following '#' ends it.
 		}
+		// Anything else, white space included, continues the plain
+		// scalar; a '#' after white space ends it (above).
 		s.i++
 	}
 }

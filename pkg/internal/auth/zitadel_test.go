@@ -143,7 +143,7 @@ func TestZitadelInterop(t *testing.T) {
 	issuer := "http://" + srv.Listener.Addr().String()
 	store := &zitadelStorage{jwks: jwks, issuer: gh.Issuer, audience: issuer,
 		subject: "repo:octo-org/octo-repo:environment:production", target: issuer}
-	provider, err := op.NewOpenIDProvider(issuer, &op.Config{CryptoKey: [32]byte{1, 2, 3}}, store, op.WithAllowInsecure(),
+	provider, err := op.NewProvider(&op.Config{CryptoKey: [32]byte{1, 2, 3}}, store, op.StaticIssuer(issuer), op.WithAllowInsecure(),
 		op.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)

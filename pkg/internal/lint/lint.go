@@ -31,6 +31,9 @@ type Options struct {
 	// means DefaultScopes(); a control plane's scopes_supported may replace
 	// it. An empty non-nil slice means no scope is supported.
 	Scopes []string
+	// Disable lists rule IDs whose findings are dropped (--disable);
+	// takos-apply:ignore comments in the manifest drop findings as well.
+	Disable []string
 }
 
 // defaultScopes is the catalogue behind DefaultScopes. It is read-only:
@@ -72,6 +75,7 @@ func Check(doc *manifest.Document, opts Options) diag.List {
 	c.checkRefs(m)
 	c.checkEnvInject(m)
 	c.checkYAML11Booleans()
+	c.out = Suppress(doc, append(c.out, directiveFindings(doc)...), opts.Disable)
 	slices.SortFunc(c.out, func(a, b diag.Diagnostic) int {
 		return cmp.Or(diag.Compare(a, b), strings.Compare(a.Pointer, b.Pointer))
 	})

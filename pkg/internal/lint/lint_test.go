@@ -484,20 +484,30 @@ func TestEveryRuleIsTriggered(t *testing.T) {
 	t.Parallel()
 	triggered := goldenRules(t)
 	table := map[string]bool{}
-	for _, tc := range scopeCases {
-		for _, w := range append(slices.Clone(tc.want), tc.wantDev...) {
+	// seen[env][rule] is every severity the table tests expect a rule at.
+	seen := map[string]map[string]map[diag.Severity]bool{prod: {}, dev: {}}
+	expect := func(env string, ws []want) {
+		for _, w := range ws {
 			table[w.rule] = true
+			if seen[env][w.rule] == nil {
+				seen[env][w.rule] = map[diag.Severity]bool{}
+			}
+			seen[env][w.rule][w.sev] = true
 		}
 	}
-	for _, tc := range metaCases {
-		for _, w := range append(slices.Clone(tc.want), tc.wantDev...) {
-			table[w.rule] = true
+	for _, tc := range slices.Concat(scopeCases, metaCases) {
+		expect(prod, tc.want)
+		if tc.wantDev != nil {
+			expect(dev, tc.wantDev)
+		} else {
+			expect(dev, tc.want)
 		}
 	}
 	for _, tc := range refCases {
-		for _, w := range tc.want {
-			table[w.rule] = true
-		}
+		expect(prod, tc.want)
+	}
+	for _, tc := range suppressCases {
+		expect(prod, tc.want)
 	}
 	registry := map[string]bool{}
 	for _, r := range Rules() {
@@ -505,8 +515,15 @@ func TestEveryRuleIsTriggered(t *testing.T) {
 			t.Errorf("Rules() lists %q twice", r.ID)
 		}
 		registry[r.ID] = true
-		if r.Severity == "" || r.Description == "" {
-			t.Errorf("Rules() entry %q has an empty severity or description", r.ID)
+		if r.Summary == "" || r.HelpURL == "" {
+			t.Errorf("Rules() entry %q has an empty summary or help URL", r.ID)
+		}
+		for env, sev := range map[string]diag.Severity{prod: r.Production, dev: r.Development} {
+			for got := range seen[env][r.ID] {
+				if got != sev {
+					t.Errorf("table tests expect rule %q at %v in %s, Rules() says %v", r.ID, got, env, sev)
+				}
+			}
 		}
 		if !table[r.ID] {
 			t.Errorf("rule %q has no triggering table case", r.ID)

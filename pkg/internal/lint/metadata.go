@@ -10,7 +10,6 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
-	"github.com/takos-dev/takos-apply/pkg/internal/httpx"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -135,8 +134,7 @@ func (c *checker) checkMetadataURI(p, field string) {
 	if _, err := netip.ParseAddr(host); err == nil {
 		c.add(p, diag.Warning, ruleMetadataURIHost,
 			fmt.Sprintf("%s uses the IP address %s as its host; use a public domain name that end users can reach", field, quote(host)))
-	} else if httpx.IsLoopbackHost(host) {
-		// localhost, *.localhost, with or without the trailing dot.
+	} else if isLocalhostName(host) {
 		c.add(p, diag.Warning, ruleMetadataURIHost,
 			fmt.Sprintf("%s points at %s, which end users cannot reach; use a public domain name", field, quote(host)))
 	}
@@ -154,4 +152,13 @@ func exampleFile(field string) string {
 		return "terms"
 	}
 	return "privacy"
+}
+
+// isLocalhostName reports whether host is localhost or a *.localhost name
+// (RFC 6761 §6.3), with or without the trailing dot; IP literals are
+// handled before. Lint keeps its own copy rather than import the network
+// layer (httpx).
+func isLocalhostName(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }

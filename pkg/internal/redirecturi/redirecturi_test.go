@@ -722,8 +722,8 @@ func TestRulesMeta(t *testing.T) {
 	if len(rules) != int(numRules) {
 		t.Fatalf("len(Rules()) = %d, want %d", len(rules), numRules)
 	}
-	byID := map[string]RuleInfo{}
-	for _, r := range rules {
+	byID := map[string]diag.Rule{}
+	for i, r := range rules {
 		if _, dup := byID[r.ID]; dup {
 			t.Errorf("rule %q listed twice", r.ID)
 		}
@@ -731,8 +731,8 @@ func TestRulesMeta(t *testing.T) {
 		if !strings.HasPrefix(r.ID, prefix) || strings.ToLower(r.ID) != r.ID || strings.ContainsAny(r.ID, " _") {
 			t.Errorf("rule ID %q is not kebab-case with prefix %q", r.ID, prefix)
 		}
-		if r.Description == "" || r.Ref == "" || strings.Contains(r.Description, "\n") {
-			t.Errorf("rule %q has an empty ref/description or a multi-line description", r.ID)
+		if r.Summary == "" || registry[i].Ref == "" || strings.Contains(r.Summary, "\n") || r.HelpURL == "" {
+			t.Errorf("rule %q has an empty ref/summary/help URL or a multi-line summary", r.ID)
 		}
 		if r.Production < r.Development {
 			t.Errorf("rule %q is %v in production but %v in development; production must be at least as strict", r.ID, r.Production, r.Development)

@@ -1,13 +1,12 @@
 package redirecturi
 
 import (
-	"slices"
-
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
-// RuleInfo describes one rule for the README table and for tests.
-type RuleInfo struct {
+// ruleInfo describes one rule for the README table and for tests; Rules
+// turns it into the diag catalogue's shape.
+type ruleInfo struct {
 	// ID is the stable kebab-case rule identifier carried by every Finding.
 	ID string
 	// Ref names the public source of the rule: the RFC (or WHATWG, OpenID)
@@ -86,7 +85,7 @@ const (
 
 // registry is read-only: it is indexed by rule and copied by Rules, never
 // written after initialisation.
-var registry = [numRules]RuleInfo{
+var registry = [numRules]ruleInfo{
 	ruleEmpty:              {"redirect-uri-empty", "RFC 6749 §3.1.2", sevErr, sevErr, "the redirect URI is empty or only whitespace"},
 	ruleControlChar:        {"redirect-uri-control-char", "RFC 3986 §2", sevErr, sevErr, "leading/trailing whitespace, an ASCII or C1 control character, a Unicode space or an invisible format/bidi character (U+200B–U+200F, U+202A–U+202E, U+2066–U+2069, U+FEFF, ...) anywhere"},
 	ruleInvalidChar:        {"redirect-uri-invalid-char", "RFC 3986 §2, §3", sevErr, sevErr, "a character RFC 3986 does not allow (raw space, `\\`, `<`, `>`, `\"`, `{`, `}`, `^`, backtick, vertical bar, `[`/`]` outside an IPv6 host, non-ASCII outside the host, invalid UTF-8) or a malformed `%XX` escape"},
@@ -138,9 +137,53 @@ var registry = [numRules]RuleInfo{
 	ruleListEmpty:          {"redirect-uri-list-empty", "RFC 6749 §3.1.2", sevErr, sevErr, "no redirect URIs; Takos requires at least one"},
 }
 
+// helpRedirect is the README section that documents the redirect-URI rules.
+const helpRedirect = "https://github.com/takos-dev/takos-apply#redirect-uris"
+
+// securitySeverity scores the rules that guard against an attack on the
+// authorization code or the user (RFC 9700 §4.1 open redirectors and
+// redirect-URI validation, RFC 8252 §8 native apps, homograph hosts), on the
+// CVSS-like 0–10 scale code scanning ranks alerts by. Rules absent here keep
+// a manifest correct rather than safe.
+var securitySeverity = map[rule]float64{
+	ruleControlChar:        5.3,
+	ruleFragment:           5.3,
+	ruleSchemeForbidden:    8.1,
+	ruleHTTP:               7.4,
+	ruleUserinfo:           6.5,
+	ruleWildcard:           8.1,
+	ruleHostUnicode:        6.1,
+	ruleHostPunycode:       4.3,
+	ruleHostMixedScript:    7.1,
+	ruleIPNonCanonical:     5.3,
+	ruleIPPrivate:          6.5,
+	ruleLoopbackOther:      4.3,
+	ruleLoopback:           5.3,
+	ruleLocalhostLookalike: 4.3,
+	ruleCustomScheme:       6.5,
+	ruleCustomSchemeNoDot:  6.5,
+	ruleCustomSchemeDomain: 4.3,
+	ruleQueryRedirectParam: 7.4,
+	ruleQueryOAuthParam:    6.5,
+	ruleDotSegment:         7.4,
+	ruleEncodedSlash:       7.4,
+	ruleHostNotPublic:      6.5,
+}
+
 // Rules returns every rule with its severity in production and development
 // and a one-line description, in documentation order. The caller owns the
 // returned slice.
-func Rules() []RuleInfo {
-	return slices.Clone(registry[:])
+func Rules() []diag.Rule {
+	out := make([]diag.Rule, 0, len(registry))
+	for i, r := range registry {
+		out = append(out, diag.Rule{
+			ID:               r.ID,
+			Production:       r.Production,
+			Development:      r.Development,
+			Summary:          r.Description,
+			HelpURL:          helpRedirect,
+			SecuritySeverity: securitySeverity[rule(i)],
+		})
+	}
+	return out
 }

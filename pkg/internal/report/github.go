@@ -34,32 +34,58 @@ const noticeCap = annotationCap - 1
 // are only in the log. No line other than those commands can be read as a
 // workflow command, whatever the messages and paths contain.
 func GitHub(w io.Writer, files []File) error {
-	ew := newErrWriter(w)
-	var shown [3]int // indexed by diag.Severity
-	logOnly := 0
-	for _, f := range files {
-		for _, d := range f.Diags {
-			level, limit := annotationLevel(d.Severity)
-			i := min(max(int(d.Severity), 0), 2)
-			if shown[i] < limit {
-				shown[i]++
-				ew.command(annotation(level, f.Path, d))
-				continue
-			}
-			logOnly++
-			ew.str(safetext.Neutralize(headerLine(f.Path, d, false)) + "\n")
+	return writeAll(NewGitHub(w), files)
+}
+
+// NewGitHub returns the streaming form of GitHub: each file's lines are
+// flushed to w as soon as the file is written, so a long run shows its
+// annotations in the live log.
+func NewGitHub(w io.Writer) Writer { return &githubWriter{ew: newErrWriter(w)} }
+
+type githubWriter struct {
+	ew      *errWriter
+	sum     Summary
+	shown   [3]int // indexed by diag.Severity
+	logOnly int
+}
+
+func (g *githubWriter) Summary() Summary { return g.sum }
+
+func (g *githubWriter) WriteFile(f File) error {
+	g.sum.add(f)
+	for _, d := range f.Diags {
+		level, limit := annotationLevel(d.Severity)
+		i := min(max(int(d.Severity), 0), 2)
+		if g.shown[i] < limit {
+			g.shown[i]++
+			g.ew.command(annotation(level, f.Path, d))
+			continue
 		}
+		g.logOnly++
+		g.ew.str(safetext.Neutralize(headerLine(f.Path, d, false)) + "\n")
 	}
-	ew.command(safetext.NewCommand("notice", []safetext.Prop{{Key: "title", Value: toolName}}, commandData(summaryLine(Summarize(files)))))
-	if logOnly > 0 {
+	if len(f.Diags) == 0 {
+		return g.wrap(g.ew.err)
+	}
+	return g.wrap(g.ew.flush())
+}
+
+func (g *githubWriter) Close() error {
+	ew := g.ew
+	ew.command(safetext.NewCommand("notice", []safetext.Prop{{Key: "title", Value: toolName}}, commandData(summaryLine(g.sum))))
+	if g.logOnly > 0 {
 		noun := "findings are"
-		if logOnly == 1 {
+		if g.logOnly == 1 {
 			noun = "finding is"
 		}
 		ew.str(fmt.Sprintf("%s: %d %s only in the log above: GitHub shows at most %d annotations of each level per step\n",
-			toolName, logOnly, noun, annotationCap))
+			toolName, g.logOnly, noun, annotationCap))
 	}
-	if err := ew.flush(); err != nil {
+	return g.wrap(ew.flush())
+}
+
+func (g *githubWriter) wrap(err error) error {
+	if err != nil {
 		return fmt.Errorf("write github annotations: %w", err)
 	}
 	return nil

@@ -1,14 +1,11 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 )
-
-type jsonReport struct {
-	Files   []jsonFile  `json:"files"`
-	Summary jsonSummary `json:"summary"`
-}
 
 type jsonFile struct {
 	Path        string     `json:"path"`
@@ -39,24 +36,76 @@ type jsonSummary struct {
 // list is ever null. Line and column are 0 for findings without a position.
 // The shape is a compatibility promise to scripts: add keys, never rename.
 func JSON(w io.Writer, files []File) error {
-	rep := jsonReport{Files: make([]jsonFile, 0, len(files))}
-	for _, f := range files {
-		jf := jsonFile{Path: f.Path, Diagnostics: make([]jsonDiag, 0, len(f.Diags))}
-		for _, d := range f.Diags {
-			jf.Diagnostics = append(jf.Diagnostics, jsonDiag{
-				Rule:     d.Rule,
-				Severity: d.Severity.String(),
-				Message:  d.Message,
-				Line:     d.Pos.Line,
-				Column:   d.Pos.Column,
-				Pointer:  d.Pointer,
-			})
-		}
-		rep.Files = append(rep.Files, jf)
+	return writeAll(NewJSON(w), files)
+}
+
+// NewJSON returns the streaming form of JSON: the document is written file
+// by file, so memory does not grow with the number of files. Nothing is
+// written before the first WriteFile or Close.
+func NewJSON(w io.Writer) Writer {
+	j := &jsonWriter{ew: newErrWriter(w)}
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false)
+	return j
+}
+
+type jsonWriter struct {
+	ew  *errWriter
+	buf bytes.Buffer
+	enc *json.Encoder
+	sum Summary
+}
+
+func (j *jsonWriter) Summary() Summary { return j.sum }
+
+func (j *jsonWriter) WriteFile(f File) error {
+	if j.sum.Files > 0 {
+		j.ew.str(",")
+	} else {
+		j.ew.str(`{"files":[`)
 	}
-	s := Summarize(files)
-	rep.Summary = jsonSummary{Files: s.Files, Errors: s.Errors, Warnings: s.Warnings}
-	if err := encodeJSON(w, rep, false); err != nil {
+	j.sum.add(f)
+	jf := jsonFile{Path: f.Path, Diagnostics: make([]jsonDiag, 0, len(f.Diags))}
+	for _, d := range f.Diags {
+		jf.Diagnostics = append(jf.Diagnostics, jsonDiag{
+			Rule:     d.Rule,
+			Severity: d.Severity.String(),
+			Message:  d.Message,
+			Line:     d.Pos.Line,
+			Column:   d.Pos.Column,
+			Pointer:  d.Pointer,
+		})
+	}
+	return j.encode(jf)
+}
+
+// encode writes v without the newline json.Encoder appends.
+func (j *jsonWriter) encode(v any) error {
+	j.buf.Reset()
+	if err := j.enc.Encode(v); err != nil {
+		return fmt.Errorf("write json report: %w", err)
+	}
+	// jsonInert escapes C1, invisible characters and "##[" inside strings;
+	// a fragment never ends inside a string, so escaping piecewise is
+	// escaping the whole document.
+	j.ew.str(jsonInert(string(bytes.TrimSuffix(j.buf.Bytes(), []byte("\n")))))
+	return j.wrap(j.ew.err)
+}
+
+func (j *jsonWriter) Close() error {
+	if j.sum.Files == 0 {
+		j.ew.str(`{"files":[`)
+	}
+	j.ew.str(`],"summary":`)
+	if err := j.encode(jsonSummary{Files: j.sum.Files, Errors: j.sum.Errors, Warnings: j.sum.Warnings}); err != nil {
+		return err
+	}
+	j.ew.str("}\n")
+	return j.wrap(j.ew.flush())
+}
+
+func (j *jsonWriter) wrap(err error) error {
+	if err != nil {
 		return fmt.Errorf("write json report: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ package report
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
@@ -33,13 +34,19 @@ type File struct {
 // Summary counts the files checked and their findings by severity.
 type Summary struct{ Files, Errors, Warnings, Infos int }
 
+// add counts one file.
+func (s *Summary) add(f File) {
+	s.Files++
+	s.Errors += f.Diags.Count(diag.Error)
+	s.Warnings += f.Diags.Count(diag.Warning)
+	s.Infos += f.Diags.Count(diag.Info)
+}
+
 // Summarize counts files and findings over files.
 func Summarize(files []File) Summary {
-	s := Summary{Files: len(files)}
+	var s Summary
 	for _, f := range files {
-		s.Errors += f.Diags.Count(diag.Error)
-		s.Warnings += f.Diags.Count(diag.Warning)
-		s.Infos += f.Diags.Count(diag.Info)
+		s.add(f)
 	}
 	return s
 }
@@ -48,6 +55,54 @@ func Summarize(files []File) Summary {
 type Options struct {
 	Color   bool   // text only: ANSI colours (the CLI decides: TTY and no NO_COLOR)
 	Version string // tool version for SARIF driver.version
+	// Rules is the catalogue SARIF lists in driver.rules, with descriptions
+	// and help; nil lists no rules.
+	Rules *diag.Catalog
+	// Development selects the catalogue severity SARIF gives as each rule's
+	// default level; the zero value is production, as for --env.
+	Development bool
+	// Root is the directory SARIF URIs are relative to (%SRCROOT%): an
+	// absolute path under it becomes repository-relative. "" leaves
+	// absolute paths as file:// URIs.
+	Root string
+}
+
+// Writer renders lint results one file at a time, so that a run over a
+// large tree holds one file's findings, not the tree's. WriteFile must be
+// called in output order; Close writes what follows the last file (the
+// summary) and flushes. A Writer reports the first write error from every
+// later call.
+type Writer interface {
+	WriteFile(File) error
+	Close() error
+	// Summary counts the files written so far.
+	Summary() Summary
+}
+
+// NewWriter returns the Writer of a --format value: "text", "json",
+// "github" or "sarif".
+func NewWriter(format string, w io.Writer, opt Options) (Writer, error) {
+	switch format {
+	case "text":
+		return NewText(w, opt), nil
+	case "json":
+		return NewJSON(w), nil
+	case "github":
+		return NewGitHub(w), nil
+	case "sarif":
+		return NewSARIF(w, opt), nil
+	}
+	return nil, fmt.Errorf("unknown output format %q", format)
+}
+
+// writeAll renders files through a Writer: the one-shot form of each format.
+func writeAll(wr Writer, files []File) error {
+	for _, f := range files {
+		if err := wr.WriteFile(f); err != nil {
+			return err
+		}
+	}
+	return wr.Close()
 }
 
 // toolName is the name users see in annotation titles and the SARIF driver.

@@ -105,7 +105,9 @@ func TestGolden(t *testing.T) {
 		{"text-color.golden", func(b *bytes.Buffer) error { return Text(b, files, Options{Color: true}) }},
 		{"json.golden", func(b *bytes.Buffer) error { return JSON(b, files) }},
 		{"github.golden", func(b *bytes.Buffer) error { return GitHub(b, files) }},
-		{"sarif.golden", func(b *bytes.Buffer) error { return SARIF(b, files, opt) }},
+		{"sarif.golden", func(b *bytes.Buffer) error {
+			return SARIF(b, files, Options{Version: "1.2.3", Rules: testCatalog(t, files)})
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

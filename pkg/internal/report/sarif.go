@@ -1,15 +1,17 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"path"
 	"path/filepath"
-	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
@@ -32,7 +34,11 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
+	Tool sarifTool `json:"tool"`
+	// ColumnKind says how startColumn counts: the loader counts characters
+	// (code points), not UTF-16 units, which SARIF assumes otherwise.
+	ColumnKind string `json:"columnKind"`
+	// Results is last: NewSARIF streams it after the rest of the log.
 	Results []sarifResult `json:"results"`
 }
 
@@ -48,9 +54,25 @@ type sarifDriver struct {
 }
 
 type sarifRule struct {
-	ID                   string       `json:"id"`
-	ShortDescription     sarifMessage `json:"shortDescription"`
-	DefaultConfiguration sarifConfig  `json:"defaultConfiguration"`
+	ID                   string          `json:"id"`
+	ShortDescription     sarifMessage    `json:"shortDescription"`
+	HelpURI              string          `json:"helpUri,omitempty"`
+	Help                 *sarifHelp      `json:"help,omitempty"`
+	DefaultConfiguration sarifConfig     `json:"defaultConfiguration"`
+	Properties           *sarifRuleProps `json:"properties,omitempty"`
+}
+
+type sarifHelp struct {
+	Text     string `json:"text"`
+	Markdown string `json:"markdown"`
+}
+
+// sarifRuleProps carries what GitHub code scanning reads from a rule's
+// property bag: the "security" tag and a CVSS-style "security-severity"
+// string, which it maps to critical/high/medium/low.
+type sarifRuleProps struct {
+	Tags             []string `json:"tags"`
+	SecuritySeverity string   `json:"security-severity"`
 }
 
 type sarifConfig struct {
@@ -63,7 +85,7 @@ type sarifMessage struct {
 
 type sarifResult struct {
 	RuleID              string            `json:"ruleId"`
-	RuleIndex           int               `json:"ruleIndex"`
+	RuleIndex           *int              `json:"ruleIndex,omitempty"`
 	Level               string            `json:"level"`
 	Message             sarifMessage      `json:"message"`
 	Locations           []sarifLocation   `json:"locations"`
@@ -90,64 +112,37 @@ type sarifRegion struct {
 }
 
 // SARIF writes a SARIF 2.1.0 log with one run that GitHub code scanning
-// accepts (github/codeql-action/upload-sarif). Rules that appear are listed
-// once each, sorted by id, with the highest severity they were reported at
-// as the default level; each result names its rule by ruleId and ruleIndex
-// and carries a partialFingerprints hash of rule, path, pointer and message,
-// which does not change when lines shift. Relative paths are given relative
-// to %SRCROOT% with forward slashes; absolute ones become file:// URIs.
-// Findings without a line point at line 1, because code scanning needs a
-// region. A clean run has "results": [] and "rules": [].
+// accepts (github/codeql-action/upload-sarif). driver.rules lists every rule
+// of opt.Rules, sorted by id, with its summary as shortDescription, its
+// README section as helpUri and help, its severity in the deploy
+// environment as the default level and, for security rules, the "security"
+// tag and a security-severity score. Each result names its rule by ruleId
+// and ruleIndex (no ruleIndex for a rule outside the catalogue) and carries
+// a partialFingerprints hash of rule, path, pointer and message, which does
+// not change when lines shift. Paths are given relative to %SRCROOT% with
+// forward slashes: relative ones as they are, absolute ones under opt.Root
+// relative to it; only absolute paths outside opt.Root become file:// URIs.
+// Columns count Unicode code points (columnKind). Findings without a line
+// point at line 1, because code scanning needs a region. A clean run has
+// "results": [].
 func SARIF(w io.Writer, files []File, opt Options) error {
-	ruleLevel := map[string]diag.Severity{}
-	for _, f := range files {
-		for _, d := range f.Diags {
-			if s, ok := ruleLevel[d.Rule]; !ok || d.Severity > s {
-				ruleLevel[d.Rule] = d.Severity
-			}
+	return writeAll(NewSARIF(w, opt), files)
+}
+
+// NewSARIF returns the streaming form of SARIF. The rule list comes from
+// the catalogue, so it is known before the first result: the log is written
+// up to "results", then result by result, and memory does not grow with
+// the number of findings. Nothing is written before the first WriteFile or
+// Close.
+func NewSARIF(w io.Writer, opt Options) Writer {
+	s := &sarifWriter{ew: newErrWriter(w), opt: opt, index: map[string]int{}}
+	rules := []sarifRule{}
+	if opt.Rules != nil {
+		for i, r := range opt.Rules.Rules() {
+			s.index[r.ID] = i
+			rules = append(rules, sarifRuleOf(r, !opt.Development))
 		}
 	}
-	ids := make([]string, 0, len(ruleLevel))
-	for id := range ruleLevel {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	rules := make([]sarifRule, 0, len(ids))
-	index := make(map[string]int, len(ids))
-	for i, id := range ids {
-		index[id] = i
-		rules = append(rules, sarifRule{
-			ID:                   id,
-			ShortDescription:     sarifMessage{Text: ruleDescription(id)},
-			DefaultConfiguration: sarifConfig{Level: sarifLevel(ruleLevel[id])},
-		})
-	}
-
-	results := []sarifResult{}
-	for _, f := range files {
-		art := artifact(f.Path)
-		for _, d := range f.Diags {
-			region := sarifRegion{StartLine: d.Pos.Line, StartColumn: d.Pos.Column}
-			if region.StartLine < 1 {
-				region = sarifRegion{StartLine: 1}
-			}
-			if region.StartColumn < 0 {
-				region.StartColumn = 0
-			}
-			results = append(results, sarifResult{
-				RuleID:    d.Rule,
-				RuleIndex: index[d.Rule],
-				Level:     sarifLevel(d.Severity),
-				Message:   sarifMessage{Text: nonEmpty(d.Message, d.Rule)},
-				Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
-					ArtifactLocation: art,
-					Region:           region,
-				}}},
-				PartialFingerprints: map[string]string{fingerprintKey: fingerprint(d.Rule, art.URI, d.Pointer, d.Message)},
-			})
-		}
-	}
-
 	log := sarifLog{
 		Schema:  sarifSchema,
 		Version: sarifVersion,
@@ -158,14 +153,138 @@ func SARIF(w io.Writer, files []File, opt Options) error {
 				InformationURI: toolURI,
 				Rules:          rules,
 			}},
-			Results: results,
+			ColumnKind: "unicodeCodePoints",
+			Results:    []sarifResult{},
 		}},
 	}
-	if err := encodeJSON(w, log, true); err != nil {
+	var b bytes.Buffer
+	s.enc = json.NewEncoder(&b)
+	s.enc.SetEscapeHTML(false)
+	s.enc.SetIndent("", "  ")
+	if err := s.enc.Encode(log); err != nil {
+		s.ew.err = err
+		return s
+	}
+	// Split the log at its empty results array: what comes before is
+	// written now, what follows at Close.
+	const marker = `"results": []`
+	doc := b.String()
+	at := strings.LastIndex(doc, marker)
+	lineStart := strings.LastIndex(doc[:at], "\n") + 1
+	s.indent = doc[lineStart:at]
+	s.tail = doc[at+len(marker):]
+	s.head = jsonInert(doc[:at]) + `"results": [`
+	s.buf = &b
+	s.enc.SetIndent(s.indent+"  ", "  ")
+	return s
+}
+
+type sarifWriter struct {
+	ew      *errWriter
+	opt     Options
+	sum     Summary
+	index   map[string]int
+	enc     *json.Encoder
+	buf     *bytes.Buffer
+	indent  string // of the "results" key
+	head    string // the log up to the results array, written first
+	tail    string // the log after the results array
+	results int
+}
+
+// start writes the head once, before the first result or at Close.
+func (s *sarifWriter) start() {
+	s.ew.str(s.head)
+	s.head = ""
+}
+
+func (s *sarifWriter) Summary() Summary { return s.sum }
+
+func (s *sarifWriter) WriteFile(f File) error {
+	s.sum.add(f)
+	s.start()
+	art := artifact(f.Path, s.opt.Root)
+	for _, d := range f.Diags {
+		region := sarifRegion{StartLine: d.Pos.Line, StartColumn: d.Pos.Column}
+		if region.StartLine < 1 {
+			region = sarifRegion{StartLine: 1}
+		}
+		if region.StartColumn < 0 {
+			region.StartColumn = 0
+		}
+		res := sarifResult{
+			RuleID:  d.Rule,
+			Level:   sarifLevel(d.Severity),
+			Message: sarifMessage{Text: nonEmpty(d.Message, d.Rule)},
+			Locations: []sarifLocation{{PhysicalLocation: sarifPhysical{
+				ArtifactLocation: art,
+				Region:           region,
+			}}},
+			PartialFingerprints: map[string]string{fingerprintKey: fingerprint(d.Rule, art.URI, d.Pointer, d.Message)},
+		}
+		if i, ok := s.index[d.Rule]; ok {
+			res.RuleIndex = &i
+		}
+		if s.ew.err != nil {
+			break
+		}
+		s.buf.Reset()
+		if err := s.enc.Encode(res); err != nil {
+			s.ew.err = err
+			break
+		}
+		if s.results > 0 {
+			s.ew.str(",")
+		}
+		s.results++
+		s.ew.str("\n" + s.indent + "  ")
+		s.ew.str(jsonInert(string(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))))
+	}
+	return s.wrap(s.ew.err)
+}
+
+func (s *sarifWriter) Close() error {
+	s.start()
+	if s.results > 0 {
+		s.ew.str("\n" + s.indent)
+	}
+	s.ew.str("]" + s.tail)
+	return s.wrap(s.ew.flush())
+}
+
+func (s *sarifWriter) wrap(err error) error {
+	if err != nil {
 		return fmt.Errorf("write sarif report: %w", err)
 	}
 	return nil
 }
+
+// sarifRuleOf is the driver.rules entry of a catalogue rule.
+func sarifRuleOf(r diag.Rule, production bool) sarifRule {
+	sr := sarifRule{
+		ID:                   r.ID,
+		ShortDescription:     sarifMessage{Text: nonEmpty(plainText(r.Summary), r.ID)},
+		DefaultConfiguration: sarifConfig{Level: sarifLevel(r.Severity(production))},
+	}
+	if r.HelpURL != "" {
+		sr.HelpURI = r.HelpURL
+		sr.Help = &sarifHelp{
+			Text:     nonEmpty(plainText(r.Summary), r.ID) + ". See " + r.HelpURL,
+			Markdown: r.Summary + ".\n\nSee [the rule table](" + r.HelpURL + ").",
+		}
+	}
+	if r.SecuritySeverity > 0 {
+		sr.Properties = &sarifRuleProps{
+			Tags:             []string{"security"},
+			SecuritySeverity: strconv.FormatFloat(r.SecuritySeverity, 'f', 1, 64),
+		}
+	}
+	return sr
+}
+
+// plainText drops the Markdown code-span backticks of a summary for the
+// plain-text fields.
+func plainText(s string) string { return strings.ReplaceAll(s, "`", "") }
 
 func sarifLevel(s diag.Severity) string {
 	switch s {
@@ -178,22 +297,19 @@ func sarifLevel(s diag.Severity) string {
 	}
 }
 
-// ruleDescription is the rule's short description. Rules carry no catalogue
-// text here, so the stable id, which is written to be read ("redirect-uri-
-// http"), is turned into words; SARIF requires the text to be non-empty.
-func ruleDescription(id string) string {
-	if id == "" {
-		return "unnamed rule"
-	}
-	return strings.ReplaceAll(id, "-", " ")
-}
-
 func nonEmpty(s, fallback string) string {
 	return cmp.Or(s, fallback, "finding")
 }
 
 // artifact maps a path as the user gave it to a SARIF artifactLocation.
-func artifact(p string) sarifArtifact {
+// An absolute path under root is made relative to it first, so that code
+// scanning, which resolves URIs against the repository, finds the file.
+func artifact(p, root string) sarifArtifact {
+	if filepath.IsAbs(p) && root != "" {
+		if rel, err := filepath.Rel(root, p); err == nil && filepath.IsLocal(rel) {
+			p = rel
+		}
+	}
 	slashed := filepath.ToSlash(p)
 	if filepath.IsAbs(p) || strings.HasPrefix(slashed, "/") {
 		if !strings.HasPrefix(slashed, "/") {

@@ -62,9 +62,40 @@ func get(t *testing.T, v any, keys ...string) any {
 	return v
 }
 
+// testCatalog registers every rule of files except "io", so one result has
+// a rule outside the catalogue. client-name-control is an error in
+// production and a warning in development, and a security rule.
+func testCatalog(t *testing.T, files []File) *diag.Catalog {
+	t.Helper()
+	seen := map[string]bool{"io": true}
+	var rules []diag.Rule
+	for _, f := range files {
+		for _, d := range f.Diags {
+			if seen[d.Rule] {
+				continue
+			}
+			seen[d.Rule] = true
+			r := diag.Rule{ID: d.Rule, Production: d.Severity, Development: d.Severity,
+				Summary: "finds `" + d.Rule + "`", HelpURL: "https://example.com/rules#" + d.Rule}
+			if d.Rule == "client-name-control" {
+				r.Production, r.Development, r.SecuritySeverity = diag.Error, diag.Warning, 6.1
+			}
+			rules = append(rules, r)
+		}
+	}
+	// A rule nothing reported is listed all the same.
+	rules = append(rules, diag.Rule{ID: "zz-unused", Summary: "never fires"})
+	c, err := diag.NewCatalog(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestSARIFStructure(t *testing.T) {
 	files := fixtures(t)
-	m := decodeSARIF(t, files, Options{Version: "1.2.3"})
+	cat := testCatalog(t, files)
+	m := decodeSARIF(t, files, Options{Version: "1.2.3", Rules: cat})
 	if got := get(t, m, "$schema"); got != sarifSchema {
 		t.Errorf("$schema = %v, want %s", got, sarifSchema)
 	}
@@ -89,30 +120,51 @@ func TestSARIFStructure(t *testing.T) {
 			t.Errorf("rule %q listed twice", id)
 		}
 		ruleIDs[id] = i
-		if text, _ := get(t, r, "shortDescription", "text").(string); text == "" {
-			t.Errorf("rule %q has no shortDescription.text", id)
+		want, ok := cat.Lookup(id)
+		if !ok {
+			t.Errorf("rule %q is not in the catalogue", id)
+			continue
 		}
-		if lvl := get(t, r, "defaultConfiguration", "level"); lvl != "error" && lvl != "warning" && lvl != "note" {
-			t.Errorf("rule %q level = %v", id, lvl)
+		if text := get(t, r, "shortDescription", "text"); text != "finds "+id && id != "zz-unused" {
+			t.Errorf("rule %q shortDescription = %v, want the catalogue summary without backticks", id, text)
+		}
+		if id == "zz-unused" {
+			continue // no help URL: no helpUri and no help
+		}
+		if got := get(t, r, "helpUri"); got != want.HelpURL {
+			t.Errorf("rule %q helpUri = %v, want %s", id, got, want.HelpURL)
+		}
+		if got, _ := get(t, r, "help", "markdown").(string); !strings.Contains(got, "`"+id+"`") || !strings.Contains(got, want.HelpURL) {
+			t.Errorf("rule %q help.markdown = %q", id, got)
+		}
+		props, hasProps := r.(map[string]any)["properties"]
+		if id == "client-name-control" {
+			if !hasProps || get(t, props, "security-severity") != "6.1" || get(t, props, "tags").([]any)[0] != "security" {
+				t.Errorf("security rule %q properties = %v, want security tag and security-severity 6.1", id, props)
+			}
+		} else if hasProps {
+			t.Errorf("rule %q has properties %v, want none for a non-security rule", id, props)
 		}
 	}
-	wantRules := map[string]bool{}
+	if len(ruleIDs) != cat.Len() {
+		t.Errorf("rules = %v, want all %d catalogue rules", ruleIDs, cat.Len())
+	}
+	if got := get(t, runs[0], "columnKind"); got != "unicodeCodePoints" {
+		t.Errorf("columnKind = %v, want unicodeCodePoints", got)
+	}
+	// The default level is the catalogue's severity in the environment.
+	for dev, want := range map[bool]string{false: "error", true: "warning"} {
+		m := decodeSARIF(t, files, Options{Rules: cat, Development: dev})
+		rules := get(t, get(t, m, "runs").([]any)[0], "tool", "driver", "rules").([]any)
+		if lvl := get(t, rules[ruleIDs["client-name-control"]], "defaultConfiguration", "level"); lvl != want {
+			t.Errorf("client-name-control default level (development %v) = %v, want %s", dev, lvl, want)
+		}
+	}
+
 	total := 0
 	for _, f := range files {
 		total += len(f.Diags)
-		for _, d := range f.Diags {
-			wantRules[d.Rule] = true
-		}
 	}
-	if len(ruleIDs) != len(wantRules) {
-		t.Errorf("rules = %v, want exactly the %d rules that appear", ruleIDs, len(wantRules))
-	}
-	// client-name-control is reported as an error and as a warning: the
-	// default level is the highest.
-	if lvl := get(t, rules[ruleIDs["client-name-control"]], "defaultConfiguration", "level"); lvl != "error" {
-		t.Errorf("client-name-control default level = %v, want error", lvl)
-	}
-
 	results, _ := get(t, runs[0], "results").([]any)
 	if len(results) != total {
 		t.Fatalf("results = %d, want %d", len(results), total)
@@ -124,12 +176,15 @@ func TestSARIFStructure(t *testing.T) {
 			r := results[i]
 			i++
 			id, _ := get(t, r, "ruleId").(string)
-			idx, ok := ruleIDs[id]
-			if !ok || id != d.Rule {
-				t.Errorf("result %d ruleId = %q, want %q listed in rules", i, id, d.Rule)
+			if id != d.Rule {
+				t.Errorf("result %d ruleId = %q, want %q", i, id, d.Rule)
 			}
-			if got := get(t, r, "ruleIndex"); got != float64(idx) {
-				t.Errorf("result %d ruleIndex = %v, want %d (index of %q)", i, got, idx, id)
+			if idx, ok := ruleIDs[id]; ok {
+				if got := get(t, r, "ruleIndex"); got != float64(idx) {
+					t.Errorf("result %d ruleIndex = %v, want %d (index of %q)", i, got, idx, id)
+				}
+			} else if got, has := r.(map[string]any)["ruleIndex"]; has {
+				t.Errorf("result %d for uncatalogued rule %q has ruleIndex %v", i, id, got)
 			}
 			if got := get(t, r, "level"); got != levels[d.Severity] {
 				t.Errorf("result %d level = %v, want %s", i, got, levels[d.Severity])
@@ -172,7 +227,7 @@ func TestSARIFClean(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{`"results": []`, `"rules": []`} {
+	for _, want := range []string{`"results": []`, `"rules": []`, `"columnKind": "unicodeCodePoints"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("clean SARIF lacks %s:\n%s", want, out)
 		}
@@ -227,11 +282,15 @@ func TestArtifact(t *testing.T) {
 		{"a:b/app.yml", sarifArtifact{URI: "./a:b/app.yml", URIBaseID: "%SRCROOT%"}},
 		{"../x/app.yml", sarifArtifact{URI: "../x/app.yml", URIBaseID: "%SRCROOT%"}},
 		{"/home/u/app.yml", sarifArtifact{URI: "file:///home/u/app.yml"}},
+		{"/repo/.takos/app.yml", sarifArtifact{URI: ".takos/app.yml", URIBaseID: "%SRCROOT%"}},
+		{"/repo/a b/.takos/app.yml", sarifArtifact{URI: "a%20b/.takos/app.yml", URIBaseID: "%SRCROOT%"}},
+		{"/repo2/app.yml", sarifArtifact{URI: "file:///repo2/app.yml"}},
+		{"/app.yml", sarifArtifact{URI: "file:///app.yml"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			if got := artifact(tc.in); got != tc.want {
-				t.Errorf("artifact(%q) = %+v, want %+v", tc.in, got, tc.want)
+			if got := artifact(tc.in, "/repo"); got != tc.want {
+				t.Errorf("artifact(%q, /repo) = %+v, want %+v", tc.in, got, tc.want)
 			}
 		})
 	}

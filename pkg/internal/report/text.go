@@ -36,28 +36,56 @@ const (
 // coloured (red, yellow, cyan). Every line is neutralised so that text
 // output shown in a GitHub log cannot start a workflow command.
 func Text(w io.Writer, files []File, opt Options) error {
-	ew := newErrWriter(w)
-	for _, f := range files {
-		for _, d := range f.Diags {
-			ew.str(safetext.Neutralize(headerLine(f.Path, d, opt.Color)) + "\n")
-			if f.Doc == nil || d.Pos.Line < 1 {
-				continue
-			}
-			src := f.Doc.Line(d.Pos.Line)
-			if src == "" {
-				continue
-			}
-			code, caret := snippet(src, d.Pos.Column)
-			gutter := strconv.Itoa(d.Pos.Line)
-			pad := strings.Repeat(" ", len(gutter))
-			// The gutter keeps snippet lines from ever starting with "::"
-			// (YAML block scalars may hold any text).
-			ew.str(safetext.Neutralize(" "+gutter+" | "+code) + "\n")
-			ew.str(" " + pad + " | " + caret + "\n")
+	return writeAll(NewText(w, opt), files)
+}
+
+// NewText returns the streaming form of Text: each file's findings are
+// flushed to w as soon as the file is written.
+func NewText(w io.Writer, opt Options) Writer {
+	return &textWriter{ew: newErrWriter(w), opt: opt}
+}
+
+type textWriter struct {
+	ew  *errWriter
+	opt Options
+	sum Summary
+}
+
+func (t *textWriter) Summary() Summary { return t.sum }
+
+func (t *textWriter) WriteFile(f File) error {
+	t.sum.add(f)
+	ew := t.ew
+	for _, d := range f.Diags {
+		ew.str(safetext.Neutralize(headerLine(f.Path, d, t.opt.Color)) + "\n")
+		if f.Doc == nil || d.Pos.Line < 1 {
+			continue
 		}
+		src := f.Doc.Line(d.Pos.Line)
+		if src == "" {
+			continue
+		}
+		code, caret := snippet(src, d.Pos.Column)
+		gutter := strconv.Itoa(d.Pos.Line)
+		pad := strings.Repeat(" ", len(gutter))
+		// The gutter keeps snippet lines from ever starting with "::"
+		// (YAML block scalars may hold any text).
+		ew.str(safetext.Neutralize(" "+gutter+" | "+code) + "\n")
+		ew.str(" " + pad + " | " + caret + "\n")
 	}
-	ew.str(summaryLine(Summarize(files)) + "\n")
-	if err := ew.flush(); err != nil {
+	if len(f.Diags) == 0 {
+		return t.wrap(ew.err)
+	}
+	return t.wrap(ew.flush())
+}
+
+func (t *textWriter) Close() error {
+	t.ew.str(summaryLine(t.sum) + "\n")
+	return t.wrap(t.ew.flush())
+}
+
+func (t *textWriter) wrap(err error) error {
+	if err != nil {
 		return fmt.Errorf("write text report: %w", err)
 	}
 	return nil

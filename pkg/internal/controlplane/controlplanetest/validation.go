@@ -58,6 +58,7 @@ func validateScopes(scopes []string) error {
 		}
 	}
 	if len(unknown) > 0 {
+		//lint:ignore ST1005 the fake returns the Takos server's error text byte for byte, capital letter included, because clients show it to users
 		return fmt.Errorf("Unknown scopes: %s", strings.Join(unknown, ", "))
 	}
 	return nil
@@ -66,17 +67,21 @@ func validateScopes(scopes []string) error {
 // validateRedirectURIs is validateRedirectUris of services/oauth/client.ts.
 func validateRedirectURIs(uris []string) error {
 	if len(uris) == 0 {
+		//lint:ignore ST1005 the fake returns the Takos server's error text byte for byte, capital letter included, because clients show it to users
 		return fmt.Errorf("At least one redirect_uri is required")
 	}
 	for _, u := range uris {
 		p, err := whatwgParse(u)
 		if err != nil {
+			//lint:ignore ST1005 the fake returns the Takos server's error text byte for byte, capital letter included, because clients show it to users
 			return fmt.Errorf("Invalid redirect_uri: %s", u)
 		}
 		if p.Protocol != "https:" && !isLocalhost(p.Hostname) {
+			//lint:ignore ST1005 the fake returns the Takos server's error text byte for byte, capital letter included, because clients show it to users
 			return fmt.Errorf("Invalid redirect_uri: %s - must use HTTPS", u)
 		}
 		if p.Hash != "" {
+			//lint:ignore ST1005 the fake returns the Takos server's error text byte for byte, capital letter included, because clients show it to users
 			return fmt.Errorf("Invalid redirect_uri: %s - fragment not allowed", u)
 		}
 	}

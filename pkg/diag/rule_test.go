@@ -1,0 +1,67 @@
+package diag
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNewCatalog(t *testing.T) {
+	ok := Rule{ID: "b-rule", Production: Error, Development: Warning, Summary: "finds b"}
+	cases := []struct {
+		name    string
+		sets    [][]Rule
+		wantErr string
+	}{
+		{"valid", [][]Rule{{ok}, {{ID: "a-rule", Summary: "finds a", SecuritySeverity: 10}}}, ""},
+		{"duplicate across sets", [][]Rule{{ok}, {ok}}, `rule "b-rule" is registered twice`},
+		{"empty id", [][]Rule{{{Summary: "x"}}}, "has no ID"},
+		{"empty summary", [][]Rule{{{ID: "x"}}}, `rule "x" needs a one-line summary`},
+		{"multi-line summary", [][]Rule{{{ID: "x", Summary: "a\nb"}}}, "one-line summary"},
+		{"security score too high", [][]Rule{{{ID: "x", Summary: "s", SecuritySeverity: 10.5}}}, "outside 0–10"},
+		{"security score negative", [][]Rule{{{ID: "x", Summary: "s", SecuritySeverity: -1}}}, "outside 0–10"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := NewCatalog(tc.sets...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("NewCatalog() error = %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rules := c.Rules()
+			if len(rules) != 2 || rules[0].ID != "a-rule" || rules[1].ID != "b-rule" || c.Len() != 2 {
+				t.Fatalf("Rules() = %v, want a-rule, b-rule", rules)
+			}
+			if r, found := c.Lookup("b-rule"); !found || r != ok {
+				t.Errorf("Lookup(b-rule) = %v, %v", r, found)
+			}
+			if _, found := c.Lookup("c-rule"); found {
+				t.Error("Lookup(c-rule) found a rule that is not registered")
+			}
+			rules[0].ID = "mutated"
+			if c.Rules()[0].ID != "a-rule" {
+				t.Error("Rules() returned the catalogue's own slice")
+			}
+		})
+	}
+}
+
+func TestRuleSeverity(t *testing.T) {
+	r := Rule{Production: Error, Development: Info}
+	if r.Severity(true) != Error || r.Severity(false) != Info {
+		t.Errorf("Severity() = %v/%v, want error/info", r.Severity(true), r.Severity(false))
+	}
+}
+
+func TestMustCatalogPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("MustCatalog accepted a duplicate rule")
+		}
+	}()
+	MustCatalog([]Rule{{ID: "x", Summary: "s"}, {ID: "x", Summary: "s"}})
+}

@@ -1,0 +1,181 @@
+package lint
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/takos-dev/takos-apply/internal/fuzzy"
+	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// ruleIgnoreDirective reports a takos-apply:ignore comment that cannot
+// work: one that names no rule or a rule that does not exist, which would
+// otherwise silence nothing without a word.
+const ruleIgnoreDirective = "ignore-directive"
+
+// Suppression comments, in the style of golangci-lint's //nolint:
+//
+//	key: value  # takos-apply:ignore RULE[,RULE…] [-- reason]   that line
+//	# takos-apply:ignore RULE…                               the next line
+//	# takos-apply:ignore-file RULE…                          the whole file
+//
+// A directive is a YAML comment: a '#' at the start of a line or after a
+// space or tab. (Like every line-based tool, this reads a '#' inside a
+// quoted or block scalar as a comment too.)
+const (
+	directiveLine = "takos-apply:ignore"
+	directiveFile = "takos-apply:ignore-file"
+)
+
+// directive is one suppression comment.
+type directive struct {
+	line   int      // 1-based line of the comment
+	target int      // line it silences; 0 for the whole file
+	rules  []string // as written
+	col    int      // 1-based column of the '#'
+}
+
+// directives parses the suppression comments of src. The fast path (no
+// directive anywhere) costs one bytes.Contains.
+func directives(src []byte) []directive {
+	if !bytes.Contains(src, []byte(directiveLine)) {
+		return nil
+	}
+	var out []directive
+	lines := bytes.Split(src, []byte("\n"))
+	for i, raw := range lines {
+		line := string(bytes.TrimSuffix(raw, []byte("\r")))
+		hash := commentStart(line)
+		if hash < 0 {
+			continue
+		}
+		body := strings.TrimSpace(line[hash+1:])
+		var fileWide bool
+		switch {
+		case strings.HasPrefix(body, directiveFile) && isDirectiveEnd(body[len(directiveFile):]):
+			fileWide, body = true, body[len(directiveFile):]
+		case strings.HasPrefix(body, directiveLine) && isDirectiveEnd(body[len(directiveLine):]):
+			body = body[len(directiveLine):]
+		default:
+			continue
+		}
+		if reason := strings.Index(body, "--"); reason >= 0 {
+			body = body[:reason]
+		}
+		d := directive{line: i + 1, col: len([]rune(line[:hash])) + 1, rules: strings.FieldsFunc(body, func(r rune) bool {
+			return r == ',' || r == ' ' || r == '\t'
+		})}
+		switch {
+		case fileWide:
+			d.target = 0
+		case strings.TrimSpace(line[:hash]) != "":
+			d.target = i + 1 // a trailing comment silences its own line
+		default:
+			d.target = nextContentLine(lines, i+1)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// commentStart returns the byte index of the '#' that starts a comment on
+// line, or -1.
+func commentStart(line string) int {
+	for i := 0; i < len(line); i++ {
+		if line[i] == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			return i
+		}
+	}
+	return -1
+}
+
+func isDirectiveEnd(rest string) bool {
+	return rest == "" || rest[0] == ' ' || rest[0] == '\t'
+}
+
+// nextContentLine returns the 1-based number of the first line from index
+// i on that is neither blank nor only a comment; -1 if there is none.
+func nextContentLine(lines [][]byte, i int) int {
+	for ; i < len(lines); i++ {
+		t := bytes.TrimSpace(lines[i])
+		if len(t) > 0 && t[0] != '#' {
+			return i + 1
+		}
+	}
+	return -1
+}
+
+// Suppress returns diags without the findings silenced by disable (rule
+// IDs dropped everywhere, --disable) or by a takos-apply:ignore comment in
+// doc. It never modifies diags.
+func Suppress(doc *manifest.Document, diags diag.List, disable []string) diag.List {
+	var ds []directive
+	if doc != nil {
+		ds = directives(doc.Source)
+	}
+	if len(diags) == 0 || (len(disable) == 0 && len(ds) == 0) {
+		return diags
+	}
+	out := make(diag.List, 0, len(diags))
+	for _, d := range diags {
+		if !silenced(d, disable, ds) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func silenced(d diag.Diagnostic, disable []string, ds []directive) bool {
+	if slices.Contains(disable, d.Rule) {
+		return true
+	}
+	for _, dir := range ds {
+		if (dir.target == 0 || dir.target == d.Pos.Line) && slices.Contains(dir.rules, d.Rule) {
+			return true
+		}
+	}
+	return false
+}
+
+// directiveFindings reports the suppression comments of doc that silence
+// nothing because they name no rule or an unknown one.
+func directiveFindings(doc *manifest.Document) diag.List {
+	var out diag.List
+	for _, dir := range directives(doc.Source) {
+		pos := diag.Pos{Line: dir.line, Column: dir.col}
+		if len(dir.rules) == 0 {
+			out = append(out, diag.Diagnostic{File: doc.Path, Pos: pos, Severity: diag.Warning, Rule: ruleIgnoreDirective,
+				Message: "takos-apply:ignore names no rule, so it silences nothing; write the rule IDs to ignore: # takos-apply:ignore RULE"})
+			continue
+		}
+		for _, id := range dir.rules {
+			if err := KnownRule(id); err != nil {
+				out = append(out, diag.Diagnostic{File: doc.Path, Pos: pos, Severity: diag.Warning, Rule: ruleIgnoreDirective,
+					Message: "takos-apply:ignore: " + err.Error()})
+			}
+		}
+	}
+	return out
+}
+
+// KnownRule returns nil for a rule ID of the catalogue and otherwise an
+// error that names the closest one.
+func KnownRule(id string) error {
+	cat := Catalog()
+	if _, ok := cat.Lookup(id); ok {
+		return nil
+	}
+	best, bestDist := "", len(id)/2+1
+	for _, r := range cat.Rules() {
+		if d := fuzzy.Distance(id, r.ID); d < bestDist {
+			best, bestDist = r.ID, d
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("unknown rule %q; did you mean %q? (the README's Rules section lists them)", id, best)
+	}
+	return fmt.Errorf("unknown rule %q; the README's Rules section lists the rule IDs", id)
+}
