@@ -22,7 +22,13 @@ func Escape(s string) string { return Neutralize(EscapeControls(s)) }
 
 // EscapeControls is Escape without Neutralize: the escaping of controls
 // alone, for text placed after a fixed prefix on its line.
-func EscapeControls(s string) string {
+func EscapeControls(s string) string { return escapeControls(s, false) }
+
+// EscapeControlsKeepNewlines is EscapeControls that leaves CR and LF for the
+// caller to encode (workflow-command data turns them into %0D/%0A).
+func EscapeControlsKeepNewlines(s string) string { return escapeControls(s, true) }
+
+func escapeControls(s string, keepNewlines bool) string {
 	clean := true
 	for _, r := range s {
 		if r == utf8.RuneError || needsEscape(r) {
@@ -40,6 +46,8 @@ func EscapeControls(s string) string {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case (r == '\n' || r == '\r') && keepNewlines:
+			b.WriteRune(r)
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\r':
