@@ -37,12 +37,12 @@ func TestExitCodes(t *testing.T) {
 	cp := controlplanetest.New(t)
 	dir := t.TempDir()
 	files := map[string]string{
-		"ok.yml":              exitOKManifest,
-		"warn.yml":            strings.Replace(exitOKManifest, "[https://demo.example.com/cb]", "[https://demo.example.com/cb, http://localhost:3000/cb]", 1),
-		"bad.yml":             strings.Replace(exitOKManifest, "version: 1.0.0", "version: 1.0", 1),
-		"other.yml":           strings.Replace(exitOKManifest, "clientName: Demo", "clientName: Other", 1),
+		"ok.yml":              faultManifest,
+		"warn.yml":            strings.Replace(faultManifest, "[https://demo.example.com/cb]", "[https://demo.example.com/cb, http://localhost:3000/cb]", 1),
+		"bad.yml":             strings.Replace(faultManifest, "version: 1.0.0", "version: 1.0", 1),
+		"other.yml":           strings.Replace(faultManifest, "clientName: Demo", "clientName: Other", 1),
 		"empty/.keep":         "",
-		"repo/.takos/app.yml": exitOKManifest,
+		"repo/.takos/app.yml": faultManifest,
 	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
@@ -99,7 +99,7 @@ func TestExitCodes(t *testing.T) {
 		{"lint no manifest in directory", base, "", []string{"lint", "empty"}, 2},
 		{"lint missing file", base, "", []string{"lint", "missing.yml"}, 3},
 		{"lint -- dash-named missing file", base, "", []string{"lint", "--", "-x.yml"}, 3},
-		{"lint stdin clean", base, exitOKManifest, []string{"lint", "-"}, 0},
+		{"lint stdin clean", base, faultManifest, []string{"lint", "-"}, 0},
 		{"lint stdin error", base, "version: [", []string{"lint", "-"}, 1},
 		{"lint stdin twice", base, "", []string{"lint", "-", "-"}, 2},
 		{"validate alias", base, "", []string{"validate", "bad.yml"}, 1},
@@ -109,7 +109,7 @@ func TestExitCodes(t *testing.T) {
 		{"plan no control plane URL", noURL, "", []string{"plan", "ok.yml"}, 2},
 		{"plan unknown auth mode", good, "", []string{"plan", "--auth", "magic", "ok.yml"}, 2},
 		{"plan two manifests", good, "", []string{"plan", "ok.yml", "warn.yml"}, 2},
-		{"plan stdin", good, exitOKManifest, []string{"plan", "-"}, 2},
+		{"plan stdin", good, faultManifest, []string{"plan", "-"}, 2},
 		{"plan sarif", good, "", []string{"plan", "--format", "sarif", "ok.yml"}, 2},
 		{"plan manifest error", good, "", []string{"plan", "bad.yml"}, 1},
 		{"plan manifest error, json", good, "", []string{"plan", "--format", "json", "bad.yml"}, 1},
@@ -178,7 +178,7 @@ func TestSignalEndsStdinLint(t *testing.T) {
 		cmd := exec.Command(bin, "lint", "x.yml", "-")
 		cmd.Dir = t.TempDir()
 		cmd.Env = []string{"HOME=" + cmd.Dir}
-		if err := os.WriteFile(filepath.Join(cmd.Dir, "x.yml"), []byte(exitOKManifest), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(cmd.Dir, "x.yml"), []byte(faultManifest), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		stdin, err := cmd.StdinPipe() // held open: the read blocks

@@ -28,6 +28,18 @@ spec:
     scopes: [openid, profile]
 `
 
+// writeManifest puts faultManifest at dir/.takos/app.yml, where a step
+// without arguments finds it.
+func writeManifest(t testing.TB, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, ".takos"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".takos", "app.yml"), []byte(faultManifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // runner fixture: a simulated Actions step against a fake control plane.
 type step struct {
 	t      *testing.T
@@ -41,12 +53,7 @@ type step struct {
 
 func newStep(t *testing.T, cp *controlplanetest.Server) *step {
 	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, ".takos"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".takos", "app.yml"), []byte(faultManifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeManifest(t, dir)
 	env := map[string]string{
 		"GITHUB_ACTIONS":      "true",
 		"GITHUB_OUTPUT":       filepath.Join(dir, "output"),

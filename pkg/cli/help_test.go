@@ -10,19 +10,6 @@ import (
 	"github.com/takos-dev/takos-apply/pkg/internal/controlplane/controlplanetest"
 )
 
-// exitOKManifest is a clean manifest with an OAuth client.
-const exitOKManifest = `apiVersion: takos.dev/v1alpha1
-kind: App
-metadata:
-  name: demo
-spec:
-  version: 1.0.0
-  oauth:
-    clientName: Demo
-    redirectUris: [https://demo.example.com/cb]
-    scopes: [openid, profile]
-`
-
 // TestHelp: every command's help is on stdout with exit 0 and says what
 // the command does, what PATH is, the environment and the exit codes; the
 // defaults shown are the effective ones.
@@ -89,7 +76,7 @@ func TestEnvNote(t *testing.T) {
 	const note = `treating staging as production`
 	dir := t.TempDir()
 	f := filepath.Join(dir, "app.yml")
-	if err := os.WriteFile(f, []byte(exitOKManifest), 0o644); err != nil {
+	if err := os.WriteFile(f, []byte(faultManifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, _, errOut := run(t, nil, "lint", "--env", "staging", f)
@@ -118,7 +105,7 @@ func TestPlanJSONFindings(t *testing.T) {
 	cp := controlplanetest.New(t)
 	dir := t.TempDir()
 	f := filepath.Join(dir, "app.yml")
-	if err := os.WriteFile(f, []byte(strings.Replace(exitOKManifest, "version: 1.0.0", "version: 1.0", 1)), 0o644); err != nil {
+	if err := os.WriteFile(f, []byte(strings.Replace(faultManifest, "version: 1.0.0", "version: 1.0", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, actions := range []string{"", "true"} {
@@ -152,7 +139,7 @@ func TestDetailedExitcode(t *testing.T) {
 	cp := controlplanetest.New(t)
 	dir := t.TempDir()
 	f := filepath.Join(dir, "app.yml")
-	if err := os.WriteFile(f, []byte(exitOKManifest), 0o644); err != nil {
+	if err := os.WriteFile(f, []byte(faultManifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := map[string]string{"TAKOS_API_URL": cp.URL, "TAKOS_TOKEN": cp.Token}

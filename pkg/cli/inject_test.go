@@ -25,12 +25,7 @@ type hostileRun struct {
 func runHostile(t testing.TB, h *hostiletest.Server, args ...string) hostileRun {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, ".takos"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".takos", "app.yml"), []byte(faultManifest), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeManifest(t, dir)
 	env := map[string]string{
 		"GITHUB_ACTIONS":                 "true",
 		"GITHUB_OUTPUT":                  filepath.Join(dir, "output"),
