@@ -46,7 +46,9 @@ else
   if [[ "$next" != *-dev ]] || [ "$next" = "${rev#v}-dev" ]; then fail "VERSION after the release is $next, want the next -dev version"; fi
   [ "$(git -C "$a" log -1 --format=%s "$rev")" = "Pin the SHA-256 of the $rev archives in dist/" ] || fail "$rev does not point at the pinning commit"
   git -C "$a" diff --quiet "$rev^" "$rev" -- . ':(exclude)dist' || fail "the pinning commit changes more than dist/"
-  git -C "$a" show "$rev:README.md" | grep -q "rev: $rev\$" || fail "README at $rev does not name $rev"
+  # grep reads the whole README (no -q): with pipefail, grep -q closing the
+  # pipe early makes git show die of SIGPIPE once the README outgrows the pipe.
+  git -C "$a" show "$rev:README.md" | grep "rev: $rev\$" >/dev/null || fail "README at $rev does not name $rev"
   ok "scripts/release.sh ${rev#v}: release commit, pinned dist/, tag $rev, VERSION $next after it"
 fi
 n="$(git -C "$a" show "$rev:dist/checksums.txt" | wc -l)"
