@@ -1,13 +1,8 @@
 package lint
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -154,46 +149,10 @@ func TestRuleConstantsRegistered(t *testing.T) {
 	cat := Catalog()
 	name := regexp.MustCompile(`^[Rr]ule[A-Z]`)
 	n := 0
-	for _, dir := range []string{".", "../../manifest", "../../../schema"} {
-		fset := token.NewFileSet()
-		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, path := range files {
-			if strings.HasSuffix(path, "_test.go") {
-				continue
-			}
-			f, err := parser.ParseFile(fset, path, nil, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, decl := range f.Decls {
-				gd, ok := decl.(*ast.GenDecl)
-				if !ok || gd.Tok != token.CONST {
-					continue
-				}
-				for _, spec := range gd.Specs {
-					vs := spec.(*ast.ValueSpec)
-					for i, id := range vs.Names {
-						if !name.MatchString(id.Name) || i >= len(vs.Values) {
-							continue
-						}
-						lit, ok := vs.Values[i].(*ast.BasicLit)
-						if !ok || lit.Kind != token.STRING {
-							continue
-						}
-						v, err := strconv.Unquote(lit.Value)
-						if err != nil {
-							t.Fatal(err)
-						}
-						n++
-						if _, ok := cat.Lookup(v); !ok {
-							t.Errorf("%s: constant %s = %q is not in the rule catalogue; add a row to its package's rules", fset.Position(id.Pos()), id.Name, v)
-						}
-					}
-				}
-			}
+	for _, c := range ruleConstants(t, name, ".", "../../manifest", "../../../schema") {
+		n++
+		if _, ok := cat.Lookup(c.id); !ok {
+			t.Errorf("%s: constant %s = %q is not in the rule catalogue; add a row to its package's rules", c.pos, c.name, c.id)
 		}
 	}
 	if n < 60 {

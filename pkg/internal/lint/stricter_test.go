@@ -2,13 +2,9 @@ package lint
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -227,35 +223,8 @@ func TestStricterTable(t *testing.T) {
 func errorRules(t *testing.T) []string {
 	t.Helper()
 	var ids []string
-	for _, dir := range []string{"../../manifest", "../../../schema"} {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
-		for _, f := range files {
-			if strings.HasSuffix(f, "_test.go") {
-				continue
-			}
-			file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, decl := range file.Decls {
-				gd, ok := decl.(*ast.GenDecl)
-				if !ok || gd.Tok != token.CONST {
-					continue
-				}
-				for _, spec := range gd.Specs {
-					vs := spec.(*ast.ValueSpec)
-					for i, name := range vs.Names {
-						if !strings.HasPrefix(name.Name, "Rule") || i >= len(vs.Values) {
-							continue
-						}
-						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							s, _ := strconv.Unquote(lit.Value)
-							ids = append(ids, s)
-						}
-					}
-				}
-			}
-		}
+	for _, c := range ruleConstants(t, regexp.MustCompile(`^Rule`), "../../manifest", "../../../schema") {
+		ids = append(ids, c.id)
 	}
 	if len(ids) < 20 {
 		t.Fatalf("found only %d loader and schema rule constants: %v", len(ids), ids)
