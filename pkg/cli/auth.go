@@ -88,13 +88,8 @@ func runAuth(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "takos-apply auth: the only subcommand is debug\nUsage: takos-apply auth debug [flags]\nRun 'takos-apply auth debug -h' for help.")
 		return ExitUsage
 	}
-	pos, code, ok := parseArgs(ctx, e, fs, "auth debug", args[1:])
-	if !ok {
+	if code, ok := parseNoArgs(ctx, e, fs, "auth debug", args[1:]); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "takos-apply auth debug: unexpected argument %q\n", pos[0])
-		return ExitUsage
 	}
 	if !c.auth.check(e, "auth debug") {
 		return ExitUsage
@@ -122,7 +117,7 @@ func runAuth(ctx context.Context, e *env, args []string) int {
 	}
 	hc := httpx.NewClient(httpx.Options{Timeout: c.timeout, UserAgent: "takos-apply/" + Version(), RetryPOST: true})
 	rep, res, err := auth.DebugResolve(ctx, c.auth.config(e, c.controlPlane, hc, mask))
-	code = ExitOK
+	code := ExitOK
 	if err == nil {
 		code, err = checkToken(ctx, &rep, res, c)
 	} else {

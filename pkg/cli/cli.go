@@ -164,6 +164,17 @@ func parseArgs(ctx context.Context, e *env, fs *flag.FlagSet, cmd string, args [
 	return nil, ExitUsage, false
 }
 
+// parseNoArgs is parseArgs for a command that takes flags only: a
+// positional argument is a usage error.
+func parseNoArgs(ctx context.Context, e *env, fs *flag.FlagSet, cmd string, args []string) (code int, ok bool) {
+	pos, code, ok := parseArgs(ctx, e, fs, cmd, args)
+	if ok && len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "takos-apply %s: unexpected argument %q\n", cmd, pos[0])
+		return ExitUsage, false
+	}
+	return code, ok
+}
+
 // parseInterleaved parses flags that may follow positional arguments, as in
 // "takos-apply lint app.yml --format json": pre-commit appends file names
 // after the hook's args, and users expect either order.

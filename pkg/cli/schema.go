@@ -11,13 +11,8 @@ import (
 // rules this binary enforces (yaml-language-server reads it from a file).
 func runSchema(ctx context.Context, e *env, args []string) int {
 	fs := cmdFlagSet("schema")
-	pos, code, ok := parseArgs(ctx, e, fs, "schema", args)
-	if !ok {
+	if code, ok := parseNoArgs(ctx, e, fs, "schema", args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "takos-apply schema: unexpected argument %q\n", pos[0])
-		return ExitUsage
 	}
 	if _, err := e.stdout.Write(schema.JSON()); err != nil {
 		fmt.Fprintf(e.stderr, "takos-apply schema: %v\n", err)

@@ -88,13 +88,8 @@ func buildInfo() build {
 // bug report then says which source and toolchain it is about.
 func runVersion(ctx context.Context, e *env, args []string) int {
 	fs := cmdFlagSet("version")
-	pos, code, ok := parseArgs(ctx, e, fs, "version", args)
-	if !ok {
+	if code, ok := parseNoArgs(ctx, e, fs, "version", args); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(e.stderr, "takos-apply version: unexpected argument %q\n", pos[0])
-		return ExitUsage
 	}
 	b := buildInfo()
 	fmt.Fprintf(e.stdout, "takos-apply %s\ncommit: %s\nbuilt with: %s %s\ninstalled: %s\n",
