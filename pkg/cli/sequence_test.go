@@ -108,15 +108,7 @@ func TestNoOpApplyRequestSequence(t *testing.T) {
 	front, cp := federatedControlPlane(t, log, gh)
 	cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid", "profile"}})
 
-	s := newStep(t, cp)
-	delete(s.env, "TAKOS_TOKEN")
-	s.env["TAKOS_API_URL"] = front.URL
-	s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = recordedGitHub(t, log, gh)
-	s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = gh.RequestToken
-	s.apply("--auth", "github-oidc")
-	if s.code != ExitOK || !strings.Contains(s.stdout, " unchanged") {
-		t.Fatalf("apply = %d, want a no-op success\nstdout:\n%s\nstderr:\n%s", s.code, s.stdout, s.stderr)
-	}
+	noOpOIDCApply(t, log, gh, cp, front.URL, "")
 	want := []string{
 		"cp GET /.well-known/oauth-authorization-server",
 		"github GET /idtoken",
@@ -142,16 +134,7 @@ func TestNoOpApplyThroughBrokerRequestSequence(t *testing.T) {
 	t.Cleanup(front.Close)
 	b := startBroker(t, log, gh, cp, front.URL)
 
-	s := newStep(t, cp)
-	delete(s.env, "TAKOS_TOKEN")
-	s.env["TAKOS_API_URL"] = front.URL
-	s.env["TAKOS_TOKEN_URL"] = b + broker.TokenPath
-	s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = recordedGitHub(t, log, gh)
-	s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = gh.RequestToken
-	s.apply("--auth", "github-oidc")
-	if s.code != ExitOK || !strings.Contains(s.stdout, " unchanged") {
-		t.Fatalf("apply = %d, want a no-op success\nstdout:\n%s\nstderr:\n%s", s.code, s.stdout, s.stderr)
-	}
+	noOpOIDCApply(t, log, gh, cp, front.URL, b+broker.TokenPath)
 	want := []string{
 		"cp GET /.well-known/oauth-authorization-server",
 		"github GET /idtoken",
@@ -187,4 +170,23 @@ func startBroker(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *contro
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return u
+}
+
+// noOpOIDCApply runs a GitHub OIDC apply with no stored token against the
+// control plane at apiURL (recorded in log), through tokenURL when set, and
+// fails unless it is a no-op success.
+func noOpOIDCApply(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *controlplanetest.Server, apiURL, tokenURL string) {
+	t.Helper()
+	s := newStep(t, cp)
+	delete(s.env, "TAKOS_TOKEN")
+	s.env["TAKOS_API_URL"] = apiURL
+	if tokenURL != "" {
+		s.env["TAKOS_TOKEN_URL"] = tokenURL
+	}
+	s.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = recordedGitHub(t, log, gh)
+	s.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = gh.RequestToken
+	s.apply("--auth", "github-oidc")
+	if s.code != ExitOK || !strings.Contains(s.stdout, " unchanged") {
+		t.Fatalf("apply = %d, want a no-op success\nstdout:\n%s\nstderr:\n%s", s.code, s.stdout, s.stderr)
+	}
 }
