@@ -404,11 +404,7 @@ func TestServerScopeCatalog(t *testing.T) {
 // so later steps never pair the winner's id with a dead secret.
 func TestLostRaceRetractsSecret(t *testing.T) {
 	cp := controlplanetest.New(t)
-	var winner controlplanetest.StoredClient
-	cp.Inject(controlplanetest.Fault{Method: "POST", Path: "/api/me/oauth/clients", AfterAct: func() {
-		winner = cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"},
-			AllowedScopes: []string{"openid", "profile"}, CreatedAt: time.Now().Add(-time.Hour)})
-	}})
+	winner := olderClientAfterCreate(cp)
 	s := newStep(t, cp)
 	envFile := filepath.Join(s.dir, ".env")
 	s.apply("--export-env", "--env-file", envFile)
@@ -450,11 +446,7 @@ func TestLostRaceRetractsSecret(t *testing.T) {
 // warned about a print that never happened.
 func TestEnvFileNamedTerminal(t *testing.T) {
 	cp := controlplanetest.New(t)
-	var winner controlplanetest.StoredClient
-	cp.Inject(controlplanetest.Fault{Method: "POST", Path: "/api/me/oauth/clients", AfterAct: func() {
-		winner = cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"},
-			AllowedScopes: []string{"openid", "profile"}, CreatedAt: time.Now().Add(-time.Hour)})
-	}})
+	winner := olderClientAfterCreate(cp)
 	s := newStep(t, cp)
 	for _, k := range []string{"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY"} {
 		delete(s.env, k)
@@ -479,4 +471,16 @@ func TestEnvFileNamedTerminal(t *testing.T) {
 			t.Errorf("a secret appears in the output")
 		}
 	}
+}
+
+// olderClientAfterCreate makes an hour-older client of the same name appear
+// right after this run's create, as a concurrent run that won would; the
+// returned pointer is filled in when that happens.
+func olderClientAfterCreate(cp *controlplanetest.Server) *controlplanetest.StoredClient {
+	winner := new(controlplanetest.StoredClient)
+	cp.Inject(controlplanetest.Fault{Method: "POST", Path: "/api/me/oauth/clients", AfterAct: func() {
+		*winner = cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"},
+			AllowedScopes: []string{"openid", "profile"}, CreatedAt: time.Now().Add(-time.Hour)})
+	}})
+	return winner
 }
