@@ -231,9 +231,9 @@ func runBrokerCheck(e *env, args []string) int {
 	return ExitOK
 }
 
-// parseClaims reads a JSON object of claims; strings, numbers and booleans
-// are kept as strings (repository_id may be written as a number), other
-// values are ignored like the broker ignores them.
+// parseClaims reads a JSON object of claims and keeps what the broker
+// keeps of a verified token (broker.StringClaims): strings, and numbers in
+// their string form (repository_id may be written as a number).
 func parseClaims(raw []byte) (broker.Claims, error) {
 	var m map[string]any
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
@@ -241,16 +241,5 @@ func parseClaims(raw []byte) (broker.Claims, error) {
 	if err := dec.Decode(&m); err != nil || m == nil {
 		return nil, errors.New("not a JSON object of claims (e.g. {\"repository\": \"octo-org/octo-repo\", \"ref\": \"refs/heads/main\"})")
 	}
-	c := broker.Claims{}
-	for k, v := range m {
-		switch v := v.(type) {
-		case string:
-			c[k] = v
-		case json.Number:
-			c[k] = v.String()
-		case bool:
-			c[k] = fmt.Sprint(v)
-		}
-	}
-	return c, nil
+	return broker.StringClaims(m), nil
 }

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"github.com/takos-dev/takos-apply/internal/safetext"
+
 	"io"
 	"log/slog"
 	"regexp"
@@ -23,13 +25,13 @@ type auditLog struct {
 	log *slog.Logger
 }
 
-func newAuditLog(w io.Writer, now func() time.Time) *auditLog {
+func newAuditLog(w io.Writer, now func() time.Time, r *redactor) *auditLog {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 		switch {
 		case len(groups) == 0 && a.Key == slog.TimeKey:
 			return slog.Time(slog.TimeKey, now().UTC())
 		case a.Value.Kind() == slog.KindString:
-			return slog.String(a.Key, redact(a.Value.String()))
+			return slog.String(a.Key, r.redact(a.Value.String()))
 		}
 		return a
 	}})
@@ -41,8 +43,16 @@ func newAuditLog(w io.Writer, now func() time.Time) *auditLog {
 // like a JWS (three base64url parts, the first a JSON header).
 var credentialPattern = regexp.MustCompile(`tak_pat_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
 
-// redact removes credentials from s (see credentialPattern).
-func redact(s string) string {
+// redactor removes credentials from text: the broker's own credential by
+// value (whatever its format) and, by shape, any Takos PAT or JWS (see
+// credentialPattern), so a server message that echoes one is never
+// recorded or answered.
+type redactor struct {
+	known safetext.Secrets
+}
+
+func (r *redactor) redact(s string) string {
+	s = r.known.Redact(s, "[REDACTED]")
 	if !strings.Contains(s, "tak_pat_") && !strings.Contains(s, "eyJ") {
 		return s
 	}

@@ -103,6 +103,7 @@ type Server struct {
 	limits   *rateLimiter
 	minter   *minter
 	audit    *auditLog
+	redactor *redactor
 	now      func() time.Time
 }
 
@@ -171,8 +172,12 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}
-	audit := newAuditLog(cfg.Audit, cfg.Now)
+	red := &redactor{}
+	red.known.Add(cfg.Token)
+	red.known.Add(strings.TrimSpace(cfg.Token))
+	audit := newAuditLog(cfg.Audit, cfg.Now, red)
 	return &Server{
+		redactor: red,
 		cfg:      cfg,
 		url:      strings.TrimRight(pub.String(), "/"),
 		cpOrigin: cpOrigin,
@@ -329,8 +334,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	remote := r.RemoteAddr
 	claims, res, e := s.exchange(r)
 	if e != nil {
-		desc := redact(e.desc)
-		s.audit.exchange(remote, claims, res.verified, e.code, desc, res.rule, "", time.Time{})
+		// The audit log redacts every string itself; the answer is redacted here.
+		s.audit.exchange(remote, claims, res.verified, e.code, e.desc, res.rule, "", time.Time{})
+		desc := s.redactor.redact(e.desc)
 		for k, v := range e.header {
 			w.Header()[k] = v
 		}

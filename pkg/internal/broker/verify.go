@@ -106,7 +106,7 @@ func (v *verifier) verify(ctx context.Context, raw string) (Claims, string, time
 	if err := tok.UnsafeClaimsWithoutVerification(&all); err != nil {
 		return bad("subject_token payload is not a JSON object", nil)
 	}
-	unverified := stringClaims(all)
+	unverified := StringClaims(all)
 	iss, _ := all["iss"].(string)
 	// The issuer is checked before any key is fetched: an untrusted iss
 	// must not make the broker fetch anything.
@@ -128,7 +128,7 @@ func (v *verifier) verify(ctx context.Context, raw string) (Claims, string, time
 	if err := tok.Claims(key, &std, &all); err != nil {
 		return bad("subject_token signature does not verify with key "+safetext.Quote(h.Kid, 80)+" of "+iss, unverified)
 	}
-	c := stringClaims(all)
+	c := StringClaims(all)
 	switch {
 	case std.Expiry == nil:
 		return bad("subject_token has no exp", c)
@@ -164,9 +164,9 @@ func (v *verifier) issuerList() []string {
 	return out
 }
 
-// stringClaims keeps the string claims (GitHub's are all strings except
+// StringClaims keeps the string claims (GitHub's are all strings except
 // the times) and the string form of numbers; the rest is dropped.
-func stringClaims(all map[string]any) Claims {
+func StringClaims(all map[string]any) Claims {
 	c := Claims{}
 	for k, v := range all {
 		switch t := v.(type) {
