@@ -102,13 +102,18 @@ func runLint(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
 		return ExitUsage
 	}
-	out, err := report.NewWriter(lf.format, e.stdout, report.Options{
+	ropts := report.Options{
 		Color:       lf.format == "text" && colorEnabled(lf.color, e.stdout, e.getenv),
 		Version:     Version(),
-		Rules:       lint.Catalog(),
 		Development: redirecturi.Development(lf.env),
 		Root:        workingDir(),
-	})
+	}
+	if lf.format == "sarif" {
+		// Only SARIF lists the rules; the other formats need not build the
+		// merged catalogue at start-up.
+		ropts.Rules = lint.Catalog()
+	}
+	out, err := report.NewWriter(lf.format, e.stdout, ropts)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
 		return ExitUsage

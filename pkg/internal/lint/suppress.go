@@ -112,11 +112,14 @@ func nextContentLine(lines [][]byte, i int) int {
 // IDs dropped everywhere, --disable) or by a takos-apply:ignore comment in
 // doc. It never modifies diags.
 func Suppress(doc *manifest.Document, diags diag.List, disable []string) diag.List {
+	if len(diags) == 0 {
+		return diags // nothing to silence: the source need not be scanned
+	}
 	var ds []directive
 	if doc != nil {
 		ds = directives(doc.Source)
 	}
-	if len(diags) == 0 || (len(disable) == 0 && len(ds) == 0) {
+	if len(disable) == 0 && len(ds) == 0 {
 		return diags
 	}
 	out := make(diag.List, 0, len(diags))
