@@ -480,11 +480,21 @@ func resolveCore(s string) (tag, num string) {
 	if s != "" && !strings.ContainsRune("0123456789+-.~nNtTfF", rune(s[0])) {
 		return "!!str", ""
 	}
+	// A null starts with ~ or n, a boolean with t or f, a number with
+	// neither, so a word such as "name" or "true" meets one regexp at most.
+	if s == "" || strings.ContainsRune("~nN", rune(s[0])) {
+		if coreNull.MatchString(s) {
+			return "!!null", ""
+		}
+		return "!!str", ""
+	}
+	if strings.ContainsRune("tTfF", rune(s[0])) {
+		if coreBool.MatchString(s) {
+			return "!!bool", ""
+		}
+		return "!!str", ""
+	}
 	switch {
-	case coreNull.MatchString(s):
-		return "!!null", ""
-	case coreBool.MatchString(s):
-		return "!!bool", ""
 	case coreOct.MatchString(s):
 		return "!!int", jsNumber(s[2:], 8)
 	case coreDec.MatchString(s):
