@@ -31,7 +31,7 @@ fi
 for v in "$version" "$installer" "$commit"; do
   case "$v" in *[!A-Za-z0-9._+-]*) echo "scripts/build.sh: refusing to stamp '$v' (only A-Z a-z 0-9 . _ + -)" >&2; exit 2 ;; esac
 done
-pkg=github.com/takos-dev/takos-apply/pkg/cli
+pkg=github.com/takos-dev/takos-apply/internal/cli
 # Unset micro-architecture levels default to the baseline (GOAMD64=v1,
 # GOARM64=v8.0), so a builder's environment cannot change the bytes.
 CGO_ENABLED=0 GOAMD64="${GOAMD64:-v1}" GOARM64="${GOARM64:-v8.0}" GOFLAGS="${GOFLAGS:-} -buildvcs=false" \

@@ -1,5 +1,5 @@
 // Command takos-apply validates a Takos app manifest and ships its OAuth
-// client. All logic lives in pkg/cli; main only hands over the process and
+// client. All logic lives in internal/cli; main only hands over the process and
 // makes the process-wide settings (signals, garbage collector) that Run
 // must not.
 package main
@@ -10,7 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/takos-dev/takos-apply/pkg/cli"
+	"github.com/takos-dev/takos-apply/internal/cli"
 )
 
 func main() {

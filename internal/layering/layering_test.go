@@ -24,32 +24,32 @@ const module = "github.com/takos-dev/takos-apply/"
 // a lower rank. Equal ranks are siblings, which may not import each other.
 // A new package gets a row here; the test fails until it has one.
 var rank = map[string]int{
-	"cmd/takos-apply":           90,
-	"pkg/cli":                   80,
-	"pkg/internal/report":       70,
-	"pkg/internal/broker":       65, // a token-exchange service built on controlplane and oauthmeta
-	"pkg/internal/reconcile":    60,
-	"pkg/internal/lint":         60,
-	"pkg/internal/controlplane": 60,
-	"pkg/internal/auth":         60,
-	"pkg/internal/export":       60,
-	"pkg/internal/oauthmeta":    55, // one authorization-server discovery for auth, controlplane and broker
-	"pkg/internal/httpx":        50, // transport under controlplane and auth
-	"pkg/internal/redirecturi":  50, // the redirect-URI checker under lint
-	"pkg/manifest":              40,
-	"schema":                    30,
-	"pkg/diag":                  20, // findings and the rule catalogue: everyone's vocabulary, schema's too
-	"internal/jsonptr":          10,
-	"internal/fuzzy":            10,
-	"internal/safetext":         10,
-	"internal/layering":         100,
+	"cmd/takos-apply":       90,
+	"internal/cli":          80,
+	"internal/report":       70,
+	"internal/broker":       65, // a token-exchange service built on controlplane and oauthmeta
+	"internal/reconcile":    60,
+	"internal/lint":         60,
+	"internal/controlplane": 60,
+	"internal/auth":         60,
+	"internal/export":       60,
+	"internal/oauthmeta":    55, // one authorization-server discovery for auth, controlplane and broker
+	"internal/httpx":        50, // transport under controlplane and auth
+	"internal/redirecturi":  50, // the redirect-URI checker under lint
+	"pkg/manifest":          40,
+	"schema":                30,
+	"pkg/diag":              20, // findings and the rule catalogue: everyone's vocabulary, schema's too
+	"internal/jsonptr":      10,
+	"internal/fuzzy":        10,
+	"internal/safetext":     10,
+	"internal/layering":     100,
 }
 
 // onlyFrom restricts who may import a package beyond rank: static checks
 // never reach the network, so only the network clients (and the wiring)
 // import httpx.
 var onlyFrom = map[string][]string{
-	"pkg/internal/httpx": {"pkg/internal/controlplane", "pkg/internal/auth", "pkg/internal/oauthmeta", "pkg/internal/broker", "pkg/cli"},
+	"internal/httpx": {"internal/controlplane", "internal/auth", "internal/oauthmeta", "internal/broker", "internal/cli"},
 }
 
 // layerOf returns the rank of a package. A fake next to a package
@@ -73,7 +73,7 @@ func layerOf(pkg string) (int, bool) {
 
 // testHelpers are fixture packages for tests that fake no single package.
 var testHelpers = map[string]bool{
-	"pkg/internal/hostiletest": true, // hostile inputs for the injection tests
+	"internal/hostiletest": true, // hostile inputs for the injection tests
 }
 
 func isTestHelper(pkg string) bool {
@@ -189,20 +189,20 @@ func TestViolation(t *testing.T) {
 		e    edge
 		want string
 	}{
-		{edge{from: "pkg/internal/lint", to: "pkg/internal/httpx"}, "may be imported only by"},
-		{edge{from: "pkg/internal/report", to: "pkg/internal/httpx"}, "may be imported only by"},
-		{edge{from: "pkg/internal/lint", to: "pkg/internal/reconcile"}, "sideways"},
-		{edge{from: "pkg/manifest", to: "pkg/internal/lint"}, "upward"},
+		{edge{from: "internal/lint", to: "internal/httpx"}, "may be imported only by"},
+		{edge{from: "internal/report", to: "internal/httpx"}, "may be imported only by"},
+		{edge{from: "internal/lint", to: "internal/reconcile"}, "sideways"},
+		{edge{from: "pkg/manifest", to: "internal/lint"}, "upward"},
 		{edge{from: "pkg/diag", to: "schema"}, "upward"},
-		{edge{from: "pkg/internal/reconcile", to: "pkg/internal/report"}, "upward"},
-		{edge{from: "pkg/cli", to: "pkg/internal/controlplane/controlplanetest"}, "test fake"},
-		{edge{from: "pkg/cli", to: "pkg/internal/hostiletest"}, "test fake"},
-		{edge{from: "pkg/internal/newpkg", to: "pkg/diag"}, "no layer"},
-		{edge{from: "pkg/cli", to: "pkg/internal/controlplane/controlplanetest", inTest: true}, ""},
+		{edge{from: "internal/reconcile", to: "internal/report"}, "upward"},
+		{edge{from: "internal/cli", to: "internal/controlplane/controlplanetest"}, "test fake"},
+		{edge{from: "internal/cli", to: "internal/hostiletest"}, "test fake"},
+		{edge{from: "internal/newpkg", to: "pkg/diag"}, "no layer"},
+		{edge{from: "internal/cli", to: "internal/controlplane/controlplanetest", inTest: true}, ""},
 		{edge{from: "schema", to: "pkg/manifest", inTest: true}, ""},
-		{edge{from: "pkg/internal/controlplane/controlplanetest", to: "pkg/internal/controlplane"}, ""},
-		{edge{from: "pkg/internal/auth", to: "pkg/internal/httpx"}, ""},
-		{edge{from: "pkg/internal/lint", to: "pkg/internal/redirecturi"}, ""},
+		{edge{from: "internal/controlplane/controlplanetest", to: "internal/controlplane"}, ""},
+		{edge{from: "internal/auth", to: "internal/httpx"}, ""},
+		{edge{from: "internal/lint", to: "internal/redirecturi"}, ""},
 		{edge{from: "schema", to: "pkg/diag"}, ""},
 	}
 	for _, tc := range cases {

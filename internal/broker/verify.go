@@ -1,0 +1,289 @@
+package broker
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/takos-dev/takos-apply/internal/httpx"
+	"github.com/takos-dev/takos-apply/internal/safetext"
+)
+
+// GitHubIssuer is the issuer of github.com's Actions OIDC tokens.
+const GitHubIssuer = "https://token.actions.githubusercontent.com"
+
+// Leeway is the clock skew allowed on exp, nbf and iat.
+const Leeway = 60 * time.Second
+
+// maxJWKSResponse caps discovery documents and key sets.
+const maxJWKSResponse = 1 << 20
+
+// refusal is a verification failure: an RFC 6749 §5.2 error code and a
+// description that names the failed check. It never holds the token.
+type refusal struct {
+	code   string
+	reason string
+	// claims is set once the payload could be read, so the answer can
+	// show them (unverified claims only when the check that failed came
+	// after parsing; they help whoever debugs a policy).
+	claims Claims
+}
+
+func (r *refusal) Error() string { return r.code + ": " + r.reason }
+
+// verifier checks GitHub Actions OIDC tokens: RS256 only, with a kid, a
+// signature by a key of the issuer's JWKS, iss one of the trusted issuers,
+// aud the broker's audience, exp/nbf/iat within Leeway.
+type verifier struct {
+	audience string
+	issuers  map[string]*keySet
+	now      func() time.Time
+}
+
+func newVerifier(issuers []string, audience string, hc *http.Client, now func() time.Time, minRefresh time.Duration) (*verifier, error) {
+	v := &verifier{audience: audience, issuers: map[string]*keySet{}, now: now}
+	for _, iss := range issuers {
+		if _, err := httpx.CheckURL(iss); err != nil {
+			return nil, fmt.Errorf("issuer %s: %w", iss, err)
+		}
+		v.issuers[iss] = &keySet{issuer: iss, hc: hc, now: now, minRefresh: minRefresh}
+	}
+	if len(v.issuers) == 0 {
+		return nil, errors.New("no trusted issuer")
+	}
+	return v, nil
+}
+
+// header is the protected header as sent, read before go-jose so that a
+// refusal can say exactly what was wrong with it.
+type header struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+}
+
+// verify returns the claims of a valid token, as strings, plus its jti and
+// expiry for the replay cache.
+func (v *verifier) verify(ctx context.Context, raw string) (Claims, string, time.Time, *refusal) {
+	bad := func(reason string, c Claims) (Claims, string, time.Time, *refusal) {
+		return nil, "", time.Time{}, &refusal{code: "invalid_grant", reason: reason, claims: c}
+	}
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return bad("subject_token is not a JWS compact serialization (three dot-separated parts)", nil)
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	var h header
+	if err != nil || json.Unmarshal(hb, &h) != nil {
+		return bad("subject_token header is not base64url JSON", nil)
+	}
+	// Only RS256, GitHub's algorithm: never none, never HS* (whose "key"
+	// would be the public key), never a header that picks its own key.
+	if h.Alg != string(jose.RS256) {
+		return bad(fmt.Sprintf("subject_token alg %s is not accepted; only RS256 is", safetext.Quote(h.Alg, 20)), nil)
+	}
+	if h.Kid == "" {
+		return bad("subject_token header has no kid; the signing key must be named", nil)
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		return bad("subject_token is not a valid JWT", nil)
+	}
+	if len(tok.Headers) != 1 || tok.Headers[0].JSONWebKey != nil || tok.Headers[0].ExtraHeaders["jku"] != nil {
+		return bad("subject_token header must not embed or point at keys", nil)
+	}
+	var all map[string]any
+	if err := tok.UnsafeClaimsWithoutVerification(&all); err != nil {
+		return bad("subject_token payload is not a JSON object", nil)
+	}
+	unverified := StringClaims(all)
+	iss, _ := all["iss"].(string)
+	// The issuer is checked before any key is fetched: an untrusted iss
+	// must not make the broker fetch anything.
+	ks, ok := v.issuers[iss]
+	if !ok {
+		return bad(fmt.Sprintf("iss %s is not a trusted issuer (%s)", safetext.Quote(iss, 200), strings.Join(v.issuerList(), ", ")), unverified)
+	}
+	key, err := ks.key(ctx, h.Kid)
+	if err != nil {
+		var r *refusal
+		if errors.As(err, &r) {
+			r.claims = unverified
+			return nil, "", time.Time{}, r
+		}
+		return nil, "", time.Time{}, &refusal{code: "temporarily_unavailable",
+			reason: fmt.Sprintf("the keys of issuer %s could not be fetched: %v", iss, err), claims: unverified}
+	}
+	var std jwt.Claims
+	if err := tok.Claims(key, &std, &all); err != nil {
+		return bad("subject_token signature does not verify with key "+safetext.Quote(h.Kid, 80)+" of "+iss, unverified)
+	}
+	c := StringClaims(all)
+	switch {
+	case std.Expiry == nil:
+		return bad("subject_token has no exp", c)
+	case std.IssuedAt == nil:
+		return bad("subject_token has no iat", c)
+	case std.ID == "":
+		return bad("subject_token has no jti, so a replay could not be detected", c)
+	}
+	err = std.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{v.audience}, Time: v.now()}, Leeway)
+	now := v.now().UTC().Format(time.RFC3339)
+	switch {
+	case errors.Is(err, jwt.ErrExpired):
+		return bad(fmt.Sprintf("subject_token expired at %s (now %s, leeway 60s)", std.Expiry.Time().UTC().Format(time.RFC3339), now), c)
+	case errors.Is(err, jwt.ErrNotValidYet):
+		return bad(fmt.Sprintf("subject_token is not valid before %s (now %s, leeway 60s); check the clocks", std.NotBefore.Time().UTC().Format(time.RFC3339), now), c)
+	case errors.Is(err, jwt.ErrIssuedInTheFuture):
+		return bad(fmt.Sprintf("subject_token was issued in the future (iat %s, now %s); check the clocks", std.IssuedAt.Time().UTC().Format(time.RFC3339), now), c)
+	case errors.Is(err, jwt.ErrInvalidAudience):
+		return bad(fmt.Sprintf("subject_token aud %s is not this broker's audience %q; request the GitHub token with that audience (--audience / TAKOS_AUDIENCE)",
+			safetext.Quote(strings.Join(std.Audience, " "), 200), v.audience), c)
+	case err != nil:
+		return bad("subject_token claims are invalid: "+err.Error(), c)
+	}
+	return c, std.ID, std.Expiry.Time(), nil
+}
+
+func (v *verifier) issuerList() []string {
+	var out []string
+	for iss := range v.issuers {
+		out = append(out, iss)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// StringClaims keeps the string claims (GitHub's are all strings except
+// the times) and the string form of numbers; the rest is dropped.
+func StringClaims(all map[string]any) Claims {
+	c := Claims{}
+	for k, v := range all {
+		switch t := v.(type) {
+		case string:
+			c[k] = t
+		case float64:
+			c[k] = fmt.Sprintf("%.0f", t)
+		case json.Number:
+			c[k] = t.String()
+		}
+	}
+	return c
+}
+
+// keySet is one issuer's JWKS, found through its OpenID configuration and
+// cached. An unknown kid triggers a refresh (key rotation), at most once
+// per minRefresh, so a stream of tokens with made-up kids costs the issuer
+// nothing.
+type keySet struct {
+	issuer     string
+	hc         *http.Client
+	now        func() time.Time
+	minRefresh time.Duration
+
+	mu      sync.Mutex
+	keys    map[string]*rsa.PublicKey
+	fetched time.Time // last fetch attempt
+}
+
+func (k *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if key, ok := k.keys[kid]; ok {
+		return key, nil
+	}
+	if !k.fetched.IsZero() && k.now().Sub(k.fetched) < k.minRefresh {
+		return nil, &refusal{code: "invalid_grant", reason: fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer)}
+	}
+	// Serialised under the lock: concurrent requests for a new key wait
+	// for one fetch instead of each making their own.
+	k.fetched = k.now()
+	keys, err := fetchJWKS(ctx, k.hc, k.issuer)
+	if err != nil {
+		if k.keys == nil {
+			k.fetched = time.Time{} // never fetched: the next request tries again
+		}
+		return nil, err
+	}
+	k.keys = keys
+	if key, ok := keys[kid]; ok {
+		return key, nil
+	}
+	return nil, &refusal{code: "invalid_grant", reason: fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer)}
+}
+
+// fetchJWKS reads ISSUER/.well-known/openid-configuration, checks its
+// issuer, then reads jwks_uri (https unless loopback) and keeps the RSA
+// signing keys by kid.
+func fetchJWKS(ctx context.Context, hc *http.Client, issuer string) (map[string]*rsa.PublicKey, error) {
+	var disc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := getJSON(ctx, hc, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", &disc); err != nil {
+		return nil, err
+	}
+	if disc.Issuer != issuer {
+		return nil, fmt.Errorf("the OpenID configuration of %s names issuer %s", issuer, safetext.Quote(disc.Issuer, 200))
+	}
+	if _, err := httpx.CheckURL(disc.JWKSURI); err != nil {
+		return nil, fmt.Errorf("jwks_uri: %w", err)
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := getJSON(ctx, hc, disc.JWKSURI, &set); err != nil {
+		return nil, err
+	}
+	keys := map[string]*rsa.PublicKey{}
+	for _, raw := range set.Keys {
+		// One key at a time: a key of a type go-jose does not know must
+		// not make the whole set unusable.
+		var k jose.JSONWebKey
+		if json.Unmarshal(raw, &k) != nil {
+			continue
+		}
+		pub, ok := k.Key.(*rsa.PublicKey)
+		if !ok || k.KeyID == "" || (k.Use != "" && k.Use != "sig") || (k.Algorithm != "" && k.Algorithm != string(jose.RS256)) {
+			continue
+		}
+		keys[k.KeyID] = pub
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s has no RS256 signing key", httpx.Redact(disc.JWKSURI))
+	}
+	return keys, nil
+}
+
+func getJSON(ctx context.Context, hc *http.Client, u string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	body, err := httpx.ReadBody(resp, maxJWKSResponse)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", httpx.Redact(u), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s answered HTTP %d", httpx.Redact(u), resp.StatusCode)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("GET %s: the reply is not the expected JSON", httpx.Redact(u))
+	}
+	return nil
+}

@@ -1,0 +1,460 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/takos-dev/takos-apply/internal/auth"
+	"github.com/takos-dev/takos-apply/internal/controlplane"
+	"github.com/takos-dev/takos-apply/internal/export"
+	"github.com/takos-dev/takos-apply/internal/httpx"
+	"github.com/takos-dev/takos-apply/internal/lint"
+	"github.com/takos-dev/takos-apply/internal/oauthmeta"
+	"github.com/takos-dev/takos-apply/internal/reconcile"
+	"github.com/takos-dev/takos-apply/internal/report"
+	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// cpFlags select and reach the control plane; shared by plan, apply and
+// auth debug.
+type cpFlags struct {
+	controlPlane string
+	timeout      time.Duration
+	auth         authFlags
+}
+
+func (c *cpFlags) register(fs *flag.FlagSet, e *env) {
+	fs.StringVar(&c.controlPlane, "control-plane", e.getenv("TAKOS_API_URL"),
+		"control plane base URL, https unless loopback (env TAKOS_API_URL)")
+	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
+	c.auth.register(fs, e)
+}
+
+type applyFlags struct {
+	lintFlags
+	cpFlags
+	clientID    string
+	rotate      bool
+	exportEnv   bool
+	envFile     string
+	printSecret bool
+	detailed    bool
+}
+
+func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
+	name := "plan"
+	if apply {
+		name = "apply"
+	}
+	var f applyFlags
+	fs := cmdFlagSet(name)
+	f.lintFlags.register(fs, e, "text", "json")
+	f.cpFlags.register(fs, e)
+	fs.StringVar(&f.clientID, "client-id", e.getenv("TAKOS_OAUTH_CLIENT_ID"),
+		"manage this client id instead of the active client named clientName (env TAKOS_OAUTH_CLIENT_ID)")
+	if apply {
+		fs.BoolVar(&f.rotate, "rotate-secret", false, "create a replacement client with a new secret, deliver it, then revoke the old one")
+		fs.BoolVar(&f.exportEnv, "export-env", false, "also export OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to GITHUB_ENV (as autoEnv: true does)")
+		fs.StringVar(&f.envFile, "env-file", "", "write OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to this dotenv file (mode 0600)")
+		fs.BoolVar(&f.printSecret, "print-secret", false, "print a new secret that no other sink took to stderr even when stderr is not a terminal")
+	} else {
+		fs.BoolVar(&f.rotate, "rotate-secret", false, "plan a secret rotation")
+		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when changes are pending, 1 on any error")
+	}
+	code := planApply(ctx, e, fs, &f, name, args, apply)
+	if !apply && detailedExitcode(fs, args) {
+		return detailedCode(code)
+	}
+	return code
+}
+
+// detailedExitcode says whether plan runs with --detailed-exitcode: from
+// the parsed flag, or, when parsing failed, from the arguments themselves,
+// so that a usage error too exits 1 and 2 always means "changes pending".
+func detailedExitcode(fs *flag.FlagSet, args []string) bool {
+	if f := fs.Lookup("detailed-exitcode"); f != nil && f.Value.String() == "true" {
+		return true
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-detailed-exitcode", "--detailed-exitcode", "-detailed-exitcode=true", "--detailed-exitcode=true":
+			return true
+		}
+	}
+	return false
+}
+
+// detailedCode maps plan's exit codes to --detailed-exitcode's: a pending
+// change (exitChanges) is 2 and every error is 1.
+func detailedCode(code int) int {
+	switch code {
+	case ExitOK:
+		return ExitOK
+	case exitChanges:
+		return ExitChanges
+	}
+	return ExitFindings
+}
+
+// exitChanges is what plan returns internally when the plan changes
+// something; without --detailed-exitcode it is a success (0).
+const exitChanges = -1
+
+func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, name string, args []string, apply bool) int {
+	paths, code, ok := parseArgs(ctx, e, fs, name, args)
+	if !ok {
+		return code
+	}
+	if !f.check(e, name) {
+		return ExitUsage
+	}
+	if len(paths) > 1 {
+		fmt.Fprintf(e.stderr, "takos-apply %s: one manifest at a time, got %d\n", name, len(paths))
+		return ExitUsage
+	}
+	if len(paths) == 1 && paths[0] == "-" {
+		fmt.Fprintf(e.stderr, "takos-apply %s: standard input (-) is read by lint only; pass the manifest file\n", name)
+		return ExitUsage
+	}
+	if !f.auth.check(e, name) {
+		return ExitUsage
+	}
+	if msg := missingControlPlane(e, f.controlPlane, f.auth.mode); msg != "" {
+		fmt.Fprintf(e.stderr, "takos-apply %s: %s\n", name, msg)
+		return ExitUsage
+	}
+	r := &runner{e: e, f: *f, name: name, actions: e.actions}
+	if r.actions {
+		// Every secret is masked on this stream before anything else can
+		// print it: tokens as auth obtains them, the client secret first
+		// thing on delivery.
+		r.masker = export.NewMasker(e.stdout)
+	}
+	return r.run(ctx, paths, apply)
+}
+
+// runner holds one plan/apply invocation's state.
+type runner struct {
+	e       *env
+	f       applyFlags
+	name    string
+	actions bool
+	masker  *export.Masker
+}
+
+func (r *runner) failf(code int, format string, args ...any) int {
+	msg := fmt.Sprintf(format, args...)
+	if r.masker != nil {
+		msg = r.masker.Redact(msg)
+	}
+	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, msg)
+	return code
+}
+
+func (r *runner) warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if r.masker != nil {
+		msg = r.masker.Redact(msg)
+	}
+	fmt.Fprintf(r.e.stderr, "takos-apply: warning: %s\n", msg)
+}
+
+func (r *runner) mask(v string) {
+	if r.masker != nil {
+		// A token with a line break cannot be masked line by line; it is
+		// never printed either, so refusing to mask it is safe.
+		_ = r.masker.Mask(v)
+	}
+}
+
+func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
+	files, err := findManifests(paths)
+	if err != nil {
+		if errors.Is(err, errNoManifest) {
+			return r.failf(ExitUsage, "%v", err)
+		}
+		return r.failf(ExitFailure, "%v", err)
+	}
+	path := files[0]
+	src, err := readAtMost(path, r.f.limits().MaxBytes)
+	if err != nil {
+		return r.failf(ExitFailure, "reading %s: %v", path, unwrapPathError(err))
+	}
+	doc, diags, err := checkDocument(path, src, r.f.limits(), r.f.lintOptions(nil))
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	if code, stop := r.reportFindings(doc, diags); stop {
+		return code
+	}
+	oauth, ok := doc.OAuth()
+	if !ok {
+		fmt.Fprintf(r.e.stdout, "%s declares no spec.oauth client; nothing to %s\n", path, r.name)
+		return ExitOK
+	}
+	desired := reconcile.Desired{
+		Name:         oauth.ClientName,
+		RedirectURIs: oauth.RedirectURIs,
+		Scopes:       oauth.Scopes,
+		LogoURI:      oauth.LogoURI,
+		TOSURI:       oauth.TOSURI,
+		PolicyURI:    oauth.PolicyURI,
+	}
+
+	cp, code := r.connect(ctx)
+	if cp == nil {
+		return code
+	}
+	if disc, err := cp.Discover(ctx); err == nil && len(disc.ScopesSupported) > 0 {
+		// The server's own catalog beats the embedded one: re-lint before
+		// any write so an unsupported scope never reaches the server.
+		more := lint.Check(doc, r.f.lintOptions(disc.ScopesSupported))
+		if code, stop := r.reportFindings(doc, onlyNew(diags, more)); stop {
+			return code
+		}
+	} else if err != nil && !controlplane.IsNotFound(err) {
+		// Discovery only refines the scope lint: the control plane checks
+		// scopes again on create, so a PAT or broker run must not stop here.
+		r.warnf("%v; scopes are checked against the built-in list", err)
+	}
+
+	st := &store{cp: cp}
+	clients, err := st.List(ctx)
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	current, err := reconcile.Select(clients, desired.Name, r.f.clientID)
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	plan := reconcile.Diff(desired, current, r.f.rotate)
+	if !apply {
+		if err := report.WritePlan(r.e.stdout, r.f.format, plan); err != nil {
+			return r.failf(ExitFailure, "writing plan: %v", err)
+		}
+		if r.f.detailed && plan.Action != reconcile.ActionUnchanged {
+			return exitChanges
+		}
+		return ExitOK
+	}
+	return r.apply(ctx, st, plan, oauth.AutoEnv)
+}
+
+// reportFindings prints lint findings, as annotations (workflow commands on
+// stdout, which the runner consumes) in Actions and as text on stderr
+// elsewhere, so they never mix with the plan a program reads from stdout;
+// it says whether to stop.
+func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, bool) {
+	if len(diags) == 0 {
+		return ExitOK, false
+	}
+	files := []report.File{{Path: doc.Path, Doc: doc, Diags: diags}}
+	code := findingsExit(files, r.f.strict)
+	var err error
+	switch {
+	case r.f.format == "json" && code != ExitOK:
+		// The run stops here: stdout's one JSON document is the findings,
+		// in lint --format json's shape, instead of a plan.
+		err = report.JSON(r.e.stdout, files)
+		if r.actions && err == nil {
+			err = report.GitHub(r.e.stderr, files)
+		}
+	case r.actions && r.f.format != "json":
+		err = report.GitHub(r.e.stdout, files)
+	case r.actions:
+		// stdout is kept for the JSON plan; the runner reads workflow
+		// commands on stderr as well.
+		err = report.GitHub(r.e.stderr, files)
+	default:
+		err = report.Text(r.e.stderr, files, report.Options{Color: colorEnabled(r.f.color, r.e.stderr, r.e.getenv)})
+	}
+	if err != nil {
+		return r.failf(ExitFailure, "writing findings: %v", err), true
+	}
+	if code != ExitOK {
+		fmt.Fprintf(r.e.stderr, "takos-apply %s: %s has errors; nothing was sent to the control plane\n", r.name, doc.Path)
+		return code, true
+	}
+	return ExitOK, false
+}
+
+// onlyNew returns the findings of b that a does not already contain.
+func onlyNew(a, b diag.List) diag.List {
+	seen := map[diag.Diagnostic]bool{}
+	for _, d := range a {
+		seen[d] = true
+	}
+	var out diag.List
+	for _, d := range b {
+		if !seen[d] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// missingControlPlane returns the usage error of a run that has no
+// control-plane URL and cannot get one, or "". It runs before any
+// credential is looked for: the only other source of the URL is apiUrl in
+// ~/.takos/config.json, which only --auth token and auto can read, and
+// auto reads it only when TAKOS_TOKEN is unset. That the file exists is
+// enough here; whether it has apiUrl is checked after it is read.
+func missingControlPlane(e *env, controlPlane, mode string) string {
+	if controlPlane != "" {
+		return ""
+	}
+	const msg = "no control plane URL: pass --control-plane URL or set TAKOS_API_URL"
+	mode = strings.TrimSpace(mode)
+	switch {
+	case mode != string(auth.ModeAuto) && mode != string(auth.ModeToken),
+		e.getenv("TAKOS_TOKEN") != "",
+		mode == string(auth.ModeAuto) && e.getenv("ACTIONS_ID_TOKEN_REQUEST_URL") != "",
+		homeDir(e) == "":
+		return msg
+	}
+	if _, err := os.Stat(filepath.Join(homeDir(e), ".takos", "config.json")); err != nil {
+		return msg
+	}
+	return ""
+}
+
+// connect authenticates and returns a control-plane client whose transport
+// adds the bearer token only to requests for the control plane's origin.
+func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
+	ua := "takos-apply/" + Version()
+	tokenHTTP := httpx.NewClient(httpx.Options{Timeout: r.f.timeout, UserAgent: ua, RetryPOST: true})
+	cfg := r.f.auth.config(r.e, r.f.controlPlane, tokenHTTP, r.mask)
+	// One RFC 8414 fetch per run, shared by token exchange (token_endpoint)
+	// and the scope lint (scopes_supported), sent without the bearer.
+	var meta *oauthmeta.Cache
+	if u, err := httpx.CheckURL(r.f.controlPlane); err == nil {
+		meta = oauthmeta.NewCache(tokenHTTP, httpx.Origin(u))
+		cfg.Metadata = meta
+	}
+	res, err := auth.Resolve(ctx, cfg)
+	if err != nil {
+		return nil, r.failf(ExitFailure, "%v", err)
+	}
+	base := r.f.controlPlane
+	if base == "" {
+		base = res.APIURL
+	}
+	if base == "" {
+		return nil, r.failf(ExitUsage, "no control plane URL: pass --control-plane URL or set TAKOS_API_URL")
+	}
+	cp, err := newControlPlane(base, res, r.f.timeout)
+	if err != nil {
+		return nil, r.failf(ExitUsage, "%v", err)
+	}
+	// newControlPlane has checked base.
+	origin := base
+	if u, err := httpx.CheckURL(base); err == nil {
+		origin = httpx.Origin(u)
+	}
+	if meta == nil || meta.Base() != origin {
+		meta = oauthmeta.NewCache(tokenHTTP, origin)
+	}
+	return cp.WithMetadata(meta), ExitOK
+}
+
+func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, autoEnv bool) int {
+	// The one-time print goes only to a terminal: a redirected stderr is a
+	// CI job log or a file, where a secret in clear text would stay.
+	var terminal io.Writer
+	if r.f.printSecret || isTerminal(r.e.stderr) {
+		terminal = r.e.stderr
+	}
+	sinks := export.New(export.Config{
+		Stdout:        r.e.stdout,
+		Terminal:      terminal, // stdout may be --format json
+		Getenv:        r.e.getenv,
+		Masker:        r.masker,
+		GitHubActions: r.actions,
+		ExportEnv:     autoEnv || r.f.exportEnv,
+		EnvFile:       r.f.envFile,
+	})
+	var delivered []string // the sinks holding this run's secret
+	deliver := func(_ context.Context, res reconcile.Result) error {
+		took, err := sinks.Deliver(res.ClientID, res.Secret)
+		r.notes(sinks)
+		if len(took) == 0 {
+			if !r.actions && terminal == nil {
+				err = fmt.Errorf("%w; stderr is not a terminal, so the one-time secret is not printed there: "+
+					"re-run with --env-file PATH, in a GitHub Actions step, or with --print-secret to print it anyway", err)
+			}
+			return err // reconcile revokes the client
+		}
+		delivered = took
+		fmt.Fprintf(r.e.stderr, "takos-apply: client secret delivered to %s\n", strings.Join(took, ", "))
+		if err != nil {
+			// The secret reached at least one sink; the other failures are
+			// reported but must not revoke a client whose secret is saved.
+			fmt.Fprintf(r.e.stderr, "takos-apply: warning: %v\n", err)
+		}
+		return nil
+	}
+	res, err := reconcile.Apply(ctx, st, plan, deliver, reconcile.ApplyOptions{Pinned: r.f.clientID != ""})
+	for _, n := range res.Notes {
+		fmt.Fprintf(r.e.stderr, "takos-apply: %s\n", n)
+	}
+	if res.RetractSecret {
+		// The secret this run delivered belongs to a client that is no
+		// longer active: blank it so later steps cannot use it.
+		if rerr := sinks.Retract(); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("withdrawing the dead secret from %s failed: %w", strings.Join(delivered, ", "), rerr))
+		}
+		r.notes(sinks)
+	}
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	err = sinks.Publish(outcome(res, plan))
+	r.notes(sinks)
+	if err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+	if plan.Action == reconcile.ActionUpdate || plan.Action == reconcile.ActionUnchanged {
+		fmt.Fprintf(r.e.stderr, "takos-apply: client %s already existed, so no secret was issued in this run (Takos shows a secret only once, at creation); "+
+			"run with --rotate-secret to issue a new one\n", res.ClientID)
+	}
+	if err := report.WriteResult(r.e.stdout, r.f.format, res); err != nil {
+		return r.failf(ExitFailure, "writing result: %v", err)
+	}
+	return ExitOK
+}
+
+// notes prints the sinks' remarks (a dotenv file that had been readable by
+// others: the secret is now in a 0600 file, but earlier contents may have
+// been read).
+func (r *runner) notes(sinks *export.Multi) {
+	for _, n := range sinks.Notes() {
+		fmt.Fprintf(r.e.stderr, "takos-apply: %s\n", n)
+	}
+}
+
+func outcome(res reconcile.Result, plan reconcile.Plan) export.Outcome {
+	return export.Outcome{
+		ClientID: res.ClientID,
+		Action:   res.Action,
+		Changed:  res.Action != reconcile.ResultUnchanged,
+		Summary:  report.JobSummary(res, plan),
+	}
+}
+
+// homeDir is the user's home for ~/.takos/config.json, from the injected
+// environment only (os.UserHomeDir would read the real process environment
+// and let a test pick up a developer's real credentials); "" when unknown.
+func homeDir(e *env) string {
+	return cmp.Or(e.getenv("HOME"), e.getenv("USERPROFILE"))
+}

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/takos-dev/takos-apply/internal/lint"
+	"github.com/takos-dev/takos-apply/internal/report"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
+)
+
+// writeTree writes n manifests, every third with a finding and of varied
+// size so workers finish out of order, and returns their sorted paths.
+func writeTree(t *testing.T, n int) []string {
+	t.Helper()
+	dir := t.TempDir()
+	for i := range n {
+		p := filepath.Join(dir, fmt.Sprintf("app%04d", i), ".takos", "app.yml")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		uri := "https://app.example.com/cb"
+		if i%3 == 0 {
+			uri = "http://app.example.com/cb"
+		}
+		pad := strings.Repeat("  # padding\n", (i*7919)%400)
+		src := fmt.Sprintf("apiVersion: takos.dev/v1alpha1\nkind: App\nmetadata:\n  name: app-%d\nspec:\n  version: 1.0.0\n%s  oauth:\n    clientName: App %d\n    redirectUris: [%s]\n    scopes: [openid]\n", i, pad, i, uri)
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths, err := findManifests([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return paths
+}
+
+func pathSeq(paths []string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for _, p := range paths {
+			if !yield(p, nil) {
+				return
+			}
+		}
+	}
+}
+
+func TestLintFilesEmitsInOrder(t *testing.T) {
+	paths := writeTree(t, 300)
+	missing := filepath.Join(filepath.Dir(paths[0]), "gone.yml")
+	in := append([]string{missing}, paths...)
+	lf := lintFlags{maxSize: manifest.DefaultLimits().MaxBytes}
+	var got []string
+	findings := 0
+	failures := lintFiles(context.Background(), pathSeq(in), lf, lint.Options{}, true, func(f report.File) {
+		got = append(got, f.Path)
+		for _, d := range f.Diags {
+			if d.Rule == "redirect-uri-http" {
+				findings++
+			}
+		}
+		if len(f.Diags) > 0 && f.Doc == nil {
+			t.Errorf("%s: findings without the source for snippets", f.Path)
+		}
+	})
+	if len(failures) != 1 || !strings.Contains(failures[0].Error(), "gone.yml") {
+		t.Errorf("failures = %v, want one for gone.yml", failures)
+	}
+	if strings.Join(got, "\n") != strings.Join(paths, "\n") {
+		t.Errorf("emitted %d files out of input order", len(got))
+	}
+	if findings != 100 {
+		t.Errorf("redirect-uri-http findings = %d, want 100", findings)
+	}
+}
+
+func TestLintFilesStopsWhenCancelled(t *testing.T) {
+	// More files than the window can hold past the cancel.
+	paths := writeTree(t, 5+runtime.GOMAXPROCS(0)*lintWindow+20)
+	ctx, cancel := context.WithCancel(context.Background())
+	lf := lintFlags{maxSize: manifest.DefaultLimits().MaxBytes}
+	emitted := 0
+	failures := lintFiles(ctx, pathSeq(paths), lf, lint.Options{}, false, func(report.File) {
+		emitted++
+		if emitted == 5 {
+			cancel()
+		}
+	})
+	if len(failures) != 1 || !errors.Is(failures[0], context.Canceled) {
+		t.Errorf("failures = %v, want one context.Canceled", failures)
+	}
+	// The window lets a bounded number of files finish after the cancel.
+	if emitted > 5+runtime.GOMAXPROCS(0)*lintWindow+1 {
+		t.Errorf("emitted %d of %d files after cancelling at 5, more than the window", emitted, len(paths))
+	}
+}
+
+// TestWalkSortedMatchesFindManifests checks the lazy walk against the
+// collect-and-sort one on names whose walk order and sorted order differ
+// ("a.b" sorts before "a/"), skipped directories and a symlinked directory.
+func TestWalkSortedMatchesFindManifests(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"a", "a.b", "a-b", "a/b", "a/b.c", "ab", "A", "x/vendor", "x/node_modules", ".git", "x/.takos/y", "z z"} {
+		p := filepath.Join(root, filepath.FromSlash(d), ".takos")
+		if err := os.MkdirAll(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"app.yml", "app.yaml", "other.yml"} {
+			if err := os.WriteFile(filepath.Join(p, name), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	want, err := findManifests([]string{root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for p, err := range manifestPaths([]string{root}, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("walk order:\n%s\nwant (sorted):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(got) != 2*9 {
+		t.Errorf("found %d manifests, want 18 (9 directories, vendor and node_modules and .git skipped)", len(got))
+	}
+	// Stopping early stops the walk; exclusion applies while walking.
+	n := 0
+	for range manifestPaths([]string{root}, globList{"a/**"}) {
+		n++
+		if n == 3 {
+			break
+		}
+	}
+	if n != 3 {
+		t.Errorf("early stop: got %d paths", n)
+	}
+	for p := range manifestPaths([]string{root}, globList{"a"}) {
+		if strings.HasPrefix(p, filepath.Join(root, "a")+string(filepath.Separator)) {
+			t.Errorf("--exclude a: got %s", p)
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/takos-dev/takos-apply/internal/export"
+	"github.com/takos-dev/takos-apply/internal/reconcile"
+	"github.com/takos-dev/takos-apply/internal/safetext"
+)
+
+// Plan and result rendering for plan and apply, as terraform's views do:
+// the engine computes values, this file alone decides how they look.
+//
+// Every field value comes from the manifest or from the control plane, so
+// every value is rendered by displayValue, which escapes controls and line
+// breaks visibly; names are Go-quoted; client ids are checked where they
+// are decoded. On a runner stream the CLI's safetext.Stream neutralises
+// each line once more.
+
+// WritePlan writes the plan p as text lines or, with format "json", as one
+// JSON document {"action","client_id","changes"}.
+func WritePlan(w io.Writer, format string, p reconcile.Plan) error {
+	if format == "json" {
+		return writeJSONDoc(w, jsonResult{Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes)})
+	}
+	var b strings.Builder
+	name := safetext.Quote(p.Desired.Name, maxNameRunes)
+	switch p.Action {
+	case reconcile.ActionCreate:
+		fmt.Fprintf(&b, "Plan: create OAuth client %s\n", name)
+	case reconcile.ActionUnchanged:
+		fmt.Fprintf(&b, "Plan: OAuth client %s (%s) is unchanged\n", name, p.ClientID)
+	case reconcile.ActionRotate:
+		fmt.Fprintf(&b, "Plan: rotate OAuth client %s: create a replacement with a new secret, then revoke %s\n", name, p.ClientID)
+	default:
+		fmt.Fprintf(&b, "Plan: update OAuth client %s (%s)\n", name, p.ClientID)
+	}
+	writeChanges(&b, p.Changes)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteResult writes what apply did, as text lines or one JSON document of
+// the same shape as WritePlan's.
+func WriteResult(w io.Writer, format string, res reconcile.Result) error {
+	if format == "json" {
+		return writeJSONDoc(w, jsonResult{Action: res.Action, ClientID: res.ClientID, Changes: jsonChanges(res.Changes)})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Apply: OAuth client %s %s\n", res.ClientID, res.Action)
+	writeChanges(&b, res.Changes)
+	for _, id := range res.Revoked {
+		fmt.Fprintf(&b, "  revoked %s\n", id)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// JobSummary renders the result for the GitHub job summary: a heading with
+// the fixed action word and a Markdown table, whose cells
+// export.MarkdownTable escapes.
+func JobSummary(res reconcile.Result, p reconcile.Plan) string {
+	rows := [][]string{{"client", displayText(p.Desired.Name), ""}, {"client id", res.ClientID, ""}}
+	for _, c := range res.Changes {
+		rows = append(rows, []string{string(c.Field), displayValue(c.From), displayValue(&c.To)})
+	}
+	return fmt.Sprintf("### takos-apply: OAuth client %s\n\n", res.Action) +
+		export.MarkdownTable([]string{"field", "from / value", "to"}, rows)
+}
+
+// maxNameRunes caps a client name in a plan heading; Takos allows 100.
+const maxNameRunes = 200
+
+func writeChanges(b *strings.Builder, cs []reconcile.Change) {
+	for _, c := range cs {
+		if c.From == nil {
+			fmt.Fprintf(b, "  + %s: %s\n", c.Field, displayValue(&c.To))
+			continue
+		}
+		fmt.Fprintf(b, "  ~ %s: %s -> %s\n", c.Field, displayValue(c.From), displayValue(&c.To))
+	}
+}
+
+// displayValue shows a field value on a line after a fixed prefix: "—" for
+// none, `""` for an empty scalar, "[]" for an empty list, list items joined
+// by ", ", each escaped by displayText.
+func displayValue(v *reconcile.Value) string {
+	switch {
+	case v == nil:
+		return "—"
+	case v.IsList && len(v.Items) == 0:
+		return "[]"
+	case v.IsList:
+		items := make([]string, len(v.Items))
+		for i, s := range v.Items {
+			items[i] = displayText(s)
+		}
+		return strings.Join(items, ", ")
+	case v.Text == "":
+		return `""`
+	}
+	return displayText(v.Text)
+}
+
+// displayText is untrusted text in the middle of a line: every control,
+// line break and invisible character visible as an escape, a legacy
+// "##[" command broken up, capped at maxMessageRunes.
+func displayText(s string) string {
+	return safetext.EscapeLegacyCommands(safetext.EscapeControls(safetext.Truncate(s, maxMessageRunes)))
+}
+
+type jsonChange struct {
+	Field reconcile.Field `json:"field"`
+	From  any             `json:"from"`
+	To    any             `json:"to"`
+}
+
+type jsonResult struct {
+	Action   string       `json:"action"`
+	ClientID string       `json:"client_id"`
+	Changes  []jsonChange `json:"changes"`
+}
+
+func jsonChanges(cs []reconcile.Change) []jsonChange {
+	out := make([]jsonChange, 0, len(cs))
+	for _, c := range cs {
+		jc := jsonChange{Field: c.Field, To: jsonValue(c.To)}
+		if c.From != nil {
+			jc.From = jsonValue(*c.From)
+		}
+		out = append(out, jc)
+	}
+	return out
+}
+
+// jsonValue is a string for a scalar field and an array (never null) for a
+// list field. JSON escaping keeps the values exact and on one line.
+func jsonValue(v reconcile.Value) any {
+	if v.IsList {
+		if v.Items == nil {
+			return []string{}
+		}
+		return v.Items
+	}
+	return v.Text
+}
+
+func writeJSONDoc(w io.Writer, v any) error { return encodeJSON(w, v, false) }
+
+// encodeJSON writes v as one JSON document (indented when indent is set)
+// that every runner stream passes unchanged: besides what encoding/json
+// escapes (C0 controls, U+2028, U+2029), C1 controls and invisible format
+// characters become \u escapes and "##[" becomes "##\u005b". They can only
+// occur inside strings, where the escapes decode to the same text, so
+// the document means exactly what it meant, and a safetext.Stream has
+// nothing to neutralise in it.
+func encodeJSON(w io.Writer, v any, indent bool) error {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if indent {
+		enc.SetIndent("", "  ")
+	}
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, jsonInert(buf.String()))
+	return err
+}
+
+func jsonInert(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x80 && r <= 0x9f || safetext.IsInvisible(r) }) &&
+		!strings.Contains(s, "##[") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for _, r := range s {
+		if r >= 0x80 && r <= 0x9f || safetext.IsInvisible(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return strings.ReplaceAll(b.String(), "##[", `##\u005b`)
+}

@@ -1,0 +1,144 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/takos-dev/takos-apply/internal/reconcile"
+	"github.com/takos-dev/takos-apply/internal/safetext"
+)
+
+// hostileCurrent is a client as a hostile control plane could list it, had
+// its values passed the decoder: every string tries to start a workflow
+// command on a new line.
+var hostileCurrent = reconcile.Client{
+	ID:           "c_old",
+	Name:         "Demo\n::error title=pwned::name",
+	RedirectURIs: []string{"https://old.example.com/cb\n::error title=pwned::x", "https://old2.example.com/cb\r::add-mask::Heldout"},
+	Scopes:       []string{"openid", "::stop-commands::tok"},
+	LogoURI:      "https://old.example.com/logo.png\u2028::warning::x ##[set-env name=A]b",
+	TOSURI:       "\x1b[2J\u202e",
+	Active:       true,
+}
+
+var planDesired = reconcile.Desired{
+	Name:         "Demo",
+	RedirectURIs: []string{"https://app.example.com/cb"},
+	Scopes:       []string{"openid", "profile"},
+	LogoURI:      "https://app.example.com/logo.png",
+	PolicyURI:    "https://app.example.com/privacy",
+}
+
+func TestPlanGolden(t *testing.T) {
+	update := reconcile.Diff(planDesired, &hostileCurrent, false)
+	unchanged := reconcile.Diff(planDesired, &reconcile.Client{ID: "c_same", Name: "Demo", RedirectURIs: planDesired.RedirectURIs,
+		Scopes: planDesired.Scopes, LogoURI: planDesired.LogoURI, PolicyURI: planDesired.PolicyURI, Active: true}, false)
+	create := reconcile.Diff(planDesired, nil, false)
+	rotate := reconcile.Diff(planDesired, &hostileCurrent, true)
+	cleared := reconcile.Diff(reconcile.Desired{Name: "Demo", RedirectURIs: planDesired.RedirectURIs},
+		&reconcile.Client{ID: "c_x", Name: "Demo", RedirectURIs: planDesired.RedirectURIs, Scopes: []string{"openid"}, LogoURI: "https://x/l.png", Active: true}, false)
+	created := reconcile.Result{Action: reconcile.ResultCreated, ClientID: "c_new", Changes: create.Changes}
+	rotated := reconcile.Result{Action: reconcile.ResultRotated, ClientID: "c_new", Changes: rotate.Changes, Revoked: []string{"c_old"}}
+
+	tests := []struct {
+		name   string
+		render func(*bytes.Buffer) error
+	}{
+		{"plan-create.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", create) }},
+		{"plan-update.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", update) }},
+		{"plan-unchanged.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", unchanged) }},
+		{"plan-rotate.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", rotate) }},
+		{"plan-cleared.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", cleared) }},
+		{"plan-update.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", update) }},
+		{"plan-cleared.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", cleared) }},
+		{"result-created.golden", func(b *bytes.Buffer) error { return WriteResult(b, "text", created) }},
+		{"result-rotated.golden", func(b *bytes.Buffer) error { return WriteResult(b, "text", rotated) }},
+		{"result-rotated.json.golden", func(b *bytes.Buffer) error { return WriteResult(b, "json", rotated) }},
+		{"summary-rotated.golden", func(b *bytes.Buffer) error {
+			_, err := b.WriteString(JobSummary(rotated, rotate))
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tc.render(&b); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.name, b.Bytes())
+			assertInert(t, b.String())
+		})
+	}
+}
+
+// assertInert fails when a line of out would start a workflow command or
+// holds a raw control, or a legacy command, whoever renders it.
+func assertInert(t *testing.T, out string) {
+	t.Helper()
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		if safetext.StartsCommand(line) || strings.Contains(line, "##[") {
+			t.Errorf("line %d %q reads as a workflow command", i+1, line)
+		}
+		for _, r := range line {
+			if unsafeRune(r) {
+				t.Errorf("line %d %q holds %U raw", i+1, line, r)
+			}
+		}
+	}
+}
+
+// TestPlanJSONExact: the JSON document keeps every value exactly, controls
+// included (JSON escapes them), so tools see what the server holds.
+func TestPlanJSONExact(t *testing.T) {
+	var b bytes.Buffer
+	if err := WritePlan(&b, "json", reconcile.Diff(planDesired, &hostileCurrent, false)); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Changes []struct {
+			Field string `json:"field"`
+			From  any    `json:"from"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Changes[1].From.([]any)[1]; got != hostileCurrent.RedirectURIs[1] {
+		t.Errorf("JSON from = %q, want %q", got, hostileCurrent.RedirectURIs[1])
+	}
+	if strings.Count(b.String(), "\n") != 1 {
+		t.Errorf("JSON plan spans several lines:\n%s", b.String())
+	}
+}
+
+// TestJSONThroughStream: every JSON document (lint JSON, SARIF, plan JSON)
+// passes a runner stream byte for byte and still decodes, even when its
+// values hold controls and legacy commands.
+func TestJSONThroughStream(t *testing.T) {
+	files := fixtures(t)
+	plan := reconcile.Diff(planDesired, &hostileCurrent, false)
+	for name, render := range map[string]func(io.Writer) error{
+		"json":  func(w io.Writer) error { return JSON(w, files) },
+		"sarif": func(w io.Writer) error { return SARIF(w, files, Options{Version: "1"}) },
+		"plan":  func(w io.Writer) error { return WritePlan(w, "json", plan) },
+	} {
+		var direct, streamed bytes.Buffer
+		if err := render(&direct); err != nil {
+			t.Fatal(err)
+		}
+		s := safetext.NewStream(&streamed)
+		if err := render(s); err != nil {
+			t.Fatal(err)
+		}
+		s.Flush()
+		if streamed.String() != direct.String() {
+			t.Errorf("%s changed on a Stream:\n%s\nwant\n%s", name, streamed.String(), direct.String())
+		}
+		if !json.Valid(streamed.Bytes()) {
+			t.Errorf("%s through a Stream is not valid JSON", name)
+		}
+	}
+}
