@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 )
 
 // clock is the fixture's settable clock; it starts at the real time
@@ -82,7 +83,7 @@ rules:
 type fixture struct {
 	t     testing.TB
 	gh    *authtest.GitHubOIDC
-	cp    *controlplanetest.Server
+	cp    *devserver.Server
 	clock *clock
 	audit *syncBuffer
 	srv   *Server
@@ -93,7 +94,7 @@ type fixture struct {
 func newFixture(t testing.TB, policy string, opts ...func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{t: t, gh: authtest.NewGitHubOIDC(t), clock: &clock{now: time.Now()}, audit: &syncBuffer{}}
-	f.cp = controlplanetest.New(t, controlplanetest.WithClock(f.clock.Now))
+	f.cp = devservertest.New(t, devserver.WithClock(f.clock.Now))
 	p, diags, err := LoadPolicy("policy.yml", []byte(policy))
 	if err != nil || p == nil {
 		t.Fatalf("LoadPolicy() = %v, %v", diags, err)
@@ -448,10 +449,10 @@ func TestRateLimitPerRepository(t *testing.T) {
 // TestMintRetriesOnlyAfterListing: an ambiguous create is cleaned up by
 // name before the next POST, so exactly one PAT stays usable.
 func TestMintRetriesOnlyAfterListing(t *testing.T) {
-	for _, kind := range []controlplanetest.FaultKind{controlplanetest.StatusAfterAct, controlplanetest.ResetAfterAct, controlplanetest.StatusBeforeAct} {
+	for _, kind := range []devserver.FaultKind{devserver.StatusAfterAct, devserver.ResetAfterAct, devserver.StatusBeforeAct} {
 		t.Run(kind.String(), func(t *testing.T) {
 			f := newFixture(t, testPolicy)
-			f.cp.Inject(controlplanetest.Fault{Method: "POST", Path: controlplanetest.PATsPath, Kind: kind, Status: 503})
+			f.cp.Inject(devserver.Fault{Method: "POST", Path: devserver.PATsPath, Kind: kind, Status: 503})
 			a := f.post(exchangeForm(f.token(nil)))
 			if a.status != 200 {
 				t.Fatalf("exchange = %d %s, want success after one retry", a.status, a.raw)
@@ -594,7 +595,7 @@ func TestRecoverAfterRestart(t *testing.T) {
 	}
 	hc := &http.Client{}
 	for _, body := range []string{`{"name":"laptop"}`, `{"name":"takos-apply broker: lost [x]"}`} {
-		req, _ := http.NewRequest("POST", f.cp.URL+controlplanetest.PATsPath, strings.NewReader(body))
+		req, _ := http.NewRequest("POST", f.cp.URL+devserver.PATsPath, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+f.cp.Token)
 		req.Header.Set("Content-Type", "application/json")
 		if resp, err := hc.Do(req); err != nil || resp.StatusCode != 201 {
@@ -660,7 +661,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		record(f.post(exchangeForm(tok)))
 	}
 	// A mint failure: the control plane's answer is quoted, never a token.
-	f.cp.Inject(controlplanetest.Fault{Method: "POST", Kind: controlplanetest.StatusBeforeAct, Status: 400})
+	f.cp.Inject(devserver.Fault{Method: "POST", Kind: devserver.StatusBeforeAct, Status: 400})
 	tok := f.token(nil)
 	jwts = append(jwts, tok)
 	record(f.post(exchangeForm(tok)))
@@ -708,8 +709,8 @@ func TestAuditMarksUnverifiedClaims(t *testing.T) {
 // lists it and revokes it once expired. The exchange itself fails.
 func TestLostCreateIsSwept(t *testing.T) {
 	f := newFixture(t, testPolicy)
-	f.cp.Inject(controlplanetest.Fault{Method: "POST", Path: controlplanetest.PATsPath, Kind: controlplanetest.ResetAfterAct})
-	f.cp.Inject(controlplanetest.Fault{Method: "GET", Path: controlplanetest.PATsPath, Kind: controlplanetest.StatusBeforeAct, Status: 500, Times: 20})
+	f.cp.Inject(devserver.Fault{Method: "POST", Path: devserver.PATsPath, Kind: devserver.ResetAfterAct})
+	f.cp.Inject(devserver.Fault{Method: "GET", Path: devserver.PATsPath, Kind: devserver.StatusBeforeAct, Status: 500, Times: 20})
 	a := f.post(exchangeForm(f.token(nil)))
 	if a.status != 503 || !strings.Contains(a.raw, "could not be found and revoked, so no retry") {
 		t.Fatalf("exchange = %d %s, want 503 without a retry", a.status, a.raw)

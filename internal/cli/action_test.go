@@ -11,7 +11,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 	"github.com/takos-dev/takos-apply/internal/export/exporttest"
 )
 
@@ -144,9 +145,9 @@ func TestActionScripts(t *testing.T) {
 	work := t.TempDir()
 	gh := authtest.NewGitHubOIDC(t)
 	sts := authtest.NewSTS(t, gh.Issuer, authtest.STSOptions{})
-	cp := controlplanetest.New(t, controlplanetest.WithFederation(func(tok string) (string, bool) {
+	cp := devservertest.New(t, devserver.WithFederation(func(tok string) (string, bool) {
 		_, ok := sts.Lookup(tok)
-		return controlplanetest.DefaultOwner, ok
+		return devserver.DefaultOwner, ok
 	}))
 	files := map[string]string{}
 	for _, f := range []string{"output", "env", "path", "summary"} {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 )
 
 // realBinary builds cmd/takos-apply into a temporary directory: the
@@ -34,7 +34,7 @@ func realBinary(t *testing.T) string {
 // changing a constant breaks this test as it would break users' scripts.
 func TestExitCodes(t *testing.T) {
 	bin := realBinary(t)
-	cp := controlplanetest.New(t)
+	cp := devservertest.New(t)
 	dir := t.TempDir()
 	files := map[string]string{
 		"ok.yml":              faultManifest,

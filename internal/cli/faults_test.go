@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 	"github.com/takos-dev/takos-apply/internal/export/exporttest"
 )
 
@@ -43,7 +44,7 @@ func writeManifest(t testing.TB, dir string) {
 // runner fixture: a simulated Actions step against a fake control plane.
 type step struct {
 	t      *testing.T
-	cp     *controlplanetest.Server
+	cp     *devserver.Server
 	dir    string
 	env    map[string]string
 	stdout string
@@ -51,7 +52,7 @@ type step struct {
 	code   int
 }
 
-func newStep(t *testing.T, cp *controlplanetest.Server) *step {
+func newStep(t *testing.T, cp *devserver.Server) *step {
 	dir := t.TempDir()
 	writeManifest(t, dir)
 	env := map[string]string{
@@ -89,9 +90,9 @@ func (s *step) file(name string) string {
 // secret the server ever issued was delivered to GITHUB_OUTPUT or belongs
 // to a revoked client; no secret appears unmasked in stdout or at all in
 // stderr; success exports the active client's id.
-func checkInvariants(t *testing.T, cp *controlplanetest.Server, steps ...*step) {
+func checkInvariants(t *testing.T, cp *devserver.Server, steps ...*step) {
 	t.Helper()
-	var active []controlplanetest.StoredClient
+	var active []devserver.StoredClient
 	for _, c := range cp.Clients() {
 		if c.Status == "active" && c.Name == "Demo" {
 			active = append(active, c)
@@ -114,7 +115,7 @@ func checkInvariants(t *testing.T, cp *controlplanetest.Server, steps ...*step) 
 		delivered.WriteString(s.file("output"))
 	}
 	for _, secret := range cp.IssuedSecrets() {
-		var owner *controlplanetest.StoredClient
+		var owner *devserver.StoredClient
 		for _, c := range cp.Clients() {
 			if cp.SecretMatches(c.ClientID, secret) {
 				owner = &c
@@ -143,39 +144,39 @@ func checkInvariants(t *testing.T, cp *controlplanetest.Server, steps ...*step) 
 // TestFaults injects a fault into one apply, checks the exit code and the
 // invariants, then runs a clean apply and checks that it converges.
 func TestFaults(t *testing.T) {
-	existing := func(cp *controlplanetest.Server) {
-		cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid"}})
+	existing := func(cp *devserver.Server) {
+		cp.Seed(devserver.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid"}})
 	}
 	tests := []struct {
 		name     string
-		seed     func(*controlplanetest.Server)
-		faults   []controlplanetest.Fault
+		seed     func(*devserver.Server)
+		faults   []devserver.Fault
 		args     []string
 		env      map[string]string
 		wantCode int
 		wantErr  string // fragment of stderr
 	}{
-		{name: "create 500 before acting", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.StatusBeforeAct, Status: 500}}, wantCode: ExitOK},
-		{name: "create 500 after acting", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.StatusAfterAct, Status: 500}}, wantCode: ExitOK},
-		{name: "create 503 after acting three times", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.StatusAfterAct, Status: 503, Times: 3}}, wantCode: ExitFailure, wantErr: "create"},
-		{name: "create reset before acting", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.ResetBeforeAct}}, wantCode: ExitOK},
-		{name: "create reset after acting", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.ResetAfterAct}}, wantCode: ExitOK},
-		{name: "create malformed reply", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.MalformedJSON}}, wantCode: ExitOK},
-		{name: "create timeout after acting", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.Delay, Delay: 2500 * time.Millisecond}}, wantCode: ExitOK},
-		{name: "create 400", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.StatusBeforeAct, Status: 400}}, wantCode: ExitFailure},
-		{name: "create 401 mid-run", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.StatusBeforeAct, Status: 401}}, wantCode: ExitFailure, wantErr: "credentials"},
-		{name: "create redirected", faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.Redirect}}, wantCode: ExitFailure, wantErr: "redirect"},
-		{name: "list 503 once", faults: []controlplanetest.Fault{{Method: "GET", Path: "/api/", Kind: controlplanetest.StatusBeforeAct, Status: 503}}, wantCode: ExitOK},
-		{name: "list 429 with Retry-After", faults: []controlplanetest.Fault{{Method: "GET", Path: "/api/", Kind: controlplanetest.StatusBeforeAct, Status: 429, RetryAfter: "1"}}, wantCode: ExitOK},
-		{name: "list 500 always", faults: []controlplanetest.Fault{{Method: "GET", Path: "/api/", Kind: controlplanetest.StatusBeforeAct, Status: 500, Times: 5}}, wantCode: ExitFailure},
-		{name: "list reset once", faults: []controlplanetest.Fault{{Method: "GET", Path: "/api/", Kind: controlplanetest.ResetBeforeAct}}, wantCode: ExitOK},
-		{name: "list malformed", faults: []controlplanetest.Fault{{Method: "GET", Path: "/api/", Kind: controlplanetest.MalformedJSON}}, wantCode: ExitFailure},
-		{name: "discovery 503 always", faults: []controlplanetest.Fault{{Method: "GET", Path: "/.well-known/", Kind: controlplanetest.StatusBeforeAct, Status: 503, Times: 5}}, wantCode: ExitOK, wantErr: "warning: fetch OAuth discovery"},
-		{name: "update 503 once", seed: existing, faults: []controlplanetest.Fault{{Method: "PATCH", Kind: controlplanetest.StatusBeforeAct, Status: 503}}, wantCode: ExitOK},
-		{name: "update reset after acting", seed: existing, faults: []controlplanetest.Fault{{Method: "PATCH", Kind: controlplanetest.ResetAfterAct}}, wantCode: ExitOK},
-		{name: "update 401", seed: existing, faults: []controlplanetest.Fault{{Method: "PATCH", Kind: controlplanetest.StatusBeforeAct, Status: 401}}, wantCode: ExitFailure},
-		{name: "rotate revoke 503 once", seed: existing, args: []string{"--rotate-secret"}, faults: []controlplanetest.Fault{{Method: "DELETE", Kind: controlplanetest.StatusBeforeAct, Status: 503}}, wantCode: ExitOK},
-		{name: "rotate create reset after acting", seed: existing, args: []string{"--rotate-secret"}, faults: []controlplanetest.Fault{{Method: "POST", Kind: controlplanetest.ResetAfterAct}}, wantCode: ExitOK},
+		{name: "create 500 before acting", faults: []devserver.Fault{{Method: "POST", Kind: devserver.StatusBeforeAct, Status: 500}}, wantCode: ExitOK},
+		{name: "create 500 after acting", faults: []devserver.Fault{{Method: "POST", Kind: devserver.StatusAfterAct, Status: 500}}, wantCode: ExitOK},
+		{name: "create 503 after acting three times", faults: []devserver.Fault{{Method: "POST", Kind: devserver.StatusAfterAct, Status: 503, Times: 3}}, wantCode: ExitFailure, wantErr: "create"},
+		{name: "create reset before acting", faults: []devserver.Fault{{Method: "POST", Kind: devserver.ResetBeforeAct}}, wantCode: ExitOK},
+		{name: "create reset after acting", faults: []devserver.Fault{{Method: "POST", Kind: devserver.ResetAfterAct}}, wantCode: ExitOK},
+		{name: "create malformed reply", faults: []devserver.Fault{{Method: "POST", Kind: devserver.MalformedJSON}}, wantCode: ExitOK},
+		{name: "create timeout after acting", faults: []devserver.Fault{{Method: "POST", Kind: devserver.Delay, Delay: 2500 * time.Millisecond}}, wantCode: ExitOK},
+		{name: "create 400", faults: []devserver.Fault{{Method: "POST", Kind: devserver.StatusBeforeAct, Status: 400}}, wantCode: ExitFailure},
+		{name: "create 401 mid-run", faults: []devserver.Fault{{Method: "POST", Kind: devserver.StatusBeforeAct, Status: 401}}, wantCode: ExitFailure, wantErr: "credentials"},
+		{name: "create redirected", faults: []devserver.Fault{{Method: "POST", Kind: devserver.Redirect}}, wantCode: ExitFailure, wantErr: "redirect"},
+		{name: "list 503 once", faults: []devserver.Fault{{Method: "GET", Path: "/api/", Kind: devserver.StatusBeforeAct, Status: 503}}, wantCode: ExitOK},
+		{name: "list 429 with Retry-After", faults: []devserver.Fault{{Method: "GET", Path: "/api/", Kind: devserver.StatusBeforeAct, Status: 429, RetryAfter: "1"}}, wantCode: ExitOK},
+		{name: "list 500 always", faults: []devserver.Fault{{Method: "GET", Path: "/api/", Kind: devserver.StatusBeforeAct, Status: 500, Times: 5}}, wantCode: ExitFailure},
+		{name: "list reset once", faults: []devserver.Fault{{Method: "GET", Path: "/api/", Kind: devserver.ResetBeforeAct}}, wantCode: ExitOK},
+		{name: "list malformed", faults: []devserver.Fault{{Method: "GET", Path: "/api/", Kind: devserver.MalformedJSON}}, wantCode: ExitFailure},
+		{name: "discovery 503 always", faults: []devserver.Fault{{Method: "GET", Path: "/.well-known/", Kind: devserver.StatusBeforeAct, Status: 503, Times: 5}}, wantCode: ExitOK, wantErr: "warning: fetch OAuth discovery"},
+		{name: "update 503 once", seed: existing, faults: []devserver.Fault{{Method: "PATCH", Kind: devserver.StatusBeforeAct, Status: 503}}, wantCode: ExitOK},
+		{name: "update reset after acting", seed: existing, faults: []devserver.Fault{{Method: "PATCH", Kind: devserver.ResetAfterAct}}, wantCode: ExitOK},
+		{name: "update 401", seed: existing, faults: []devserver.Fault{{Method: "PATCH", Kind: devserver.StatusBeforeAct, Status: 401}}, wantCode: ExitFailure},
+		{name: "rotate revoke 503 once", seed: existing, args: []string{"--rotate-secret"}, faults: []devserver.Fault{{Method: "DELETE", Kind: devserver.StatusBeforeAct, Status: 503}}, wantCode: ExitOK},
+		{name: "rotate create reset after acting", seed: existing, args: []string{"--rotate-secret"}, faults: []devserver.Fault{{Method: "POST", Kind: devserver.ResetAfterAct}}, wantCode: ExitOK},
 		{name: "GITHUB_OUTPUT not writable", env: map[string]string{"GITHUB_OUTPUT": "/nonexistent/dir/output"}, wantCode: ExitFailure, wantErr: "GITHUB_OUTPUT"},
 		{name: "GITHUB_OUTPUT unset", env: map[string]string{"GITHUB_OUTPUT": ""}, wantCode: ExitFailure, wantErr: "GITHUB_OUTPUT"},
 		{name: "rotate with GITHUB_OUTPUT not writable", seed: existing, args: []string{"--rotate-secret"}, env: map[string]string{"GITHUB_OUTPUT": "/nonexistent/dir/output"}, wantCode: ExitFailure},
@@ -183,7 +184,7 @@ func TestFaults(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cp := controlplanetest.New(t)
+			cp := devservertest.New(t)
 			if tc.seed != nil {
 				tc.seed(cp)
 			}
@@ -227,7 +228,7 @@ func TestFaults(t *testing.T) {
 func TestRacingApplies(t *testing.T) {
 	for i := range 10 {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			cp := controlplanetest.New(t)
+			cp := devservertest.New(t)
 			a, b := newStep(t, cp), newStep(t, cp)
 			var wg sync.WaitGroup
 			for _, s := range []*step{a, b} {
@@ -282,8 +283,8 @@ func TestRacingApplies(t *testing.T) {
 // client before it decides; without it both runs keep their own.
 func TestRacingAppliesSameMillisecond(t *testing.T) {
 	frozen := time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
-	cp := controlplanetest.New(t, controlplanetest.WithClock(func() time.Time { return frozen }),
-		controlplanetest.WithRand(&descendingRand{}))
+	cp := devservertest.New(t, devserver.WithClock(func() time.Time { return frozen }),
+		devserver.WithRand(&descendingRand{}))
 	wait := func(ch <-chan struct{}, what string) {
 		select {
 		case <-ch:
@@ -297,15 +298,15 @@ func TestRacingAppliesSameMillisecond(t *testing.T) {
 	baselines, xChecked, yCreated := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() { listed.Wait(); close(baselines) }()
 	// Both runs' plan and baseline lists come first.
-	cp.Inject(controlplanetest.Fault{Method: "GET", Path: clients, Times: 4, AfterAct: listed.Done})
+	cp.Inject(devserver.Fault{Method: "GET", Path: clients, Times: 4, AfterAct: listed.Done})
 	// X's create waits for them; Y's create waits for X's first check.
-	cp.Inject(controlplanetest.Fault{Method: "POST", Path: clients, BeforeAct: func() { wait(baselines, "both baselines") }})
-	cp.Inject(controlplanetest.Fault{Method: "POST", Path: clients,
+	cp.Inject(devserver.Fault{Method: "POST", Path: clients, BeforeAct: func() { wait(baselines, "both baselines") }})
+	cp.Inject(devserver.Fault{Method: "POST", Path: clients,
 		BeforeAct: func() { wait(xChecked, "run X's check") }, AfterAct: func() { close(yCreated) }})
-	cp.Inject(controlplanetest.Fault{Method: "GET", Path: clients, AfterAct: func() { close(xChecked) }})
+	cp.Inject(devserver.Fault{Method: "GET", Path: clients, AfterAct: func() { close(xChecked) }})
 	// The next list (X's after settling, or Y's check) comes after Y's
 	// create, still in the same millisecond.
-	cp.Inject(controlplanetest.Fault{Method: "GET", Path: clients, BeforeAct: func() { wait(yCreated, "run Y's create") }})
+	cp.Inject(devserver.Fault{Method: "GET", Path: clients, BeforeAct: func() { wait(yCreated, "run Y's create") }})
 
 	a, b := newStep(t, cp), newStep(t, cp)
 	var wg sync.WaitGroup
@@ -357,8 +358,8 @@ func (r *descendingRand) Read(p []byte) (int, error) {
 
 // TestPlanOnlyReads checks that plan never writes, even for a change.
 func TestPlanOnlyReads(t *testing.T) {
-	cp := controlplanetest.New(t)
-	cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://old.example.com/cb"}, AllowedScopes: []string{"openid"}})
+	cp := devservertest.New(t)
+	cp.Seed(devserver.StoredClient{Name: "Demo", RedirectURIs: []string{"https://old.example.com/cb"}, AllowedScopes: []string{"openid"}})
 	s := newStep(t, cp)
 	var stdout, stderr bytes.Buffer
 	code := Run(context.Background(), []string{"plan", filepath.Join(s.dir, ".takos", "app.yml")},
@@ -378,7 +379,7 @@ func TestPlanOnlyReads(t *testing.T) {
 // not publish stops apply with a positioned lint error and no request
 // other than reads.
 func TestServerScopeCatalog(t *testing.T) {
-	cp := controlplanetest.New(t, controlplanetest.WithScopesSupported("openid"))
+	cp := devservertest.New(t, devserver.WithScopesSupported("openid"))
 	s := newStep(t, cp)
 	delete(s.env, "GITHUB_ACTIONS")
 	s.apply()
@@ -403,7 +404,7 @@ func TestServerScopeCatalog(t *testing.T) {
 // own client and withdraw the secret it already delivered from every sink,
 // so later steps never pair the winner's id with a dead secret.
 func TestLostRaceRetractsSecret(t *testing.T) {
-	cp := controlplanetest.New(t)
+	cp := devservertest.New(t)
 	winner := olderClientAfterCreate(cp)
 	s := newStep(t, cp)
 	envFile := filepath.Join(s.dir, ".env")
@@ -445,7 +446,7 @@ func TestLostRaceRetractsSecret(t *testing.T) {
 // for the one-time print: the dead secret stayed in the file, and the run
 // warned about a print that never happened.
 func TestEnvFileNamedTerminal(t *testing.T) {
-	cp := controlplanetest.New(t)
+	cp := devservertest.New(t)
 	winner := olderClientAfterCreate(cp)
 	s := newStep(t, cp)
 	for _, k := range []string{"GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_ENV", "GITHUB_STEP_SUMMARY"} {
@@ -476,10 +477,10 @@ func TestEnvFileNamedTerminal(t *testing.T) {
 // olderClientAfterCreate makes an hour-older client of the same name appear
 // right after this run's create, as a concurrent run that won would; the
 // returned pointer is filled in when that happens.
-func olderClientAfterCreate(cp *controlplanetest.Server) *controlplanetest.StoredClient {
-	winner := new(controlplanetest.StoredClient)
-	cp.Inject(controlplanetest.Fault{Method: "POST", Path: "/api/me/oauth/clients", AfterAct: func() {
-		*winner = cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"},
+func olderClientAfterCreate(cp *devserver.Server) *devserver.StoredClient {
+	winner := new(devserver.StoredClient)
+	cp.Inject(devserver.Fault{Method: "POST", Path: "/api/me/oauth/clients", AfterAct: func() {
+		*winner = cp.Seed(devserver.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"},
 			AllowedScopes: []string{"openid", "profile"}, CreatedAt: time.Now().Add(-time.Hour)})
 	}})
 	return winner

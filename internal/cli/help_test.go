@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 )
 
 // TestHelp: every command's help is on stdout with exit 0 and says what
@@ -92,7 +92,7 @@ func TestEnvNote(t *testing.T) {
 			t.Errorf("lint --env %q: stderr %q; want no note", env, errOut)
 		}
 	}
-	cp := controlplanetest.New(t)
+	cp := devservertest.New(t)
 	env := map[string]string{"TAKOS_API_URL": cp.URL, "TAKOS_TOKEN": cp.Token}
 	if _, _, errOut := run(t, env, "plan", "--env", "staging", f); strings.Count(errOut, "treating staging as production") != 1 {
 		t.Errorf("plan --env staging: stderr %q; want the note once", errOut)
@@ -102,7 +102,7 @@ func TestEnvNote(t *testing.T) {
 // TestPlanJSONFindings: plan --format json on a manifest with errors
 // prints the findings as one JSON document on stdout, sends nothing.
 func TestPlanJSONFindings(t *testing.T) {
-	cp := controlplanetest.New(t)
+	cp := devservertest.New(t)
 	dir := t.TempDir()
 	f := filepath.Join(dir, "app.yml")
 	if err := os.WriteFile(f, []byte(strings.Replace(faultManifest, "version: 1.0.0", "version: 1.0", 1)), 0o644); err != nil {
@@ -136,7 +136,7 @@ func TestPlanJSONFindings(t *testing.T) {
 // TestDetailedExitcode: plan --detailed-exitcode is 2 while apply has
 // something to do and 0 once it is done.
 func TestDetailedExitcode(t *testing.T) {
-	cp := controlplanetest.New(t)
+	cp := devservertest.New(t)
 	dir := t.TempDir()
 	f := filepath.Join(dir, "app.yml")
 	if err := os.WriteFile(f, []byte(faultManifest), 0o644); err != nil {

@@ -14,7 +14,8 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
 	"github.com/takos-dev/takos-apply/internal/broker"
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 )
 
 // wireLog records, in one order, the requests a run makes to every server.
@@ -58,12 +59,12 @@ func proxyTo(t *testing.T, target string) http.Handler {
 // token exchange, the RFC 8693 endpoint (the STS fake) and the owner API
 // (the control-plane fake, which accepts the STS's tokens). Every request
 // is logged as "cp".
-func federatedControlPlane(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC) (front *httptest.Server, cp *controlplanetest.Server) {
+func federatedControlPlane(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC) (front *httptest.Server, cp *devserver.Server) {
 	t.Helper()
 	sts := authtest.NewSTS(t, gh.Issuer, authtest.STSOptions{})
-	cp = controlplanetest.New(t, controlplanetest.WithFederation(func(tok string) (string, bool) {
+	cp = devservertest.New(t, devserver.WithFederation(func(tok string) (string, bool) {
 		_, ok := sts.Lookup(tok)
-		return controlplanetest.DefaultOwner, ok
+		return devserver.DefaultOwner, ok
 	}))
 	toSTS, toCP := proxyTo(t, sts.URL), proxyTo(t, cp.URL)
 	front = httptest.NewUnstartedServer(nil)
@@ -76,7 +77,7 @@ func federatedControlPlane(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC) 
 				"issuer":                origin,
 				"token_endpoint":        origin + authtest.STSTokenPath,
 				"grant_types_supported": []string{"authorization_code", authtest.GrantTypeTokenExchange},
-				"scopes_supported":      controlplanetest.Scopes(),
+				"scopes_supported":      devserver.Scopes(),
 			})
 		case r.URL.Path == authtest.STSTokenPath:
 			toSTS.ServeHTTP(w, r)
@@ -106,7 +107,7 @@ func TestNoOpApplyRequestSequence(t *testing.T) {
 	log := &wireLog{}
 	gh := authtest.NewGitHubOIDC(t)
 	front, cp := federatedControlPlane(t, log, gh)
-	cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid", "profile"}})
+	cp.Seed(devserver.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid", "profile"}})
 
 	noOpOIDCApply(t, log, gh, cp, front.URL, "")
 	want := []string{
@@ -128,8 +129,8 @@ func TestNoOpApplyRequestSequence(t *testing.T) {
 func TestNoOpApplyThroughBrokerRequestSequence(t *testing.T) {
 	log := &wireLog{}
 	gh := authtest.NewGitHubOIDC(t)
-	cp := controlplanetest.New(t)
-	cp.Seed(controlplanetest.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid", "profile"}})
+	cp := devservertest.New(t)
+	cp.Seed(devserver.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid", "profile"}})
 	front := httptest.NewServer(log.recorder("cp", proxyTo(t, cp.URL)))
 	t.Cleanup(front.Close)
 	b := startBroker(t, log, gh, cp, front.URL)
@@ -153,7 +154,7 @@ func TestNoOpApplyThroughBrokerRequestSequence(t *testing.T) {
 // through the recorder: its own requests are not the apply's), audience
 // the control-plane URL the step uses. Its requests are logged as
 // "broker".
-func startBroker(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *controlplanetest.Server, audience string) string {
+func startBroker(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *devserver.Server, audience string) string {
 	t.Helper()
 	policy, diags, err := broker.LoadPolicy("policy.yml", []byte("version: 1\nrules:\n  - name: main\n    match: {repository_id: \"123456789\", ref: refs/heads/main}\n"))
 	if err != nil || policy == nil {
@@ -175,7 +176,7 @@ func startBroker(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *contro
 // noOpOIDCApply runs a GitHub OIDC apply with no stored token against the
 // control plane at apiURL (recorded in log), through tokenURL when set, and
 // fails unless it is a no-op success.
-func noOpOIDCApply(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *controlplanetest.Server, apiURL, tokenURL string) {
+func noOpOIDCApply(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *devserver.Server, apiURL, tokenURL string) {
 	t.Helper()
 	s := newStep(t, cp)
 	delete(s.env, "TAKOS_TOKEN")

@@ -14,7 +14,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 	"github.com/takos-dev/takos-apply/internal/export/exporttest"
 )
 
@@ -24,7 +25,7 @@ import (
 type world struct {
 	gh  *authtest.GitHubOIDC
 	sts *authtest.STS
-	cp  *controlplanetest.Server
+	cp  *devserver.Server
 	gcp *authtest.Google
 }
 
@@ -32,12 +33,12 @@ func setupScript(t *testing.T) func(env *testscript.Env) error {
 	return func(env *testscript.Env) error {
 		w := &world{gh: authtest.NewGitHubOIDC(t)}
 		w.sts = authtest.NewSTS(t, w.gh.Issuer, authtest.STSOptions{Subject: "repo:octo-org/octo-repo:environment:production"})
-		w.cp = controlplanetest.New(t, controlplanetest.WithFederation(func(tok string) (string, bool) {
+		w.cp = devservertest.New(t, devserver.WithFederation(func(tok string) (string, bool) {
 			_, ok := w.sts.Lookup(tok)
 			// A control plane behind Google workload identity accepts the
 			// Google-issued bearer (access or ID token).
 			ok = ok || slices.Contains(w.gcp.Issued(), tok)
-			return controlplanetest.DefaultOwner, ok
+			return devserver.DefaultOwner, ok
 		}))
 		// Google workload identity federation: STS + IAM Credentials fakes
 		// and the external_account file google-github-actions/auth writes.
@@ -140,16 +141,16 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		if len(args) < 3 {
 			ts.Fatalf("usage: cpfault METHOD PATH KIND [STATUS]")
 		}
-		kinds := map[string]controlplanetest.FaultKind{
-			"status-before": controlplanetest.StatusBeforeAct, "status-after": controlplanetest.StatusAfterAct,
-			"reset-before": controlplanetest.ResetBeforeAct, "reset-after": controlplanetest.ResetAfterAct,
-			"malformed": controlplanetest.MalformedJSON, "redirect": controlplanetest.Redirect,
+		kinds := map[string]devserver.FaultKind{
+			"status-before": devserver.StatusBeforeAct, "status-after": devserver.StatusAfterAct,
+			"reset-before": devserver.ResetBeforeAct, "reset-after": devserver.ResetAfterAct,
+			"malformed": devserver.MalformedJSON, "redirect": devserver.Redirect,
 		}
 		k, ok := kinds[args[2]]
 		if !ok {
 			ts.Fatalf("unknown fault kind %q", args[2])
 		}
-		f := controlplanetest.Fault{Method: args[0], Path: args[1], Kind: k}
+		f := devserver.Fault{Method: args[0], Path: args[1], Kind: k}
 		if len(args) > 3 {
 			fmt.Sscan(args[3], &f.Status)
 		}

@@ -17,7 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/takos-dev/takos-apply/internal/controlplane"
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 	"github.com/takos-dev/takos-apply/internal/httpx"
 )
 
@@ -49,7 +50,7 @@ func wire(t *testing.T, baseURL, token string, o httpx.Options) *http.Client {
 	return hc
 }
 
-func newClient(t *testing.T, s *controlplanetest.Server, o httpx.Options) *controlplane.Client {
+func newClient(t *testing.T, s *devserver.Server, o httpx.Options) *controlplane.Client {
 	t.Helper()
 	c, err := controlplane.New(s.URL, wire(t, s.URL, s.Token, o))
 	if err != nil {
@@ -58,7 +59,7 @@ func newClient(t *testing.T, s *controlplanetest.Server, o httpx.Options) *contr
 	return c
 }
 
-func requests(s *controlplanetest.Server, method string) int {
+func requests(s *devserver.Server, method string) int {
 	n := 0
 	for _, r := range s.Requests() {
 		if r.Method == method {
@@ -107,17 +108,17 @@ func TestNew(t *testing.T) {
 }
 
 func TestDiscover(t *testing.T) {
-	s := controlplanetest.New(t)
+	s := devservertest.New(t)
 	d, err := newClient(t, s, httpx.Options{}).Discover(context.Background())
 	if err != nil {
 		t.Fatalf("Discover() = %v", err)
 	}
-	if diff := cmp.Diff(controlplanetest.Scopes(), d.ScopesSupported); diff != "" {
+	if diff := cmp.Diff(devserver.Scopes(), d.ScopesSupported); diff != "" {
 		t.Errorf("ScopesSupported (-want +got):\n%s", diff)
 	}
 	// A list other than the registry proves the value comes from the
 	// document, not from a built-in default.
-	o := controlplanetest.New(t, controlplanetest.WithScopesSupported("openid", "files:read"))
+	o := devservertest.New(t, devserver.WithScopesSupported("openid", "files:read"))
 	d, err = newClient(t, o, httpx.Options{}).Discover(context.Background())
 	if err != nil {
 		t.Fatalf("Discover() = %v", err)
@@ -126,7 +127,7 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("ScopesSupported with WithScopesSupported (-want +got):\n%s", diff)
 	}
 
-	n := controlplanetest.New(t, controlplanetest.WithoutDiscovery())
+	n := devservertest.New(t, devserver.WithoutDiscovery())
 	_, err = newClient(t, n, httpx.Options{}).Discover(context.Background())
 	if !errors.Is(err, controlplane.ErrNoDiscovery) || !controlplane.IsNotFound(err) {
 		t.Errorf("Discover() without discovery = %v, want ErrNoDiscovery and IsNotFound", err)
@@ -184,7 +185,7 @@ func TestDiscoverReadsOnlyScopes(t *testing.T) {
 
 func TestCreateListUpdateRevoke(t *testing.T) {
 	now := time.Date(2026, 4, 3, 9, 30, 15, 123e6, time.UTC)
-	s := controlplanetest.New(t, controlplanetest.WithClock(func() time.Time { return now }))
+	s := devservertest.New(t, devserver.WithClock(func() time.Time { return now }))
 	c := newClient(t, s, httpx.Options{})
 	ctx := context.Background()
 
@@ -269,7 +270,7 @@ func TestCreateListUpdateRevoke(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
-	s := controlplanetest.New(t, controlplanetest.WithUser("tak_pat_other", "acct_other"))
+	s := devservertest.New(t, devserver.WithUser("tak_pat_other", "acct_other"))
 	other, _ := controlplane.New(s.URL, wire(t, s.URL, "tak_pat_other", httpx.Options{}))
 	foreign, err := other.CreateClient(context.Background(), valid)
 	if err != nil {
@@ -306,7 +307,7 @@ func TestAuthErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.token, func(t *testing.T) {
-			s := controlplanetest.New(t)
+			s := devservertest.New(t)
 			c, _ := controlplane.New(s.URL, wire(t, s.URL, tc.token, httpx.Options{}))
 			_, err := c.ListClients(context.Background())
 			var api *controlplane.APIError
@@ -323,36 +324,36 @@ func TestAuthErrors(t *testing.T) {
 func TestStatusErrors(t *testing.T) {
 	tests := []struct {
 		name      string
-		fault     controlplanetest.Fault
+		fault     devserver.Fault
 		call      string
 		want      string
 		uncertain bool
 		requests  int
 	}{
-		{"403", controlplanetest.Fault{Kind: controlplanetest.StatusBeforeAct, Status: 403}, "list",
+		{"403", devserver.Fault{Kind: devserver.StatusBeforeAct, Status: 403}, "list",
 			"list OAuth clients: the control plane refused access (403 FORBIDDEN: Forbidden); /api/me accepts only a human user's credentials: use a token of the account that should own the client", false, 1},
-		{"409", controlplanetest.Fault{Kind: controlplanetest.StatusBeforeAct, Status: 409}, "create",
+		{"409", devserver.Fault{Kind: devserver.StatusBeforeAct, Status: 409}, "create",
 			"create OAuth client: the control plane reported a conflict (409 CONFLICT: Conflict); another apply may be running: wait for it, then re-run", false, 1},
-		{"429 with a long Retry-After", controlplanetest.Fault{Kind: controlplanetest.StatusBeforeAct, Status: 429, RetryAfter: "120"}, "list",
+		{"429 with a long Retry-After", devserver.Fault{Kind: devserver.StatusBeforeAct, Status: 429, RetryAfter: "120"}, "list",
 			"list OAuth clients: rate limited; retry after 120 s", false, 1},
-		{"429 after retries", controlplanetest.Fault{Kind: controlplanetest.StatusBeforeAct, Status: 429, RetryAfter: "1", Times: 5}, "list",
+		{"429 after retries", devserver.Fault{Kind: devserver.StatusBeforeAct, Status: 429, RetryAfter: "1", Times: 5}, "list",
 			"list OAuth clients: rate limited; retry after 1 s", false, 5},
-		{"429 on POST", controlplanetest.Fault{Kind: controlplanetest.StatusBeforeAct, Status: 429, RetryAfter: "3"}, "create",
+		{"429 on POST", devserver.Fault{Kind: devserver.StatusBeforeAct, Status: 429, RetryAfter: "3"}, "create",
 			"create OAuth client: rate limited; retry after 3 s", false, 1},
-		{"503 on GET after retries", controlplanetest.Fault{Kind: controlplanetest.StatusBeforeAct, Status: 503, Times: 5}, "list",
+		{"503 on GET after retries", devserver.Fault{Kind: devserver.StatusBeforeAct, Status: 503, Times: 5}, "list",
 			"list OAuth clients: the control plane failed (503 SERVICE_UNAVAILABLE: Service Unavailable); retry later", false, 5},
-		{"503 on POST", controlplanetest.Fault{Kind: controlplanetest.StatusBeforeAct, Status: 503}, "create",
+		{"503 on POST", devserver.Fault{Kind: devserver.StatusBeforeAct, Status: 503}, "create",
 			"create OAuth client: the control plane failed (503 SERVICE_UNAVAILABLE: Service Unavailable); the client may have been created anyway: list the clients before creating another", true, 1},
-		{"500 after act on POST", controlplanetest.Fault{Kind: controlplanetest.StatusAfterAct, Status: 500}, "create",
+		{"500 after act on POST", devserver.Fault{Kind: devserver.StatusAfterAct, Status: 500}, "create",
 			"create OAuth client: the control plane failed (500 INTERNAL_ERROR: Internal Server Error); the client may have been created anyway: list the clients before creating another", true, 1},
-		{"redirect", controlplanetest.Fault{Kind: controlplanetest.Redirect}, "list",
+		{"redirect", devserver.Fault{Kind: devserver.Redirect}, "list",
 			"list OAuth clients: the control plane answered with a redirect (302) to https://elsewhere.example/api/me/oauth/clients; set --control-plane to the final URL (redirects are never followed, so credentials cannot leak)", false, 1},
-		{"redirect on POST", controlplanetest.Fault{Kind: controlplanetest.Redirect, Location: "https://other.example/login?token=secret"}, "create",
+		{"redirect on POST", devserver.Fault{Kind: devserver.Redirect, Location: "https://other.example/login?token=secret"}, "create",
 			"create OAuth client: the control plane answered with a redirect (302) to https://other.example/login; set --control-plane to the final URL (redirects are never followed, so credentials cannot leak)", false, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := controlplanetest.New(t)
+			s := devservertest.New(t)
 			s.Inject(tc.fault)
 			c := newClient(t, s, httpx.Options{})
 			var err error
@@ -396,7 +397,7 @@ func TestServerValidationErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := controlplanetest.New(t)
+			s := devservertest.New(t)
 			_, err := newClient(t, s, httpx.Options{}).CreateClient(context.Background(), tc.req)
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("CreateClient() = %v, want %q", err, tc.want)
@@ -409,7 +410,7 @@ func TestServerValidationErrors(t *testing.T) {
 			}
 		})
 	}
-	s := controlplanetest.New(t)
+	s := devservertest.New(t)
 	c := newClient(t, s, httpx.Options{})
 	reg, _ := c.CreateClient(context.Background(), valid)
 	bad := []string{"https://a.example/cb#frag"}
@@ -421,8 +422,8 @@ func TestServerValidationErrors(t *testing.T) {
 
 func TestRetries(t *testing.T) {
 	t.Run("GET 503 then 200", func(t *testing.T) {
-		s := controlplanetest.New(t)
-		s.Inject(controlplanetest.Fault{Method: "GET", Kind: controlplanetest.StatusBeforeAct, Status: 503})
+		s := devservertest.New(t)
+		s.Inject(devserver.Fault{Method: "GET", Kind: devserver.StatusBeforeAct, Status: 503})
 		if _, err := newClient(t, s, httpx.Options{}).ListClients(context.Background()); err != nil {
 			t.Fatalf("ListClients() = %v", err)
 		}
@@ -431,10 +432,10 @@ func TestRetries(t *testing.T) {
 		}
 	})
 	t.Run("PATCH reset then success", func(t *testing.T) {
-		s := controlplanetest.New(t)
+		s := devservertest.New(t)
 		c := newClient(t, s, httpx.Options{})
 		reg, _ := c.CreateClient(context.Background(), valid)
-		s.Inject(controlplanetest.Fault{Method: "PATCH", Kind: controlplanetest.ResetBeforeAct})
+		s.Inject(devserver.Fault{Method: "PATCH", Kind: devserver.ResetBeforeAct})
 		name := "B"
 		if _, err := c.UpdateClient(context.Background(), reg.ClientID, controlplane.UpdateRequest{ClientName: &name}); err != nil {
 			t.Fatalf("UpdateClient() = %v", err)
@@ -444,10 +445,10 @@ func TestRetries(t *testing.T) {
 		}
 	})
 	t.Run("DELETE 502 then success", func(t *testing.T) {
-		s := controlplanetest.New(t)
+		s := devservertest.New(t)
 		c := newClient(t, s, httpx.Options{})
 		reg, _ := c.CreateClient(context.Background(), valid)
-		s.Inject(controlplanetest.Fault{Method: "DELETE", Kind: controlplanetest.StatusAfterAct, Status: 502})
+		s.Inject(devserver.Fault{Method: "DELETE", Kind: devserver.StatusAfterAct, Status: 502})
 		if err := c.RevokeClient(context.Background(), reg.ClientID); err != nil {
 			t.Fatalf("RevokeClient() = %v (a repeated DELETE of a revoked client succeeds)", err)
 		}
@@ -456,20 +457,20 @@ func TestRetries(t *testing.T) {
 		}
 	})
 	t.Run("POST 400 is certain", func(t *testing.T) {
-		s := controlplanetest.New(t)
-		s.Inject(controlplanetest.Fault{Method: "POST", Kind: controlplanetest.StatusBeforeAct, Status: 400})
+		s := devservertest.New(t)
+		s.Inject(devserver.Fault{Method: "POST", Kind: devserver.StatusBeforeAct, Status: 400})
 		_, err := newClient(t, s, httpx.Options{}).CreateClient(context.Background(), valid)
 		if err == nil || controlplane.IsUncertain(err) || requests(s, "POST") != 1 {
 			t.Errorf("CreateClient() = %v, uncertain %v, %d POSTs; want an error, false, 1", err, controlplane.IsUncertain(err), requests(s, "POST"))
 		}
 	})
 	for _, tc := range []struct {
-		kind    controlplanetest.FaultKind
+		kind    devserver.FaultKind
 		clients int
-	}{{controlplanetest.ResetAfterAct, 1}, {controlplanetest.ResetBeforeAct, 0}} {
+	}{{devserver.ResetAfterAct, 1}, {devserver.ResetBeforeAct, 0}} {
 		t.Run("POST "+tc.kind.String(), func(t *testing.T) {
-			s := controlplanetest.New(t)
-			s.Inject(controlplanetest.Fault{Method: "POST", Kind: tc.kind})
+			s := devservertest.New(t)
+			s.Inject(devserver.Fault{Method: "POST", Kind: tc.kind})
 			_, err := newClient(t, s, httpx.Options{}).CreateClient(context.Background(), valid)
 			var te *controlplane.TransportError
 			if !errors.As(err, &te) || !controlplane.IsUncertain(err) {
@@ -487,7 +488,7 @@ func TestRetries(t *testing.T) {
 		})
 	}
 	t.Run("POST refused before sending is certain", func(t *testing.T) {
-		s := controlplanetest.New(t)
+		s := devservertest.New(t)
 		hc := wire(t, s.URL, s.Token, httpx.Options{})
 		hc.Transport = httpx.SameOrigin(hc.Transport, "https://somewhere.else") // every request refused before dialing
 		c, _ := controlplane.New(s.URL, hc)
@@ -511,8 +512,8 @@ func TestRetries(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	t.Run("POST", func(t *testing.T) {
-		s := controlplanetest.New(t)
-		s.Inject(controlplanetest.Fault{Method: "POST", Kind: controlplanetest.Delay, Delay: 2 * time.Second})
+		s := devservertest.New(t)
+		s.Inject(devserver.Fault{Method: "POST", Kind: devserver.Delay, Delay: 2 * time.Second})
 		_, err := newClient(t, s, httpx.Options{Timeout: 100 * time.Millisecond}).CreateClient(context.Background(), valid)
 		if !controlplane.IsUncertain(err) || !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("CreateClient() = %v, want an uncertain deadline error", err)
@@ -525,8 +526,8 @@ func TestTimeout(t *testing.T) {
 		}
 	})
 	t.Run("GET retried after a timeout", func(t *testing.T) {
-		s := controlplanetest.New(t)
-		s.Inject(controlplanetest.Fault{Method: "GET", Kind: controlplanetest.Delay, Delay: 2 * time.Second})
+		s := devservertest.New(t)
+		s.Inject(devserver.Fault{Method: "GET", Kind: devserver.Delay, Delay: 2 * time.Second})
 		if _, err := newClient(t, s, httpx.Options{Timeout: 100 * time.Millisecond}).ListClients(context.Background()); err != nil {
 			t.Fatalf("ListClients() = %v", err)
 		}
@@ -535,8 +536,8 @@ func TestTimeout(t *testing.T) {
 		}
 	})
 	t.Run("caller deadline", func(t *testing.T) {
-		s := controlplanetest.New(t)
-		s.Inject(controlplanetest.Fault{Kind: controlplanetest.Delay, Delay: 2 * time.Second, Times: 10})
+		s := devservertest.New(t)
+		s.Inject(devserver.Fault{Kind: devserver.Delay, Delay: 2 * time.Second, Times: 10})
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
@@ -549,8 +550,8 @@ func TestTimeout(t *testing.T) {
 
 func TestMalformedReplies(t *testing.T) {
 	t.Run("create", func(t *testing.T) {
-		s := controlplanetest.New(t)
-		s.Inject(controlplanetest.Fault{Method: "POST", Kind: controlplanetest.MalformedJSON})
+		s := devservertest.New(t)
+		s.Inject(devserver.Fault{Method: "POST", Kind: devserver.MalformedJSON})
 		_, err := newClient(t, s, httpx.Options{}).CreateClient(context.Background(), valid)
 		var me *controlplane.MalformedResponseError
 		if !errors.As(err, &me) || !controlplane.IsUncertain(err) || len(s.Clients()) != 1 {
@@ -562,8 +563,8 @@ func TestMalformedReplies(t *testing.T) {
 		assertNoSecrets(t, s, err.Error())
 	})
 	t.Run("list", func(t *testing.T) {
-		s := controlplanetest.New(t)
-		s.Inject(controlplanetest.Fault{Method: "GET", Kind: controlplanetest.MalformedJSON})
+		s := devservertest.New(t)
+		s.Inject(devserver.Fault{Method: "GET", Kind: devserver.MalformedJSON})
 		_, err := newClient(t, s, httpx.Options{}).ListClients(context.Background())
 		if want := "list OAuth clients: the control plane answered 200 with an unusable body: truncated JSON"; err == nil || err.Error() != want {
 			t.Errorf("ListClients() = %v, want %q", err, want)
@@ -706,7 +707,7 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 
 // assertNoSecrets fails if any client secret or registration access token
 // the fake ever issued occurs in s, verbatim or hex-encoded.
-func assertNoSecrets(t *testing.T, srv *controlplanetest.Server, s string) {
+func assertNoSecrets(t *testing.T, srv *devserver.Server, s string) {
 	t.Helper()
 	for kind, list := range map[string][]string{"client secret": srv.IssuedSecrets(), "registration access token": srv.IssuedRegistrationTokens()} {
 		for _, sec := range list {
@@ -794,7 +795,7 @@ func TestRegistrationRedactionLimit(t *testing.T) {
 // on the same fake and checks no issued secret or registration access
 // token reaches an error string.
 func TestNoSecretInErrors(t *testing.T) {
-	s := controlplanetest.New(t)
+	s := devservertest.New(t)
 	c := newClient(t, s, httpx.Options{Timeout: 200 * time.Millisecond})
 	ctx := context.Background()
 	reg, err := c.CreateClient(ctx, valid)
@@ -802,8 +803,8 @@ func TestNoSecretInErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var errs []error
-	for _, k := range []controlplanetest.FaultKind{controlplanetest.MalformedJSON, controlplanetest.ResetAfterAct, controlplanetest.StatusAfterAct} {
-		s.Inject(controlplanetest.Fault{Method: "POST", Kind: k, Status: 500})
+	for _, k := range []devserver.FaultKind{devserver.MalformedJSON, devserver.ResetAfterAct, devserver.StatusAfterAct} {
+		s.Inject(devserver.Fault{Method: "POST", Kind: k, Status: 500})
 		_, err := c.CreateClient(ctx, valid)
 		errs = append(errs, err)
 	}

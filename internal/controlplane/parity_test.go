@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/controlplane"
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 	"github.com/takos-dev/takos-apply/internal/httpx"
 )
 
 // These tests run takos-apply's client against the behaviours of the real
-// Takos server that controlplanetest reproduces (README, Development):
+// Takos server that devserver reproduces (README, Development):
 // each shows the client meets the server's rule, and that the fake would
 // have refused a client that did not.
 
@@ -42,7 +43,7 @@ func (w *rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // clientVia is newClient with rw wrapped around the bearer layer, so rw
 // sees (and may change) the Authorization header the server gets.
-func clientVia(t *testing.T, s *controlplanetest.Server, rw *rewrite) *controlplane.Client {
+func clientVia(t *testing.T, s *devserver.Server, rw *rewrite) *controlplane.Client {
 	t.Helper()
 	o := httpx.Options{
 		UserAgent: "takos-apply/test",
@@ -105,8 +106,8 @@ func TestClientSendsWhatTakosAccepts(t *testing.T) {
 	for _, call := range calls {
 		for _, br := range breaks {
 			t.Run(call.name+"/"+br.name, func(t *testing.T) {
-				s := controlplanetest.New(t)
-				seeded := s.Seed(controlplanetest.StoredClient{Name: "App", RedirectURIs: []string{"https://a.example/cb"}})
+				s := devservertest.New(t)
+				seeded := s.Seed(devserver.StoredClient{Name: "App", RedirectURIs: []string{"https://a.example/cb"}})
 				rw := &rewrite{fn: br.fn}
 				err := call.run(context.Background(), clientVia(t, s, rw), seeded.ClientID)
 				refused := br.fn != nil && (!br.bodyOnly || call.body)
@@ -150,7 +151,7 @@ func TestClientSendsWhatTakosAccepts(t *testing.T) {
 func TestRouteErrorsAreClear(t *testing.T) {
 	t.Run("client id the server's route check refuses", func(t *testing.T) {
 		for _, id := range []string{"abc.def", "abc~def", strings.Repeat("a", 129)} {
-			s := controlplanetest.New(t)
+			s := devservertest.New(t)
 			name := "x"
 			_, err := newClient(t, s, httpx.Options{}).UpdateClient(context.Background(), id, controlplane.UpdateRequest{ClientName: &name})
 			if err == nil {
@@ -175,7 +176,7 @@ func TestRouteErrorsAreClear(t *testing.T) {
 		}
 	})
 	t.Run("a base URL with no API behind it", func(t *testing.T) {
-		s := controlplanetest.New(t)
+		s := devservertest.New(t)
 		c, err := controlplane.New(s.URL+"/console", wire(t, s.URL, s.Token, httpx.Options{}))
 		if err != nil {
 			t.Fatal(err)
@@ -197,7 +198,7 @@ func TestRouteErrorsAreClear(t *testing.T) {
 // client (RetryPOST) must then return the 429 at once, after one attempt,
 // rather than sleep a minute or hammer the limiter.
 func TestTokenEndpointRateLimit(t *testing.T) {
-	s := controlplanetest.New(t)
+	s := devservertest.New(t)
 	var mu sync.Mutex
 	var slept []time.Duration
 	hc := httpx.NewClient(httpx.Options{
@@ -249,7 +250,7 @@ func TestTokenEndpointRateLimit(t *testing.T) {
 // character ("Invalid redirect_uri: h"), so a single URI must still travel
 // as a one-element array, on create and on update.
 func TestOneRedirectURIIsSentAsAList(t *testing.T) {
-	s := controlplanetest.New(t)
+	s := devservertest.New(t)
 	c := newClient(t, s, httpx.Options{})
 	one := []string{"https://app.example.com/cb"}
 	reg, err := c.CreateClient(context.Background(), controlplane.CreateRequest{ClientName: "One", RedirectURIs: one})

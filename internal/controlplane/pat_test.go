@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/controlplane"
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 	"github.com/takos-dev/takos-apply/internal/httpx"
 )
 
 func TestPATs(t *testing.T) {
 	now := time.Date(2026, 12, 3, 8, 42, 3, 0, time.UTC)
-	s := controlplanetest.New(t, controlplanetest.WithClock(func() time.Time { return now }))
+	s := devservertest.New(t, devserver.WithClock(func() time.Time { return now }))
 	c := newClient(t, s, httpx.Options{})
 	ctx := context.Background()
 	exp := now.Add(10 * time.Minute)
@@ -52,12 +53,12 @@ func TestPATs(t *testing.T) {
 }
 
 func TestCreatePATUncertain(t *testing.T) {
-	for _, f := range []controlplanetest.Fault{
-		{Method: "POST", Kind: controlplanetest.ResetAfterAct},
-		{Method: "POST", Kind: controlplanetest.StatusAfterAct, Status: 502},
-		{Method: "POST", Kind: controlplanetest.MalformedJSON},
+	for _, f := range []devserver.Fault{
+		{Method: "POST", Kind: devserver.ResetAfterAct},
+		{Method: "POST", Kind: devserver.StatusAfterAct, Status: 502},
+		{Method: "POST", Kind: devserver.MalformedJSON},
 	} {
-		s := controlplanetest.New(t)
+		s := devservertest.New(t)
 		s.Inject(f)
 		_, err := newClient(t, s, httpx.Options{}).CreatePAT(context.Background(), "x", time.Now().Add(time.Minute))
 		if !controlplane.IsUncertain(err) {

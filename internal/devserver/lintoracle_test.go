@@ -1,10 +1,10 @@
-package controlplanetest_test
+package devserver_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/takos-dev/takos-apply/internal/controlplane/controlplanetest"
+	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/redirecturi"
 	"github.com/takos-dev/takos-apply/internal/redirecturi/redirecturitest"
 	"github.com/takos-dev/takos-apply/pkg/diag"
@@ -58,7 +58,7 @@ func TestLintPassImpliesServerAccepts(t *testing.T) {
 			continue
 		}
 		passed++
-		if err := controlplanetest.ValidateRedirectURIs([]string{uri}); err != nil {
+		if err := devserver.ValidateRedirectURIs([]string{uri}); err != nil {
 			t.Errorf("redirecturi.Check(%q) has no error finding, but ValidateRedirectURIs = %v", uri, err)
 		}
 	}
@@ -74,7 +74,7 @@ func TestLintPassImpliesServerAccepts(t *testing.T) {
 func TestValidateScope(t *testing.T) {
 	tests := []struct{ scope, want string }{
 		{"", ""},
-		{strings.Join(controlplanetest.Scopes(), " "), ""},
+		{strings.Join(devserver.Scopes(), " "), ""},
 		{"openid\tprofile\u00a0email", ""},
 		{"openid runs:read files:*", "Unknown scopes: runs:read, files:*"},
 		{"OpenID", "Unknown scopes: OpenID"},
@@ -82,7 +82,7 @@ func TestValidateScope(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.scope, func(t *testing.T) {
 			got := ""
-			if err := controlplanetest.ValidateScope(tc.scope); err != nil {
+			if err := devserver.ValidateScope(tc.scope); err != nil {
 				got = err.Error()
 			}
 			if got != tc.want {

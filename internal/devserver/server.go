@@ -1,6 +1,7 @@
-// Package controlplanetest is an in-memory fake of the Takos control
-// plane's owner-side OAuth client API and discovery document, served by
-// httptest on loopback. It follows the server (tako0614/takos@7d63ea66:
+// Package devserver is an in-memory stand-in for the Takos control
+// plane's owner-side OAuth client API and discovery document, served on
+// loopback. It is the one fake: every test uses it (devservertest starts
+// one per test), and takos-apply dev serves it. It follows the server (tako0614/takos@7d63ea66:
 // web.ts, routes/api.ts, routes/me.ts, services/oauth/client.ts,
 // shared/utils/rate-limiter.ts), not takos-apply's client: the same
 // middleware order (Content-Type, route parameters, then auth), validation
@@ -20,7 +21,7 @@
 // request), and DELETE of an already revoked client answers 200
 // {"success": true}; unknown or foreign ids answer 404 NOT_FOUND "Client
 // not found" on both.
-package controlplanetest
+package devserver
 
 import (
 	"crypto/rand"
@@ -29,11 +30,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -73,7 +73,8 @@ type Server struct {
 	// Token is the bearer accepted for DefaultOwner.
 	Token string
 
-	srv             *httptest.Server
+	srv             *http.Server
+	done            chan struct{}
 	scopesSupported []string
 	issuer          string // https://ADMIN_DOMAIN; empty: URL (WithSelfIssuer)
 	noDiscovery     bool
@@ -93,9 +94,15 @@ type Server struct {
 	pats patStore // pat.go
 }
 
-// New starts a fake control plane on loopback; t.Cleanup closes it.
-func New(t testing.TB, opts ...Option) *Server {
-	t.Helper()
+// Start serves a fake control plane on a free loopback port until Close.
+func Start(opts ...Option) (*Server, error) {
+	return Listen("127.0.0.1:0", opts...)
+}
+
+// Listen serves a fake control plane on addr, which must be a loopback
+// address: the server accepts a fixed token and is never meant to be
+// reachable from another host.
+func Listen(addr string, opts ...Option) (*Server, error) {
 	s := &Server{
 		Token:           DefaultToken,
 		scopesSupported: Scopes(),
@@ -108,14 +115,35 @@ func New(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("dev server: %w", err)
+	}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+		ln.Close()
+		return nil, fmt.Errorf("dev server: %s is not a loopback address", ln.Addr())
+	}
 	// Set URL before serving: handlers read it, and a client that learned
 	// it through the network has no happens-before edge the race detector
 	// could see.
-	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	s.URL = "http://" + s.srv.Listener.Addr().String()
-	s.srv.Start()
-	t.Cleanup(s.srv.Close)
-	return s
+	s.URL = "http://" + ln.Addr().String()
+	s.srv = &http.Server{
+		Handler:           http.HandlerFunc(s.serveHTTP),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.srv.Serve(ln)
+	}()
+	return s, nil
+}
+
+// Close stops the server at once: open connections are closed, as
+// httptest.Server.Close does, so a test never waits for a hung client.
+func (s *Server) Close() {
+	s.srv.Close()
+	<-s.done
 }
 
 // Clients returns a snapshot of every stored client, revoked ones and
@@ -208,7 +236,7 @@ func (s *Server) Seed(c StoredClient) StoredClient {
 func (s *Server) randBytes(n int) []byte {
 	b := make([]byte, n)
 	if _, err := io.ReadFull(s.rand, b); err != nil {
-		panic(fmt.Sprintf("controlplanetest: random source failed: %v", err))
+		panic(fmt.Sprintf("devserver: random source failed: %v", err))
 	}
 	return b
 }

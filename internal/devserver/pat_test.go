@@ -1,4 +1,4 @@
-package controlplanetest
+package devserver
 
 import (
 	"strings"
@@ -26,7 +26,7 @@ var expiredPAT = map[string]any{"error": "invalid_token", "error_description": "
 
 func TestPATLifecycle(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 12, 3, 8, 42, 3, 0, time.UTC)}
-	s := New(t, WithClock(clock.Now))
+	s := newTest(t, WithClock(clock.Now))
 
 	status, _, m := call(t, s, "POST", PATsPath, s.Token, `{"name":"ci","expiresAt":"2026-12-03T08:52:03Z"}`)
 	if status != 201 {
@@ -83,7 +83,7 @@ func TestPATLifecycle(t *testing.T) {
 // the request is ignored and the PAT never expires.
 func TestPATSnakeCaseNeverExpires(t *testing.T) {
 	clock := &fakeClock{now: time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)}
-	s := New(t, WithClock(clock.Now))
+	s := newTest(t, WithClock(clock.Now))
 	status, _, m := call(t, s, "POST", PATsPath, s.Token, `{"name":"ci","expires_at":"2026-12-03T08:10:00Z"}`)
 	if status != 201 || m["expires_at"] != nil {
 		t.Fatalf("POST = %d %v, want 201 with expires_at null", status, m)
@@ -95,7 +95,7 @@ func TestPATSnakeCaseNeverExpires(t *testing.T) {
 }
 
 func TestPATValidation(t *testing.T) {
-	s := New(t)
+	s := newTest(t)
 	for _, tc := range []struct{ body, msg string }{
 		{`{}`, "name is required"},
 		{`{"name":"  "}`, "name is required"},

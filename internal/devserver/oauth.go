@@ -1,4 +1,4 @@
-package controlplanetest
+package devserver
 
 import (
 	"net/http"
@@ -63,5 +63,5 @@ func oauthError(status int, code, desc string) reply {
 }
 
 func notModelled(what string) reply {
-	return oauthError(http.StatusNotImplemented, "not_implemented", "controlplanetest does not model "+what)
+	return oauthError(http.StatusNotImplemented, "not_implemented", "devserver does not model "+what)
 }

@@ -1,4 +1,4 @@
-package controlplanetest
+package devserver
 
 import (
 	"bytes"
@@ -108,7 +108,7 @@ func TestCreateValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(t)
+			s := newTest(t)
 			status, _, body := call(t, s, http.MethodPost, "/api/me/oauth/clients", s.Token, tc.body)
 			if tc.want == "" {
 				if status != http.StatusCreated {
@@ -134,7 +134,7 @@ func TestCreateValidation(t *testing.T) {
 
 func TestCreateReplyAndStorage(t *testing.T) {
 	now := time.Date(2026, 4, 3, 10, 0, 0, 0, time.UTC)
-	s := New(t, WithRand(bytes.NewReader(bytes.Repeat([]byte{7}, 1024))), WithClock(func() time.Time { return now }))
+	s := newTest(t, WithRand(bytes.NewReader(bytes.Repeat([]byte{7}, 1024))), WithClock(func() time.Time { return now }))
 	status, _, got := call(t, s, http.MethodPost, "/api/me/oauth/clients", s.Token,
 		`{"client_name":"My App","redirect_uris":["https://app.example.com/cb"],"scope":"  openid  profile ","logo_uri":"https://app.example.com/logo.png","tos_uri":null}`)
 	if status != http.StatusCreated {
@@ -195,7 +195,7 @@ func TestCreateReplyAndStorage(t *testing.T) {
 }
 
 func TestPublicClientHasNoSecret(t *testing.T) {
-	s := New(t)
+	s := newTest(t)
 	status, _, got := call(t, s, http.MethodPost, "/api/me/oauth/clients", s.Token,
 		`{"client_name":"CLI","redirect_uris":["http://localhost/cb"],"token_endpoint_auth_method":"none"}`)
 	if status != http.StatusCreated {
@@ -216,7 +216,7 @@ func TestPublicClientHasNoSecret(t *testing.T) {
 }
 
 func TestAuth(t *testing.T) {
-	s := New(t, WithToken("tak_pat_good"))
+	s := newTest(t, WithToken("tak_pat_good"))
 	tests := []struct {
 		name  string
 		token string
@@ -262,7 +262,7 @@ func TestListUpdateRevoke(t *testing.T) {
 		tick = tick.Add(time.Second)
 		return tick
 	}
-	s := New(t, WithClock(clock), WithUser("tak_pat_other", "acct_other"))
+	s := newTest(t, WithClock(clock), WithUser("tak_pat_other", "acct_other"))
 	create := func(token, name string) string {
 		status, _, got := call(t, s, "POST", "/api/me/oauth/clients", token, `{"client_name":"`+name+`","redirect_uris":["https://a.example/cb"],"scope":"openid","policy_uri":"https://a.example/p"}`)
 		if status != http.StatusCreated {
@@ -374,7 +374,7 @@ func TestListUpdateRevoke(t *testing.T) {
 }
 
 func TestDiscovery(t *testing.T) {
-	s := New(t, WithScopesSupported("openid", "profile"))
+	s := newTest(t, WithScopesSupported("openid", "profile"))
 	for _, p := range []string{"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
 		status, _, got := call(t, s, "GET", p, "", "")
 		if status != 200 {
@@ -387,12 +387,12 @@ func TestDiscovery(t *testing.T) {
 			t.Errorf("GET %s scopes_supported (-want +got):\n%s", p, diff)
 		}
 	}
-	d := New(t)
+	d := newTest(t)
 	_, _, got := call(t, d, "GET", "/.well-known/oauth-authorization-server", "", "")
 	if n := len(got["scopes_supported"].([]any)); n != 14 {
 		t.Errorf("default scopes_supported has %d scopes, want 14", n)
 	}
-	n := New(t, WithoutDiscovery())
+	n := newTest(t, WithoutDiscovery())
 	if status, _, _ := call(t, n, "GET", "/.well-known/oauth-authorization-server", "", ""); status != 404 {
 		t.Errorf("WithoutDiscovery: GET = %d, want 404", status)
 	}
@@ -401,7 +401,7 @@ func TestDiscovery(t *testing.T) {
 func TestFaults(t *testing.T) {
 	const body = `{"client_name":"A","redirect_uris":["https://a.example/cb"]}`
 	t.Run("StatusBeforeAct does not act", func(t *testing.T) {
-		s := New(t)
+		s := newTest(t)
 		s.Inject(Fault{Method: "POST", Path: "/api/me/oauth/clients", Kind: StatusBeforeAct, Status: 503, RetryAfter: "7"})
 		status, h, got := call(t, s, "POST", "/api/me/oauth/clients", s.Token, body)
 		if status != 503 || h.Get("Retry-After") != "7" || len(s.Clients()) != 0 {
@@ -416,7 +416,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("StatusAfterAct acts", func(t *testing.T) {
-		s := New(t)
+		s := newTest(t)
 		s.Inject(Fault{Kind: StatusAfterAct, Status: 500})
 		if status, _, _ := call(t, s, "POST", "/api/me/oauth/clients", s.Token, body); status != 500 {
 			t.Errorf("status %d, want 500", status)
@@ -426,7 +426,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("Times and matching", func(t *testing.T) {
-		s := New(t)
+		s := newTest(t)
 		s.Inject(Fault{Method: "GET", Path: "/api/me/oauth/clients", Kind: StatusBeforeAct, Status: 502, Times: 2})
 		if status, _, _ := call(t, s, "POST", "/api/me/oauth/clients", s.Token, body); status != 201 {
 			t.Errorf("POST matched a GET fault: %d", status)
@@ -452,7 +452,7 @@ func TestFaults(t *testing.T) {
 		clients int
 	}{{ResetBeforeAct, 0}, {ResetAfterAct, 1}} {
 		t.Run(tc.kind.String(), func(t *testing.T) {
-			s := New(t)
+			s := newTest(t)
 			s.Inject(Fault{Method: "POST", Kind: tc.kind})
 			req, _ := http.NewRequest("POST", s.URL+"/api/me/oauth/clients", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+s.Token)
@@ -470,7 +470,7 @@ func TestFaults(t *testing.T) {
 		})
 	}
 	t.Run("MalformedJSON acts and truncates", func(t *testing.T) {
-		s := New(t)
+		s := newTest(t)
 		s.Inject(Fault{Kind: MalformedJSON})
 		req, _ := http.NewRequest("POST", s.URL+"/api/me/oauth/clients", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+s.Token)
@@ -486,7 +486,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("Redirect", func(t *testing.T) {
-		s := New(t)
+		s := newTest(t)
 		s.Inject(Fault{Kind: Redirect})
 		status, h, _ := call(t, s, "GET", "/api/me/oauth/clients", s.Token, "")
 		if status != 302 || h.Get("Location") != "https://elsewhere.example/api/me/oauth/clients" {
@@ -494,7 +494,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	t.Run("Delay", func(t *testing.T) {
-		s := New(t)
+		s := newTest(t)
 		s.Inject(Fault{Kind: Delay, Delay: 50 * time.Millisecond})
 		start := time.Now()
 		if status, _, _ := call(t, s, "GET", "/api/me/oauth/clients", s.Token, ""); status != 200 {
@@ -507,7 +507,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestConcurrentCreates(t *testing.T) {
-	s := New(t)
+	s := newTest(t)
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Add(1)
@@ -536,7 +536,7 @@ func TestConcurrentCreates(t *testing.T) {
 }
 
 func TestSeed(t *testing.T) {
-	s := New(t)
+	s := newTest(t)
 	c := s.Seed(StoredClient{Name: "Old", RedirectURIs: []string{"https://a.example/cb"}, Status: "revoked"})
 	_, _, got := call(t, s, "GET", "/api/me/oauth/clients", s.Token, "")
 	list := got["clients"].([]any)

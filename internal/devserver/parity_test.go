@@ -1,4 +1,4 @@
-package controlplanetest
+package devserver
 
 import (
 	"fmt"
@@ -41,7 +41,7 @@ func TestDiscoveryIssuerIsTheAdminDomain(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(t, tc.opts...)
+			s := newTest(t, tc.opts...)
 			want := tc.want(s)
 			// The issuer does not follow the URL the request came to: the
 			// same server reached as localhost answers the same document.
@@ -68,7 +68,7 @@ func TestDiscoveryIssuerIsTheAdminDomain(t *testing.T) {
 }
 
 func TestAuthorizationScheme(t *testing.T) {
-	s := New(t, WithUser("0123456789abcdef_session", "acct_session"), WithUser("short", "acct_short"))
+	s := newTest(t, WithUser("0123456789abcdef_session", "acct_session"), WithUser("short", "acct_short"))
 	required := errEnvelope("UNAUTHORIZED", "Authentication required")
 	tests := []struct {
 		name   string
@@ -145,7 +145,7 @@ func TestContentType(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(t)
+			s := newTest(t)
 			h := map[string]string{"Authorization": "Bearer " + s.Token}
 			if tc.anonymous {
 				h = map[string]string{}
@@ -192,7 +192,7 @@ func TestClientIDRouteParameter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(t)
+			s := newTest(t)
 			h := map[string]string{"Content-Type": "application/json"}
 			if tc.auth {
 				h["Authorization"] = "Bearer " + s.Token
@@ -230,7 +230,7 @@ func TestUnknownRoutes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(t)
+			s := newTest(t)
 			token := ""
 			if tc.auth {
 				token = s.Token
@@ -241,7 +241,7 @@ func TestUnknownRoutes(t *testing.T) {
 			}
 		})
 	}
-	s := New(t, WithoutDiscovery())
+	s := newTest(t, WithoutDiscovery())
 	if status, _, got := call(t, s, "GET", wellKnownAS, "", ""); status != 404 || !cmp.Equal(got, notFound) {
 		t.Errorf("WithoutDiscovery: GET = %d %v, want 404 %v", status, got, notFound)
 	}
@@ -259,7 +259,7 @@ func TestRedirectURIsString(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(t)
+			s := newTest(t)
 			path := clientsPath
 			if tc.method == "PATCH" {
 				c := s.Seed(StoredClient{Name: "A", RedirectURIs: []string{"https://a.example/cb"}})
@@ -293,7 +293,7 @@ func TestOAuthRateLimits(t *testing.T) {
 			now := time.Date(2026, 4, 3, 10, 0, 0, 0, time.UTC)
 			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 			advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
-			s := New(t, WithClock(clock))
+			s := newTest(t, WithClock(clock))
 			hit := func(ip string) (int, http.Header, map[string]any) {
 				h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 				if ip != "" {
@@ -347,7 +347,7 @@ func TestOAuthRateLimits(t *testing.T) {
 	}
 	t.Run("a burst waits 60 s", func(t *testing.T) {
 		now := time.Date(2026, 4, 3, 10, 0, 0, 0, time.UTC)
-		s := New(t, WithClock(func() time.Time { return now }))
+		s := newTest(t, WithClock(func() time.Time { return now }))
 		var status int
 		var h http.Header
 		var got map[string]any
@@ -377,7 +377,7 @@ func TestTokenEndpoint(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := New(t)
+			s := newTest(t)
 			status, _, got := raw(t, s, "POST", "/oauth/token", map[string]string{"Content-Type": tc.ct}, tc.body)
 			if status != tc.want {
 				t.Fatalf("POST /oauth/token = %d %v, want %d", status, got, tc.want)

@@ -1,4 +1,4 @@
-package controlplanetest
+package devserver
 
 import (
 	"fmt"
@@ -92,7 +92,7 @@ func (s *Server) takeFault(method, path string) (Fault, bool) {
 func hangUp(w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		panic("controlplanetest: response writer cannot be hijacked")
+		panic("devserver: response writer cannot be hijacked")
 	}
 	conn, _, err := hj.Hijack()
 	if err == nil {
