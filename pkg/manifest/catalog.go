@@ -19,7 +19,7 @@ func loaderRule(id, summary string) diag.Rule {
 // A new Rule* constant (rules.go) gets a row here;
 // lint's TestRuleConstantsRegistered fails otherwise.
 var loaderRules = []diag.Rule{
-	loaderRule(RuleSyntax, "invalid YAML (tabs used for indentation get their own hint)"),
+	loaderRule(RuleSyntax, "invalid YAML, at the token that breaks the parse, with what to write for the common mistakes"),
 	loaderRule(RuleEmpty, "empty file or a document that is only `null`"),
 	loaderRule(RuleMultiDoc, "more than one document (`---`); Takos reads exactly one"),
 	loaderRule(RuleDuplicate, "a key defined twice in one mapping"),

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -129,33 +128,6 @@ func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 
 func (d *Document) at(p diag.Pos, rule, msg string) diag.Diagnostic {
 	return diag.Diagnostic{File: d.Path, Pos: p, Severity: diag.Error, Rule: rule, Message: msg}
-}
-
-// yaml.v3 reports syntax errors as "yaml: line N: message" without a column.
-var lineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
-
-func syntaxDiag(doc *Document, err error) diag.Diagnostic {
-	msg := err.Error()
-	line := 1
-	if m := lineRE.FindStringSubmatch(msg); m != nil {
-		if m[1] != "" {
-			line, _ = strconv.Atoi(m[1])
-		}
-		msg = m[2]
-	}
-	if line < 1 {
-		line = 1
-	}
-	hint := "fix the YAML syntax"
-	switch text := doc.lineBytes(line); {
-	case strings.Contains(msg, "tab") || bytes.Contains(text, []byte("\t")):
-		hint = "indent with spaces, not tabs"
-	case strings.Contains(msg, "did not find expected ','") && bytes.ContainsRune(text, '?'):
-		// yaml.v3 (libyaml) takes a '?' inside a flow collection as a key
-		// indicator; YAML 1.2 and Takos read https://x/cb?a=1 as text.
-		hint = "takos-apply's YAML reader cannot read an unquoted '?' inside [...] or {...} (Takos's can), so quote that value, for example \"https://app.example.com/cb?a=1\""
-	}
-	return doc.at(diag.Pos{Line: line, Column: 1}, RuleSyntax, fmt.Sprintf("invalid YAML: %s; %s", msg, hint))
 }
 
 // checkEncoding rejects what YAML parsers disagree on or silently accept:
