@@ -18,10 +18,10 @@ func schemaRule(id, summary string) diag.Rule {
 var rules = []diag.Rule{
 	schemaRule(RuleUnknownField, "a field Takos does not know and silently drops, with a \"did you mean\" for near misses"),
 	schemaRule(RuleRequired, "a missing required field, reported at the mapping that lacks it"),
-	schemaRule(RuleType, "a value of the wrong type; a number or boolean where a string belongs says to quote it"),
+	schemaRule(RuleType, "a value of the wrong type, with what to write (a quoted string, `true` for `yes`, a list for a string of words)"),
 	schemaRule(RuleConst, "a value other than the one allowed (`apiVersion`, `kind`)"),
 	schemaRule(RuleEnum, "a value outside the allowed set (update strategy, resource type, route method …)"),
-	schemaRule(RulePattern, "a string in the wrong format (`spec.version` is not strict SemVer 2.0 …)"),
+	schemaRule(RulePattern, "a string in the wrong format (`spec.version` is not strict SemVer 2.0 …), with the corrected value when it is clear (`1.0` → `1.0.0`)"),
 	schemaRule(RuleMinLength, "a string shorter than allowed"),
 	schemaRule(RuleMinimum, "a number below the allowed minimum"),
 	schemaRule(RuleUniqueItems, "a list that must not repeat an item repeats one"),

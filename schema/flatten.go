@@ -136,7 +136,9 @@ func (f *flattener) leaf(e *jsonschema.ValidationError) []Violation {
 	}
 	switch k := e.ErrorKind.(type) {
 	case *kind.Type:
-		return []Violation{f.typeViolation(tokens, k.Want)}
+		v := f.typeViolation(tokens, k.Want)
+		v.Fix = f.fix(e.SchemaURL, tokens)
+		return []Violation{v}
 	case *kind.Required:
 		out := make([]Violation, 0, len(k.Missing))
 		for _, m := range k.Missing {
@@ -161,8 +163,12 @@ func (f *flattener) leaf(e *jsonschema.ValidationError) []Violation {
 		return []Violation{{Pointer: ptr, Rule: RuleConst,
 			Message: fmt.Sprintf("%s %s, got %s", name, value("must be "+display(k.Want)), display(k.Got))}}
 	case *kind.Pattern:
-		return []Violation{{Pointer: ptr, Rule: RulePattern,
-			Message: fmt.Sprintf("%s %s, got %s", name, value("must match the pattern "+k.Want), display(k.Got))}}
+		v := Violation{Pointer: ptr, Rule: RulePattern, Fix: f.fix(e.SchemaURL, tokens),
+			Message: fmt.Sprintf("%s %s, got %s", name, value("must match the pattern "+k.Want), display(k.Got))}
+		if v.Fix != "" {
+			v.Message += fmt.Sprintf("; write %q", v.Fix)
+		}
+		return []Violation{v}
 	case *kind.MinLength:
 		def := "must not be empty"
 		if k.Want > 1 {
@@ -226,12 +232,23 @@ func (f *flattener) unknownField(schemaURL string, parent []string, key string) 
 	props, _ := node["properties"].(map[string]any)
 	present, _ := jsonptr.Lookup(f.root, parent)
 	obj, _ := present.(map[string]any)
-	if s := suggest(key, props, obj); s != "" {
-		v.Message = fmt.Sprintf("unknown field %s %s; did you mean %q? %s", quote(key), f.where(parent), s, silentDrop)
-	} else {
-		v.Message = fmt.Sprintf("unknown field %s %s; remove it or fix its name %s", quote(key), f.where(parent), silentDrop)
-	}
+	v.Suggestion = suggest(key, props, obj)
+	v.where = f.where(parent)
+	v.Message = unknownFieldMessage(key, v.where, v.Suggestion, false)
 	return v
+}
+
+// unknownFieldMessage says what to do with an unknown key: fix it into the
+// suggested field (which is required and missing, when required is set),
+// or remove it.
+func unknownFieldMessage(key, where, suggestion string, required bool) string {
+	switch {
+	case suggestion != "" && required:
+		return fmt.Sprintf("unknown field %s %s; did you mean %q, which is required and missing here? %s", quote(key), where, suggestion, silentDrop)
+	case suggestion != "":
+		return fmt.Sprintf("unknown field %s %s; did you mean %q? %s", quote(key), where, suggestion, silentDrop)
+	}
+	return fmt.Sprintf("unknown field %s %s; remove it or fix its name %s", quote(key), where, silentDrop)
 }
 
 // falseSchema reports a property the schema forbids in this context (a
@@ -271,6 +288,48 @@ func (f *flattener) xMessage(schemaURL, kw string) string {
 	xm, _ := node["x-message"].(map[string]any)
 	s, _ := xm[kw].(string)
 	return s
+}
+
+// fix derives a passing value from the one at tokens, for a schema node
+// that names how (x-fix). Only "semver" exists: 1.0 → "1.0.0", v2 →
+// "2.0.0", 01.2.3 → "1.2.3".
+func (f *flattener) fix(schemaURL string, tokens []string) string {
+	node, _ := f.schemaNode(schemaURL).(map[string]any)
+	if how, _ := node["x-fix"].(string); how != "semver" {
+		return ""
+	}
+	v, _ := jsonptr.Lookup(f.root, tokens)
+	var text string
+	switch v := v.(type) {
+	case string:
+		text = v
+	case fmt.Stringer: // json.Number keeps the digits as written
+		text = v.String()
+	default:
+		return ""
+	}
+	return semverFix(text)
+}
+
+// semverFix completes a version of one to three numeric parts into strict
+// SemVer, or returns "" when it cannot tell what was meant.
+func semverFix(text string) string {
+	text = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(text), "v"), "V")
+	parts := strings.Split(text, ".")
+	if len(parts) > 3 {
+		return ""
+	}
+	for i, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" || len(p) > 9 {
+			return ""
+		}
+		n, _ := strconv.Atoi(p)
+		parts[i] = strconv.Itoa(n)
+	}
+	for len(parts) < 3 {
+		parts = append(parts, "0")
+	}
+	return strings.Join(parts, ".")
 }
 
 // schemaNode resolves a dereferenced schema location (ID + "#" + JSON

@@ -72,6 +72,15 @@ type Violation struct {
 	// Got is the JSON type of the offending value for RuleType: "number",
 	// "boolean", "string", "null", "object" or "array"; "" otherwise.
 	Got string
+	// Suggestion is the allowed field a RuleUnknownField key most likely
+	// misspells ("did you mean"), or "".
+	Suggestion string
+	// Fix is a value that would pass, when the schema knows how to derive
+	// one from the value written (x-fix: "semver" turns 1.0 into "1.0.0");
+	// "" otherwise.
+	Fix string
+
+	where string // "in spec.oauth", for rewording a RuleUnknownField message
 }
 
 // compiled is the schema compiled once per process. Both fields are
@@ -169,9 +178,11 @@ func Validate(v any) ([]Violation, error) {
 	return tidy(out), nil
 }
 
-// tidy drops violations made redundant by a type error at the same place,
-// sorts and removes exact duplicates.
+// tidy drops violations made redundant by a type error at the same place
+// or by a misspelling of the missing field, sorts and removes exact
+// duplicates.
 func tidy(vs []Violation) []Violation {
+	vs = mergeMisspelled(vs)
 	typed := map[string]bool{}
 	for _, v := range vs {
 		if v.Rule == RuleType {
@@ -196,4 +207,36 @@ func tidy(vs []Violation) []Violation {
 		return strings.Compare(a.Key, b.Key)
 	})
 	return slices.Compact(vs)
+}
+
+// mergeMisspelled makes one finding of one mistake: a misspelled required
+// key ("clientNme") is both an unknown field and a missing one. The
+// missing-field violation goes, and the unknown field's message says that
+// the field it most likely means is required.
+func mergeMisspelled(vs []Violation) []Violation {
+	type field struct{ ptr, key string }
+	meant := map[field]bool{}
+	for _, v := range vs {
+		if v.Rule == RuleUnknownField && v.Suggestion != "" {
+			meant[field{v.Pointer, v.Suggestion}] = true
+		}
+	}
+	if len(meant) == 0 {
+		return vs
+	}
+	missing := map[field]bool{}
+	vs = slices.DeleteFunc(vs, func(v Violation) bool {
+		f := field{v.Pointer, v.Key}
+		if v.Rule == RuleRequired && meant[f] {
+			missing[f] = true
+			return true
+		}
+		return false
+	})
+	for i, v := range vs {
+		if v.Rule == RuleUnknownField && missing[field{v.Pointer, v.Suggestion}] {
+			vs[i].Message = unknownFieldMessage(v.Key, v.where, v.Suggestion, true)
+		}
+	}
+	return vs
 }

@@ -68,24 +68,38 @@ func TestValidateViolations(t *testing.T) {
 			name: "unknown field with did-you-mean (plural)",
 			src:  spec("oauth: {clientName: a, redirectUri: [https://a.example/cb], scopes: [openid]}"),
 			want: []want{
-				{schema.RuleRequired, "/spec/oauth", "redirectUris", "", []string{`missing required field "redirectUris" in spec.oauth`}},
-				{schema.RuleUnknownField, "/spec/oauth", "redirectUri", "", []string{`unknown field "redirectUri" in spec.oauth; did you mean "redirectUris"? (Takos silently drops unknown fields)`}},
+				// One mistake, one finding: the missing "redirectUris" is
+				// folded into the unknown field that misspells it.
+				{schema.RuleUnknownField, "/spec/oauth", "redirectUri", "", []string{`unknown field "redirectUri" in spec.oauth; did you mean "redirectUris", which is required and missing here? (Takos silently drops unknown fields)`}},
 			},
 		},
 		{
 			name: "unknown field with case-insensitive hint",
 			src:  spec("oauth: {clientname: a, redirectUris: [https://a.example/cb], scopes: [openid]}"),
 			want: []want{
-				{schema.RuleRequired, "/spec/oauth", "clientName", "", []string{`missing required field "clientName" in spec.oauth`}},
-				{schema.RuleUnknownField, "/spec/oauth", "clientname", "", []string{`did you mean "clientName"?`}},
+				{schema.RuleUnknownField, "/spec/oauth", "clientname", "", []string{`did you mean "clientName", which is required and missing here?`}},
 			},
 		},
 		{
 			name: "unknown field singular scope",
 			src:  spec("oauth: {clientName: a, redirectUris: [https://a.example/cb], scope: [openid]}"),
 			want: []want{
-				{schema.RuleRequired, "/spec/oauth", "scopes", "", nil},
-				{schema.RuleUnknownField, "/spec/oauth", "scope", "", []string{`did you mean "scopes"?`}},
+				{schema.RuleUnknownField, "/spec/oauth", "scope", "", []string{`did you mean "scopes", which is required and missing here?`}},
+			},
+		},
+		{
+			name: "misspelled optional field stays one plain did-you-mean",
+			src:  spec("oauth: {clientName: a, redirectUris: [https://a.example/cb], scopes: [openid], autoenv: true}"),
+			want: []want{
+				{schema.RuleUnknownField, "/spec/oauth", "autoenv", "", []string{`unknown field "autoenv" in spec.oauth; did you mean "autoEnv"? (Takos`}},
+			},
+		},
+		{
+			name: "a missing field and an unrelated unknown one stay two findings",
+			src:  spec("oauth: {redirectUris: [https://a.example/cb], scopes: [openid], colour: red}"),
+			want: []want{
+				{schema.RuleRequired, "/spec/oauth", "clientName", "", []string{`missing required field "clientName" in spec.oauth`}},
+				{schema.RuleUnknownField, "/spec/oauth", "colour", "", []string{"remove it or fix its name"}},
 			},
 		},
 		{

@@ -17,7 +17,7 @@ func (c *checker) wildcard(where string) {
 func (c *checker) checkPath(scheme string, p *uriParts, loopback bool) {
 	path := p.path
 	if path == "" {
-		c.add(ruleEmptyPath, fmt.Sprintf("redirect URI %s has no path; clients and URL parsers add '/', so the exact match fails: write the full callback path, such as %s", c.uri(), quote(suggestion(scheme, p, usablePort(scheme, p, loopback)))))
+		c.add(ruleEmptyPath, fmt.Sprintf("redirect URI %s has no path; clients and URL parsers add '/', so the exact match fails: write the full callback path, such as %s", c.uri(), quote(suggestion(scheme, suggestHost(p, loopback), usablePort(scheme, p, loopback)))))
 		return
 	}
 	dot, slash, pct := false, false, false

@@ -17,7 +17,7 @@ func (c *checker) checkPort(scheme string, p *uriParts, loopback bool) {
 	// The suggestion is built only when reported: this runs for every URI.
 	suggest := func() string {
 		if loopback {
-			return "register a concrete port, such as " + quote(suggestion(scheme, p, "3000"))
+			return "register a concrete port, such as " + quote(suggestion(scheme, loopbackIP(p), "3000"))
 		}
 		return "register a concrete port from 1 to 65535 or none, such as " + quote(suggestion(scheme, p, ""))
 	}
@@ -62,6 +62,26 @@ func suggestion(scheme string, p *uriParts, port string) string {
 		b.WriteString(p.query)
 	}
 	return b.String()
+}
+
+// loopbackIP returns p with a localhost name replaced by 127.0.0.1, the
+// host the loopback rules recommend (RFC 8252 §8.3), so that every finding
+// on a loopback URI suggests the same corrected URI.
+func loopbackIP(p *uriParts) *uriParts {
+	if !isLocalhostName(p.host) {
+		return p
+	}
+	q := *p
+	q.host = "127.0.0.1"
+	return &q
+}
+
+// suggestHost is loopbackIP for a loopback URI, p otherwise.
+func suggestHost(p *uriParts, loopback bool) *uriParts {
+	if loopback {
+		return loopbackIP(p)
+	}
+	return p
 }
 
 // usablePort returns the URI's port if it is one Takos would match as

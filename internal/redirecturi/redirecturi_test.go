@@ -510,9 +510,9 @@ func TestCheckMessages(t *testing.T) {
 	}{
 		{"http://localhost:*/callback", "redirect-uri-port-invalid", []string{
 			`"http://localhost:*/callback"`, "exactly", "no wildcard port", "docs show http://localhost:*", "server rejects",
-			`"http://localhost:3000/callback"`,
+			`"http://127.0.0.1:3000/callback"`,
 		}},
-		{"http://localhost:*", "redirect-uri-port-invalid", []string{`"http://localhost:3000/callback"`}},
+		{"http://localhost:*", "redirect-uri-port-invalid", []string{`"http://127.0.0.1:3000/callback"`}},
 		{"https://app.example.com:0443/cb", "redirect-uri-port-invalid", []string{`"https://app.example.com/cb"`, "443"}},
 		{"http://localhost:3000/callback", "redirect-uri-loopback", []string{"remove it before the production deploy", "127.0.0.1"}},
 		{"http://127.1/", "redirect-uri-ip-noncanonical", []string{"127.0.0.1"}},
@@ -528,7 +528,7 @@ func TestCheckMessages(t *testing.T) {
 		{"myapp://callback", "redirect-uri-custom-scheme", []string{"Takos server rejects"}},
 		{"https://app.example.com/cb\u202e", "redirect-uri-control-char", []string{`\u202e`, "U+202E"}},
 		{"https://app.example.com", "redirect-uri-empty-path", []string{`"https://app.example.com/callback"`}},
-		{"http://localhost:*", "redirect-uri-empty-path", []string{`"http://localhost:3000/callback"`}},
+		{"http://localhost:*", "redirect-uri-empty-path", []string{`"http://127.0.0.1:3000/callback"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -1020,6 +1020,26 @@ func TestCheckCleanURIAllocations(t *testing.T) {
 	for _, in := range []string{"https://app.example.com/oauth/callback", "https://app.example.co.uk:8443/a/b/"} {
 		if n := testing.AllocsPerRun(100, func() { Check(in, "production") }); n > 1 {
 			t.Errorf("Check(%q) allocates %v times per call, want at most 1", in, n)
+		}
+	}
+}
+
+// TestLoopbackAdviceIsConsistent: the findings on one loopback URI
+// recommend one host. The port and path errors used to suggest
+// http://localhost:3000/callback while the loopback warning beside them
+// said to prefer 127.0.0.1 (RFC 8252 §8.3).
+func TestLoopbackAdviceIsConsistent(t *testing.T) {
+	for _, raw := range []string{"http://localhost:*", "http://localhost:*/cb", "http://app.localhost:0/cb", "http://LOCALHOST:99999"} {
+		for _, env := range []string{"production", "development"} {
+			fs := Check(raw, env)
+			if len(fs) < 2 {
+				t.Fatalf("Check(%q, %s) = %v, want a port finding and more", raw, env, fs)
+			}
+			for _, f := range fs {
+				if strings.Contains(f.Message, "such as \"http://localhost") || strings.Contains(f.Message, "such as \"http://app.localhost") {
+					t.Errorf("Check(%q, %s) %s suggests a localhost URI, the loopback rules recommend 127.0.0.1: %s", raw, env, f.Rule, f.Message)
+				}
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
@@ -159,9 +160,20 @@ func quoteHint(doc *Document, v schema.Violation) string {
 	}
 	wantsString := strings.Contains(v.Message, "a string")
 	wantsNumber := strings.Contains(v.Message, "a number") || strings.Contains(v.Message, "an integer")
+	wantsBool := strings.Contains(v.Message, "a boolean")
+	wantsList := strings.Contains(v.Message, "an array")
 	switch {
 	case v.Got == "null" && text == "":
 		return "; give it a value"
+	case wantsString && v.Fix != "" && v.Got == "number":
+		return fmt.Sprintf("; YAML reads unquoted %s as a number (Takos would turn it back into text with String(), which rewrites numbers: 1.0 becomes \"1\"), so write the full version, quoted: \"%s\"", text, v.Fix)
+	case wantsBool && v.Got == "string":
+		if b, ok := yaml11Bool(text); ok {
+			return fmt.Sprintf("; write %s (Takos reads YAML 1.2, where %s is text, not a boolean)", b, text)
+		}
+		return "; write true or false"
+	case wantsList && (v.Got == "string" || v.Got == "number" || v.Got == "boolean"):
+		return "; write a list: " + listExample(text) + ", or one '- item' per line"
 	case wantsNumber && v.Got == "boolean":
 		n := "1"
 		if text == "false" {
@@ -188,4 +200,32 @@ func Load(path string, src []byte, lim Limits) (*Document, diag.List, error) {
 		return doc, diags, err
 	}
 	return doc, append(diags, sd...), nil
+}
+
+// yaml11Bool maps the YAML 1.1 spellings of a boolean (yes, on, y …) to
+// the YAML 1.2 one.
+func yaml11Bool(text string) (string, bool) {
+	switch strings.ToLower(text) {
+	case "yes", "y", "on", "true":
+		return "true", true
+	case "no", "n", "off", "false":
+		return "false", true
+	}
+	return "", false
+}
+
+// listExample turns a scalar meant as a list ("openid profile",
+// "a, b") into a flow list, quoting items YAML would not read as plain
+// text.
+func listExample(text string) string {
+	items := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	if len(items) == 0 {
+		items = []string{text}
+	}
+	for i, it := range items {
+		if strings.ContainsAny(it, "[]{}#&*!|>'\"%@`") || strings.Contains(it, ": ") || strings.HasSuffix(it, ":") {
+			items[i] = strconv.Quote(it)
+		}
+	}
+	return "[" + strings.Join(items, ", ") + "]"
 }

@@ -16,7 +16,27 @@ func TestValidatePositions(t *testing.T) {
 		msg  string // fragment of its message
 	}{
 		{"number where a string belongs", minimal[:len(minimal)-len("  version: 1.0.0\n")] + "  version: 1.0\n",
-			"6:12 schema-type", `quote it: "1.0"`},
+			"6:12 schema-type", `write the full version, quoted: "1.0.0"`},
+		{"quoted short version", minimal[:len(minimal)-len("  version: 1.0.0\n")] + "  version: \"1.0\"\n",
+			"6:12 schema-pattern", `write "1.0.0"`},
+		{"version with a v and leading zeros", minimal[:len(minimal)-len("  version: 1.0.0\n")] + "  version: v01.2\n",
+			"6:12 schema-pattern", `write "1.2.0"`},
+		{"version beyond repair", minimal[:len(minimal)-len("  version: 1.0.0\n")] + "  version: latest\n",
+			"6:12 schema-pattern", `got "latest"`},
+		{"yes where a boolean belongs", minimal + "  oauth:\n    clientName: x\n    redirectUris: [https://a.example.com/cb]\n    scopes: [openid]\n    autoEnv: yes\n",
+			"11:14 schema-type", "write true (Takos reads YAML 1.2, where yes is text"},
+		{"off where a boolean belongs", minimal + "  oauth:\n    clientName: x\n    redirectUris: [https://a.example.com/cb]\n    scopes: [openid]\n    autoEnv: Off\n",
+			"11:14 schema-type", "write false"},
+		{"other text where a boolean belongs", minimal + "  oauth:\n    clientName: x\n    redirectUris: [https://a.example.com/cb]\n    scopes: [openid]\n    autoEnv: sure\n",
+			"11:14 schema-type", "write true or false"},
+		{"words where a list belongs", minimal + "  oauth:\n    clientName: x\n    redirectUris: [https://a.example.com/cb]\n    scopes: openid profile\n",
+			"10:13 schema-type", "write a list: [openid, profile], or one '- item' per line"},
+		{"comma list as text", minimal + "  oauth:\n    clientName: x\n    redirectUris: [https://a.example.com/cb]\n    scopes: \"openid, email\"\n",
+			"10:13 schema-type", "write a list: [openid, email]"},
+		{"one URI where a list belongs", minimal + "  oauth:\n    clientName: x\n    redirectUris: https://a.example.com/cb\n    scopes: [openid]\n",
+			"9:19 schema-type", "write a list: [https://a.example.com/cb]"},
+		{"misspelled required key is one finding", minimal + "  oauth:\n    clientNme: x\n    redirectUris: [https://a.example.com/cb]\n    scopes: [openid]\n",
+			"8:5 schema-unknown-field", `did you mean "clientName", which is required and missing here?`},
 		{"unknown field at its key", minimal + "  oauth:\n    clientName: x\n    redirectUri: https://a.example.com/cb\n    scopes: [openid]\n",
 			"9:5 schema-unknown-field", `redirectUris`},
 		{"missing field at the parent's key", minimal + "  oauth:\n    redirectUris: [https://a.example.com/cb]\n    scopes: [openid]\n",
@@ -34,6 +54,9 @@ func TestValidatePositions(t *testing.T) {
 			}
 			if doc.Value == nil || len(diags) == 0 {
 				t.Fatalf("Load(%q) = %v, want a schema finding", tc.src, diags)
+			}
+			if strings.Contains(tc.name, "one finding") && len(diags) != 1 {
+				t.Errorf("%d findings, want one: %v", len(diags), diags)
 			}
 			d := diags[0]
 			for _, c := range diags {

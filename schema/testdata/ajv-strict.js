@@ -13,6 +13,7 @@ const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true }
 ajvErrors(ajv);
 ajv.addKeyword({ keyword: 'x-message', schemaType: 'object' });
 ajv.addKeyword({ keyword: 'x-removed', schemaType: 'object' });
+ajv.addKeyword({ keyword: 'x-fix', schemaType: 'string' });
 const validate = ajv.compile(schema);
 const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 const out = {};
