@@ -248,7 +248,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		}
 		return ExitOK
 	}
-	return r.apply(ctx, st, plan, oauth.AutoEnv)
+	return r.apply(ctx, st, plan, r.sinks(oauth.AutoEnv))
 }
 
 // reportFindings prints lint findings, as annotations (workflow commands on
@@ -368,14 +368,15 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	return cp.WithMetadata(meta), ExitOK
 }
 
-func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, autoEnv bool) int {
+// sinks are where this run's results go (export.New).
+func (r *runner) sinks(autoEnv bool) *export.Multi {
 	// The one-time print goes only to a terminal: a redirected stderr is a
 	// CI job log or a file, where a secret in clear text would stay.
 	var terminal io.Writer
 	if r.f.printSecret || isTerminal(r.e.stderr) {
 		terminal = r.e.stderr
 	}
-	sinks := export.New(export.Config{
+	return export.New(export.Config{
 		Stdout:        r.e.stdout,
 		Terminal:      terminal, // stdout may be --format json
 		Getenv:        r.e.getenv,
@@ -384,42 +385,36 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, auto
 		ExportEnv:     autoEnv || r.f.exportEnv,
 		EnvFile:       r.f.envFile,
 	})
-	var delivered []string // the sinks holding this run's secret
-	deliver := func(_ context.Context, res reconcile.Result) error {
-		took, err := sinks.Deliver(res.ClientID, res.Secret)
-		r.notes(sinks)
-		if len(took) == 0 {
-			if !r.actions && terminal == nil {
-				err = fmt.Errorf("%w; stderr is not a terminal, so the one-time secret is not printed there: "+
-					"re-run with --env-file PATH, in a GitHub Actions step, or with --print-secret to print it anyway", err)
-			}
-			return err // reconcile revokes the client
+}
+
+// apply executes the plan in three steps: check every sink, let
+// reconcile.Apply create or update the client (delivering a new secret to
+// the sinks, and withdrawing it again should its client lose a race), then
+// publish the non-secret results.
+func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sinks *export.Multi) int {
+	// 1. Preflight: every sink can take what this run will hand it, before
+	// any write request. The revoke of a client whose secret reached no
+	// sink stays in reconcile.Apply as the last line of defence.
+	if err := sinks.Check(ctx, plan.IssuesSecret()); err != nil {
+		if errors.Is(err, export.ErrNoSecretSink) {
+			err = fmt.Errorf("%w: stderr is not a terminal, so the one-time secret is not printed there: "+
+				"re-run with --env-file PATH, in a GitHub Actions step, or with --print-secret to print it anyway", err)
 		}
-		delivered = took
-		fmt.Fprintf(r.e.stderr, "takos-apply: client secret delivered to %s\n", strings.Join(took, ", "))
-		if err != nil {
-			// The secret reached at least one sink; the other failures are
-			// reported but must not revoke a client whose secret is saved.
-			fmt.Fprintf(r.e.stderr, "takos-apply: warning: %v\n", err)
-		}
-		return nil
+		return r.failf(ExitFailure, "%s; nothing was written to the control plane", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	res, err := reconcile.Apply(ctx, st, plan, deliver, reconcile.ApplyOptions{Pinned: r.f.clientID != ""})
+
+	// 2. Create, update or rotate.
+	secrets := &secretSinks{r: r, m: sinks}
+	res, err := reconcile.Apply(ctx, st, plan, secrets, reconcile.ApplyOptions{Pinned: r.f.clientID != ""})
 	for _, n := range res.Notes {
 		fmt.Fprintf(r.e.stderr, "takos-apply: %s\n", n)
-	}
-	if res.RetractSecret {
-		// The secret this run delivered belongs to a client that is no
-		// longer active: blank it so later steps cannot use it.
-		if rerr := sinks.Retract(); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("withdrawing the dead secret from %s failed: %w", strings.Join(delivered, ", "), rerr))
-		}
-		r.notes(sinks)
 	}
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
-	err = sinks.Publish(outcome(res, plan))
+
+	// 3. Publish the results that are not secret.
+	err = sinks.Publish(ctx, outcome(res, plan))
 	r.notes(sinks)
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
@@ -432,6 +427,40 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, auto
 		return r.failf(ExitFailure, "writing result: %v", err)
 	}
 	return ExitOK
+}
+
+// secretSinks are the run's sinks as reconcile.Apply sees them: a secret is
+// delivered when at least one sink holds it (the failures of the others
+// are warnings), and retracted from exactly the sinks that took it.
+type secretSinks struct {
+	r    *runner
+	m    *export.Multi
+	took []string
+}
+
+func (s *secretSinks) Deliver(ctx context.Context, clientID, secret string) error {
+	took, err := s.m.Deliver(ctx, clientID, secret)
+	s.r.notes(s.m)
+	if len(took) == 0 {
+		return err // reconcile revokes the client
+	}
+	s.took = took
+	fmt.Fprintf(s.r.e.stderr, "takos-apply: client secret delivered to %s\n", strings.Join(took, ", "))
+	if err != nil {
+		// The secret reached at least one sink; the other failures are
+		// reported but must not revoke a client whose secret is saved.
+		s.r.warnf("%v", err)
+	}
+	return nil
+}
+
+func (s *secretSinks) Retract(ctx context.Context) error {
+	err := s.m.Retract(ctx)
+	s.r.notes(s.m)
+	if err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(s.took, ", "), err)
+	}
+	return nil
 }
 
 // notes prints the sinks' remarks (a dotenv file that had been readable by

@@ -132,6 +132,8 @@ func TestExitCodes(t *testing.T) {
 		{"apply create", good, "", []string{"apply", "--env-file", "out.env", "ok.yml"}, 0},
 		{"plan --detailed-exitcode, no changes", good, "", []string{"plan", "--detailed-exitcode", "ok.yml"}, 0},
 		{"apply unchanged", good, "", []string{"apply", "--env-file", "out.env", "ok.yml"}, 0},
+		{"apply env file in a missing directory", good, "", []string{"apply", "--rotate-secret", "--env-file", "missing/out.env", "ok.yml"}, 3},
+		{"apply with nowhere for the secret", good, "", []string{"apply", "--rotate-secret", "ok.yml"}, 3},
 
 		// auth
 		{"auth alone", base, "", []string{"auth"}, 2},

@@ -105,3 +105,17 @@ func appendOnce(variable, path, data string) error {
 	}
 	return nil
 }
+
+// checkAppend is the preflight of a file-command file: the runner variable
+// is set and names a file this process can open for appending, as
+// appendOnce does. It opens and closes the file and writes nothing.
+func checkAppend(variable, path string) error {
+	if path == "" {
+		return &missingEnvError{Name: variable}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("%s file %s cannot be opened for appending: %w", variable, path, unwrapPath(err))
+	}
+	return f.Close()
+}

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,28 +9,39 @@ import (
 
 // Sink is one place a run's results go: step outputs, GITHUB_ENV, a dotenv
 // file, the terminal. A sink that receives the one-time secret must also be
-// able to withdraw it, so the three calls come together: a new sink is one
-// type with these methods, and one that forgets Retract does not compile
-// where it is added to a Multi.
+// able to withdraw it, and must say before the run writes anything whether
+// it can take it, so the calls come together: a new sink is one type with
+// these methods, and one that forgets Check or Retract does not compile
+// where it is added to a Multi. Every call gets the run's context, for a
+// sink that talks to a server.
 type Sink interface {
 	// Name says where the secret went, for the log: "GITHUB_OUTPUT", the
 	// dotenv path, "terminal".
 	Name() string
+	// Check is the preflight, run before the first write request to the
+	// control plane: it reports whether Deliver and Publish could write
+	// now — the file can be opened, its directory exists, the caller may
+	// write the store — with an error that names the sink and says what to
+	// fix, and it changes nothing. A nil error is no promise: Deliver can
+	// still fail, and the new client is then revoked.
+	Check(ctx context.Context) error
 	// Deliver hands over a newly issued secret with its client id. Its
 	// error never contains the secret.
-	Deliver(clientID, secret string) error
+	Deliver(ctx context.Context, clientID, secret string) error
 	// Retract withdraws a secret that Deliver handed over, when its client
 	// turned out to be dead (a lost race): the last record wins for file
 	// commands and the dotenv entry is blanked; a terminal print cannot be
 	// taken back, so the terminal says not to use it.
-	Retract() error
+	Retract(ctx context.Context) error
 	// Publish writes the run's non-secret results, once per run.
-	Publish(o Outcome) error
+	Publish(ctx context.Context, o Outcome) error
 }
 
 // Publisher takes only the non-secret results (the job summary).
 type Publisher interface {
-	Publish(o Outcome) error
+	// Check is the preflight, as Sink.Check.
+	Check(ctx context.Context) error
+	Publish(ctx context.Context, o Outcome) error
 }
 
 // noter is a sink with remarks for the log after a call (a dotenv file
@@ -52,9 +64,14 @@ type Outcome struct {
 // errSecretUndelivered reports that a newly issued secret reached no sink.
 var errSecretUndelivered = errors.New("the new client secret reached no sink")
 
-// Multi delivers to, retracts from and publishes to several sinks as one,
-// as ko's MultiPublisher composes publishers: a failing sink does not stop
-// the others, and the errors are joined.
+// ErrNoSecretSink is Check's error for a run that would issue a secret and
+// has no sink to put it in (outside Actions, no --env-file and no
+// terminal). The caller adds how to get one.
+var ErrNoSecretSink = errors.New("there is nowhere to put a new client secret")
+
+// Multi checks, delivers to, retracts from and publishes to several sinks
+// as one, as ko's MultiPublisher composes publishers: a failing sink does
+// not stop the others, and the errors are joined.
 type Multi struct {
 	masker     *Masker
 	sinks      []Sink
@@ -71,11 +88,33 @@ func newMulti(masker *Masker, sinks []Sink, fallback Sink, publishers ...Publish
 	return &Multi{masker: masker, sinks: sinks, fallback: fallback, publishers: publishers}
 }
 
+// Check is the preflight of every sink and publisher, before the run sends
+// any write request. With secret (the plan creates a client) it also
+// requires a place for the one-time secret: a sink, else the fallback
+// (whose Check then counts), else ErrNoSecretSink. It changes nothing.
+func (m *Multi) Check(ctx context.Context, secret bool) error {
+	var errs []error
+	for _, s := range m.sinks {
+		errs = append(errs, s.Check(ctx))
+	}
+	for _, p := range m.publishers {
+		errs = append(errs, p.Check(ctx))
+	}
+	if secret && len(m.sinks) == 0 {
+		if m.fallback == nil {
+			errs = append(errs, ErrNoSecretSink)
+		} else {
+			errs = append(errs, m.fallback.Check(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Deliver hands the secret to every sink, then to the fallback if none took
 // it, and returns the names of the sinks that hold it. If masking fails
 // nothing is written. When no sink took the secret the error says so and the
 // caller must revoke the client. Errors never contain the secret.
-func (m *Multi) Deliver(clientID, secret string) ([]string, error) {
+func (m *Multi) Deliver(ctx context.Context, clientID, secret string) ([]string, error) {
 	if m.masker != nil {
 		if err := m.masker.Mask(secret); err != nil {
 			return nil, fmt.Errorf("mask client secret: %w", err)
@@ -83,10 +122,10 @@ func (m *Multi) Deliver(clientID, secret string) ([]string, error) {
 	}
 	var errs []error
 	for _, s := range m.sinks {
-		errs = append(errs, m.deliverTo(s, clientID, secret))
+		errs = append(errs, m.deliverTo(ctx, s, clientID, secret))
 	}
 	if len(m.took) == 0 && m.fallback != nil {
-		errs = append(errs, m.deliverTo(m.fallback, clientID, secret))
+		errs = append(errs, m.deliverTo(ctx, m.fallback, clientID, secret))
 	}
 	names := make([]string, len(m.took))
 	for i, s := range m.took {
@@ -98,8 +137,8 @@ func (m *Multi) Deliver(clientID, secret string) ([]string, error) {
 	return names, errors.Join(errs...)
 }
 
-func (m *Multi) deliverTo(s Sink, clientID, secret string) error {
-	err := s.Deliver(clientID, secret)
+func (m *Multi) deliverTo(ctx context.Context, s Sink, clientID, secret string) error {
+	err := s.Deliver(ctx, clientID, secret)
 	m.collect(s)
 	if err != nil {
 		return err
@@ -109,25 +148,37 @@ func (m *Multi) deliverTo(s Sink, clientID, secret string) error {
 }
 
 // Retract withdraws the secret from exactly the sinks that took it.
-func (m *Multi) Retract() error {
+func (m *Multi) Retract(ctx context.Context) error {
 	var errs []error
 	for _, s := range m.took {
-		if err := s.Retract(); err != nil {
+		if err := s.Retract(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", s.Name(), err))
 		}
+		m.collect(s)
 	}
 	return errors.Join(errs...)
 }
 
 // Publish writes the non-secret results to every sink and publisher.
-func (m *Multi) Publish(o Outcome) error {
+func (m *Multi) Publish(ctx context.Context, o Outcome) error {
 	var errs []error
 	for _, s := range m.sinks {
-		errs = append(errs, s.Publish(o))
+		errs = append(errs, s.Publish(ctx, o))
 		m.collect(s)
 	}
 	for _, p := range m.publishers {
-		errs = append(errs, p.Publish(o))
+		errs = append(errs, p.Publish(ctx, o))
+	}
+	return errors.Join(errs...)
+}
+
+// Summarize appends markdown to the publishers only (the job summary, in
+// Actions): for what a run reports without an outcome to publish, such as
+// a plan or an apply that refused to create.
+func (m *Multi) Summarize(ctx context.Context, markdown string) error {
+	var errs []error
+	for _, p := range m.publishers {
+		errs = append(errs, p.Publish(ctx, Outcome{Summary: markdown}))
 	}
 	return errors.Join(errs...)
 }

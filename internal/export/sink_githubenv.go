@@ -1,6 +1,9 @@
 package export
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // githubEnvSink is the GITHUB_ENV file: OAUTH_CLIENT_ID and
 // OAUTH_CLIENT_SECRET for the later steps of the job.
@@ -8,18 +11,20 @@ type githubEnvSink struct{ path string }
 
 func (githubEnvSink) Name() string { return envGitHubEnv }
 
-func (s githubEnvSink) Deliver(clientID, secret string) error {
+func (s githubEnvSink) Check(context.Context) error { return checkAppend(envGitHubEnv, s.path) }
+
+func (s githubEnvSink) Deliver(_ context.Context, clientID, secret string) error {
 	if err := setEnv(s.path, []KV{{oauthClientIDEnv, clientID}, {oauthClientSecretEnv, secret}}); err != nil {
 		return fmt.Errorf("export environment: %w", err)
 	}
 	return nil
 }
 
-func (s githubEnvSink) Retract() error {
+func (s githubEnvSink) Retract(context.Context) error {
 	return setEnv(s.path, []KV{{oauthClientSecretEnv, ""}})
 }
 
-func (s githubEnvSink) Publish(o Outcome) error {
+func (s githubEnvSink) Publish(_ context.Context, o Outcome) error {
 	if err := setEnv(s.path, []KV{{oauthClientIDEnv, o.ClientID}}); err != nil {
 		return fmt.Errorf("export environment: %w", err)
 	}

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 )
@@ -19,18 +20,20 @@ type outputsSink struct{ path string }
 
 func (outputsSink) Name() string { return envGitHubOutput }
 
-func (s outputsSink) Deliver(clientID, secret string) error {
+func (s outputsSink) Check(context.Context) error { return checkAppend(envGitHubOutput, s.path) }
+
+func (s outputsSink) Deliver(_ context.Context, clientID, secret string) error {
 	if err := setOutputs(s.path, []KV{{outputClientID, clientID}, {outputClientSecret, secret}}); err != nil {
 		return fmt.Errorf("write step outputs: %w", err)
 	}
 	return nil
 }
 
-func (s outputsSink) Retract() error {
+func (s outputsSink) Retract(context.Context) error {
 	return setOutputs(s.path, []KV{{outputClientSecret, ""}})
 }
 
-func (s outputsSink) Publish(o Outcome) error {
+func (s outputsSink) Publish(_ context.Context, o Outcome) error {
 	outs := []KV{{outputClientID, o.ClientID}, {outputAction, o.Action}, {outputChanged, strconv.FormatBool(o.Changed)}}
 	if err := setOutputs(s.path, outs); err != nil {
 		return fmt.Errorf("write step outputs: %w", err)

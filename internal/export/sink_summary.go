@@ -1,6 +1,9 @@
 package export
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // summaryPublisher appends the result to the job summary
 // (GITHUB_STEP_SUMMARY) with every masked value redacted. It never receives
@@ -10,7 +13,11 @@ type summaryPublisher struct {
 	masker *Masker
 }
 
-func (s summaryPublisher) Publish(o Outcome) error {
+func (s summaryPublisher) Check(context.Context) error {
+	return checkAppend(envGitHubStepSummary, s.path)
+}
+
+func (s summaryPublisher) Publish(_ context.Context, o Outcome) error {
 	if o.Summary == "" {
 		return nil
 	}

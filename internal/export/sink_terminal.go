@@ -1,6 +1,7 @@
 package export
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,11 +15,15 @@ type terminalSink struct{ w io.Writer }
 
 func (terminalSink) Name() string { return "terminal" }
 
+// Check has nothing to ask: the caller passes a terminal only when there is
+// one, or when the user forced the print.
+func (terminalSink) Check(context.Context) error { return nil }
+
 // Deliver prints the secret. The id and secret come from the control plane,
 // so they are neutralised to keep them on their own lines; a secret that
 // safetext.Line would change is not printed verbatim (it would be wrong) but
 // refused, since a real secret has no control characters.
-func (s terminalSink) Deliver(clientID, secret string) error {
+func (s terminalSink) Deliver(_ context.Context, clientID, secret string) error {
 	if safetext.Line(secret, len(secret)+1) != secret {
 		return errors.New("client secret was issued but contains characters that cannot be printed safely; rotate it")
 	}
@@ -33,9 +38,9 @@ func (s terminalSink) Deliver(clientID, secret string) error {
 }
 
 // Retract cannot take a print back; it says not to use it.
-func (s terminalSink) Retract() error {
+func (s terminalSink) Retract(context.Context) error {
 	_, err := io.WriteString(s.w, "takos-apply: the client secret printed above belongs to a revoked client; do not use it\n")
 	return err
 }
 
-func (terminalSink) Publish(Outcome) error { return nil }
+func (terminalSink) Publish(context.Context, Outcome) error { return nil }

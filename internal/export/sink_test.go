@@ -94,11 +94,11 @@ func TestDeliverAndPublishActions(t *testing.T) {
 			var took []string
 			if tc.secret != "" {
 				var err error
-				if took, err = m.Deliver(tc.outcome.ClientID, tc.secret); err != nil {
+				if took, err = m.Deliver(t.Context(), tc.outcome.ClientID, tc.secret); err != nil {
 					t.Fatalf("Deliver = %v", err)
 				}
 			}
-			if err := m.Publish(tc.outcome); err != nil {
+			if err := m.Publish(t.Context(), tc.outcome); err != nil {
 				t.Fatalf("Publish = %v", err)
 			}
 			wantStdout := ""
@@ -145,10 +145,10 @@ func TestDeliverMasksFirst(t *testing.T) {
 		return stdout.Write(p)
 	})
 	m := New(Config{Stdout: w, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, Masker: NewMasker(w)})
-	if _, err := m.Deliver("cid", canarySecret); err != nil {
+	if _, err := m.Deliver(t.Context(), "cid", canarySecret); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Publish(Outcome{ClientID: "cid", Action: "created", Changed: true, Summary: "| secret | " + canarySecret + " |"}); err != nil {
+	if err := m.Publish(t.Context(), Outcome{ClientID: "cid", Action: "created", Changed: true, Summary: "| secret | " + canarySecret + " |"}); err != nil {
 		t.Fatal(err)
 	}
 	if outputAtMask != "out= env= summary=" {
@@ -162,7 +162,7 @@ func TestDeliverMasksFirst(t *testing.T) {
 func TestDeliverMaskFailureWritesNothing(t *testing.T) {
 	a := newActionsEnv(t)
 	var stdout bytes.Buffer
-	_, err := New(Config{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true}).Deliver("cid", canarySecret+"\nline2")
+	_, err := New(Config{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true}).Deliver(t.Context(), "cid", canarySecret+"\nline2")
 	if !errors.Is(err, errMultilineSecret) {
 		t.Fatalf("DeliverSecret(multi-line secret) = %v, want %v", err, errMultilineSecret)
 	}
@@ -178,7 +178,7 @@ func TestDeliverMaskFailureWritesNothing(t *testing.T) {
 
 func TestDeliverMissingOutputVariable(t *testing.T) {
 	var stdout, terminal bytes.Buffer
-	took, err := New(Config{Stdout: &stdout, Terminal: &terminal, Getenv: func(string) string { return "" }, GitHubActions: true}).Deliver("cid", canarySecret)
+	took, err := New(Config{Stdout: &stdout, Terminal: &terminal, Getenv: func(string) string { return "" }, GitHubActions: true}).Deliver(t.Context(), "cid", canarySecret)
 	var me *missingEnvError
 	if !errors.As(err, &me) || me.Name != envGitHubOutput {
 		t.Fatalf("DeliverSecret without GITHUB_OUTPUT = %v, want *missingEnvError{GITHUB_OUTPUT}", err)
@@ -205,7 +205,7 @@ func TestDeliverMissingOutputVariable(t *testing.T) {
 func TestDeliverTerminal(t *testing.T) {
 	t.Run("no sink prints secret once, never on stdout", func(t *testing.T) {
 		var stdout, terminal bytes.Buffer
-		took, err := New(Config{Stdout: &stdout, Terminal: &terminal}).Deliver("cid", canarySecret)
+		took, err := New(Config{Stdout: &stdout, Terminal: &terminal}).Deliver(t.Context(), "cid", canarySecret)
 		if err != nil {
 			t.Fatalf("Deliver = %v", err)
 		}
@@ -228,7 +228,7 @@ func TestDeliverTerminal(t *testing.T) {
 	t.Run("no terminal is no sink", func(t *testing.T) {
 		// The caller passes no Terminal when stderr is not a terminal.
 		var stdout bytes.Buffer
-		took, err := New(Config{Stdout: &stdout}).Deliver("cid", canarySecret)
+		took, err := New(Config{Stdout: &stdout}).Deliver(t.Context(), "cid", canarySecret)
 		if !errors.Is(err, errSecretUndelivered) || len(took) != 0 {
 			t.Fatalf("Deliver without sinks = %v, %v; want errSecretUndelivered and nothing taken", took, err)
 		}
@@ -238,7 +238,7 @@ func TestDeliverTerminal(t *testing.T) {
 	})
 	t.Run("no secret prints nothing", func(t *testing.T) {
 		var stdout, terminal bytes.Buffer
-		if err := New(Config{Stdout: &stdout, Terminal: &terminal}).Publish(Outcome{ClientID: "cid", Action: "unchanged"}); err != nil {
+		if err := New(Config{Stdout: &stdout, Terminal: &terminal}).Publish(t.Context(), Outcome{ClientID: "cid", Action: "unchanged"}); err != nil {
 			t.Fatal(err)
 		}
 		if stdout.Len()+terminal.Len() != 0 {
@@ -248,7 +248,7 @@ func TestDeliverTerminal(t *testing.T) {
 	t.Run("env file receives secret, terminal does not", func(t *testing.T) {
 		var terminal bytes.Buffer
 		p := filepath.Join(t.TempDir(), ".env")
-		took, err := New(Config{Terminal: &terminal, EnvFile: p}).Deliver("cid", canarySecret)
+		took, err := New(Config{Terminal: &terminal, EnvFile: p}).Deliver(t.Context(), "cid", canarySecret)
 		if err != nil {
 			t.Fatalf("Deliver = %v", err)
 		}
@@ -274,7 +274,7 @@ func TestDeliverTerminal(t *testing.T) {
 		if err := os.Symlink(filepath.Join(dir, "elsewhere"), p); err != nil {
 			t.Fatal(err)
 		}
-		took, err := New(Config{Terminal: &terminal, EnvFile: p}).Deliver("cid", canarySecret)
+		took, err := New(Config{Terminal: &terminal, EnvFile: p}).Deliver(t.Context(), "cid", canarySecret)
 		if !errors.Is(err, errUnsafeDotenvPath) {
 			t.Fatalf("Deliver = %v, want %v", err, errUnsafeDotenvPath)
 		}
@@ -290,7 +290,7 @@ func TestDeliverTerminal(t *testing.T) {
 	})
 	t.Run("unprintable secret refused", func(t *testing.T) {
 		var terminal bytes.Buffer
-		_, err := New(Config{Terminal: &terminal}).Deliver("cid", canarySecret+"\x1b[2J")
+		_, err := New(Config{Terminal: &terminal}).Deliver(t.Context(), "cid", canarySecret+"\x1b[2J")
 		if err == nil || strings.Contains(err.Error(), canarySecret) || !errors.Is(err, errSecretUndelivered) {
 			t.Fatalf("DeliverSecret(secret with ESC) = %v, want an undelivered error without the secret", err)
 		}
@@ -306,10 +306,10 @@ func TestRetractSecret(t *testing.T) {
 	p := filepath.Join(t.TempDir(), ".env")
 	var stdout bytes.Buffer
 	m := New(Config{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, EnvFile: p})
-	if _, err := m.Deliver("cid", canarySecret); err != nil {
+	if _, err := m.Deliver(t.Context(), "cid", canarySecret); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Retract(); err != nil {
+	if err := m.Retract(t.Context()); err != nil {
 		t.Fatalf("RetractSecret = %v", err)
 	}
 	last := func(kv []KV, name string) string {
@@ -340,10 +340,10 @@ func TestRetractSecret(t *testing.T) {
 	b := newActionsEnv(t)
 	b.vars[envGitHubEnv] = ""
 	m = New(Config{Stdout: &stdout, Getenv: b.getenv, GitHubActions: true, ExportEnv: true})
-	if took, err := m.Deliver("cid", canarySecret); len(took) != 1 || err == nil {
+	if took, err := m.Deliver(t.Context(), "cid", canarySecret); len(took) != 1 || err == nil {
 		t.Fatalf("Deliver without GITHUB_ENV = %v, %v; want only GITHUB_OUTPUT and an error", took, err)
 	}
-	if err := m.Retract(); err != nil {
+	if err := m.Retract(t.Context()); err != nil {
 		t.Fatalf("Retract(output only) = %v", err)
 	}
 	if got := parsed(t, b.output); len(got) != 3 || got[2] != (KV{outputClientSecret, ""}) {
@@ -358,13 +358,13 @@ func TestRetractTerminalNamedPath(t *testing.T) {
 	t.Chdir(t.TempDir())
 	var terminal bytes.Buffer
 	m := New(Config{Terminal: &terminal, EnvFile: "terminal"})
-	if took, err := m.Deliver("cid", canarySecret); err != nil || len(took) != 1 {
+	if took, err := m.Deliver(t.Context(), "cid", canarySecret); err != nil || len(took) != 1 {
 		t.Fatalf("Deliver = %v, %v", took, err)
 	}
 	if terminal.Len() != 0 {
 		t.Fatalf("terminal = %q, want nothing: the dotenv file took the secret", terminal.String())
 	}
-	if err := m.Retract(); err != nil {
+	if err := m.Retract(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	env, err := parseDotenv(readFile(t, "terminal"))
@@ -383,11 +383,11 @@ func TestRetractTerminalNamedPath(t *testing.T) {
 func TestRetractTerminal(t *testing.T) {
 	var terminal bytes.Buffer
 	m := New(Config{Terminal: &terminal})
-	if _, err := m.Deliver("cid", canarySecret); err != nil {
+	if _, err := m.Deliver(t.Context(), "cid", canarySecret); err != nil {
 		t.Fatal(err)
 	}
 	terminal.Reset()
-	if err := m.Retract(); err != nil {
+	if err := m.Retract(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := terminal.String(); !strings.Contains(got, "printed above belongs to a revoked client") || strings.Contains(got, canarySecret) {
@@ -403,7 +403,7 @@ func TestDotenvTightenedNote(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := New(Config{EnvFile: p})
-	if _, err := m.Deliver("cid", canarySecret); err != nil {
+	if _, err := m.Deliver(t.Context(), "cid", canarySecret); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"warning: " + p + " was mode 0644; it is now 0600"}, m.Notes()); diff != "" {

@@ -27,20 +27,23 @@ type Result struct {
 	// Notes are human-readable remarks (warnings) for the report. They never
 	// contain a secret.
 	Notes []string
-	// RetractSecret is set when this run delivered a secret whose client is
-	// no longer active (it lost a race, or a concurrent run revoked it):
-	// the caller must withdraw that secret from the sinks it reached, on
-	// success and on error alike.
-	RetractSecret bool
 	// AppliedAt is when Apply finished, from ApplyOptions.Now.
 	AppliedAt time.Time
 }
 
-// Deliver must put the secret somewhere durable (step output, env file,
-// stdout) and return nil only when it did. Apply calls it exactly once per
-// issued secret, immediately after the create call returns, with r.Secret
-// and r.ClientID set. When Deliver fails the new client is revoked.
-type Deliver func(ctx context.Context, r Result) error
+// Secrets is where Apply puts the secret of a client it creates: the run's
+// sinks (step outputs, env files, a terminal). Errors must not contain the
+// secret; Apply redacts it anyway.
+type Secrets interface {
+	// Deliver stores the secret durably and returns nil only when it did.
+	// Apply calls it once per issued secret, right after the create call
+	// returns and before any other call. When it fails, the new client is
+	// revoked.
+	Deliver(ctx context.Context, clientID, secret string) error
+	// Retract withdraws the secret Deliver stored: its client turned out
+	// not to survive (a lost race, or a concurrent run revoked it).
+	Retract(ctx context.Context) error
+}
 
 // ApplyOptions tunes Apply. The zero value is usable.
 type ApplyOptions struct {
@@ -53,82 +56,24 @@ type ApplyOptions struct {
 	// backoff; a non-nil error stops the retries. Nil retries at once.
 	Wait func(ctx context.Context, attempt int) error
 	// Settle waits until the control plane's clock has moved past the
-	// timestamp of a client this run just created, so that a List sent
-	// afterwards shows every client stamped with the same or an earlier time
-	// (see Apply, race resolution). Default: sleep SettleDelay.
+	// timestamp of a client this run just created (see the package doc,
+	// race resolution). Default: sleep SettleDelay.
 	Settle func(ctx context.Context) error
 	// Pinned says the plan's client was chosen by id (--client-id), not by
-	// name. The name-based race check after a rotation is then skipped: other
-	// active clients with the same name are expected (they are why the id was
-	// pinned) and must not be mistaken for a concurrent run's clients.
+	// name: a rotation then skips the race check by name.
 	Pinned bool
 }
 
-// Apply executes p against s.
+// Apply executes p against s: no call for unchanged, one Update with the
+// changed fields for update. Create and rotate create a client, Deliver its
+// secret to secrets before any other call, make sure one client survives
+// concurrent runs (Retracting a delivered secret whose client did not),
+// and for a rotation revoke the old client; the package doc describes the
+// sequence.
 //
-//   - unchanged: no store call at all.
-//   - update: one Update carrying only the changed fields.
-//   - create: List (the baseline), Create, Deliver at once, then List again
-//     (and, unless that list proves a lost race, Settle and List once more)
-//     to resolve a race with a concurrent run.
-//   - rotate: like create; after the new secret was delivered and the race
-//     check, Revoke the old client. If delivery fails the new client is
-//     revoked and the old one stays active.
-//
-// Create is retried only after an ErrUncertain failure, and only after listing
-// again and revoking every active client named p.Desired.Name that was not in
-// the baseline: such a client was (most likely) created by the failed attempt,
-// and its secret is lost. Any other create error fails at once. A client that
-// a concurrent run created in the same window is indistinguishable from that
-// orphan and is revoked too; that run's race check then finds its own client
-// revoked and fails with an error rather than reporting a dead secret (unless
-// the revocation lands after its check).
-//
-// Race resolution: when several active clients carry the desired name after a
-// create, the one with the earliest CreatedAt (ties: smallest id) wins. Every
-// run computes the same winner from immutable fields, so each loser revokes
-// its own client and reports the winner as unchanged. The winner does not
-// revoke the losers: it only ever revokes clients it created (and, for a
-// rotation, the client it replaces), because another active client may belong
-// to a run that has not finished its own check yet, or may have been created
-// by hand, and a run that deletes credentials it did not issue could break a
-// deployment that is using them. For a rotation the replaced client is not a
-// contender, and only the winner revokes it: if every rotating run revoked
-// its old client at once, a loser could be deferring to a winner that another
-// rotation is revoking, and both could end revoked.
-//
-// A run decides only on a list that proves the outcome. The control plane
-// stamps CreatedAt with millisecond resolution, so a client a concurrent run
-// commits in the same millisecond, just after this run's List, ties with this
-// run's client and may have the smaller id. A list that shows a client
-// stamped strictly earlier than this run's proves a loss (every such client
-// was committed before this run's, so the earliest of them is the winner).
-// Any other list, including one where this run's client is alone, proves
-// nothing yet: the run waits (Settle) until the server's clock has passed its
-// client's timestamp and lists again. That list holds every client stamped at
-// or before this run's, so every run reaches the same verdict on the tie, and
-// a run that saw only its own client never keeps it while a tied client with
-// a smaller id appears later. TestApplyInterleavings checks every
-// interleaving of two runs.
-//
-// Known limits: the rule needs CreatedAt order to match the order in which
-// clients become visible to List, and the server's clock not to step back. A
-// database that stamps a row before a slower transaction commits can break
-// that, and then two clients may stay active; the next run reports them as
-// ambiguous (Select) instead of guessing. And only runs that create are
-// checked: with three or more concurrent runs, one whose plan found the
-// client of a run that has not finished its check reports that client
-// unchanged, and if that client then loses a same-millisecond tie, the run's
-// outputs name a revoked client until the next run.
-//
-// Calls made to finish or undo a create after it succeeded (delivery clean-up,
-// revoking the old client, the race check) ignore cancellation of ctx, so that
-// a cancelled run does not strand a client; the Store's own timeouts bound
-// them.
-//
-// On error the Result still reports what was done (Revoked, Notes) and never
-// carries a secret; error texts, Notes and Changes never contain the secret.
-func Apply(ctx context.Context, s Store, p Plan, deliver Deliver, opt ApplyOptions) (Result, error) {
+// On error the Result still reports what was done (Revoked, Notes); it
+// never carries the secret, and no error, Note or Change contains it.
+func Apply(ctx context.Context, s Store, p Plan, secrets Secrets, opt ApplyOptions) (Result, error) {
 	if opt.MaxCreateAttempts <= 0 {
 		opt.MaxCreateAttempts = 3
 	}
@@ -138,10 +83,10 @@ func Apply(ctx context.Context, s Store, p Plan, deliver Deliver, opt ApplyOptio
 	if opt.Settle == nil {
 		opt.Settle = sleepSettle
 	}
-	a := &applier{s: s, p: p, deliver: deliver, opt: opt}
+	a := &applier{s: s, p: p, secrets: secrets, opt: opt}
 	res, err := a.run(ctx)
 	res.AppliedAt = opt.Now()
-	// Belt and braces: a Deliver or Store error might quote the secret.
+	// Belt and braces: a Secrets or Store error might quote the secret.
 	for i, n := range res.Notes {
 		res.Notes[i] = a.redact(n)
 	}
@@ -157,7 +102,7 @@ func Apply(ctx context.Context, s Store, p Plan, deliver Deliver, opt ApplyOptio
 type applier struct {
 	s       Store
 	p       Plan
-	deliver Deliver
+	secrets Secrets
 	opt     ApplyOptions
 	secret  string // the secret this run issued, to keep it out of texts
 }
@@ -188,8 +133,8 @@ func (a *applier) run(ctx context.Context) (Result, error) {
 		if p.Action == ActionRotate && p.ClientID == "" {
 			return Result{}, errors.New("invalid plan: rotate without a client id")
 		}
-		if a.deliver == nil {
-			return Result{}, fmt.Errorf("invalid call: %s needs a Deliver func for the new secret", p.Action)
+		if a.secrets == nil {
+			return Result{}, fmt.Errorf("invalid call: %s needs Secrets to deliver the new secret to", p.Action)
 		}
 		return a.create(ctx)
 	default:
@@ -197,73 +142,59 @@ func (a *applier) run(ctx context.Context) (Result, error) {
 	}
 }
 
+// create runs a create or rotate plan; the steps are those of the package
+// doc.
 func (a *applier) create(ctx context.Context) (Result, error) {
-	p, d := a.p, a.p.Desired
-	rotate := p.Action == ActionRotate
+	p := a.p
 	res := Result{Changes: p.Changes}
 
-	// The baseline tells a client the failed attempt created apart from the
-	// ones that existed before.
-	base, err := a.s.List(ctx)
+	// 1. Baseline, or the client a concurrent run created since the plan.
+	known, earlier, err := a.baseline(ctx)
 	if err != nil {
-		return res, fmt.Errorf("listing OAuth clients before creating %q: %w", d.Name, err)
+		return res, err
 	}
-	known := make(map[string]bool, len(base))
-	for _, c := range base {
-		known[c.ID] = true
-	}
-	if !rotate {
-		// The plan saw no client with this name; one that appeared since was
-		// created by a concurrent run, which delivered its secret. Creating
-		// another would only lose the race below.
-		switch named := activeNamed(base, d.Name); len(named) {
-		case 0:
-		case 1:
-			return a.deferToConcurrent(ctx, res, known)
-		default:
-			return res, ambiguous(d.Name, named)
-		}
+	if earlier != nil {
+		return a.concurrentWinner(res, *earlier), nil
 	}
 
-	return a.createAndCheck(ctx, res, known)
-}
-
-// createAndCheck creates the client, delivers its secret, resolves a race
-// with concurrent runs and, for a rotation, revokes the old client.
-func (a *applier) createAndCheck(ctx context.Context, res Result, known map[string]bool) (Result, error) {
-	p := a.p
-	rotate := p.Action == ActionRotate
+	// 2. Create, revoking what ambiguous failures may have left.
 	made, err := a.createWithRecovery(ctx, &res, known)
 	if err != nil {
 		return res, err
 	}
 	id := made.Client.ID
 	a.secret = made.Secret
-	res.ClientID = id
-	res.Secret = made.Secret
-	res.Action = ResultCreated
-	if rotate {
+
+	// 3. Deliver before anything else can fail: the secret exists nowhere
+	// else.
+	if err := a.secrets.Deliver(ctx, id, made.Secret); err != nil {
+		return a.undoCreate(ctx, res, id, err)
+	}
+	res.ClientID, res.Secret, res.Action = id, made.Secret, ResultCreated
+	if p.Action == ActionRotate {
 		res.Action = ResultRotated
 	}
 
-	// Deliver before anything else can fail: the secret exists nowhere else.
-	if derr := a.deliver(ctx, res); derr != nil {
-		return a.undoCreate(ctx, res, id, derr)
-	}
-
-	// From here the new client is live and its secret is stored; finish the
-	// job even if the caller's context is cancelled.
-	cctx := context.WithoutCancel(ctx)
-	if !(rotate && a.opt.Pinned) {
-		var lost bool
-		if res, lost, err = a.raceCheck(cctx, res); err != nil || lost {
-			return res, err
+	// 4. The new client is live and its secret stored: finish the job even
+	// if the caller's context is cancelled.
+	ctx = context.WithoutCancel(ctx)
+	if !(p.Action == ActionRotate && a.opt.Pinned) {
+		winner, err := a.raceWinner(ctx, &res, id)
+		if err != nil {
+			// A concurrent run's orphan clean-up revoked our client.
+			res.Action = ""
+			return res, a.retract(ctx, err)
+		}
+		if winner.ID != id {
+			// 5. Lost: revoke our client, withdraw its secret.
+			return a.yieldTo(ctx, res, winner)
 		}
 	}
-	if rotate {
-		// Only the winner of a race revokes the client it replaces: that
-		// client may itself be the winner a losing run deferred to.
-		if err := a.revoke(cctx, p.ClientID); err != nil {
+
+	// 6. Only the winner of a race revokes the client a rotation replaces:
+	// that client may itself be the winner a losing run deferred to.
+	if p.Action == ActionRotate {
+		if err := a.revoke(ctx, p.ClientID); err != nil {
 			return res, fmt.Errorf("new OAuth client %s was created and its secret delivered, but revoking the old client %s failed, so both are active: revoke %s by hand: %w",
 				id, p.ClientID, p.ClientID, err)
 		}
@@ -275,28 +206,46 @@ func (a *applier) createAndCheck(ctx context.Context, res Result, known map[stri
 	return res, nil
 }
 
-// deferToConcurrent handles a baseline that shows one client with the
-// plan's name, created by a concurrent run since the plan. That run may not
-// have finished its own race check, and may yet lose it to a client stamped
-// in the same millisecond; so this run settles and lists again, and reports
-// the earliest active client of that complete list (the winner every run
-// computes), or creates after all if the client has gone.
-func (a *applier) deferToConcurrent(ctx context.Context, res Result, known map[string]bool) (Result, error) {
+// baseline lists the clients before the create and returns their ids. For
+// a create (not a rotation), a client with the plan's name that appeared
+// since the plan was made by a concurrent run; after settling and listing
+// again, baseline returns the earliest such client as earlier, or, if it
+// has gone, the ids of that second list too.
+func (a *applier) baseline(ctx context.Context) (known map[string]bool, earlier *Client, err error) {
 	d := a.p.Desired
-	if err := a.opt.Settle(ctx); err != nil {
-		return res, fmt.Errorf("waiting to check OAuth clients before creating %q: %w", d.Name, err)
-	}
 	list, err := a.s.List(ctx)
 	if err != nil {
-		return res, fmt.Errorf("listing OAuth clients before creating %q: %w", d.Name, err)
+		return nil, nil, fmt.Errorf("listing OAuth clients before creating %q: %w", d.Name, err)
+	}
+	known = make(map[string]bool, len(list))
+	for _, c := range list {
+		known[c.ID] = true
+	}
+	if a.p.Action == ActionRotate {
+		return known, nil, nil
+	}
+	switch named := activeNamed(list, d.Name); len(named) {
+	case 0:
+		return known, nil, nil
+	case 1:
+	default:
+		return nil, nil, ambiguous(d.Name, named)
+	}
+	// That run may not have finished its own check, and may yet lose it to
+	// a client stamped in the same millisecond.
+	if err := a.opt.Settle(ctx); err != nil {
+		return nil, nil, fmt.Errorf("waiting to check OAuth clients before creating %q: %w", d.Name, err)
+	}
+	if list, err = a.s.List(ctx); err != nil {
+		return nil, nil, fmt.Errorf("listing OAuth clients before creating %q: %w", d.Name, err)
 	}
 	if named := activeNamed(list, d.Name); len(named) > 0 {
-		return a.concurrentWinner(res, named[0]), nil
+		return nil, &named[0], nil
 	}
 	for _, c := range list {
 		known[c.ID] = true
 	}
-	return a.createAndCheck(ctx, res, known)
+	return known, nil, nil
 }
 
 // createWithRecovery calls Create until it succeeds, fails for certain, or
@@ -355,8 +304,6 @@ func (a *applier) createWithRecovery(ctx context.Context, res *Result, known map
 
 // undoCreate revokes a client whose secret reached no sink.
 func (a *applier) undoCreate(ctx context.Context, res Result, id string, derr error) (Result, error) {
-	res.Action = ""
-	res.Secret = ""
 	res.ClientID = a.p.ClientID
 	rerr := a.revoke(context.WithoutCancel(ctx), id)
 	if rerr != nil {
@@ -388,57 +335,51 @@ func sleepSettle(ctx context.Context) error {
 	}
 }
 
-// raceCheck lists again after a create and, if a concurrent run's client
-// wins (see Apply), revokes this run's client and reports lost. The client a
-// rotation replaces is not a contender: it is about to be revoked by
-// whichever run wins.
-func (a *applier) raceCheck(ctx context.Context, res Result) (Result, bool, error) {
-	d, id := a.p.Desired, res.ClientID
+// errRevokedUnderUs: this run's new client is no longer active. Only a
+// concurrent run's orphan clean-up revokes a client it did not create: it
+// took ours for the one its failed attempt made.
+var errRevokedUnderUs = errors.New("revoked by a concurrent takos-apply run")
+
+// raceWinner returns the client that stays among this run's client id and
+// the contenders (see the package doc, race resolution), listing until a
+// list proves the outcome. A check that cannot list or wait keeps this
+// run's client and says so in a Note. The error is errRevokedUnderUs when
+// this run's client is no longer active.
+func (a *applier) raceWinner(ctx context.Context, res *Result, id string) (Client, error) {
+	d := a.p.Desired
+	unchecked := func(what string, err error) (Client, error) {
+		res.Notes = append(res.Notes, fmt.Sprintf("could not %s to check for a concurrent run (%v); if takos-apply later reports several clients named %q, keep %s and revoke the others", what, err, d.Name, id))
+		return Client{ID: id}, nil
+	}
 	named, own, err := a.contenders(ctx, id)
 	if err != nil {
-		res.Notes = append(res.Notes, fmt.Sprintf("could not list clients to check for a concurrent run (%v); if takos-apply later reports several clients named %q, keep %s and revoke the others", err, d.Name, id))
-		return res, false, nil
+		return unchecked("list clients", err)
 	}
-	if own == nil {
-		return a.revokedUnderUs(res)
-	}
-	if len(named) == 0 || !named[0].CreatedAt.Before(own.CreatedAt) {
+	if own != nil && (len(named) == 0 || !named[0].CreatedAt.Before(own.CreatedAt)) {
 		// Nothing stamped earlier is listed, so the list does not prove
 		// the outcome: a tied client may not be visible yet.
 		if err := a.opt.Settle(ctx); err != nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("could not wait to check for a concurrent run (%v); if takos-apply later reports several clients named %q, keep %s and revoke the others", err, d.Name, id))
-			return res, false, nil
+			return unchecked("wait", err)
 		}
 		if named, own, err = a.contenders(ctx, id); err != nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("could not list clients to check for a concurrent run (%v); if takos-apply later reports several clients named %q, keep %s and revoke the others", err, d.Name, id))
-			return res, false, nil
-		}
-		if own == nil {
-			return a.revokedUnderUs(res)
+			return unchecked("list clients", err)
 		}
 	}
-	if named[0].ID == id {
-		if len(named) > 1 {
-			others := make([]string, 0, len(named)-1)
-			for _, c := range named[1:] {
-				others = append(others, c.ID)
-			}
-			res.Notes = append(res.Notes, fmt.Sprintf("other active clients are named %q (%s): a concurrent run that created one revokes it itself; revoke any that remain by hand", d.Name, strings.Join(others, ", ")))
+	if own == nil {
+		return Client{}, fmt.Errorf("new OAuth client %s was %w after its secret was delivered, so the delivered secret does not work; re-run takos-apply", id, errRevokedUnderUs)
+	}
+	if len(named) == 0 {
+		// The server lists our client under another name: no contender.
+		return *own, nil
+	}
+	if named[0].ID == id && len(named) > 1 {
+		others := make([]string, 0, len(named)-1)
+		for _, c := range named[1:] {
+			others = append(others, c.ID)
 		}
-		return res, false, nil
+		res.Notes = append(res.Notes, fmt.Sprintf("other active clients are named %q (%s): a concurrent run that created one revokes it itself; revoke any that remain by hand", d.Name, strings.Join(others, ", ")))
 	}
-	winner := named[0]
-	if err := a.revoke(ctx, id); err != nil {
-		return res, false, fmt.Errorf("a concurrent run created OAuth client %s first; revoking this run's duplicate client %s failed, so both are active: revoke %s by hand: %w",
-			winner.ID, id, id, err)
-	}
-	res.Revoked = append(res.Revoked, id)
-	res.RetractSecret = true
-	res.Notes = append(res.Notes, fmt.Sprintf("this run's client %s was revoked, so the secret this run delivered must not be used", id))
-	if a.p.Action == ActionRotate {
-		res.Notes = append(res.Notes, fmt.Sprintf("this run did not revoke client %s: the concurrent run that won replaces it", a.p.ClientID))
-	}
-	return a.concurrentWinner(res, winner), true, nil
+	return named[0], nil
 }
 
 // contenders lists the clients and returns the active ones named like the
@@ -461,13 +402,29 @@ func (a *applier) contenders(ctx context.Context, id string) (named []Client, ow
 	return named, &list[i], nil
 }
 
-// revokedUnderUs fails a run whose new client is no longer active. Only a
-// concurrent run's orphan clean-up revokes a client it did not create: it
-// took ours for the one its failed attempt made.
-func (a *applier) revokedUnderUs(res Result) (Result, bool, error) {
-	res.Action = ""
-	res.RetractSecret = true
-	return res, false, fmt.Errorf("new OAuth client %s was revoked by a concurrent takos-apply run after its secret was delivered, so the delivered secret does not work; re-run takos-apply", res.ClientID)
+// yieldTo is a lost race: this run revokes its own client, withdraws the
+// secret it delivered and reports the winner as unchanged.
+func (a *applier) yieldTo(ctx context.Context, res Result, winner Client) (Result, error) {
+	id := res.ClientID
+	if err := a.revoke(ctx, id); err != nil {
+		return res, fmt.Errorf("a concurrent run created OAuth client %s first; revoking this run's duplicate client %s failed, so both are active: revoke %s by hand: %w",
+			winner.ID, id, id, err)
+	}
+	res.Revoked = append(res.Revoked, id)
+	res.Notes = append(res.Notes, fmt.Sprintf("this run's client %s was revoked, so the secret this run delivered must not be used", id))
+	if a.p.Action == ActionRotate {
+		res.Notes = append(res.Notes, fmt.Sprintf("this run did not revoke client %s: the concurrent run that won replaces it", a.p.ClientID))
+	}
+	return a.concurrentWinner(res, winner), a.retract(ctx, nil)
+}
+
+// retract withdraws the delivered secret of a client that did not survive,
+// adding a failure to err.
+func (a *applier) retract(ctx context.Context, err error) error {
+	if rerr := a.secrets.Retract(ctx); rerr != nil {
+		return errors.Join(err, fmt.Errorf("withdrawing the secret of revoked OAuth client from where it was delivered failed, so a dead secret may remain there: %w", rerr))
+	}
+	return err
 }
 
 // concurrentWinner reports the client a concurrent run created (and whose

@@ -34,8 +34,8 @@ type scenario struct {
 	wantNotes    []string // each must be a substring of some note
 	wantActive   []string // active clients named desired.Name at the end
 	wantDelivers int
-	// wantRetract: the delivered secret's client is dead, so the caller must
-	// withdraw it (Result.RetractSecret).
+	// wantRetract: the delivered secret's client is dead, so Apply withdrew
+	// it from the sink (Secrets.Retract, exactly once).
 	wantRetract bool
 	// lostOK lists clients whose secret may be lost while they stay active,
 	// because the error told the user so without knowing the id.
@@ -472,7 +472,7 @@ func runScenario(t *testing.T, tc scenario) {
 	if opt.Settle == nil {
 		opt.Settle = s.settle
 	}
-	res, err := reconcile.Apply(ctx, s, p, k.deliver, opt)
+	res, err := reconcile.Apply(ctx, s, p, k, opt)
 	rawErr := ""
 	if err != nil {
 		rawErr = err.Error()
@@ -546,8 +546,12 @@ func runScenario(t *testing.T, tc scenario) {
 	if got := k.count(); got != tc.wantDelivers {
 		t.Errorf("deliveries = %d, want %d", got, tc.wantDelivers)
 	}
-	if res.RetractSecret != tc.wantRetract {
-		t.Errorf("Apply().RetractSecret = %v, want %v", res.RetractSecret, tc.wantRetract)
+	wantRetracts := 0
+	if tc.wantRetract {
+		wantRetracts = 1
+	}
+	if got := k.retracted(); got != wantRetracts {
+		t.Errorf("Secrets.Retract calls = %d, want %d", got, wantRetracts)
 	}
 	lostText := rawErr
 	for _, id := range tc.lostOK {
@@ -626,7 +630,7 @@ func TestApplySecondApplyIsUnchanged(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Select() error = %v", err)
 				}
-				res, err := reconcile.Apply(context.Background(), s, reconcile.Diff(desired, cur, rotate), k.deliver, reconcile.ApplyOptions{})
+				res, err := reconcile.Apply(context.Background(), s, reconcile.Diff(desired, cur, rotate), k, reconcile.ApplyOptions{})
 				if err != nil {
 					t.Fatalf("Apply() error = %v", err)
 				}
@@ -662,10 +666,10 @@ func TestApplyDeliversBeforeAnyOtherCall(t *testing.T) {
 			}
 			s.fail("create", 1, committedLost)
 			var atDelivery []string
-			deliver := func(ctx context.Context, r reconcile.Result) error {
+			deliver := deliverFunc(func(context.Context, string, string) error {
 				atDelivery = s.callLog()
 				return nil
-			}
+			})
 			if _, err := reconcile.Apply(context.Background(), s, reconcile.Diff(desired, cur, rotate), deliver, reconcile.ApplyOptions{}); err != nil {
 				t.Fatalf("Apply() error = %v", err)
 			}
@@ -710,7 +714,7 @@ func TestApplySecretCanary(t *testing.T) {
 				}
 				k := newSink()
 				f(s, k)
-				res, err := reconcile.Apply(context.Background(), s, reconcile.Diff(desired, cur, rotate), k.deliver, reconcile.ApplyOptions{})
+				res, err := reconcile.Apply(context.Background(), s, reconcile.Diff(desired, cur, rotate), k, reconcile.ApplyOptions{})
 				checkNoCanary(t, res, err)
 				if err == nil && res.Action != reconcile.ResultUnchanged && !strings.Contains(res.Secret, canary) {
 					t.Errorf("Apply().Secret = %q on success, want the issued secret", res.Secret)
@@ -745,18 +749,18 @@ func ownRevoked(s *fakeStore) func(string, int) {
 }
 
 func TestApplyInvalidPlans(t *testing.T) {
-	noop := func(context.Context, reconcile.Result) error { return nil }
+	noop := deliverFunc(func(context.Context, string, string) error { return nil })
 	tests := []struct {
 		name    string
 		plan    reconcile.Plan
-		deliver reconcile.Deliver
+		deliver reconcile.Secrets
 		want    string
 	}{
 		{name: "unknown action", plan: reconcile.Plan{Action: "delete", ClientID: "c1"}, deliver: noop, want: `unknown action "delete"`},
 		{name: "unchanged without id", plan: reconcile.Plan{Action: reconcile.ActionUnchanged}, want: "unchanged without a client id"},
 		{name: "update without id", plan: reconcile.Plan{Action: reconcile.ActionUpdate, Changes: []reconcile.Change{{Field: "name"}}}, want: "update without a client id"},
 		{name: "create without name", plan: reconcile.Plan{Action: reconcile.ActionCreate}, deliver: noop, want: "without a client name"},
-		{name: "create without deliver", plan: reconcile.Diff(desired, nil, false), want: "needs a Deliver func"},
+		{name: "create without deliver", plan: reconcile.Diff(desired, nil, false), want: "needs Secrets to deliver"},
 		{name: "rotate without id", plan: reconcile.Plan{Action: reconcile.ActionRotate, Desired: desired}, deliver: noop, want: "rotate without a client id"},
 	}
 	for _, tc := range tests {
@@ -781,7 +785,7 @@ func TestApplyOptions(t *testing.T) {
 		Now:  func() time.Time { return now },
 		Wait: func(ctx context.Context, attempt int) error { waits = append(waits, attempt); return nil },
 	}
-	res, err := reconcile.Apply(context.Background(), s, reconcile.Diff(desired, nil, false), newSink().deliver, opt)
+	res, err := reconcile.Apply(context.Background(), s, reconcile.Diff(desired, nil, false), newSink(), opt)
 	if err != nil {
 		t.Fatalf("Apply() error = %v", err)
 	}
@@ -791,4 +795,41 @@ func TestApplyOptions(t *testing.T) {
 	if !res.AppliedAt.Equal(now) {
 		t.Errorf("Apply().AppliedAt = %v, want %v", res.AppliedAt, now)
 	}
+}
+
+// TestApplyRetractFails: a run that lost a race and cannot withdraw the
+// secret it delivered says so with an error, and still reports the winner.
+func TestApplyRetractFails(t *testing.T) {
+	s := newFakeStore()
+	s.before = func(op string, n int) {
+		if op == "create" && n == 1 {
+			// A concurrent run's client, a millisecond older than ours.
+			c := existing("")
+			c.CreatedAt = time.Time{}
+			s.inject(c)
+			s.advance(time.Millisecond)
+		}
+	}
+	k := &failingRetract{sink: newSink()}
+	res, err := reconcile.Apply(context.Background(), s, reconcile.Diff(desired, nil, false), k, reconcile.ApplyOptions{Settle: s.settle})
+	if err == nil || !strings.Contains(err.Error(), "dead secret may remain") || !strings.Contains(err.Error(), "read-only file system") {
+		t.Fatalf("Apply error = %v, want the failed withdrawal", err)
+	}
+	if res.Action != reconcile.ResultUnchanged || s.sym(res.ClientID) != "c001" || res.Secret != "" {
+		t.Errorf("Apply = %q %q secret %v; want the winner c001 unchanged and no secret", res.Action, s.sym(res.ClientID), res.Secret != "")
+	}
+	if k.retracts != 1 {
+		t.Errorf("Retract calls = %d, want 1", k.retracts)
+	}
+	checkNoCanary(t, res, err)
+}
+
+type failingRetract struct {
+	*sink
+	retracts int
+}
+
+func (f *failingRetract) Retract(context.Context) error {
+	f.retracts++
+	return errors.New("GITHUB_OUTPUT: read-only file system")
 }

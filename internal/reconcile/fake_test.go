@@ -366,15 +366,15 @@ func cloneClient(c reconcile.Client) reconcile.Client {
 	return c
 }
 
-// sink is a Deliver target that records what reached it and fails on chosen
-// calls.
+// sink is a reconcile.Secrets that records what reached it and fails on
+// chosen Deliver calls.
 type sink struct {
 	mu        sync.Mutex
 	n         int
 	failOn    map[int]bool
 	quoteErr  bool              // the failure message quotes the secret
 	delivered map[string]string // secret by client id
-	results   []reconcile.Result
+	retracts  int               // Retract calls
 }
 
 func newSink(failOn ...int) *sink {
@@ -385,23 +385,47 @@ func newSink(failOn ...int) *sink {
 	return k
 }
 
-func (k *sink) deliver(ctx context.Context, r reconcile.Result) error {
+func (k *sink) Deliver(ctx context.Context, clientID, secret string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.n++
 	if k.failOn[k.n] {
 		if k.quoteErr {
-			return fmt.Errorf("writing client_secret=%s to GITHUB_OUTPUT: disk full", r.Secret)
+			return fmt.Errorf("writing client_secret=%s to GITHUB_OUTPUT: disk full", secret)
 		}
 		return errors.New("writing GITHUB_OUTPUT: disk full")
 	}
-	if r.Secret == "" || r.ClientID == "" {
+	if secret == "" || clientID == "" {
 		return errors.New("deliver called without a secret or client id")
 	}
-	k.delivered[r.ClientID] = r.Secret
-	k.results = append(k.results, r)
+	k.delivered[clientID] = secret
 	return nil
 }
+
+func (k *sink) Retract(context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.delivered) == 0 {
+		return errors.New("retract called before a secret was delivered")
+	}
+	k.retracts++
+	return nil
+}
+
+func (k *sink) retracted() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.retracts
+}
+
+// deliverFunc is a reconcile.Secrets that runs a function on Deliver.
+type deliverFunc func(ctx context.Context, clientID, secret string) error
+
+func (f deliverFunc) Deliver(ctx context.Context, clientID, secret string) error {
+	return f(ctx, clientID, secret)
+}
+
+func (deliverFunc) Retract(context.Context) error { return nil }
 
 func (k *sink) count() int {
 	k.mu.Lock()

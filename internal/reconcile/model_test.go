@@ -196,7 +196,7 @@ func runInterleaving(ex *explorer, rotate, existingClient bool) ([]string, error
 					return reconcile.Result{}, err
 				}
 				p := reconcile.Diff(desired, cur, rotate)
-				return reconcile.Apply(context.Background(), st, p, sinks[i].deliver, reconcile.ApplyOptions{Settle: m.settle(i)})
+				return reconcile.Apply(context.Background(), st, p, sinks[i], reconcile.ApplyOptions{Settle: m.settle(i)})
 			}()
 			m.events <- schedEvent{run: i, done: true}
 		}()
@@ -233,7 +233,7 @@ func runInterleaving(ex *explorer, rotate, existingClient bool) ([]string, error
 		}
 	}
 	for i := range runs {
-		trace = append(trace, fmt.Sprintf("run %d: result %s %s, retract %v, err %v", i, results[i].Action, results[i].ClientID, results[i].RetractSecret, errs[i]))
+		trace = append(trace, fmt.Sprintf("run %d: result %s %s, retract %v, err %v", i, results[i].Action, results[i].ClientID, sinks[i].retracted() > 0, errs[i]))
 	}
 	return trace, checkInterleaving(s, sinks, results, errs)
 }
@@ -276,8 +276,8 @@ func checkInterleaving(s *fakeStore, sinks []*sink, results []reconcile.Result, 
 				holders++
 				continue
 			}
-			if !results[i].RetractSecret && !replaced(results, i, id) {
-				return fmt.Errorf("run %d delivered the secret of dead client %s and did not ask to retract it", i, id)
+			if k.retracted() == 0 && !replaced(results, i, id) {
+				return fmt.Errorf("run %d delivered the secret of dead client %s and did not retract it", i, id)
 			}
 		}
 	}

@@ -22,7 +22,7 @@ func runCycle(ctx context.Context, s *fakeStore, rotate bool, k *sink) (reconcil
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	return reconcile.Apply(ctx, s, reconcile.Diff(desired, cur, rotate), k.deliver, reconcile.ApplyOptions{Settle: s.settle})
+	return reconcile.Apply(ctx, s, reconcile.Diff(desired, cur, rotate), k, reconcile.ApplyOptions{Settle: s.settle})
 }
 
 // TestApplyConcurrent races several runs of one manifest against one store

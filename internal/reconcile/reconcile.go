@@ -1,22 +1,3 @@
-// Package reconcile is the plan/apply engine for the OAuth client that a
-// Takos app manifest declares. It is pure logic over the small Store
-// interface: no HTTP, no YAML, no GitHub.
-//
-// The control plane has no natural unique key, no idempotency key and no
-// rotation API for OAuth clients (a client secret is returned once, by the
-// create call, and never again). The engine therefore:
-//
-//   - identifies "our" client by a pinned id, or by being the only active
-//     client with the manifest's name (Select);
-//   - computes a plan (Diff) and executes it with as few writes as possible
-//     (Apply): no write at all when nothing changed, one PATCH with only the
-//     changed fields for an update;
-//   - hands a newly issued secret to a Deliver sink before any other call that
-//     could fail, and revokes a client whose secret reached no sink;
-//   - never blindly retries a create: after an ambiguous failure it lists
-//     again and revokes the client the failed attempt may have created;
-//   - resolves two runs that created a client at the same time with a rule both
-//     compute identically (earliest CreatedAt, then smallest id wins).
 package reconcile
 
 import (
@@ -210,6 +191,10 @@ type Plan struct {
 	// Current is the existing client the plan was computed against, or nil.
 	Current *Client
 }
+
+// IssuesSecret says whether executing p creates a client, whose one-time
+// secret then needs somewhere to go.
+func (p Plan) IssuesSecret() bool { return p.Action == ActionCreate || p.Action == ActionRotate }
 
 // Diff computes the plan that makes current look like desired. It is pure.
 //
