@@ -20,6 +20,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/oauthmeta"
 	"github.com/takos-dev/takos-apply/internal/reconcile"
 	"github.com/takos-dev/takos-apply/internal/report"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
@@ -373,12 +374,17 @@ func (r *runner) sinks(autoEnv bool) *export.Multi {
 	// The one-time print goes only to a terminal: a redirected stderr is a
 	// CI job log or a file, where a secret in clear text would stay.
 	var terminal io.Writer
-	if r.f.printSecret || isTerminal(r.e.stderr) {
+	var terminalName string
+	switch {
+	case isTerminal(r.e.stderr):
 		terminal = r.e.stderr
+	case r.f.printSecret:
+		terminal, terminalName = r.e.stderr, "stderr ("+redirectedTo(r.e.stderr)+")"
 	}
 	return export.New(export.Config{
 		Stdout:        r.e.stdout,
 		Terminal:      terminal, // stdout may be --format json
+		TerminalName:  terminalName,
 		Getenv:        r.e.getenv,
 		Masker:        r.masker,
 		GitHubActions: r.actions,
@@ -461,6 +467,29 @@ func (s *secretSinks) Retract(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", strings.Join(s.took, ", "), err)
 	}
 	return nil
+}
+
+// redirectedTo says where a stream that is not a terminal goes, for the
+// log line of a forced print: the file's path when the system can tell
+// (/dev/stderr resolves to it on Linux), else what kind of stream it is.
+func redirectedTo(w io.Writer) string {
+	f, ok := w.(*os.File)
+	if !ok {
+		return "not a terminal"
+	}
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return "not a terminal"
+	case st.Mode()&os.ModeNamedPipe != 0:
+		return "a pipe, not a terminal"
+	case !st.Mode().IsRegular():
+		return "not a terminal"
+	}
+	if p, err := filepath.EvalSymlinks(f.Name()); err == nil && filepath.IsAbs(p) && !strings.HasPrefix(p, "/dev/") && !strings.HasPrefix(p, "/proc/") {
+		return "the file " + safetext.Quote(p, 0) + ", not a terminal"
+	}
+	return "a file, not a terminal"
 }
 
 // notes prints the sinks' remarks (a dotenv file that had been readable by

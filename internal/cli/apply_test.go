@@ -135,3 +135,38 @@ func TestApplyPreflight(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectedTo: a forced print names the file stderr goes to, through
+// a link as /dev/stderr is one, or the kind of stream.
+func TestRedirectedTo(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "deploy.log")
+	if err := os.WriteFile(log, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "stderr")
+	if err := os.Symlink(log, link); err != nil {
+		t.Skip(err)
+	}
+	f, err := os.OpenFile(link, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	real, _ := filepath.EvalSymlinks(log)
+	if got, want := redirectedTo(f), `the file "`+real+`", not a terminal`; got != want {
+		t.Errorf("redirectedTo(file) = %q, want %q", got, want)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if got := redirectedTo(w); got != "a pipe, not a terminal" {
+		t.Errorf("redirectedTo(pipe) = %q", got)
+	}
+	if got := redirectedTo(new(strings.Builder)); got != "not a terminal" {
+		t.Errorf("redirectedTo(buffer) = %q", got)
+	}
+}

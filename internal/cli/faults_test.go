@@ -364,7 +364,7 @@ func TestPlanOnlyReads(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := Run(context.Background(), []string{"plan", filepath.Join(s.dir, ".takos", "app.yml")},
 		func(k string) string { return s.env[k] }, strings.NewReader(""), &stdout, &stderr)
-	if code != ExitOK || !strings.Contains(stdout.String(), "~ redirect_uris: https://old.example.com/cb -> https://demo.example.com/cb") {
+	if code != ExitOK || !strings.Contains(stdout.String(), "~ redirectUris: https://old.example.com/cb -> https://demo.example.com/cb") {
 		t.Fatalf("plan = %d\n%s%s", code, stdout.String(), stderr.String())
 	}
 	for _, r := range cp.Requests() {

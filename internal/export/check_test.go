@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -204,5 +205,18 @@ func TestCheckSecretPlace(t *testing.T) {
 	}
 	if terminal.Len() != 0 {
 		t.Errorf("terminal = %q after Check, want nothing", terminal.String())
+	}
+}
+
+// TestTerminalName: a forced print names where it went.
+func TestTerminalName(t *testing.T) {
+	var w bytes.Buffer
+	took, err := New(Config{Terminal: &w, TerminalName: "stderr (the file /tmp/err.log)"}).Deliver(t.Context(), "cid", canarySecret)
+	if err != nil || !slices.Equal(took, []string{"stderr (the file /tmp/err.log)"}) {
+		t.Errorf("Deliver = %v, %v; want the stream's name", took, err)
+	}
+	took, _ = New(Config{Terminal: &w}).Deliver(t.Context(), "cid", canarySecret)
+	if !slices.Equal(took, []string{"terminal"}) {
+		t.Errorf("Deliver = %v, want terminal by default", took)
 	}
 }

@@ -206,6 +206,10 @@ type Config struct {
 	// redirected stream is a log file, where a secret must never go. It
 	// must not be Stdout, which may carry --format json.
 	Terminal io.Writer
+	// TerminalName says where a print to Terminal ends up, for the log
+	// ("client secret delivered to …"); default "terminal". A forced print
+	// to a redirected stream names the stream and, if known, its file.
+	TerminalName string
 	// Getenv reads GITHUB_OUTPUT, GITHUB_ENV and GITHUB_STEP_SUMMARY.
 	Getenv func(string) string
 	// Masker is shared with code that masked other secrets (tokens) earlier;
@@ -250,7 +254,7 @@ func New(c Config) *Multi {
 		sinks = append(sinks, &dotenvSink{path: c.EnvFile})
 	}
 	if !c.GitHubActions && c.Terminal != nil {
-		fallback = terminalSink{w: c.Terminal}
+		fallback = terminalSink{w: c.Terminal, name: c.TerminalName}
 	}
 	return newMulti(masker, sinks, fallback, publishers...)
 }

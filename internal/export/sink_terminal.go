@@ -10,10 +10,19 @@ import (
 )
 
 // terminalSink is the sink of last resort outside Actions: a labelled
-// one-time print of the id and secret to a terminal.
-type terminalSink struct{ w io.Writer }
+// one-time print of the id and secret to a terminal (or, forced, to a
+// redirected stderr: name then says where it went).
+type terminalSink struct {
+	w    io.Writer
+	name string
+}
 
-func (terminalSink) Name() string { return "terminal" }
+func (s terminalSink) Name() string {
+	if s.name == "" {
+		return "terminal"
+	}
+	return s.name
+}
 
 // Check has nothing to ask: the caller passes a terminal only when there is
 // one, or when the user forced the print.
@@ -27,7 +36,11 @@ func (s terminalSink) Deliver(_ context.Context, clientID, secret string) error 
 	if safetext.Line(secret, len(secret)+1) != secret {
 		return errors.New("client secret was issued but contains characters that cannot be printed safely; rotate it")
 	}
-	msg := "\nA new OAuth client secret was issued. It is shown only this once and is not stored anywhere;\n" +
+	stored := "is not stored anywhere"
+	if s.name != "" {
+		stored = "is stored nowhere but here" // a forced print to a redirected stream
+	}
+	msg := "\nA new OAuth client secret was issued. It is shown only this once and " + stored + ";\n" +
 		"save it now (or re-run with --env-file PATH to write it to a dotenv file):\n" +
 		"  " + oauthClientIDEnv + "=" + safetext.Line(clientID, 0) + "\n" +
 		"  " + oauthClientSecretEnv + "=" + secret + "\n\n"

@@ -9,6 +9,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/export"
 	"github.com/takos-dev/takos-apply/internal/reconcile"
 	"github.com/takos-dev/takos-apply/internal/safetext"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
 // Plan and result rendering for plan and apply, as terraform's views do:
@@ -21,7 +22,9 @@ import (
 // each line once more.
 
 // WritePlan writes the plan p as text lines or, with format "json", as one
-// JSON document {"action","client_id","changes"}.
+// JSON document {"action","client_id","changes"}. Text shows the fields by
+// their manifest names (redirectUris); JSON keeps its stable field names
+// (redirect_uris).
 func WritePlan(w io.Writer, format string, p reconcile.Plan) error {
 	if format == "json" {
 		return writeJSONDoc(w, jsonResult{Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes)})
@@ -65,10 +68,31 @@ func WriteResult(w io.Writer, format string, res reconcile.Result) error {
 func JobSummary(res reconcile.Result, p reconcile.Plan) string {
 	rows := [][]string{{"client", displayText(p.Desired.Name), ""}, {"client id", res.ClientID, ""}}
 	for _, c := range res.Changes {
-		rows = append(rows, []string{string(c.Field), displayValue(c.From), displayValue(&c.To)})
+		rows = append(rows, []string{fieldName(c.Field), displayValue(c.From), displayValue(&c.To)})
 	}
 	return fmt.Sprintf("### takos-apply: OAuth client %s\n\n", res.Action) +
 		export.MarkdownTable([]string{"field", "from / value", "to"}, rows)
+}
+
+// fieldName is the manifest's name of a field, relative to spec.oauth:
+// clientName, redirectUris, metadata.logoUri.
+func fieldName(f reconcile.Field) string {
+	ptr, ok := fieldPointers[f]
+	if !ok {
+		return string(f)
+	}
+	return strings.ReplaceAll(strings.TrimPrefix(ptr, manifest.PtrOAuth+"/"), "/", ".")
+}
+
+// fieldPointers maps each managed field to the manifest value it comes from
+// (cli builds reconcile.Desired from these pointers).
+var fieldPointers = map[reconcile.Field]string{
+	reconcile.FieldName:         manifest.PtrClientName,
+	reconcile.FieldRedirectURIs: manifest.PtrRedirectURIs,
+	reconcile.FieldScopes:       manifest.PtrScopes,
+	reconcile.FieldLogoURI:      manifest.PtrLogoURI,
+	reconcile.FieldTOSURI:       manifest.PtrTOSURI,
+	reconcile.FieldPolicyURI:    manifest.PtrPolicyURI,
 }
 
 // maxNameRunes caps a client name in a plan heading; Takos allows 100.
@@ -77,10 +101,10 @@ const maxNameRunes = 200
 func writeChanges(b *strings.Builder, cs []reconcile.Change) {
 	for _, c := range cs {
 		if c.From == nil {
-			fmt.Fprintf(b, "  + %s: %s\n", c.Field, displayValue(&c.To))
+			fmt.Fprintf(b, "  + %s: %s\n", fieldName(c.Field), displayValue(&c.To))
 			continue
 		}
-		fmt.Fprintf(b, "  ~ %s: %s -> %s\n", c.Field, displayValue(c.From), displayValue(&c.To))
+		fmt.Fprintf(b, "  ~ %s: %s -> %s\n", fieldName(c.Field), displayValue(c.From), displayValue(&c.To))
 	}
 }
 

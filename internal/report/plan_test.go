@@ -142,3 +142,18 @@ func TestJSONThroughStream(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldNames: text plans and the job summary name every managed field
+// as the manifest does (relative to spec.oauth), not as the API does.
+func TestFieldNames(t *testing.T) {
+	all := reconcile.Desired{Name: "n", RedirectURIs: []string{"https://a/cb"}, Scopes: []string{"openid"},
+		LogoURI: "https://a/l", TOSURI: "https://a/t", PolicyURI: "https://a/p"}
+	var got []string
+	for _, c := range reconcile.Diff(all, nil, false).Changes {
+		got = append(got, fieldName(c.Field))
+	}
+	want := []string{"clientName", "redirectUris", "scopes", "metadata.logoUri", "metadata.tosUri", "metadata.policyUri"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("field names = %q, want %q", got, want)
+	}
+}
