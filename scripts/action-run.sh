@@ -22,12 +22,16 @@ flag() {
 }
 rotate="$(flag "${INPUT_ROTATE_SECRET:-}" rotate-secret)" || exit 2
 export_env="$(flag "${INPUT_EXPORT_ENV:-}" export-env)" || exit 2
+create_new="$(flag "${INPUT_CREATE_NEW:-}" create-new)" || exit 2
 
 args=("$cmd")
 [ -n "${INPUT_FORMAT:-}" ] && args+=(--format "$INPUT_FORMAT")
 if [ "$cmd" = apply ]; then
   [ "$rotate" = true ] && args+=(--rotate-secret)
   [ "$export_env" = true ] && args+=(--export-env)
+fi
+if [ "$cmd" != lint ] && [ "$create_new" = true ]; then
+  args+=(--create-new)
 fi
 args+=(-- "${INPUT_MANIFEST:-.takos/app.yml}")
 

@@ -283,6 +283,10 @@ func TestActionRunInputs(t *testing.T) {
 			[]string{"::error title=takos-apply::input rotate-secret must be true or false, got 'ture'"}},
 		{"export-env typo fails", []string{"INPUT_EXPORT_ENV=enabled"}, 2, []string{"input export-env must be true or false, got 'enabled'"}},
 		{"flags only for apply", []string{"INPUT_COMMAND=plan", "INPUT_ROTATE_SECRET=true"}, 0, []string{"args=plan -- .takos/app.yml\n"}},
+		{"create-new for apply", []string{"INPUT_CREATE_NEW=true", "INPUT_EXPORT_ENV=yes"}, 0, []string{"args=apply --export-env --create-new -- .takos/app.yml\n"}},
+		{"create-new for plan too", []string{"INPUT_COMMAND=plan", "INPUT_CREATE_NEW=on"}, 0, []string{"args=plan --create-new -- .takos/app.yml\n"}},
+		{"create-new not for lint", []string{"INPUT_COMMAND=lint", "INPUT_CREATE_NEW=true"}, 0, []string{"args=lint -- .takos/app.yml\n"}},
+		{"create-new typo fails", []string{"INPUT_CREATE_NEW=sure"}, 2, []string{"input create-new must be true or false, got 'sure'"}},
 		{"manifest after --", []string{"INPUT_COMMAND=lint", "INPUT_MANIFEST=-x.yml", "INPUT_FORMAT=sarif"}, 0,
 			[]string{"args=lint --format sarif -- -x.yml\n"}},
 	}

@@ -44,6 +44,7 @@ type applyFlags struct {
 	lintFlags
 	cpFlags
 	clientID    string
+	createNew   bool
 	rotate      bool
 	exportEnv   bool
 	envFile     string
@@ -62,6 +63,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 	f.cpFlags.register(fs, e)
 	fs.StringVar(&f.clientID, "client-id", e.getenv("TAKOS_OAUTH_CLIENT_ID"),
 		"manage this client id instead of the active client named clientName (env TAKOS_OAUTH_CLIENT_ID)")
+	fs.BoolVar(&f.createNew, "create-new", false, "create a new client even though the plan finds a likely rename of an existing one")
 	if apply {
 		fs.BoolVar(&f.rotate, "rotate-secret", false, "create a replacement client with a new secret, deliver it, then revoke the old one")
 		fs.BoolVar(&f.exportEnv, "export-env", false, "also export OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to GITHUB_ENV (as autoEnv: true does)")
@@ -118,6 +120,10 @@ func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, nam
 		return code
 	}
 	if !f.check(e, name) {
+		return ExitUsage
+	}
+	if f.createNew && f.clientID != "" {
+		fmt.Fprintf(e.stderr, "takos-apply %s: --create-new and --client-id (or TAKOS_OAUTH_CLIENT_ID) contradict each other: a pinned client is updated, never replaced by a new one\n", name)
 		return ExitUsage
 	}
 	if len(paths) > 1 {
@@ -235,11 +241,16 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
-	current, err := reconcile.Select(clients, desired.Name, r.f.clientID)
+	plan, err := reconcile.MakePlan(clients, desired, reconcile.PlanOptions{
+		PinnedID: r.f.clientID, Rotate: r.f.rotate, CreateNew: r.f.createNew,
+	})
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
-	plan := reconcile.Diff(desired, current, r.f.rotate)
+	sinks := r.sinks(oauth.AutoEnv)
+	// apply writes the job summary when it publishes its result, unless it
+	// refuses to create.
+	r.reportRename(ctx, doc, plan, sinks, !apply || plan.Refusal() != nil)
 	if !apply {
 		if err := report.WritePlan(r.e.stdout, r.f.format, plan); err != nil {
 			return r.failf(ExitFailure, "writing plan: %v", err)
@@ -249,7 +260,33 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		}
 		return ExitOK
 	}
-	return r.apply(ctx, st, plan, r.sinks(oauth.AutoEnv))
+	return r.apply(ctx, st, plan, sinks)
+}
+
+// reportRename shows a likely rename in Actions beyond the plan's own text:
+// an annotation on clientName and the job summary. The plan (text or JSON)
+// and apply's refusal say it everywhere else.
+func (r *runner) reportRename(ctx context.Context, doc *manifest.Document, plan reconcile.Plan, sinks *export.Multi, summary bool) {
+	if !r.actions {
+		return
+	}
+	c, ok := report.RenameAnnotation(doc.Path, doc.Pos(manifest.PtrClientName), plan)
+	if !ok {
+		return
+	}
+	w := r.e.stdout
+	if r.f.format == "json" {
+		w = r.e.stderr // stdout is kept for the one JSON document
+	}
+	if err := safetext.WriteCommand(w, c); err != nil {
+		r.warnf("writing the rename annotation: %v", err)
+	}
+	if !summary {
+		return
+	}
+	if err := sinks.Summarize(ctx, report.RenameSummary(plan)); err != nil {
+		r.warnf("%v", err)
+	}
 }
 
 // reportFindings prints lint findings, as annotations (workflow commands on
@@ -369,7 +406,8 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	return cp.WithMetadata(meta), ExitOK
 }
 
-// sinks are where this run's results go (export.New).
+// sinks are where this run's results go (export.New); plan uses them only
+// for the job summary.
 func (r *runner) sinks(autoEnv bool) *export.Multi {
 	// The one-time print goes only to a terminal: a redirected stderr is a
 	// CI job log or a file, where a secret in clear text would stay.
@@ -398,6 +436,10 @@ func (r *runner) sinks(autoEnv bool) *export.Multi {
 // the sinks, and withdrawing it again should its client lose a race), then
 // publish the non-secret results.
 func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sinks *export.Multi) int {
+	if err := plan.Refusal(); err != nil {
+		return r.failf(ExitFailure, "%v", err)
+	}
+
 	// 1. Preflight: every sink can take what this run will hand it, before
 	// any write request. The revoke of a client whose secret reached no
 	// sink stays in reconcile.Apply as the last line of defence.

@@ -134,6 +134,9 @@ func TestExitCodes(t *testing.T) {
 		{"apply unchanged", good, "", []string{"apply", "--env-file", "out.env", "ok.yml"}, 0},
 		{"apply env file in a missing directory", good, "", []string{"apply", "--rotate-secret", "--env-file", "missing/out.env", "ok.yml"}, 3},
 		{"apply with nowhere for the secret", good, "", []string{"apply", "--rotate-secret", "ok.yml"}, 3},
+		{"plan likely rename", good, "", []string{"plan", "other.yml"}, 0},
+		{"apply likely rename", good, "", []string{"apply", "--env-file", "out.env", "other.yml"}, 3},
+		{"apply --create-new with --client-id", good, "", []string{"apply", "--create-new", "--client-id", "x", "--env-file", "out.env", "other.yml"}, 2},
 
 		// auth
 		{"auth alone", base, "", []string{"auth"}, 2},

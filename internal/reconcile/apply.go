@@ -69,7 +69,8 @@ type ApplyOptions struct {
 // secret to secrets before any other call, make sure one client survives
 // concurrent runs (Retracting a delivered secret whose client did not),
 // and for a rotation revoke the old client; the package doc describes the
-// sequence.
+// sequence. A create plan with a likely rename (Plan.Rename) is refused
+// with a *RenameError unless the rename was overridden.
 //
 // On error the Result still reports what was done (Revoked, Notes); it
 // never carries the secret, and no error, Note or Change contains it.
@@ -135,6 +136,9 @@ func (a *applier) run(ctx context.Context) (Result, error) {
 		}
 		if a.secrets == nil {
 			return Result{}, fmt.Errorf("invalid call: %s needs Secrets to deliver the new secret to", p.Action)
+		}
+		if err := p.Refusal(); err != nil {
+			return Result{}, err
 		}
 		return a.create(ctx)
 	default:

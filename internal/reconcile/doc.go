@@ -7,8 +7,10 @@
 // create call, and never again). The engine therefore:
 //
 //   - identifies "our" client by a pinned id, or by being the only active
-//     client with the manifest's name (Select);
-//   - computes a plan (Diff) and executes it with as few writes
+//     client with the manifest's name (Select); when there is none, it
+//     looks for a client the manifest probably renamed (DetectRename), and
+//     Apply does not create while one is likely unless told to;
+//   - computes a plan (Diff, MakePlan) and executes it with as few writes
 //     as possible (Apply): no write at all when nothing changed, one PATCH
 //     with only the changed fields for an update;
 //   - hands a newly issued secret to the caller's Secrets before any other

@@ -190,11 +190,24 @@ type Plan struct {
 	Desired  Desired
 	// Current is the existing client the plan was computed against, or nil.
 	Current *Client
+	// Rename, for a create, is a client the manifest probably still means
+	// under an older name (MakePlan, DetectRename); nil when none is likely.
+	Rename *Rename
 }
 
 // IssuesSecret says whether executing p creates a client, whose one-time
 // secret then needs somewhere to go.
 func (p Plan) IssuesSecret() bool { return p.Action == ActionCreate || p.Action == ActionRotate }
+
+// Refusal is the error Apply returns for p before any call because the
+// user must decide first: a create while a rename is likely (Plan.Rename)
+// and not overridden (*RenameError). Nil otherwise.
+func (p Plan) Refusal() error {
+	if p.Action == ActionCreate && p.Rename != nil && !p.Rename.CreateNew {
+		return &RenameError{Name: p.Desired.Name, Rename: *p.Rename}
+	}
+	return nil
+}
 
 // Diff computes the plan that makes current look like desired. It is pure.
 //
@@ -377,11 +390,6 @@ func activeNamed(clients []Client, name string) []Client {
 			out = append(out, c)
 		}
 	}
-	slices.SortFunc(out, func(a, b Client) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	sortByAge(out)
 	return out
 }

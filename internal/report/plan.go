@@ -22,12 +22,12 @@ import (
 // each line once more.
 
 // WritePlan writes the plan p as text lines or, with format "json", as one
-// JSON document {"action","client_id","changes"}. Text shows the fields by
-// their manifest names (redirectUris); JSON keeps its stable field names
-// (redirect_uris).
+// JSON document {"action","client_id","changes"} (and "likely_rename" when
+// the plan found one). Text shows the fields by their manifest names
+// (redirectUris); JSON keeps its stable field names (redirect_uris).
 func WritePlan(w io.Writer, format string, p reconcile.Plan) error {
 	if format == "json" {
-		return writeJSONDoc(w, jsonResult{Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes)})
+		return writeJSONDoc(w, jsonResult{Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes), Rename: jsonRenameOf(p.Rename)})
 	}
 	var b strings.Builder
 	name := safetext.Quote(p.Desired.Name, maxNameRunes)
@@ -42,6 +42,7 @@ func WritePlan(w io.Writer, format string, p reconcile.Plan) error {
 		fmt.Fprintf(&b, "Plan: update OAuth client %s (%s)\n", name, p.ClientID)
 	}
 	writeChanges(&b, p.Changes)
+	writeRename(&b, p)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -71,7 +72,7 @@ func JobSummary(res reconcile.Result, p reconcile.Plan) string {
 		rows = append(rows, []string{fieldName(c.Field), displayValue(c.From), displayValue(&c.To)})
 	}
 	return fmt.Sprintf("### takos-apply: OAuth client %s\n\n", res.Action) +
-		export.MarkdownTable([]string{"field", "from / value", "to"}, rows)
+		export.MarkdownTable([]string{"field", "from / value", "to"}, rows) + renameMarkdown(p)
 }
 
 // fieldName is the manifest's name of a field, relative to spec.oauth:
@@ -146,6 +147,7 @@ type jsonResult struct {
 	Action   string       `json:"action"`
 	ClientID string       `json:"client_id"`
 	Changes  []jsonChange `json:"changes"`
+	Rename   *jsonRename  `json:"likely_rename,omitempty"`
 }
 
 func jsonChanges(cs []reconcile.Change) []jsonChange {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/reconcile"
 	"github.com/takos-dev/takos-apply/internal/safetext"
+	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
 // hostileCurrent is a client as a hostile control plane could list it, had
@@ -41,6 +42,20 @@ func TestPlanGolden(t *testing.T) {
 	cleared := reconcile.Diff(reconcile.Desired{Name: "Demo", RedirectURIs: planDesired.RedirectURIs},
 		&reconcile.Client{ID: "c_x", Name: "Demo", RedirectURIs: planDesired.RedirectURIs, Scopes: []string{"openid"}, LogoURI: "https://x/l.png", Active: true}, false)
 	created := reconcile.Result{Action: reconcile.ResultCreated, ClientID: "c_new", Changes: create.Changes}
+	// The manifest renamed hostileCurrent's app: same redirect URIs.
+	renamedFrom := hostileCurrent
+	renamedFrom.RedirectURIs = planDesired.RedirectURIs
+	renamedFrom.Name = "Hello\n::error title=pwned::old"
+	other := renamedFrom
+	other.ID, other.Name = "c_other", "Hello 2"
+	rename, err := reconcile.MakePlan([]reconcile.Client{renamedFrom}, planDesired, reconcile.PlanOptions{})
+	if err != nil || rename.Rename == nil {
+		t.Fatalf("MakePlan = %+v, %v; want a likely rename", rename, err)
+	}
+	renameNew, _ := reconcile.MakePlan([]reconcile.Client{renamedFrom}, planDesired, reconcile.PlanOptions{CreateNew: true})
+	renameTwo, _ := reconcile.MakePlan([]reconcile.Client{renamedFrom, other}, planDesired, reconcile.PlanOptions{})
+	renameKnown, _ := reconcile.MakePlan([]reconcile.Client{hostileCurrent}, planDesired, reconcile.PlanOptions{KnownID: "c_old"})
+	createdNew := reconcile.Result{Action: reconcile.ResultCreated, ClientID: "c_new", Changes: renameNew.Changes}
 	rotated := reconcile.Result{Action: reconcile.ResultRotated, ClientID: "c_new", Changes: rotate.Changes, Revoked: []string{"c_old"}}
 
 	tests := []struct {
@@ -59,6 +74,19 @@ func TestPlanGolden(t *testing.T) {
 		{"result-rotated.json.golden", func(b *bytes.Buffer) error { return WriteResult(b, "json", rotated) }},
 		{"summary-rotated.golden", func(b *bytes.Buffer) error {
 			_, err := b.WriteString(JobSummary(rotated, rotate))
+			return err
+		}},
+		{"plan-rename.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", rename) }},
+		{"plan-rename-create-new.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", renameNew) }},
+		{"plan-rename-two.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", renameTwo) }},
+		{"plan-rename-known.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", renameKnown) }},
+		{"plan-rename.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", rename) }},
+		{"summary-rename.golden", func(b *bytes.Buffer) error {
+			_, err := b.WriteString(RenameSummary(rename))
+			return err
+		}},
+		{"summary-created-new.golden", func(b *bytes.Buffer) error {
+			_, err := b.WriteString(JobSummary(createdNew, renameNew))
 			return err
 		}},
 	}
@@ -155,5 +183,53 @@ func TestFieldNames(t *testing.T) {
 	want := []string{"clientName", "redirectUris", "scopes", "metadata.logoUri", "metadata.tosUri", "metadata.policyUri"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("field names = %q, want %q", got, want)
+	}
+}
+
+// TestRenameAnnotationOnlyForLikelyRenames: plans without a likely rename
+// have no annotation, no summary section and no likely_rename in JSON.
+func TestRenameAnnotationOnlyForLikelyRenames(t *testing.T) {
+	for _, p := range []reconcile.Plan{reconcile.Diff(planDesired, nil, false), reconcile.Diff(planDesired, &hostileCurrent, false)} {
+		if _, ok := RenameAnnotation("x", diag.Pos{Line: 1}, p); ok {
+			t.Errorf("%s plan has a rename annotation", p.Action)
+		}
+		if s := RenameSummary(p); s != "" {
+			t.Errorf("%s plan has a rename summary %q", p.Action, s)
+		}
+		var b bytes.Buffer
+		if err := WritePlan(&b, "json", p); err != nil || strings.Contains(b.String(), "likely_rename") {
+			t.Errorf("%s plan JSON = %s, %v; want no likely_rename", p.Action, b.String(), err)
+		}
+	}
+}
+
+// TestRenameAnnotation: the annotation is one workflow command whose data
+// shows the old client's hostile name escaped, and a Stream passes it as
+// takos-apply's own command while no other line can start one.
+func TestRenameAnnotation(t *testing.T) {
+	old := hostileCurrent
+	old.RedirectURIs = planDesired.RedirectURIs
+	old.Name = "Hello\n::error title=pwned::old"
+	p, err := reconcile.MakePlan([]reconcile.Client{old}, planDesired, reconcile.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := RenameAnnotation("apps/x/.takos/app.yml", diag.Pos{Line: 8, Column: 17}, p)
+	if !ok {
+		t.Fatal("no annotation for a likely rename")
+	}
+	var streamed bytes.Buffer
+	st := safetext.NewStream(&streamed)
+	if err := safetext.WriteCommand(st, c); err != nil {
+		t.Fatal(err)
+	}
+	st.Flush()
+	golden(t, "annotation-rename.golden", streamed.Bytes())
+	if lines := strings.Split(strings.TrimSuffix(streamed.String(), "\n"), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "::warning file=") {
+		t.Errorf("annotation = %q, want one ::warning line", streamed.String())
+	}
+	p.Rename.CreateNew = true
+	if c, _ := RenameAnnotation("x", diag.Pos{}, p); !strings.HasPrefix(c.String(), "::notice file=x,title=") {
+		t.Errorf("annotation with --create-new = %q, want a notice without a position", c.String())
 	}
 }
