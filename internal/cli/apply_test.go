@@ -273,6 +273,9 @@ func TestApplyLikelyRename(t *testing.T) {
 	if c, _ := cp.Client(old.ClientID); c.Status != "active" || active != 2 {
 		t.Errorf("after --create-new: old client %s, %d active; want the old one kept and a new one", c.Status, active)
 	}
+	if !strings.Contains(s.stderr, old.ClientID+" stays active (--create-new does not revoke it)") {
+		t.Errorf("stderr does not say the old client stays active:\n%s", s.stderr)
+	}
 	if !strings.Contains(s.stdout, "::notice file=") || !strings.Contains(s.file("summary"), "With `--create-new`") {
 		t.Errorf("apply --create-new: stdout %q, summary %q; want a notice and the summary's note", s.stdout, s.file("summary"))
 	}

@@ -207,6 +207,9 @@ func (a *applier) create(ctx context.Context) (Result, error) {
 			res.Notes = append(res.Notes, fmt.Sprintf("client %s replaces the pinned client %s, which is now revoked: update --client-id", id, p.ClientID))
 		}
 	}
+	if p.Rename != nil {
+		res.Notes = append(res.Notes, fmt.Sprintf("%s stays active (--create-new does not revoke it): revoke it once nothing uses it", strings.Join(p.Rename.IDs(), ", ")))
+	}
 	return res, nil
 }
 

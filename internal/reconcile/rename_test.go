@@ -192,4 +192,7 @@ func TestApplyRefusesLikelyRename(t *testing.T) {
 	if old, _ := s.client("c001"); !old.Active {
 		t.Error("the old client was revoked; --create-new must leave it to the user")
 	}
+	if notes := s.symAll(res.Notes); len(notes) != 1 || !strings.Contains(notes[0], "c001 stays active") {
+		t.Errorf("Notes = %q, want one saying the old client stays active", notes)
+	}
 }
