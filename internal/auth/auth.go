@@ -58,14 +58,6 @@ const (
 	ModeGoogle     Mode = "google"
 )
 
-// Token-type URNs of RFC 8693 §3.
-const (
-	tokenTypeJWT         = "urn:ietf:params:oauth:token-type:jwt"
-	tokenTypeIDToken     = "urn:ietf:params:oauth:token-type:id_token"
-	tokenTypeAccessToken = "urn:ietf:params:oauth:token-type:access_token"
-	grantTypeExchange    = "urn:ietf:params:oauth:grant-type:token-exchange"
-)
-
 // Credentials the environment provides, read through Config.Getenv.
 const (
 	envToken            = "TAKOS_TOKEN"

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 func TestDebug(t *testing.T) {
@@ -20,8 +21,8 @@ func TestDebug(t *testing.T) {
 	if rep.Mode != ModeGitHubOIDC || !strings.Contains(rep.Reason, "ACTIONS_ID_TOKEN_REQUEST_URL is set") {
 		t.Errorf("Debug() mode, reason = %q, %q; want github-oidc because of ACTIONS_ID_TOKEN_REQUEST_URL", rep.Mode, rep.Reason)
 	}
-	if rep.TokenType != "Bearer" || rep.IssuedTokenType != tokenTypeAccessToken {
-		t.Errorf("Debug() token type, issued = %q, %q; want Bearer, %s", rep.TokenType, rep.IssuedTokenType, tokenTypeAccessToken)
+	if rep.TokenType != "Bearer" || rep.IssuedTokenType != oauthwire.TokenTypeAccessToken {
+		t.Errorf("Debug() token type, issued = %q, %q; want Bearer, %s", rep.TokenType, rep.IssuedTokenType, oauthwire.TokenTypeAccessToken)
 	}
 	if strings.Join(rep.Scopes, " ") != "apps:write oauth-clients:write" {
 		t.Errorf("Debug().Scopes = %q, want the issued scopes", rep.Scopes)
@@ -39,7 +40,7 @@ func TestDebug(t *testing.T) {
 		"claim sub:", "repo:octo-org/octo-repo:environment:production\n",
 		"claim repository_id:", "123456789\n",
 		"claim job_workflow_ref:", "token type:", "Bearer\n",
-		"issued token type:", tokenTypeAccessToken, "scopes:", "apps:write oauth-clients:write\n",
+		"issued token type:", oauthwire.TokenTypeAccessToken, "scopes:", "apps:write oauth-clients:write\n",
 		"expires:", rep.Expiry.UTC().Format(time.RFC3339))
 	for _, secret := range append(s.gh.Issued(), s.sts.Issued()...) {
 		if strings.Contains(out, secret) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/httpx"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
@@ -87,25 +88,10 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // OAuthError is an RFC 6749 §5.2 error response from a token endpoint (or
-// Google's {"error":{code,message,status}} shape). Description is
-// server-supplied text, with control characters escaped (safetext.Line), shortened,
-// and scrubbed of known secrets.
-type OAuthError struct {
-	Status      int
-	Code        string
-	Description string
-}
-
-func (e *OAuthError) Error() string {
-	s := fmt.Sprintf("HTTP %d", e.Status)
-	if e.Code != "" {
-		s += " " + e.Code
-	}
-	if e.Description != "" {
-		s += ": " + e.Description
-	}
-	return s
-}
+// Google's {"error":{code,message,status}} shape). Its Description is
+// server-supplied text, with control characters escaped, shortened, and
+// scrubbed of known secrets (newOAuthError).
+type OAuthError = oauthwire.Error
 
 // errorFields picks the code and description from an OAuth or Google API
 // error body (httpx.ParseErrorBody); ok is false when body is neither.
@@ -181,7 +167,7 @@ func (rt *state) fail(op, fix string, err error) *Error {
 // exchangeFix maps an RFC 6749/8693 error code to what the user should do.
 func exchangeFix(code, audience, ghAudience, tokenURL string) string {
 	switch code {
-	case "invalid_target":
+	case oauthwire.InvalidTarget:
 		if ghAudience != audience {
 			// The user chose the GitHub token's aud: that, not the
 			// origin takos-apply derived, is what to check first.
@@ -191,20 +177,20 @@ func exchangeFix(code, audience, ghAudience, tokenURL string) string {
 		}
 		return fmt.Sprintf("the control plane does not accept the audience %q; pass the control plane URL it "+
 			"expects (the RFC 8693 audience is the control plane's origin)", audience)
-	case "invalid_request", "invalid_grant", "access_denied":
+	case oauthwire.InvalidRequest, oauthwire.InvalidGrant, oauthwire.AccessDenied:
 		return fmt.Sprintf("the control plane rejected the GitHub token: its trust policy does not match the "+
 			"token's claims (below). Compare iss, sub and aud with the policy; the token was requested with "+
 			"aud %q (--audience / TAKOS_AUDIENCE)", ghAudience)
-	case "invalid_client", "unauthorized_client":
+	case oauthwire.InvalidClient, oauthwire.UnauthorizedClient:
 		return "the token endpoint does not authorize this client or workflow run for token exchange; check that " +
 			"GitHub OIDC federation is enabled for this repository (a takos-apply broker refuses pull_request and " +
 			"pull_request_target runs unless a policy rule names the event)"
-	case "unsupported_grant_type":
+	case oauthwire.UnsupportedGrantType:
 		return fmt.Sprintf("%s does not support RFC 8693 token exchange; check --token-url / TAKOS_TOKEN_URL, "+
 			"or use TAKOS_TOKEN", httpx.Redact(tokenURL))
-	case "invalid_scope":
+	case oauthwire.InvalidScope:
 		return "the control plane refused the requested scope"
-	case "server_error", "temporarily_unavailable":
+	case oauthwire.ServerError, oauthwire.TemporarilyUnavailable:
 		return "the control plane failed; re-run the job later"
 	}
 	return "the control plane refused the token exchange; see the error above"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/httpx"
 	"github.com/takos-dev/takos-apply/internal/oauthmeta"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
@@ -102,7 +103,7 @@ func discoverTokenEndpoint(ctx context.Context, meta *oauthmeta.Cache) (string, 
 	if _, err := httpx.CheckURL(m.TokenEndpoint); err != nil {
 		return "", &Error{Op: op, Err: fmt.Errorf("token_endpoint: %w", err), Fix: fixURL}
 	}
-	if m.GrantTypesSupported != nil && !slices.Contains(m.GrantTypesSupported, grantTypeExchange) {
+	if m.GrantTypesSupported != nil && !slices.Contains(m.GrantTypesSupported, oauthwire.GrantTypeTokenExchange) {
 		return "", &Error{Op: op, Err: errors.New("the control plane does not advertise RFC 8693 token exchange (grant_types_supported)"),
 			Fix: "this control plane cannot trade a GitHub OIDC token for a credential; use a personal access token " +
 				"in TAKOS_TOKEN, run `takos-apply broker` (README \"Keyless deploys to Takos\"), or " + fixURL +
@@ -115,10 +116,10 @@ func discoverTokenEndpoint(ctx context.Context, meta *oauthmeta.Cache) (string, 
 func (s *exchangeSource) exchange(ctx context.Context, tokenURL, jwt string) (*oauth2.Token, error) {
 	const op = "github-oidc: token exchange"
 	form := url.Values{
-		"grant_type":           {grantTypeExchange},
+		"grant_type":           {oauthwire.GrantTypeTokenExchange},
 		"subject_token":        {jwt},
 		"subject_token_type":   {s.subjectType},
-		"requested_token_type": {tokenTypeAccessToken},
+		"requested_token_type": {oauthwire.TokenTypeAccessToken},
 		"audience":             {s.origin},
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/httpx"
 	"github.com/takos-dev/takos-apply/internal/oauthmeta"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 // maxOIDCResponse caps GitHub's {"value": jwt} response, as
@@ -192,10 +193,10 @@ func (r *resolver) githubOIDC(reason string) (*Resolved, error) {
 
 func subjectTokenType(s string) (string, error) {
 	switch s {
-	case "", "jwt", tokenTypeJWT:
-		return tokenTypeJWT, nil
-	case "id_token", tokenTypeIDToken:
-		return tokenTypeIDToken, nil
+	case "", "jwt", oauthwire.TokenTypeJWT:
+		return oauthwire.TokenTypeJWT, nil
+	case "id_token", oauthwire.TokenTypeIDToken:
+		return oauthwire.TokenTypeIDToken, nil
 	}
 	return "", fmt.Errorf("unknown subject token type %q", s)
 }

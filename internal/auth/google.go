@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2/google"
 
 	"github.com/takos-dev/takos-apply/internal/httpx"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
@@ -309,7 +310,7 @@ func (g *googleSource) Token() (*oauth2.Token, error) {
 	}
 	if g.idAudience == "" {
 		out := &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry}
-		return out.WithExtra(map[string]any{"issued_token_type": tokenTypeAccessToken, "scope": cloudPlatformScope}), nil
+		return out.WithExtra(map[string]any{"issued_token_type": oauthwire.TokenTypeAccessToken, "scope": cloudPlatformScope}), nil
 	}
 	return g.idToken(g.rt.ctx, t)
 }
@@ -347,7 +348,7 @@ func (g *googleSource) idToken(ctx context.Context, fed *oauth2.Token) (*oauth2.
 		expiry = exp
 	}
 	out := &oauth2.Token{AccessToken: r.Token, TokenType: "Bearer", Expiry: expiry}
-	return out.WithExtra(map[string]any{"issued_token_type": tokenTypeIDToken}), nil
+	return out.WithExtra(map[string]any{"issued_token_type": oauthwire.TokenTypeIDToken}), nil
 }
 
 // mapError turns a failure of the Google flow into an *Error, using what

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 type googleSetup struct {
@@ -41,12 +42,12 @@ func TestGoogleEndToEnd(t *testing.T) {
 		wantIssued  string
 		wantPaths   []string
 	}{
-		{name: "direct workload identity federation", wantPrefix: "ya29.fed_", wantIssued: tokenTypeAccessToken,
+		{name: "direct workload identity federation", wantPrefix: "ya29.fed_", wantIssued: oauthwire.TokenTypeAccessToken,
 			wantPaths: []string{authtest.GoogleSTSPath}},
-		{name: "service account impersonation", impersonate: true, wantPrefix: "ya29.imp_", wantIssued: tokenTypeAccessToken,
+		{name: "service account impersonation", impersonate: true, wantPrefix: "ya29.imp_", wantIssued: oauthwire.TokenTypeAccessToken,
 			wantPaths: []string{authtest.GoogleSTSPath, authtest.GoogleIAMPrefix + "takos-deployer@example-project.iam.gserviceaccount.com:generateAccessToken"}},
 		{name: "ID token for Cloud Run", impersonate: true, idAudience: "https://takos-cp-abc123-an.a.run.app",
-			wantPrefix: "eyJ", wantIssued: tokenTypeIDToken,
+			wantPrefix: "eyJ", wantIssued: oauthwire.TokenTypeIDToken,
 			wantPaths: []string{authtest.GoogleSTSPath, authtest.GoogleIAMPrefix + "takos-deployer@example-project.iam.gserviceaccount.com:generateIdToken"}},
 	}
 	for _, tc := range tests {

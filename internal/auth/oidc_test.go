@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 func TestGitHubOIDCEndToEnd(t *testing.T) {
@@ -39,8 +40,8 @@ func TestGitHubOIDCEndToEnd(t *testing.T) {
 	if d := tok.Expiry.Sub(start); d < 59*time.Minute || d > 61*time.Minute {
 		t.Errorf("Token().Expiry is %v from now, want about 1h", d)
 	}
-	if got := tok.Extra("issued_token_type"); got != tokenTypeAccessToken {
-		t.Errorf("issued_token_type = %v, want %s", got, tokenTypeAccessToken)
+	if got := tok.Extra("issued_token_type"); got != oauthwire.TokenTypeAccessToken {
+		t.Errorf("issued_token_type = %v, want %s", got, oauthwire.TokenTypeAccessToken)
 	}
 
 	// The GitHub request: api-version kept, audience = control plane origin.
@@ -68,10 +69,10 @@ func TestGitHubOIDCEndToEnd(t *testing.T) {
 	}
 	form := s.sts.Log.Requests()[1].Form
 	wantForm := map[string]string{
-		"grant_type":           grantTypeExchange,
+		"grant_type":           oauthwire.GrantTypeTokenExchange,
 		"subject_token":        authtest.Redacted,
-		"subject_token_type":   tokenTypeJWT,
-		"requested_token_type": tokenTypeAccessToken,
+		"subject_token_type":   oauthwire.TokenTypeJWT,
+		"requested_token_type": oauthwire.TokenTypeAccessToken,
 		"audience":             s.sts.URL,
 	}
 	for k, want := range wantForm {
@@ -109,19 +110,19 @@ func TestGitHubOIDCOptions(t *testing.T) {
 		wantPaths    int // requests to the STS
 	}{
 		{name: "id_token subject type", cfg: func(c *Config, _ *oidcSetup) { c.SubjectTokenType = "id_token" },
-			wantSubjType: tokenTypeIDToken, wantPaths: 2},
+			wantSubjType: oauthwire.TokenTypeIDToken, wantPaths: 2},
 		{name: "explicit audience", cfg: func(c *Config, _ *oidcSetup) { c.Audience = "takos-apply" },
-			opts: authtest.STSOptions{SubjectAudience: "takos-apply"}, wantGHAud: "takos-apply", wantSubjType: tokenTypeJWT, wantPaths: 2},
+			opts: authtest.STSOptions{SubjectAudience: "takos-apply"}, wantGHAud: "takos-apply", wantSubjType: oauthwire.TokenTypeJWT, wantPaths: 2},
 		{name: "audience trimmed", cfg: func(c *Config, s *oidcSetup) { c.Audience = " aud-from-env\n" },
-			opts: authtest.STSOptions{SubjectAudience: "aud-from-env"}, wantGHAud: "aud-from-env", wantSubjType: tokenTypeJWT, wantPaths: 2},
+			opts: authtest.STSOptions{SubjectAudience: "aud-from-env"}, wantGHAud: "aud-from-env", wantSubjType: oauthwire.TokenTypeJWT, wantPaths: 2},
 		{name: "token URL skips discovery", cfg: func(c *Config, s *oidcSetup) { c.TokenURL = s.sts.TokenURL },
-			wantSubjType: tokenTypeJWT, wantPaths: 1},
+			wantSubjType: oauthwire.TokenTypeJWT, wantPaths: 1},
 		{name: "token URL trimmed", cfg: func(c *Config, s *oidcSetup) { c.TokenURL = s.sts.TokenURL + "\n" },
-			wantSubjType: tokenTypeJWT, wantPaths: 1},
-		{name: "expires_in as a string", opts: authtest.STSOptions{ExpiresInString: true}, wantSubjType: tokenTypeJWT, wantPaths: 2},
+			wantSubjType: oauthwire.TokenTypeJWT, wantPaths: 1},
+		{name: "expires_in as a string", opts: authtest.STSOptions{ExpiresInString: true}, wantSubjType: oauthwire.TokenTypeJWT, wantPaths: 2},
 		{name: "control plane URL with a path uses its origin", cfg: func(c *Config, s *oidcSetup) {
 			c.ControlPlaneURL = s.sts.URL + "/api/v1"
-		}, wantSubjType: tokenTypeJWT, wantPaths: 2},
+		}, wantSubjType: oauthwire.TokenTypeJWT, wantPaths: 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

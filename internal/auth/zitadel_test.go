@@ -19,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 // zitadelStorage is the minimum op.Storage that lets zitadel/oidc's OP
@@ -192,8 +193,8 @@ func TestZitadelInterop(t *testing.T) {
 			if tok.AccessToken == "" || tok.Type() != "Bearer" {
 				t.Fatalf("Token() = %q type, empty=%v; want a Bearer token", tok.Type(), tok.AccessToken == "")
 			}
-			if got := tok.Extra("issued_token_type"); got != tokenTypeAccessToken {
-				t.Errorf("issued_token_type = %v, want %s", got, tokenTypeAccessToken)
+			if got := tok.Extra("issued_token_type"); got != oauthwire.TokenTypeAccessToken {
+				t.Errorf("issued_token_type = %v, want %s", got, oauthwire.TokenTypeAccessToken)
 			}
 			if d := time.Until(tok.Expiry); d < 25*time.Minute || d > 31*time.Minute {
 				t.Errorf("Token().Expiry in %v, want about 30m (zitadel's expires_in)", d)

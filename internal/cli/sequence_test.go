@@ -16,6 +16,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/broker"
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 // wireLog records, in one order, the requests a run makes to every server.
@@ -76,7 +77,7 @@ func federatedControlPlane(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC) 
 			json.NewEncoder(w).Encode(map[string]any{
 				"issuer":                origin,
 				"token_endpoint":        origin + authtest.STSTokenPath,
-				"grant_types_supported": []string{"authorization_code", authtest.GrantTypeTokenExchange},
+				"grant_types_supported": []string{"authorization_code", oauthwire.GrantTypeTokenExchange},
 				"scopes_supported":      devserver.Scopes(),
 			})
 		case r.URL.Path == authtest.STSTokenPath:

@@ -3,6 +3,8 @@ package devserver
 import (
 	"net/http"
 	"strings"
+
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 // authenticate follows requireAuth (middleware/auth.ts). The scheme must
@@ -43,7 +45,7 @@ func (s *Server) authenticate(r *http.Request) (owner string, rep reply, ok bool
 	switch {
 	case strings.HasPrefix(bearer, "tak_pat_"):
 		if !known {
-			return "", jsonReply(http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "Invalid or expired PAT"}), false
+			return "", oauthError(http.StatusUnauthorized, oauthwire.InvalidToken, "Invalid or expired PAT"), false
 		}
 	case strings.Contains(bearer, "."):
 		return "", jsonReply(http.StatusUnauthorized, map[string]string{"error": "OAuth bearer token is not supported on this endpoint. Use OAuth-protected routes."}), false

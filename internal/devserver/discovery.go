@@ -1,6 +1,10 @@
 package devserver
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
+)
 
 // DefaultAdminDomain is the ADMIN_DOMAIN of a fake built without
 // WithAdminDomain. .invalid never resolves (RFC 6761 §6.4), so a client
@@ -28,7 +32,7 @@ func (s *Server) discovery(path string) reply {
 		"jwks_uri":                              iss + "/.well-known/jwks.json",
 		"scopes_supported":                      s.scopesSupported,
 		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", oauthwire.GrantTypeDeviceCode},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":      []string{"S256"},
 	}

@@ -4,12 +4,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 // grantTypes are the grants POST /oauth/token dispatches on
 // (routes/oauth/token.ts); any other, RFC 8693 token exchange included, is
 // unsupported_grant_type: Takos has no federation at its pinned commit.
-var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"}
+var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials", oauthwire.GrantTypeDeviceCode}
 
 // oauth serves /oauth/*: the rate limit first, then the route. The fake
 // issues no OAuth tokens, so past the checks that need none (the body's
@@ -45,7 +47,7 @@ func (s *Server) oauth(r *http.Request, body []byte) reply {
 // header, as the server does), and the grant type must be one it handles.
 func tokenEndpoint(r *http.Request, body []byte) reply {
 	if !strings.Contains(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		return oauthError(http.StatusBadRequest, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+		return oauthError(http.StatusBadRequest, oauthwire.InvalidRequest, "Content-Type must be application/x-www-form-urlencoded")
 	}
 	form, _ := url.ParseQuery(string(body))
 	grant := form.Get("grant_type")
@@ -54,12 +56,12 @@ func tokenEndpoint(r *http.Request, body []byte) reply {
 			return notModelled("/oauth/token grant_type=" + grant)
 		}
 	}
-	return oauthError(http.StatusBadRequest, "unsupported_grant_type", "Unsupported grant type")
+	return oauthError(http.StatusBadRequest, oauthwire.UnsupportedGrantType, "Unsupported grant type")
 }
 
 // oauthError is the flat RFC 6749 §5.2 error body of /oauth/*.
 func oauthError(status int, code, desc string) reply {
-	return jsonReply(status, map[string]string{"error": code, "error_description": desc})
+	return reply{status: status, body: (&oauthwire.Error{Code: code, Description: desc}).Body()}
 }
 
 func notModelled(what string) reply {

@@ -43,6 +43,7 @@ var rank = map[string]int{
 	"internal/jsonptr":      10,
 	"internal/fuzzy":        10,
 	"internal/safetext":     10,
+	"internal/oauthwire":    10, // OAuth URNs, error codes and the RFC 6749 §5.2 error body: client, broker and fakes
 	"internal/layering":     100,
 }
 

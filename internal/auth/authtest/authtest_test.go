@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 func TestIssuerTokensVerify(t *testing.T) {
@@ -93,8 +95,8 @@ func TestLogRedactsSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.PostForm(sts.TokenURL, url.Values{"grant_type": {GrantTypeTokenExchange},
-		"subject_token": {tok}, "subject_token_type": {TokenTypeJWT}})
+	resp, err := http.PostForm(sts.TokenURL, url.Values{"grant_type": {oauthwire.GrantTypeTokenExchange},
+		"subject_token": {tok}, "subject_token_type": {oauthwire.TokenTypeJWT}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 // Paths served by the Google fakes.
@@ -119,7 +121,7 @@ func (g *Google) CredentialsJSON(gh *GitHubOIDC, impersonate bool) []byte {
 	f := map[string]any{
 		"type":               "external_account",
 		"audience":           g.Audience,
-		"subject_token_type": TokenTypeJWT,
+		"subject_token_type": oauthwire.TokenTypeJWT,
 		"token_url":          g.STSURL,
 		"credential_source": map[string]any{
 			"url":     gh.RequestURL + "&audience=" + url.QueryEscape(g.SubjectAudience),
@@ -146,37 +148,37 @@ func (g *Google) VerifyIDToken(tok string) (map[string]any, error) {
 
 func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
-		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "POST required")
+		oauthError(w, http.StatusMethodNotAllowed, oauthwire.InvalidRequest, "POST required")
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "malformed form")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "malformed form")
 		return
 	}
 	f := r.PostForm
 	switch {
-	case f.Get("grant_type") != GrantTypeTokenExchange:
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "Invalid value for \"grant_type\".")
+	case f.Get("grant_type") != oauthwire.GrantTypeTokenExchange:
+		oauthError(w, http.StatusBadRequest, oauthwire.UnsupportedGrantType, "Invalid value for \"grant_type\".")
 		return
 	case f.Get("audience") != g.Audience:
-		oauthError(w, http.StatusBadRequest, "invalid_request", "Invalid value for \"audience\". This value should be the full resource name of the Identity Provider.")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "Invalid value for \"audience\". This value should be the full resource name of the Identity Provider.")
 		return
-	case f.Get("subject_token_type") != TokenTypeJWT && f.Get("subject_token_type") != TokenTypeIDToken:
-		oauthError(w, http.StatusBadRequest, "invalid_request", "Invalid value for \"subject_token_type\".")
+	case f.Get("subject_token_type") != oauthwire.TokenTypeJWT && f.Get("subject_token_type") != oauthwire.TokenTypeIDToken:
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "Invalid value for \"subject_token_type\".")
 		return
 	}
 	switch _, err := verifySubject(g.verifier, f.Get("subject_token"), g.SubjectAudience, g.opts.Subject); {
 	case errors.Is(err, errTokenExpired):
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "ID Token issued at an earlier time has expired.")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidGrant, "ID Token issued at an earlier time has expired.")
 		return
 	case errors.Is(err, errWrongAudience):
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "The audience in ID Token does not match the expected audience.")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidGrant, "The audience in ID Token does not match the expected audience.")
 		return
 	case errors.Is(err, errWrongSubject):
-		oauthError(w, http.StatusBadRequest, "unauthorized_client", "The given credential is rejected by the attribute condition.")
+		oauthError(w, http.StatusBadRequest, oauthwire.UnauthorizedClient, "The given credential is rejected by the attribute condition.")
 		return
 	case err != nil:
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "Invalid ID Token: "+err.Error())
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidGrant, "Invalid ID Token: "+err.Error())
 		return
 	}
 	tok := "ya29.fed_" + randomHex(24)
@@ -186,7 +188,7 @@ func (g *Google) serveSTS(w http.ResponseWriter, r *http.Request) {
 	g.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token":      tok,
-		"issued_token_type": TokenTypeAccessToken,
+		"issued_token_type": oauthwire.TokenTypeAccessToken,
 		"token_type":        "Bearer",
 		"expires_in":        3599,
 	})

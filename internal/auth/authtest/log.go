@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 // Redacted replaces every secret value in a logged request.
@@ -199,13 +201,13 @@ func (f Fault) apply(ctx context.Context, w http.ResponseWriter) bool {
 	case f.Status != 0:
 		body := f.Body
 		if body == "" {
-			code := "invalid_request"
+			code := oauthwire.InvalidRequest
 			if f.Status >= 500 {
-				code = "server_error"
+				code = oauthwire.ServerError
 			} else if f.Status == http.StatusTooManyRequests {
-				code = "slow_down"
+				code = "slow_down" // RFC 8628 §3.5
 			}
-			body = `{"error":"` + code + `","error_description":"injected fault"}`
+			body = string((&oauthwire.Error{Code: code, Description: "injected fault"}).Body())
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.Status)
@@ -255,5 +257,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func oauthError(w http.ResponseWriter, status int, code, desc string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+	(&oauthwire.Error{Status: status, Code: code, Description: desc}).Write(w)
 }

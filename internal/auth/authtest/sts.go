@@ -8,15 +8,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
-// RFC 8693 and RFC 8414 names used by the STS fake.
+// RFC 8414 and RFC 8693 paths served by the STS fake.
 const (
-	GrantTypeTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-	TokenTypeJWT           = "urn:ietf:params:oauth:token-type:jwt"
-	TokenTypeIDToken       = "urn:ietf:params:oauth:token-type:id_token"
-	TokenTypeAccessToken   = "urn:ietf:params:oauth:token-type:access_token"
-
 	ASMetadataPath = "/.well-known/oauth-authorization-server"
 	STSTokenPath   = "/oauth/token"
 )
@@ -108,7 +105,7 @@ func (s *STS) Exchanges() int { return s.Log.Count(STSTokenPath) }
 func (s *STS) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	grants := s.opts.GrantTypes
 	if grants == nil {
-		grants = []string{"authorization_code", "refresh_token", GrantTypeTokenExchange}
+		grants = []string{"authorization_code", "refresh_token", oauthwire.GrantTypeTokenExchange}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"issuer":                                s.URL,
@@ -121,50 +118,50 @@ func (s *STS) serveMetadata(w http.ResponseWriter, r *http.Request) {
 func (s *STS) serveToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		oauthError(w, http.StatusMethodNotAllowed, "invalid_request", "POST required")
+		oauthError(w, http.StatusMethodNotAllowed, oauthwire.InvalidRequest, "POST required")
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "body is not a form")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "body is not a form")
 		return
 	}
 	f := r.PostForm
-	if f.Get("grant_type") != GrantTypeTokenExchange {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "only token exchange is supported")
+	if f.Get("grant_type") != oauthwire.GrantTypeTokenExchange {
+		oauthError(w, http.StatusBadRequest, oauthwire.UnsupportedGrantType, "only token exchange is supported")
 		return
 	}
 	switch f.Get("subject_token_type") {
-	case TokenTypeJWT, TokenTypeIDToken:
+	case oauthwire.TokenTypeJWT, oauthwire.TokenTypeIDToken:
 	default:
-		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token_type must be jwt or id_token")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "subject_token_type must be jwt or id_token")
 		return
 	}
-	if rt := f.Get("requested_token_type"); rt != "" && rt != TokenTypeAccessToken {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "only access tokens can be issued")
+	if rt := f.Get("requested_token_type"); rt != "" && rt != oauthwire.TokenTypeAccessToken {
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "only access tokens can be issued")
 		return
 	}
 	if f.Get("subject_token") == "" {
-		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token missing")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "subject_token missing")
 		return
 	}
 	claims, err := verifySubject(s.verifier, f.Get("subject_token"), s.opts.SubjectAudience, s.opts.Subject)
 	sub := stringClaim(claims, "sub")
 	switch {
 	case errors.Is(err, errTokenExpired):
-		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token has expired")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "subject_token has expired")
 		return
 	case errors.Is(err, errWrongAudience):
-		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token audience is not accepted by the trust policy")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "subject_token audience is not accepted by the trust policy")
 		return
 	case errors.Is(err, errWrongSubject):
-		oauthError(w, http.StatusBadRequest, "invalid_grant", "no trust policy matches subject "+strconv.Quote(sub))
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidGrant, "no trust policy matches subject "+strconv.Quote(sub))
 		return
 	case err != nil:
-		oauthError(w, http.StatusBadRequest, "invalid_request", "subject_token is invalid: "+err.Error())
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidRequest, "subject_token is invalid: "+err.Error())
 		return
 	}
 	if s.opts.Audience != "" && !slices.Contains(f["audience"], s.opts.Audience) {
-		oauthError(w, http.StatusBadRequest, "invalid_target", "audience is not served by this authorization server")
+		oauthError(w, http.StatusBadRequest, oauthwire.InvalidTarget, "audience is not served by this authorization server")
 		return
 	}
 	tok := "sts_at_" + randomHex(24)
@@ -174,7 +171,7 @@ func (s *STS) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	resp := map[string]any{
 		"access_token":      tok,
-		"issued_token_type": TokenTypeAccessToken,
+		"issued_token_type": oauthwire.TokenTypeAccessToken,
 		"token_type":        "Bearer",
 	}
 	secs := int64(s.opts.TokenLifetime / time.Second)
