@@ -190,6 +190,21 @@ func (f *flattener) leaf(e *jsonschema.ValidationError) []Violation {
 			def = "must list at least one item"
 		}
 		return []Violation{{Pointer: ptr, Rule: RuleMinItems, Message: name + " " + value(def)}}
+	case *kind.MinProperties:
+		def := fmt.Sprintf("must have at least %d fields", k.Want)
+		if k.Want == 1 {
+			def = "must not be empty"
+		}
+		return []Violation{{Pointer: ptr, Rule: RuleInvalid, Message: name + " " + value(def)}}
+	case *kind.MaxLength:
+		return []Violation{{Pointer: ptr, Rule: RuleInvalid,
+			Message: fmt.Sprintf("%s %s, got %d", name, value(fmt.Sprintf("must be at most %d characters long", k.Want)), k.Got)}}
+	case *kind.MaxItems:
+		return []Violation{{Pointer: ptr, Rule: RuleInvalid,
+			Message: fmt.Sprintf("%s %s, got %d", name, value(fmt.Sprintf("must have at most %d items", k.Want)), k.Got)}}
+	case *kind.Maximum:
+		return []Violation{{Pointer: ptr, Rule: RuleInvalid,
+			Message: fmt.Sprintf("%s %s, got %s", name, value("must be at most "+ratString(k.Want)), ratString(k.Got))}}
 	case *kind.UniqueItems:
 		i, j := k.Duplicates[0], k.Duplicates[1]
 		first := append(slices.Clip(tokens), strconv.Itoa(i))
@@ -212,7 +227,32 @@ func (f *flattener) typeViolation(tokens []string, want []string) Violation {
 	return Violation{Pointer: jsonptr.Format(tokens...), Rule: RuleType, Message: msg, Got: got}
 }
 
-const silentDrop = "(Takos silently drops unknown fields)"
+// fieldList names the fields an object takes, when the schema asks for
+// it: "; a rule takes name, description, match, permissions and ttl".
+func (f *flattener) fieldList(parent []string, props map[string]any) string {
+	if !f.c.opts.ListFields || len(props) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(props))
+	for k := range props {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	last := names[len(names)-1]
+	list := strings.Join(names[:len(names)-1], ", ")
+	if list != "" {
+		list += " and "
+	}
+	return "; " + f.name(parent) + " takes " + list + last
+}
+
+// note returns the schema's unknown-field note with a leading space.
+func (f *flattener) note() string {
+	if f.c.opts.UnknownNote == "" {
+		return ""
+	}
+	return " " + f.c.opts.UnknownNote
+}
 
 func (f *flattener) unknownField(schemaURL string, parent []string, key string) Violation {
 	v := Violation{Pointer: jsonptr.Format(parent...), Rule: RuleUnknownField, Key: key}
@@ -225,7 +265,7 @@ func (f *flattener) unknownField(schemaURL string, parent []string, key string) 
 	}
 	if len(parent) == 0 {
 		if spec := f.specProperties(); spec[key] != nil {
-			v.Message = fmt.Sprintf("unknown field %s at the top level; move it under spec %s", quote(key), silentDrop)
+			v.Message = fmt.Sprintf("unknown field %s at the top level; move it under spec%s", quote(key), f.note())
 			return v
 		}
 	}
@@ -233,22 +273,26 @@ func (f *flattener) unknownField(schemaURL string, parent []string, key string) 
 	present, _ := jsonptr.Lookup(f.root, parent)
 	obj, _ := present.(map[string]any)
 	v.Suggestion = suggest(key, props, obj)
-	v.where = f.where(parent)
-	v.Message = unknownFieldMessage(key, v.where, v.Suggestion, false)
+	v.where, v.tail = f.where(parent), f.note()
+	if v.Suggestion == "" {
+		v.tail = f.fieldList(parent, props) + v.tail
+	}
+	v.Message = unknownFieldMessage(key, v.where, v.Suggestion, v.tail, false)
 	return v
 }
 
 // unknownFieldMessage says what to do with an unknown key: fix it into the
 // suggested field (which is required and missing, when required is set),
-// or remove it.
-func unknownFieldMessage(key, where, suggestion string, required bool) string {
+// or remove it. tail ends the message (the fields the mapping takes, the
+// schema's note on unknown fields), with its leading "; " or " ".
+func unknownFieldMessage(key, where, suggestion, tail string, required bool) string {
 	switch {
 	case suggestion != "" && required:
-		return fmt.Sprintf("unknown field %s %s; did you mean %q, which is required and missing here? %s", quote(key), where, suggestion, silentDrop)
+		return fmt.Sprintf("unknown field %s %s; did you mean %q, which is required and missing here?%s", quote(key), where, suggestion, tail)
 	case suggestion != "":
-		return fmt.Sprintf("unknown field %s %s; did you mean %q? %s", quote(key), where, suggestion, silentDrop)
+		return fmt.Sprintf("unknown field %s %s; did you mean %q?%s", quote(key), where, suggestion, tail)
 	}
-	return fmt.Sprintf("unknown field %s %s; remove it or fix its name %s", quote(key), where, silentDrop)
+	return fmt.Sprintf("unknown field %s %s; remove it or fix its name%s", quote(key), where, tail)
 }
 
 // falseSchema reports a property the schema forbids in this context (a
@@ -257,7 +301,7 @@ func unknownFieldMessage(key, where, suggestion string, required bool) string {
 // field would be read.
 func (f *flattener) falseSchema(schemaURL string, tokens []string) Violation {
 	if len(tokens) == 0 {
-		return Violation{Rule: RuleInvalid, Message: "the manifest is not allowed here"}
+		return Violation{Rule: RuleInvalid, Message: f.c.opts.Document + " is not allowed here"}
 	}
 	key := tokens[len(tokens)-1]
 	parent := tokens[:len(tokens)-1]
@@ -266,7 +310,7 @@ func (f *flattener) falseSchema(schemaURL string, tokens []string) Violation {
 		why = "is not allowed here"
 	}
 	return Violation{Pointer: jsonptr.Format(parent...), Rule: RuleUnknownField, Key: key,
-		Message: fmt.Sprintf("field %s %s %s; remove it %s", quote(key), f.where(parent), why, silentDrop)}
+		Message: fmt.Sprintf("field %s %s %s; remove it%s", quote(key), f.where(parent), why, f.note())}
 }
 
 func (f *flattener) specProperties() map[string]any {

@@ -152,7 +152,7 @@ func TestName(t *testing.T) {
 		"routes":    []any{map[string]any{"methods": []any{"GET"}}},
 		"resources": map[string]any{"a.b": map[string]any{}},
 	}}
-	f := flattener{root: root}
+	f := flattener{c: &compiled{opts: appOptions}, root: root}
 	long := strings.Repeat("k", 70)
 	tests := []struct {
 		tokens []string

@@ -81,16 +81,57 @@ type Violation struct {
 	Fix string
 
 	where string // "in spec.oauth", for rewording a RuleUnknownField message
+	tail  string // what ends that message (see unknownFieldMessage)
 }
 
-// compiled is the schema compiled once per process. Both fields are
+// compiled is a schema compiled once per process. Its fields are
 // read-only after construction, so it is shared by all goroutines.
 type compiled struct {
 	sch *jsonschema.Schema
 	// doc is the parsed schema document, walked on the error path to find
 	// allowed property names and x-message wording.
 	doc any
+	// opts says what the schema validates, for the words of messages.
+	opts Options
 }
+
+// Options describe the documents a schema validates, for the messages of
+// its violations.
+type Options struct {
+	// ID is the schema's $id: the location it is compiled under.
+	ID string
+	// Document names a whole document: "the manifest", "the policy".
+	Document string
+	// UnknownNote ends every unknown-field message, e.g. why an unknown
+	// field matters; "" adds nothing.
+	UnknownNote string
+	// ListFields makes an unknown-field message without a "did you mean"
+	// list the fields the mapping takes (for small schemas).
+	ListFields bool
+}
+
+// appOptions are the app schema's.
+var appOptions = Options{ID: ID, Document: "the manifest", UnknownNote: "(Takos silently drops unknown fields)"}
+
+// Schema is a compiled JSON Schema whose violations read like the app
+// schema's: positioned by pointer, "did you mean" for unknown fields,
+// x-message wording. It is safe for concurrent use.
+type Schema struct{ c *compiled }
+
+// Compile compiles a JSON Schema (draft 2020-12) for another kind of
+// document than the app manifest, e.g. the broker's trust policy. Formats
+// are asserted.
+func Compile(src []byte, o Options) (*Schema, error) {
+	c, err := compileAs(src, o, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Schema{c: c}, nil
+}
+
+// Validate checks a JSON-shaped value against s; see the package-level
+// Validate.
+func (s *Schema) Validate(v any) ([]Violation, error) { return s.c.validate(v) }
 
 var (
 	compileOnce sync.Once
@@ -103,7 +144,7 @@ var (
 // the package tests catch, but a library must not panic over it.
 func load() (*compiled, error) {
 	compileOnce.Do(func() {
-		compiledSch, compileErr = compile(schemaJSON, true)
+		compiledSch, compileErr = compileAs(schemaJSON, appOptions, true)
 	})
 	return compiledSch, compileErr
 }
@@ -126,30 +167,33 @@ func Preload() {
 // it.
 const trustedURL = "https://json-schema.org/takos-apply-embedded/app.schema.json"
 
-// compile compiles src. With trusted, src is not re-validated against the
-// metaschema (see trustedURL); tests compile with trusted false.
-func compile(src []byte, trusted bool) (*compiled, error) {
+// compile compiles the app schema src. With trusted, src is not
+// re-validated against the metaschema (see trustedURL); tests compile
+// with trusted false.
+func compile(src []byte, trusted bool) (*compiled, error) { return compileAs(src, appOptions, trusted) }
+
+func compileAs(src []byte, o Options, trusted bool) (*compiled, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
 	if err != nil {
-		return nil, fmt.Errorf("parse embedded app schema: %w", err)
+		return nil, fmt.Errorf("parse embedded schema %s: %w", o.ID, err)
 	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	// format is only an annotation in 2020-12 unless asserted; the schema
 	// uses format: uri for metadata URLs and means it.
 	c.AssertFormat()
-	loc := ID
+	loc := o.ID
 	if trusted {
 		loc = trustedURL
 	}
 	if err := c.AddResource(loc, doc); err != nil {
-		return nil, fmt.Errorf("add embedded app schema: %w", err)
+		return nil, fmt.Errorf("add embedded schema %s: %w", o.ID, err)
 	}
 	sch, err := c.Compile(loc)
 	if err != nil {
-		return nil, fmt.Errorf("compile embedded app schema: %w", err)
+		return nil, fmt.Errorf("compile embedded schema %s: %w", o.ID, err)
 	}
-	return &compiled{sch: sch, doc: doc}, nil
+	return &compiled{sch: sch, doc: doc, opts: o}, nil
 }
 
 // Validate checks a JSON-shaped manifest (map[string]any, []any, string,
@@ -165,13 +209,17 @@ func Validate(v any) ([]Violation, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.validate(v)
+}
+
+func (c *compiled) validate(v any) ([]Violation, error) {
 	verr := c.sch.Validate(v)
 	if verr == nil {
 		return nil, nil
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(verr, &ve) {
-		return nil, fmt.Errorf("validate manifest: %w", verr)
+		return nil, fmt.Errorf("validate %s: %w", c.opts.Document, verr)
 	}
 	f := flattener{c: c, root: v}
 	out := f.collect(ve, nil)
@@ -235,7 +283,7 @@ func mergeMisspelled(vs []Violation) []Violation {
 	})
 	for i, v := range vs {
 		if v.Rule == RuleUnknownField && missing[field{v.Pointer, v.Suggestion}] {
-			vs[i].Message = unknownFieldMessage(v.Key, v.where, v.Suggestion, true)
+			vs[i].Message = unknownFieldMessage(v.Key, v.where, v.Suggestion, v.tail, true)
 		}
 	}
 	return vs

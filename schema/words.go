@@ -68,7 +68,7 @@ func typoBudget(n int) int {
 // user text.
 func (f *flattener) name(tokens []string) string {
 	if len(tokens) == 0 {
-		return "the manifest"
+		return f.c.opts.Document
 	}
 	var b strings.Builder
 	v := f.root

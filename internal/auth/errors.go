@@ -183,8 +183,9 @@ func exchangeFix(code, audience, ghAudience, tokenURL string) string {
 			"aud %q (--audience / TAKOS_AUDIENCE)", ghAudience)
 	case oauthwire.InvalidClient, oauthwire.UnauthorizedClient:
 		return "the token endpoint does not authorize this client or workflow run for token exchange; check that " +
-			"GitHub OIDC federation is enabled for this repository (a takos-apply broker refuses pull_request and " +
-			"pull_request_target runs unless a policy rule names the event)"
+			"GitHub OIDC federation is enabled for this repository (a takos-apply broker refuses runs of events that " +
+			"carry code or inputs of a fork or an outsider — pull_request, pull_request_target, issue_comment, " +
+			"workflow_run and others — unless a policy rule names the event)"
 	case oauthwire.UnsupportedGrantType:
 		return fmt.Sprintf("%s does not support RFC 8693 token exchange; check --token-url / TAKOS_TOKEN_URL, "+
 			"or use TAKOS_TOKEN", httpx.Redact(tokenURL))

@@ -93,7 +93,7 @@ func discoverTokenEndpoint(ctx context.Context, meta *oauthmeta.Cache) (string, 
 			"from a document that names another issuer could divert the GitHub token. Takos reports its admin " +
 			"domain (https://$ADMIN_DOMAIN) as issuer whatever URL it is reached on: if " + safetext.Compact(m.Issuer, 200) +
 			" is this control plane, pass it as --control-plane; Takos itself has no token exchange, so for " +
-			"keyless deploys run `takos-apply broker` and pass its endpoint with --token-url (see README " +
+			"keyless deploys run `takos-apply broker` and pass the broker's URL as --control-plane (see README " +
 			"\"Keyless deploys to Takos\"), or use a personal access token in TAKOS_TOKEN"
 		return "", &Error{Op: op, Err: err, Fix: fix}
 	}
@@ -106,7 +106,7 @@ func discoverTokenEndpoint(ctx context.Context, meta *oauthmeta.Cache) (string, 
 	if m.GrantTypesSupported != nil && !slices.Contains(m.GrantTypesSupported, oauthwire.GrantTypeTokenExchange) {
 		return "", &Error{Op: op, Err: errors.New("the control plane does not advertise RFC 8693 token exchange (grant_types_supported)"),
 			Fix: "this control plane cannot trade a GitHub OIDC token for a credential; use a personal access token " +
-				"in TAKOS_TOKEN, run `takos-apply broker` (README \"Keyless deploys to Takos\"), or " + fixURL +
+				"in TAKOS_TOKEN, run `takos-apply broker` and pass its URL as --control-plane (README \"Keyless deploys to Takos\"), or " + fixURL +
 				" if the exchange lives elsewhere"}
 	}
 	return m.TokenEndpoint, nil

@@ -266,7 +266,7 @@ func TestTakosDiscoveryIssuer(t *testing.T) {
 	_, err = res.Source.Token()
 	checkTokenErr(t, err, []string{
 		"the metadata of " + takos.URL + ` reports issuer "https://admin.takos.example"`,
-		"https://$ADMIN_DOMAIN", "pass it as --control-plane", "takos-apply broker", "--token-url",
+		"https://$ADMIN_DOMAIN", "pass it as --control-plane", "takos-apply broker", "pass the broker's URL as --control-plane",
 	}, nil, false)
 	if got := s.gh.Log.Count(authtest.GitHubTokenPath); got != 0 {
 		t.Errorf("GitHub token requests = %d, want 0", got)

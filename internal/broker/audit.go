@@ -39,21 +39,23 @@ func newAuditLog(w io.Writer, now func() time.Time, r *redactor) *auditLog {
 }
 
 // credentialPattern matches what must never be recorded even if a claim,
-// a reason or a server message carried it: Takos PATs and anything shaped
-// like a JWS (three base64url parts, the first a JSON header).
-var credentialPattern = regexp.MustCompile(`tak_pat_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
+// a reason or a server message carried it: Takos PATs, the broker's own
+// access tokens and anything shaped like a JWS (three base64url parts, the
+// first a JSON header).
+var credentialPattern = regexp.MustCompile(`tak_pat_[A-Za-z0-9_\-]+|takb_[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
 
 // redactor removes credentials from text: the broker's own credential by
-// value (whatever its format) and, by shape, any Takos PAT or JWS (see
-// credentialPattern), so a server message that echoes one is never
-// recorded or answered.
+// value (whatever its format) and, by shape, any Takos PAT, access token
+// or JWS (see credentialPattern), so a server message that echoes one is
+// never recorded or answered. It runs before text is cut: a cut credential
+// is no longer recognised.
 type redactor struct {
 	known safetext.Secrets
 }
 
 func (r *redactor) redact(s string) string {
 	s = r.known.Redact(s, "[REDACTED]")
-	if !strings.Contains(s, "tak_pat_") && !strings.Contains(s, "eyJ") {
+	if !strings.Contains(s, "tak_pat_") && !strings.Contains(s, "takb_") && !strings.Contains(s, "eyJ") {
 		return s
 	}
 	return credentialPattern.ReplaceAllString(s, "[REDACTED]")
@@ -69,28 +71,45 @@ func claimAttrs(c Claims) slog.Attr {
 	return slog.Group("claims", attrs...)
 }
 
-// exchange records one token-exchange decision.
-// Claims of a token that failed verification are recorded as sent, with
-// claims_verified false: they say what the token claimed, not who sent it.
-func (a *auditLog) exchange(remote string, c Claims, verified bool, code, reason, rule, patID string, expires time.Time) {
+// exchange records one token-exchange decision: a grant with its rule,
+// the access token's id (never the token) and expiry, a refusal with its
+// code and reason. Claims of a token that failed verification are
+// recorded as sent, with claims_verified false: they say what the token
+// claimed, not who sent it.
+func (a *auditLog) exchange(remote string, sub subject, code, reason, rule string, g *Grant) {
 	attrs := []any{slog.String("remote", remote)}
-	if code == "" {
+	if g != nil {
 		attrs = append(attrs, slog.String("decision", "granted"), slog.String("rule", rule),
-			slog.String("pat_id", patID), slog.Time("expires_at", expires.UTC()))
+			slog.String("token_id", g.ID), slog.Time("expires_at", g.Expires().UTC()))
 	} else {
 		attrs = append(attrs, slog.String("decision", "denied"), slog.String("error", code), slog.String("reason", reason))
 		if rule != "" {
 			attrs = append(attrs, slog.String("rule", rule))
 		}
 	}
-	if c != nil {
-		attrs = append(attrs, slog.Bool("claims_verified", verified), claimAttrs(c))
+	if sub.Claims != nil {
+		attrs = append(attrs, slog.Bool("claims_verified", sub.Verified), claimAttrs(sub.Claims))
 	}
 	a.log.Info("token exchange", attrs...)
 }
 
-func (a *auditLog) revoked(id, name, why string) {
-	a.log.Info("pat revoked", slog.String("pat_id", id), slog.String("name", name), slog.String("reason", why))
+// request records one gateway request: who (the grant: rule, repository,
+// run, token id), what (method and route, the path with its ids) and the
+// outcome (forwarded with the control plane's status, or refused with the
+// broker's status and reason). Never a token or a body.
+func (a *auditLog) request(remote string, g *Grant, method, route, path string, status int, reason string, took time.Duration) {
+	attrs := []any{slog.String("remote", remote), slog.String("method", method), slog.String("route", route), slog.String("path", path),
+		slog.Int("status", status)}
+	if reason == "" {
+		attrs = append(attrs, slog.String("decision", "forwarded"), slog.Int64("upstream_ms", took.Milliseconds()))
+	} else {
+		attrs = append(attrs, slog.String("decision", "refused"), slog.String("reason", reason))
+	}
+	if g != nil {
+		attrs = append(attrs, slog.String("rule", g.Rule), slog.String("token_id", g.ID), slog.String("repository", g.Repository),
+			slog.String("repository_id", g.RepositoryID), slog.String("run_id", g.RunID), slog.String("run_attempt", g.RunAttempt))
+	}
+	a.log.Info("gateway request", attrs...)
 }
 
 func (a *auditLog) event(msg string, attrs ...any) { a.log.Info(msg, attrs...) }

@@ -4,23 +4,18 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"math/big"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-
-	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
+	"github.com/takos-dev/takos-apply/schema"
 )
 
 //go:embed policy.schema.json
@@ -33,14 +28,11 @@ const PolicySchemaID = "https://schemas.takos.dev/takos-apply/broker-policy.sche
 // fresh copy).
 func PolicySchema() []byte { return bytes.Clone(policySchemaJSON) }
 
-// Rule identifiers of policy findings.
-const (
-	RulePolicySchema = "policy-schema"
-	RulePolicyRule   = "policy-rule"
-)
+// RulePolicyRule identifies the policy's findings beyond its schema (whose
+// findings carry the schema's rule ids, as app.yml's do).
+const RulePolicyRule = "policy-rule"
 
-// TTL bounds of a minted PAT: short, because a PAT acts as the deploy
-// account on all of /api/me until it expires.
+// TTL bounds of the job's access token.
 const (
 	DefaultTTL = 10 * time.Minute
 	MinTTL     = 2 * time.Minute // takos-apply renews a token 1 min before expiry
@@ -54,10 +46,18 @@ var MatchClaims = [...]string{
 	"environment", "event_name", "job_workflow_ref", "runner_environment", "sub",
 }
 
-// untrustedEvents run code or inputs a fork can control with the base
-// repository's OIDC permission: a token from them is refused unless the
-// matching rule names the event literally in event_name.
-var untrustedEvents = []string{"pull_request", "pull_request_target"}
+// Capabilities a rule can grant: what the job's token may do through the
+// gateway (routes.go maps every route to one). A write capability
+// includes its read.
+const (
+	CapClientsRead  = "clients:read"
+	CapClientsWrite = "clients:write"
+	CapEnvRead      = "env:read"
+	CapEnvWrite     = "env:write"
+)
+
+// Capabilities lists every capability, in the order they are printed.
+var Capabilities = [...]string{CapClientsRead, CapClientsWrite, CapEnvRead, CapEnvWrite}
 
 // Policy is a loaded trust policy: deny by default, the first matching
 // rule grants.
@@ -66,11 +66,13 @@ type Policy struct {
 	Rules []Rule
 }
 
-// Rule grants a PAT of TTL to tokens whose claims all match.
+// Rule grants an access token of TTL with Permissions to tokens whose
+// claims all match.
 type Rule struct {
-	Name  string
-	TTL   time.Duration
-	Match []Condition
+	Name        string
+	TTL         time.Duration
+	Match       []Condition
+	Permissions Permissions
 }
 
 // Condition is one claim and the patterns (any of) it must match.
@@ -79,27 +81,74 @@ type Condition struct {
 	Patterns []string
 }
 
+// Permissions say what a rule's token may do through the gateway.
+type Permissions struct {
+	// Allow holds the capabilities, reads implied by writes included, in
+	// Capabilities order.
+	Allow []string
+	// Spaces are the space ids (or "me") whose env the token may reach;
+	// nil means every space of the deploy account.
+	Spaces []string
+	// Clients are client_name patterns of the OAuth clients the token may
+	// see and manage; nil means every client.
+	Clients []string
+}
+
+// DefaultPermissions are exactly what takos-apply apply needs.
+func DefaultPermissions() Permissions {
+	return Permissions{Allow: Capabilities[:]}
+}
+
+// Has reports whether the permissions include capability c.
+func (p Permissions) Has(c string) bool { return slices.Contains(p.Allow, c) }
+
+// String renders the permissions for messages and the token's scope.
+func (p Permissions) String() string { return strings.Join(p.Allow, " ") }
+
+// Rule returns the rule named name, or nil.
+func (p *Policy) Rule(name string) *Rule {
+	for i := range p.Rules {
+		if p.Rules[i].Name == name {
+			return &p.Rules[i]
+		}
+	}
+	return nil
+}
+
+// PolicyKind is the trust policy for the YAML loader's messages.
+var PolicyKind = manifest.Kind{
+	Name:   "policy",
+	Noun:   "a trust policy",
+	Start:  "a policy starts with version: 1 and rules:",
+	Reader: "the broker",
+}
+
+// policyLimits bound a policy file: a real one is a few KiB.
+var policyLimits = manifest.Limits{MaxBytes: 1 << 20, MaxDepth: 16, MaxKeys: 1000, MaxNodes: 100_000}
+
 // LoadPolicy parses and checks a policy file through the same positioned
-// YAML loader as app.yml, so every finding names path:line:col. It returns
+// YAML and schema loader as app.yml (manifest.LoadSchema), so every
+// finding names path:line:col and reads like a lint finding. It returns
 // nil and the findings when any is an error; the broker must not start
 // then. The error is for an embedded schema that does not compile.
 func LoadPolicy(path string, src []byte) (*Policy, diag.List, error) {
-	doc, diags := manifest.Parse(path, src, manifest.Limits{MaxBytes: 1 << 20, MaxDepth: 16, MaxKeys: 1000, MaxNodes: 100_000})
-	if doc.Value == nil || diags.HasErrors() {
-		return nil, policyWording(diags), nil
-	}
+	p, _, diags, err := CheckPolicy(path, src)
+	return p, diags, err
+}
+
+// CheckPolicy is LoadPolicy that also returns the parsed document, for
+// findings shown with their source lines.
+func CheckPolicy(path string, src []byte) (*Policy, *manifest.Document, diag.List, error) {
 	sch, err := compiledPolicySchema()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if verr := sch.Validate(doc.Value); verr != nil {
-		var ve *jsonschema.ValidationError
-		if !errors.As(verr, &ve) {
-			return nil, nil, fmt.Errorf("validating %s: %w", path, verr)
-		}
-		diags = append(diags, schemaFindings(doc, ve)...)
-		diags.Sort()
-		return nil, diags, nil
+	doc, diags, err := manifest.LoadSchema(path, src, policyLimits, PolicyKind, sch)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if doc.Value == nil || diags.HasErrors() {
+		return nil, doc, diags, nil
 	}
 	p := &Policy{Path: path}
 	seen := map[string]int{}
@@ -115,32 +164,11 @@ func LoadPolicy(path string, src []byte) (*Policy, diag.List, error) {
 		}
 		p.Rules = append(p.Rules, r)
 	}
+	diags.Sort()
 	if diags.HasErrors() {
-		diags.Sort()
-		return nil, diags, nil
+		return nil, doc, diags, nil
 	}
-	return p, diags, nil
-}
-
-// policyWording rewords the loader's findings that speak of an app.yml.
-func policyWording(diags diag.List) diag.List {
-	for i, d := range diags {
-		switch d.Rule {
-		case manifest.RuleEmpty:
-			diags[i].Message = "file holds no policy; a policy starts with version: 1 and rules:"
-		case manifest.RuleSize:
-			diags[i].Message = "file is larger than 1 MiB; a trust policy is a few KiB, so check that this is the right file"
-		case manifest.RuleMultiDoc:
-			diags[i].Message = "file holds more than one YAML document; a policy is one, so remove the '---' separator and everything after it"
-		case manifest.RuleTag:
-			diags[i].Message = strings.Replace(d.Message, "Takos reads plain YAML values", "a policy is plain YAML", 1)
-		case manifest.RuleMergeKey:
-			diags[i].Message = "merge key '<<' is not supported; write the keys out"
-		case manifest.RuleLimit:
-			diags[i].Message = strings.Replace(d.Message, "an app.yml needs", "a policy needs", 1)
-		}
-	}
-	return diags
+	return p, doc, diags, nil
 }
 
 // identityClaims pin whose workflows a rule trusts. Every rule needs one,
@@ -149,15 +177,18 @@ var identityClaims = []string{"repository", "repository_id", "repository_owner",
 
 func buildRule(doc *manifest.Document, ptr string, m map[string]any) (Rule, diag.List) {
 	var diags diag.List
-	r := Rule{Name: m["name"].(string), TTL: DefaultTTL}
+	r := Rule{Name: m["name"].(string), TTL: DefaultTTL, Permissions: DefaultPermissions()}
 	if s, ok := m["ttl"].(string); ok {
 		d, err := time.ParseDuration(s)
 		switch {
 		case err != nil:
 			diags = append(diags, doc.Finding(ptr+"/ttl", diag.Error, RulePolicyRule, fmt.Sprintf("ttl %q is not a duration such as 10m", s)))
-		case d < MinTTL || d > MaxTTL:
+		case d < MinTTL:
 			diags = append(diags, doc.Finding(ptr+"/ttl", diag.Error, RulePolicyRule,
-				fmt.Sprintf("ttl %s is outside 2m..60m; a minted PAT acts as the deploy account until it expires, so keep it short", s)))
+				fmt.Sprintf("ttl %s is shorter than 2m: takos-apply renews its token a minute before it expires, so it would fetch a new one for almost every request; write 2m or more (default 10m)", s)))
+		case d > MaxTTL:
+			diags = append(diags, doc.Finding(ptr+"/ttl", diag.Error, RulePolicyRule,
+				fmt.Sprintf("ttl %s is longer than 60m: the job's token acts with the rule's permissions until it expires, and a deploy needs minutes; write 60m or less (default 10m)", s)))
 		default:
 			r.TTL = d
 		}
@@ -171,27 +202,24 @@ func buildRule(doc *manifest.Document, ptr string, m map[string]any) (Rule, diag
 		}
 		cptr := ptr + "/match/" + claim
 		var pats []string
-		switch t := v.(type) {
-		case []any:
-			for _, e := range t {
+		_, list := v.([]any)
+		if list {
+			for _, e := range v.([]any) {
 				pats = append(pats, scalarString(e))
 			}
-		default:
-			pats = []string{scalarString(t)}
+		} else {
+			pats = []string{scalarString(v)}
 		}
 		for j, pat := range pats {
 			pptr := cptr
-			if _, list := v.([]any); list {
+			if list {
 				pptr = cptr + "/" + fmt.Sprint(j)
 			}
-			if err := checkGlob(pat); err != nil {
-				diags = append(diags, doc.Finding(pptr, diag.Error, RulePolicyRule, fmt.Sprintf("%s pattern %q: %v", claim, pat, err)))
+			if msg := patternProblem(claim, pat); msg != "" {
+				diags = append(diags, doc.Finding(pptr, diag.Error, RulePolicyRule, msg))
 			}
 			if slices.Contains(identityClaims, claim) {
 				identified = true
-				if msg := identityProblem(claim, pat); msg != "" {
-					diags = append(diags, doc.Finding(pptr, diag.Error, RulePolicyRule, msg))
-				}
 			}
 		}
 		r.Match = append(r.Match, Condition{Claim: claim, Patterns: pats})
@@ -200,12 +228,95 @@ func buildRule(doc *manifest.Document, ptr string, m map[string]any) (Rule, diag
 		diags = append(diags, doc.KeyFinding(ptr+"/match", diag.Error, RulePolicyRule,
 			"the rule names no repository or owner: add repository_id (recommended), repository_owner_id, repository, repository_owner or sub, or it would trust every GitHub repository"))
 	}
+	if pm, ok := m["permissions"].(map[string]any); ok {
+		var ds diag.List
+		r.Permissions, ds = buildPermissions(doc, ptr+"/permissions", pm)
+		diags = append(diags, ds...)
+	}
 	return r, diags
 }
 
+// patternProblem checks one match pattern beyond the schema.
+func patternProblem(claim, pat string) string {
+	if err := checkGlob(pat); err != nil {
+		return fmt.Sprintf("%s pattern %s: %v", claim, safetext.Quote(pat, 200), err)
+	}
+	switch claim {
+	case "repository_id", "repository_owner_id":
+		// The schema lets integers through; 4.2e1 and 42.0 are integers
+		// to it, but a token's id is its digits.
+		if !canonicalInt.MatchString(pat) || strings.HasPrefix(pat, "-") {
+			msg := fmt.Sprintf("%s %s is not written as GitHub writes ids (digits, no leading zero, fraction or exponent), so it would match no token", claim, pat)
+			if r, ok := new(big.Rat).SetString(pat); ok && r.IsInt() && r.Sign() >= 0 {
+				msg += fmt.Sprintf("; write \"%s\"", r.Num())
+			}
+			return msg
+		}
+	case "event_name":
+		if l := strings.ToLower(pat); l != pat {
+			return fmt.Sprintf("event_name pattern %s: GitHub's event names are lower case; write %s", safetext.Quote(pat, 60), safetext.Quote(l, 60))
+		}
+	}
+	if slices.Contains(identityClaims, claim) {
+		return identityProblem(claim, pat)
+	}
+	return ""
+}
+
+// buildPermissions reads a rule's permissions: reads implied by writes
+// are added, so Has answers for the route table directly.
+func buildPermissions(doc *manifest.Document, ptr string, m map[string]any) (Permissions, diag.List) {
+	var diags diag.List
+	p := DefaultPermissions()
+	if allow, ok := m["allow"].([]any); ok {
+		set := map[string]bool{}
+		for _, a := range allow {
+			c := a.(string)
+			set[c] = true
+			switch c {
+			case CapClientsWrite:
+				set[CapClientsRead] = true
+			case CapEnvWrite:
+				set[CapEnvRead] = true
+			}
+		}
+		p.Allow = nil
+		for _, c := range Capabilities {
+			if set[c] {
+				p.Allow = append(p.Allow, c)
+			}
+		}
+	}
+	if spaces, ok := m["spaces"].([]any); ok {
+		for _, s := range spaces {
+			p.Spaces = append(p.Spaces, s.(string))
+		}
+		if !p.Has(CapEnvRead) {
+			diags = append(diags, doc.KeyFinding(ptr+"/spaces", diag.Warning, RulePolicyRule,
+				"spaces has no effect: the rule allows neither env:read nor env:write"))
+		}
+	}
+	if clients, ok := m["clients"].([]any); ok {
+		for i, c := range clients {
+			pat := c.(string)
+			if err := checkGlob(pat); err != nil {
+				diags = append(diags, doc.Finding(fmt.Sprintf("%s/clients/%d", ptr, i), diag.Error, RulePolicyRule,
+					fmt.Sprintf("clients pattern %s: %v", safetext.Quote(pat, 200), err)))
+			}
+			p.Clients = append(p.Clients, pat)
+		}
+		if !p.Has(CapClientsRead) {
+			diags = append(diags, doc.KeyFinding(ptr+"/clients", diag.Warning, RulePolicyRule,
+				"clients has no effect: the rule allows neither clients:read nor clients:write"))
+		}
+	}
+	return p, diags
+}
+
 // subIdentity matches the literal start of a sub pattern that pins an
-// owner: GitHub's default repo:OWNER/REPO:…, or a customised subject
-// template that starts with an id or owner claim
+// owner: GitHub's default repo:OWNER/REPO:… or its immutable
+// repo:OWNER@OWNER_ID/REPO@REPO_ID:…, or a customised subject template
+// that starts with an id or owner claim
 // (repository_owner_id:65432:repository_id:…).
 var subIdentity = regexp.MustCompile(`^(repo:[^/*?]+/|(repository_owner_id|repository_id):[0-9]+(:|$)|repository_owner:[^:*?]+(:|$))`)
 
@@ -217,12 +328,12 @@ func identityProblem(claim, pat string) string {
 		owner, _, _ = strings.Cut(pat, "/")
 	case "sub":
 		if !subIdentity.MatchString(pat) {
-			return fmt.Sprintf("sub pattern %q must start with repo:OWNER/ (GitHub's subject format), or repository_owner_id:ID: or repository_id:ID: (a customised subject), with no wildcard before", pat)
+			return fmt.Sprintf("sub pattern %s must start with repo:OWNER/ or repo:OWNER@OWNER_ID/ (GitHub's subject formats), or repository_owner_id:ID: or repository_id:ID: (a customised subject), with no wildcard before", safetext.Quote(pat, 200))
 		}
 		return ""
 	}
 	if owner == "" || strings.ContainsAny(owner, "*?") {
-		return fmt.Sprintf("%s pattern %q leaves the owner open; the owner part must be literal", claim, pat)
+		return fmt.Sprintf("%s pattern %s leaves the owner open; the owner part must be literal", claim, safetext.Quote(pat, 200))
 	}
 	return ""
 }
@@ -239,81 +350,16 @@ func scalarString(v any) string {
 
 var (
 	policySchemaOnce sync.Once
-	policySchema     *jsonschema.Schema
+	policySchema     *schema.Schema
 	policySchemaErr  error
 )
 
-func compiledPolicySchema() (*jsonschema.Schema, error) {
+func compiledPolicySchema() (*schema.Schema, error) {
 	policySchemaOnce.Do(func() {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(policySchemaJSON))
-		if err != nil {
-			policySchemaErr = fmt.Errorf("parse embedded policy schema: %w", err)
-			return
-		}
-		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft2020)
-		if err := c.AddResource(PolicySchemaID, doc); err != nil {
-			policySchemaErr = fmt.Errorf("add embedded policy schema: %w", err)
-			return
-		}
-		policySchema, policySchemaErr = c.Compile(PolicySchemaID)
+		policySchema, policySchemaErr = schema.Compile(policySchemaJSON, schema.Options{
+			ID: PolicySchemaID, Document: "the policy", ListFields: true,
+			UnknownNote: "(the broker does not start with a field it does not know)",
+		})
 	})
 	return policySchema, policySchemaErr
-}
-
-var printer = message.NewPrinter(language.English)
-
-// schemaFindings positions the leaves of a validation error tree: unknown
-// and missing keys at their mapping's key, everything else at the value.
-// A oneOf whose branches all failed is reported once, at its value.
-func schemaFindings(doc *manifest.Document, ve *jsonschema.ValidationError) diag.List {
-	var out diag.List
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		ptr := jsonptr.Format(e.InstanceLocation...)
-		switch k := e.ErrorKind.(type) {
-		case *kind.OneOf:
-			out = append(out, doc.Finding(ptr, diag.Error, RulePolicySchema, oneOfMessage(ptr)))
-			return
-		case *kind.AdditionalProperties:
-			for _, p := range k.Properties {
-				out = append(out, doc.KeyFinding(jsonptr.Format(append(slices.Clone(e.InstanceLocation), p)...), diag.Error, RulePolicySchema,
-					fmt.Sprintf("unknown field %s%s", safetext.Quote(p, 60), allowedHint(ptr))))
-			}
-			return
-		case *kind.Required:
-			out = append(out, doc.KeyFinding(ptr, diag.Error, RulePolicySchema,
-				fmt.Sprintf("missing required field %s", strings.Join(k.Missing, ", "))))
-			return
-		}
-		if len(e.Causes) == 0 {
-			out = append(out, doc.Finding(ptr, diag.Error, RulePolicySchema, e.ErrorKind.LocalizedString(printer)))
-			return
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
-	}
-	walk(ve)
-	return out
-}
-
-func oneOfMessage(ptr string) string {
-	if strings.HasSuffix(ptr, "_id") {
-		return "must be a numeric id (string or number) or a list of them"
-	}
-	return "must be a string or a non-empty list of distinct strings"
-}
-
-func allowedHint(ptr string) string {
-	toks := jsonptr.Split(ptr)
-	switch {
-	case len(toks) == 0:
-		return "; a policy has version and rules"
-	case len(toks) == 2 && toks[0] == "rules":
-		return "; a rule has name, description, match and ttl"
-	case len(toks) == 3 && toks[2] == "match":
-		return "; match takes " + strings.Join(MatchClaims[:], ", ")
-	}
-	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
 // clock is the fixture's settable clock; it starts at the real time
@@ -124,10 +126,11 @@ func newFixture(t testing.TB, policy string, opts ...func(*Config)) *fixture {
 	return f
 }
 
-// token signs the fake's claims for the broker's audience after mod.
+// token signs the fake's claims for the broker's audience (its own
+// origin) after mod.
 func (f *fixture) token(mod func(c map[string]any)) string {
 	f.t.Helper()
-	c := f.gh.Claims(f.cp.URL)
+	c := f.gh.Claims(f.cfg.URL)
 	if mod != nil {
 		mod(c)
 	}
@@ -140,10 +143,10 @@ func (f *fixture) token(mod func(c map[string]any)) string {
 
 func exchangeForm(tok string) url.Values {
 	return url.Values{
-		"grant_type":           {GrantTypeTokenExchange},
+		"grant_type":           {oauthwire.GrantTypeTokenExchange},
 		"subject_token":        {tok},
-		"subject_token_type":   {TokenTypeJWT},
-		"requested_token_type": {TokenTypeAccessToken},
+		"subject_token_type":   {oauthwire.TokenTypeJWT},
+		"requested_token_type": {oauthwire.TokenTypeAccessToken},
 	}
 }
 
@@ -157,6 +160,36 @@ type answer struct {
 func (f *fixture) post(form url.Values) answer {
 	f.t.Helper()
 	return f.do(http.MethodPost, TokenPath, "application/x-www-form-urlencoded", form.Encode())
+}
+
+// api sends a gateway request with bearer tok (none when "") and a JSON
+// body when body is not "".
+func (f *fixture) api(tok, method, path, body string) answer {
+	f.t.Helper()
+	req, err := http.NewRequest(method, f.url+path, strings.NewReader(body))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return f.send(req)
+}
+
+func (f *fixture) send(req *http.Request) answer {
+	f.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	json.Unmarshal(raw, &a.body)
+	return a
 }
 
 func (f *fixture) do(method, path, ctype, body string) answer {
@@ -179,7 +212,19 @@ func (f *fixture) do(method, path, ctype, body string) answer {
 	return a
 }
 
-func TestExchangeGrantsAShortLivedPAT(t *testing.T) {
+// exchange trades a fresh GitHub token (after mod) for an access token,
+// failing the test unless it is granted.
+func (f *fixture) exchange(mod func(c map[string]any)) string {
+	f.t.Helper()
+	a := f.post(exchangeForm(f.token(mod)))
+	tok, _ := a.body["access_token"].(string)
+	if a.status != 200 || tok == "" {
+		f.t.Fatalf("exchange = %d %s, want an access token", a.status, a.raw)
+	}
+	return tok
+}
+
+func TestExchangeGrantsAnAccessToken(t *testing.T) {
 	f := newFixture(t, testPolicy)
 	a := f.post(exchangeForm(f.token(nil)))
 	if a.status != 200 {
@@ -189,35 +234,27 @@ func TestExchangeGrantsAShortLivedPAT(t *testing.T) {
 		t.Errorf("Cache-Control = %q, want no-store", got)
 	}
 	tok, _ := a.body["access_token"].(string)
-	if a.body["issued_token_type"] != TokenTypeAccessToken || a.body["token_type"] != "Bearer" || a.body["expires_in"] != float64(300) {
-		t.Errorf("answer = %v, want an RFC 8693 access token of 300 s", a.body)
+	if !strings.HasPrefix(tok, AccessTokenPrefix) || a.body["issued_token_type"] != oauthwire.TokenTypeAccessToken ||
+		a.body["token_type"] != "Bearer" || a.body["expires_in"] != float64(300) ||
+		a.body["scope"] != "clients:read clients:write env:read env:write" {
+		t.Errorf("answer = %v, want an RFC 8693 access token of the broker for 300 s with the rule's capabilities", a.body)
 	}
-	pats := f.cp.PATs()
-	if len(pats) != 1 || f.cp.IssuedPATs()[0] != tok {
-		t.Fatalf("control plane PATs = %+v, want the one returned", pats)
+	// No Takos credential is made for the job: the exchange does not
+	// reach the control plane at all.
+	if reqs := f.cp.Requests(); len(reqs) != 0 || len(f.cp.PATs()) != 0 {
+		t.Errorf("the exchange made control-plane requests %+v (PATs %v), want none", reqs, f.cp.PATs())
 	}
-	p := pats[0]
-	if !strings.HasPrefix(p.Name, "takos-apply broker: octo-org/octo-repo@refs/heads/main run 9876543210 [") {
-		t.Errorf("PAT name = %q", p.Name)
-	}
-	if want := f.clock.Now().Add(5 * time.Minute).Truncate(time.Second); !p.ExpiresAt.Equal(want) {
-		t.Errorf("PAT expires at %v, want %v", p.ExpiresAt, want)
-	}
-	// The minted PAT is a working credential on /api/me.
-	req, _ := http.NewRequest("GET", f.cp.URL+"/api/me/oauth/clients", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
-		t.Errorf("GET clients with the minted PAT = %v %v, want 200", resp.StatusCode, err)
+	g, err := f.srv.tokens.verify(tok, f.url, f.clock.Now())
+	if err != nil || g.Rule != "deploy-main" || g.Repository != "octo-org/octo-repo" || g.RepositoryID != "123456789" ||
+		g.RunID != "9876543210" || g.RunAttempt != "1" || !g.Expires().Equal(f.clock.Now().Add(5*time.Minute).Truncate(time.Second)) {
+		t.Errorf("grant = %+v, %v; want rule, repository, run and expiry bound", g, err)
 	}
 	lines := f.audit.lines(t)
 	last := lines[len(lines)-1]
 	claims, _ := last["claims"].(map[string]any)
 	if last["msg"] != "token exchange" || last["decision"] != "granted" || last["rule"] != "deploy-main" || last["claims_verified"] != true ||
-		last["pat_id"] != p.ID || claims["repository"] != "octo-org/octo-repo" || claims["run_id"] != "9876543210" {
-		t.Errorf("audit line = %v, want the grant with rule, PAT id and claims", last)
-	}
-	if f.srv.Pending() != 1 {
-		t.Errorf("Pending() = %d, want 1", f.srv.Pending())
+		last["token_id"] != g.ID || claims["repository"] != "octo-org/octo-repo" || claims["run_id"] != "9876543210" {
+		t.Errorf("audit line = %v, want the grant with rule, token id and claims", last)
 	}
 }
 
@@ -255,14 +292,14 @@ func TestRefusals(t *testing.T) {
 	tampered := func() string {
 		tok := f.token(nil)
 		parts := strings.Split(tok, ".")
-		c := f.gh.Claims(f.cp.URL)
+		c := f.gh.Claims(f.url)
 		c["repository_id"] = "123456789"
 		c["repository"] = "evil-org/evil-repo"
 		b, _ := json.Marshal(c)
 		return parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + parts[2]
 	}
 	signHeader := func(h map[string]any) string {
-		tok, err := f.gh.SignHeader(h, f.gh.Claims(f.cp.URL))
+		tok, err := f.gh.SignHeader(h, f.gh.Claims(f.url))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,8 +314,8 @@ func TestRefusals(t *testing.T) {
 		desc   string
 	}{
 		{name: "bad signature", form: exchangeForm(tampered()), code: "invalid_grant", desc: "signature does not verify"},
-		{name: "alg none", form: exchangeForm(noneToken(f.gh.Claims(f.cp.URL))), code: "invalid_grant", desc: `alg "none" is not accepted; only RS256 is`},
-		{name: "alg HS256", form: exchangeForm(hs256Token(f.gh.KeyID(), f.gh.Claims(f.cp.URL), []byte("public key bytes"))), code: "invalid_grant", desc: `alg "HS256" is not accepted`},
+		{name: "alg none", form: exchangeForm(noneToken(f.gh.Claims(f.url))), code: "invalid_grant", desc: `alg "none" is not accepted; only RS256 is`},
+		{name: "alg HS256", form: exchangeForm(hs256Token(f.gh.KeyID(), f.gh.Claims(f.url), []byte("public key bytes"))), code: "invalid_grant", desc: `alg "HS256" is not accepted`},
 		{name: "alg RS512 claimed", form: exchangeForm(signHeader(map[string]any{"alg": "RS512", "kid": f.gh.KeyID()})), code: "invalid_grant", desc: `alg "RS512" is not accepted`},
 		{name: "missing kid", form: exchangeForm(signHeader(map[string]any{"alg": "RS256", "typ": "JWT"})), code: "invalid_grant", desc: "header has no kid"},
 		{name: "unknown kid", form: exchangeForm(signHeader(map[string]any{"alg": "RS256", "kid": "made-up"})), code: "invalid_grant", desc: `kid "made-up" is not in the JWKS`},
@@ -293,21 +330,21 @@ func TestRefusals(t *testing.T) {
 		{name: "policy miss", form: exchangeForm(f.token(set("repository_id", "42"))), code: "invalid_grant",
 			desc: `no trust policy rule matches (deploy-main: repository_id is "42", rule wants "123456789"); token claims: iss=`},
 		{name: "pull_request_target", form: exchangeForm(f.token(set("event_name", "pull_request_target"))), code: "unauthorized_client",
-			desc: "event pull_request_target can run code from a fork and no rule names it"},
+			desc: `event "pull_request_target" can run code or inputs of a fork or an outsider and no rule names it`},
 		{name: "fork pull_request", form: exchangeForm(f.token(set("event_name", "pull_request", "ref", "refs/heads/main"))), code: "unauthorized_client",
-			desc: "event pull_request can run code from a fork"},
+			desc: `event "pull_request" can run code or inputs of a fork or an outsider`},
 		{name: "not a JWT", form: exchangeForm("abc"), code: "invalid_grant", desc: "not a JWS compact serialization"},
 		{name: "wrong grant type", form: url.Values{"grant_type": {"client_credentials"}}, code: "unsupported_grant_type", desc: "grant_type must be"},
-		{name: "no subject token", form: url.Values{"grant_type": {GrantTypeTokenExchange}, "subject_token_type": {TokenTypeJWT}}, code: "invalid_request", desc: "subject_token is missing"},
+		{name: "no subject token", form: url.Values{"grant_type": {oauthwire.GrantTypeTokenExchange}, "subject_token_type": {oauthwire.TokenTypeJWT}}, code: "invalid_request", desc: "subject_token is missing"},
 		{name: "wrong subject token type", form: func() url.Values {
 			v := exchangeForm(f.token(nil))
-			v.Set("subject_token_type", TokenTypeAccessToken)
+			v.Set("subject_token_type", oauthwire.TokenTypeAccessToken)
 			return v
 		}(),
 			code: "invalid_request", desc: "subject_token_type must be"},
 		{name: "wrong requested type", form: func() url.Values {
 			v := exchangeForm(f.token(nil))
-			v.Set("requested_token_type", TokenTypeJWT)
+			v.Set("requested_token_type", oauthwire.TokenTypeJWT)
 			return v
 		}(),
 			code: "invalid_request", desc: "requested_token_type must be"},
@@ -316,7 +353,15 @@ func TestRefusals(t *testing.T) {
 			v.Set("audience", "https://other.example")
 			return v
 		}(),
-			code: "invalid_target", desc: `issues credentials for ` + f.cp.URL + ` only, not "https://other.example"`},
+			code: "invalid_target", desc: `issues tokens for itself (` + f.url + `) only, not "https://other.example"`},
+		{name: "audience the Takos control plane", form: func() url.Values {
+			v := exchangeForm(f.token(nil))
+			v.Set("audience", f.cp.URL)
+			return v
+		}(),
+			code: "invalid_target", desc: "point control-plane-url at the broker"},
+		{name: "GitHub token for Takos (the PAT-era workflow)", form: exchangeForm(f.token(set("aud", f.cp.URL))), code: "invalid_grant",
+			desc: "is the Takos control plane, not this broker"},
 		{name: "JSON body", form: exchangeForm(f.token(nil)), ctype: "application/json", code: "invalid_request", desc: "application/x-www-form-urlencoded"},
 		{name: "body over 64 KiB", form: func() url.Values {
 			v := exchangeForm(f.token(nil))
@@ -346,13 +391,8 @@ func TestRefusals(t *testing.T) {
 			}
 		})
 	}
-	if n := len(f.cp.PATs()); n != 0 {
-		t.Errorf("refusals minted %d PATs", n)
-	}
-	for _, r := range f.cp.Requests() {
-		if r.Method == "POST" {
-			t.Errorf("a refusal reached the control plane: %s %s", r.Method, r.Path)
-		}
+	if reqs := f.cp.Requests(); len(reqs) != 0 {
+		t.Errorf("refusals reached the control plane: %+v", reqs)
 	}
 }
 
@@ -365,9 +405,6 @@ func TestReplayIsRefused(t *testing.T) {
 	a := f.post(exchangeForm(tok))
 	if a.status != 400 || a.body["error"] != "invalid_grant" || !strings.Contains(a.body["error_description"].(string), "was already exchanged") {
 		t.Errorf("replay = %d %s, want 400 invalid_grant already exchanged", a.status, a.raw)
-	}
-	if n := len(f.cp.PATs()); n != 1 {
-		t.Errorf("%d PATs minted, want 1", n)
 	}
 	// Within the leeway the token is still remembered.
 	f.clock.Add(5*time.Minute + 30*time.Second)
@@ -407,7 +444,7 @@ func TestGitHubKeyRotation(t *testing.T) {
 	}
 	// Made-up kids do not make the broker fetch again within a minute.
 	for i := 0; i < 5; i++ {
-		tok, _ := f.gh.SignHeader(map[string]any{"alg": "RS256", "kid": "made-up"}, f.gh.Claims(f.cp.URL))
+		tok, _ := f.gh.SignHeader(map[string]any{"alg": "RS256", "kid": "made-up"}, f.gh.Claims(f.url))
 		if a := f.post(exchangeForm(tok)); a.status != 400 {
 			t.Fatalf("unknown kid = %d", a.status)
 		}
@@ -416,7 +453,7 @@ func TestGitHubKeyRotation(t *testing.T) {
 		t.Errorf("JWKS fetches after 5 unknown kids = %d, want still 2", got)
 	}
 	f.clock.Add(2 * time.Minute)
-	tok, _ := f.gh.SignHeader(map[string]any{"alg": "RS256", "kid": "made-up"}, f.gh.Claims(f.cp.URL))
+	tok, _ := f.gh.SignHeader(map[string]any{"alg": "RS256", "kid": "made-up"}, f.gh.Claims(f.url))
 	f.post(exchangeForm(tok))
 	if got := f.gh.Log.Count(authtest.JWKSPath); got != 3 {
 		t.Errorf("JWKS fetches a minute later = %d, want 3", got)
@@ -446,63 +483,20 @@ func TestRateLimitPerRepository(t *testing.T) {
 	}
 }
 
-// TestMintRetriesOnlyAfterListing: an ambiguous create is cleaned up by
-// name before the next POST, so exactly one PAT stays usable.
-func TestMintRetriesOnlyAfterListing(t *testing.T) {
-	for _, kind := range []devserver.FaultKind{devserver.StatusAfterAct, devserver.ResetAfterAct, devserver.StatusBeforeAct} {
-		t.Run(kind.String(), func(t *testing.T) {
-			f := newFixture(t, testPolicy)
-			f.cp.Inject(devserver.Fault{Method: "POST", Path: devserver.PATsPath, Kind: kind, Status: 503})
-			a := f.post(exchangeForm(f.token(nil)))
-			if a.status != 200 {
-				t.Fatalf("exchange = %d %s, want success after one retry", a.status, a.raw)
-			}
-			var seq []string
-			for _, r := range f.cp.Requests() {
-				seq = append(seq, r.Method)
-			}
-			if got := strings.Join(seq, " "); !strings.HasPrefix(got, "POST GET") || strings.Count(got, "POST") != 2 {
-				t.Errorf("requests = %s, want POST, list, [revoke,] POST", got)
-			}
-			live := 0
-			for _, p := range f.cp.PATs() {
-				if !p.Revoked {
-					live++
-				}
-			}
-			if live != 1 {
-				t.Errorf("%d live PATs, want 1 (the lost one revoked)", live)
-			}
-		})
-	}
-}
-
-func TestMintRefusedIsNotRetried(t *testing.T) {
-	f := newFixture(t, testPolicy, func(c *Config) { c.Token = "tak_pat_revoked0000000000000000000000" })
-	tok := f.token(nil)
-	a := f.post(exchangeForm(tok))
-	if a.status != 503 || a.body["error"] != "temporarily_unavailable" || !strings.Contains(a.raw, "rejected the credentials") {
-		t.Errorf("exchange with a refused broker credential = %d %s", a.status, a.raw)
-	}
-	if strings.Contains(a.raw+f.audit.String(), "tak_pat_revoked") {
-		t.Error("the broker credential appears in the answer or the audit log")
-	}
-	if n := len(f.cp.Requests()); n != 1 {
-		t.Errorf("%d control-plane requests, want 1 (a 401 is final)", n)
-	}
-	// The jti was released: the same token works once the broker is fixed.
-	if a := f.post(exchangeForm(tok)); a.body["error"] == "invalid_grant" {
-		t.Errorf("retry of a failed exchange refused as a replay: %s", a.raw)
-	}
-}
-
 func TestMetadataAndHealth(t *testing.T) {
 	f := newFixture(t, testPolicy)
 	a := f.do("GET", MetadataPath, "", "")
-	want := map[string]any{"issuer": f.url, "token_endpoint": f.url + TokenPath,
-		"grant_types_supported": []any{GrantTypeTokenExchange}, "token_endpoint_auth_methods_supported": []any{"none"}}
+	// The broker is the job's control plane: its metadata names it as
+	// issuer and token endpoint, and passes on Takos's scopes for the
+	// scope lint.
+	want := map[string]any{"grant_types_supported": []any{oauthwire.GrantTypeTokenExchange}, "issuer": f.url,
+		"scopes_supported": toAny(devserver.Scopes()), "token_endpoint": f.url + TokenPath, "token_endpoint_auth_methods_supported": []any{"none"}}
 	if a.status != 200 || !equalJSON(a.body, want) {
-		t.Errorf("metadata = %d %s", a.status, a.raw)
+		t.Errorf("metadata = %d %s, want %v", a.status, a.raw, want)
+	}
+	f.do("GET", MetadataPath, "", "")
+	if n := len(f.cp.Requests()); n != 1 {
+		t.Errorf("Takos's discovery fetched %d times for two metadata requests, want once (cached)", n)
 	}
 	if a := f.do("GET", HealthPath, "", ""); a.status != 200 || a.raw != "ok\n" {
 		t.Errorf("healthz = %d %q", a.status, a.raw)
@@ -513,6 +507,31 @@ func TestMetadataAndHealth(t *testing.T) {
 	if a := f.do("POST", TokenPath+"?subject_token=x", "application/x-www-form-urlencoded", ""); a.status != 400 || !strings.Contains(a.raw, "not the query string") {
 		t.Errorf("token in the query = %d %s", a.status, a.raw)
 	}
+	for _, p := range []string{"/", "/token/", "/healthz/x", "/.well-known/oauth-authorization-server/x", "/apix"} {
+		if a := f.do("GET", p, "", ""); a.status != 404 {
+			t.Errorf("GET %s = %d, want 404", p, a.status)
+		}
+	}
+}
+
+// TestMetadataWithoutTakosDiscovery: when Takos's discovery cannot be
+// read, the metadata still answers, without scopes_supported (the scope
+// lint then uses its built-in list).
+func TestMetadataWithoutTakosDiscovery(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	f.cp.Inject(devserver.Fault{Method: "GET", Path: "/.well-known/oauth-authorization-server", Kind: devserver.StatusBeforeAct, Status: 503})
+	a := f.do("GET", MetadataPath, "", "")
+	if _, has := a.body["scopes_supported"]; a.status != 200 || has || a.body["token_endpoint"] != f.url+TokenPath {
+		t.Errorf("metadata = %d %s, want 200 without scopes_supported", a.status, a.raw)
+	}
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 func equalJSON(a, b any) bool {
@@ -521,125 +540,16 @@ func equalJSON(a, b any) bool {
 	return bytes.Equal(x, y)
 }
 
-// TestReaperRevokesExpiredPATs runs the broker as it runs in production
-// (Run: listener, background reaper, graceful shutdown) with a fake clock
-// and ticker: the minted PAT expires, Takos refuses it, the reaper
-// revokes it, and the broker exits cleanly.
-func TestReaperRevokesExpiredPATs(t *testing.T) {
-	tick := make(chan time.Time)
-	reaped := make(chan struct{})
-	f := newFixture(t, testPolicy, func(c *Config) {
-		c.Tick = tick
-		c.Reaped = func() { reaped <- struct{}{} }
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- f.srv.Run(ctx, ln) }()
-	f.url = "http://" + ln.Addr().String()
-
-	a := f.post(exchangeForm(f.token(nil)))
-	if a.status != 200 {
-		t.Fatalf("exchange = %d %s", a.status, a.raw)
-	}
-	pat := a.body["access_token"].(string)
-	use := func() int {
-		req, _ := http.NewRequest("GET", f.cp.URL+"/api/me/oauth/clients", nil)
-		req.Header.Set("Authorization", "Bearer "+pat)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	// A pass before expiry revokes nothing.
-	tick <- time.Now()
-	<-reaped
-	if f.cp.PATs()[0].Revoked || use() != 200 {
-		t.Fatal("the reaper revoked a live PAT")
-	}
-	f.clock.Add(5*time.Minute + time.Second)
-	if got := use(); got != 401 {
-		t.Errorf("the expired PAT = %d, want 401 from Takos", got)
-	}
-	tick <- time.Now()
-	<-reaped
-	if !f.cp.PATs()[0].Revoked || f.srv.Pending() != 0 {
-		t.Errorf("after expiry: revoked %v, pending %d; want revoked and nothing pending", f.cp.PATs()[0].Revoked, f.srv.Pending())
-	}
-	if !strings.Contains(f.audit.String(), `"msg":"pat revoked"`) {
-		t.Errorf("no revocation in the audit log:\n%s", f.audit.String())
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run() = %v, want a clean shutdown", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
-}
-
-// TestRecoverAfterRestart: a new broker process finds the PATs the last
-// one minted by name prefix and revokes them when due; PATs of others are
-// untouched, and one of its own without expiry is revoked at once.
-func TestRecoverAfterRestart(t *testing.T) {
-	f := newFixture(t, testPolicy)
-	if a := f.post(exchangeForm(f.token(nil))); a.status != 200 {
-		t.Fatalf("exchange = %d %s", a.status, a.raw)
-	}
-	hc := &http.Client{}
-	for _, body := range []string{`{"name":"laptop"}`, `{"name":"takos-apply broker: lost [x]"}`} {
-		req, _ := http.NewRequest("POST", f.cp.URL+devserver.PATsPath, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+f.cp.Token)
-		req.Header.Set("Content-Type", "application/json")
-		if resp, err := hc.Do(req); err != nil || resp.StatusCode != 201 {
-			t.Fatalf("seeding a PAT: %v", err)
-		}
-	}
-	restarted, err := New(f.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := restarted.Recover(context.Background()); err != nil {
-		t.Fatalf("Recover() = %v", err)
-	}
-	if err := restarted.Reap(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	revoked := func() map[string]bool {
-		m := map[string]bool{}
-		for _, p := range f.cp.PATs() {
-			m[strings.SplitN(p.Name, " run ", 2)[0]] = p.Revoked
-		}
-		return m
-	}
-	if got := revoked(); got["takos-apply broker: lost [x]"] != true || got["takos-apply broker: octo-org/octo-repo@refs/heads/main"] || got["laptop"] {
-		t.Errorf("after restart: %v; want only the broker PAT without expiry revoked", got)
-	}
-	f.clock.Add(6 * time.Minute)
-	if err := restarted.Reap(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := revoked(); !got["takos-apply broker: octo-org/octo-repo@refs/heads/main"] || got["laptop"] {
-		t.Errorf("after expiry: %v; want the broker's PAT revoked and the laptop's kept", got)
-	}
-}
-
-// TestSecretsNeverLeak: the broker's credential, minted PATs and subject
-// JWTs never appear in the audit log or in any answer except the
+// TestSecretsNeverLeak: the broker's credential, access tokens and
+// subject JWTs never appear in the audit log or in any answer except the
 // access_token of a success.
 func TestSecretsNeverLeak(t *testing.T) {
 	f := newFixture(t, testPolicy)
 	var answers []string
-	var jwts []string
+	var jwts, accessTokens []string
 	record := func(a answer) {
 		if tok, ok := a.body["access_token"].(string); ok {
+			accessTokens = append(accessTokens, tok)
 			answers = append(answers, strings.ReplaceAll(a.raw, tok, "<ACCESS TOKEN>"))
 			return
 		}
@@ -660,28 +570,127 @@ func TestSecretsNeverLeak(t *testing.T) {
 		jwts = append(jwts, tok)
 		record(f.post(exchangeForm(tok)))
 	}
-	// A mint failure: the control plane's answer is quoted, never a token.
-	f.cp.Inject(devserver.Fault{Method: "POST", Kind: devserver.StatusBeforeAct, Status: 400})
-	tok := f.token(nil)
-	jwts = append(jwts, tok)
-	record(f.post(exchangeForm(tok)))
-	// The token echoed in the query string and an unknown parameter.
+	// The token echoed in the query string.
 	record(f.do("POST", TokenPath+"?subject_token="+url.QueryEscape(ok), "application/x-www-form-urlencoded", ""))
+	// Gateway requests: granted, refused, and with a bad token.
+	record(f.api(accessTokens[0], "GET", "/api/me/oauth/clients", ""))
+	record(f.api(accessTokens[0], "POST", "/api/me/personal-access-tokens", `{"name":"x"}`))
+	record(f.api(accessTokens[0]+"x", "GET", "/api/me/oauth/clients", ""))
+	record(f.api(f.cp.Token, "GET", "/api/me/oauth/clients", ""))
 
-	secrets := append([]string{f.cp.Token}, f.cp.IssuedPATs()...)
-	secrets = append(secrets, jwts...)
-	for _, j := range jwts {
+	secrets := append([]string{f.cp.Token}, jwts...)
+	secrets = append(secrets, accessTokens...)
+	for _, j := range append(jwts, accessTokens...) {
 		secrets = append(secrets, j[strings.LastIndex(j, ".")+1:]) // the signature alone
 	}
 	surfaces := strings.Join(answers, "\n") + "\n" + f.audit.String()
-	if len(f.cp.IssuedPATs()) == 0 || !strings.Contains(surfaces, "octo-org/octo-repo") {
-		t.Fatal("the canary would prove nothing: no PAT minted or no claims shown")
+	if len(accessTokens) == 0 || !strings.Contains(surfaces, "octo-org/octo-repo") || !strings.Contains(surfaces, "gateway request") {
+		t.Fatal("the canary would prove nothing: no token granted, no claims shown or no gateway request logged")
 	}
 	for i, s := range secrets {
 		if strings.Contains(surfaces, s) {
 			t.Errorf("secret %d appears in an answer or the audit log", i)
 		}
 	}
+}
+
+// TestCutCredentialDoesNotLeak (audit finding): a claim that carries the
+// broker's credential where a message cuts it (a quoted claim is cut at
+// 200 characters) once leaked the credential's first characters, because
+// the cut came before the redaction. Claims are now redacted before any
+// message quotes or cuts them.
+func TestCutCredentialDoesNotLeak(t *testing.T) {
+	const cred = "deploy-credential-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789"
+	f := newFixture(t, testPolicy, func(c *Config) { c.Token = cred })
+	for pad := 170; pad < 200; pad += 3 {
+		ref := "refs/heads/" + strings.Repeat("x", pad) + cred
+		a := f.post(exchangeForm(f.token(func(c map[string]any) { c["ref"] = ref })))
+		if a.status != 400 {
+			t.Fatalf("exchange = %d %s", a.status, a.raw)
+		}
+		for _, surface := range []string{a.raw, f.audit.String()} {
+			for n := 8; n <= len(cred); n++ {
+				if strings.Contains(surface, cred[:n]) {
+					t.Fatalf("pad %d: the first %d characters of the credential leak: %s", pad, n, surface)
+				}
+			}
+		}
+	}
+}
+
+// TestRunNeverTouchesPATs (audit finding): the broker once listed, on
+// start, every PAT whose name began "takos-apply broker: " and revoked it
+// once "expired" — a human's PAT of that name, or the broker's own. It no
+// longer mints, lists or revokes PATs: a whole run, start to graceful
+// stop, with an exchange and forwarded requests, makes no request to the
+// PAT API, and such a PAT stays alive.
+func TestRunNeverTouchesPATs(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	req, _ := http.NewRequest("POST", f.cp.URL+devserver.PATsPath, strings.NewReader(`{"name":"takos-apply broker: laptop"}`))
+	req.Header.Set("Authorization", "Bearer "+f.cp.Token)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("seeding a PAT: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Run(ctx, ln) }()
+	f.url = "http://" + ln.Addr().String()
+	tok := f.exchange(nil)
+	if a := f.api(tok, "GET", "/api/me/oauth/clients", ""); a.status != 200 {
+		t.Fatalf("list through the gateway = %d %s", a.status, a.raw)
+	}
+	f.clock.Add(time.Hour)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run() = %v, want a clean shutdown", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	for _, r := range f.cp.Requests() {
+		if strings.HasPrefix(r.Path, devserver.PATsPath) && r.Method != "POST" {
+			t.Errorf("the broker called the PAT API: %s %s", r.Method, r.Path)
+		}
+	}
+	if pats := f.cp.PATs(); len(pats) != 1 || pats[0].Revoked {
+		t.Errorf("PATs = %+v, want the human's PAT alive", pats)
+	}
+}
+
+// TestStoreFailuresRefuse: when the shared state cannot answer, the
+// exchange is refused (503), never granted without the check.
+func TestStoreFailuresRefuse(t *testing.T) {
+	for name, opt := range map[string]func(*Config){
+		"replay cache": func(c *Config) { c.Replay = failingReplay{} },
+		"rate limiter": func(c *Config) { c.Limiter = failingLimiter{} },
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, testPolicy, opt)
+			a := f.post(exchangeForm(f.token(nil)))
+			if a.status != 503 || a.body["error"] != "temporarily_unavailable" || a.body["access_token"] != nil {
+				t.Errorf("exchange with a failing %s = %d %s, want 503 and no token", name, a.status, a.raw)
+			}
+		})
+	}
+}
+
+type failingReplay struct{}
+
+func (failingReplay) Reserve(context.Context, string, time.Time) (bool, error) {
+	return false, errors.New("store down")
+}
+
+type failingLimiter struct{}
+
+func (failingLimiter) Allow(context.Context, string, time.Time) (bool, time.Duration, error) {
+	return false, 0, errors.New("store down")
 }
 
 // TestAuditMarksUnverifiedClaims: a forged token's claims are logged as
@@ -701,35 +710,5 @@ func TestAuditMarksUnverifiedClaims(t *testing.T) {
 	}
 	if want := []any{false, "invalid_grant", true, "invalid_grant"}; !equalJSON(got, want) {
 		t.Errorf("audit (claims_verified, error) = %v, want %v", got, want)
-	}
-}
-
-// TestLostCreateIsSwept: a create whose reply is lost and whose clean-up
-// cannot list leaves a PAT the broker does not know; the next reaper pass
-// lists it and revokes it once expired. The exchange itself fails.
-func TestLostCreateIsSwept(t *testing.T) {
-	f := newFixture(t, testPolicy)
-	f.cp.Inject(devserver.Fault{Method: "POST", Path: devserver.PATsPath, Kind: devserver.ResetAfterAct})
-	f.cp.Inject(devserver.Fault{Method: "GET", Path: devserver.PATsPath, Kind: devserver.StatusBeforeAct, Status: 500, Times: 20})
-	a := f.post(exchangeForm(f.token(nil)))
-	if a.status != 503 || !strings.Contains(a.raw, "could not be found and revoked, so no retry") {
-		t.Fatalf("exchange = %d %s, want 503 without a retry", a.status, a.raw)
-	}
-	if n := len(f.cp.PATs()); n != 1 || f.srv.Pending() != 0 {
-		t.Fatalf("%d PATs on the control plane, %d tracked; want the lost one, untracked", n, f.srv.Pending())
-	}
-	// Drain the remaining list faults, then reap: the PAT is found but not
-	// yet due.
-	for i := 0; f.srv.Reap(context.Background()) != nil; i++ {
-		if i == 10 {
-			t.Fatal("the sweep never succeeded")
-		}
-	}
-	if f.srv.Pending() != 1 || f.cp.PATs()[0].Revoked {
-		t.Fatalf("after the sweep: %d tracked, revoked %v; want it tracked and live until it expires", f.srv.Pending(), f.cp.PATs()[0].Revoked)
-	}
-	f.clock.Add(6 * time.Minute)
-	if err := f.srv.Reap(context.Background()); err != nil || !f.cp.PATs()[0].Revoked {
-		t.Errorf("after expiry: %v, revoked %v; want revoked", err, f.cp.PATs()[0].Revoked)
 	}
 }

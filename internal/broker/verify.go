@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/rsa"
 	"encoding/base64"
@@ -17,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/takos-dev/takos-apply/internal/httpx"
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
@@ -29,30 +31,21 @@ const Leeway = 60 * time.Second
 // maxJWKSResponse caps discovery documents and key sets.
 const maxJWKSResponse = 1 << 20
 
-// refusal is a verification failure: an RFC 6749 §5.2 error code and a
-// description that names the failed check. It never holds the token.
-type refusal struct {
-	code   string
-	reason string
-	// claims is set once the payload could be read, so the answer can
-	// show them (unverified claims only when the check that failed came
-	// after parsing; they help whoever debugs a policy).
-	claims Claims
-}
-
-func (r *refusal) Error() string { return r.code + ": " + r.reason }
-
 // verifier checks GitHub Actions OIDC tokens: RS256 only, with a kid, a
 // signature by a key of the issuer's JWKS, iss one of the trusted issuers,
 // aud the broker's audience, exp/nbf/iat within Leeway.
 type verifier struct {
 	audience string
+	// cpOrigin is the Takos origin: a token requested for it (the
+	// pre-gateway workflow) gets a refusal that says what to change.
+	cpOrigin string
 	issuers  map[string]*keySet
 	now      func() time.Time
+	redact   func(string) string
 }
 
-func newVerifier(issuers []string, audience string, hc *http.Client, now func() time.Time, minRefresh time.Duration) (*verifier, error) {
-	v := &verifier{audience: audience, issuers: map[string]*keySet{}, now: now}
+func newVerifier(issuers []string, audience, cpOrigin string, hc *http.Client, now func() time.Time, minRefresh time.Duration, redact func(string) string) (*verifier, error) {
+	v := &verifier{audience: audience, cpOrigin: cpOrigin, issuers: map[string]*keySet{}, now: now, redact: redact}
 	for _, iss := range issuers {
 		if _, err := httpx.CheckURL(iss); err != nil {
 			return nil, fmt.Errorf("issuer %s: %w", iss, err)
@@ -72,87 +65,123 @@ type header struct {
 	Kid string `json:"kid"`
 }
 
-// verify returns the claims of a valid token, as strings, plus its jti and
-// expiry for the replay cache.
-func (v *verifier) verify(ctx context.Context, raw string) (Claims, string, time.Time, *refusal) {
-	bad := func(reason string, c Claims) (Claims, string, time.Time, *refusal) {
-		return nil, "", time.Time{}, &refusal{code: "invalid_grant", reason: reason, claims: c}
-	}
+// subject is what verify learnt of a subject token. Claims (and Notes,
+// see DecodeClaims) are set once the payload could be read, verified or
+// not: a refusal shows them, they help whoever debugs a policy. Every
+// claim has passed the redactor, before anything quotes or cuts it.
+type subject struct {
+	Payload []byte
+	Claims  Claims
+	Notes   []string
+	// Verified is set when every check passed.
+	Verified bool
+	JTI      string
+	Expiry   time.Time
+}
+
+func invalidGrant(reason string) *oauthwire.Error {
+	return &oauthwire.Error{Status: http.StatusBadRequest, Code: oauthwire.InvalidGrant, Description: reason}
+}
+
+// verify checks a subject token.
+func (v *verifier) verify(ctx context.Context, raw string) (subject, *oauthwire.Error) {
+	var sub subject
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
-		return bad("subject_token is not a JWS compact serialization (three dot-separated parts)", nil)
+		return sub, invalidGrant("subject_token is not a JWS compact serialization (three dot-separated parts)")
 	}
 	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
 	var h header
 	if err != nil || json.Unmarshal(hb, &h) != nil {
-		return bad("subject_token header is not base64url JSON", nil)
+		return sub, invalidGrant("subject_token header is not base64url JSON")
 	}
 	// Only RS256, GitHub's algorithm: never none, never HS* (whose "key"
 	// would be the public key), never a header that picks its own key.
 	if h.Alg != string(jose.RS256) {
-		return bad(fmt.Sprintf("subject_token alg %s is not accepted; only RS256 is", safetext.Quote(h.Alg, 20)), nil)
+		return sub, invalidGrant(fmt.Sprintf("subject_token alg %s is not accepted; only RS256 is", safetext.Quote(h.Alg, 20)))
 	}
 	if h.Kid == "" {
-		return bad("subject_token header has no kid; the signing key must be named", nil)
+		return sub, invalidGrant("subject_token header has no kid; the signing key must be named")
 	}
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil || len(jws.Signatures) != 1 {
+		return sub, invalidGrant("subject_token is not a valid JWT")
+	}
+	if sh := jws.Signatures[0].Protected; sh.JSONWebKey != nil || sh.ExtraHeaders["jku"] != nil || jws.Signatures[0].Header.JSONWebKey != nil {
+		return sub, invalidGrant("subject_token header must not embed or point at keys")
+	}
+	payload := jws.UnsafePayloadWithoutVerification()
+	c, notes, err := DecodeClaims(payload)
 	if err != nil {
-		return bad("subject_token is not a valid JWT", nil)
+		return sub, invalidGrant("subject_token payload is not a JSON object")
 	}
-	if len(tok.Headers) != 1 || tok.Headers[0].JSONWebKey != nil || tok.Headers[0].ExtraHeaders["jku"] != nil {
-		return bad("subject_token header must not embed or point at keys", nil)
-	}
-	var all map[string]any
-	if err := tok.UnsafeClaimsWithoutVerification(&all); err != nil {
-		return bad("subject_token payload is not a JSON object", nil)
-	}
-	unverified := StringClaims(all)
-	iss, _ := all["iss"].(string)
+	sub.Claims, sub.Notes = v.redactClaims(c), notes
+	iss := c["iss"]
 	// The issuer is checked before any key is fetched: an untrusted iss
 	// must not make the broker fetch anything.
 	ks, ok := v.issuers[iss]
 	if !ok {
-		return bad(fmt.Sprintf("iss %s is not a trusted issuer (%s)", safetext.Quote(iss, 200), strings.Join(v.issuerList(), ", ")), unverified)
+		return sub, invalidGrant(fmt.Sprintf("iss %s is not a trusted issuer (%s)", safetext.Quote(sub.Claims["iss"], 200), strings.Join(v.issuerList(), ", ")))
 	}
 	key, err := ks.key(ctx, h.Kid)
 	if err != nil {
-		var r *refusal
-		if errors.As(err, &r) {
-			r.claims = unverified
-			return nil, "", time.Time{}, r
+		var oe *oauthwire.Error
+		if errors.As(err, &oe) {
+			return sub, oe
 		}
-		return nil, "", time.Time{}, &refusal{code: "temporarily_unavailable",
-			reason: fmt.Sprintf("the keys of issuer %s could not be fetched: %v", iss, err), claims: unverified}
+		return sub, &oauthwire.Error{Status: http.StatusServiceUnavailable, Code: oauthwire.TemporarilyUnavailable,
+			Description: fmt.Sprintf("the keys of issuer %s could not be fetched: %v", iss, err)}
+	}
+	verifiedPayload, err := jws.Verify(key)
+	if err != nil || !bytes.Equal(verifiedPayload, payload) {
+		return sub, invalidGrant("subject_token signature does not verify with key " + safetext.Quote(h.Kid, 80) + " of " + iss)
 	}
 	var std jwt.Claims
-	if err := tok.Claims(key, &std, &all); err != nil {
-		return bad("subject_token signature does not verify with key "+safetext.Quote(h.Kid, 80)+" of "+iss, unverified)
+	if err := json.Unmarshal(payload, &std); err != nil {
+		return sub, invalidGrant("subject_token has malformed registered claims (exp, iat, nbf, aud, jti)")
 	}
-	c := StringClaims(all)
 	switch {
 	case std.Expiry == nil:
-		return bad("subject_token has no exp", c)
+		return sub, invalidGrant("subject_token has no exp")
 	case std.IssuedAt == nil:
-		return bad("subject_token has no iat", c)
+		return sub, invalidGrant("subject_token has no iat")
 	case std.ID == "":
-		return bad("subject_token has no jti, so a replay could not be detected", c)
+		return sub, invalidGrant("subject_token has no jti, so a replay could not be detected")
 	}
 	err = std.ValidateWithLeeway(jwt.Expected{Issuer: iss, AnyAudience: jwt.Audience{v.audience}, Time: v.now()}, Leeway)
 	now := v.now().UTC().Format(time.RFC3339)
 	switch {
 	case errors.Is(err, jwt.ErrExpired):
-		return bad(fmt.Sprintf("subject_token expired at %s (now %s, leeway 60s)", std.Expiry.Time().UTC().Format(time.RFC3339), now), c)
+		return sub, invalidGrant(fmt.Sprintf("subject_token expired at %s (now %s, leeway 60s)", std.Expiry.Time().UTC().Format(time.RFC3339), now))
 	case errors.Is(err, jwt.ErrNotValidYet):
-		return bad(fmt.Sprintf("subject_token is not valid before %s (now %s, leeway 60s); check the clocks", std.NotBefore.Time().UTC().Format(time.RFC3339), now), c)
+		return sub, invalidGrant(fmt.Sprintf("subject_token is not valid before %s (now %s, leeway 60s); check the clocks", std.NotBefore.Time().UTC().Format(time.RFC3339), now))
 	case errors.Is(err, jwt.ErrIssuedInTheFuture):
-		return bad(fmt.Sprintf("subject_token was issued in the future (iat %s, now %s); check the clocks", std.IssuedAt.Time().UTC().Format(time.RFC3339), now), c)
+		return sub, invalidGrant(fmt.Sprintf("subject_token was issued in the future (iat %s, now %s); check the clocks", std.IssuedAt.Time().UTC().Format(time.RFC3339), now))
 	case errors.Is(err, jwt.ErrInvalidAudience):
-		return bad(fmt.Sprintf("subject_token aud %s is not this broker's audience %q; request the GitHub token with that audience (--audience / TAKOS_AUDIENCE)",
-			safetext.Quote(strings.Join(std.Audience, " "), 200), v.audience), c)
+		aud := safetext.Quote(v.redact(strings.Join(std.Audience, " ")), 200)
+		if slices.Contains(std.Audience, v.cpOrigin) && v.cpOrigin != v.audience {
+			return sub, invalidGrant(fmt.Sprintf("subject_token aud %s is the Takos control plane, not this broker (%q): the broker is now the job's control plane, so point control-plane-url (--control-plane, TAKOS_API_URL) at the broker and drop token-url (README \"Keyless deploys to Takos\")", aud, v.audience))
+		}
+		return sub, invalidGrant(fmt.Sprintf("subject_token aud %s is not this broker's audience %q; request the GitHub token with that audience (--audience / TAKOS_AUDIENCE)", aud, v.audience))
 	case err != nil:
-		return bad("subject_token claims are invalid: "+err.Error(), c)
+		return sub, invalidGrant("subject_token claims are invalid: " + err.Error())
 	}
-	return c, std.ID, std.Expiry.Time(), nil
+	sub.Payload, sub.Verified, sub.JTI, sub.Expiry = payload, true, std.ID, std.Expiry.Time()
+	return sub, nil
+}
+
+// redactClaims removes credentials from every claim value before it can
+// be quoted, cut or recorded: a cut made first would leave the start of a
+// credential that the redactor no longer recognises.
+func (v *verifier) redactClaims(c Claims) Claims {
+	if v.redact == nil {
+		return c
+	}
+	out := make(Claims, len(c))
+	for k, val := range c {
+		out[k] = v.redact(val)
+	}
+	return out
 }
 
 func (v *verifier) issuerList() []string {
@@ -162,23 +191,6 @@ func (v *verifier) issuerList() []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// StringClaims keeps the string claims (GitHub's are all strings except
-// the times) and the string form of numbers; the rest is dropped.
-func StringClaims(all map[string]any) Claims {
-	c := Claims{}
-	for k, v := range all {
-		switch t := v.(type) {
-		case string:
-			c[k] = t
-		case float64:
-			c[k] = fmt.Sprintf("%.0f", t)
-		case json.Number:
-			c[k] = t.String()
-		}
-	}
-	return c
 }
 
 // keySet is one issuer's JWKS, found through its OpenID configuration and
@@ -203,7 +215,7 @@ func (k *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 		return key, nil
 	}
 	if !k.fetched.IsZero() && k.now().Sub(k.fetched) < k.minRefresh {
-		return nil, &refusal{code: "invalid_grant", reason: fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer)}
+		return nil, invalidGrant(fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer))
 	}
 	// Serialised under the lock: concurrent requests for a new key wait
 	// for one fetch instead of each making their own.
@@ -219,7 +231,7 @@ func (k *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	if key, ok := keys[kid]; ok {
 		return key, nil
 	}
-	return nil, &refusal{code: "invalid_grant", reason: fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer)}
+	return nil, invalidGrant(fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer))
 }
 
 // fetchJWKS reads ISSUER/.well-known/openid-configuration, checks its

@@ -2,17 +2,17 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/broker"
 	"github.com/takos-dev/takos-apply/internal/httpx"
+	"github.com/takos-dev/takos-apply/internal/report"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
@@ -21,8 +21,10 @@ import (
 const EnvBrokerToken = "TAKOS_BROKER_TOKEN"
 
 const brokerUsage = `Usage:
-  takos-apply broker [flags]                                   run the GitHub OIDC federation broker
+  takos-apply broker [flags]                                   run the GitHub OIDC broker and gateway to Takos
   takos-apply broker check --policy FILE --claims CLAIMS.json  say which policy rule a token's claims match
+  takos-apply broker check --policy FILE --token TOKEN.jwt     the same for a captured GitHub OIDC token
+  takos-apply broker test --policy FILE CASES.yml              check the policy against a table of cases
   takos-apply broker schema                                    print the JSON Schema of the trust policy
 `
 
@@ -41,6 +43,8 @@ func runBroker(ctx context.Context, e *env, args []string) int {
 			return ExitOK
 		case "check":
 			return runBrokerCheck(e, args[1:])
+		case "test":
+			return runBrokerTest(e, args[1:])
 		}
 	}
 	return runBrokerServe(ctx, e, args)
@@ -69,13 +73,13 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 	listen := fs.String("listen", envDefault(e.getenv, "TAKOS_BROKER_LISTEN", listenDefault), "address to listen on (env TAKOS_BROKER_LISTEN, else :$PORT, else :8080)")
 	publicURL := fs.String("url", e.getenv("TAKOS_BROKER_URL"), "the broker's public https URL, issuer of its RFC 8414 metadata (env TAKOS_BROKER_URL; default http://ADDR on loopback only)")
 	policyPath := fs.String("policy", e.getenv("TAKOS_BROKER_POLICY"), "trust policy YAML file (env TAKOS_BROKER_POLICY); required")
-	controlPlane := fs.String("control-plane", e.getenv("TAKOS_API_URL"), "Takos control plane that mints the PATs (env TAKOS_API_URL); required")
-	audience := fs.String("audience", e.getenv("TAKOS_BROKER_AUDIENCE"), "aud the GitHub tokens must carry (env TAKOS_BROKER_AUDIENCE; default the control plane's origin, which takos-apply requests)")
+	controlPlane := fs.String("control-plane", e.getenv("TAKOS_API_URL"), "the Takos control plane permitted requests are forwarded to (env TAKOS_API_URL); required")
+	audience := fs.String("audience", e.getenv("TAKOS_BROKER_AUDIENCE"), "aud the GitHub tokens must carry (env TAKOS_BROKER_AUDIENCE; default the broker's origin, which takos-apply requests when the broker is its control plane)")
 	var issuers issuerList
 	fs.Var(&issuers, "issuer", "trusted OIDC issuer, repeatable (env TAKOS_BROKER_ISSUERS, comma-separated; default "+broker.GitHubIssuer+")")
 	rate := fs.Int("rate", 30, "token exchanges per repository per minute (negative: unlimited)")
 	burst := fs.Int("burst", 10, "exchanges a repository may make at once before the rate applies")
-	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each outbound request (JWKS, control plane)")
+	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each outbound request (JWKS, forwarded requests)")
 	auditPath := fs.String("audit-log", "", "append the JSON audit log to this file (default stderr)")
 	addrFile := fs.String("addr-file", "", "write the address the broker listens on to this file once listening (for --listen with port 0)")
 	if err := fs.Parse(args); err != nil {
@@ -98,7 +102,7 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 	case *controlPlane == "":
 		return failf(ExitUsage, "no control plane: pass --control-plane URL (or TAKOS_API_URL)")
 	case strings.TrimSpace(e.getenv(EnvBrokerToken)) == "":
-		return failf(ExitUsage, "%s is not set: the broker mints PATs with a PAT of the deploy account, read from the environment only", EnvBrokerToken)
+		return failf(ExitUsage, "%s is not set: the broker forwards requests to Takos with a PAT of the deploy account, read from the environment only", EnvBrokerToken)
 	}
 	policy, code := loadBrokerPolicy(e, *policyPath)
 	if policy == nil {
@@ -152,46 +156,44 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 	return ExitOK
 }
 
-// loadBrokerPolicy loads a policy, printing its findings as
-// file:line:col lines; any error finding means no policy (exit 1).
+// loadBrokerPolicy loads a policy, printing its findings as lint prints
+// them (file:line:col, the source line, what to write); any error finding
+// means no policy (exit 1).
 func loadBrokerPolicy(e *env, path string) (*broker.Policy, int) {
 	src, err := readAtMost(path, 1<<20)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "takos-apply broker: reading %s: %v\n", path, unwrapPathError(err))
 		return nil, ExitFailure
 	}
-	p, diags, err := broker.LoadPolicy(path, src)
+	p, doc, diags, err := broker.CheckPolicy(path, src)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "takos-apply broker: %v\n", err)
 		return nil, ExitFailure
 	}
-	for _, d := range diags {
-		fmt.Fprintln(e.stderr, d.String())
+	if len(diags) > 0 {
+		report.Text(e.stderr, []report.File{{Path: path, Doc: doc, Diags: diags}}, report.Options{Color: colorEnabled("auto", e.stderr, e.getenv)})
 	}
 	if p == nil {
-		n := diags.Count(diag.Error)
-		noun := "errors"
-		if n == 1 {
-			noun = "error"
-		}
-		fmt.Fprintf(e.stderr, "takos-apply broker: %s has %d %s; the broker does not start with a broken policy\n", path, n, noun)
+		fmt.Fprintf(e.stderr, "takos-apply broker: the broker does not start with a broken policy\n")
 		return nil, ExitFindings
 	}
 	return p, ExitOK
 }
 
-// runBrokerCheck evaluates a policy against a token's claims (a JSON
-// object, e.g. the payload of a GitHub token or auth debug's claims) and
-// says which rule matches and why the others do not. Exit 0: a rule
+// runBrokerCheck evaluates a policy against a token's claims — a JSON
+// object (the payload of a GitHub token, auth debug's claims) or a
+// captured token — exactly as the server decides (broker.Policy.Decide),
+// and says which rule matches and why the others do not. Exit 0: a rule
 // matches; 1: denied or policy errors.
 func runBrokerCheck(e *env, args []string) int {
-	fs := newFlagSet(e, "broker check", "broker check --policy FILE --claims CLAIMS.json")
+	fs := newFlagSet(e, "broker check", "broker check --policy FILE (--claims CLAIMS.json | --token TOKEN.jwt)")
 	policyPath := fs.String("policy", e.getenv("TAKOS_BROKER_POLICY"), "trust policy YAML file (env TAKOS_BROKER_POLICY)")
 	claimsPath := fs.String("claims", "", "JSON object of the token's claims (- for stdin)")
+	tokenPath := fs.String("token", "", "a captured GitHub OIDC token (- for stdin); its signature is not checked and it is never printed")
 	if err := fs.Parse(args); err != nil {
 		return usageExit(err)
 	}
-	if *policyPath == "" || *claimsPath == "" || fs.NArg() > 0 {
+	if *policyPath == "" || (*claimsPath == "") == (*tokenPath == "") || fs.NArg() > 0 {
 		fs.Usage()
 		return ExitUsage
 	}
@@ -199,47 +201,128 @@ func runBrokerCheck(e *env, args []string) int {
 	if policy == nil {
 		return code
 	}
+	src := *claimsPath + *tokenPath
 	var raw []byte
 	var err error
-	if *claimsPath == "-" {
+	if src == "-" {
 		raw, err = io.ReadAll(io.LimitReader(e.stdin, 1<<20))
 	} else {
-		raw, err = readAtMost(*claimsPath, 1<<20)
+		raw, err = readAtMost(src, 1<<20)
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply broker check: reading %s: %v\n", *claimsPath, unwrapPathError(err))
+		fmt.Fprintf(e.stderr, "takos-apply broker check: reading %s: %v\n", src, unwrapPathError(err))
 		return ExitFailure
 	}
-	claims, err := parseClaims(raw)
+	payload := raw
+	if *tokenPath != "" {
+		if payload, err = broker.TokenPayload(raw); err != nil {
+			fmt.Fprintf(e.stderr, "takos-apply broker check: %s: %v\n", src, err)
+			return ExitUsage
+		}
+		fmt.Fprintln(e.stdout, "note: the token's signature, iss, aud, exp and jti are not checked here; the server checks them before the policy")
+	}
+	d, claims, err := policy.Decide(payload)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply broker check: %s: %v\n", *claimsPath, err)
+		fmt.Fprintf(e.stderr, "takos-apply broker check: %s: %v (e.g. {\"repository\": \"octo-org/octo-repo\", \"ref\": \"refs/heads/main\"})\n", src, err)
 		return ExitUsage
 	}
-	d := policy.Evaluate(claims)
+	for _, n := range d.Notes {
+		fmt.Fprintf(e.stdout, "note: %s\n", n)
+	}
 	for _, m := range d.Misses {
 		fmt.Fprintf(e.stdout, "rule %s does not match: %s\n", m.Rule, m.Reason)
 	}
 	if d.Rule == nil {
-		code := "invalid_grant"
-		if d.Untrusted {
-			code = "unauthorized_client"
-		}
-		fmt.Fprintf(e.stdout, "denied: no rule matches; the broker would answer %s\n", code)
+		fmt.Fprintf(e.stdout, "denied: the broker would answer %s\n", broker.PolicyRefusal(d, claims).Code)
 		return ExitFindings
 	}
-	fmt.Fprintf(e.stdout, "rule %s matches: the broker would mint a PAT valid for %s\n", d.Rule.Name, d.Rule.TTL)
+	p := d.Rule.Permissions
+	fmt.Fprintf(e.stdout, "rule %s matches: the broker would issue an access token valid for %s allowing %s (spaces: %s; clients: %s)\n",
+		d.Rule.Name, d.Rule.TTL, p, listOrAll(p.Spaces), listOrAll(p.Clients))
 	return ExitOK
 }
 
-// parseClaims reads a JSON object of claims and keeps what the broker
-// keeps of a verified token (broker.StringClaims): strings, and numbers in
-// their string form (repository_id may be written as a number).
-func parseClaims(raw []byte) (broker.Claims, error) {
-	var m map[string]any
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil || m == nil {
-		return nil, errors.New("not a JSON object of claims (e.g. {\"repository\": \"octo-org/octo-repo\", \"ref\": \"refs/heads/main\"})")
+func listOrAll(l []string) string {
+	if l == nil {
+		return "all"
 	}
-	return broker.StringClaims(m), nil
+	return strings.Join(l, ", ")
+}
+
+// runBrokerTest decides every case of a cases file with the policy and
+// reports each case decided otherwise as a finding, in the lint formats,
+// so that it runs as a check on pull requests to the policy. Exit 0: every
+// case passes; 1: a mismatch or errors in either file.
+func runBrokerTest(e *env, args []string) int {
+	fs := newFlagSet(e, "broker test", "broker test --policy FILE [--format text|json|github|sarif] CASES.yml")
+	policyPath := fs.String("policy", e.getenv("TAKOS_BROKER_POLICY"), "trust policy YAML file (env TAKOS_BROKER_POLICY)")
+	format := fs.String("format", "text", "output format: text, json, github or sarif")
+	if err := fs.Parse(args); err != nil {
+		return usageExit(err)
+	}
+	if *policyPath == "" || fs.NArg() != 1 {
+		fs.Usage()
+		return ExitUsage
+	}
+	casesPath := fs.Arg(0)
+	out, err := report.NewWriter(*format, e.stdout, report.Options{
+		Color: *format == "text" && colorEnabled("auto", e.stdout, e.getenv), Version: Version(), Root: workingDir()})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "takos-apply broker test: %v\n", err)
+		return ExitUsage
+	}
+	read := func(path string) ([]byte, bool) {
+		b, err := readAtMost(path, 1<<20)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "takos-apply broker test: reading %s: %v\n", path, unwrapPathError(err))
+			return nil, false
+		}
+		return b, true
+	}
+	psrc, ok := read(*policyPath)
+	if !ok {
+		return ExitFailure
+	}
+	csrc, ok := read(casesPath)
+	if !ok {
+		return ExitFailure
+	}
+	policy, pdoc, pdiags, err := broker.CheckPolicy(*policyPath, psrc)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "takos-apply broker test: %v\n", err)
+		return ExitFailure
+	}
+	dir := filepath.Dir(casesPath)
+	cases, cdoc, cdiags, err := broker.LoadCases(casesPath, csrc, func(name string) ([]byte, error) {
+		b, err := readAtMost(filepath.Join(dir, filepath.FromSlash(name)), 64<<10)
+		return b, unwrapPathError(err)
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "takos-apply broker test: %v\n", err)
+		return ExitFailure
+	}
+	passed := 0
+	if policy != nil && cases != nil {
+		var found []diag.Diagnostic
+		found, passed = cases.Run(policy)
+		cdiags = append(cdiags, found...)
+		cdiags.Sort()
+	}
+	for _, f := range []report.File{{Path: *policyPath, Doc: pdoc, Diags: pdiags}, {Path: casesPath, Doc: cdoc, Diags: cdiags}} {
+		if err := out.WriteFile(f); err != nil {
+			break
+		}
+	}
+	if err := out.Close(); err != nil {
+		fmt.Fprintf(e.stderr, "takos-apply broker test: writing the report: %v\n", err)
+		return ExitFailure
+	}
+	if policy == nil || cases == nil || pdiags.HasErrors() || cdiags.HasErrors() {
+		if policy != nil && cases != nil {
+			fmt.Fprintf(e.stderr, "takos-apply broker test: %d of %d cases pass\n", passed, len(cases.Cases))
+		}
+		return ExitFindings
+	}
+	fmt.Fprintf(e.stderr, "takos-apply broker test: all %d cases pass\n", passed)
+	return ExitOK
 }

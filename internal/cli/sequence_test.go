@@ -123,10 +123,11 @@ func TestNoOpApplyRequestSequence(t *testing.T) {
 }
 
 // TestNoOpApplyThroughBrokerRequestSequence: against a control plane
-// without token exchange (the real Takos), through the broker, a no-op
-// apply makes GitHub JWT + exchange + list, plus the one discovery the
-// scope lint reads (which must not block: Takos's document names no
-// token exchange, and its issuer is irrelevant here).
+// without token exchange (the real Takos), through the broker as the
+// job's control plane, a no-op apply makes the discovery (which the
+// broker answers, with Takos's scopes from its own cached fetch), the
+// GitHub JWT, the exchange and the list, which the broker forwards to
+// Takos with its own credential. No PAT is minted.
 func TestNoOpApplyThroughBrokerRequestSequence(t *testing.T) {
 	log := &wireLog{}
 	gh := authtest.NewGitHubOIDC(t)
@@ -134,28 +135,29 @@ func TestNoOpApplyThroughBrokerRequestSequence(t *testing.T) {
 	cp.Seed(devserver.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid", "profile"}})
 	front := httptest.NewServer(log.recorder("cp", proxyTo(t, cp.URL)))
 	t.Cleanup(front.Close)
-	b := startBroker(t, log, gh, cp, front.URL)
+	b := startBroker(t, log, gh, front.URL)
 
-	noOpOIDCApply(t, log, gh, cp, front.URL, b+broker.TokenPath)
+	noOpOIDCApply(t, log, gh, cp, b, "")
 	want := []string{
+		"broker GET /.well-known/oauth-authorization-server",
 		"cp GET /.well-known/oauth-authorization-server",
 		"github GET /idtoken",
 		"broker POST /token",
+		"broker GET /api/me/oauth/clients",
 		"cp GET /api/me/oauth/clients",
 	}
 	if diff := cmp.Diff(want, log.get()); diff != "" {
 		t.Errorf("request sequence (-want +got):\n%s", diff)
 	}
-	if pats := cp.PATs(); len(pats) != 1 || pats[0].LastUsedAt.IsZero() {
-		t.Errorf("PATs = %+v, want one minted PAT that authenticated the list", pats)
+	if pats := cp.PATs(); len(pats) != 0 {
+		t.Errorf("PATs = %+v, want none: the job never holds a Takos credential", pats)
 	}
 }
 
-// startBroker runs a broker that trusts gh and mints on cp (directly, not
-// through the recorder: its own requests are not the apply's), audience
-// the control-plane URL the step uses. Its requests are logged as
-// "broker".
-func startBroker(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *devserver.Server, audience string) string {
+// startBroker runs a broker that trusts gh and forwards to controlPlane;
+// its own URL is the job's control plane and the default audience. Its
+// requests are logged as "broker".
+func startBroker(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, controlPlane string) string {
 	t.Helper()
 	policy, diags, err := broker.LoadPolicy("policy.yml", []byte("version: 1\nrules:\n  - name: main\n    match: {repository_id: \"123456789\", ref: refs/heads/main}\n"))
 	if err != nil || policy == nil {
@@ -163,8 +165,8 @@ func startBroker(t *testing.T, log *wireLog, gh *authtest.GitHubOIDC, cp *devser
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	u := "http://" + srv.Listener.Addr().String()
-	b, err := broker.New(broker.Config{URL: u, Audience: audience, Issuers: []string{gh.Issuer}, Policy: policy,
-		ControlPlaneURL: cp.URL, Token: cp.Token, RatePerMinute: -1})
+	b, err := broker.New(broker.Config{URL: u, Issuers: []string{gh.Issuer}, Policy: policy,
+		ControlPlaneURL: controlPlane, Token: devserver.DefaultToken, RatePerMinute: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

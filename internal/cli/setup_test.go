@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -93,24 +94,11 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		worldOf(ts).gh.SetClaim(args[0], args[1])
 	},
-	// cppats prints the PATs minted on the control plane, oldest first:
-	// "live|expired|revoked NAME" with the name's random suffix cut, then
-	// "used" when the PAT authenticated a request.
-	"cppats": func(ts *testscript.TestScript, neg bool, args []string) {
-		for _, p := range worldOf(ts).cp.PATs() {
-			state := "live"
-			switch {
-			case p.Revoked:
-				state = "revoked"
-			case p.Expired(time.Now()):
-				state = "expired"
-			}
-			name, _, _ := strings.Cut(p.Name, " [")
-			used := ""
-			if !p.LastUsedAt.IsZero() {
-				used = " used"
-			}
-			fmt.Fprintf(ts.Stdout(), "%s %s%s\n", state, name, used)
+	// nopats fails when the control plane holds any PAT besides its own
+	// (the broker never makes one for a job).
+	"nopats": func(ts *testscript.TestScript, neg bool, args []string) {
+		if pats := worldOf(ts).cp.PATs(); len(pats) > 0 {
+			ts.Fatalf("%d PATs exist on the control plane, want none: %+v", len(pats), pats)
 		}
 	},
 	// mode FILE prints the file's permission bits in octal.
@@ -207,6 +195,13 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			sc.Buffer(make([]byte, 1<<20), 1<<20)
 			for n := 1; sc.Scan(); n++ {
 				line := sc.Text()
+				// The broker's access tokens are issued in another
+				// process: recognised by shape.
+				for _, tok := range accessToken.FindAllString(line, -1) {
+					if line != "::add-mask::"+tok {
+						ts.Fatalf("%s:%d leaks a broker access token: %q", f, n, strings.ReplaceAll(line, tok, "<ACCESS TOKEN>"))
+					}
+				}
 				for _, s := range secrets {
 					if s == "" || !strings.Contains(line, s) {
 						continue
@@ -239,6 +234,9 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 	},
 }
+
+// accessToken is the shape of a broker access token (broker.AccessTokenPrefix).
+var accessToken = regexp.MustCompile(`takb_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
 
 // symbolic replaces random values with stable names for golden output.
 func (w *world) symbolic(v string) string {

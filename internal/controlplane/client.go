@@ -1,8 +1,7 @@
 // Package controlplane is the HTTP client for the Takos control plane's
 // owner-side OAuth client API (GET/POST /api/me/oauth/clients,
-// PATCH/DELETE /api/me/oauth/clients/{client_id}), its personal access
-// token API (pat.go, used by the broker) and its RFC 8414 discovery
-// document (read through package oauthmeta).
+// PATCH/DELETE /api/me/oauth/clients/{client_id}) and its RFC 8414
+// discovery document (read through package oauthmeta).
 //
 // The client never adds credentials or retries by itself: it is given an
 // *http.Client built by httpx.NewClient (per-attempt timeout, retries of

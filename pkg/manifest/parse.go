@@ -64,10 +64,16 @@ type Document struct {
 // duplicate keys, ...) are returned as diagnostics; when any of them is an
 // error, doc.Value is nil and schema validation must not run.
 func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
+	return ParseKind(path, src, lim, AppKind)
+}
+
+// ParseKind is Parse for another kind of YAML file (the broker's trust
+// policy, its test cases): the same loader, findings worded for kind.
+func ParseKind(path string, src []byte, lim Limits, kind Kind) (*Document, diag.List) {
 	doc := &Document{Path: path, Source: src}
 	if lim.MaxBytes > 0 && int64(len(src)) > lim.MaxBytes {
 		return doc, diag.List{doc.at(diag.Pos{Line: 1, Column: 1}, RuleSize,
-			fmt.Sprintf("file is larger than the %d-byte limit; an app.yml is a few KiB, so check that this is the right file (or raise --max-file-size)", lim.MaxBytes))}
+			fmt.Sprintf("file is larger than the %d-byte limit; %s is a few KiB, so check that this is the right file%s", lim.MaxBytes, kind.Noun, kind.SizeFix))}
 	}
 	if d, ok := checkEncoding(doc, src); !ok {
 		return doc, diag.List{d}
@@ -82,14 +88,14 @@ func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return doc, diag.List{doc.at(diag.Pos{Line: 1, Column: 1}, RuleEmpty,
-				"file is empty; a manifest starts with apiVersion: takos.dev/v1alpha1 and kind: App")}
+				"file is empty; "+kind.Start)}
 		}
 		return doc, diag.List{syntaxDiag(doc, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		return doc, diag.List{doc.at(diag.Pos{Line: extra.Line, Column: 1}, RuleMultiDoc,
-			"file holds more than one YAML document; Takos reads exactly one, so remove the '---' separator and everything after it")}
+			"file holds more than one YAML document; "+kind.Reader+" reads exactly one, so remove the '---' separator and everything after it")}
 	} else if !errors.Is(err, io.EOF) {
 		return doc, diag.List{syntaxDiag(doc, err)}
 	}
@@ -112,14 +118,14 @@ func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 	}
 	doc.root = top
 	doc.prot = prot
-	c := converter{doc: doc, lim: lim, diags: pre}
+	c := converter{doc: doc, lim: lim, diags: pre, kind: kind}
 	v := c.convert(top, 0)
 	if c.diags.HasErrors() {
 		return doc, c.diags
 	}
 	if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
 		c.diags = append(c.diags, doc.at(diag.Pos{Line: 1, Column: 1}, RuleEmpty,
-			"file holds no manifest; it starts with apiVersion: takos.dev/v1alpha1 and kind: App"))
+			"file holds no "+kind.Name+"; "+kind.Start))
 		return doc, c.diags
 	}
 	doc.Value = v
@@ -160,6 +166,7 @@ func checkEncoding(doc *Document, src []byte) (diag.Diagnostic, bool) {
 
 type converter struct {
 	doc   *Document
+	kind  Kind
 	lim   Limits
 	nodes int
 	diags diag.List
@@ -208,11 +215,11 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 		return nil
 	}
 	if c.lim.MaxDepth > 0 && depth > c.lim.MaxDepth {
-		c.limit(n, "nesting is deeper than %d levels; an app.yml needs far fewer", c.lim.MaxDepth)
+		c.limit(n, "nesting is deeper than %d levels; %s needs far fewer", c.lim.MaxDepth, c.kind.Noun)
 		return nil
 	}
 	if n.Style&yaml.TaggedStyle != 0 && !explicitTags[n.Tag] {
-		c.errorf(n, RuleTag, "tag %s is not supported; remove it (Takos reads plain YAML values)", n.Tag)
+		c.errorf(n, RuleTag, "tag %s is not supported; remove it (%s reads plain YAML values)", n.Tag, c.kind.Reader)
 		return nil
 	}
 	switch n.Kind {
@@ -253,7 +260,7 @@ func (c *converter) mapping(n *yaml.Node, depth int) any {
 			k = k.Alias
 		}
 		if k.Tag == "!!merge" {
-			c.errorf(k, RuleMergeKey, "merge key '<<' is not supported by Takos, which ignores it; write the keys out")
+			c.errorf(k, RuleMergeKey, "merge key '<<' is not supported%s; write the keys out", c.kind.MergeNote)
 			continue
 		}
 		keyTag := k.Tag

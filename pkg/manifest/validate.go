@@ -64,22 +64,11 @@ func position(doc *Document, w *viewer, v schema.Violation) diag.Diagnostic {
 	case v.Rule == schema.RuleMinLength && w.blanked[v.Pointer]:
 		msg += "; Takos trims surrounding white space, so a blank value counts as missing"
 	}
-	switch v.Rule {
-	case schema.RuleUnknownField:
-		// An unknown field belongs on its own key.
-		ptr := v.Pointer
-		if toks := SplitPointer(ptr); v.Key != "" && (len(toks) == 0 || toks[len(toks)-1] != v.Key) {
-			ptr += Pointer(v.Key)
-		}
-		return doc.KeyFinding(ptr, diag.Error, v.Rule, msg)
-	case schema.RuleRequired:
-		// A missing field has no position: use the key of the mapping
-		// that lacks it.
-		return doc.KeyFinding(v.Pointer, diag.Error, v.Rule, msg)
-	case schema.RuleType:
-		return doc.Finding(v.Pointer, diag.Error, v.Rule, msg+quoteHint(doc, v))
+	if v.Rule == schema.RuleType {
+		msg += quoteHint(doc, v)
 	}
-	return doc.Finding(v.Pointer, diag.Error, v.Rule, msg)
+	v.Message = msg
+	return Position(doc, v)
 }
 
 // emptyFinding tells that an optional field Takos reads as absent was

@@ -1,0 +1,202 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/takos-dev/takos-apply/internal/oauthwire"
+	"github.com/takos-dev/takos-apply/internal/safetext"
+)
+
+// maxRequestBody caps a token request: a GitHub JWT is about 1.5 KiB.
+const maxRequestBody = 64 << 10
+
+// refused is an exchange's RFC 6749 §5.2 answer with its extra headers
+// (Allow, Retry-After).
+type refused struct {
+	*oauthwire.Error
+	header http.Header
+}
+
+func badRequest(code, desc string) *refused {
+	return &refused{Error: &oauthwire.Error{Status: http.StatusBadRequest, Code: code, Description: desc}}
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	sub, res, e := s.exchange(r)
+	if e != nil {
+		// The audit log redacts every string itself; the answer is redacted here.
+		s.audit.exchange(r.RemoteAddr, sub, e.Code, e.Description, res.rule, nil)
+		for k, v := range e.header {
+			w.Header()[k] = v
+		}
+		e.Description = s.redactor.redact(e.Description)
+		e.Write(w)
+		return
+	}
+	s.audit.exchange(r.RemoteAddr, sub, "", "", res.rule, res.grant)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token":      res.token,
+		"issued_token_type": oauthwire.TokenTypeAccessToken,
+		"token_type":        "Bearer",
+		"expires_in":        max(0, int64((res.grant.Expires().Sub(s.now())+time.Second-1)/time.Second)),
+		"scope":             res.scope,
+	})
+}
+
+type exchangeResult struct {
+	rule  string
+	grant *Grant
+	token string
+	scope string
+}
+
+// readRequest checks an RFC 8693 request and returns its subject token.
+func (s *Server) readRequest(r *http.Request) (string, *refused) {
+	if r.Method != http.MethodPost {
+		return "", &refused{Error: &oauthwire.Error{Status: http.StatusMethodNotAllowed, Code: oauthwire.InvalidRequest, Description: "the token endpoint takes POST"},
+			header: http.Header{"Allow": {"POST"}}}
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
+		return "", badRequest(oauthwire.InvalidRequest, "the body must be application/x-www-form-urlencoded (RFC 6749 §3.2)")
+	}
+	if r.URL.RawQuery != "" {
+		// Tokens in a URL end up in access logs.
+		return "", badRequest(oauthwire.InvalidRequest, "parameters must be sent in the body, not the query string")
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxRequestBody)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return "", &refused{Error: &oauthwire.Error{Status: http.StatusRequestEntityTooLarge, Code: oauthwire.InvalidRequest, Description: "the request body is larger than 64 KiB"}}
+		}
+		return "", badRequest(oauthwire.InvalidRequest, "the body is not a valid form")
+	}
+	f := r.PostForm
+	for _, k := range []string{"grant_type", "subject_token", "subject_token_type", "requested_token_type"} {
+		if len(f[k]) > 1 {
+			return "", badRequest(oauthwire.InvalidRequest, k+" is repeated")
+		}
+	}
+	switch {
+	case f.Get("grant_type") != oauthwire.GrantTypeTokenExchange:
+		return "", badRequest(oauthwire.UnsupportedGrantType, "grant_type must be "+oauthwire.GrantTypeTokenExchange+" (RFC 8693)")
+	case f.Get("subject_token") == "":
+		return "", badRequest(oauthwire.InvalidRequest, "subject_token is missing")
+	case f.Get("subject_token_type") != oauthwire.TokenTypeJWT && f.Get("subject_token_type") != oauthwire.TokenTypeIDToken:
+		return "", badRequest(oauthwire.InvalidRequest, "subject_token_type must be "+oauthwire.TokenTypeJWT+" or "+oauthwire.TokenTypeIDToken)
+	case f.Get("requested_token_type") != "" && f.Get("requested_token_type") != oauthwire.TokenTypeAccessToken:
+		return "", badRequest(oauthwire.InvalidRequest, "requested_token_type must be "+oauthwire.TokenTypeAccessToken)
+	case f.Has("actor_token"):
+		return "", badRequest(oauthwire.InvalidRequest, "actor_token (delegation) is not supported")
+	}
+	// The RFC 8693 audience names the control plane the token is for: the
+	// broker itself (its origin or URL), or the audience GitHub tokens
+	// are issued for.
+	for _, a := range append(f["audience"], f["resource"]...) {
+		if a = strings.TrimSuffix(a, "/"); a != s.origin && a != s.url && a != s.cfg.Audience {
+			return "", badRequest(oauthwire.InvalidTarget, fmt.Sprintf("this broker issues tokens for itself (%s) only, not %s; point control-plane-url at the broker", s.url, safetext.Quote(a, 200)))
+		}
+	}
+	return f.Get("subject_token"), nil
+}
+
+// exchange verifies the request's subject token, applies the rate limit,
+// the policy and the replay cache, and issues an access token.
+func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
+	var res exchangeResult
+	raw, e := s.readRequest(r)
+	if e != nil {
+		return subject{}, res, e
+	}
+	ctx := r.Context()
+	sub, oe := s.verifier.verify(ctx, raw)
+	if oe != nil {
+		if len(sub.Claims) > 0 {
+			oe.Description += " (unverified claims: " + describeClaims(sub.Claims) + ")"
+		}
+		return sub, res, &refused{Error: oe}
+	}
+	key := sub.Claims["repository_id"]
+	if key == "" {
+		key = sub.Claims["repository"]
+	}
+	ok, wait, err := s.limits.Allow(ctx, key, s.now())
+	if err != nil {
+		s.audit.failure("rate limiter", err)
+		return sub, res, unavailable("the rate limiter's store is unavailable")
+	}
+	if !ok {
+		secs := int(wait/time.Second) + 1
+		return sub, res, &refused{Error: &oauthwire.Error{Status: http.StatusTooManyRequests, Code: oauthwire.InvalidRequest,
+			Description: fmt.Sprintf("too many exchanges for repository %s; retry in %d s", safetext.Quote(sub.Claims["repository"], 100), secs)},
+			header: http.Header{"Retry-After": {strconv.Itoa(secs)}}}
+	}
+	d := s.cfg.Policy.Evaluate(sub.Claims)
+	d.Notes = append(sub.Notes, d.Notes...)
+	if d.Rule == nil {
+		return sub, res, &refused{Error: PolicyRefusal(d, sub.Claims)}
+	}
+	res.rule = d.Rule.Name
+	// Only a grant is recorded: a denied token stays denied, and a
+	// failure past this point leaves nothing half-done.
+	fresh, err := s.replay.Reserve(ctx, sub.Issuer()+" "+sub.JTI, sub.Expiry.Add(Leeway))
+	if err != nil {
+		s.audit.failure("replay cache", err)
+		return sub, res, unavailable("the replay cache's store is unavailable")
+	}
+	if !fresh {
+		return sub, res, badRequest(oauthwire.InvalidGrant, fmt.Sprintf("subject_token jti %s was already exchanged; request a fresh GitHub token for each exchange", safetext.Quote(sub.JTI, 80)))
+	}
+	now := s.now()
+	g := &Grant{
+		Audience: s.url, Rule: d.Rule.Name,
+		Repository: sub.Claims["repository"], RepositoryID: sub.Claims["repository_id"],
+		RunID: sub.Claims["run_id"], RunAttempt: sub.Claims["run_attempt"],
+		IssuedAt: now.Unix(), Expiry: now.Add(d.Rule.TTL).Unix(),
+	}
+	tok, err := s.tokens.issue(g)
+	if err != nil {
+		return sub, res, unavailable("no access token could be issued")
+	}
+	res.grant, res.token, res.scope = g, tok, d.Rule.Permissions.String()
+	return sub, res, nil
+}
+
+// Issuer returns the token's iss.
+func (s subject) Issuer() string { return s.Claims["iss"] }
+
+func unavailable(why string) *refused {
+	return &refused{Error: &oauthwire.Error{Status: http.StatusServiceUnavailable, Code: oauthwire.TemporarilyUnavailable,
+		Description: why + "; nothing was granted, retry shortly"}}
+}
+
+// PolicyRefusal explains a denial, the same for the server and for broker
+// check: events of forks and outsiders get unauthorized_client, a plain
+// miss invalid_grant, both with each rule's reason, the notes on the
+// claims and the token's claims.
+func PolicyRefusal(d Decision, c Claims) *oauthwire.Error {
+	var why []string
+	for _, m := range d.Misses {
+		why = append(why, m.Rule+": "+m.Reason)
+	}
+	code, head := oauthwire.InvalidGrant, "no trust policy rule matches"
+	if d.Untrusted {
+		code, head = oauthwire.UnauthorizedClient, "event "+safetext.Quote(c["event_name"], 60)+" can run code or inputs of a fork or an outsider and no rule names it in event_name"
+	}
+	if len(why) > 5 {
+		why = append(why[:5], fmt.Sprintf("%d more", len(why)-5))
+	}
+	desc := head + " (" + strings.Join(why, "; ") + ")"
+	if len(d.Notes) > 0 {
+		desc += "; " + strings.Join(d.Notes, "; ")
+	}
+	return &oauthwire.Error{Status: http.StatusBadRequest, Code: code, Description: desc + "; token claims: " + describeClaims(c)}
+}
