@@ -81,7 +81,9 @@ func DecodeClaims(payload []byte) (Claims, []string, error) {
 	var notes []string
 	for k, raw := range all {
 		var s string
-		if json.Unmarshal(raw, &s) == nil {
+		// A JSON null decodes into a string without error: it must not
+		// become the claim "".
+		if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
 			c[k] = s
 			continue
 		}

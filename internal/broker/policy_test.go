@@ -3,6 +3,7 @@ package broker
 import (
 	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -293,4 +294,239 @@ func FuzzBrokerPolicy(f *testing.F) {
 			p.Evaluate(githubClaims())
 		}
 	})
+}
+
+// TestUntrustedEventsByDefault (audit finding): a rule without event_name
+// once granted issue_comment, workflow_run and
+// pull_request_review_comment, and the fork-event check was exact-case, so
+// Pull_Request_Target passed. Every event of forks and outsiders is now
+// refused unless the matching rule names it literally, in any case.
+func TestUntrustedEventsByDefault(t *testing.T) {
+	p, diags, _ := LoadPolicy("p.yml", []byte(`version: 1
+rules:
+  - name: any-event
+    match: {repository_id: "123456789"}
+  - name: glob-event
+    match: {repository_id: "123456789", event_name: ["*", "issue_*", "pull_request?target"]}
+`))
+	if p == nil {
+		t.Fatal(diags)
+	}
+	var events []string
+	for _, e := range UntrustedEvents {
+		events = append(events, e, strings.ToUpper(e), strings.ToUpper(e[:1])+e[1:])
+	}
+	events = append(events, "Pull_Request_Target", "Issue_Comment", "WORKFLOW_RUN")
+	for _, e := range events {
+		c := githubClaims()
+		c["event_name"] = e
+		d := p.Evaluate(c)
+		if d.Rule != nil || !d.Untrusted {
+			t.Errorf("event %s: rule %v, untrusted %v; want refused as untrusted", e, d.Rule.nameOr(), d.Untrusted)
+		}
+		if code := PolicyRefusal(d, c).Code; code != "unauthorized_client" {
+			t.Errorf("event %s: refusal %s, want unauthorized_client", e, code)
+		}
+	}
+	for _, want := range []string{"pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment",
+		"issue_comment", "issues", "discussion", "discussion_comment", "workflow_run"} {
+		if !slices.Contains(UntrustedEvents, want) {
+			t.Errorf("UntrustedEvents lacks %s", want)
+		}
+	}
+	for _, e := range []string{"push", "workflow_dispatch", "release", "schedule", "merge_group"} {
+		c := githubClaims()
+		c["event_name"] = e
+		if d := p.Evaluate(c); d.Rule == nil || d.Rule.Name != "any-event" {
+			t.Errorf("event %s: %+v, want any-event", e, d)
+		}
+	}
+	// Named literally, in any case, the event is allowed by that rule.
+	named, _, _ := LoadPolicy("p.yml", []byte("version: 1\nrules:\n  - name: comments\n    match: {repository_id: \"123456789\", event_name: [issue_comment, push]}\n"))
+	for _, e := range []string{"issue_comment", "Issue_Comment"} {
+		c := githubClaims()
+		c["event_name"] = e
+		d := named.Evaluate(c)
+		if e == "issue_comment" && (d.Rule == nil || d.Untrusted) {
+			t.Errorf("event %s named by the rule: %+v, want granted", e, d)
+		}
+		if e == "Issue_Comment" && d.Rule != nil {
+			// The glob comparison is exact: a mixed-case event matches no
+			// lower-case pattern, so it is denied (never granted by case).
+			t.Errorf("event %s: granted by %s, want denied", e, d.Rule.Name)
+		}
+	}
+}
+
+// TestDecodeClaims (audit finding): a signed repository_id 41.6 or 4.2e1
+// was rendered "42" and granted by a repository_id "42" rule, while broker
+// check said denied. A number claim is now an integer in canonical form or
+// nothing, with a note, in the one decoder the server and check share.
+func TestDecodeClaims(t *testing.T) {
+	p, _, _ := LoadPolicy("p.yml", []byte("version: 1\nrules:\n  - name: r42\n    match: {repository_id: \"42\"}\n"))
+	for _, tc := range []struct {
+		payload string
+		value   string // "" = absent
+		granted bool
+	}{
+		{`{"repository_id": "42"}`, "42", true},
+		{`{"repository_id": 42}`, "42", true},
+		{`{"repository_id": 41.6}`, "", false},
+		{`{"repository_id": 4.2e1}`, "", false},
+		{`{"repository_id": 42.0}`, "", false},
+		{`{"repository_id": 420e-1}`, "", false},
+		{`{"repository_id": -0}`, "", false},
+		{`{"repository_id": true}`, "", false},
+		{`{"repository_id": ["42"]}`, "", false},
+		{`{"repository_id": null}`, "", false},
+		{`{"repository_id": "42 "}`, "42 ", false},
+		{`{"repository_id": "4.2e1"}`, "4.2e1", false},
+	} {
+		c, notes, err := DecodeClaims([]byte(tc.payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := c["repository_id"]; got != tc.value || ok != (tc.value != "") {
+			t.Errorf("%s: repository_id = %q (%v), want %q", tc.payload, got, ok, tc.value)
+		}
+		if tc.value == "" && (len(notes) != 1 || !strings.Contains(notes[0], "neither a string nor an integer written in canonical form")) {
+			t.Errorf("%s: notes %q, want one saying why the claim was left out", tc.payload, notes)
+		}
+		d, _, err := p.Decide([]byte(tc.payload))
+		if err != nil || (d.Rule != nil) != tc.granted {
+			t.Errorf("%s: Decide = %+v, %v; want granted %v", tc.payload, d, err, tc.granted)
+		}
+		if !tc.granted && tc.value == "" && !strings.Contains(PolicyRefusal(d, c).Description, "canonical form") {
+			t.Errorf("%s: refusal %q does not say why the claim was not used", tc.payload, PolicyRefusal(d, c).Description)
+		}
+	}
+	for _, bad := range []string{`[1]`, `null`, `"x"`, `{`} {
+		if _, _, err := DecodeClaims([]byte(bad)); err == nil {
+			t.Errorf("DecodeClaims(%s) = nil error", bad)
+		}
+	}
+}
+
+// TestSubFormHint: a pattern in the old subject form never matches the
+// immutable form GitHub gives repositories created or renamed from
+// 2026-07-15; the refusal (and broker check) says so and what to write.
+func TestSubFormHint(t *testing.T) {
+	p, diags, _ := LoadPolicy("p.yml", []byte(`version: 1
+rules:
+  - name: old-sub
+    match: {sub: "repo:octo-org/octo-repo:environment:production"}
+  - name: new-sub
+    match: {sub: "repo:octo-org@65432/octo-repo@123456789:environment:staging"}
+`))
+	if p == nil {
+		t.Fatal(diags)
+	}
+	c := githubClaims()
+	c["sub"] = "repo:octo-org@65432/octo-repo@123456789:environment:production"
+	d := p.Evaluate(c)
+	if d.Rule != nil {
+		t.Fatalf("granted by %s", d.Rule.Name)
+	}
+	want := `the pattern "repo:octo-org/octo-repo:environment:production" uses the old subject form repo:OWNER/REPO:…, but this token's sub has GitHub's immutable form ` +
+		`(repositories created or renamed from 2026-07-15), which the old form never matches: write "repo:octo-org@65432/octo-repo@123456789:environment:production", or match repository_id instead`
+	if !strings.Contains(d.Misses[0].Reason, want) {
+		t.Errorf("old-sub miss = %q, want the hint %q", d.Misses[0].Reason, want)
+	}
+	if strings.Contains(d.Misses[1].Reason, "old subject form") {
+		t.Errorf("new-sub miss = %q: a new-form pattern needs no hint", d.Misses[1].Reason)
+	}
+	// The immutable form with an environment, and an old-form token, both
+	// match their own form.
+	c["sub"] = "repo:octo-org@65432/octo-repo@123456789:environment:staging"
+	if d := p.Evaluate(c); d.Rule == nil || d.Rule.Name != "new-sub" {
+		t.Errorf("immutable sub: %+v, want new-sub", d)
+	}
+	c["sub"] = "repo:octo-org/octo-repo:environment:production"
+	if d := p.Evaluate(c); d.Rule == nil || d.Rule.Name != "old-sub" {
+		t.Errorf("old sub: %+v, want old-sub", d)
+	}
+}
+
+func TestPermissions(t *testing.T) {
+	p, diags, _ := LoadPolicy("p.yml", []byte(`version: 1
+rules:
+  - name: plan-only
+    match: {repository_id: "1"}
+    permissions: {allow: [env:read, clients:read]}
+  - name: clients
+    match: {repository_id: "2"}
+    permissions: {allow: [clients:write], clients: ["Demo*", "demo-app"]}
+  - name: one-space
+    match: {repository_id: "3"}
+    permissions: {spaces: [me, spc_0123]}
+`))
+	if p == nil {
+		t.Fatal(diags)
+	}
+	want := []Permissions{
+		{Allow: []string{CapClientsRead, CapEnvRead}},
+		{Allow: []string{CapClientsRead, CapClientsWrite}, Clients: []string{"Demo*", "demo-app"}},
+		{Allow: Capabilities[:], Spaces: []string{"me", "spc_0123"}},
+	}
+	for i, r := range p.Rules {
+		if diff := cmp.Diff(want[i], r.Permissions); diff != "" {
+			t.Errorf("rule %s permissions (-want +got):\n%s", r.Name, diff)
+		}
+	}
+	// A limit on something the rule cannot reach is a warning.
+	_, diags, _ = LoadPolicy("p.yml", []byte("version: 1\nrules:\n  - name: r\n    match: {repository_id: \"1\"}\n    permissions: {allow: [clients:read], spaces: [me]}\n"))
+	if len(diags) != 1 || diags[0].String() != "p.yml:5:42: warning: spaces has no effect: the rule allows neither env:read nor env:write [policy-rule]" {
+		t.Errorf("diags = %v", diags)
+	}
+}
+
+// TestCheckDecidesAsTheServer (audit finding: broker check said denied
+// where the server granted): for each token, the server's answer and
+// Decide on the same payload — what broker check runs — agree.
+func TestCheckDecidesAsTheServer(t *testing.T) {
+	f := newFixture(t, `version: 1
+rules:
+  - name: r42
+    match: {repository_id: "42"}
+  - name: main
+    match: {repository_id: "123456789", ref: refs/heads/main}
+`)
+	for _, mod := range []map[string]any{
+		{"repository_id": "42"},
+		{"repository_id": 42},
+		{"repository_id": 41.6},
+		{"repository_id": json.Number("4.2e1")},
+		{"repository_id": json.Number("42.0")},
+		{"event_name": "Pull_Request_Target"},
+		{"event_name": "issue_comment"},
+		{"event_name": "workflow_run"},
+		{"ref": "refs/heads/dev"},
+		{},
+	} {
+		claims := f.gh.Claims(f.cfg.URL)
+		for k, v := range mod {
+			claims[k] = v
+		}
+		tok, err := f.gh.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := f.post(exchangeForm(tok))
+		payload, _ := TokenPayload([]byte(tok))
+		d, c, err := f.cfg.Policy.Decide(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := "granted"
+		if d.Rule == nil {
+			check = PolicyRefusal(d, c).Code
+		}
+		server := "granted"
+		if a.status != 200 {
+			server, _ = a.body["error"].(string)
+		}
+		if check != server {
+			t.Errorf("%v: broker check says %s, the server %s (%s)", mod, check, server, a.raw)
+		}
+	}
 }

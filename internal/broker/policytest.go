@@ -165,7 +165,7 @@ func (cs *Cases) Run(p *Policy) (diag.List, int) {
 			out = append(out, cs.Doc.Finding(c.ptr, diag.Error, RulePolicyTest, fmt.Sprintf("case %s: %v", safetext.Quote(c.Name, 100), err)))
 			continue
 		}
-		msg := c.mismatch(d, claims)
+		msg := c.mismatch(p, d, claims)
 		if msg == "" {
 			passed++
 			continue
@@ -182,7 +182,7 @@ func (cs *Cases) Run(p *Policy) (diag.List, int) {
 
 // mismatch says how the decision differs from the case's expectation,
 // or "".
-func (c *Case) mismatch(d Decision, claims Claims) string {
+func (c *Case) mismatch(p *Policy, d Decision, claims Claims) string {
 	got := "allowed by rule " + d.Rule.nameOr()
 	if d.Rule == nil {
 		reason := DenyNoMatch
@@ -195,13 +195,14 @@ func (c *Case) mismatch(d Decision, claims Claims) string {
 	case c.Allow != "" && d.Rule == nil:
 		return fmt.Sprintf("want allowed by rule %s, got %s", c.Allow, got)
 	case c.Allow != "" && d.Rule.Name != c.Allow:
-		why := ""
-		for _, m := range d.Misses {
-			if m.Rule == c.Allow {
-				why = "; rule " + m.Rule + " does not match: " + m.Reason
+		why := "; the policy has no rule " + c.Allow
+		if r := p.Rule(c.Allow); r != nil {
+			why = "; rule " + c.Allow + " matches too, but the first matching rule grants"
+			if reason := r.miss(claims); reason != "" {
+				why = "; rule " + c.Allow + " does not match: " + reason
 			}
 		}
-		return fmt.Sprintf("want allowed by rule %s, got %s (an earlier rule)%s", c.Allow, got, why)
+		return fmt.Sprintf("want allowed by rule %s, got %s%s", c.Allow, got, why)
 	case c.Deny != "" && d.Rule != nil:
 		return fmt.Sprintf("want denied (%s), got %s", c.Deny, got)
 	case c.Deny == DenyUntrustedEvent && !d.Untrusted, c.Deny == DenyNoMatch && d.Untrusted:
