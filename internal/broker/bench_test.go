@@ -60,7 +60,7 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 }
 
 func b64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
-func enc64(b []byte) string         { return base64.RawURLEncoding.EncodeToString(b) }
+func enc64(b []byte) string        { return base64.RawURLEncoding.EncodeToString(b) }
 
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)

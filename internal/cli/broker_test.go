@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,13 @@ func TestBrokerExitCodes(t *testing.T) {
 	match := write("match.json", `{"repository_id": 1, "ref": "refs/heads/main", "event_name": "push"}`)
 	miss := write("miss.json", `{"repository_id": "2", "ref": "refs/heads/main"}`)
 	notJSON := write("claims.txt", `repository_id=1`)
+	// A captured token: only its payload is read.
+	b64 := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	jwt := write("token.jwt", b64(`{"alg":"RS256","kid":"k"}`)+"."+b64(`{"repository_id":"1","ref":"refs/heads/main","event_name":"push"}`)+".c2ln\n")
+	forkJWT := write("fork.jwt", b64(`{"alg":"RS256"}`)+"."+b64(`{"repository_id":"1","ref":"refs/heads/main","event_name":"Pull_Request_Target"}`)+".c2ln")
+	cases := write("cases.yml", "version: 1\ncases:\n  - {name: main, claims: {repository_id: '1', ref: refs/heads/main}, allow: main}\n  - {name: token, token: token.jwt, allow: main}\n")
+	wrong := write("wrong.yml", "version: 1\ncases:\n  - {name: dev, claims: {repository_id: '1', ref: refs/heads/dev}, allow: main}\n")
+	badCases := write("bad-cases.yml", "version: 1\ncases:\n  - {name: x}\n")
 	token := map[string]string{"TAKOS_BROKER_TOKEN": "tak_pat_brokertest"}
 	for _, tc := range []struct {
 		name   string
@@ -40,6 +48,17 @@ func TestBrokerExitCodes(t *testing.T) {
 		{"check without claims", nil, []string{"broker", "check", "--policy", good}, 2, "Usage:"},
 		{"check with claims that are not JSON", nil, []string{"broker", "check", "--policy", good, "--claims", notJSON}, 2, "not a JSON object of claims"},
 		{"check with a missing policy file", nil, []string{"broker", "check", "--policy", filepath.Join(dir, "nope.yml"), "--claims", match}, 3, "reading"},
+		{"check a captured token", nil, []string{"broker", "check", "--policy", good, "--token", jwt}, 0, ""},
+		{"check a fork's token", nil, []string{"broker", "check", "--policy", good, "--token", forkJWT}, 1, ""},
+		{"check with claims and a token", nil, []string{"broker", "check", "--policy", good, "--claims", match, "--token", jwt}, 2, "Usage:"},
+		{"check a token that is not a JWT", nil, []string{"broker", "check", "--policy", good, "--token", notJSON}, 2, "not a JWT"},
+		{"test passes", nil, []string{"broker", "test", "--policy", good, cases}, 0, "all 2 cases pass"},
+		{"test finds a mismatch", nil, []string{"broker", "test", "--policy", good, wrong}, 1, "0 of 1 cases pass"},
+		{"test with a broken cases file", nil, []string{"broker", "test", "--policy", good, badCases}, 1, ""},
+		{"test with a broken policy", nil, []string{"broker", "test", "--policy", bad, cases}, 1, ""},
+		{"test without cases", nil, []string{"broker", "test", "--policy", good}, 2, "Usage:"},
+		{"test with an unknown format", nil, []string{"broker", "test", "--policy", good, "--format", "xml", cases}, 2, "unknown output format"},
+		{"test with a missing cases file", nil, []string{"broker", "test", "--policy", good, filepath.Join(dir, "nope.yml")}, 3, "reading"},
 		{"serve without a policy", token, []string{"broker", "--control-plane", "https://takos.example"}, 2, "no trust policy"},
 		{"serve without a control plane", token, []string{"broker", "--policy", good}, 2, "no control plane"},
 		{"serve without TAKOS_BROKER_TOKEN", nil, []string{"broker", "--policy", good, "--control-plane", "https://takos.example"}, 2, "TAKOS_BROKER_TOKEN is not set"},

@@ -49,7 +49,7 @@ Usage:
   takos-apply plan [flags] [PATH]       show what apply would change on the control plane (read only)
   takos-apply apply [flags] [PATH]      create or update the OAuth client and export its credentials
   takos-apply auth debug [flags]        show how takos-apply authenticates, without printing tokens
-  takos-apply broker [flags]            run the GitHub OIDC broker that mints short-lived Takos PATs
+  takos-apply broker [flags]            run the GitHub OIDC broker and gateway to Takos (keyless CI)
   takos-apply schema                    print the embedded JSON Schema of app.yml
   takos-apply version                   print the version
 
