@@ -156,10 +156,12 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 		return sub, res, badRequest(oauthwire.InvalidGrant, fmt.Sprintf("subject_token jti %s was already exchanged; request a fresh GitHub token for each exchange", safetext.Quote(sub.JTI, 80)))
 	}
 	now := s.now()
+	// The claims it carries are for the audit log: cut, so that a token
+	// always stays within what the gateway reads (maxAccessToken).
 	g := &Grant{
 		Audience: s.url, Rule: d.Rule.Name,
-		Repository: sub.Claims["repository"], RepositoryID: sub.Claims["repository_id"],
-		RunID: sub.Claims["run_id"], RunAttempt: sub.Claims["run_attempt"],
+		Repository: safetext.Truncate(sub.Claims["repository"], 200), RepositoryID: safetext.Truncate(sub.Claims["repository_id"], 40),
+		RunID: safetext.Truncate(sub.Claims["run_id"], 40), RunAttempt: safetext.Truncate(sub.Claims["run_attempt"], 20),
 		IssuedAt: now.Unix(), Expiry: now.Add(d.Rule.TTL).Unix(),
 	}
 	tok, err := s.tokens.issue(g)
