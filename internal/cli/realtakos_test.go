@@ -55,7 +55,8 @@ func TestRealTakosApplyThroughBroker(t *testing.T) {
 	ts.Start()
 	t.Cleanup(ts.Close)
 
-	name := "Broker Real " + time.Now().Format("150405.000000")
+	stamp := time.Now().Format("150405000000")
+	name := "Broker Real " + stamp
 	dir := t.TempDir()
 	manifest := func(redirect string) {
 		src := "apiVersion: takos.dev/v1alpha1\nkind: App\nmetadata:\n  name: broker-real\nspec:\n  version: 1.0.0\n  oauth:\n    clientName: " + name +
@@ -124,7 +125,10 @@ func TestRealTakosApplyThroughBroker(t *testing.T) {
 	}
 	patsBefore := pats()
 
-	manifest("https://broker-real.example.com/cb")
+	// Redirect URIs unique to this run: a client of an earlier run with the
+	// same ones would be taken for a rename.
+	host := "https://broker-real-" + stamp + ".example.com"
+	manifest(host + "/cb")
 	if out := apply(); !strings.Contains(out, "created") {
 		t.Errorf("first apply did not create:\n%s", out)
 	}
@@ -132,7 +136,7 @@ func TestRealTakosApplyThroughBroker(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("real Takos has %d active clients named %q, want 1", len(first), name)
 	}
-	manifest("https://broker-real.example.com/callback")
+	manifest(host + "/callback")
 	if out := apply(); !strings.Contains(out, "updated") {
 		t.Errorf("second apply did not update:\n%s", out)
 	}
@@ -140,11 +144,17 @@ func TestRealTakosApplyThroughBroker(t *testing.T) {
 	if len(second) != 1 || second[0]["client_id"] != first[0]["client_id"] {
 		t.Fatalf("after the update: %v, want the same client", second)
 	}
-	if uris, _ := second[0]["redirect_uris"].([]any); len(uris) != 1 || uris[0] != "https://broker-real.example.com/callback" {
+	if uris, _ := second[0]["redirect_uris"].([]any); len(uris) != 1 || uris[0] != host+"/callback" {
 		t.Errorf("redirect_uris = %v, want the new one", second[0]["redirect_uris"])
 	}
 	if out := apply(); !strings.Contains(out, "unchanged") {
 		t.Errorf("third apply is not a no-op:\n%s", out)
+	}
+	// Leave the real server as found: the client is revoked.
+	req, _ := http.NewRequest("DELETE", takos+"/api/me/oauth/clients/"+second[0]["client_id"].(string), nil)
+	req.Header.Set("Authorization", "Bearer "+pat)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
 	}
 	if n := pats(); n != patsBefore {
 		t.Errorf("the real Takos has %d PATs, had %d: a job credential was made", n, patsBefore)
