@@ -132,7 +132,7 @@ func TestDiscover(t *testing.T) {
 	if !errors.Is(err, controlplane.ErrNoDiscovery) || !controlplane.IsNotFound(err) {
 		t.Errorf("Discover() without discovery = %v, want ErrNoDiscovery and IsNotFound", err)
 	}
-	if want := "fetch OAuth discovery: the control plane publishes no OAuth discovery document (404 Not Found)"; err == nil || err.Error() != want {
+	if want := "fetch OAuth discovery: the control plane publishes no OAuth discovery document (404 NOT_FOUND: Not Found)"; err == nil || err.Error() != want {
 		t.Errorf("Discover() error = %q, want %q", err, want)
 	}
 	if requests(n, "GET") != 1 {

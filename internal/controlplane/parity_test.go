@@ -182,7 +182,7 @@ func TestRouteErrorsAreClear(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = c.ListClients(context.Background())
-		want := "list OAuth clients: the control plane has no OAuth client API here (404 Not Found); check --control-plane (TAKOS_API_URL)"
+		want := "list OAuth clients: the control plane has no OAuth client API here (404 NOT_FOUND: Not Found); check --control-plane (TAKOS_API_URL)"
 		if err == nil || err.Error() != want {
 			t.Errorf("ListClients() = %v, want %q", err, want)
 		}

@@ -213,6 +213,7 @@ func (s *Server) create(owner string, body []byte) reply {
 		c.SecretHash = sha256Hex(secret)
 		resp["client_secret"] = secret
 		s.secrets = append(s.secrets, secret)
+		s.clientSecrets[c.ClientID] = secret
 	}
 	// undefined fields are omitted from the reply, null ones kept.
 	for _, k := range []string{"client_uri", "logo_uri", "policy_uri", "tos_uri"} {

@@ -2,30 +2,42 @@ package devserver
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/oauthwire"
 )
 
-// grantTypes are the grants POST /oauth/token dispatches on
-// (routes/oauth/token.ts); any other, RFC 8693 token exchange included, is
-// unsupported_grant_type: Takos has no federation at its pinned commit.
-var grantTypes = []string{"authorization_code", "refresh_token", "client_credentials", oauthwire.GrantTypeDeviceCode}
-
-// oauth serves /oauth/*: the rate limit first, then the route. The fake
-// issues no OAuth tokens, so past the checks that need none (the body's
-// media type, the grant type) the token endpoint and the authorize,
-// introspect and revoke endpoints answer 501 not_implemented: a test that
-// gets it has left what the fake models.
+// oauth serves /oauth/*: the body limit first (the router's
+// oauthBodyLimit), then the endpoint's rate limit, then the route. The
+// device flow and dynamic registration (/oauth/device*, /oauth/register*)
+// are not modelled: they answer 501 not_implemented, so a test that gets
+// it knows it left what the fake models.
 func (s *Server) oauth(r *http.Request, body []byte) reply {
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		if len(body) > maxOAuthBody {
+			return jsonReply(http.StatusRequestEntityTooLarge, map[string]any{
+				"error": "Request body exceeds maximum allowed size of 64KB", "code": "PAYLOAD_TOO_LARGE", "max_size": maxOAuthBody,
+			})
+		}
+	}
 	hdr, rep, ok := s.rateLimit(r)
 	if ok {
-		switch p := r.URL.Path; {
-		case p == "/oauth/token" && r.Method == http.MethodPost:
-			rep = tokenEndpoint(r, body)
-		case p == "/oauth/authorize" && (r.Method == http.MethodGet || r.Method == http.MethodPost),
-			(p == "/oauth/introspect" || p == "/oauth/revoke") && r.Method == http.MethodPost:
+		switch p, m := r.URL.Path, r.Method; {
+		case p == "/oauth/token" && m == http.MethodPost:
+			rep = s.tokenEndpoint(r, body)
+		case p == "/oauth/authorize" && m == http.MethodGet:
+			rep = s.authorizeGET(r)
+		case p == "/oauth/authorize" && m == http.MethodPost:
+			rep = s.authorizePOST(r, body)
+		case p == "/oauth/introspect" && m == http.MethodPost:
+			rep = s.introspect(r, body)
+		case p == "/oauth/revoke" && m == http.MethodPost:
+			rep = s.revokeToken(r, body)
+		case p == "/oauth/userinfo" && m == http.MethodGet:
+			rep = s.userinfo(r)
+		case p == "/oauth/device/code" && m == http.MethodPost, p == "/oauth/device" && (m == http.MethodGet || m == http.MethodPost),
+			p == "/oauth/register" && m == http.MethodPost, strings.HasPrefix(p, "/oauth/register/"):
 			rep = notModelled(p)
 		default:
 			rep = routeNotFound()
@@ -40,23 +52,6 @@ func (s *Server) oauth(r *http.Request, body []byte) reply {
 		}
 	}
 	return rep
-}
-
-// tokenEndpoint is the part of POST /oauth/token the fake can answer
-// faithfully: the body must be form-encoded (a substring check on the
-// header, as the server does), and the grant type must be one it handles.
-func tokenEndpoint(r *http.Request, body []byte) reply {
-	if !strings.Contains(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		return oauthError(http.StatusBadRequest, oauthwire.InvalidRequest, "Content-Type must be application/x-www-form-urlencoded")
-	}
-	form, _ := url.ParseQuery(string(body))
-	grant := form.Get("grant_type")
-	for _, g := range grantTypes {
-		if g == grant {
-			return notModelled("/oauth/token grant_type=" + grant)
-		}
-	}
-	return oauthError(http.StatusBadRequest, oauthwire.UnsupportedGrantType, "Unsupported grant type")
 }
 
 // oauthError is the flat RFC 6749 §5.2 error body of /oauth/*.

@@ -188,7 +188,7 @@ func TestClientIDRouteParameter(t *testing.T) {
 		{"128 characters is a valid id", "DELETE", strings.Repeat("a", 128), true, 404, errEnvelope("NOT_FOUND", "Client not found")},
 		{"underscore and dash", "DELETE", "a_b-C9", true, 404, errEnvelope("NOT_FOUND", "Client not found")},
 		{"valid id without auth", "DELETE", "abc", false, 401, errEnvelope("UNAUTHORIZED", "Authentication required")},
-		{"two segments are no :clientId", "DELETE", "abc.def/x", true, 404, map[string]any{"error": "Not Found"}},
+		{"two segments are no :clientId", "DELETE", "abc.def/x", true, 404, errEnvelope("NOT_FOUND", "Not Found")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,7 +210,9 @@ func TestClientIDRouteParameter(t *testing.T) {
 }
 
 func TestUnknownRoutes(t *testing.T) {
-	notFound := map[string]any{"error": "Not Found"}
+	// app.notFound of web.ts: the /api error envelope (measured on the real
+	// server; an earlier version of this fake answered a flat object).
+	notFound := errEnvelope("NOT_FOUND", "Not Found")
 	tests := []struct {
 		name, method, path string
 		auth               bool
@@ -227,6 +229,10 @@ func TestUnknownRoutes(t *testing.T) {
 		{"unknown well-known", "GET", "/.well-known/nothing", false, 404, notFound},
 		{"POST to discovery", "POST", wellKnownAS, false, 404, notFound},
 		{"unknown /oauth route", "GET", "/oauth/nothing", false, 404, notFound},
+		{"GET of the token endpoint", "GET", "/oauth/token", false, 404, notFound},
+		{"POST to userinfo", "POST", "/oauth/userinfo", false, 404, notFound},
+		{"POST to the JWKS", "POST", "/.well-known/jwks.json", false, 404, notFound},
+		{"the dev endpoints are no Takos route", "GET", "/oauth/_dev/faults", false, 404, notFound},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -363,29 +369,34 @@ func TestOAuthRateLimits(t *testing.T) {
 
 func TestTokenEndpoint(t *testing.T) {
 	form := "application/x-www-form-urlencoded"
+	jsonBody := map[string]any{"error": "invalid_request", "error_description": "Content-Type must be application/x-www-form-urlencoded"}
 	tests := []struct {
 		name, ct, body string
+		opts           []Option
 		want           int
 		wantBody       map[string]any
 	}{
-		{"token exchange is not supported", form, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {"x"}}.Encode(), 400,
+		{"token exchange is not supported", form, url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {"x"}}.Encode(), nil, 400,
 			map[string]any{"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}},
-		{"no grant type", form, "", 400, map[string]any{"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}},
-		{"JSON body", "application/json", `{"grant_type":"client_credentials"}`, 400,
-			map[string]any{"error": "invalid_request", "error_description": "Content-Type must be application/x-www-form-urlencoded"}},
-		{"a real grant is past what the fake models", form, "grant_type=client_credentials", 501, nil},
+		{"no grant type", form, "", nil, 400, map[string]any{"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}},
+		{"JSON body, the real text", "application/json", `{"grant_type":"client_credentials"}`, []Option{WithoutDevHints()}, 400, jsonBody},
+		{"JSON body, with the dev hint", "application/json", `{"grant_type":"client_credentials"}`, nil, 400,
+			map[string]any{"error": "invalid_request", "error_description": jsonBody["error_description"].(string) + DocsJSONHint}},
+		{"text/plain gets no hint", "text/plain", `grant_type=client_credentials`, nil, 400, jsonBody},
+		{"a substring check: a form type inside another passes, then the body is no form", "text/plain; x=application/x-www-form-urlencoded", "grant_type=client_credentials", nil, 400,
+			map[string]any{"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}},
+		{"client_credentials without a secret", form, "grant_type=client_credentials", nil, 400,
+			map[string]any{"error": "invalid_request", "error_description": "Missing client_id or client_secret"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newTest(t)
+			s := newTest(t, tc.opts...)
 			status, _, got := raw(t, s, "POST", "/oauth/token", map[string]string{"Content-Type": tc.ct}, tc.body)
 			if status != tc.want {
 				t.Fatalf("POST /oauth/token = %d %v, want %d", status, got, tc.want)
 			}
-			if tc.wantBody != nil {
-				if diff := cmp.Diff(tc.wantBody, got); diff != "" {
-					t.Errorf("body (-want +got):\n%s", diff)
-				}
+			if diff := cmp.Diff(tc.wantBody, got); diff != "" {
+				t.Errorf("body (-want +got):\n%s", diff)
 			}
 		})
 	}

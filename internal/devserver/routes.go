@@ -74,15 +74,23 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			rep.body = rep.body[:len(rep.body)/2]
 		}
 	}
+	if mayChangeState(r) {
+		// The state file is written before the reply: a client never holds
+		// a token or secret the next run of the server would not know.
+		if err := s.persist(); err != nil {
+			s.logf("state file %s not written: %v", s.statePath, err)
+		}
+	}
 	for k, v := range rep.header {
 		w.Header()[k] = v
 	}
-	if rep.body != nil {
+	if rep.body != nil && w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json")
 	}
 	w.WriteHeader(rep.status)
 	w.Write(rep.body)
 	s.logEnd(idx, rep.status, kind)
+	s.logf("%s %s %d", r.Method, r.URL.Path, rep.status)
 }
 
 func jsonReply(status int, v any) reply {
@@ -105,16 +113,18 @@ func notFound(resource string) reply {
 }
 
 // routeNotFound is app.notFound of web.ts: every path no route matched
-// (under /api/, /oauth/, /.well-known/ and elsewhere) answers a flat
-// {"error": "Not Found"}, whatever the method.
+// (under /api/, /oauth/, /.well-known/ and, without SPA assets, elsewhere)
+// answers {"error": {"code": "NOT_FOUND", "message": "Not Found"}},
+// whatever the method.
 func routeNotFound() reply {
-	return jsonReply(http.StatusNotFound, map[string]string{"error": "Not Found"})
+	return envelopeReply(http.StatusNotFound, "NOT_FOUND", "Not Found")
 }
 
 // Paths the fake serves.
 const (
 	wellKnownAS   = "/.well-known/oauth-authorization-server"
 	wellKnownOIDC = "/.well-known/openid-configuration"
+	wellKnownJWKS = "/.well-known/jwks.json"
 	clientsPath   = "/api/me/oauth/clients"
 )
 
@@ -127,8 +137,15 @@ func (s *Server) act(r *http.Request, body []byte) reply {
 			return routeNotFound()
 		}
 		return s.discovery(p)
+	case p == wellKnownJWKS:
+		if r.Method != http.MethodGet {
+			return routeNotFound()
+		}
+		return s.jwks()
 	case strings.HasPrefix(p, "/oauth/"):
 		return s.oauth(r, body)
+	case strings.HasPrefix(p, AdminPath):
+		return s.admin(r, body)
 	case p == "/api" || strings.HasPrefix(p, "/api/"):
 		return s.api(r, body)
 	}

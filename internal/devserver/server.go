@@ -92,6 +92,15 @@ type Server struct {
 	rateHits  map[string][]time.Time // accepted /oauth requests by "path key"
 
 	pats patStore // pat.go
+
+	oa            authServer        // the OAuth authorization server (oauthstore.go)
+	adminToken    string            // bearer of /_dev/ (devfaults.go); "" is Token
+	clientSecrets map[string]string // client_id → the secret issued at its creation
+	log           io.Writer         // WithLog; nil: no request log
+	logMu         sync.Mutex
+	statePath     string // WithStateFile (state.go)
+	saveMu        sync.Mutex
+	saved         []byte // the state last written
 }
 
 // Start serves a fake control plane on a free loopback port until Close.
@@ -111,9 +120,16 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 		rand:            rand.Reader,
 		tokens:          map[string]string{DefaultToken: DefaultOwner},
 		rateHits:        map[string][]time.Time{},
+		oa:              newAuthServer(),
+		clientSecrets:   map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.statePath != "" {
+		if err := s.loadState(); err != nil {
+			return nil, fmt.Errorf("dev server state: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
