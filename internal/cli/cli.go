@@ -49,6 +49,8 @@ Usage:
   takos-apply plan [flags] [PATH]       show what apply would change on the control plane (read only)
   takos-apply apply [flags] [PATH]      create or update the OAuth client and export its credentials
   takos-apply auth debug [flags]        show how takos-apply authenticates, without printing tokens
+  takos-apply dev [flags] [PATH] [-- COMMAND ARGS...]
+                                        run a local Takos control plane and OAuth server for the manifest
   takos-apply broker [flags]            run the GitHub OIDC broker and gateway to Takos (keyless CI)
   takos-apply schema                    print the embedded JSON Schema of app.yml
   takos-apply version                   print the version
@@ -91,6 +93,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runAuth(ctx, e, rest)
 	case "broker":
 		return runBroker(ctx, e, rest)
+	case "dev":
+		return runDev(ctx, e, rest)
 	case "schema":
 		return runSchema(ctx, e, rest)
 	case "version", "--version", "-version":
@@ -100,7 +104,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		case "":
 			fmt.Fprint(stdout, usage)
 			return ExitOK
-		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema", "version", "broker":
+		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema", "version", "broker", "dev":
 			return Run(ctx, append(rest, "-h"), getenv, stdin, stdout, stderr)
 		default:
 			fmt.Fprintf(stderr, "takos-apply help: unknown command %q\n\n%s", topic, usage)

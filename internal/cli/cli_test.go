@@ -30,6 +30,8 @@ func TestMain(m *testing.M) {
 			stop()
 			os.Exit(code)
 		},
+		// devapp is the command takos-apply dev runs in scripts (dev_test.go).
+		"devapp": devApp,
 		// printenv prints the environment a step's commands see.
 		"printenv": func() {
 			for _, kv := range os.Environ() {

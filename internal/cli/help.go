@@ -104,6 +104,43 @@ list). Never prints a token.
   3  no token, or the control plane refused it or could not be reached
 `,
 	},
+	"dev": {
+		synopsis: "dev [flags] [PATH] [-- COMMAND ARGS...]",
+		description: `Run, on loopback, a local server that behaves like the Takos control plane of
+the v1alpha1 era for everything takos-apply and an app touch: the OAuth
+client API and PATs (plan and apply work against it with the printed token),
+and the OAuth authorization server as the real one behaves (PKCE S256, state
+and scope required, exact redirect URIs, form bodies only, single-use codes
+and rotating refresh tokens), with a consent page in the browser.
+
+The manifest is linted first (errors: nothing starts) and its spec.oauth
+client registered as apply would; editing the file updates the client.
+The client's credentials, the issuer and the endpoint URLs are printed as
+KEY=VALUE lines, written with --env-file, and given to COMMAND (after "--")
+in its environment: OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_ISSUER,
+OAUTH_*_ENDPOINT, TAKOS_API_URL, TAKOS_DEV_ADMIN_URL, TAKOS_DEV_ADMIN_TOKEN.
+takos-apply then exits with COMMAND's exit code, and passes signals on.
+Without COMMAND it serves until interrupted.
+
+Failure injection for the app's error handling: POST $TAKOS_DEV_ADMIN_URL/
+token-faults {"error":"invalid_grant"} fails the next token request,
+/expire-next-token issues the next access token already expired,
+/expire-tokens expires the ones issued (Authorization: Bearer
+$TAKOS_DEV_ADMIN_TOKEN).
+
+` + manifestPathHelp,
+		env: []string{
+			"TAKOS_ENV       default of --env (dev: development)",
+			"NO_COLOR        no colours with --color auto",
+		},
+		exitCodes: `Exit codes:
+  COMMAND's exit code (128+N when signal N ended it), or without COMMAND:
+  0  stopped by a signal
+  1  the manifest has errors (the server does not start)
+  2  usage error
+  3  the server or the client registration failed (a port in use, a state file)
+`,
+	},
 	"version": {
 		synopsis:    "version",
 		description: "Print the version, then the commit, Go toolchain, platform and how this binary was installed.\n",

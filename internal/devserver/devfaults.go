@@ -229,3 +229,13 @@ func deref(p *int) int {
 	}
 	return max(0, *p)
 }
+
+// AdminToken is the bearer the /_dev/ endpoints accept.
+func (s *Server) AdminToken() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.adminToken == "" {
+		return s.Token
+	}
+	return s.adminToken
+}

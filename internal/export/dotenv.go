@@ -64,11 +64,17 @@ func writeDotenv(path string, kv []KV) (dotenvResult, error) {
 
 // updateDotenv takes the rename function so tests can make the final step fail.
 func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) error) (dotenvResult, error) {
+	return updateDotenvNames(path, kv, isAllowedEnvName, rename)
+}
+
+// updateDotenvNames is updateDotenv with another allowlist of names
+// (takos-apply dev's, devenv.go).
+func updateDotenvNames(path string, kv []KV, allowed func(string) bool, rename func(oldpath, newpath string) error) (dotenvResult, error) {
 	var res dotenvResult
 	if path == "" {
 		return res, errors.New("dotenv path is empty")
 	}
-	if err := validateKVs(kv, kvRules{label: "dotenv key", name: shellNameRE, allowed: isAllowedEnvName, singleLine: true}); err != nil {
+	if err := validateKVs(kv, kvRules{label: "dotenv key", name: shellNameRE, allowed: allowed, singleLine: true}); err != nil {
 		return res, err
 	}
 	want := make(map[string]string, len(kv))
