@@ -25,6 +25,7 @@ const module = "github.com/takos-dev/takos-apply/"
 // A new package gets a row here; the test fails until it has one.
 var rank = map[string]int{
 	"cmd/takos-apply":       90,
+	"examples/hello/webapp": 90, // the README's example app (golang.org/x/oauth2 only)
 	"internal/cli":          80,
 	"internal/report":       70,
 	"internal/broker":       65, // a token-exchange service built on controlplane and oauthmeta
