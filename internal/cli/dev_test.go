@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -323,5 +324,31 @@ func TestDevExitCodes(t *testing.T) {
 				t.Errorf("exit %d, want %d; stderr:\n%s\nstdout:\n%s", code, tc.want, stderr, stdout)
 			}
 		})
+	}
+}
+
+// BenchmarkDevStart is takos-apply dev from the command line to its
+// banner, in process: lint, listen, register the client through reconcile
+// over HTTP, print. The README reports it.
+func BenchmarkDevStart(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "app.yml")
+	if err := os.WriteFile(path, []byte(devManifest), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{}
+		done := make(chan int)
+		go func() {
+			done <- Run(ctx, []string{"dev", "--addr", "127.0.0.1:0", "--quiet", path}, func(string) string { return "" }, strings.NewReader(""), out, io.Discard)
+		}()
+		for !strings.Contains(out.String(), "TAKOS_DEV_ADMIN_TOKEN=") {
+			time.Sleep(50 * time.Microsecond)
+		}
+		b.StopTimer()
+		cancel()
+		<-done
+		b.StartTimer()
 	}
 }
