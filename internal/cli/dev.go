@@ -563,19 +563,25 @@ func (d *devRun) runCommand(ctx context.Context, command []string, vars []export
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	ctxDone := ctx.Done()
+	signalled := false
 	for {
 		select {
 		case err := <-exited:
 			return exitCodeOf(err)
 		case sig := <-sigs:
+			signalled = true
 			if fromTerminal && (sig == os.Interrupt || sig == syscall.SIGQUIT) {
 				continue
 			}
 			_ = cmd.Process.Signal(sig)
 		case <-ctxDone:
-			// Cancelled without a signal of ours (a caller's context):
-			// ask the command to stop.
+			// main cancels the context on the same signals, which reach
+			// sigs too; only a context cancelled without one (a caller
+			// of Run) asks the command to stop with SIGTERM.
 			ctxDone = nil
+			if signalled {
+				continue
+			}
 			select {
 			case sig := <-sigs:
 				sigs <- sig

@@ -25,7 +25,8 @@ import (
 //
 //	devapp exit N          exit with N
 //	devapp signals DIR     write DIR/pid (takos-apply's pid, its parent's), then
-//	                       DIR/ready; wait for SIGINT or SIGTERM, print it, exit 0
+//	                       DIR/ready; wait for SIGINT or SIGTERM, print it and
+//	                       any other that follows within 300 ms, exit 0
 func devApp() {
 	args := os.Args[1:]
 	switch {
@@ -38,7 +39,15 @@ func devApp() {
 		os.WriteFile(filepath.Join(args[1], "pid"), []byte(strconv.Itoa(os.Getppid())), 0o644)
 		os.WriteFile(filepath.Join(args[1], "ready"), nil, 0o644)
 		fmt.Printf("devapp: got %v\n", <-sigs)
-		os.Exit(0)
+		// A signal must arrive once: report any other for a while.
+		for deadline := time.After(300 * time.Millisecond); ; {
+			select {
+			case s := <-sigs:
+				fmt.Printf("devapp: also got %v\n", s)
+			case <-deadline:
+				os.Exit(0)
+			}
+		}
 	}
 	fmt.Fprintf(os.Stderr, "devapp: bad arguments %q\n", args)
 	os.Exit(2)
