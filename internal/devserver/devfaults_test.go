@@ -210,3 +210,21 @@ func TestStateFile(t *testing.T) {
 		t.Errorf("unknown version: %v", err)
 	}
 }
+
+// TestListenLoopbackOnly: the server accepts a printed token, so it never
+// listens where another host can reach it.
+func TestListenLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0"} {
+		if s, err := Listen(addr); err == nil {
+			s.Close()
+			t.Errorf("Listen(%q) succeeded", addr)
+		} else if !strings.Contains(err.Error(), "not a loopback address") {
+			t.Errorf("Listen(%q): %v", addr, err)
+		}
+	}
+	s, err := Listen("localhost:0")
+	if err != nil {
+		t.Fatalf("Listen(localhost:0): %v", err)
+	}
+	s.Close()
+}
