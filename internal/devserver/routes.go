@@ -166,6 +166,9 @@ func (s *Server) api(r *http.Request, body []byte) reply {
 		return badRequest("Invalid route parameter: clientId")
 	}
 	p := r.URL.Path
+	if rep, handled := s.apiSpaces(r, body); handled {
+		return rep
+	}
 	if p != "/api/me" && !strings.HasPrefix(p, "/api/me/") {
 		return routeNotFound()
 	}

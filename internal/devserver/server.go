@@ -91,7 +91,8 @@ type Server struct {
 	faults    []Fault
 	rateHits  map[string][]time.Time // accepted /oauth requests by "path key"
 
-	pats patStore // pat.go
+	pats patStore   // pat.go
+	sp   spaceStore // spaces.go: spaces, env, groups, services
 
 	oa            authServer        // the OAuth authorization server (oauthstore.go)
 	adminToken    string            // bearer of /_dev/ (devfaults.go); "" is Token
