@@ -1,16 +1,41 @@
 // Package controlplane is the HTTP client for the Takos control plane's
-// owner-side OAuth client API (GET/POST /api/me/oauth/clients,
-// PATCH/DELETE /api/me/oauth/clients/{client_id}) and its RFC 8414
-// discovery document (read through package oauthmeta).
+// owner-side OAuth client API, the space routes autoEnv writes to
+// (spaces.go) and its RFC 8414 discovery document (read through package
+// oauthmeta).
+//
+// The routes takos-apply sends, and nothing else (the broker's gateway,
+// internal/broker/routes.go, forwards exactly these):
+//
+//	GET    /.well-known/oauth-authorization-server
+//	GET    /api/me/oauth/clients
+//	POST   /api/me/oauth/clients
+//	PATCH  /api/me/oauth/clients/{clientId}
+//	DELETE /api/me/oauth/clients/{clientId}
+//	GET    /api/spaces/me                                   autoEnv: the personal space (creates it)
+//	GET    /api/spaces/{spaceId}                            autoEnv: --space, and the caller's role
+//	GET    /api/spaces/{spaceId}/common-env
+//	PUT    /api/spaces/{spaceId}/common-env                 autoEnv: store OAUTH_CLIENT_ID / _SECRET
+//	DELETE /api/spaces/{spaceId}/common-env/{name}          autoEnv: withdraw a dead secret
+//	GET    /api/spaces/{spaceId}/groups
+//	POST   /api/spaces/{spaceId}/groups                     autoEnv, first deploy: the app's group
+//	GET    /api/spaces/{spaceId}/groups/{groupId}/services
+//	POST   /api/services                                    autoEnv, first deploy: a worker's service
+//	GET    /api/services/{serviceId}/common-env-links
+//	PATCH  /api/services/{serviceId}/common-env-links       autoEnv: {"add": [names]} only
+//	GET    /api/services/{serviceId}/deployments/{deploymentId}   autoEnv: rollout state
+//
+// Every id in a path is ^[A-Za-z0-9_-]{1,128}$ ("me" for the personal
+// space) and every env name ^[A-Z_][A-Z0-9_]*$, checked before sending.
 //
 // The client never adds credentials or retries by itself: it is given an
 // *http.Client built by httpx.NewClient (per-attempt timeout, retries of
-// GET/PATCH/DELETE, never POST, no redirects) and wrapped with the bearer
+// GET/PUT/PATCH/DELETE, never POST, no redirects) and wrapped with the bearer
 // transport and httpx.SameOrigin. What this package adds is the wire format
 // of the owner-side client API (/api/me/oauth/clients in
 // github.com/tako0614/takos/packages/control/src/server/routes/me.ts, see
-// README "plan and apply"), typed errors whose messages say what to do, and the
-// classification a caller needs after a failed create (IsUncertain).
+// README "plan and apply") and of the space routes, typed errors whose
+// messages say what to do, and the classification a caller needs after a
+// failed create (IsUncertain) or write (IsRoleRefusal).
 package controlplane
 
 import (
@@ -352,6 +377,9 @@ type UpdateRequest struct {
 	LogoURI      *string
 	TOSURI       *string
 	PolicyURI    *string
+	// ClientURI is not a manifest field; takos-apply sets it only to mark
+	// a client that a rotation retires (see package reconcile).
+	ClientURI *string
 }
 
 // UpdateClient applies r to the client with PATCH
@@ -377,7 +405,7 @@ func (c *Client) UpdateClient(ctx context.Context, id string, r UpdateRequest) (
 	if r.Scopes != nil {
 		body["scope"] = strings.Join(*r.Scopes, " ")
 	}
-	for k, v := range map[string]*string{"logo_uri": r.LogoURI, "tos_uri": r.TOSURI, "policy_uri": r.PolicyURI} {
+	for k, v := range map[string]*string{"logo_uri": r.LogoURI, "tos_uri": r.TOSURI, "policy_uri": r.PolicyURI, "client_uri": r.ClientURI} {
 		switch {
 		case v == nil:
 		case *v == "":
@@ -426,6 +454,9 @@ type request struct {
 	// id is the client a PATCH or DELETE addresses; a 404 then means that
 	// client is gone.
 	id string
+	// what names the thing a 404 says is missing ("service X"), for the
+	// routes outside /api/me.
+	what string
 }
 
 // do sends one logical request and decodes a 2xx JSON reply into out.

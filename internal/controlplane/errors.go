@@ -46,6 +46,9 @@ type APIError struct {
 	notFound  bool
 	// noDiscovery marks the discovery 404 (notFound is then true too).
 	noDiscovery bool
+	// roleRefused marks a write refused for the caller's role in the
+	// space (IsRoleRefusal).
+	roleRefused bool
 	summary     string
 }
 
@@ -186,6 +189,9 @@ func apiError(r request, resp *http.Response, data []byte, post bool) *APIError 
 		e.notFound = true
 		e.summary = "client " + id + " not found or revoked (" + detail + ")"
 		e.Fix = "remove the pinned client id or create a new client"
+	case s == http.StatusNotFound && r.what != "":
+		e.notFound = true
+		e.summary = r.what + " was not found (" + detail + ")"
 	case s == http.StatusNotFound:
 		e.summary = "the control plane has no OAuth client API here (" + detail + ")"
 		e.Fix = "check --control-plane (TAKOS_API_URL)"
