@@ -24,6 +24,9 @@ type Result struct {
 	// rotation, clients left by an ambiguous create, and this run's own client
 	// when it lost a race or its secret could not be delivered.
 	Revoked []string
+	// Retired lists the client a rotation kept active as retiring
+	// (ApplyOptions.Retire) instead of revoking it.
+	Retired []string
 	// Notes are human-readable remarks (warnings) for the report. They never
 	// contain a secret.
 	Notes []string
@@ -62,6 +65,12 @@ type ApplyOptions struct {
 	// Pinned says the plan's client was chosen by id (--client-id), not by
 	// name: a rotation then skips the race check by name.
 	Pinned bool
+	// Retire, when set, replaces the revocation of a rotated client: the
+	// old client stays active, marked as retiring (RetiringURI), because
+	// running workers still use it; a later run revokes it once they run
+	// the new one. It is called where the revocation would be, after the
+	// new secret was delivered and the race check was won.
+	Retire func(ctx context.Context, oldID, newID string) error
 }
 
 // Apply executes p against s: no call for unchanged, one Update with the
@@ -197,7 +206,16 @@ func (a *applier) create(ctx context.Context) (Result, error) {
 
 	// 6. Only the winner of a race revokes the client a rotation replaces:
 	// that client may itself be the winner a losing run deferred to.
-	if p.Action == ActionRotate {
+	if p.Action == ActionRotate && a.opt.Retire != nil {
+		if err := a.opt.Retire(ctx, p.ClientID, id); err != nil {
+			return res, fmt.Errorf("new OAuth client %s was created and its secret delivered, but marking the old client %s as retiring failed, so both are active under one name: re-run with --client-id %s, and revoke %s by hand once the app's workers run %s: %w",
+				id, p.ClientID, id, p.ClientID, id, err)
+		}
+		res.Retired = append(res.Retired, p.ClientID)
+		if a.opt.Pinned {
+			res.Notes = append(res.Notes, fmt.Sprintf("client %s replaces the pinned client %s, which now retires: update --client-id", id, p.ClientID))
+		}
+	} else if p.Action == ActionRotate {
 		if err := a.revoke(ctx, p.ClientID); err != nil {
 			return res, fmt.Errorf("new OAuth client %s was created and its secret delivered, but revoking the old client %s failed, so both are active: revoke %s by hand: %w",
 				id, p.ClientID, p.ClientID, err)

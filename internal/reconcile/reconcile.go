@@ -20,8 +20,13 @@ type Client struct {
 	TOSURI       string
 	PolicyURI    string
 	// Active is false for a revoked (soft-deleted) client.
-	Active    bool
-	CreatedAt time.Time
+	Active bool
+	// Retiring marks an active client that a two-phase rotation replaced
+	// by ReplacedBy and keeps until the app's workers run the new one (see
+	// RetiringURI). It is never "ours": Select and the race rules skip it.
+	Retiring   bool
+	ReplacedBy string
+	CreatedAt  time.Time
 	// Unreported names the fields the store could not report; Diff treats
 	// them as matching the desired state, since a difference it cannot see
 	// would otherwise be a write on every run.
@@ -339,6 +344,41 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("OAuth client %q not found among the caller's clients; check --client-id", e.ID)
 }
 
+// retiringBase is the client_uri that marks a retiring client; the id of
+// its replacement follows. The .invalid name never resolves, so the mark
+// links nowhere if Takos ever shows it, and the manifest has no client_uri
+// field, so takos-apply never manages that field otherwise.
+const retiringBase = "https://retiring.takos-apply.invalid/?replaced-by="
+
+// RetiringURI is the client_uri that marks a client as retiring in favour
+// of the client replacedBy. A later run recognises it (ParseRetiring)
+// without any state of its own; the client keeps its name, so what users
+// see on the consent page does not change while it retires.
+func RetiringURI(replacedBy string) string { return retiringBase + replacedBy }
+
+// ParseRetiring returns the replacement named by a RetiringURI.
+func ParseRetiring(clientURI string) (replacedBy string, ok bool) {
+	id, ok := strings.CutPrefix(clientURI, retiringBase)
+	if !ok || id == "" {
+		return "", false
+	}
+	return id, true
+}
+
+// RetiringNamed returns the active retiring clients named name, oldest
+// first: the clients of this app that earlier rotations keep until its
+// workers run the new one.
+func RetiringNamed(clients []Client, name string) []Client {
+	var out []Client
+	for _, c := range clients {
+		if c.Active && c.Retiring && c.Name == name {
+			out = append(out, cloneClient(c))
+		}
+	}
+	slices.SortFunc(out, func(a, b Client) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out
+}
+
 // Select picks the existing client that is "ours":
 //
 //   - pinnedID != "": the client with that id, whatever its name (Diff then
@@ -382,11 +422,12 @@ func ambiguous(name string, named []Client) *AmbiguousError {
 }
 
 // activeNamed returns the active clients named name, oldest first (ties by
-// id): the first element is the winner of a create race.
+// id): the first element is the winner of a create race. Retiring clients
+// are not among them: each app has one client in use.
 func activeNamed(clients []Client, name string) []Client {
 	var out []Client
 	for _, c := range clients {
-		if c.Active && c.Name == name {
+		if c.Active && !c.Retiring && c.Name == name {
 			out = append(out, c)
 		}
 	}
