@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/takos-dev/takos-apply/internal/appenv"
 	"github.com/takos-dev/takos-apply/internal/auth"
 	"github.com/takos-dev/takos-apply/internal/controlplane"
 	"github.com/takos-dev/takos-apply/internal/export"
@@ -43,6 +44,7 @@ func (c *cpFlags) register(fs *flag.FlagSet, e *env) {
 type applyFlags struct {
 	lintFlags
 	cpFlags
+	env         envFlags
 	clientID    string
 	createNew   bool
 	rotate      bool
@@ -63,6 +65,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 	f.cpFlags.register(fs, e)
 	fs.StringVar(&f.clientID, "client-id", e.getenv("TAKOS_OAUTH_CLIENT_ID"),
 		"manage this client id instead of the active client named clientName (env TAKOS_OAUTH_CLIENT_ID)")
+	f.env.register(fs, e)
 	fs.BoolVar(&f.createNew, "create-new", false, "create a new client even though the plan finds a likely rename of an existing one")
 	if apply {
 		fs.BoolVar(&f.rotate, "rotate-secret", false, "create a replacement client with a new secret, deliver it, then revoke the old one")
@@ -119,7 +122,7 @@ func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, nam
 	if !ok {
 		return code
 	}
-	if !f.check(e, name) {
+	if !f.check(e, name) || !f.env.check(e, name) {
 		return ExitUsage
 	}
 	if f.createNew && f.clientID != "" {
@@ -241,18 +244,33 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
+	envPlan, code := r.locateEnv(ctx, cp, doc, oauth)
+	if code != ExitOK {
+		return code
+	}
+	var knownID string
+	if envPlan != nil {
+		knownID = envPlan.StoredID
+	}
 	plan, err := reconcile.MakePlan(clients, desired, reconcile.PlanOptions{
-		PinnedID: r.f.clientID, Rotate: r.f.rotate, CreateNew: r.f.createNew,
+		PinnedID: r.f.clientID, KnownID: knownID, Rotate: r.f.rotate, CreateNew: r.f.createNew,
 	})
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
-	sinks := r.sinks(oauth.AutoEnv)
+	var extra []export.Sink
+	if envPlan != nil {
+		if err := envPlan.Prepare(ctx, cp, clients, plan); err != nil {
+			return r.failf(ExitFailure, "%v", err)
+		}
+		extra = append(extra, envPlan.Sink(cp))
+	}
+	sinks := r.sinks(oauth.AutoEnv, extra...)
 	// apply writes the job summary when it publishes its result, unless it
 	// refuses to create.
 	r.reportRename(ctx, doc, plan, sinks, !apply || plan.Refusal() != nil)
 	if !apply {
-		if err := report.WritePlan(r.e.stdout, r.f.format, plan); err != nil {
+		if err := report.WritePlanEnv(r.e.stdout, r.f.format, plan, envPlan); err != nil {
 			return r.failf(ExitFailure, "writing plan: %v", err)
 		}
 		if r.f.detailed && plan.Action != reconcile.ActionUnchanged {
@@ -260,7 +278,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		}
 		return ExitOK
 	}
-	return r.apply(ctx, st, plan, sinks)
+	return r.apply(ctx, st, plan, sinks, cp, envPlan)
 }
 
 // reportRename shows a likely rename in Actions beyond the plan's own text:
@@ -408,7 +426,7 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 
 // sinks are where this run's results go (export.New); plan uses them only
 // for the job summary.
-func (r *runner) sinks(autoEnv bool) *export.Multi {
+func (r *runner) sinks(autoEnv bool, extra ...export.Sink) *export.Multi {
 	// The one-time print goes only to a terminal: a redirected stderr is a
 	// CI job log or a file, where a secret in clear text would stay.
 	var terminal io.Writer
@@ -428,6 +446,7 @@ func (r *runner) sinks(autoEnv bool) *export.Multi {
 		GitHubActions: r.actions,
 		ExportEnv:     autoEnv || r.f.exportEnv,
 		EnvFile:       r.f.envFile,
+		Sinks:         extra,
 	})
 }
 
@@ -435,7 +454,7 @@ func (r *runner) sinks(autoEnv bool) *export.Multi {
 // reconcile.Apply create or update the client (delivering a new secret to
 // the sinks, and withdrawing it again should its client lose a race), then
 // publish the non-secret results.
-func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sinks *export.Multi) int {
+func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sinks *export.Multi, cp *controlplane.Client, envPlan *appenv.Plan) int {
 	if err := plan.Refusal(); err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
@@ -453,7 +472,15 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sink
 
 	// 2. Create, update or rotate.
 	secrets := &secretSinks{r: r, m: sinks}
-	res, err := reconcile.Apply(ctx, st, plan, secrets, reconcile.ApplyOptions{Pinned: r.f.clientID != ""})
+	opts := reconcile.ApplyOptions{Pinned: r.f.clientID != ""}
+	if envPlan != nil {
+		secrets.env = envPlan.Sink(cp)
+		if envPlan.App.Link && envPlan.Deployed() {
+			// Running workers use the old client until their next deploy.
+			opts.Retire = retireOld(cp)
+		}
+	}
+	res, err := reconcile.Apply(ctx, st, plan, secrets, opts)
 	for _, n := range res.Notes {
 		fmt.Fprintf(r.e.stderr, "takos-apply: %s\n", n)
 	}
@@ -461,18 +488,47 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sink
 		return r.failf(ExitFailure, "%v", err)
 	}
 
-	// 3. Publish the results that are not secret.
-	err = sinks.Publish(ctx, outcome(res, plan))
+	// 3. autoEnv: the group, services and links of the first deploy, the
+	// rollout, the retiring clients.
+	out := outcome(res, plan)
+	var envRes *appenv.Result
+	var envErr error
+	if envPlan != nil {
+		var retired []reconcile.Client
+		for _, id := range res.Retired {
+			retired = append(retired, reconcile.Client{ID: id, ReplacedBy: res.ClientID, Active: true, Retiring: true})
+		}
+		envRes, envErr = envPlan.Apply(ctx, cp, res.ClientID, retired, st.revokeIdempotent)
+		out.SpaceID, out.Rollout = envPlan.Space.ID, envRes.Rollout(envPlan.App.Link)
+		if envErr != nil {
+			out.Rollout = "incomplete"
+		}
+		out.Summary = report.JobSummaryEnv(res, plan, envRes, envPlan.App.Link)
+	}
+
+	// 4. Publish the results that are not secret.
+	err = sinks.Publish(ctx, out)
 	r.notes(sinks)
 	if err != nil {
-		return r.failf(ExitFailure, "%v", err)
+		return r.failf(ExitFailure, "%v", errors.Join(err, envErr))
 	}
 	if plan.Action == reconcile.ActionUpdate || plan.Action == reconcile.ActionUnchanged {
-		fmt.Fprintf(r.e.stderr, "takos-apply: client %s already existed, so no secret was issued in this run (Takos shows a secret only once, at creation); "+
-			"run with --rotate-secret to issue a new one\n", res.ClientID)
+		if envPlan != nil {
+			fmt.Fprintf(r.e.stderr, "takos-apply: client %s already existed; its secret is the one space %s holds (run with --rotate-secret to issue a new one)\n", res.ClientID, envPlan.Space.ID)
+		} else {
+			fmt.Fprintf(r.e.stderr, "takos-apply: client %s already existed, so no secret was issued in this run (Takos shows a secret only once, at creation); "+
+				"run with --rotate-secret to issue a new one\n", res.ClientID)
+		}
 	}
-	if err := report.WriteResult(r.e.stdout, r.f.format, res); err != nil {
+	var link bool
+	if envPlan != nil {
+		link = envPlan.App.Link
+	}
+	if err := report.WriteResultEnv(r.e.stdout, r.f.format, res, envRes, link); err != nil {
 		return r.failf(ExitFailure, "writing result: %v", err)
+	}
+	if envErr != nil {
+		return r.failf(ExitFailure, "%v", envErr)
 	}
 	return ExitOK
 }
@@ -484,11 +540,27 @@ type secretSinks struct {
 	r    *runner
 	m    *export.Multi
 	took []string
+	// env, with autoEnv, must take the secret: the app gets it only from
+	// there.
+	env *appenv.Sink
 }
 
 func (s *secretSinks) Deliver(ctx context.Context, clientID, secret string) error {
 	took, err := s.m.Deliver(ctx, clientID, secret)
 	s.r.notes(s.m)
+	if s.env != nil && !s.env.Took(clientID) {
+		// Without the space holding it the client is revoked (and the
+		// secret withdrawn from the other sinks), so that the next run
+		// starts clean instead of finding a client whose secret Takos
+		// cannot show again.
+		if len(took) > 0 {
+			s.took = took
+			if rerr := s.Retract(ctx); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("withdrawing it failed: %w", rerr))
+			}
+		}
+		return fmt.Errorf("storing the secret in %s failed: %w", s.env.Name(), err)
+	}
 	if len(took) == 0 {
 		return err // reconcile revokes the client
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/takos-dev/takos-apply/internal/controlplane"
@@ -34,6 +35,7 @@ func (s *store) List(ctx context.Context) ([]reconcile.Client, error) {
 			Active:       c.Active(),
 			CreatedAt:    c.CreatedAt,
 		}
+		rc.ReplacedBy, rc.Retiring = reconcile.ParseRetiring(c.ClientURI)
 		// The Takos list view omits these two; say so rather than let an
 		// absent field read as a cleared one.
 		if !c.HasTOSURI {
@@ -92,4 +94,13 @@ func (s *store) Revoke(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: %w", reconcile.ErrNotFound, err)
 	}
 	return err
+}
+
+// revokeIdempotent revokes id; a client that is already revoked counts as
+// revoked.
+func (s *store) revokeIdempotent(ctx context.Context, id string) error {
+	if err := s.Revoke(ctx, id); err != nil && !errors.Is(err, reconcile.ErrNotFound) {
+		return err
+	}
+	return nil
 }

@@ -59,6 +59,11 @@ type Outcome struct {
 	// Summary is the result rendered as Markdown (see MarkdownTable). The
 	// job summary redacts every masked value from it.
 	Summary string
+	// SpaceID is the Takos space whose common env holds the credentials,
+	// and Rollout the state of the app's linked workers (see package
+	// appenv); both "" when the run stores nothing in Takos.
+	SpaceID string
+	Rollout string
 }
 
 // errSecretUndelivered reports that a newly issued secret reached no sink.
@@ -222,6 +227,9 @@ type Config struct {
 	ExportEnv bool
 	// EnvFile, when set, is the dotenv file to update (--env-file).
 	EnvFile string
+	// Sinks are further sinks of the caller's (the Takos space's common
+	// env), after the ones above.
+	Sinks []Sink
 }
 
 // New builds the sinks of c: in Actions the step outputs, with ExportEnv
@@ -253,6 +261,7 @@ func New(c Config) *Multi {
 	if c.EnvFile != "" {
 		sinks = append(sinks, &dotenvSink{path: c.EnvFile})
 	}
+	sinks = append(sinks, c.Sinks...)
 	if !c.GitHubActions && c.Terminal != nil {
 		fallback = terminalSink{w: c.Terminal, name: c.TerminalName}
 	}

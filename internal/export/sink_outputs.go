@@ -12,10 +12,13 @@ const (
 	outputClientSecret = "client-secret"
 	outputAction       = "action"
 	outputChanged      = "changed"
+	outputSpaceID      = "space-id"
+	outputRollout      = "rollout"
 )
 
 // outputsSink is the step outputs file (GITHUB_OUTPUT): client-id and
-// client-secret on delivery; client-id, action and changed when published.
+// client-secret on delivery; client-id, action and changed when published,
+// and space-id and rollout when the run stores the credentials in Takos.
 type outputsSink struct{ path string }
 
 func (outputsSink) Name() string { return envGitHubOutput }
@@ -35,6 +38,9 @@ func (s outputsSink) Retract(context.Context) error {
 
 func (s outputsSink) Publish(_ context.Context, o Outcome) error {
 	outs := []KV{{outputClientID, o.ClientID}, {outputAction, o.Action}, {outputChanged, strconv.FormatBool(o.Changed)}}
+	if o.SpaceID != "" {
+		outs = append(outs, KV{outputSpaceID, o.SpaceID}, KV{outputRollout, o.Rollout})
+	}
 	if err := setOutputs(s.path, outs); err != nil {
 		return fmt.Errorf("write step outputs: %w", err)
 	}

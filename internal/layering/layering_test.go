@@ -29,6 +29,7 @@ var rank = map[string]int{
 	"internal/cli":          80,
 	"internal/report":       70,
 	"internal/broker":       65, // a token-exchange service built on controlplane and oauthmeta
+	"internal/appenv":       62, // autoEnv: the credentials in the app's space and its workers' links, over controlplane and reconcile
 	"internal/reconcile":    60,
 	"internal/lint":         60,
 	"internal/controlplane": 60,

@@ -9,9 +9,13 @@ type OAuth struct {
 	RedirectURIs []string
 	Scopes       []string
 	AutoEnv      bool
-	LogoURI      string
-	TOSURI       string
-	PolicyURI    string
+	// AutoEnvSet says spec.oauth.autoEnv is a boolean in the manifest:
+	// false then means "store the credentials in Takos, link nothing",
+	// while an absent autoEnv asks for nothing in Takos.
+	AutoEnvSet bool
+	LogoURI    string
+	TOSURI     string
+	PolicyURI  string
 }
 
 // Pointers of the spec.oauth fields, shared by lint rules and OAuth (which
@@ -65,12 +69,13 @@ func (d *Document) OAuth() (*OAuth, bool) {
 		return nil, false
 	}
 	auto, _ := d.Get(PtrAutoEnv)
-	b, _ := auto.(bool)
+	b, set := auto.(bool)
 	return &OAuth{
 		ClientName:   d.String(PtrClientName),
 		RedirectURIs: d.Strings(PtrRedirectURIs),
 		Scopes:       d.Strings(PtrScopes),
 		AutoEnv:      b,
+		AutoEnvSet:   set,
 		LogoURI:      d.String(PtrLogoURI),
 		TOSURI:       d.String(PtrTOSURI),
 		PolicyURI:    d.String(PtrPolicyURI),
