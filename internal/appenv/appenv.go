@@ -244,8 +244,9 @@ func (e *ConflictError) Error() string {
 	if e.Prefix {
 		way = "choose another --env-prefix"
 	}
-	return fmt.Sprintf("space %s already stores %s = %s, the active client of app %s; app %s cannot use the same name: %s, or revoke client %s if that app is gone",
-		e.Space, e.Name, e.OtherID, safetext.Quote(e.OtherName, 80), safetext.Quote(e.OurName, 80), way, e.OtherID)
+	return fmt.Sprintf("space %s already stores %s = %s, the active client of app %s; app %s cannot use the same name: %s, or revoke client %s if that app is gone "+
+		"(if %s is this app under an older clientName, keep managing it with --client-id %s)",
+		e.Space, e.Name, e.OtherID, safetext.Quote(e.OtherName, 80), safetext.Quote(e.OurName, 80), way, e.OtherID, safetext.Quote(e.OtherName, 80), e.OtherID)
 }
 
 // MissingSecretError says that the space does not hold the secret of the
@@ -281,9 +282,10 @@ func (e *AmbiguousGroupError) Error() string {
 
 // Locate reads the space (--space, else the caller's personal space,
 // which this also creates on a fresh account), refuses a role that cannot
-// write its env, and reads the values stored there. It comes before the
-// OAuth client's plan, whose rename check uses the stored id
-// (reconcile.PlanOptions.KnownID).
+// write its env, and reads the values stored there and, with autoEnv:
+// true, the app's group, its workers' services, their links and running
+// deployments. It comes before the OAuth client's plan, whose rename check
+// uses the stored id when the app's workers link it (KnownID).
 func Locate(ctx context.Context, cp *controlplane.Client, app App, opt Options) (*Plan, error) {
 	if opt.Names == (Names{}) {
 		opt.Names = Names{ID: BaseID, Secret: BaseSecret}
@@ -311,25 +313,39 @@ func Locate(ctx context.Context, cp *controlplane.Client, app App, opt Options) 
 			p.HasSecret = true
 		}
 	}
+	if app.Link && len(app.Workers) > 0 {
+		if err := p.readWorkers(ctx, cp); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// KnownID is the stored id when this app's workers link it, which makes
+// it this app's (a rename hint for reconcile.PlanOptions.KnownID); ""
+// otherwise: a space holds one value per name, and without the app's link
+// the value may be another app's.
+func (p *Plan) KnownID() string {
+	for _, w := range p.Workers {
+		if w.Service != nil && !slices.Contains(w.Missing, p.Options.Names.ID) {
+			return p.StoredID
+		}
+	}
+	return ""
 }
 
 // Prepare finishes the plan against the OAuth client's plan and refuses
 // what cannot work, before anything is written: clients are the caller's
 // OAuth clients (revoked ones included). It decides whose client the
-// stored id names, requires the space to hold the secret of the client in
-// use unless this run issues a new one, and reads the app's group, its
-// workers' services, their links and running deployments.
-func (p *Plan) Prepare(ctx context.Context, cp *controlplane.Client, clients []reconcile.Client, plan reconcile.Plan) error {
+// stored id names and requires the space to hold the secret of the client
+// in use unless this run issues a new one.
+func (p *Plan) Prepare(clients []reconcile.Client, plan reconcile.Plan) error {
 	if err := p.checkOwner(clients, plan); err != nil {
 		return err
 	}
 	p.Retiring = reconcile.RetiringNamed(clients, p.App.ClientName)
 	if cur := plan.Current; !plan.IssuesSecret() && cur != nil && (p.StoredID != cur.ID || !p.HasSecret) {
 		return &MissingSecretError{Space: p.Space.ID, Name: p.Options.Names.Secret, ClientID: cur.ID, Stored: p.StoredID}
-	}
-	if p.App.Link && len(p.App.Workers) > 0 {
-		return p.readWorkers(ctx, cp)
 	}
 	return nil
 }

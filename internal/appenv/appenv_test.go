@@ -150,6 +150,15 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 var app = appenv.App{Group: "demo", ClientName: "Demo", Workers: []string{"web"}, Link: true}
 
+// prepare is Locate then Prepare, as the CLI runs them.
+func prepare(ctx context.Context, cp *controlplane.Client, app appenv.App, clients []reconcile.Client, plan reconcile.Plan) (*appenv.Plan, error) {
+	p, err := appenv.Locate(ctx, cp, app, appenv.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return p, p.Prepare(clients, plan)
+}
+
 func TestPrepareOwnership(t *testing.T) {
 	ctx := context.Background()
 	s := devservertest.New(t)
@@ -175,13 +184,13 @@ func TestPrepareOwnership(t *testing.T) {
 		{"nobody", "unknown", false},
 	} {
 		s.SetSpaceEnv(devserver.DefaultOwner, "OAUTH_CLIENT_ID", tc.stored, false)
-		p, err := appenv.Prepare(ctx, cp, app, appenv.Options{}, all, &ours, true)
+		p, err := prepare(ctx, cp, app, all, reconcile.Diff(reconcile.Desired{Name: "Demo"}, &ours, true))
 		var ce *appenv.ConflictError
 		if tc.conflict != errors.As(err, &ce) || !tc.conflict && (err != nil || p.TakeOver != tc.takeOver) {
 			t.Errorf("stored %s: Prepare = %+v, %v; want conflict %v, take-over %q", tc.stored, p, err, tc.conflict, tc.takeOver)
 		}
 	}
-	p, err := appenv.Prepare(ctx, cp, app, appenv.Options{}, all, &ours, true)
+	p, err := prepare(ctx, cp, app, all, reconcile.Diff(reconcile.Desired{Name: "Demo"}, &ours, true))
 	if err == nil && (len(p.Retiring) != 1 || p.Retiring[0].ID != "old") {
 		t.Errorf("Retiring = %v, want [old] (Shop's is another app's)", p.Retiring)
 	}
@@ -193,12 +202,12 @@ func TestSinkDeliverAndRetract(t *testing.T) {
 	ctx := context.Background()
 	s := devservertest.New(t)
 	cp := client(t, s)
-	p, err := appenv.Prepare(ctx, cp, appenv.App{Group: "demo", ClientName: "Demo"}, appenv.Options{}, nil, nil, true)
+	p, err := prepare(ctx, cp, appenv.App{Group: "demo", ClientName: "Demo"}, nil, reconcile.Diff(reconcile.Desired{Name: "Demo"}, nil, false))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sink := p.Sink(cp)
-	if err := sink.Deliver("c1", "CANARY-secret-1"); err != nil || !sink.Took("c1") {
+	if err := sink.Deliver(ctx, "c1", "CANARY-secret-1"); err != nil || !sink.Took("c1") {
 		t.Fatalf("Deliver = %v", err)
 	}
 	var puts []string
@@ -216,18 +225,22 @@ func TestSinkDeliverAndRetract(t *testing.T) {
 	}
 	// A newer write by another run is left alone.
 	s.SetSpaceEnv(devserver.DefaultOwner, "OAUTH_CLIENT_ID", "winner", false)
-	if err := sink.Retract(); err != nil || len(s.SpaceEnv(devserver.DefaultOwner)) != 2 {
+	if err := sink.Retract(ctx); err != nil || len(s.SpaceEnv(devserver.DefaultOwner)) != 2 {
 		t.Errorf("Retract over a newer write = %v, env %v", err, s.SpaceEnv(devserver.DefaultOwner))
 	}
 	s.SetSpaceEnv(devserver.DefaultOwner, "OAUTH_CLIENT_ID", "c1", false)
-	if err := sink.Retract(); err != nil || len(s.SpaceEnv(devserver.DefaultOwner)) != 0 {
+	if err := sink.Retract(ctx); err != nil || len(s.SpaceEnv(devserver.DefaultOwner)) != 0 {
 		t.Errorf("Retract of its own pair = %v, env %v", err, s.SpaceEnv(devserver.DefaultOwner))
 	}
 	// A failed secret write is not a delivery, and its error never holds
 	// the secret.
 	s.Inject(devserver.Fault{Method: "PUT", Kind: devserver.StatusBeforeAct, Status: 400})
+	p, err = prepare(ctx, cp, appenv.App{Group: "demo", ClientName: "Demo"}, nil, reconcile.Diff(reconcile.Desired{Name: "Demo"}, nil, false))
+	if err != nil {
+		t.Fatal(err)
+	}
 	sink = p.Sink(cp)
-	err = sink.Deliver("c2", "CANARY-secret-2")
+	err = sink.Deliver(ctx, "c2", "CANARY-secret-2")
 	if err == nil || sink.Took("c2") || strings.Contains(err.Error(), "CANARY") {
 		t.Errorf("Deliver with a failing PUT = %v, took %v", err, sink.Took("c2"))
 	}

@@ -250,7 +250,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	}
 	var knownID string
 	if envPlan != nil {
-		knownID = envPlan.StoredID
+		knownID = envPlan.KnownID()
 	}
 	plan, err := reconcile.MakePlan(clients, desired, reconcile.PlanOptions{
 		PinnedID: r.f.clientID, KnownID: knownID, Rotate: r.f.rotate, CreateNew: r.f.createNew,
@@ -260,7 +260,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	}
 	var extra []export.Sink
 	if envPlan != nil {
-		if err := envPlan.Prepare(ctx, cp, clients, plan); err != nil {
+		if err := envPlan.Prepare(clients, plan); err != nil {
 			return r.failf(ExitFailure, "%v", err)
 		}
 		extra = append(extra, envPlan.Sink(cp))

@@ -342,3 +342,28 @@ func TestAutoEnvUncertainCreatesAreListed(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoEnvRenameUsesTheStoredID: the id the app's workers link is this
+// app's, so a changed clientName reads as a rename of it (not as a second
+// app): apply refuses to orphan it and names --client-id, which renames
+// the client and keeps the stored id and secret.
+func TestAutoEnvRenameUsesTheStoredID(t *testing.T) {
+	cp := devservertest.New(t)
+	app := newEnvApp(t, cp, "demo", "Demo", "true", true)
+	app.mustRun("apply")
+	id := app.outputs()["client-id"]
+	writeManifestText(t, app.dir, strings.Replace(readManifest(t, app.dir), "clientName: Demo", "clientName: Demo Two", 1))
+	if code := app.run("apply"); code != ExitFailure {
+		t.Fatalf("apply after the rename = %d\n%s", code, app.stderr)
+	}
+	if !strings.Contains(app.stderr, "is the one stored for this app") || !strings.Contains(app.stderr, "--client-id "+id) {
+		t.Errorf("stderr:\n%s", app.stderr)
+	}
+	app.mustRun("apply", "--client-id", id)
+	if w := app.writes(); len(w) != 1 || !strings.HasPrefix(w[0], "PATCH /api/me/oauth/clients/") {
+		t.Errorf("writes = %v, want only the rename of the client", w)
+	}
+	if c, _ := cp.Client(id); c.Name != "Demo Two" || spaceEnv(cp, me)[appenv.BaseID].Value != id {
+		t.Errorf("client %+v, space holds %s", c, spaceEnv(cp, me)[appenv.BaseID].Value)
+	}
+}

@@ -426,3 +426,19 @@ func TestAutoEnvFalseStoresOnly(t *testing.T) {
 		t.Errorf("stdout:\n%s", app.stdout)
 	}
 }
+
+func readManifest(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, ".takos", "app.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeManifestText(t *testing.T, dir, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, ".takos", "app.yml"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -48,7 +48,7 @@ func TestApplyRotateRetiresInsteadOfRevoking(t *testing.T) {
 		retired = append(retired, [2]string{oldID, newID})
 		return nil
 	}}
-	res, err := reconcile.Apply(context.Background(), s, plan, func(context.Context, reconcile.Result) error { return nil }, opt)
+	res, err := reconcile.Apply(context.Background(), s, plan, newSink(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestApplyRotateRetiresInsteadOfRevoking(t *testing.T) {
 	// A failed mark leaves both active under one name and says how out.
 	s = newFakeStore(existing("c001"))
 	opt.Retire = func(context.Context, string, string) error { return errors.New("503") }
-	res, err = reconcile.Apply(context.Background(), s, plan, func(context.Context, reconcile.Result) error { return nil }, opt)
+	res, err = reconcile.Apply(context.Background(), s, plan, newSink(), opt)
 	if err == nil || !strings.Contains(err.Error(), "marking the old client c001 as retiring failed") || !strings.Contains(err.Error(), "--client-id "+res.ClientID) {
 		t.Errorf("Apply with a failing Retire = %v", err)
 	}
