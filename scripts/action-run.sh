@@ -45,4 +45,8 @@ args+=(-- "${INPUT_MANIFEST:-.takos/app.yml}")
 [ -n "${INPUT_TOKEN_URL:-}" ] && export TAKOS_TOKEN_URL="$INPUT_TOKEN_URL"
 [ -n "${INPUT_TOKEN:-}" ] && export TAKOS_TOKEN="$INPUT_TOKEN"
 [ -n "${INPUT_CLIENT_ID:-}" ] && export TAKOS_OAUTH_CLIENT_ID="$INPUT_CLIENT_ID"
+[ -n "${INPUT_SPACE:-}" ] && export TAKOS_WORKSPACE_ID="$INPUT_SPACE"
+[ -n "${INPUT_ENV_PREFIX:-}" ] && export TAKOS_ENV_PREFIX="$INPUT_ENV_PREFIX"
+[ -n "${INPUT_PROVIDER:-}" ] && export TAKOS_PROVIDER="$INPUT_PROVIDER"
+[ -n "${INPUT_DEPLOY_ENV:-}" ] && export TAKOS_DEPLOY_ENV="$INPUT_DEPLOY_ENV"
 exec takos-apply "${args[@]}"

@@ -361,7 +361,15 @@ func (p *Plan) retireVerdict(clientID string) string {
 		}
 	}
 	if len(pending) > 0 {
-		return "kept until " + strings.Join(pending, ", ") + " run " + clientID + " (redeploy them)"
+		return "kept until " + WorkersRun(pending, clientID) + " (redeploy, then apply again)"
 	}
 	return "revoke"
+}
+
+// WorkersRun reads "worker web runs ID" or "workers api, web run ID".
+func WorkersRun(workers []string, clientID string) string {
+	if len(workers) == 1 {
+		return "worker " + workers[0] + " runs " + clientID
+	}
+	return "workers " + strings.Join(workers, ", ") + " run " + clientID
 }

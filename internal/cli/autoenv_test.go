@@ -363,7 +363,7 @@ func TestAutoEnvRotation(t *testing.T) {
 	if out := app.outputs(); out["rollout"] != "pending-redeploy" || out["action"] != "rotated" {
 		t.Errorf("outputs = %v", out)
 	}
-	if !strings.Contains(app.stdout, "retiring client "+oldID+" stays active until api, web run "+newID) {
+	if !strings.Contains(app.stdout, "retiring client "+oldID+" stays active until workers api, web run "+newID) {
 		t.Errorf("stdout does not say what the old client waits for:\n%s", app.stdout)
 	}
 	workingCredentials(t, cp, res) // still the old client, still active
@@ -371,7 +371,7 @@ func TestAutoEnvRotation(t *testing.T) {
 	// The plan shows the retiring client and what it waits for; a second
 	// apply (unchanged) keeps it: the workers still run it.
 	app.mustRun("plan")
-	if !strings.Contains(app.stdout, "retiring client "+oldID+" (replaced by "+newID+"): kept until api, web run "+newID) {
+	if !strings.Contains(app.stdout, "retiring client "+oldID+" (replaced by "+newID+"): kept until workers api, web run "+newID) {
 		t.Errorf("plan:\n%s", app.stdout)
 	}
 	app.mustRun("apply")

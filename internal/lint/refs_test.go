@@ -197,6 +197,14 @@ var refCases = []refCase{
 	{name: "yaml11 env values and comments", body: "  workers:\n    w:\n      " + fw + "\n      env:\n        FLAG: Yes # on purpose\n        SHORT: y\n        FINE: 'N'\n",
 		want: []want{{"/spec/workers/w/env/FLAG", ruleYAML11Boolean, diag.Info}, {"/spec/workers/w/env/SHORT", ruleYAML11Boolean, diag.Info}}},
 	{name: "yaml11 boolean fields are the schema's", body: defs + "  oauth: {clientName: D, redirectUris: [https://d.example.com/cb], scopes: [openid], autoEnv: yes}\n"},
+
+	// autoEnv needs a worker to receive the credentials.
+	{name: "autoEnv with a worker", body: defs + "  oauth: {clientName: D, redirectUris: [https://d.example.com/cb], scopes: [openid], autoEnv: true}\n"},
+	{name: "autoEnv with containers and services only", body: otherDefs + "  oauth: {clientName: D, redirectUris: [https://d.example.com/cb], scopes: [openid], autoEnv: true}\n",
+		want: []want{{"/spec/oauth/autoEnv", ruleAutoEnvNoWorker, diag.Warning}}, msg: "containers and services receive no environment"},
+	{name: "autoEnv with empty workers", body: "  workers: {}\n  oauth: {clientName: D, redirectUris: [https://d.example.com/cb], scopes: [openid], autoEnv: true}\n",
+		want: []want{{"/spec/oauth/autoEnv", ruleAutoEnvNoWorker, diag.Warning}}},
+	{name: "autoEnv false stores only", body: otherDefs + "  oauth: {clientName: D, redirectUris: [https://d.example.com/cb], scopes: [openid], autoEnv: false}\n"},
 }
 
 func TestRefs(t *testing.T) {

@@ -50,6 +50,7 @@ const (
 	ruleEnvInjectUnknown  = "env-inject-unknown"
 	ruleEnvInjectField    = "env-inject-field"
 	ruleYAML11Boolean     = "yaml11-boolean"
+	ruleAutoEnvNoWorker   = "auto-env-no-worker"
 )
 
 // helpLint is the README section that documents this package's rules.
@@ -108,6 +109,7 @@ var rules = []diag.Rule{
 	lintRule(ruleEnvInjectSection, diag.Error, diag.Error, "an `env.inject` template section is not routes, containers, services, workers or resources"),
 	lintRule(ruleEnvInjectUnknown, diag.Error, diag.Error, "an `env.inject` template names an entry the manifest does not define"),
 	lintRule(ruleEnvInjectField, diag.Warning, diag.Warning, "an `env.inject` template field is not one Takos resolves at deploy"),
+	lintRule(ruleAutoEnvNoWorker, diag.Warning, diag.Warning, "`autoEnv: true` but `spec.workers` is empty: on Takos only workers receive environment (containers and services get none), so the credentials reach no component of the app"),
 	lintRule(ruleIgnoreDirective, diag.Warning, diag.Warning, "a `# takos-apply:ignore` comment names no rule or an unknown one, so it silences nothing"),
 	lintRule(ruleYAML11Boolean, diag.Info, diag.Info, "an unquoted `yes`/`no`/`on`/`off`/`y`/`n` string, which YAML 1.1 tools read as a boolean"),
 }

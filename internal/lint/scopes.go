@@ -24,6 +24,7 @@ func (c *checker) checkOAuth() {
 	c.checkMetadataURI(manifest.PtrTOSURI, "tosUri")
 	c.checkMetadataURI(manifest.PtrPolicyURI, "policyUri")
 	c.out = append(c.out, checkRedirectURIs(c.doc, c.env)...)
+	c.checkAutoEnv()
 }
 
 // checkScopes compares scopes byte-exactly, as the Takos OAuth server does.

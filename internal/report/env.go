@@ -182,7 +182,7 @@ func EnvResultLines(env *appenv.Result, link bool) []string {
 		lines = append(lines, "revoked retiring client "+id+": no worker runs it any more")
 	}
 	for _, wt := range env.Waiting {
-		lines = append(lines, fmt.Sprintf("retiring client %s stays active until %s run %s: redeploy them, then run takos-apply again", wt.ClientID, strings.Join(wt.Workers, ", "), env.ClientID))
+		lines = append(lines, fmt.Sprintf("retiring client %s stays active until %s: redeploy, then run takos-apply again", wt.ClientID, appenv.WorkersRun(wt.Workers, env.ClientID)))
 	}
 	for _, note := range env.Notes {
 		lines = append(lines, note)
