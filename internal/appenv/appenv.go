@@ -480,6 +480,16 @@ func (p *Plan) Writes() bool {
 	return false
 }
 
+// Pending reports whether applying the plan would change something in
+// Takos for an unchanged client clientID: a group, service or link to
+// create, or a retiring client to revoke.
+func (p *Plan) Pending(clientID string) bool {
+	if p.Writes() {
+		return true
+	}
+	return len(p.Retiring) > 0 && p.retireVerdict(clientID) == "revoke"
+}
+
 // ServiceSlug is the slug a worker's service is created with before the
 // first deploy: the one the group apply engine would give it
 // (grp-<group id[:8]>-<env>-worker-<name>, each part slugified, at most 48

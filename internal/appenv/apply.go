@@ -77,6 +77,21 @@ func (r *Result) Rollout(link bool) string {
 	return "current"
 }
 
+// Changed reports whether the run wrote anything besides the client and
+// the values a new secret brought: a group, a service, a link, a
+// revocation.
+func (r *Result) Changed() bool {
+	if r.GroupCreated || len(r.Revoked) > 0 {
+		return true
+	}
+	for _, w := range r.Workers {
+		if w.Created || len(w.Linked) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Revoke revokes an OAuth client; an already revoked client is not an
 // error.
 type Revoke func(ctx context.Context, clientID string) error

@@ -273,7 +273,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		if err := report.WritePlanEnv(r.e.stdout, r.f.format, plan, envPlan); err != nil {
 			return r.failf(ExitFailure, "writing plan: %v", err)
 		}
-		if r.f.detailed && plan.Action != reconcile.ActionUnchanged {
+		if r.f.detailed && (plan.Action != reconcile.ActionUnchanged || envPlan != nil && envPlan.Pending(plan.ClientID)) {
 			return exitChanges
 		}
 		return ExitOK
@@ -500,6 +500,7 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sink
 		}
 		envRes, envErr = envPlan.Apply(ctx, cp, res.ClientID, retired, st.revokeIdempotent)
 		out.SpaceID, out.Rollout = envPlan.Space.ID, envRes.Rollout(envPlan.App.Link)
+		out.Changed = out.Changed || envRes.Changed()
 		if envErr != nil {
 			out.Rollout = "incomplete"
 		}

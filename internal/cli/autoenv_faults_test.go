@@ -80,9 +80,19 @@ func TestAutoEnvControlPlaneFailsBeforeTheLinks(t *testing.T) {
 			if out["rollout"] != "incomplete" {
 				t.Errorf("rollout = %q, want incomplete", out["rollout"])
 			}
+			// The client is unchanged, the links are not: changes pending.
+			if code := app.run("plan", "--detailed-exitcode"); code != ExitChanges {
+				t.Errorf("plan --detailed-exitcode = %d, want %d (links to add)", code, ExitChanges)
+			}
 			app.mustRun("apply")
 			if w := app.writes(); len(w) == 0 || strings.Contains(strings.Join(w, " "), "oauth/clients") {
 				t.Errorf("the next run wrote %v; want the missing group, services or links and nothing on the client", w)
+			}
+			if out := app.outputs(); out["action"] != "unchanged" || out["changed"] != "true" || out["rollout"] != "not-deployed" {
+				t.Errorf("outputs %v: want the client unchanged and changed=true (links added)", out)
+			}
+			if code := app.run("plan", "--detailed-exitcode"); code != ExitOK {
+				t.Errorf("plan --detailed-exitcode after the links = %d, want 0", code)
 			}
 			if n := len(cp.IssuedSecrets()); n != 1 {
 				t.Errorf("%d secrets issued, want 1: the next run completes the links with the stored one", n)

@@ -397,6 +397,9 @@ func TestAutoEnvRotation(t *testing.T) {
 	if run := workingCredentials(t, cp, res); run["web"][0] != newID || run["api"][0] != newID {
 		t.Errorf("after the redeploy the workers run %v, want %s", run, newID)
 	}
+	if code := app.run("plan", "--detailed-exitcode"); code != ExitChanges || !strings.Contains(app.stdout, "retiring client "+oldID+" (replaced by "+newID+"): revoke") {
+		t.Errorf("plan --detailed-exitcode = %d, want %d with the revocation planned:\n%s", code, ExitChanges, app.stdout)
+	}
 	app.mustRun("apply")
 	if c, _ := cp.Client(oldID); c.Status != "revoked" {
 		t.Errorf("old client %s is %s after every worker runs the new one, want revoked", oldID, c.Status)
