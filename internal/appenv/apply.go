@@ -351,10 +351,13 @@ func (p *Plan) Describe(clientID string, issues bool) []string {
 			if len(w.Missing) > 0 {
 				parts = append(parts, "link "+strings.Join(w.Missing, ", "))
 			}
-			if clientID != "" {
+			switch {
+			case clientID != "":
 				parts = append(parts, w.State(clientID))
-			} else {
-				parts = append(parts, StateNotDeployed+" with the new client")
+			case w.DeploymentID == "":
+				parts = append(parts, StateNotDeployed+" (its first deploy gets the new client)")
+			default:
+				parts = append(parts, StatePending+" after the new client (it runs "+nonEmpty(w.RunningID, "no client id")+")")
 			}
 			out = append(out, fmt.Sprintf("worker %s: %s", w.Name, strings.Join(parts, "; ")))
 		}
@@ -387,4 +390,11 @@ func WorkersRun(workers []string, clientID string) string {
 		return "worker " + workers[0] + " runs " + clientID
 	}
 	return "workers " + strings.Join(workers, ", ") + " run " + clientID
+}
+
+func nonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
