@@ -294,12 +294,8 @@ func transportReason(err error) string {
 func (g *gateway) checkScope(ctx context.Context, perm Permissions, rule, method string, m *match, body map[string]json.RawMessage) *denial {
 	what := method + " " + m.route.pattern
 	switch m.route.scope {
-	case scopeSpacePath, scopeMySpace:
-		space := m.vars["space"]
-		if m.route.scope == scopeMySpace {
-			space = "me"
-		}
-		return g.requireSpace(ctx, perm, rule, what, space)
+	case scopeSpacePath:
+		return g.requireSpace(ctx, perm, rule, what, m.vars["space"])
 	case scopeServicePath:
 		if perm.Spaces == nil {
 			return nil

@@ -195,7 +195,8 @@ func TestGatewayRefusesOtherRoutes(t *testing.T) {
 		{"POST", "/api/services/svc-a/deployments", "serves this path, but not with POST"},
 		{"PUT", "/api/me/oauth/clients", "serves this path, but not with PUT"},
 		{"HEAD", "/api/me/oauth/clients", "serves this path, but not with HEAD"},
-		{"DELETE", "/api/spaces/sp-a", "forwards only"},
+		{"DELETE", "/api/spaces/sp-a", "serves this path, but not with DELETE"},
+		{"PATCH", "/api/spaces/sp-a", "serves this path, but not with PATCH"},
 		{"GET", "/api/services/space/deployments", "fits two routes"},
 	} {
 		a := f.api(tok, tc.method, tc.path, "")
@@ -315,6 +316,8 @@ func TestGatewaySpaces(t *testing.T) {
 		method, path, body string
 		want               int
 	}{
+		{"GET", "/api/spaces/sp-a", "", 200},
+		{"GET", "/api/spaces/sp-b", "", 403},
 		{"GET", "/api/spaces/sp-a/common-env", "", 200},
 		{"PUT", "/api/spaces/sp-a/common-env", `{"name":"OAUTH_CLIENT_ID","value":"x"}`, 200},
 		{"DELETE", "/api/spaces/sp-a/common-env/OAUTH_CLIENT_ID", "", 200},

@@ -12,9 +12,8 @@ type scope int
 
 const (
 	scopeNone          scope = iota
-	scopeSpacePath           // {space} is a permitted space
+	scopeSpacePath           // {space} ("me" too) is a permitted space
 	scopeServicePath         // {service} belongs to a permitted space
-	scopeMySpace             // the deploy account's personal space is permitted
 	scopeSpaceList           // the reply lists only permitted spaces
 	scopeServiceCreate       // the body's space_id (blank: the personal space) is permitted
 	scopeClientList          // the reply lists only permitted clients
@@ -44,7 +43,9 @@ var routes = []route{
 	{"DELETE", "/api/me/oauth/clients/{client}", CapClientsWrite, scopeClientPath, false},
 
 	{"GET", "/api/spaces", CapEnvRead, scopeSpaceList, false},
-	{"GET", "/api/spaces/me", CapEnvRead, scopeMySpace, false},
+	// A space by id, or "me" (the deploy account's personal space, which
+	// this also creates): takos-apply --space reads the caller's role here.
+	{"GET", "/api/spaces/{space}", CapEnvRead, scopeSpacePath, false},
 	{"GET", "/api/spaces/{space}/common-env", CapEnvRead, scopeSpacePath, false},
 	{"PUT", "/api/spaces/{space}/common-env", CapEnvWrite, scopeSpacePath, true},
 	{"DELETE", "/api/spaces/{space}/common-env/{name}", CapEnvWrite, scopeSpacePath, false},

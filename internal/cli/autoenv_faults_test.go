@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/takos-dev/takos-apply/internal/appenv"
+	"github.com/takos-dev/takos-apply/internal/auth/authtest"
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 )
@@ -375,5 +376,37 @@ func TestAutoEnvRenameUsesTheStoredID(t *testing.T) {
 	}
 	if c, _ := cp.Client(id); c.Name != "Demo Two" || spaceEnv(cp, me)[appenv.BaseID].Value != id {
 		t.Errorf("client %+v, space holds %s", c, spaceEnv(cp, me)[appenv.BaseID].Value)
+	}
+}
+
+// TestAutoEnvThroughBroker: in a job that holds no Takos credential, the
+// broker's gateway forwards every route autoEnv uses (--space included),
+// and a no-op apply through it still writes nothing.
+func TestAutoEnvThroughBroker(t *testing.T) {
+	log := &wireLog{}
+	gh := authtest.NewGitHubOIDC(t)
+	cp := devservertest.New(t)
+	team := cp.AddTeamSpace("Team", devserver.DefaultOwner)
+	b := startBroker(t, log, gh, cp.URL)
+	app := newEnvApp(t, cp, "demo", "Demo", "true", true)
+	delete(app.env, "TAKOS_TOKEN")
+	app.env["TAKOS_API_URL"] = b
+	app.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = recordedGitHub(t, log, gh)
+	app.env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = gh.RequestToken
+	app.env["TAKOS_WORKSPACE_ID"] = team.ID
+	app.mustRun("apply", "--auth", "github-oidc")
+	id := app.outputs()["client-id"]
+	if e := spaceEnv(cp, team.ID); e[appenv.BaseID].Value != id || !cp.SecretMatches(id, e[appenv.BaseSecret].Value) {
+		t.Fatalf("space %s holds %v", team.ID, e)
+	}
+	if _, err := cp.DeployGroup(team.ID, "demo", devserver.DeployOptions{Workers: map[string]string{"web": "v1", "api": "v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	app.mustRun("apply", "--auth", "github-oidc")
+	if w := app.writes(); len(w) != 0 {
+		t.Errorf("no-op apply through the broker wrote %v", w)
+	}
+	if out := app.outputs(); out["rollout"] != "current" || out["space-id"] != team.ID {
+		t.Errorf("outputs %v", out)
 	}
 }

@@ -181,6 +181,9 @@ func apiError(r request, resp *http.Response, data []byte, post bool) *APIError 
 	case s == http.StatusUnauthorized:
 		e.summary = "the control plane rejected the credentials (" + detail + ")"
 		e.Fix = "check TAKOS_TOKEN or the federation trust policy"
+	case s == http.StatusForbidden && r.what != "":
+		e.summary = "the control plane refused access to " + r.what + " (" + detail + ")"
+		e.Fix = "the token may not use it: a broker rule that limits spaces or capabilities (see the message), or a role the space does not give you"
 	case s == http.StatusForbidden:
 		e.summary = "the control plane refused access (" + detail + ")"
 		e.Fix = "/api/me accepts only a human user's credentials: use a token of the account that should own the client"

@@ -168,7 +168,7 @@ func (c *Client) Space(ctx context.Context, id string) (*Space, error) {
 		} `json:"space"`
 		Role string `json:"role"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: spacePath(ident)}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: spacePath(ident), what: "space " + ident}, &w)
 	if err != nil {
 		return nil, spaceNotFound(err, id)
 	}
@@ -213,7 +213,7 @@ func (c *Client) CommonEnv(ctx context.Context, spaceID string) ([]EnvVar, error
 			UpdatedAt json.RawMessage `json:"updatedAt"`
 		} `json:"env"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: spacePath(spaceID) + "/common-env"}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: spacePath(spaceID) + "/common-env", what: "space " + spaceID}, &w)
 	if err != nil {
 		return nil, spaceNotFound(err, spaceID)
 	}
@@ -293,7 +293,7 @@ func (c *Client) Groups(ctx context.Context, spaceID string) ([]Group, error) {
 	var w struct {
 		Groups *[]wireGroup `json:"groups"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: spacePath(spaceID) + "/groups"}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: spacePath(spaceID) + "/groups", what: "space " + spaceID}, &w)
 	if err != nil {
 		return nil, spaceNotFound(err, spaceID)
 	}

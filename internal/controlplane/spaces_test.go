@@ -283,3 +283,17 @@ func TestSpaceRepliesTheAPICannotHaveSent(t *testing.T) {
 		})
 	}
 }
+
+// A 403 on a space route names the space and the likely cause (a broker
+// rule), not the /api/me advice.
+func TestSpaceForbidden(t *testing.T) {
+	srv := jsonServer(t, http.StatusForbidden, `{"error":{"code":"FORBIDDEN","message":"takos-apply broker: rule main does not permit GET /api/spaces/sp-b"}}`)
+	c, err := controlplane.New(srv.URL, wire(t, srv.URL, "tak_pat_x", httpx.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Space(context.Background(), "sp-b")
+	if err == nil || !strings.Contains(err.Error(), "refused access to space sp-b") || !strings.Contains(err.Error(), "broker rule") || strings.Contains(err.Error(), "/api/me accepts") {
+		t.Errorf("Space(sp-b) = %v", err)
+	}
+}
