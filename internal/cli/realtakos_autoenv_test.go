@@ -200,8 +200,8 @@ func TestRealTakosAutoEnv(t *testing.T) {
 	}
 	dispatch = deploy("v1") // unchanged spec: skipped, still the old client
 	apply()
-	if introspect(id1, secret1) != http.StatusOK {
-		t.Error("the old client was revoked while the worker still runs it")
+	if id, secret := serve(dispatch, hostname); id != id1 || secret != secret1 || introspect(id1, secret1) != http.StatusOK {
+		t.Errorf("after a deploy of an unchanged spec the worker serves %s; the old client's secret checks %d; want %s, still valid", id, introspect(id1, secret1), id1)
 	}
 	dispatch = deploy("v2") // spec change: the worker gets the new client
 	if id, secret := serve(dispatch, hostname); id != id2 || secret != secret2 {

@@ -184,10 +184,7 @@ func EnvResultLines(env *appenv.Result, link bool) []string {
 	for _, wt := range env.Waiting {
 		lines = append(lines, fmt.Sprintf("retiring client %s stays active until %s: redeploy, then run takos-apply again", wt.ClientID, appenv.WorkersRun(wt.Workers, env.ClientID)))
 	}
-	for _, note := range env.Notes {
-		lines = append(lines, note)
-	}
-	return lines
+	return append(lines, env.Notes...)
 }
 
 // JobSummaryEnv adds the env part to JobSummary.
