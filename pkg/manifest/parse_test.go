@@ -284,10 +284,19 @@ func TestOAuth(t *testing.T) {
 		RedirectURIs: []string{"https://a.example.com/cb", "https://b.example.com/cb"},
 		Scopes:       []string{"openid", "profile"},
 		AutoEnv:      true,
+		AutoEnvSet:   true,
 		LogoURI:      "https://a.example.com/logo.png",
 	}
 	if d := cmp.Diff(want, o); d != "" {
 		t.Errorf("OAuth() (-want +got):\n%s", d)
+	}
+	// autoEnv false is set; absent or not a boolean (the schema's finding)
+	// is not.
+	for body, set := range map[string]bool{"autoEnv: false\n": true, "": false, "autoEnv: \"yes\"\n": false} {
+		doc, _ = Parse("app.yml", []byte(minimal+"  oauth:\n    clientName: D\n    "+body), DefaultLimits())
+		if o, ok := doc.OAuth(); !ok || o.AutoEnvSet != set || o.AutoEnv {
+			t.Errorf("OAuth() with %q: AutoEnvSet %v, AutoEnv %v; want %v, false", body, o.AutoEnvSet, o.AutoEnv, set)
+		}
 	}
 	doc, _ = Parse("app.yml", []byte(minimal+"  oauth: nope\n"), DefaultLimits())
 	if _, ok := doc.OAuth(); ok {
