@@ -68,7 +68,7 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 	f.env.register(fs, e)
 	fs.BoolVar(&f.createNew, "create-new", false, "create a new client even though the plan finds a likely rename of an existing one")
 	if apply {
-		fs.BoolVar(&f.rotate, "rotate-secret", false, "create a replacement client with a new secret, deliver it, then revoke the old one")
+		fs.BoolVar(&f.rotate, "rotate-secret", false, "create a replacement client with a new secret, deliver it, then revoke the old one (with autoEnv and running workers, once they run the new one)")
 		fs.BoolVar(&f.exportEnv, "export-env", false, "also export OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to GITHUB_ENV (as autoEnv: true does)")
 		fs.StringVar(&f.envFile, "env-file", "", "write OAUTH_CLIENT_ID/OAUTH_CLIENT_SECRET to this dotenv file (mode 0600)")
 		fs.BoolVar(&f.printSecret, "print-secret", false, "print a new secret that no other sink took to stderr even when stderr is not a terminal")
