@@ -430,3 +430,71 @@ func (s *Server) apiSpaces(r *http.Request, body []byte) (reply, bool) {
 	}
 	return s.serveServices(account, r.Method, p, body), true
 }
+
+// stateSpace and stateService are the space part of the dev server's state
+// file (state.go): everything the space routes keep, so a restarted
+// takos-apply dev still holds the credentials an apply stored and linked.
+type stateSpace struct {
+	Space
+	Env    []EnvVar `json:"env"`
+	Groups []Group  `json:"groups"`
+}
+
+type stateService struct {
+	Service
+	Links       []Link       `json:"links"`
+	Deployments []Deployment `json:"deployments"`
+	Fingerprint string       `json:"fingerprint,omitempty"`
+}
+
+func (s *Server) spacesSnapshot() ([]stateSpace, []stateService) {
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	var spaces []stateSpace
+	for _, sp := range s.sp.spaces {
+		st := stateSpace{Space: sp.snapshot(), Env: sp.sortedEnv()}
+		for _, g := range sp.groups {
+			st.Groups = append(st.Groups, *g)
+		}
+		spaces = append(spaces, st)
+	}
+	var services []stateService
+	for _, sv := range s.sp.services {
+		st := stateService{Service: sv.Service, Links: slices.Clone(sv.links), Fingerprint: sv.fingerprint}
+		for _, d := range sv.deployments {
+			dd := *d
+			dd.Bindings = slices.Clone(d.Bindings)
+			st.Deployments = append(st.Deployments, dd)
+		}
+		services = append(services, st)
+	}
+	return spaces, services
+}
+
+func (s *Server) restoreSpaces(spaces []stateSpace, services []stateService) {
+	s.sp.mu.Lock()
+	defer s.sp.mu.Unlock()
+	for _, st := range spaces {
+		sp := &spaceState{Space: st.Space, env: map[string]*EnvVar{}}
+		if sp.Members == nil {
+			sp.Members = map[string]string{}
+		}
+		for _, e := range st.Env {
+			ee := e
+			sp.env[e.Name] = &ee
+		}
+		for _, g := range st.Groups {
+			gg := g
+			sp.groups = append(sp.groups, &gg)
+		}
+		s.sp.spaces = append(s.sp.spaces, sp)
+	}
+	for _, st := range services {
+		sv := &serviceState{Service: st.Service, links: st.Links, fingerprint: st.Fingerprint}
+		for _, d := range st.Deployments {
+			dd := d
+			sv.deployments = append(sv.deployments, &dd)
+		}
+		s.sp.services = append(s.sp.services, sv)
+	}
+}

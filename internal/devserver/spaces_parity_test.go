@@ -134,24 +134,6 @@ db.commit()
 print('team=' + team)
 `
 
-func readCoords(t *testing.T, path string) map[string]string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("TAKOS_REAL_COORDS: %v", err)
-	}
-	out := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, "="); ok {
-			out[k] = strings.Trim(v, `'"`)
-		}
-	}
-	if out["URL"] == "" || out["DATA_DIR"] == "" {
-		t.Fatalf("TAKOS_REAL_COORDS %s has no URL or DATA_DIR", path)
-	}
-	return out
-}
-
 func tcall(t *testing.T, tg *parityTarget, as, method, path, body string) (int, any) {
 	t.Helper()
 	req, err := http.NewRequest(method, tg.url+path, strings.NewReader(body))

@@ -18,6 +18,7 @@ import (
 
 // A dev server's state lives in memory; WithStateFile keeps it in a JSON
 // file across restarts: clients, PATs, codes, tokens, consents, accounts,
+// spaces with their env, groups, services, links and deployments,
 // the signing key (so issued access tokens still verify), the server's own
 // bearer and admin token, and the plaintext secret of each client it
 // created (a record for the developer, which the real server does not
@@ -44,6 +45,9 @@ type stateFile struct {
 	Tokens     []*oauthToken     `json:"oauth_tokens"`
 	Consents   []*consent        `json:"oauth_consents"`
 	Users      []User            `json:"accounts"`
+	// Spaces and Services hold the space routes' state (spaces.go).
+	Spaces   []stateSpace   `json:"spaces,omitempty"`
+	Services []stateService `json:"services,omitempty"`
 }
 
 // SecretOf returns the secret the server issued when it created clientID,
@@ -66,6 +70,7 @@ func (s *Server) snapshot() ([]byte, error) {
 	st.Secrets = maps.Clone(s.clientSecrets)
 	s.mu.Unlock()
 	st.PATs = s.PATs()
+	st.Spaces, st.Services = s.spacesSnapshot()
 	s.oa.mu.Lock()
 	key := s.oa.signingKey()
 	for _, c := range s.oa.codes {
@@ -156,6 +161,7 @@ func (s *Server) loadState() error {
 		s.pats.pats = append(s.pats.pats, &pp)
 	}
 	s.pats.mu.Unlock()
+	s.restoreSpaces(st.Spaces, st.Services)
 	s.oa.mu.Lock()
 	defer s.oa.mu.Unlock()
 	if key != nil {
