@@ -1,6 +1,8 @@
 // Package devserver is an in-memory stand-in for the Takos control
-// plane's owner-side OAuth client API and discovery document, served on
-// loopback. It is the one fake: every test uses it (devservertest starts
+// plane's owner-side OAuth client API and discovery document, and for the
+// space, common env, group, service, link and deployment routes autoEnv
+// uses (spaces.go, env.go, groups.go; DeployGroup stands in for the group
+// apply engine), served on loopback. It is the one fake: every test uses it (devservertest starts
 // one per test), and takos-apply dev serves it. It follows the server (tako0614/takos@7d63ea66:
 // web.ts, routes/api.ts, routes/me.ts, services/oauth/client.ts,
 // shared/utils/rate-limiter.ts), not takos-apply's client: the same
