@@ -1,9 +1,15 @@
-// Package safetext makes untrusted text (server error descriptions, manifest
-// values) safe to print on one line of a terminal or a GitHub Actions log.
-// Every package that echoes text it did not write goes through Line (or, when
-// it escapes characters visibly instead of dropping them, through Truncate
-// and Neutralize), so the rules against log and workflow-command injection
-// live in one place.
+// Package safetext is the one guard of what takos-apply writes: the Stream
+// through which each of the process's standard streams is written (in a
+// GitHub Actions step and on a terminal alike) makes every line inert —
+// controls shown as escapes, workflow commands neutralised — and redacts the
+// run's secrets, which are registered once in a Secrets registry that every
+// other redactor reads too. Code that prints untrusted text therefore does
+// not escape it; it builds workflow commands with NewCommand, colours with
+// WriteStyled and JSON with InertJSON, so that the Stream passes exactly
+// those. The rules against log and workflow-command injection live here.
+//
+// Line, Compact and Quote shape untrusted text for a message (one line,
+// capped, quoted) where it becomes part of an error or a finding.
 package safetext
 
 import (

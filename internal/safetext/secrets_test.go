@@ -2,9 +2,11 @@ package safetext
 
 import (
 	"cmp"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestSecretsLongestFirst(t *testing.T) {
@@ -71,4 +73,75 @@ func TestSecretsConcurrent(t *testing.T) {
 // sortLongestFirst is the order Redact applies, written the obvious way.
 func sortLongestFirst(vals []string) {
 	slices.SortStableFunc(vals, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+}
+
+// TestSecretsMask: the mask hook takes every value once, those registered
+// before MaskWith too; a failed mask is not recorded and is tried again,
+// while the value is redacted all along.
+func TestSecretsMask(t *testing.T) {
+	var s Secrets
+	s.Add("early-secret")
+	var masked []string
+	fail := true
+	if err := s.MaskWith(func(v string) error {
+		if v == "flaky-secret" && fail {
+			return errors.New("stdout closed")
+		}
+		masked = append(masked, v)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Add("late-secret") || s.Add("late-secret") || s.Add("early-secret") {
+		t.Error("Add did not report new values as new and known ones as known")
+	}
+	if err := s.Mask("flaky-secret"); err == nil {
+		t.Error("Mask hid the hook's error")
+	}
+	if got := s.Redact("flaky-secret", "***"); got != "***" {
+		t.Errorf("a value whose mask failed is shown: %q", got)
+	}
+	fail = false
+	if err := s.Mask("flaky-secret"); err != nil {
+		t.Errorf("Mask after the hook recovered = %v", err)
+	}
+	if err := s.Mask("flaky-secret"); err != nil {
+		t.Error(err)
+	}
+	if want := []string{"early-secret", "late-secret", "flaky-secret"}; !slices.Equal(masked, want) {
+		t.Errorf("masked %q, want %q (each once)", masked, want)
+	}
+}
+
+// TestSecretsUntil: AddUntil's values are secret until Prune passes their
+// time; Add makes one secret for good.
+func TestSecretsUntil(t *testing.T) {
+	var s Secrets
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.AddUntil("pat-one", now.Add(time.Minute))
+	s.AddUntil("pat-two", now.Add(time.Hour))
+	s.AddUntil("pat-kept", now.Add(time.Minute))
+	s.Add("pat-kept")
+	s.Prune(now.Add(time.Minute))
+	if s.Contains("pat-one") || !s.Contains("pat-two") || !s.Contains("pat-kept") {
+		t.Errorf("after Prune: one %v two %v kept %v, want false true true", s.Contains("pat-one"), s.Contains("pat-two"), s.Contains("pat-kept"))
+	}
+	if got := s.Redact("pat-one pat-two", "*"); got != "pat-one *" {
+		t.Errorf("Redact after Prune = %q", got)
+	}
+}
+
+// TestSecretsShape: credentials are redacted by shape whatever their value,
+// a nil registry included; other text is not.
+func TestSecretsShape(t *testing.T) {
+	var none *Secrets
+	for in, want := range map[string]string{
+		"bad token tak_pat_abc123 here":               "bad token * here",
+		"jwt eyJhbGciOi.eyJzdWIi.c2ln end":            "jwt * end",
+		"eyJ alone, a.b.c and tak_pat alone are fine": "eyJ alone, a.b.c and tak_pat alone are fine",
+	} {
+		if got := none.Redact(in, "*"); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

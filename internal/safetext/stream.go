@@ -93,31 +93,65 @@ func HasControl(s string) bool {
 
 // Command is a workflow command takos-apply itself means to write (a mask,
 // one of its annotations, its notice). It can only be built by NewCommand,
-// which escapes the data and properties as actions/toolkit does, so text in
-// them cannot end the command's line or add a property; a Stream writes a
-// Command's line as is and neutralises every other line.
-type Command struct{ line string }
+// and a Stream writes it as takos-apply's own line while it neutralises every
+// other line.
+type Command struct {
+	name  string
+	props []Prop
+	data  string
+}
 
 // Prop is one "key=value" property of a Command, in the order given.
 type Prop struct{ Key, Value string }
 
+// maskCommand is the command whose data is a secret, written verbatim.
+const maskCommand = "add-mask"
+
 // NewCommand returns "::name k=v,…::data". name and the keys must be
-// lower-case ASCII words (they are constants of the caller); data and the
-// values are escaped (%, CR, LF; values also ":" and ","), nothing else:
-// callers that show untrusted text in an annotation escape it visibly
-// first. An invalid name or key gives the zero Command, which WriteCommand
-// refuses.
+// lower-case ASCII words (they are constants of the caller). The data and
+// the values are escaped as actions/toolkit does (%, CR, LF; values also
+// ":" and ","), so text in them cannot end the command's line or add a
+// property. Except for add-mask, whose data must reach the runner as the
+// exact secret, they are also shown as a Stream shows a line: every other
+// control and invisible character as a visible escape and "##[" broken up
+// (the runner tries the "::" parser first, so this is defence in depth
+// should a command line ever fail to parse and fall through to the legacy
+// parser). An invalid name or key gives the zero Command, which
+// WriteCommand refuses.
 func NewCommand(name string, props []Prop, data string) Command {
 	if !commandWord(name) {
 		return Command{}
 	}
-	var b strings.Builder
-	b.WriteString("::")
-	b.WriteString(name)
-	for i, p := range props {
+	for _, p := range props {
 		if !commandWord(p.Key) {
 			return Command{}
 		}
+	}
+	return Command{name: name, props: props, data: data}
+}
+
+// String is the command's line, without the line break.
+func (c Command) String() string { return c.render(nil) }
+
+// render builds the line; secrets, when not nil, are redacted from the data
+// and property values of every command but a mask before they are escaped.
+func (c Command) render(secrets *Secrets) string {
+	if c.name == "" {
+		return ""
+	}
+	show := func(s string) string {
+		if c.name == maskCommand {
+			return s
+		}
+		if secrets != nil {
+			s = secrets.Redact(s, redacted)
+		}
+		return EscapeLegacyCommands(EscapeControlsKeepNewlines(s))
+	}
+	var b strings.Builder
+	b.WriteString("::")
+	b.WriteString(c.name)
+	for i, p := range c.props {
 		if i == 0 {
 			b.WriteByte(' ')
 		} else {
@@ -125,15 +159,12 @@ func NewCommand(name string, props []Prop, data string) Command {
 		}
 		b.WriteString(p.Key)
 		b.WriteByte('=')
-		b.WriteString(escapeProperty(p.Value))
+		b.WriteString(escapeProperty(show(p.Value)))
 	}
 	b.WriteString("::")
-	b.WriteString(escapeData(data))
-	return Command{line: b.String()}
+	b.WriteString(escapeData(show(c.data)))
+	return b.String()
 }
-
-// String is the command's line, without the line break.
-func (c Command) String() string { return c.line }
 
 func commandWord(s string) bool {
 	if s == "" {
@@ -167,15 +198,54 @@ var errInvalidCommand = fmt.Errorf("safetext: invalid workflow command name or p
 
 // WriteCommand writes c on its own line of w. When w is a Stream, the
 // Stream writes it (after ending any partial line, so the command starts its
-// line); any other writer gets the line as is.
+// line, and with its secrets redacted unless it is a mask); any other writer
+// gets the line as is.
 func WriteCommand(w io.Writer, c Command) error {
-	if c.line == "" {
+	if c.name == "" {
 		return errInvalidCommand
 	}
 	if s, ok := w.(*Stream); ok {
 		return s.command(c)
 	}
-	_, err := io.WriteString(w, c.line+"\n")
+	_, err := io.WriteString(w, c.String()+"\n")
+	return err
+}
+
+// Style is a colour takos-apply itself applies (the severity of a text
+// finding). A Stream writes a Style's escape sequences as they are, while it
+// escapes every control character of the text it is given, so only
+// takos-apply's own colours reach the terminal.
+type Style struct{ on string }
+
+// The styles of text output, and the sequence that ends each.
+var (
+	Red    = Style{"\x1b[31m"}
+	Yellow = Style{"\x1b[33m"}
+	Cyan   = Style{"\x1b[36m"}
+)
+
+const styleReset = "\x1b[0m"
+
+// WriteStyled writes text in style st, followed by the reset sequence, as
+// part of the current line. On a Stream the text itself is made inert and
+// redacted like any other; any other writer gets the bytes as they are.
+func WriteStyled(w io.Writer, st Style, text string) error {
+	if s, ok := w.(*Stream); ok {
+		return s.styled(st, text)
+	}
+	_, err := io.WriteString(w, st.on+text+styleReset)
+	return err
+}
+
+// WriteRevealed writes text that shows a secret on purpose — the one-time
+// print of a new client secret to a terminal, when no other sink exists.
+// On a Stream the text is made inert like any other but not redacted; it
+// ends its line. Everything else a run writes has its secrets redacted.
+func WriteRevealed(w io.Writer, text string) error {
+	if s, ok := w.(*Stream); ok {
+		return s.reveal(text)
+	}
+	_, err := io.WriteString(w, text)
 	return err
 }
 
@@ -183,19 +253,33 @@ func WriteCommand(w io.Writer, c Command) error {
 // writes part of it out (a one-line JSON document can be long).
 const maxPartial = 64 << 10
 
-// Stream is the one writer of a GitHub Actions runner stream (the step's
-// stdout or stderr): every line written through it is made inert — its
-// controls escaped visibly and, when it would start a "::" workflow command
-// or hold a legacy "##[" command, neutralised (Escape) — except the
-// Commands given to WriteCommand. So no code path can print external text
-// that the runner executes, whatever it forgets to escape. Tabs and
-// correct lines pass unchanged.
+// maxHeldWord bounds how far a Stream that splits a long line looks back
+// for the start of a word, so that a credential is not cut in two halves
+// that neither its value nor its shape would match.
+const maxHeldWord = 8 << 10
+
+// redacted is what a Stream shows in place of a secret, as the runner does
+// for a masked value.
+const redacted = "***"
+
+// Stream is the one writer of a process stream (stdout or stderr), in a
+// GitHub Actions step and on a terminal alike: every line written through it
+// is made inert — its controls escaped visibly and, when it would start a
+// "::" workflow command or holds a legacy "##[" command, neutralised
+// (Escape) — and, with WithSecrets, has every registered secret and every
+// credential-shaped string replaced by "***", except the Commands given to
+// WriteCommand (masks are written verbatim), the Styles of WriteStyled and
+// the text of WriteRevealed (not redacted). So no code path can print
+// external text that the runner executes or a terminal interprets, or a
+// credential, whatever it forgets. Tabs and correct lines pass unchanged,
+// and so does JSON made inert by InertJSON.
 //
 // Write buffers an unfinished line until its newline; Flush writes it out.
 // A Stream is safe for concurrent use.
 type Stream struct {
 	mu      sync.Mutex
 	w       io.Writer
+	secrets *Secrets
 	partial []byte
 	out     []byte // reused output buffer
 	// mid is set when the start of the current line was already written:
@@ -207,19 +291,53 @@ type Stream struct {
 // inert is Escape for a line's text, or for its continuation when mid.
 func inert(b []byte, mid bool) string {
 	if mid {
-		return EscapeLegacyCommands(EscapeControls(string(b)))
+		return Shown(string(b))
 	}
 	return Escape(string(b))
 }
 
+// Shown is how a Stream shows s in the middle of a line: controls and
+// invisible characters escaped (EscapeControls) and "##[" broken up. A
+// caret placed under text the Stream prints is aligned with it.
+func Shown(s string) string { return EscapeLegacyCommands(EscapeControls(s)) }
+
 // NewStream returns the Stream writing to w.
 func NewStream(w io.Writer) *Stream { return &Stream{w: w} }
+
+// Guard returns w if it is a Stream already, else a new Stream on w: a
+// renderer of text lines calls it once for its writer, so its output is
+// inert whoever calls it, and the CLI's Stream does the work only once.
+func Guard(w io.Writer) *Stream {
+	if s, ok := w.(*Stream); ok {
+		return s
+	}
+	return NewStream(w)
+}
+
+// WithSecrets makes s redact every value of secrets (and every
+// credential-shaped string) on each line; call it before the first write.
+func (s *Stream) WithSecrets(secrets *Secrets) *Stream {
+	s.secrets = secrets
+	return s
+}
+
+// Underlying is the writer s writes to (to ask whether it is a terminal).
+func (s *Stream) Underlying() io.Writer { return s.w }
 
 // Write implements io.Writer. It reports len(p) when every complete line
 // was written; the error of the underlying writer otherwise.
 func (s *Stream) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.writeLocked(p, true); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// writeLocked adds p to the current line and writes every line it
+// completes, redacted when redact is set.
+func (s *Stream) writeLocked(p []byte, redact bool) error {
 	s.partial = append(s.partial, p...)
 	s.out = s.out[:0]
 	rest := s.partial
@@ -228,23 +346,15 @@ func (s *Stream) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		s.out = appendInert(s.out, rest[:i], s.mid)
+		s.out = appendInert(s.out, s.redact(rest[:i], redact), s.mid)
 		s.out = append(s.out, '\n')
 		rest = rest[i+1:]
 		s.mid = false
 	}
 	if len(rest) > maxPartial {
-		// Keep the last few bytes, from a rune start, so that a character
-		// split across writes is not escaped as invalid UTF-8, and any
-		// trailing "#" or ":", so that a "##[" or "::" split here is still
-		// seen whole.
-		cut := len(rest) - utf8.UTFMax
-		for cut > 0 && (!utf8.RuneStart(rest[cut]) || rest[cut-1] == '#' || rest[cut-1] == ':') {
-			cut--
-		}
-		if cut > 0 {
+		if cut := s.cutPoint(rest); cut > 0 {
 			n := len(s.out)
-			s.out = appendInert(s.out, rest[:cut], s.mid)
+			s.out = appendInert(s.out, s.redact(rest[:cut], redact), s.mid)
 			rest = rest[cut:]
 			// Until something visible was written, the runner's trimming
 			// of leading white space can still make the rest a command.
@@ -255,10 +365,52 @@ func (s *Stream) Write(p []byte) (int, error) {
 	s.partial = append(s.partial[:0], rest...)
 	if len(s.out) > 0 {
 		if _, err := s.w.Write(s.out); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return len(p), nil
+	return nil
+}
+
+// cutPoint is where a long unfinished line is split. The last few bytes
+// stay, from a rune start, so that a character split across writes is not
+// escaped as invalid UTF-8, with any trailing "#" or ":", so that a "##["
+// or "::" split here is still seen whole. With secrets, as many bytes as
+// the longest secret less one stay too, and the split does not fall inside
+// a word of credential characters (maxHeldWord at most), so that no secret
+// is cut in two halves its value or its shape would not match.
+func (s *Stream) cutPoint(rest []byte) int {
+	hold := utf8.UTFMax
+	if s.secrets != nil {
+		hold = max(hold, s.secrets.maxLen()-1)
+	}
+	cut := len(rest) - hold
+	for cut > 0 && (!utf8.RuneStart(rest[cut]) || rest[cut-1] == '#' || rest[cut-1] == ':') {
+		cut--
+	}
+	if s.secrets != nil && cut > 0 {
+		for c := cut; c > 0 && len(rest)-c < maxHeldWord; c-- {
+			if !credentialByte(rest[c-1]) {
+				cut = c
+				break
+			}
+		}
+		cut = s.secrets.cutOutside(rest, cut)
+	}
+	return cut
+}
+
+// credentialByte reports the bytes of a token, a JWS or a base64 value.
+func credentialByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '/' || c == '=' || c == '%'
+}
+
+// redact applies the Stream's secrets to line (when redact is set).
+func (s *Stream) redact(line []byte, redact bool) []byte {
+	if !redact || s.secrets == nil {
+		return line
+	}
+	return s.secrets.redactLine(line, redacted)
 }
 
 // appendInert appends line, made inert (inert), to dst. Printable ASCII
@@ -287,15 +439,15 @@ func plainASCII(b []byte) bool {
 func (s *Stream) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.flushLocked()
+	return s.flushLocked(true)
 }
 
-func (s *Stream) flushLocked() error {
+func (s *Stream) flushLocked(redact bool) error {
 	if len(s.partial) == 0 {
 		return nil
 	}
-	line := inert(s.partial, s.mid) + "\n"
-	s.partial, s.mid = nil, false
+	line := inert(s.redact(s.partial, redact), s.mid) + "\n"
+	s.partial, s.mid = s.partial[:0], false
 	_, err := io.WriteString(s.w, line)
 	return err
 }
@@ -303,9 +455,81 @@ func (s *Stream) flushLocked() error {
 func (s *Stream) command(c Command) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.flushLocked(); err != nil {
+	if err := s.flushLocked(true); err != nil {
 		return err
 	}
-	_, err := io.WriteString(s.w, c.line+"\n")
+	_, err := io.WriteString(s.w, c.render(s.secrets)+"\n")
 	return err
+}
+
+// styled writes the unfinished line so far as the start of its line, then
+// the style, the text made inert and the reset; the line goes on after it.
+func (s *Stream) styled(st Style, text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]byte, 0, len(s.partial)+len(st.on)+len(text)+len(styleReset))
+	if len(s.partial) > 0 {
+		out = appendInert(out, s.redact(s.partial, true), s.mid)
+		s.partial = s.partial[:0]
+	}
+	// Text at the start of its line is neutralised as a line start, although
+	// the runner, which trims only white space, would not read a line that
+	// starts with the escape sequence as a command (see StartsCommand).
+	started := s.mid || len(bytes.TrimLeftFunc(out, unicode.IsSpace)) > 0
+	out = append(out, st.on...)
+	out = appendInert(out, s.redact([]byte(text), true), started)
+	out = append(out, styleReset...)
+	s.mid = true
+	_, err := s.w.Write(out)
+	return err
+}
+
+// reveal writes text as Write does, without redacting it, and ends the
+// line.
+func (s *Stream) reveal(text string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.flushLocked(true); err != nil {
+		return err
+	}
+	if err := s.writeLocked([]byte(text), false); err != nil {
+		return err
+	}
+	return s.flushLocked(false)
+}
+
+// InertJSON returns a JSON text that every Stream passes unchanged: besides
+// what encoding/json escapes (C0 controls, U+2028, U+2029), C1 controls and
+// invisible format characters become \u escapes and "##[" becomes
+// "##\u005b". They can only occur inside strings, where the escapes decode
+// to the same text, so the document means exactly what it meant: JSON's
+// own escaping is its guard, and the data stays exact.
+func InertJSON(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x80 && r <= 0x9f || IsInvisible(r) }) &&
+		!strings.Contains(s, "##[") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for _, r := range s {
+		if r >= 0x80 && r <= 0x9f || IsInvisible(r) {
+			fmt.Fprintf(&b, `\u%04x`, r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return strings.ReplaceAll(b.String(), "##[", `##\u005b`)
+}
+
+// JSONLines returns a writer that passes each write, a JSON text such as one
+// log/slog JSON record, through InertJSON to w.
+func JSONLines(w io.Writer) io.Writer { return jsonLines{w} }
+
+type jsonLines struct{ w io.Writer }
+
+func (j jsonLines) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(j.w, InertJSON(string(p))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

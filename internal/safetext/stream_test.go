@@ -2,6 +2,7 @@ package safetext
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -29,6 +30,36 @@ func TestEscape(t *testing.T) {
 				t.Errorf("Escape(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestEscapeControls(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"plain", "redirect URI ok", "redirect URI ok"},
+		{"tab kept", "a\tb", "a\tb"},
+		{"newline", "a\nb\r", `a\nb\r`},
+		{"esc and nul", "\x1b[31m\x00", `\x1b[31m\x00`},
+		{"del and c1", "\x7f\u0085\u009b", `\x7f\x85\x9b`},
+		{"separators", "a\u2028b\u2029", `a\u2028b\u2029`},
+		{"bidi", "\u202eabc\u2066", `\u202eabc\u2066`},
+		{"bidi marks", "\u200e\u200f\u061c", `\u200e\u200f\u061c`},
+		{"zero width", "ad\u200bmin\u200c\u200d", `ad\u200bmin\u200c\u200d`},
+		{"bom and word joiner", "\ufeffx\u2060", `\ufeffx\u2060`},
+		{"soft hyphen", "pay\u00adpal", `pay\xadpal`},
+		{"invalid utf8", "a\xffb", `a\xffb`},
+		{"non-ascii kept", "日本語 é", "日本語 é"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := EscapeControls(tc.in); got != tc.want {
+				t.Errorf("EscapeControls(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	if got := EscapeControlsKeepNewlines("a\r\n\x1b"); got != "a\r\n\\x1b" {
+		t.Errorf("EscapeControlsKeepNewlines = %q, want CR LF kept", got)
 	}
 }
 
@@ -216,20 +247,199 @@ func TestStreamLongLineCommand(t *testing.T) {
 }
 
 // BenchmarkStream measures the cost a Stream adds to a runner stream:
-// clean log lines (the common case) and lines that need escaping.
+// clean log lines (the common case) and lines that need escaping; with
+// "+registry" as the CLI writes them, through the run's registry, empty
+// (every lint run) or holding three secrets (an apply in Actions).
 func BenchmarkStream(b *testing.B) {
+	three := &Secrets{}
+	for _, v := range []string{"tak_pat_0123456789abcdef0123456789", "ghs_request_token_0123456789", "client-secret-0123456789abcdef"} {
+		three.Add(v)
+	}
 	for name, line := range map[string]string{
 		"clean":   "  ~ redirect_uris: https://old.example.com/cb -> https://app.example.com/cb\n",
 		"hostile": "  ~ logo_uri: https://x/l.png\r::add-mask::x\x1b[2J\u202e ##[set-env] -> \"\"\n",
 	} {
-		b.Run(name, func(b *testing.B) {
-			s := NewStream(io.Discard)
-			p := []byte(line)
-			b.SetBytes(int64(len(p)))
-			b.ReportAllocs()
-			for b.Loop() {
-				s.Write(p)
-			}
-		})
+		for suffix, sec := range map[string]*Secrets{"": nil, "+registry": {}, "+3secrets": three} {
+			b.Run(name+suffix, func(b *testing.B) {
+				s := NewStream(io.Discard)
+				if sec != nil {
+					s.WithSecrets(sec)
+				}
+				p := []byte(line)
+				b.SetBytes(int64(len(p)))
+				b.ReportAllocs()
+				for b.Loop() {
+					s.Write(p)
+				}
+			})
+		}
 	}
+}
+
+// TestStreamRedacts: a Stream with secrets shows "***" for every
+// registered value and credential-shaped string on every path a line can
+// take — whole lines, lines split across writes, the unfinished line at
+// Flush, a long line written in parts, annotation data and properties,
+// styled text — and writes a mask's value verbatim and a revealed text
+// unredacted.
+func TestStreamRedacts(t *testing.T) {
+	const secret = "s3cr3t-value-0123456789"
+	var sec Secrets
+	sec.Add(secret)
+	var b bytes.Buffer
+	s := NewStream(&b).WithSecrets(&sec)
+	s.Write([]byte("token " + secret[:5]))
+	s.Write([]byte(secret[5:] + " and tak_pat_abcdef\n"))
+	if err := WriteCommand(s, NewCommand("error", []Prop{{"file", "a" + secret}, {"title", "t"}}, "x "+secret)); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCommand(s, NewCommand("add-mask", nil, secret)); err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("styled: "))
+	if err := WriteStyled(s, Red, secret+"\x1b[2J"); err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte(" end\n"))
+	if err := WriteRevealed(s, "  OAUTH_CLIENT_SECRET="+secret+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	s.Write([]byte("tail " + secret))
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := "token *** and ***\n" +
+		"::error file=a***,title=t::x ***\n" +
+		"::add-mask::" + secret + "\n" +
+		"styled: \x1b[31m***\\x1b[2J\x1b[0m end\n" +
+		"  OAUTH_CLIENT_SECRET=" + secret + "\n" +
+		"tail ***\n"
+	if got := b.String(); got != want {
+		t.Errorf("stream wrote\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestStreamRedactsLongLines: a line longer than the buffer is written in
+// parts, and no part boundary falls inside a secret or a credential: the
+// boundary (the written length less what the Stream holds back) is swept
+// across each, with text before it that is and is not a credential word
+// (a registered value is found whatever surrounds it; a credential by its
+// shape, glued to a word of up to maxHeldWord bytes).
+func TestStreamRedactsLongLines(t *testing.T) {
+	const secret = "pa ss:wo,rd#[secret]" // characters no credential word has
+	jws := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2lnbmF0dXJl"
+	var sec Secrets
+	sec.Add(secret)
+	for _, tc := range []struct{ word, fill, glue string }{
+		{secret, " ", ""}, {secret, "x", ""}, {secret, "é", ""},
+		{jws, " ", ""}, {jws, " ", strings.Repeat("x", maxHeldWord-200)},
+	} {
+		// Every third position keeps the test quick; each is a boundary
+		// inside the word for some of them.
+		for tail := 0; tail < len(tc.word)+len(secret)+8; tail += 3 {
+			line := strings.Repeat(tc.fill, (maxPartial-len(tc.glue))/len(tc.fill)) + tc.glue + tc.word + strings.Repeat(tc.fill, tail/len(tc.fill))
+			var b bytes.Buffer
+			s := NewStream(&b).WithSecrets(&sec)
+			s.Write([]byte(line)) // over the cap: written in part at once
+			s.Write([]byte("\n"))
+			got := b.String()
+			if strings.Contains(got, "wo,rd") || strings.Contains(got, "c2lnbmF0dXJl") || strings.Count(got, "***") != 1 {
+				t.Fatalf("%.8q… after %q with %d bytes after it: split and shown (%d redactions)", tc.word, tc.fill, tail, strings.Count(got, "***"))
+			}
+		}
+	}
+}
+
+// TestStyled: only the Style's own sequences pass; the text is escaped and,
+// at the start of a line, neutralised; other writers get the bytes.
+func TestStyled(t *testing.T) {
+	var b bytes.Buffer
+	s := NewStream(&b)
+	WriteStyled(s, Yellow, "::warning::x")
+	s.Write([]byte(" rest\n  "))
+	WriteStyled(s, Cyan, "info")
+	s.Write([]byte(": ::y\n"))
+	want := "\x1b[33m> ::warning::x\x1b[0m rest\n  \x1b[36minfo\x1b[0m: ::y\n"
+	if got := b.String(); got != want {
+		t.Errorf("styled lines = %q, want %q", got, want)
+	}
+	b.Reset()
+	WriteStyled(&b, Red, "error")
+	if got := b.String(); got != "\x1b[31merror\x1b[0m" {
+		t.Errorf("WriteStyled to a plain writer = %q", got)
+	}
+}
+
+func TestGuard(t *testing.T) {
+	s := NewStream(io.Discard)
+	if Guard(s) != s {
+		t.Error("Guard wrapped a Stream in another")
+	}
+	var b bytes.Buffer
+	g := Guard(&b)
+	g.Write([]byte("::error::x\n"))
+	if b.String() != "> ::error::x\n" || g.Underlying() != &b {
+		t.Errorf("Guard(plain writer) wrote %q", b.String())
+	}
+}
+
+// TestInertJSON: the escapes keep the document's meaning and make it pass
+// a Stream unchanged.
+func TestInertJSON(t *testing.T) {
+	v := map[string]string{"m": "a\u0085b\u202ec ##[set-env] \x1b\n\u2028 日本"}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := InertJSON(string(raw))
+	var back map[string]string
+	if err := json.Unmarshal([]byte(doc), &back); err != nil || back["m"] != v["m"] {
+		t.Fatalf("InertJSON changed the value: %v %q", err, back["m"])
+	}
+	var b bytes.Buffer
+	s := NewStream(&b)
+	JSONLines(s).Write(append(raw, '\n'))
+	if b.String() != doc+"\n" {
+		t.Errorf("a Stream changed inert JSON:\n%s\nwant\n%s", b.String(), doc)
+	}
+}
+
+// FuzzStreamRedacts: whatever is written and however it is split, a
+// registered secret appears only in its mask, and the only command lines
+// are the Commands given to WriteCommand.
+func FuzzStreamRedacts(f *testing.F) {
+	f.Add("token s3cretValue9 here\n::error::x", "s3cretValue9", uint8(9))
+	f.Add("a\u2028s3cretValue9\r\n##[x]s3cretValue9", "s3cretValue9", uint8(3))
+	f.Fuzz(func(t *testing.T, text, secret string, split uint8) {
+		// Eight or more letters and digits: no escape the Stream writes
+		// can spell it by accident.
+		if len(secret) < 8 || strings.IndexFunc(secret, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		}) >= 0 {
+			t.Skip()
+		}
+		var sec Secrets
+		var b bytes.Buffer
+		s := NewStream(&b).WithSecrets(&sec)
+		sec.MaskWith(func(v string) error { return WriteCommand(s, NewCommand("add-mask", nil, v)) })
+		sec.Add(secret)
+		cut := min(int(split), len(text))
+		s.Write([]byte(text[:cut]))
+		WriteCommand(s, NewCommand("warning", []Prop{{"title", text}}, text))
+		WriteStyled(s, Red, text)
+		s.Write([]byte(text[cut:]))
+		s.Flush()
+		mask := NewCommand("add-mask", nil, secret).String()
+		for i, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+			switch {
+			case i == 0 && line != mask:
+				t.Fatalf("first line %q, want the mask", line)
+			case i == 0:
+			case strings.Contains(line, secret):
+				t.Fatalf("line %q shows the secret", line)
+			case StartsCommand(line) && !strings.HasPrefix(line, "::warning title="):
+				t.Fatalf("line %q reads as a command", line)
+			}
+		}
+	})
 }
