@@ -124,7 +124,7 @@ func writeEnvLines(w io.Writer, head string, lines []string) error {
 		}
 		fmt.Fprintf(&b, "  %s\n", displayText(l))
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(safetext.Guard(w), b.String())
 	return err
 }
 

@@ -40,7 +40,7 @@ func GitHub(w io.Writer, files []File) error {
 // NewGitHub returns the streaming form of GitHub: each file's lines are
 // flushed to w as soon as the file is written, so a long run shows its
 // annotations in the live log.
-func NewGitHub(w io.Writer) Writer { return &githubWriter{ew: newErrWriter(w)} }
+func NewGitHub(w io.Writer) Writer { return &githubWriter{ew: newErrWriter(safetext.Guard(w))} }
 
 type githubWriter struct {
 	ew      *errWriter
@@ -62,7 +62,7 @@ func (g *githubWriter) WriteFile(f File) error {
 			continue
 		}
 		g.logOnly++
-		g.ew.str(safetext.Neutralize(headerLine(f.Path, d, false)) + "\n")
+		writeHeader(g.ew, f.Path, d, false)
 	}
 	if len(f.Diags) == 0 {
 		return g.wrap(g.ew.err)
@@ -72,7 +72,7 @@ func (g *githubWriter) WriteFile(f File) error {
 
 func (g *githubWriter) Close() error {
 	ew := g.ew
-	ew.command(safetext.NewCommand("notice", []safetext.Prop{{Key: "title", Value: toolName}}, commandData(summaryLine(g.sum))))
+	ew.command(safetext.NewCommand("notice", []safetext.Prop{{Key: "title", Value: toolName}}, summaryLine(g.sum)))
 	if g.logOnly > 0 {
 		noun := "findings are"
 		if g.logOnly == 1 {
@@ -102,14 +102,15 @@ func annotationLevel(s diag.Severity) (level string, limit int) {
 	}
 }
 
-// annotation renders one workflow command. Property values and data are
-// escaped (safetext.NewCommand) so the command stays on one line and its
-// properties cannot be split; other control characters become visible
-// escapes first.
+// annotation renders one workflow command. safetext.NewCommand escapes the
+// property values and data, so the command stays on one line and its
+// properties cannot be split, and shows other control characters as
+// visible escapes; CR and LF become %0D/%0A, which the runner shows as line
+// breaks inside the annotation.
 func annotation(level, path string, d diag.Diagnostic) safetext.Command {
 	var props []safetext.Prop
 	if path != "" {
-		props = append(props, safetext.Prop{Key: "file", Value: commandData(path)})
+		props = append(props, safetext.Prop{Key: "file", Value: path})
 	}
 	if d.Pos.Line > 0 {
 		props = append(props, safetext.Prop{Key: "line", Value: strconv.Itoa(d.Pos.Line)})
@@ -117,15 +118,6 @@ func annotation(level, path string, d diag.Diagnostic) safetext.Command {
 			props = append(props, safetext.Prop{Key: "col", Value: strconv.Itoa(d.Pos.Column)})
 		}
 	}
-	props = append(props, safetext.Prop{Key: "title", Value: commandData(toolName + ": " + d.Rule)})
-	return safetext.NewCommand(level, props, commandData(safetext.Truncate(d.Message, maxMessageRunes)))
-}
-
-// commandData makes controls other than CR and LF visible (NewCommand
-// escapes those two as %0D/%0A, which the runner shows as line breaks
-// inside the annotation). "##[" is broken up as on log lines: the runner
-// tries the "::" parser first, so this is defence in depth should a command
-// line ever fail to parse and fall through to the legacy parser.
-func commandData(s string) string {
-	return safetext.EscapeLegacyCommands(escapeControls(s, true))
+	props = append(props, safetext.Prop{Key: "title", Value: toolName + ": " + d.Rule})
+	return safetext.NewCommand(level, props, safetext.Truncate(d.Message, maxMessageRunes))
 }

@@ -183,7 +183,7 @@ func TestGitHubInjection(t *testing.T) {
 		files = append(files, File{Path: p, Diags: l})
 	}
 	for _, d := range files[0].Diags[:annotationCap] {
-		wantCmds = append(wantCmds, want{"error", files[0].Path, "takos-apply: r,u:le", escapeControls(d.Message, true)})
+		wantCmds = append(wantCmds, want{"error", files[0].Path, "takos-apply: r,u:le", safetext.EscapeControlsKeepNewlines(d.Message)})
 	}
 	lines := renderGitHub(t, files)
 	var got []want
@@ -252,7 +252,7 @@ func TestEscape(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := safetext.NewCommand("notice", []safetext.Prop{{Key: "title", Value: commandData(tc.in)}}, commandData(tc.in)).String()
+			got := safetext.NewCommand("notice", []safetext.Prop{{Key: "title", Value: tc.in}}, tc.in).String()
 			if want := "::notice title=" + tc.prop + "::" + tc.data; got != want {
 				t.Errorf("command of %q = %q, want %q", tc.in, got, want)
 			}

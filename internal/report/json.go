@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 type jsonFile struct {
@@ -85,10 +87,10 @@ func (j *jsonWriter) encode(v any) error {
 	if err := j.enc.Encode(v); err != nil {
 		return fmt.Errorf("write json report: %w", err)
 	}
-	// jsonInert escapes C1, invisible characters and "##[" inside strings;
+	// InertJSON escapes C1, invisible characters and "##[" inside strings;
 	// a fragment never ends inside a string, so escaping piecewise is
 	// escaping the whole document.
-	j.ew.str(jsonInert(string(bytes.TrimSuffix(j.buf.Bytes(), []byte("\n")))))
+	j.ew.str(safetext.InertJSON(string(bytes.TrimSuffix(j.buf.Bytes(), []byte("\n")))))
 	return j.wrap(j.ew.err)
 }
 

@@ -15,11 +15,11 @@ import (
 // Plan and result rendering for plan and apply, as terraform's views do:
 // the engine computes values, this file alone decides how they look.
 //
-// Every field value comes from the manifest or from the control plane, so
-// every value is rendered by displayValue, which escapes controls and line
-// breaks visibly; names are Go-quoted; client ids are checked where they
-// are decoded. On a runner stream the CLI's safetext.Stream neutralises
-// each line once more.
+// Every field value comes from the manifest or from the control plane.
+// Text is written through a safetext.Stream (safetext.Guard), which shows
+// every control and invisible character as an escape and neutralises
+// workflow commands; displayValue keeps each value on its line; names are
+// Go-quoted; client ids are checked where they are decoded.
 
 // WritePlan writes the plan p as text lines or, with format "json", as one
 // JSON document {"action","client_id","changes"} (and "likely_rename" when
@@ -43,7 +43,7 @@ func WritePlan(w io.Writer, format string, p reconcile.Plan) error {
 	}
 	writeChanges(&b, p.Changes)
 	writeRename(&b, p)
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(safetext.Guard(w), b.String())
 	return err
 }
 
@@ -59,17 +59,18 @@ func WriteResult(w io.Writer, format string, res reconcile.Result) error {
 	for _, id := range res.Revoked {
 		fmt.Fprintf(&b, "  revoked %s\n", id)
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(safetext.Guard(w), b.String())
 	return err
 }
 
 // JobSummary renders the result for the GitHub job summary: a heading with
 // the fixed action word and a Markdown table, whose cells
-// export.MarkdownTable escapes.
+// export.MarkdownTable escapes. The summary is a file, not a Stream: its
+// values are shown as the log shows them (safetext.Shown).
 func JobSummary(res reconcile.Result, p reconcile.Plan) string {
-	rows := [][]string{{"client", displayText(p.Desired.Name), ""}, {"client id", res.ClientID, ""}}
+	rows := [][]string{{"client", safetext.Shown(displayText(p.Desired.Name)), ""}, {"client id", res.ClientID, ""}}
 	for _, c := range res.Changes {
-		rows = append(rows, []string{fieldName(c.Field), displayValue(c.From), displayValue(&c.To)})
+		rows = append(rows, []string{fieldName(c.Field), safetext.Shown(displayValue(c.From)), safetext.Shown(displayValue(&c.To))})
 	}
 	return fmt.Sprintf("### takos-apply: OAuth client %s\n\n", res.Action) +
 		export.MarkdownTable([]string{"field", "from / value", "to"}, rows) + renameMarkdown(p)
@@ -111,7 +112,7 @@ func writeChanges(b *strings.Builder, cs []reconcile.Change) {
 
 // displayValue shows a field value on a line after a fixed prefix: "—" for
 // none, `""` for an empty scalar, "[]" for an empty list, list items joined
-// by ", ", each escaped by displayText.
+// by ", ", each by displayText.
 func displayValue(v *reconcile.Value) string {
 	switch {
 	case v == nil:
@@ -130,11 +131,10 @@ func displayValue(v *reconcile.Value) string {
 	return displayText(v.Text)
 }
 
-// displayText is untrusted text in the middle of a line: every control,
-// line break and invisible character visible as an escape, a legacy
-// "##[" command broken up, capped at maxMessageRunes.
+// displayText is untrusted text in the middle of a line, kept on it and
+// capped at maxMessageRunes.
 func displayText(s string) string {
-	return safetext.EscapeLegacyCommands(safetext.EscapeControls(safetext.Truncate(s, maxMessageRunes)))
+	return inline(safetext.Truncate(s, maxMessageRunes))
 }
 
 type jsonChange struct {
@@ -177,12 +177,8 @@ func jsonValue(v reconcile.Value) any {
 func writeJSONDoc(w io.Writer, v any) error { return encodeJSON(w, v, false) }
 
 // encodeJSON writes v as one JSON document (indented when indent is set)
-// that every runner stream passes unchanged: besides what encoding/json
-// escapes (C0 controls, U+2028, U+2029), C1 controls and invisible format
-// characters become \u escapes and "##[" becomes "##\u005b". They can only
-// occur inside strings, where the escapes decode to the same text, so
-// the document means exactly what it meant, and a safetext.Stream has
-// nothing to neutralise in it.
+// that every Stream passes unchanged (safetext.InertJSON), so it means
+// exactly what it meant.
 func encodeJSON(w io.Writer, v any, indent bool) error {
 	var buf strings.Builder
 	enc := json.NewEncoder(&buf)
@@ -193,23 +189,6 @@ func encodeJSON(w io.Writer, v any, indent bool) error {
 	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, jsonInert(buf.String()))
+	_, err := io.WriteString(w, safetext.InertJSON(buf.String()))
 	return err
-}
-
-func jsonInert(s string) string {
-	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x80 && r <= 0x9f || safetext.IsInvisible(r) }) &&
-		!strings.Contains(s, "##[") {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 16)
-	for _, r := range s {
-		if r >= 0x80 && r <= 0x9f || safetext.IsInvisible(r) {
-			fmt.Fprintf(&b, `\u%04x`, r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return strings.ReplaceAll(b.String(), "##[", `##\u005b`)
 }

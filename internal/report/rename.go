@@ -125,7 +125,7 @@ func renameBody(p reconcile.Plan) string {
 	}
 	rows := make([][]string, len(r.Clients))
 	for i, c := range r.Clients {
-		rows[i] = []string{c.ID, displayText(c.Name)}
+		rows[i] = []string{c.ID, safetext.Shown(displayText(c.Name))}
 	}
 	b.WriteString(export.MarkdownTable([]string{"client id", "name"}, rows))
 	b.WriteString("\n")
@@ -157,7 +157,7 @@ func RenameAnnotation(path string, pos diag.Pos, p reconcile.Plan) (c safetext.C
 	} else {
 		msg += fmt.Sprintf(": keep managing %s with %s (apply renames it), or pass --create-new to create a new client; apply refuses to create until one is given", which, pin)
 	}
-	props := []safetext.Prop{{Key: "file", Value: commandData(path)}}
+	props := []safetext.Prop{{Key: "file", Value: path}}
 	if pos.Line > 0 {
 		props = append(props, safetext.Prop{Key: "line", Value: strconv.Itoa(pos.Line)})
 		if pos.Column > 0 {
@@ -165,5 +165,5 @@ func RenameAnnotation(path string, pos diag.Pos, p reconcile.Plan) (c safetext.C
 		}
 	}
 	props = append(props, safetext.Prop{Key: "title", Value: toolName + ": likely rename"})
-	return safetext.NewCommand(level, props, commandData(msg)), true
+	return safetext.NewCommand(level, props, msg), true
 }

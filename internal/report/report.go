@@ -5,10 +5,13 @@
 // apply (plan.go).
 //
 // Messages, paths and field values come from user YAML or from a server.
-// Every renderer that writes lines a GitHub runner reads (text, github,
-// plans) neutralises them so that no line can start a workflow command the
-// renderer did not mean to emit, and JSON output escapes the characters a
-// runner stream would otherwise have to rewrite.
+// Every renderer of text lines (text, github, plans) writes through one
+// safetext.Stream (safetext.Guard: the CLI's own, or one of its own), which
+// makes each line inert — no workflow command the renderer did not mean to
+// emit, no raw control character, no secret — so the renderers themselves
+// only lay text out (sanitize.go). JSON and SARIF output escapes the
+// characters a Stream would otherwise have to rewrite (safetext.InertJSON),
+// so they pass it unchanged and stay exact.
 package report
 
 import (
@@ -133,6 +136,18 @@ func (e *errWriter) command(c safetext.Command) {
 	}
 	if e.err == nil {
 		e.err = safetext.WriteCommand(e.dst, c)
+	}
+}
+
+// styled writes text in one of the renderer's own colours. The buffer is
+// flushed first so that, on a safetext.Stream, the colour reaches the
+// Stream's style path rather than its line path (which escapes it).
+func (e *errWriter) styled(st safetext.Style, text string) {
+	if e.err == nil {
+		e.err = e.w.Flush()
+	}
+	if e.err == nil {
+		e.err = safetext.WriteStyled(e.dst, st, text)
 	}
 }
 

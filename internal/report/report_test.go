@@ -169,7 +169,7 @@ func TestTextColorOnlyWhenAsked(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := b.String()
-		for _, seq := range []string{ansiRed + "error" + ansiReset, ansiYellow + "warning" + ansiReset, ansiCyan + "info" + ansiReset} {
+		for _, seq := range []string{"\x1b[31merror\x1b[0m", "\x1b[33mwarning\x1b[0m", "\x1b[36minfo\x1b[0m"} {
 			if got := strings.Contains(out, seq); got != color {
 				t.Errorf("Text(Color=%v) contains %q = %v, want %v", color, seq, got, color)
 			}

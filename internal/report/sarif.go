@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
@@ -173,7 +174,7 @@ func NewSARIF(w io.Writer, opt Options) Writer {
 	lineStart := strings.LastIndex(doc[:at], "\n") + 1
 	s.indent = doc[lineStart:at]
 	s.tail = doc[at+len(marker):]
-	s.head = jsonInert(doc[:at]) + `"results": [`
+	s.head = safetext.InertJSON(doc[:at]) + `"results": [`
 	s.buf = &b
 	s.enc.SetIndent(s.indent+"  ", "  ")
 	return s
@@ -238,7 +239,7 @@ func (s *sarifWriter) WriteFile(f File) error {
 		}
 		s.results++
 		s.ew.str("\n" + s.indent + "  ")
-		s.ew.str(jsonInert(string(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))))
+		s.ew.str(safetext.InertJSON(string(bytes.TrimSuffix(s.buf.Bytes(), []byte("\n")))))
 	}
 	return s.wrap(s.ew.err)
 }

@@ -21,20 +21,14 @@ const (
 	snippetBefore = 60
 )
 
-const (
-	ansiReset  = "\x1b[0m"
-	ansiRed    = "\x1b[31m"
-	ansiYellow = "\x1b[33m"
-	ansiCyan   = "\x1b[36m"
-)
-
 // Text writes each finding as "path:line:col: severity: message [rule]"
 // followed by its source line and a caret under the column, then a final
 // line "N files checked: E errors, W warnings". Clean files print nothing.
 // Findings without a position print "path: severity: message [rule]" and no
 // snippet; so do files whose Doc is nil. With opt.Color the severity is
-// coloured (red, yellow, cyan). Every line is neutralised so that text
-// output shown in a GitHub log cannot start a workflow command.
+// coloured (red, yellow, cyan). It writes through a safetext.Stream
+// (safetext.Guard), so no line can start a workflow command or carry a
+// control character, whoever calls it.
 func Text(w io.Writer, files []File, opt Options) error {
 	return writeAll(NewText(w, opt), files)
 }
@@ -42,7 +36,7 @@ func Text(w io.Writer, files []File, opt Options) error {
 // NewText returns the streaming form of Text: each file's findings are
 // flushed to w as soon as the file is written.
 func NewText(w io.Writer, opt Options) Writer {
-	return &textWriter{ew: newErrWriter(w), opt: opt}
+	return &textWriter{ew: newErrWriter(safetext.Guard(w)), opt: opt}
 }
 
 type textWriter struct {
@@ -57,7 +51,7 @@ func (t *textWriter) WriteFile(f File) error {
 	t.sum.add(f)
 	ew := t.ew
 	for _, d := range f.Diags {
-		ew.str(safetext.Neutralize(headerLine(f.Path, d, t.opt.Color)) + "\n")
+		writeHeader(ew, f.Path, d, t.opt.Color)
 		if f.Doc == nil || d.Pos.Line < 1 {
 			continue
 		}
@@ -70,7 +64,7 @@ func (t *textWriter) WriteFile(f File) error {
 		pad := strings.Repeat(" ", len(gutter))
 		// The gutter keeps snippet lines from ever starting with "::"
 		// (YAML block scalars may hold any text).
-		ew.str(safetext.Neutralize(" "+gutter+" | "+code) + "\n")
+		ew.str(" " + gutter + " | " + code + "\n")
 		ew.str(" " + pad + " | " + caret + "\n")
 	}
 	if len(f.Diags) == 0 {
@@ -91,35 +85,34 @@ func (t *textWriter) wrap(err error) error {
 	return nil
 }
 
-// headerLine renders "path:line:col: severity: message [rule]".
-func headerLine(path string, d diag.Diagnostic, color bool) string {
-	var b strings.Builder
-	b.WriteString(displayPath(path))
+// writeHeader writes the line "path:line:col: severity: message [rule]",
+// the severity in its colour when color is set.
+func writeHeader(ew *errWriter, path string, d diag.Diagnostic, color bool) {
+	ew.str(displayPath(path))
 	if d.Pos.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", d.Pos.Line, d.Pos.Column)
+		ew.str(":" + strconv.Itoa(d.Pos.Line) + ":" + strconv.Itoa(d.Pos.Column))
 	}
-	b.WriteString(": ")
-	sev := d.Severity.String()
+	ew.str(": ")
 	if color {
-		sev = severityColor(d.Severity) + sev + ansiReset
+		ew.styled(severityStyle(d.Severity), d.Severity.String())
+	} else {
+		ew.str(d.Severity.String())
 	}
-	b.WriteString(sev)
-	b.WriteString(": ")
-	b.WriteString(lineMessage(d.Message))
-	b.WriteString(" [")
-	b.WriteString(escapeControls(d.Rule, false))
-	b.WriteString("]")
-	return b.String()
+	ew.str(": ")
+	ew.str(lineMessage(d.Message))
+	ew.str(" [")
+	ew.str(inline(d.Rule))
+	ew.str("]\n")
 }
 
-func severityColor(s diag.Severity) string {
+func severityStyle(s diag.Severity) safetext.Style {
 	switch s {
 	case diag.Error:
-		return ansiRed
+		return safetext.Red
 	case diag.Warning:
-		return ansiYellow
+		return safetext.Yellow
 	default:
-		return ansiCyan
+		return safetext.Cyan
 	}
 }
 
@@ -155,19 +148,17 @@ func snippet(src string, col int) (code, caret string) {
 		start = max(0, idx-snippetBefore)
 		end = min(len(runes), start+snippetMax)
 	}
-	var prefix, rest string
-	prefix = escapeControls(string(runes[start:idx]), false)
-	rest = escapeControls(string(runes[idx:end]), false)
+	prefix, rest := string(runes[start:idx]), string(runes[idx:end])
 	if start > 0 {
 		prefix = "…" + prefix
 	}
 	if end < len(runes) {
 		rest += "…"
 	}
-	// Text neutralises the whole line, turning "##[" into "##\[". Do the
-	// same here so a "##[" before the column does not shift the caret.
+	// The Stream shows controls as escapes and "##[" as "##\[": measure the
+	// prefix as it will be shown, so the caret lands under the column.
 	var c strings.Builder
-	for _, r := range safetext.EscapeLegacyCommands(prefix) {
+	for _, r := range safetext.Shown(prefix) {
 		switch {
 		case r == '\t':
 			c.WriteByte('\t')
