@@ -19,8 +19,9 @@
 //     four ways.
 //
 // An explicit mode never falls through to another credential. Every token
-// (the PAT, the GitHub JWT, access and ID tokens) is passed to Config.Mask
-// the moment it exists and never appears in errors or reports.
+// (the PAT, the GitHub JWT, access and ID tokens) is registered in
+// Config.Secrets (and passed to Config.Mask) the moment it exists and never
+// appears in errors or reports.
 //
 // The access token is a bearer for the control plane only: the CLI must
 // wrap the control-plane client's transport with Transport (httpx.SameOrigin
@@ -118,9 +119,13 @@ type Config struct {
 	// httpx.NewClient(httpx.Options{RetryPOST: true}). Token endpoints are
 	// safe to retry, so a caller-supplied client should set RetryPOST.
 	HTTP *http.Client
-	// Mask is called with every secret (PAT, GitHub request token and JWT,
-	// access and ID tokens) the moment it exists, before it can reach any
-	// output; in Actions it emits ::add-mask::. nil is a no-op.
+	// Secrets is the run's secret registry: every secret (PAT, GitHub
+	// request token and JWT, access and ID tokens) is registered there the
+	// moment it exists, before it can reach any output (in Actions the
+	// registry masks it), and errors are redacted with it. Nil: a registry
+	// of auth's own.
+	Secrets *safetext.Secrets
+	// Mask, when not nil, is also called once with every new secret.
 	Mask func(secret string)
 	// Now is the clock for token expiry; nil means time.Now.
 	Now func() time.Time
@@ -163,24 +168,34 @@ type state struct {
 	mask          func(string)
 	refreshBefore time.Duration
 
-	secrets safetext.Secrets
+	secrets *safetext.Secrets // Config.Secrets; nil: own
+	own     safetext.Secrets
 
 	mu     sync.Mutex
 	claims Claims
 	exp    time.Time // exp of the last GitHub token, for expiry hints
 }
 
-// secret records v as a secret (scrubbed from every message) and masks it.
+// registry is the run's secret registry.
+func (rt *state) registry() *safetext.Secrets {
+	if rt.secrets != nil {
+		return rt.secrets
+	}
+	return &rt.own
+}
+
+// secret registers v as a secret (scrubbed from every message; masked by
+// the registry in Actions) and passes it to Config.Mask.
 func (rt *state) secret(v string) {
 	v = strings.TrimSpace(v)
-	if rt.secrets.Add(v) && rt.mask != nil {
+	if rt.registry().Add(v) && rt.mask != nil {
 		rt.mask(v)
 	}
 }
 
 // scrub removes every known secret from s (longest first, see
 // safetext.Secrets).
-func (rt *state) scrub(s string) string { return rt.secrets.Redact(s, "[REDACTED]") }
+func (rt *state) scrub(s string) string { return rt.registry().Redact(s, "[REDACTED]") }
 
 func (rt *state) setClaims(c Claims, exp time.Time) {
 	rt.mu.Lock()
@@ -274,6 +289,7 @@ func newResolver(ctx context.Context, cfg Config) *resolver {
 	cfg.GoogleCredentials = strings.TrimSpace(cfg.GoogleCredentials)
 	return &resolver{cfg: cfg, getenv: getenv, rt: &state{
 		ctx: ctx, http: cfg.HTTP, now: cfg.Now, mask: cfg.Mask, refreshBefore: cfg.RefreshBefore,
+		secrets: cfg.Secrets,
 	}}
 }
 

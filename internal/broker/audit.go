@@ -5,7 +5,6 @@ import (
 
 	"io"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -38,28 +37,17 @@ func newAuditLog(w io.Writer, now func() time.Time, r *redactor) *auditLog {
 	return &auditLog{log: slog.New(h)}
 }
 
-// credentialPattern matches what must never be recorded even if a claim,
-// a reason or a server message carried it: Takos PATs, the broker's own
-// access tokens and anything shaped like a JWS (three base64url parts, the
-// first a JSON header).
-var credentialPattern = regexp.MustCompile(`tak_pat_[A-Za-z0-9_\-]+|takb_[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
-
-// redactor removes credentials from text: the broker's own credential by
-// value (whatever its format) and, by shape, any Takos PAT, access token
-// or JWS (see credentialPattern), so a server message that echoes one is
-// never recorded or answered. It runs before text is cut: a cut credential
-// is no longer recognised.
+// redactor removes credentials from text: by value every secret of the
+// registry (the broker's own credential, whatever its format, and the
+// access tokens it issued) and, by shape, any Takos PAT, access token or
+// JWS (safetext.Secrets), so a server message that echoes one is never
+// recorded or answered. It runs before text is cut: a cut credential is no
+// longer recognised.
 type redactor struct {
-	known safetext.Secrets
+	known *safetext.Secrets
 }
 
-func (r *redactor) redact(s string) string {
-	s = r.known.Redact(s, "[REDACTED]")
-	if !strings.Contains(s, "tak_pat_") && !strings.Contains(s, "takb_") && !strings.Contains(s, "eyJ") {
-		return s
-	}
-	return credentialPattern.ReplaceAllString(s, "[REDACTED]")
-}
+func (r *redactor) redact(s string) string { return r.known.Redact(s, "[REDACTED]") }
 
 func claimAttrs(c Claims) slog.Attr {
 	var attrs []any

@@ -168,6 +168,9 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 	if err != nil {
 		return sub, res, unavailable("no access token could be issued")
 	}
+	// Registered until it expires: no text the broker writes shows it.
+	s.cfg.Secrets.Prune(now)
+	s.cfg.Secrets.AddUntil(tok, g.Expires())
 	res.grant, res.token, res.scope = g, tok, d.Rule.Permissions.String()
 	return sub, res, nil
 }

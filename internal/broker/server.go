@@ -36,6 +36,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/httpx"
 	"github.com/takos-dev/takos-apply/internal/oauthmeta"
 	"github.com/takos-dev/takos-apply/internal/oauthwire"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // Paths served by the broker besides the gateway's /api/ routes.
@@ -82,6 +83,11 @@ type Config struct {
 	// Audit receives one JSON line per decision and forwarded request;
 	// nil discards.
 	Audit io.Writer
+	// Secrets is the process's secret registry, which redacts the audit log
+	// and every answer: New registers Token there, each exchange the access
+	// token it issued (until it expires). Nil: a registry of the broker's
+	// own.
+	Secrets *safetext.Secrets
 	// Now is the clock (default time.Now); Sleep replaces the HTTP
 	// clients' retry waits. For tests.
 	Now   func() time.Time
@@ -160,7 +166,10 @@ func New(cfg Config) (*Server, error) {
 	if cpOrigin == origin {
 		return nil, errors.New("broker: the control-plane URL is the broker's own URL; pass Takos's URL as --control-plane")
 	}
-	red := &redactor{}
+	if cfg.Secrets == nil {
+		cfg.Secrets = &safetext.Secrets{}
+	}
+	red := &redactor{known: cfg.Secrets}
 	red.known.Add(cfg.Token)
 	red.known.Add(cred)
 	ua := "takos-apply-broker"

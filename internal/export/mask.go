@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
@@ -16,55 +15,61 @@ import (
 // secret is single-line, so such a value is refused rather than half-masked.
 var errMultilineSecret = errors.New("secret contains a line break and cannot be masked safely")
 
-// Masker registers secrets with the GitHub Actions runner by writing
-// "::add-mask::VALUE" lines to the step's stdout. Each distinct value is
-// written once; empty values are ignored. It must be used before the value is
-// written anywhere else: the runner hides only values it was told about
-// before they were printed
+// Masker is the GitHub Actions side of a run's secret registry
+// (safetext.Secrets): it registers each value with the runner by writing
+// "::add-mask::VALUE" to the step's stdout, once per value, before the
+// registry's Add returns — so before the value can be written anywhere else:
+// the runner hides only values it was told about before they were printed
 // (https://docs.github.com/actions/reference/workflow-commands-for-github-actions#masking-a-value-in-a-log).
-// A Masker is safe for concurrent use.
+// The registry holds the values; Redact reads them. A Masker is safe for
+// concurrent use.
 type Masker struct {
-	w  io.Writer
-	mu sync.Mutex
-	// masked holds the values written, for Redact.
-	masked safetext.Secrets
+	w       io.Writer
+	secrets *safetext.Secrets
 }
 
-// NewMasker returns a Masker writing to w, normally the step's stdout.
-func NewMasker(w io.Writer) *Masker {
-	return &Masker{w: w}
+// NewMasker returns a Masker writing to w, normally the step's stdout, with
+// a registry of its own.
+func NewMasker(w io.Writer) *Masker { return MaskerFor(w, &safetext.Secrets{}) }
+
+// MaskerFor makes secrets mask every value on w, those registered already
+// and each new one, and returns the Masker. Call it once per registry.
+func MaskerFor(w io.Writer, secrets *safetext.Secrets) *Masker {
+	m := &Masker{w: w, secrets: secrets}
+	_ = secrets.MaskWith(m.write)
+	return m
 }
 
-// Mask writes "::add-mask::VALUE\n" for v unless v is empty or was masked
-// before. A value with CR or LF is refused with errMultilineSecret. The value
-// is escaped the way the runner unescapes command data ("%" → "%25"), so a
-// secret containing "%0A" or "%25" is registered verbatim rather than in a
-// decoded, wrong form. If the write fails, v is not recorded as masked and the
-// error is returned; the error never contains v.
-func (m *Masker) Mask(v string) error {
-	if v == "" {
-		return nil
-	}
+// Mask registers v and makes sure it is masked: "::add-mask::VALUE\n" is
+// written unless v is empty or was masked before. A value with CR or LF is
+// refused with errMultilineSecret. The value is escaped the way the runner
+// unescapes command data ("%" → "%25"), so a secret containing "%0A" or
+// "%25" is registered verbatim rather than in a decoded, wrong form. If the
+// write fails the error is returned and the next Mask (or Add) of v tries
+// again; v is redacted meanwhile. The error never contains v.
+func (m *Masker) Mask(v string) error { return m.secrets.Mask(v) }
+
+func (m *Masker) write(v string) error {
 	if strings.ContainsAny(v, "\r\n") {
 		return errMultilineSecret
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.masked.Contains(v) {
-		return nil
 	}
 	// WriteCommand escapes the data as the runner unescapes it ("%" →
 	// "%25"), and lets a safetext.Stream pass the line as takos-apply's own.
 	if err := safetext.WriteCommand(m.w, safetext.NewCommand("add-mask", nil, v)); err != nil {
 		return fmt.Errorf("write add-mask command: %w", err)
 	}
-	m.masked.Add(v)
 	return nil
 }
 
-// Redact returns s with every value masked so far replaced by "***", the way
-// the runner shows it in logs. It is defence in depth for sinks the runner
-// does not mask (the job summary, files); longer values are replaced first
-// (safetext.Secrets) so a secret that contains another is not partially
-// revealed.
-func (m *Masker) Redact(s string) string { return m.masked.Redact(s, "***") }
+// Redact returns s with every registered value replaced by "***", the way
+// the runner shows it in logs (and every credential-shaped string, see
+// safetext.Secrets). It is for the sinks the runner does not mask (the job
+// summary, the non-secret outputs).
+func (m *Masker) Redact(s string) string { return m.secrets.Redact(s, "***") }
+
+// RedactMarkdown is Redact for Markdown built by MarkdownTable, whose cells
+// hold a value with its punctuation escaped: that form is replaced too (by
+// an escaped "***").
+func (m *Masker) RedactMarkdown(s string) string {
+	return m.secrets.RedactEscaped(s, "***", `\*\*\*`, escapeMarkdownPunct)
+}

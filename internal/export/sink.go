@@ -56,8 +56,7 @@ type Outcome struct {
 	// Action is the apply result: created, updated, unchanged or rotated.
 	Action  string
 	Changed bool
-	// Summary is the result rendered as Markdown (see MarkdownTable). The
-	// job summary redacts every masked value from it.
+	// Summary is the result rendered as Markdown (see MarkdownTable).
 	Summary string
 	// SpaceID is the Takos space whose common env holds the credentials,
 	// and Rollout the state of the app's linked workers (see package
@@ -87,8 +86,9 @@ type Multi struct {
 }
 
 // newMulti composes sinks. With masker (in Actions) every secret is masked
-// before any sink sees it. fallback, if not nil, receives a secret that no
-// sink took. publishers receive only Publish.
+// before any sink sees it, and every registered secret is redacted from
+// what is not one (the client id, the Outcome). fallback, if not nil,
+// receives a secret that no sink took. publishers receive only Publish.
 func newMulti(masker *Masker, sinks []Sink, fallback Sink, publishers ...Publisher) *Multi {
 	return &Multi{masker: masker, sinks: sinks, fallback: fallback, publishers: publishers}
 }
@@ -125,6 +125,7 @@ func (m *Multi) Deliver(ctx context.Context, clientID, secret string) ([]string,
 			return nil, fmt.Errorf("mask client secret: %w", err)
 		}
 	}
+	clientID = m.redact(clientID)
 	var errs []error
 	for _, s := range m.sinks {
 		errs = append(errs, m.deliverTo(ctx, s, clientID, secret))
@@ -164,8 +165,13 @@ func (m *Multi) Retract(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Publish writes the non-secret results to every sink and publisher.
+// Publish writes the non-secret results to every sink and publisher, with
+// every registered secret redacted.
 func (m *Multi) Publish(ctx context.Context, o Outcome) error {
+	o.ClientID, o.Action = m.redact(o.ClientID), m.redact(o.Action)
+	if m.masker != nil {
+		o.Summary = m.masker.RedactMarkdown(o.Summary)
+	}
 	var errs []error
 	for _, s := range m.sinks {
 		errs = append(errs, s.Publish(ctx, o))
@@ -181,11 +187,22 @@ func (m *Multi) Publish(ctx context.Context, o Outcome) error {
 // Actions): for what a run reports without an outcome to publish, such as
 // a plan or an apply that refused to create.
 func (m *Multi) Summarize(ctx context.Context, markdown string) error {
+	if m.masker != nil {
+		markdown = m.masker.RedactMarkdown(markdown)
+	}
 	var errs []error
 	for _, p := range m.publishers {
 		errs = append(errs, p.Publish(ctx, Outcome{Summary: markdown}))
 	}
 	return errors.Join(errs...)
+}
+
+// redact removes the run's secrets from a non-secret value (Masker.Redact).
+func (m *Multi) redact(s string) string {
+	if m.masker == nil {
+		return s
+	}
+	return m.masker.Redact(s)
 }
 
 // Notes returns, once, the sinks' remarks for the log since the last call.
@@ -217,8 +234,9 @@ type Config struct {
 	TerminalName string
 	// Getenv reads GITHUB_OUTPUT, GITHUB_ENV and GITHUB_STEP_SUMMARY.
 	Getenv func(string) string
-	// Masker is shared with code that masked other secrets (tokens) earlier;
-	// nil means a new Masker on Stdout. Used only in Actions.
+	// Masker is the run's registry, which masked other secrets (tokens)
+	// earlier (MaskerFor); nil means a new Masker on Stdout. Used only in
+	// Actions.
 	Masker *Masker
 	// GitHubActions selects the Actions sinks (masks, outputs, summary).
 	GitHubActions bool
@@ -256,7 +274,7 @@ func New(c Config) *Multi {
 		if c.ExportEnv {
 			sinks = append(sinks, githubEnvSink{path: getenv(envGitHubEnv)})
 		}
-		publishers = append(publishers, summaryPublisher{path: getenv(envGitHubStepSummary), masker: masker})
+		publishers = append(publishers, summaryPublisher{path: getenv(envGitHubStepSummary)})
 	}
 	if c.EnvFile != "" {
 		sinks = append(sinks, &dotenvSink{path: c.EnvFile})

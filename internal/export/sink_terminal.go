@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
@@ -28,12 +29,14 @@ func (s terminalSink) Name() string {
 // one, or when the user forced the print.
 func (terminalSink) Check(context.Context) error { return nil }
 
-// Deliver prints the secret. The id and secret come from the control plane,
-// so they are neutralised to keep them on their own lines; a secret that
-// safetext.Line would change is not printed verbatim (it would be wrong) but
-// refused, since a real secret has no control characters.
+// Deliver prints the secret. The writer is the process's stderr Stream,
+// which keeps the id (checked where it was decoded) inert like every other
+// text and, as the one reveal of the run, does not redact the secret
+// (safetext.WriteRevealed). A secret the Stream would show escaped is not
+// printed (it would be wrong) but refused, since a real secret has no
+// control characters.
 func (s terminalSink) Deliver(_ context.Context, clientID, secret string) error {
-	if safetext.Line(secret, len(secret)+1) != secret {
+	if safetext.HasControl(secret) || strings.Contains(secret, "##[") {
 		return errors.New("client secret was issued but contains characters that cannot be printed safely; rotate it")
 	}
 	stored := "is not stored anywhere"
@@ -42,9 +45,9 @@ func (s terminalSink) Deliver(_ context.Context, clientID, secret string) error 
 	}
 	msg := "\nA new OAuth client secret was issued. It is shown only this once and " + stored + ";\n" +
 		"save it now (or re-run with --env-file PATH to write it to a dotenv file):\n" +
-		"  " + oauthClientIDEnv + "=" + safetext.Line(clientID, 0) + "\n" +
+		"  " + oauthClientIDEnv + "=" + clientID + "\n" +
 		"  " + oauthClientSecretEnv + "=" + secret + "\n\n"
-	if _, err := io.WriteString(s.w, msg); err != nil {
+	if err := safetext.WriteRevealed(s.w, msg); err != nil {
 		return fmt.Errorf("print client secret: %w", err)
 	}
 	return nil

@@ -2,14 +2,18 @@ package export
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 const canarySecret = "cs_CANARY_5e1f"
@@ -411,5 +415,43 @@ func TestDotenvTightenedNote(t *testing.T) {
 	}
 	if n := m.Notes(); len(n) != 0 {
 		t.Errorf("second Notes() = %q, want none", n)
+	}
+}
+
+// TestSinksRedactTheRunsRegistry: with the run's registry (MaskerFor), a
+// secret registered elsewhere (a token auth obtained) is masked once, before
+// anything else, and redacted from every non-secret value the sinks write:
+// the client id, the action and the job summary (Publish and Summarize);
+// the delivered secret itself reaches its sinks whole.
+func TestSinksRedactTheRunsRegistry(t *testing.T) {
+	const token = "tok_CANARY_registered_by_auth"
+	a := newActionsEnv(t)
+	var stdout bytes.Buffer
+	var secrets safetext.Secrets
+	masker := MaskerFor(&stdout, &secrets)
+	secrets.Add(token)
+	m := New(Config{Stdout: &stdout, Getenv: a.getenv, GitHubActions: true, ExportEnv: true, Masker: masker})
+	if _, err := m.Deliver(context.Background(), "cid-"+token, canarySecret); err != nil {
+		t.Fatal(err)
+	}
+	summary := "| client | " + token + " |\n" + MarkdownTable([]string{"field"}, [][]string{{"name " + token}})
+	if err := m.Publish(context.Background(), Outcome{ClientID: "cid-" + token, Action: "created " + token, Changed: true, Summary: summary}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Summarize(context.Background(), MarkdownTable([]string{"plan"}, [][]string{{"rename " + token}})); err != nil {
+		t.Fatal(err)
+	}
+	if want := "::add-mask::" + token + "\n::add-mask::" + canarySecret + "\n"; stdout.String() != want {
+		t.Errorf("stdout = %q, want the two masks, each once", stdout.String())
+	}
+	files := readFile(t, a.output) + readFile(t, a.env) + readFile(t, a.summary)
+	// A table cell holds the token with its punctuation escaped.
+	if strings.Contains(files, token) || strings.Contains(files, escapeMarkdownPunct(token)) ||
+		!strings.Contains(files, "cid-***") || !strings.Contains(files, "| client | *** |") || !strings.Contains(files, `| name \*\*\* |`) ||
+		!strings.Contains(files, `| rename \*\*\* |`) {
+		t.Errorf("non-secret outputs show the token or were not written:\n%s", files)
+	}
+	if kv := parsed(t, a.output); !slices.Contains(kv, KV{outputClientSecret, canarySecret}) {
+		t.Errorf("outputs = %v, want the client secret whole", kv)
 	}
 }

@@ -25,7 +25,7 @@ var errSummaryTooLarge = errors.New("job summary would exceed 1 MiB")
 // maxSummaryBytes, nothing is written and an error saying so is returned:
 // the runner would otherwise drop the whole summary, including earlier
 // steps' content. The file must exist (the runner creates it). The caller is
-// responsible for keeping secrets out of markdown (Masker.Redact helps).
+// responsible for keeping secrets out of markdown (Multi.Publish redacts them).
 func appendSummary(path string, markdown string) error {
 	if path == "" {
 		return &missingEnvError{Name: envGitHubStepSummary}
@@ -86,7 +86,11 @@ func MarkdownTable(header []string, rows [][]string) string {
 }
 
 func escapeMarkdownCell(s string) string {
-	s = safetext.Line(s, safetext.DefaultMax)
+	return escapeMarkdownPunct(safetext.Line(s, safetext.DefaultMax))
+}
+
+// escapeMarkdownPunct backslash-escapes every ASCII punctuation character.
+func escapeMarkdownPunct(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		if r < 0x80 && (unicode.IsPunct(r) || unicode.IsSymbol(r)) {

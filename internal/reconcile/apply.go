@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // Result is what Apply did.
@@ -71,6 +73,10 @@ type ApplyOptions struct {
 	// the new one. It is called where the revocation would be, after the
 	// new secret was delivered and the race check was won.
 	Retire func(ctx context.Context, oldID, newID string) error
+	// Registry is the run's secret registry: Apply registers the secret it
+	// issues there (in Actions that masks it) and redacts every registered
+	// secret from its errors and Notes. Nil: a registry of Apply's own.
+	Registry *safetext.Secrets
 }
 
 // Apply executes p against s: no call for unchanged, one Update with the
@@ -93,6 +99,9 @@ func Apply(ctx context.Context, s Store, p Plan, secrets Secrets, opt ApplyOptio
 	if opt.Settle == nil {
 		opt.Settle = sleepSettle
 	}
+	if opt.Registry == nil {
+		opt.Registry = &safetext.Secrets{}
+	}
 	a := &applier{s: s, p: p, secrets: secrets, opt: opt}
 	res, err := a.run(ctx)
 	res.AppliedAt = opt.Now()
@@ -102,9 +111,7 @@ func Apply(ctx context.Context, s Store, p Plan, secrets Secrets, opt ApplyOptio
 	}
 	if err != nil {
 		res.Secret = ""
-		if a.secret != "" {
-			err = &redactedError{err: err, secret: a.secret}
-		}
+		err = &redactedError{err: err, secrets: opt.Registry}
 	}
 	return res, err
 }
@@ -114,7 +121,6 @@ type applier struct {
 	p       Plan
 	secrets Secrets
 	opt     ApplyOptions
-	secret  string // the secret this run issued, to keep it out of texts
 }
 
 func (a *applier) run(ctx context.Context) (Result, error) {
@@ -176,7 +182,9 @@ func (a *applier) create(ctx context.Context) (Result, error) {
 		return res, err
 	}
 	id := made.Client.ID
-	a.secret = made.Secret
+	// Registered before anything else happens to it (the Store may have
+	// done so already): from here it is kept out of every text.
+	a.opt.Registry.Add(made.Secret)
 
 	// 3. Deliver before anything else can fail: the secret exists nowhere
 	// else.
@@ -476,23 +484,16 @@ func (a *applier) revoke(ctx context.Context, id string) error {
 	return nil
 }
 
-func (a *applier) redact(s string) string { return redact(s, a.secret) }
+func (a *applier) redact(s string) string { return a.opt.Registry.Redact(s, "[REDACTED]") }
 
-func redact(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "[REDACTED]")
-}
-
-// redactedError hides the issued secret from the message of an error that
-// may quote it (a Deliver error, for instance). Unwrap keeps errors.Is/As
+// redactedError hides the run's secrets from the message of an error that
+// may quote one (a Deliver error, for instance). Unwrap keeps errors.Is/As
 // working; callers must print Error(), not the unwrapped chain.
 type redactedError struct {
-	err    error
-	secret string
+	err     error
+	secrets *safetext.Secrets
 }
 
-func (e *redactedError) Error() string { return redact(e.err.Error(), e.secret) }
+func (e *redactedError) Error() string { return e.secrets.Redact(e.err.Error(), "[REDACTED]") }
 
 func (e *redactedError) Unwrap() error { return e.err }

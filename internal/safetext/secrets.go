@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Secrets is a run's secret registry: every credential the run holds is
@@ -15,7 +16,7 @@ import (
 // set. The CLI makes one per run and hands it to auth (the PAT, the GitHub
 // request token and JWT, exchanged and Google tokens), to apply (the client
 // secret and registration access token), to the broker (its own credential,
-// the PATs it mints), to both Streams of the process and to export (the job
+// the access tokens it issues), to both Streams of the process and to export (the job
 // summary, the non-secret step outputs). In GitHub Actions, MaskWith attaches
 // the runner's "::add-mask::" writer: a new value is masked before Add
 // returns, so before anything else can write it.
@@ -58,7 +59,7 @@ func (s *Secrets) Mask(v string) error {
 }
 
 // AddUntil is Add for a credential that expires in a long-running process
-// (the broker's minted PATs): Prune forgets it after until, so the registry
+// (the access tokens the broker issues): Prune forgets it after until, so the registry
 // does not grow with every exchange.
 func (s *Secrets) AddUntil(v string, until time.Time) bool {
 	isNew := s.insert(v, until)
@@ -182,7 +183,7 @@ func (s *Secrets) maxLen() int {
 // longest first, and then every credential-shaped string (credentialShape).
 // A nil Secrets redacts by shape only.
 func (s *Secrets) Redact(text, with string) string {
-	if s != nil {
+	if s != nil && s.count.Load() > 0 {
 		s.mu.Lock()
 		for _, v := range s.vals {
 			text = strings.ReplaceAll(text, v, with)
@@ -213,7 +214,9 @@ func (s *Secrets) RedactEscaped(text, with, escapedWith string, escape func(stri
 // nothing to redact, found without a lock or a copy when no value is
 // registered, which is every line of a lint run.
 func (s *Secrets) redactLine(line []byte, with string) []byte {
-	if s.count.Load() == 0 && !hasShapeBytes(line) {
+	// The line is only read while hasShape runs, so it is viewed as a
+	// string in place rather than copied.
+	if s.count.Load() == 0 && !hasShape(unsafe.String(unsafe.SliceData(line), len(line))) {
 		return line
 	}
 	text := string(line)
@@ -245,14 +248,17 @@ func (s *Secrets) cutOutside(b []byte, cut int) int {
 	return cut
 }
 
-// patPrefix starts every Takos PAT.
-const patPrefix = "tak_pat_"
+// patPrefix starts every Takos PAT, brokerPrefix every access token the
+// broker issues (broker.AccessTokenPrefix).
+const (
+	patPrefix    = "tak_pat_"
+	brokerPrefix = "takb_"
+)
 
-var patPrefixBytes = []byte(patPrefix)
-
-// hasShape reports whether text may hold a credentialShape: a "tak_pat_"
-// or an "eyJ". It looks for the rare bytes 'k' and 'J' first, which is
-// several times faster than searching for either prefix on log lines.
+// hasShape reports whether text may hold a credentialShape: a "tak_pat_",
+// a "takb_" or an "eyJ". It looks for the rare bytes 'k' and 'J' first,
+// which is several times faster than searching for the prefixes on log
+// lines.
 func hasShape(text string) bool {
 	for _, c := range []byte{'k', 'J'} {
 		for i := 0; ; i++ {
@@ -261,24 +267,8 @@ func hasShape(text string) bool {
 				break
 			}
 			i += j
-			if c == 'J' && i >= 2 && text[i-2:i] == "ey" || c == 'k' && i >= 2 && strings.HasPrefix(text[i-2:], patPrefix) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasShapeBytes is hasShape for a line a Stream holds.
-func hasShapeBytes(b []byte) bool {
-	for _, c := range []byte{'k', 'J'} {
-		for i := 0; ; i++ {
-			j := bytes.IndexByte(b[i:], c)
-			if j < 0 {
-				break
-			}
-			i += j
-			if c == 'J' && i >= 2 && b[i-2] == 'e' && b[i-1] == 'y' || c == 'k' && i >= 2 && bytes.HasPrefix(b[i-2:], patPrefixBytes) {
+			if c == 'J' && i >= 2 && text[i-2:i] == "ey" ||
+				c == 'k' && i >= 2 && (strings.HasPrefix(text[i-2:], patPrefix) || strings.HasPrefix(text[i-2:], brokerPrefix)) {
 				return true
 			}
 		}
@@ -287,8 +277,8 @@ func hasShapeBytes(b []byte) bool {
 }
 
 // credentialShape matches what must never be shown whatever its value: a
-// Takos PAT and anything shaped like a JWS (three base64url parts, the first
-// a JSON header). It is compiled on first use: most runs never need it.
+// Takos PAT, an access token of the broker and anything shaped like a JWS
+// (three base64url parts, the first a JSON header). It is compiled on first use: most runs never need it.
 var credentialShape = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`tak_pat_[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
+	return regexp.MustCompile(`tak_pat_[A-Za-z0-9_\-]+|takb_[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+|eyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-]*`)
 })

@@ -138,6 +138,7 @@ func TestSecretsShape(t *testing.T) {
 	for in, want := range map[string]string{
 		"bad token tak_pat_abc123 here":               "bad token * here",
 		"jwt eyJhbGciOi.eyJzdWIi.c2ln end":            "jwt * end",
+		"broker takb_eyJydWxlIjoi.c2lnbmF0 token":     "broker * token",
 		"eyJ alone, a.b.c and tak_pat alone are fine": "eyJ alone, a.b.c and tak_pat alone are fine",
 	} {
 		if got := none.Redact(in, "*"); got != want {
