@@ -145,47 +145,27 @@ func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, nam
 		return ExitUsage
 	}
 	r := &runner{e: e, f: *f, name: name, actions: e.actions}
-	if r.actions {
-		// Every secret is masked on this stream before anything else can
-		// print it: tokens as auth obtains them, the client secret first
-		// thing on delivery.
-		r.masker = export.NewMasker(e.stdout)
-	}
 	return r.run(ctx, paths, apply)
 }
 
-// runner holds one plan/apply invocation's state.
+// runner holds one plan/apply invocation's state. Every secret it meets is
+// registered in e.secrets (tokens by auth, the client secret and
+// registration access token by the store): the streams redact them, and in
+// Actions the registry masks each before anything else can print it.
 type runner struct {
 	e       *env
 	f       applyFlags
 	name    string
 	actions bool
-	masker  *export.Masker
 }
 
 func (r *runner) failf(code int, format string, args ...any) int {
-	msg := fmt.Sprintf(format, args...)
-	if r.masker != nil {
-		msg = r.masker.Redact(msg)
-	}
-	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, msg)
+	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, fmt.Sprintf(format, args...))
 	return code
 }
 
 func (r *runner) warnf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if r.masker != nil {
-		msg = r.masker.Redact(msg)
-	}
-	fmt.Fprintf(r.e.stderr, "takos-apply: warning: %s\n", msg)
-}
-
-func (r *runner) mask(v string) {
-	if r.masker != nil {
-		// A token with a line break cannot be masked line by line; it is
-		// never printed either, so refusing to mask it is safe.
-		_ = r.masker.Mask(v)
-	}
+	fmt.Fprintf(r.e.stderr, "takos-apply: warning: %s\n", fmt.Sprintf(format, args...))
 }
 
 func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
@@ -239,7 +219,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		r.warnf("%v; scopes are checked against the built-in list", err)
 	}
 
-	st := &store{cp: cp}
+	st := &store{cp: cp, secrets: r.e.secrets}
 	clients, err := st.List(ctx)
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
@@ -390,7 +370,7 @@ func missingControlPlane(e *env, controlPlane, mode string) string {
 func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	ua := "takos-apply/" + Version()
 	tokenHTTP := httpx.NewClient(httpx.Options{Timeout: r.f.timeout, UserAgent: ua, RetryPOST: true})
-	cfg := r.f.auth.config(r.e, r.f.controlPlane, tokenHTTP, r.mask)
+	cfg := r.f.auth.config(r.e, r.f.controlPlane, tokenHTTP)
 	// One RFC 8414 fetch per run, shared by token exchange (token_endpoint)
 	// and the scope lint (scopes_supported), sent without the bearer.
 	var meta *oauthmeta.Cache
@@ -442,7 +422,7 @@ func (r *runner) sinks(autoEnv bool, extra ...export.Sink) *export.Multi {
 		Terminal:      terminal, // stdout may be --format json
 		TerminalName:  terminalName,
 		Getenv:        r.e.getenv,
-		Masker:        r.masker,
+		Masker:        r.e.masker,
 		GitHubActions: r.actions,
 		ExportEnv:     autoEnv || r.f.exportEnv,
 		EnvFile:       r.f.envFile,
@@ -472,7 +452,7 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sink
 
 	// 2. Create, update or rotate.
 	secrets := &secretSinks{r: r, m: sinks}
-	opts := reconcile.ApplyOptions{Pinned: r.f.clientID != ""}
+	opts := reconcile.ApplyOptions{Pinned: r.f.clientID != "", Registry: r.e.secrets}
 	if envPlan != nil {
 		secrets.env = envPlan.Sink(cp)
 		if envPlan.App.Link && envPlan.Deployed() {
@@ -588,7 +568,7 @@ func (s *secretSinks) Retract(ctx context.Context) error {
 // log line of a forced print: the file's path when the system can tell
 // (/dev/stderr resolves to it on Linux), else what kind of stream it is.
 func redirectedTo(w io.Writer) string {
-	f, ok := w.(*os.File)
+	f, ok := osFile(w)
 	if !ok {
 		return "not a terminal"
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/auth"
 	"github.com/takos-dev/takos-apply/internal/controlplane"
-	"github.com/takos-dev/takos-apply/internal/export"
 	"github.com/takos-dev/takos-apply/internal/httpx"
 )
 
@@ -51,7 +50,7 @@ func (a *authFlags) check(e *env, cmd string) bool {
 	return false
 }
 
-func (a *authFlags) config(e *env, controlPlane string, hc *http.Client, mask func(string)) auth.Config {
+func (a *authFlags) config(e *env, controlPlane string, hc *http.Client) auth.Config {
 	return auth.Config{
 		Mode:                  auth.Mode(a.mode),
 		ControlPlaneURL:       controlPlane,
@@ -64,7 +63,7 @@ func (a *authFlags) config(e *env, controlPlane string, hc *http.Client, mask fu
 		Getenv:                e.getenv,
 		HomeDir:               homeDir(e),
 		HTTP:                  hc,
-		Mask:                  mask,
+		Secrets:               e.secrets,
 	}
 }
 
@@ -98,25 +97,12 @@ func runAuth(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "takos-apply auth debug: %s\n", msg)
 		return ExitUsage
 	}
-	var masker *export.Masker
-	if e.actions {
-		masker = export.NewMasker(e.stdout)
-	}
-	mask := func(v string) {
-		if masker != nil {
-			_ = masker.Mask(v)
-		}
-	}
 	fail := func(code int, err error) int {
-		msg := err.Error()
-		if masker != nil {
-			msg = masker.Redact(msg)
-		}
-		fmt.Fprintf(e.stderr, "takos-apply auth debug: %s\n", msg)
+		fmt.Fprintf(e.stderr, "takos-apply auth debug: %v\n", err)
 		return code
 	}
 	hc := httpx.NewClient(httpx.Options{Timeout: c.timeout, UserAgent: "takos-apply/" + Version(), RetryPOST: true})
-	rep, res, err := auth.DebugResolve(ctx, c.auth.config(e, c.controlPlane, hc, mask))
+	rep, res, err := auth.DebugResolve(ctx, c.auth.config(e, c.controlPlane, hc))
 	code := ExitOK
 	if err == nil {
 		code, err = checkToken(ctx, &rep, res, c)

@@ -13,6 +13,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/broker"
 	"github.com/takos-dev/takos-apply/internal/httpx"
 	"github.com/takos-dev/takos-apply/internal/report"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
@@ -104,6 +105,10 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 	case strings.TrimSpace(e.getenv(EnvBrokerToken)) == "":
 		return failf(ExitUsage, "%s is not set: the broker forwards requests to Takos with a PAT of the deploy account, read from the environment only", EnvBrokerToken)
 	}
+	// The credential is a secret of this process from here: the streams
+	// and the audit log redact it.
+	e.secrets.Add(e.getenv(EnvBrokerToken))
+	e.secrets.Add(strings.TrimSpace(e.getenv(EnvBrokerToken)))
 	policy, code := loadBrokerPolicy(e, *policyPath)
 	if policy == nil {
 		return code
@@ -121,7 +126,9 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 		}
 		url = "http://" + ln.Addr().String()
 	}
-	var audit io.Writer = e.stderr
+	// JSON lines on stderr pass its Stream unchanged (safetext.JSONLines):
+	// the audit log stays exact JSON.
+	audit := safetext.JSONLines(e.stderr)
 	if *auditPath != "" {
 		f, err := os.OpenFile(*auditPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
@@ -141,6 +148,7 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 		RatePerMinute:   *rate,
 		Burst:           *burst,
 		Audit:           audit,
+		Secrets:         e.secrets,
 	})
 	if err != nil {
 		return failf(ExitUsage, "%v", err)
@@ -215,6 +223,8 @@ func runBrokerCheck(e *env, args []string) int {
 	}
 	payload := raw
 	if *tokenPath != "" {
+		// A captured token may still be valid: it is never printed.
+		e.secrets.Add(strings.TrimSpace(string(raw)))
 		if payload, err = broker.TokenPayload(raw); err != nil {
 			fmt.Fprintf(e.stderr, "takos-apply broker check: %s: %v\n", src, err)
 			return ExitUsage

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/takos-dev/takos-apply/internal/export"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
@@ -40,6 +41,10 @@ type env struct {
 	// actions: the process runs in a GitHub Actions step (GITHUB_ACTIONS),
 	// read here once for every command.
 	actions bool
+	// secrets is the run's one secret registry (see Run); masker, in
+	// Actions, is its ::add-mask:: writer on stdout.
+	secrets *safetext.Secrets
+	masker  *export.Masker
 }
 
 const usage = `takos-apply validates a Takos app manifest (.takos/app.yml) and ships its OAuth client.
@@ -63,20 +68,26 @@ Exit codes: 0 ok, 1 findings, 2 usage error, 3 I/O, auth or control-plane failur
 // Run executes takos-apply with args (without the program name) and returns
 // the process exit code.
 //
-// In GitHub Actions (GITHUB_ACTIONS=true) stdout and stderr are the
-// runner's command channels: each is then written only through one
-// safetext.Stream, which makes every line inert except the workflow commands
-// takos-apply itself builds (masks, annotations, its notice), so text from
-// the manifest or from any server can never start a command.
+// stdout and stderr are each written only through one safetext.Stream, the
+// one guard of untrusted text: it makes every line inert — controls shown
+// as escapes, no workflow command but those takos-apply itself builds
+// (masks, annotations, its notice) — and redacts every secret of the run's
+// registry, so text from the manifest or from any server can neither start
+// a command in a GitHub Actions log nor drive a terminal, and no credential
+// is printed. The registry is filled by auth, apply and the broker; in
+// GitHub Actions (GITHUB_ACTIONS=true) it masks each value on stdout the
+// moment it is registered.
 func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	actions := getenv("GITHUB_ACTIONS") == "true"
+	secrets := &safetext.Secrets{}
+	so, se := safetext.NewStream(stdout).WithSecrets(secrets), safetext.NewStream(stderr).WithSecrets(secrets)
+	defer so.Flush()
+	defer se.Flush()
+	stdout, stderr = so, se
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, actions: actions, secrets: secrets}
 	if actions {
-		so, se := safetext.NewStream(stdout), safetext.NewStream(stderr)
-		defer so.Flush()
-		defer se.Flush()
-		stdout, stderr = so, se
+		e.masker = export.MaskerFor(so, secrets)
 	}
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, actions: actions}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return ExitUsage
@@ -105,7 +116,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprint(stdout, usage)
 			return ExitOK
 		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema", "version", "broker", "dev":
-			return Run(ctx, append(rest, "-h"), getenv, stdin, stdout, stderr)
+			return Run(ctx, append(rest, "-h"), getenv, stdin, so.Underlying(), se.Underlying())
 		default:
 			fmt.Fprintf(stderr, "takos-apply help: unknown command %q\n\n%s", topic, usage)
 			return ExitUsage
@@ -260,12 +271,22 @@ func colorEnabled(mode string, w io.Writer, getenv func(string) string) bool {
 	return getenv("NO_COLOR") == "" && getenv("TERM") != "dumb" && isTerminal(w)
 }
 
-// isTerminal reports whether w is a terminal, for colour decisions.
+// isTerminal reports whether w is a terminal, for colour decisions and the
+// one-time secret print.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := osFile(w)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// osFile is the file w writes to, under its Stream.
+func osFile(w io.Writer) (*os.File, bool) {
+	if s, ok := w.(*safetext.Stream); ok {
+		w = s.Underlying()
+	}
+	f, ok := w.(*os.File)
+	return f, ok
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/export"
 	"github.com/takos-dev/takos-apply/internal/reconcile"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -144,11 +145,9 @@ func runDev(ctx context.Context, e *env, args []string) int {
 		return ExitUsage
 	}
 	d := &devRun{e: e, f: f, out: &lockedWriter{w: e.stderr}}
-	d.r = &runner{e: &env{getenv: e.getenv, stdin: e.stdin, stdout: e.stdout, stderr: d.out, actions: e.actions}, name: "dev", actions: e.actions}
+	d.r = &runner{e: &env{getenv: e.getenv, stdin: e.stdin, stdout: e.stdout, stderr: d.out, actions: e.actions, secrets: e.secrets, masker: e.masker},
+		name: "dev", actions: e.actions}
 	d.r.f.lintFlags = f.lintFlags
-	if e.actions {
-		d.r.masker = export.NewMasker(e.stdout)
-	}
 	return d.run(ctx, paths, command)
 }
 
@@ -402,8 +401,10 @@ func (d *devRun) register(ctx context.Context, o *manifest.OAuth) error {
 		fmt.Fprintf(d.out, "takos-apply dev: %s changed: client %s %s (%s)\n", d.path, res.ClientID, res.Action, changedFields(res.Changes))
 	}
 	d.clientID, d.secret = res.ClientID, secret
-	if d.r.masker != nil {
-		_ = d.r.masker.Mask(secret)
+	// Masked in Actions (and then redacted by the streams); on a terminal
+	// the banner shows it, which is the point of dev.
+	if d.e.masker != nil {
+		_ = d.e.masker.Mask(secret)
 	}
 	return nil
 }
@@ -462,9 +463,9 @@ func (d *devRun) adminToken() string { return d.srv.AdminToken() }
 // credentials and the URLs an app needs, as KEY=VALUE lines a shell can
 // take. In Actions the secrets are masked first.
 func (d *devRun) banner(vars []export.KV) {
-	if d.r.masker != nil {
-		_ = d.r.masker.Mask(d.srv.Token)
-		_ = d.r.masker.Mask(d.adminToken())
+	if d.e.masker != nil {
+		_ = d.e.masker.Mask(d.srv.Token)
+		_ = d.e.masker.Mask(d.adminToken())
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "takos-apply dev: a Takos control plane (7d63ea66) for local development at %s\n", d.srv.URL)
@@ -481,7 +482,9 @@ func (d *devRun) banner(vars []export.KV) {
 	for _, kv := range vars {
 		fmt.Fprintf(&b, "%s=%s\n", kv.Name, kv.Value)
 	}
-	d.e.stdout.Write(b.Bytes())
+	// The banner shows the dev credentials on purpose (a shell takes the
+	// lines): it is not redacted; in Actions the masks came first.
+	safetext.WriteRevealed(d.e.stdout, b.String())
 }
 
 func cmpOr(a, b string) string {

@@ -7,12 +7,16 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/controlplane"
 	"github.com/takos-dev/takos-apply/internal/reconcile"
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // store adapts the control-plane HTTP client to reconcile.Store, so that
 // reconcile knows nothing about HTTP and controlplane nothing about plans.
+// It registers the credentials a create returns in the run's registry the
+// moment they are decoded.
 type store struct {
-	cp *controlplane.Client
+	cp      *controlplane.Client
+	secrets *safetext.Secrets
 }
 
 var _ reconcile.Store = (*store)(nil)
@@ -64,6 +68,10 @@ func (s *store) Create(ctx context.Context, d reconcile.Desired) (reconcile.Crea
 		}
 		return reconcile.Created{}, err
 	}
+	// A failed mask is retried (and reported) when the secret is
+	// delivered; the registration access token is never written anywhere.
+	s.secrets.Add(reg.ClientSecret)
+	s.secrets.Add(reg.RegistrationAccessToken)
 	// The reply echoes the registration; the desired fields are what was
 	// stored.
 	return reconcile.Created{

@@ -42,9 +42,10 @@ type Secrets struct {
 	maskMu sync.Mutex
 }
 
-// Add registers v and reports whether it was new; "" is ignored. With a
-// mask hook (MaskWith), v is masked before Add returns; a failed mask is
-// tried again by the next Add or Mask of v, and v is redacted meanwhile.
+// Add registers v and reports whether it was new; "" is ignored, and so is
+// everything on a nil Secrets (no registry). With a mask hook (MaskWith), v
+// is masked before Add returns; a failed mask is tried again by the next
+// Add or Mask of v, and v is redacted meanwhile.
 func (s *Secrets) Add(v string) bool {
 	isNew := s.insert(v, time.Time{})
 	_ = s.ensureMasked(v)
@@ -102,7 +103,7 @@ func (s *Secrets) MaskWith(mask func(string) error) error {
 
 // insert records v (until zero: for good) and reports whether it was new.
 func (s *Secrets) insert(v string, until time.Time) bool {
-	if v == "" {
+	if v == "" || s == nil {
 		return false
 	}
 	s.mu.Lock()
@@ -133,7 +134,7 @@ func (s *Secrets) insert(v string, until time.Time) bool {
 }
 
 func (s *Secrets) ensureMasked(v string) error {
-	if v == "" {
+	if v == "" || s == nil {
 		return nil
 	}
 	s.mu.Lock()
