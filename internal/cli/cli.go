@@ -45,6 +45,10 @@ type env struct {
 	// Actions, is its ::add-mask:: writer on stdout.
 	secrets *safetext.Secrets
 	masker  *export.Masker
+	// procStdout and procStderr are the process's own streams, without the
+	// guard. Only a child process dev runs on a terminal writes there: it
+	// is the developer's own app and keeps its terminal (colours, TTY).
+	procStdout, procStderr io.Writer
 }
 
 const usage = `takos-apply validates a Takos app manifest (.takos/app.yml) and ships its OAuth client.
@@ -84,7 +88,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer so.Flush()
 	defer se.Flush()
 	stdout, stderr = so, se
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, actions: actions, secrets: secrets}
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, actions: actions, secrets: secrets,
+		procStdout: so.Underlying(), procStderr: se.Underlying()}
 	if actions {
 		e.masker = export.MaskerFor(so, secrets)
 	}

@@ -556,6 +556,13 @@ func (d *devRun) runCommand(ctx context.Context, command []string, vars []export
 	}
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = d.e.stdin, d.e.stdout, d.out
+	if !d.e.actions && d.e.procStdout != nil {
+		// On a terminal the command is the developer's own app: it writes
+		// to the real streams (a TTY keeps its colours), not through
+		// takos-apply's guard. In Actions its lines pass the guard, which
+		// keeps them from issuing workflow commands.
+		cmd.Stdout, cmd.Stderr = d.e.procStdout, d.e.procStderr
+	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)

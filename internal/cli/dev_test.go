@@ -24,6 +24,7 @@ import (
 // devApp is what takos-apply dev runs in the scripts:
 //
 //	devapp exit N          exit with N
+//	devapp colour          print a coloured line and a workflow command
 //	devapp signals DIR     write DIR/pid (takos-apply's pid, its parent's), then
 //	                       DIR/ready; wait for SIGINT or SIGTERM, print it and
 //	                       any other that follows within 300 ms, exit 0
@@ -48,6 +49,12 @@ func devApp() {
 				os.Exit(0)
 			}
 		}
+	}
+	if len(args) == 1 && args[0] == "colour" {
+		// Colour and a command-like line: raw on a terminal, guarded in
+		// Actions.
+		fmt.Printf("\x1b[31mred\x1b[0m\n::warning::from the app\n")
+		os.Exit(0)
 	}
 	fmt.Fprintf(os.Stderr, "devapp: bad arguments %q\n", args)
 	os.Exit(2)
