@@ -21,6 +21,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
 //go:embed app.schema.json
@@ -36,23 +38,6 @@ func JSON() []byte {
 	return bytes.Clone(schemaJSON)
 }
 
-// Rule identifiers of violations. Every Violation.Rule is one of these.
-const (
-	RuleType         = "schema-type"
-	RuleRequired     = "schema-required"
-	RuleUnknownField = "schema-unknown-field"
-	RuleEnum         = "schema-enum"
-	RuleConst        = "schema-const"
-	RulePattern      = "schema-pattern"
-	RuleMinLength    = "schema-min-length"
-	RuleMinimum      = "schema-minimum"
-	RuleFormat       = "schema-format"
-	RuleMinItems     = "schema-min-items"
-	RuleUniqueItems  = "schema-unique-items"
-	RuleOneOf        = "schema-one-of"
-	RuleInvalid      = "schema-invalid"
-)
-
 // Violation is one way a manifest breaks the schema.
 type Violation struct {
 	// Pointer is the RFC 6901 location of the value concerned in the
@@ -61,8 +46,8 @@ type Violation struct {
 	// "/"+escaped Key to reach an unknown field's value. For a duplicate
 	// list item it is the later copy.
 	Pointer string
-	// Rule is one of the Rule* constants.
-	Rule string
+	// Rule is one of the Rule* values.
+	Rule *diag.Rule
 	// Message is one lowercase sentence naming the field and what to do.
 	Message string
 	// Key is the property name for RuleRequired (the missing key) and
@@ -246,7 +231,7 @@ func tidy(vs []Violation) []Violation {
 		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
 			return c
 		}
-		if c := strings.Compare(a.Rule, b.Rule); c != 0 {
+		if c := strings.Compare(a.Rule.ID, b.Rule.ID); c != 0 {
 			return c
 		}
 		if c := strings.Compare(a.Message, b.Message); c != 0 {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 	"github.com/takos-dev/takos-apply/schema"
 )
@@ -44,8 +45,9 @@ func parse(t testing.TB, name, src string) any {
 }
 
 type want struct {
-	rule, ptr, key, got string
-	msg                 []string // fragments the message must contain
+	rule          *diag.Rule
+	ptr, key, got string
+	msg           []string // fragments the message must contain
 }
 
 const worker = `workers:
@@ -596,7 +598,7 @@ func TestValidateJSONNumber(t *testing.T) {
 }
 
 func TestValidateEveryRuleIsKnown(t *testing.T) {
-	known := map[string]bool{
+	known := map[*diag.Rule]bool{
 		schema.RuleType: true, schema.RuleRequired: true, schema.RuleUnknownField: true, schema.RuleEnum: true,
 		schema.RuleConst: true, schema.RulePattern: true, schema.RuleMinLength: true, schema.RuleMinimum: true,
 		schema.RuleFormat: true, schema.RuleMinItems: true, schema.RuleUniqueItems: true, schema.RuleOneOf: true,
@@ -613,7 +615,7 @@ func TestValidateEveryRuleIsKnown(t *testing.T) {
 	if len(got) < 30 {
 		t.Fatalf("Validate(everything-wrong.yaml) = %d violations, want at least 30:\n%s", len(got), dump(got))
 	}
-	seen := map[string]bool{}
+	seen := map[*diag.Rule]bool{}
 	for i, v := range got {
 		if !known[v.Rule] {
 			t.Errorf("violation %+v has unknown rule", v)
@@ -628,7 +630,7 @@ func TestValidateEveryRuleIsKnown(t *testing.T) {
 		}
 		if i > 0 {
 			p := got[i-1]
-			if p.Pointer > v.Pointer || p.Pointer == v.Pointer && p.Rule > v.Rule ||
+			if p.Pointer > v.Pointer || p.Pointer == v.Pointer && p.Rule.ID > v.Rule.ID ||
 				p.Pointer == v.Pointer && p.Rule == v.Rule && p.Message > v.Message {
 				t.Errorf("violations %d and %d are out of order:\n%s", i-1, i, dump(got[i-1:i+1]))
 			}

@@ -28,10 +28,6 @@ const PolicySchemaID = "https://schemas.takos.dev/takos-apply/broker-policy.sche
 // fresh copy).
 func PolicySchema() []byte { return bytes.Clone(policySchemaJSON) }
 
-// RulePolicyRule identifies the policy's findings beyond its schema (whose
-// findings carry the schema's rule ids, as app.yml's do).
-const RulePolicyRule = "policy-rule"
-
 // TTL bounds of the job's access token.
 const (
 	DefaultTTL = 10 * time.Minute
@@ -157,7 +153,7 @@ func CheckPolicy(path string, src []byte) (*Policy, *manifest.Document, diag.Lis
 		r, ds := buildRule(doc, ptr, raw.(map[string]any))
 		diags = append(diags, ds...)
 		if prev, dup := seen[r.Name]; dup {
-			diags = append(diags, doc.Finding(ptr+"/name", diag.Error, RulePolicyRule,
+			diags = append(diags, doc.Finding(ptr+"/name", RulePolicyRule,
 				fmt.Sprintf("rule name %q is already used by rule %d; give every rule its own name (the audit log records it)", r.Name, prev+1)))
 		} else {
 			seen[r.Name] = i
@@ -182,12 +178,12 @@ func buildRule(doc *manifest.Document, ptr string, m map[string]any) (Rule, diag
 		d, err := time.ParseDuration(s)
 		switch {
 		case err != nil:
-			diags = append(diags, doc.Finding(ptr+"/ttl", diag.Error, RulePolicyRule, fmt.Sprintf("ttl %q is not a duration such as 10m", s)))
+			diags = append(diags, doc.Finding(ptr+"/ttl", RulePolicyRule, fmt.Sprintf("ttl %q is not a duration such as 10m", s)))
 		case d < MinTTL:
-			diags = append(diags, doc.Finding(ptr+"/ttl", diag.Error, RulePolicyRule,
+			diags = append(diags, doc.Finding(ptr+"/ttl", RulePolicyRule,
 				fmt.Sprintf("ttl %s is shorter than 2m: takos-apply renews its token a minute before it expires, so it would fetch a new one for almost every request; write 2m or more (default 10m)", s)))
 		case d > MaxTTL:
-			diags = append(diags, doc.Finding(ptr+"/ttl", diag.Error, RulePolicyRule,
+			diags = append(diags, doc.Finding(ptr+"/ttl", RulePolicyRule,
 				fmt.Sprintf("ttl %s is longer than 60m: the job's token acts with the rule's permissions until it expires, and a deploy needs minutes; write 60m or less (default 10m)", s)))
 		default:
 			r.TTL = d
@@ -216,7 +212,7 @@ func buildRule(doc *manifest.Document, ptr string, m map[string]any) (Rule, diag
 				pptr = cptr + "/" + fmt.Sprint(j)
 			}
 			if msg := patternProblem(claim, pat); msg != "" {
-				diags = append(diags, doc.Finding(pptr, diag.Error, RulePolicyRule, msg))
+				diags = append(diags, doc.Finding(pptr, RulePolicyRule, msg))
 			}
 			if slices.Contains(identityClaims, claim) {
 				identified = true
@@ -225,7 +221,7 @@ func buildRule(doc *manifest.Document, ptr string, m map[string]any) (Rule, diag
 		r.Match = append(r.Match, Condition{Claim: claim, Patterns: pats})
 	}
 	if !identified {
-		diags = append(diags, doc.KeyFinding(ptr+"/match", diag.Error, RulePolicyRule,
+		diags = append(diags, doc.KeyFinding(ptr+"/match", RulePolicyRule,
 			"the rule names no repository or owner: add repository_id (recommended), repository_owner_id, repository, repository_owner or sub, or it would trust every GitHub repository"))
 	}
 	if pm, ok := m["permissions"].(map[string]any); ok {
@@ -292,7 +288,7 @@ func buildPermissions(doc *manifest.Document, ptr string, m map[string]any) (Per
 			p.Spaces = append(p.Spaces, s.(string))
 		}
 		if !p.Has(CapEnvRead) {
-			diags = append(diags, doc.KeyFinding(ptr+"/spaces", diag.Warning, RulePolicyRule,
+			diags = append(diags, doc.KeyFinding(ptr+"/spaces", rulePolicyNoEffect,
 				"spaces has no effect: the rule allows neither env:read nor env:write"))
 		}
 	}
@@ -300,13 +296,13 @@ func buildPermissions(doc *manifest.Document, ptr string, m map[string]any) (Per
 		for i, c := range clients {
 			pat := c.(string)
 			if err := checkGlob(pat); err != nil {
-				diags = append(diags, doc.Finding(fmt.Sprintf("%s/clients/%d", ptr, i), diag.Error, RulePolicyRule,
+				diags = append(diags, doc.Finding(fmt.Sprintf("%s/clients/%d", ptr, i), RulePolicyRule,
 					fmt.Sprintf("clients pattern %s: %v", safetext.Quote(pat, 200), err)))
 			}
 			p.Clients = append(p.Clients, pat)
 		}
 		if !p.Has(CapClientsRead) {
-			diags = append(diags, doc.KeyFinding(ptr+"/clients", diag.Warning, RulePolicyRule,
+			diags = append(diags, doc.KeyFinding(ptr+"/clients", rulePolicyNoEffect,
 				"clients has no effect: the rule allows neither clients:read nor clients:write"))
 		}
 	}

@@ -24,12 +24,6 @@ var casesSchemaJSON []byte
 // file (a fresh copy).
 func CasesSchema() []byte { return bytes.Clone(casesSchemaJSON) }
 
-// Rule identifiers of broker test's findings.
-const (
-	RulePolicyTest = "policy-test" // a case the policy decides otherwise
-	RuleCaseToken  = "policy-test-token"
-)
-
 // Deny reasons a case can expect.
 const (
 	DenyNoMatch        = "no-match"        // no rule matches: invalid_grant
@@ -97,7 +91,7 @@ func LoadCases(path string, src []byte, readToken func(name string) ([]byte, err
 		if name, ok := m["token"].(string); ok {
 			tc, err := tokenClaims(name, readToken)
 			if err != nil {
-				diags = append(diags, doc.Finding(ptr+"/token", diag.Error, RuleCaseToken, err.Error()))
+				diags = append(diags, doc.Finding(ptr+"/token", RuleCaseToken, err.Error()))
 				continue
 			}
 			maps.Copy(claims, tc)
@@ -162,7 +156,7 @@ func (cs *Cases) Run(p *Policy) (diag.List, int) {
 	for _, c := range cs.Cases {
 		d, claims, err := p.Decide(c.Payload)
 		if err != nil {
-			out = append(out, cs.Doc.Finding(c.ptr, diag.Error, RulePolicyTest, fmt.Sprintf("case %s: %v", safetext.Quote(c.Name, 100), err)))
+			out = append(out, cs.Doc.Finding(c.ptr, RulePolicyTest, fmt.Sprintf("case %s: %v", safetext.Quote(c.Name, 100), err)))
 			continue
 		}
 		msg := c.mismatch(p, d, claims)
@@ -174,7 +168,7 @@ func (cs *Cases) Run(p *Policy) (diag.List, int) {
 		if c.Deny != "" {
 			key = c.ptr + "/deny"
 		}
-		out = append(out, cs.Doc.KeyFinding(key, diag.Error, RulePolicyTest, fmt.Sprintf("case %s: %s", safetext.Quote(c.Name, 100), msg)))
+		out = append(out, cs.Doc.KeyFinding(key, RulePolicyTest, fmt.Sprintf("case %s: %s", safetext.Quote(c.Name, 100), msg)))
 	}
 	out.Sort()
 	return out, passed

@@ -51,7 +51,7 @@ func TestLintPassImpliesServerAccepts(t *testing.T) {
 		var errs []string
 		for _, f := range redirecturi.Check(uri, "production") {
 			if f.Severity == diag.Error {
-				errs = append(errs, f.Rule)
+				errs = append(errs, f.Rule.ID)
 			}
 		}
 		if len(errs) > 0 {

@@ -1,7 +1,6 @@
 package lint
 
 import (
-	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -21,5 +20,5 @@ func (c *checker) checkAutoEnv() {
 	}
 	msg := "autoEnv is true but the manifest has no worker: takos-apply stores the credentials in the Takos space and links them to the app's workers, " +
 		"and on Takos containers and services receive no environment, so no component would get them; add a worker that reads them, or set autoEnv: false to store them only"
-	c.add(manifest.PtrAutoEnv, diag.Warning, ruleAutoEnvNoWorker, msg)
+	c.report(ruleAutoEnvNoWorker, manifest.PtrAutoEnv, msg)
 }

@@ -11,7 +11,7 @@ import (
 // catalog is built once: the rule sets are literals, so a conflict between
 // them panics in every test run rather than in a user's.
 var catalog = sync.OnceValue(func() *diag.Catalog {
-	return diag.MustCatalog(manifest.Rules(), rules, redirecturi.Rules())
+	return diag.MustCatalog(manifest.Rules(), rules.Rules(), redirecturi.Rules())
 })
 
 // Catalog returns every rule a lint run can report: the loader's and the

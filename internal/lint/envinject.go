@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -37,7 +36,7 @@ func (c *checker) checkEnvInject(m *model) {
 		}
 		p := ptr("spec", "env", "inject", key)
 		if open, closing := strings.Count(tmpl, "{{"), strings.Count(tmpl, "}}"); open != closing {
-			c.add(p, diag.Error, ruleEnvInjectBraces,
+			c.report(ruleEnvInjectBraces, p,
 				fmt.Sprintf("env.inject %s has %d '{{' but %d '}}'; write each reference as {{section.name.field}}", quote(key), open, closing))
 			continue
 		}
@@ -53,7 +52,7 @@ func (c *checker) checkTemplateRef(m *model, p, key, path string) {
 	ref := func() string { return fmt.Sprintf("env.inject %s reference %s", quote(key), quote("{{"+path+"}}")) }
 	parts := strings.Split(path, ".")
 	if len(parts) < 2 {
-		c.add(p, diag.Error, ruleEnvInjectPath,
+		c.report(ruleEnvInjectPath, p,
 			ref()+" has no entry name; write it as {{section.name.field}}, for example {{routes.api.url}}")
 		return
 	}
@@ -71,12 +70,12 @@ func (c *checker) checkTemplateRef(m *model, p, key, path string) {
 	case "resources":
 		exists = has(name, m.resources)
 	default:
-		c.add(p, diag.Error, ruleEnvInjectSection,
+		c.report(ruleEnvInjectSection, p,
 			fmt.Sprintf("%s uses the unknown section %s; use routes, containers, services, workers or resources", ref(), quote(section)))
 		return
 	}
 	if !exists {
-		c.add(p, diag.Error, ruleEnvInjectUnknown,
+		c.report(ruleEnvInjectUnknown, p,
 			fmt.Sprintf("%s names no %s entry %s; define it or fix the name%s", ref(), strings.TrimSuffix(section, "s"), quote(name), protoHint(name)))
 		return
 	}
@@ -84,6 +83,6 @@ func (c *checker) checkTemplateRef(m *model, p, key, path string) {
 	if len(parts) == 3 && slices.Contains(fields, parts[2]) {
 		return
 	}
-	c.add(p, diag.Warning, ruleEnvInjectField,
+	c.report(ruleEnvInjectField, p,
 		fmt.Sprintf("%s does not resolve at deploy; end it with one of the %s fields: %s", ref(), section, strings.Join(fields, ", ")))
 }

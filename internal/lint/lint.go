@@ -66,7 +66,7 @@ func Check(doc *manifest.Document, opts Options) diag.List {
 	if doc == nil || doc.Value == nil {
 		return nil
 	}
-	c := &checker{doc: doc, env: opts.Env, scopes: opts.Scopes}
+	c := &checker{doc: doc, env: opts.Env, production: !redirecturi.Development(opts.Env), scopes: opts.Scopes}
 	if c.scopes == nil {
 		c.scopes = defaultScopes[:]
 	}
@@ -75,7 +75,8 @@ func Check(doc *manifest.Document, opts Options) diag.List {
 	c.checkRefs(m)
 	c.checkEnvInject(m)
 	c.checkYAML11Booleans()
-	c.out = Suppress(doc, append(c.out, directiveFindings(doc)...), opts.Disable)
+	c.checkDirectives()
+	c.out = Suppress(doc, c.out, opts.Disable)
 	slices.SortFunc(c.out, func(a, b diag.Diagnostic) int {
 		return cmp.Or(diag.Compare(a, b), strings.Compare(a.Pointer, b.Pointer))
 	})
@@ -85,26 +86,30 @@ func Check(doc *manifest.Document, opts Options) diag.List {
 // checker holds one Check run. scopes is only read, never written: it may
 // be the package's defaultScopes.
 type checker struct {
-	doc    *manifest.Document
-	env    string
-	scopes []string
-	out    diag.List
+	doc *manifest.Document
+	env string
+	// production is env classified by redirecturi.Development.
+	production bool
+	scopes     []string
+	out        diag.List
 }
 
-func (c *checker) add(ptr string, sev diag.Severity, rule, msg string) {
-	c.out = append(c.out, c.doc.Finding(ptr, sev, rule, msg))
+// report records a finding of rule r at the value at ptr.
+func (c *checker) report(r *diag.Rule, ptr, msg string) {
+	c.emit(r, c.doc.Finding(ptr, r, msg))
 }
 
-func (c *checker) addKey(ptr string, sev diag.Severity, rule, msg string) {
-	c.out = append(c.out, c.doc.KeyFinding(ptr, sev, rule, msg))
+// reportKey records a finding of rule r at the key that names ptr.
+func (c *checker) reportKey(r *diag.Rule, ptr, msg string) {
+	c.emit(r, c.doc.KeyFinding(ptr, r, msg))
 }
 
-// envSeverity picks the production or development severity of a rule.
-func (c *checker) envSeverity(prod, dev diag.Severity) diag.Severity {
-	if redirecturi.Development(c.env) {
-		return dev
-	}
-	return prod
+// emit records d, a finding of r, with r's severity in the run's deploy
+// environment: every lint finding passes here, the one place a severity
+// depends on --env (see diag.Rule).
+func (c *checker) emit(r *diag.Rule, d diag.Diagnostic) {
+	d.Severity = r.Severity(c.production)
+	c.out = append(c.out, d)
 }
 
 // Small accessors over JSON-shaped values: each returns the zero value for

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
-	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -26,19 +25,19 @@ func (c *checker) checkClientName() {
 	}
 	p := manifest.PtrClientName
 	if manifest.TrimJS(s) == "" {
-		c.add(p, diag.Error, ruleClientNameEmpty,
+		c.report(ruleClientNameEmpty, p,
 			"clientName is empty; set the name users see on the Takos consent screen")
 		return
 	}
 	for _, r := range s {
 		if what := hiddenCharKind(r); what != "" {
-			c.add(p, diag.Error, ruleClientNameControl,
+			c.report(ruleClientNameControl, p,
 				fmt.Sprintf("clientName contains %s (U+%04X); remove it, because hidden or line-breaking characters can make the consent screen show a different name", what, r))
 			break
 		}
 	}
 	if n := utf8.RuneCountInString(s); n > maxClientName {
-		c.add(p, diag.Warning, ruleClientNameLength,
+		c.report(ruleClientNameLength, p,
 			fmt.Sprintf("clientName is %d characters long; shorten it to at most %d so consent screens show it whole", n, maxClientName))
 	}
 }
@@ -79,67 +78,67 @@ func (c *checker) checkMetadataURI(p, field string) {
 		return
 	}
 	if raw == "" {
-		c.add(p, diag.Error, ruleMetadataURIInvalid,
+		c.report(ruleMetadataURIInvalid, p,
 			fmt.Sprintf("%s is empty; remove the field or set an absolute https URL", field))
 		return
 	}
 	for _, r := range raw {
 		if unicode.IsSpace(r) || unicode.IsControl(r) || safetext.IsInvisible(r) {
-			c.add(p, diag.Error, ruleMetadataURIWhitespace,
+			c.report(ruleMetadataURIWhitespace, p,
 				fmt.Sprintf("%s contains whitespace or an invisible character (U+%04X); percent-encode it or remove it", field, r))
 			return
 		}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		c.add(p, diag.Error, ruleMetadataURIInvalid,
+		c.report(ruleMetadataURIInvalid, p,
 			fmt.Sprintf("%s %s is not a valid URL; set an absolute https URL such as https://example.com/%s", field, quote(raw), exampleFile(field)))
 		return
 	}
 	switch scheme := strings.ToLower(u.Scheme); scheme {
 	case "https":
 	case "http":
-		c.add(p, c.envSeverity(diag.Error, diag.Warning), ruleMetadataURIHTTPS,
+		c.report(ruleMetadataURIHTTPS, p,
 			fmt.Sprintf("%s uses http; serve it over https, because the consent page shows it to every user", field))
 	case "":
-		c.add(p, diag.Error, ruleMetadataURIInvalid,
+		c.report(ruleMetadataURIInvalid, p,
 			fmt.Sprintf("%s %s is not an absolute URL; write it with https:// and a host", field, quote(raw)))
 		return
 	case "data", "javascript":
-		c.add(p, diag.Error, ruleMetadataURIScheme,
+		c.report(ruleMetadataURIScheme, p,
 			fmt.Sprintf("%s uses a %s: URL, which can run or embed content on the consent page; host the file and use an https URL", field, scheme))
 		return
 	default:
-		c.add(p, diag.Error, ruleMetadataURIScheme,
+		c.report(ruleMetadataURIScheme, p,
 			fmt.Sprintf("%s uses the %s scheme, which browsers will not show on the consent page; use an https URL", field, quote(scheme)))
 		return
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
-		c.add(p, diag.Error, ruleMetadataURIInvalid,
+		c.report(ruleMetadataURIInvalid, p,
 			fmt.Sprintf("%s %s has no host; write it as https://host/path", field, quote(raw)))
 		return
 	}
 	if u.User != nil {
-		c.add(p, diag.Error, ruleMetadataURIUserinfo,
+		c.report(ruleMetadataURIUserinfo, p,
 			fmt.Sprintf("%s contains user information before the host; remove the user:password@ part", field))
 	}
 	host := u.Hostname()
 	for _, r := range host {
 		if r > unicode.MaxASCII {
-			c.add(p, diag.Error, ruleMetadataURIInvalid,
+			c.report(ruleMetadataURIInvalid, p,
 				fmt.Sprintf("%s has the non-ASCII host %s; write the host in its punycode (xn--) form", field, quote(host)))
 			return
 		}
 	}
 	if _, err := netip.ParseAddr(host); err == nil {
-		c.add(p, diag.Warning, ruleMetadataURIHost,
+		c.report(ruleMetadataURIHost, p,
 			fmt.Sprintf("%s uses the IP address %s as its host; use a public domain name that end users can reach", field, quote(host)))
 	} else if isLocalhostName(host) {
-		c.add(p, diag.Warning, ruleMetadataURIHost,
+		c.report(ruleMetadataURIHost, p,
 			fmt.Sprintf("%s points at %s, which end users cannot reach; use a public domain name", field, quote(host)))
 	}
 	if field == "logoUri" && strings.HasSuffix(strings.ToLower(u.EscapedPath()), ".svg") {
-		c.add(p, diag.Warning, ruleMetadataLogoSVG,
+		c.report(ruleMetadataLogoSVG, p,
 			"logoUri points at an SVG file, which can carry script; use a PNG or JPEG logo")
 	}
 }

@@ -211,8 +211,8 @@ func TestEveryStringIsReadAsTakosReadsIt(t *testing.T) {
 		for _, pad := range []string{" ", "\u00a0", "\u3000"} {
 			// yamlValue writes the fixture's "yes" plain, so its info is
 			// not about the padding.
-			got := slices.DeleteFunc(loadValue(t, base, p, pad+orig.(string)+pad), func(d diag.Diagnostic) bool { return d.Rule == ruleYAML11Boolean })
-			if got.HasErrors() || len(got) != 1 || got[0].Rule != manifest.RuleValueWhitespace || got[0].Pointer != p {
+			got := slices.DeleteFunc(loadValue(t, base, p, pad+orig.(string)+pad), func(d diag.Diagnostic) bool { return d.Rule == ruleYAML11Boolean.ID })
+			if got.HasErrors() || len(got) != 1 || got[0].Rule != manifest.RuleValueWhitespace.ID || got[0].Pointer != p {
 				t.Errorf("%s padded with %q: want one value-whitespace warning there, got\n%s", p, pad, render(got))
 			}
 		}
@@ -225,7 +225,7 @@ func TestEveryStringIsReadAsTakosReadsIt(t *testing.T) {
 		accounted := false
 		for _, d := range got {
 			at := d.Pointer == p || strings.HasPrefix(d.Pointer, p+"/") || strings.HasPrefix(p, d.Pointer+"/") && d.Severity == diag.Error
-			if at && (d.Severity == diag.Error || !isItem && d.Rule == manifest.RuleValueEmpty) {
+			if at && (d.Severity == diag.Error || !isItem && d.Rule == manifest.RuleValueEmpty.ID) {
 				accounted = true
 			}
 		}

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"github.com/takos-dev/takos-apply/internal/redirecturi"
-	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -12,11 +11,11 @@ import (
 // its pointer and position name the right element. An empty list is passed
 // on (redirecturi reports it, and Takos rejects it) and its finding is put
 // on the list itself; a list of only non-strings is left to the schema.
-func checkRedirectURIs(doc *manifest.Document, env string) diag.List {
-	v, _ := doc.Get(manifest.PtrRedirectURIs)
+func (c *checker) checkRedirectURIs() {
+	v, _ := c.doc.Get(manifest.PtrRedirectURIs)
 	list, ok := v.([]any)
 	if !ok {
-		return nil
+		return
 	}
 	var uris []string
 	var at []int // at[j] is the YAML index of uris[j]
@@ -27,17 +26,15 @@ func checkRedirectURIs(doc *manifest.Document, env string) diag.List {
 		}
 	}
 	if len(uris) == 0 && len(list) > 0 {
-		return nil
+		return
 	}
-	var out diag.List
-	for j, findings := range redirecturi.CheckList(uris, env) {
+	for j, findings := range redirecturi.CheckList(uris, c.env) {
 		p := manifest.PtrRedirectURIs // list-level findings
 		if j < len(at) {
 			p += "/" + idx(at[j])
 		}
 		for _, f := range findings {
-			out = append(out, doc.Finding(p, f.Severity, f.Rule, f.Message))
+			c.report(f.Rule, p, f.Message)
 		}
 	}
-	return out
 }

@@ -36,7 +36,7 @@ func TestRedirectURIs(t *testing.T) {
 			for j, findings := range redirecturi.CheckList(uris, env) {
 				p := manifest.PtrRedirectURIs + "/" + idx(yamlIndex[j])
 				for _, f := range findings {
-					wantList = append(wantList, diag.Diagnostic{File: "app.yml", Pos: pos[j], Severity: f.Severity, Rule: f.Rule, Message: f.Message, Pointer: p}.String()+" "+p)
+					wantList = append(wantList, diag.Diagnostic{File: "app.yml", Pos: pos[j], Severity: f.Severity, Rule: f.Rule.ID, Message: f.Message, Pointer: p}.String()+" "+p)
 				}
 			}
 			for _, d := range got {

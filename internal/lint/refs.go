@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -192,11 +191,11 @@ func (c *checker) checkRoutes(m *model) {
 			continue
 		}
 		if t, ok := ref(r, "target"); ok && !has(t, m.workers, m.containers, m.services) {
-			c.add(ptr("spec", "routes", idx(i), "target"), diag.Error, ruleRouteTarget,
+			c.report(ruleRouteTarget, ptr("spec", "routes", idx(i), "target"),
 				fmt.Sprintf("route target %s names no worker, container or service; %s%s", quote(t), names(m.workers, m.containers, m.services), protoHint(t)))
 		}
 		if t, ok := ref(r, "ingress"); ok && !has(t, m.workers) {
-			c.add(ptr("spec", "routes", idx(i), "ingress"), diag.Error, ruleRouteIngress,
+			c.report(ruleRouteIngress, ptr("spec", "routes", idx(i), "ingress"),
 				fmt.Sprintf("route ingress %s names no worker; %s%s", quote(t), names(m.workers), protoHint(t)))
 		}
 	}
@@ -213,21 +212,21 @@ func (c *checker) checkMCPServers(m *model) {
 		route, hasRoute := ref(s, "route")
 		switch {
 		case hasEndpoint && hasRoute:
-			c.add(p, diag.Error, ruleMCPEndpointRoute,
+			c.report(ruleMCPEndpointRoute, p,
 				"mcp server sets both endpoint and route; keep exactly one of them")
 		case !hasEndpoint && !hasRoute:
-			c.add(p, diag.Error, ruleMCPEndpointRoute,
+			c.report(ruleMCPEndpointRoute, p,
 				"mcp server sets neither endpoint nor route; add route (the name of a spec.routes entry) or endpoint (a URL)")
 		}
 		if hasRoute && !m.routeNames[route] {
-			c.add(p+"/route", diag.Error, ruleMCPRoute, c.mcpRouteMessage(m, route))
+			c.report(ruleMCPRoute, p+"/route", c.mcpRouteMessage(m, route))
 		}
 		if sec, ok := ref(s, "authSecretRef"); ok && m.resType[sec] != "secretRef" {
 			msg := fmt.Sprintf("authSecretRef %s names no secretRef resource; declare it under spec.resources with type: secretRef", quote(sec))
 			if t, exists := m.resType[sec]; exists {
 				msg = fmt.Sprintf("authSecretRef %s is a %s resource, not a secretRef; point it at a resource with type: secretRef", quote(sec), typeName(t))
 			}
-			c.add(p+"/authSecretRef", diag.Error, ruleMCPAuthSecret, msg)
+			c.report(ruleMCPAuthSecret, p+"/authSecretRef", msg)
 		}
 	}
 }
@@ -268,35 +267,35 @@ func (c *checker) checkWorker(m *model, name string, w map[string]any) {
 	for _, k := range []string{"command", "output", "cwd"} {
 		if _, ok := build[k]; ok {
 			legacy = true
-			c.addKey(at("build", k), diag.Error, ruleLegacyBuild,
+			c.reportKey(ruleLegacyBuild, at("build", k),
 				fmt.Sprintf("build.%s is a local build field Takos no longer supports; build in a workflow and use build.fromWorkflow", k))
 		}
 	}
 	if _, ok := w["entry"]; ok {
 		legacy = true
-		c.addKey(at("entry"), diag.Error, ruleLegacyBuild,
+		c.reportKey(ruleLegacyBuild, at("entry"),
 			"entry is a local build field Takos no longer supports; build in a workflow and use build.fromWorkflow")
 	}
 	fw := asMap(build["fromWorkflow"])
 	kind, _ := asString(asMap(w["artifact"])["kind"])
 	if fw == nil && manifest.TrimJS(kind) != "bundle" && !legacy {
-		c.addKey(ptr(base...), diag.Error, ruleWorkerBuildSource,
+		c.reportKey(ruleWorkerBuildSource, ptr(base...),
 			fmt.Sprintf("worker %s has no build source; add build.fromWorkflow {path, job, artifact, artifactPath} or artifact.kind: bundle", quote(name)))
 	}
 	if p, ok := asString(fw["path"]); ok && manifest.TrimJS(p) != "" {
 		norm := normalizeRepoPath(p)
 		switch {
 		case slices.Contains(strings.Split(norm, "/"), ".."):
-			c.add(at("build", "fromWorkflow", "path"), diag.Error, ruleFromWorkflowPath,
+			c.report(ruleFromWorkflowPath, at("build", "fromWorkflow", "path"),
 				fmt.Sprintf("workflow path %s contains .., which takos apply refuses; point it straight at a file under .takos/workflows/", quote(p)))
 		case !strings.HasPrefix(norm, ".takos/workflows/"):
-			c.add(at("build", "fromWorkflow", "path"), diag.Error, ruleFromWorkflowPath,
+			c.report(ruleFromWorkflowPath, at("build", "fromWorkflow", "path"),
 				fmt.Sprintf("workflow path %s is not under .takos/workflows/; move the workflow there and use a path such as .takos/workflows/build.yml", quote(p)))
 		}
 	}
 	for i, e := range asSlice(w["containers"]) {
 		if s, ok := asString(e); ok && manifest.TrimJS(s) != "" && !has(manifest.TrimJS(s), m.containers) {
-			c.add(at("containers", idx(i)), diag.Error, ruleWorkerContainer,
+			c.report(ruleWorkerContainer, at("containers", idx(i)),
 				fmt.Sprintf("worker container %s names no entry of spec.containers; %s%s", quote(s), names(m.containers), protoHint(s)))
 		}
 	}
@@ -304,7 +303,7 @@ func (c *checker) checkWorker(m *model, name string, w map[string]any) {
 	c.checkBindings(m, base, asMap(w["bindings"]))
 	for i, e := range asSlice(asMap(w["triggers"])["queues"]) {
 		if q, ok := ref(asMap(e), "queue"); ok && m.resType[q] != "queue" {
-			c.add(at("triggers", "queues", idx(i), "queue"), diag.Error, ruleQueueTrigger,
+			c.report(ruleQueueTrigger, at("triggers", "queues", idx(i), "queue"),
 				fmt.Sprintf("queue trigger %s names no queue resource; declare it under spec.resources with type: queue", quote(q)))
 		}
 	}
@@ -339,7 +338,7 @@ func (c *checker) checkImageWorkload(m *model, kind, name string, w map[string]a
 		if kind == "services" {
 			what = "service"
 		}
-		c.addKey(ptr(base...), diag.Error, ruleImageSource,
+		c.reportKey(ruleImageSource, ptr(base...),
 			fmt.Sprintf("%s %s has no image source; add dockerfile, imageRef (digest-pinned, @sha256:...) or artifact {kind: image, imageRef}", what, quote(name)))
 	}
 	c.checkDependsOn(m, base, w)
@@ -355,7 +354,7 @@ func (c *checker) checkDependsOn(m *model, base []string, w map[string]any) {
 		if !ok || s == "" || has(s, m.containers, m.services, m.workers) {
 			continue
 		}
-		c.add(ptr(append(slices.Clone(base), "dependsOn", idx(i))...), diag.Error, ruleDependsOn,
+		c.report(ruleDependsOn, ptr(append(slices.Clone(base), "dependsOn", idx(i))...),
 			fmt.Sprintf("dependsOn %s names no container, service or worker; %s%s", quote(s), names(m.containers, m.services, m.workers), protoHint(s)))
 	}
 }
@@ -372,7 +371,7 @@ func (c *checker) checkBindings(m *model, base []string, b map[string]any) {
 			if t, exists := m.resType[s]; exists {
 				msg = fmt.Sprintf("bindings.%s entry %s is a %s resource, not %s; move it to the matching binding list or change the resource type", k.key, quote(s), typeName(t), k.typ)
 			}
-			c.add(ptr(append(slices.Clone(base), "bindings", k.key, idx(i))...), diag.Error, ruleBinding, msg)
+			c.report(ruleBinding, ptr(append(slices.Clone(base), "bindings", k.key, idx(i))...), msg)
 		}
 	}
 }
@@ -383,7 +382,7 @@ func (c *checker) checkResources(m *model) {
 		switch m.resType[name] {
 		case "queue":
 			if q, ok := ref(asMap(r["queue"]), "deadLetterQueue"); ok && m.resType[q] != "queue" {
-				c.add(ptr("spec", "resources", name, "queue", "deadLetterQueue"), diag.Error, ruleDeadLetterQueue,
+				c.report(ruleDeadLetterQueue, ptr("spec", "resources", name, "queue", "deadLetterQueue"),
 					fmt.Sprintf("deadLetterQueue %s names no queue resource; declare it under spec.resources with type: queue", quote(q)))
 			}
 		case "workflow":
@@ -393,7 +392,7 @@ func (c *checker) checkResources(m *model) {
 					continue
 				}
 				if s, ok := ref(sec, "service"); ok && !has(s, m.workers, m.services) {
-					c.add(ptr("spec", "resources", name, section, "service"), diag.Error, ruleWorkflowService,
+					c.report(ruleWorkflowService, ptr("spec", "resources", name, section, "service"),
 						fmt.Sprintf("workflow service %s names no worker or service; %s%s", quote(s), names(m.workers, m.services), protoHint(s)))
 				}
 				break // Takos reads the first section present

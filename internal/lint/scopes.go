@@ -23,7 +23,7 @@ func (c *checker) checkOAuth() {
 	c.checkMetadataURI(manifest.PtrLogoURI, "logoUri")
 	c.checkMetadataURI(manifest.PtrTOSURI, "tosUri")
 	c.checkMetadataURI(manifest.PtrPolicyURI, "policyUri")
-	c.out = append(c.out, checkRedirectURIs(c.doc, c.env)...)
+	c.checkRedirectURIs()
 	c.checkAutoEnv()
 }
 
@@ -36,7 +36,7 @@ func (c *checker) checkScopes() {
 		return
 	}
 	if len(list) == 0 {
-		c.add(manifest.PtrScopes, diag.Error, ruleScopeEmpty,
+		c.report(ruleScopeEmpty, manifest.PtrScopes,
 			"scopes is empty, so Takos stores no allowed scopes and every authorization fails with invalid_scope; list the scopes the app needs")
 		return
 	}
@@ -58,7 +58,7 @@ func (c *checker) checkScopes() {
 		}
 		p := manifest.PtrScopes + "/" + idx(i)
 		if first, dup := seen[s]; dup {
-			c.add(p, diag.Warning, ruleScopeDuplicate,
+			c.report(ruleScopeDuplicate, p,
 				fmt.Sprintf("scope %s is already listed at line %d; remove the duplicate", quote(s), c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
 			continue
 		}
@@ -66,22 +66,22 @@ func (c *checker) checkScopes() {
 		low := strings.ToLower(s)
 		if first, dup := folded[low]; dup {
 			other, _ := list[first].(string)
-			c.add(p, diag.Warning, ruleScopeCaseDuplicate,
+			c.report(ruleScopeCaseDuplicate, p,
 				fmt.Sprintf("scope %s differs only in case from %s at line %d; scopes are case-sensitive, so keep only the one you mean", quote(s), quote(other), c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
 		} else {
 			folded[low] = i
 		}
 		if problem := scopeTokenProblem(s); problem != "" {
-			c.add(p, diag.Error, ruleScopeGrammar, problem)
+			c.report(ruleScopeGrammar, p, problem)
 			continue
 		}
 		if !known(s) {
 			rule, msg := c.unknownScope(s)
-			c.add(p, diag.Error, rule, msg)
+			c.report(rule, p, msg)
 			continue
 		}
 		if res, ok := strings.CutSuffix(s, ":read"); ok && present[res+":write"] && known(res+":write") {
-			c.add(p, diag.Info, ruleScopeImpliedRead,
+			c.report(ruleScopeImpliedRead, p,
 				fmt.Sprintf("scope %s is implied by %s on Takos, where write includes read; drop it unless you want the read grant to be explicit", quote(s), quote(res+":write")))
 		}
 	}
@@ -91,7 +91,7 @@ func (c *checker) checkScopes() {
 // not hold: the runs scopes, which the Takos docs list but its server
 // rejects, get their own rule; other scopes get a case fix or the closest
 // known scope.
-func (c *checker) unknownScope(s string) (rule, msg string) {
+func (c *checker) unknownScope(s string) (rule *diag.Rule, msg string) {
 	if s == "runs:read" || s == "runs:write" {
 		return ruleScopeRuns, fmt.Sprintf("scope %s is listed in the Takos docs but the Takos OAuth server rejects it (no runs scopes exist there); remove it", quote(s))
 	}

@@ -11,11 +11,6 @@ import (
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
-// ruleIgnoreDirective reports a takos-apply:ignore comment that cannot
-// work: one that names no rule or a rule that does not exist, which would
-// otherwise silence nothing without a word.
-const ruleIgnoreDirective = "ignore-directive"
-
 // Suppression comments, in the style of golangci-lint's //nolint:
 //
 //	key: value  # takos-apply:ignore RULE[,RULE…] [-- reason]   that line
@@ -143,25 +138,22 @@ func silenced(d diag.Diagnostic, disable []string, ds []directive) bool {
 	return false
 }
 
-// directiveFindings reports the suppression comments of doc that silence
-// nothing because they name no rule or an unknown one.
-func directiveFindings(doc *manifest.Document) diag.List {
-	var out diag.List
-	for _, dir := range directives(doc.Source) {
+// checkDirectives reports the suppression comments of the document that
+// silence nothing because they name no rule or an unknown one.
+func (c *checker) checkDirectives() {
+	for _, dir := range directives(c.doc.Source) {
 		pos := diag.Pos{Line: dir.line, Column: dir.col}
 		if len(dir.rules) == 0 {
-			out = append(out, diag.Diagnostic{File: doc.Path, Pos: pos, Severity: diag.Warning, Rule: ruleIgnoreDirective,
-				Message: "takos-apply:ignore names no rule, so it silences nothing; write the rule IDs to ignore: # takos-apply:ignore RULE"})
+			c.emit(ruleIgnoreDirective, ruleIgnoreDirective.Finding(c.doc.Path, pos,
+				"takos-apply:ignore names no rule, so it silences nothing; write the rule IDs to ignore: # takos-apply:ignore RULE"))
 			continue
 		}
 		for _, id := range dir.rules {
 			if err := KnownRule(id); err != nil {
-				out = append(out, diag.Diagnostic{File: doc.Path, Pos: pos, Severity: diag.Warning, Rule: ruleIgnoreDirective,
-					Message: "takos-apply:ignore: " + err.Error()})
+				c.emit(ruleIgnoreDirective, ruleIgnoreDirective.Finding(c.doc.Path, pos, "takos-apply:ignore: "+err.Error()))
 			}
 		}
 	}
-	return out
 }
 
 // KnownRule returns nil for a rule ID of the catalogue and otherwise an

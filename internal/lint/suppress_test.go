@@ -40,7 +40,7 @@ var suppressCases = []suppressCase{
 		want: []want{{sc(0), ruleScopeRuns, diag.Error}}},
 	{name: "file-wide", head: "# takos-apply:ignore-file scope-runs scope-unknown\n", scopes: "      - runs:read\n      - file:read\n      - openid\n      - openid\n",
 		want: []want{{sc(3), ruleScopeDuplicate, diag.Warning}}},
-	{name: "disable flag", scopes: "      - runs:read\n      - file:read\n", disable: []string{ruleScopeRuns},
+	{name: "disable flag", scopes: "      - runs:read\n      - file:read\n", disable: []string{ruleScopeRuns.ID},
 		want: []want{{sc(1), ruleScopeUnknown, diag.Error}}},
 	{name: "a # inside a value is no comment", scopes: "      - \"runs:read#takos-apply:ignore scope-grammar\"\n",
 		want: []want{{sc(0), ruleScopeGrammar, diag.Error}}},
@@ -50,7 +50,7 @@ var suppressCases = []suppressCase{
 		want: []want{{"", ruleIgnoreDirective, diag.Warning}, {sc(0), ruleScopeRuns, diag.Error}}},
 	{name: "directive with an unknown rule", scopes: "      - openid # takos-apply:ignore scope-runz\n",
 		want: []want{{"", ruleIgnoreDirective, diag.Warning}}},
-	{name: "directive findings can be disabled", scopes: "      - openid # takos-apply:ignore nope\n", disable: []string{ruleIgnoreDirective}},
+	{name: "directive findings can be disabled", scopes: "      - openid # takos-apply:ignore nope\n", disable: []string{ruleIgnoreDirective.ID}},
 }
 
 func TestSuppress(t *testing.T) {

@@ -2,8 +2,6 @@ package lint
 
 import (
 	"fmt"
-
-	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
 // yaml11Bool reports whether s is a YAML 1.1 boolean that YAML 1.2 (Takos's
@@ -56,7 +54,7 @@ func (c *checker) checkYAML11Booleans() {
 			}
 			// t is one of the sixteen words of yaml11Bool, so it is shown
 			// as is: safe, and quoting it would muddle "unquoted".
-			c.add(p, diag.Info, ruleYAML11Boolean,
+			c.report(ruleYAML11Boolean, p,
 				fmt.Sprintf("unquoted %s is a string for Takos but a boolean for YAML 1.1 tools; quote it as \"%s\" so every tool reads the same value", t, t))
 		}
 	}

@@ -29,8 +29,9 @@ import (
 
 // Finding is one problem with one redirect URI.
 type Finding struct {
-	// Rule is the stable kebab-case rule ID, one of the IDs of Rules().
-	Rule     string
+	// Rule is the rule that found it, one of Rules().
+	Rule *diag.Rule
+	// Severity is the rule's in the deploy environment Check was given.
 	Severity diag.Severity
 	// Message is one sentence: what is wrong and what to do. The URI is
 	// quoted with Go escaping (only printable ASCII) and cut after about
@@ -75,13 +76,8 @@ func check(raw string, dev bool) []Finding {
 	return c.out
 }
 
-func mkFinding(r rule, dev bool, msg string) Finding {
-	info := &registry[r]
-	sev := info.Production
-	if dev {
-		sev = info.Development
-	}
-	return Finding{Rule: info.ID, Severity: sev, Message: msg}
+func mkFinding(r *diag.Rule, dev bool, msg string) Finding {
+	return Finding{Rule: r, Severity: r.Severity(!dev), Message: msg}
 }
 
 // checker collects the findings for one URI.
@@ -91,15 +87,16 @@ type checker struct {
 	quoted   string
 	out      []Finding
 	hasError bool
-	seen     [numRules]bool
 }
 
-// add records a finding; each rule reports at most once per URI.
-func (c *checker) add(r rule, msg string) {
-	if c.seen[r] {
-		return
+// add records a finding; each rule reports at most once per URI (a URI
+// has a handful of findings at most, so a scan finds an earlier one).
+func (c *checker) add(r *diag.Rule, msg string) {
+	for _, f := range c.out {
+		if f.Rule == r {
+			return
+		}
 	}
-	c.seen[r] = true
 	f := mkFinding(r, c.dev, msg)
 	if f.Severity == diag.Error {
 		c.hasError = true

@@ -38,6 +38,12 @@ func load(t *testing.T, name, path string) *manifest.Document {
 	return doc
 }
 
+// fixtureRule is a rule of the renderer fixtures: the renderers print any
+// rule, catalogued or not.
+func fixtureRule(id string, sev diag.Severity) *diag.Rule {
+	return &diag.Rule{ID: id, Production: sev, Development: sev}
+}
+
 // fixtures is the shared input of every golden test: a file with an error,
 // a warning and an info; a clean file; a file whose messages try to inject
 // workflow commands; a file with tab-indented lines; an unreadable file.
@@ -49,22 +55,22 @@ func fixtures(t *testing.T) []File {
 	tabs := load(t, "tabs.yml", "tabs/app.yml")
 
 	mixedDiags := diag.List{
-		mixed.Finding("/spec/oauth/scopes/1", diag.Info, "scope-broad", "scope \"admin\" grants every permission; request only what the app needs"),
-		mixed.Finding("/spec/oauth/redirectUris/1", diag.Warning, "redirect-uri-localhost", "redirect URI uses localhost; it only works on the developer's machine"),
-		mixed.Finding("/spec/oauth/redirectUris/0", diag.Error, "redirect-uri-http", "redirect URI \"http://example.com/callback\" must use https"),
-		mixed.KeyFinding("/spec/oauth/clientName", diag.Warning, "client-name-short", "clientName \"Demo\" is shorter than 5 characters"),
+		mixed.Finding("/spec/oauth/scopes/1", fixtureRule("scope-broad", diag.Info), "scope \"admin\" grants every permission; request only what the app needs"),
+		mixed.Finding("/spec/oauth/redirectUris/1", fixtureRule("redirect-uri-localhost", diag.Warning), "redirect URI uses localhost; it only works on the developer's machine"),
+		mixed.Finding("/spec/oauth/redirectUris/0", fixtureRule("redirect-uri-http", diag.Error), "redirect URI \"http://example.com/callback\" must use https"),
+		mixed.KeyFinding("/spec/oauth/clientName", fixtureRule("client-name-short", diag.Warning), "clientName \"Demo\" is shorter than 5 characters"),
 	}
 	mixedDiags.Sort()
 	injectDiags := diag.List{
-		inject.Finding("/spec/oauth/clientName", diag.Error, "client-name-control", injectMessage),
-		inject.Finding("/spec/oauth/redirectUris/0", diag.Warning, "redirect-uri-query", "redirect URI \"https://a.example/cb?p=100%,q:r\" has a query: a,b:c"),
+		inject.Finding("/spec/oauth/clientName", fixtureRule("client-name-control", diag.Error), injectMessage),
+		inject.Finding("/spec/oauth/redirectUris/0", fixtureRule("redirect-uri-query", diag.Warning), "redirect URI \"https://a.example/cb?p=100%,q:r\" has a query: a,b:c"),
 		{File: injectPath, Pos: diag.Pos{Line: 11, Column: 7}, Severity: diag.Info, Rule: "description-command", Message: "::add-mask::hidden looks like a workflow command", Pointer: "/spec/oauth/description"},
 		{File: injectPath, Pos: diag.Pos{Line: 12, Column: 10}, Severity: diag.Info, Rule: "description-command", Message: "##[set-env name=A;]b looks like a legacy workflow command", Pointer: "/spec/oauth/description"},
 	}
 	injectDiags.Sort()
 	tabsDiags := diag.List{
-		tabs.Finding("/spec/oauth/scopes/1", diag.Error, "scope-syntax", "scope \"x y\" contains a space; scopes are space-separated tokens"),
-		tabs.Finding("/spec/oauth/clientName", diag.Warning, "client-name-control", "clientName \"T\tab\" contains a tab"),
+		tabs.Finding("/spec/oauth/scopes/1", fixtureRule("scope-syntax", diag.Error), "scope \"x y\" contains a space; scopes are space-separated tokens"),
+		tabs.Finding("/spec/oauth/clientName", fixtureRule("client-name-control", diag.Warning), "clientName \"T\tab\" contains a tab"),
 	}
 	tabsDiags.Sort()
 	return []File{

@@ -19,6 +19,7 @@ func TestNewCatalog(t *testing.T) {
 		{"multi-line summary", [][]Rule{{{ID: "x", Summary: "a\nb"}}}, "one-line summary"},
 		{"security score too high", [][]Rule{{{ID: "x", Summary: "s", SecuritySeverity: 10.5}}}, "outside 0–10"},
 		{"security score negative", [][]Rule{{{ID: "x", Summary: "s", SecuritySeverity: -1}}}, "outside 0–10"},
+		{"laxer in production", [][]Rule{{{ID: "x", Summary: "s", Production: Info, Development: Warning}}}, `rule "x" is info in production but warning in development`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,4 +65,38 @@ func TestMustCatalogPanics(t *testing.T) {
 		}
 	}()
 	MustCatalog([]Rule{{ID: "x", Summary: "s"}, {ID: "x", Summary: "s"}})
+}
+
+func TestRuleSet(t *testing.T) {
+	var set RuleSet
+	if got := set.Rules(); len(got) != 0 {
+		t.Fatalf("zero RuleSet.Rules() = %v, want none", got)
+	}
+	b := set.Add(Rule{ID: "b-rule", Production: Warning, Development: Info, Summary: "finds b"})
+	a := set.Add(Rule{ID: "a-rule", Production: Error, Development: Error, Summary: "finds a"})
+	rules := set.Rules()
+	if len(rules) != 2 || rules[0] != *b || rules[1] != *a {
+		t.Fatalf("Rules() = %v, want b-rule then a-rule (declaration order)", rules)
+	}
+	rules[0].Production = Info
+	if set.Rules()[0].Production != Warning {
+		t.Error("Rules() returned the set's own rules")
+	}
+	if _, err := NewCatalog(set.Rules()); err != nil {
+		t.Errorf("NewCatalog(set.Rules()) = %v", err)
+	}
+}
+
+// TestRuleFinding: a finding takes its rule's ID and production severity;
+// the caller chooses nothing but the position and the message.
+func TestRuleFinding(t *testing.T) {
+	r := &Rule{ID: "x-rule", Production: Warning, Development: Info, Summary: "finds x"}
+	got := r.Finding("app.yml", Pos{Line: 3, Column: 5}, "fix x")
+	want := Diagnostic{File: "app.yml", Pos: Pos{Line: 3, Column: 5}, Severity: Warning, Rule: "x-rule", Message: "fix x"}
+	if got != want {
+		t.Errorf("Finding() = %+v, want %+v", got, want)
+	}
+	if r.String() != "x-rule" {
+		t.Errorf("String() = %q, want the ID", r.String())
+	}
 }

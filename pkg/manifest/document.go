@@ -106,14 +106,20 @@ func (d *Document) Plain(ptr string) (text string, ok bool) {
 	return d.prot.restore(n.Value), true
 }
 
-// Finding returns a diagnostic positioned at the value at ptr.
-func (d *Document) Finding(ptr string, sev diag.Severity, rule, msg string) diag.Diagnostic {
-	return diag.Diagnostic{File: d.Path, Pos: d.Pos(ptr), Severity: sev, Rule: rule, Message: msg, Pointer: ptr}
+// Finding returns a finding of rule r positioned at the value at ptr, with
+// the rule's severity (diag.Rule.Finding).
+func (d *Document) Finding(ptr string, r *diag.Rule, msg string) diag.Diagnostic {
+	f := r.Finding(d.Path, d.Pos(ptr), msg)
+	f.Pointer = ptr
+	return f
 }
 
-// KeyFinding returns a diagnostic positioned at the key that names ptr.
-func (d *Document) KeyFinding(ptr string, sev diag.Severity, rule, msg string) diag.Diagnostic {
-	return diag.Diagnostic{File: d.Path, Pos: d.KeyPos(ptr), Severity: sev, Rule: rule, Message: msg, Pointer: ptr}
+// KeyFinding returns a finding of rule r positioned at the key that names
+// ptr, with the rule's severity (diag.Rule.Finding).
+func (d *Document) KeyFinding(ptr string, r *diag.Rule, msg string) diag.Diagnostic {
+	f := r.Finding(d.Path, d.KeyPos(ptr), msg)
+	f.Pointer = ptr
+	return f
 }
 
 // Line returns the text of the 1-based line n without its line ending, for

@@ -67,9 +67,9 @@ func Position(doc *Document, v schema.Violation) diag.Diagnostic {
 		if toks := SplitPointer(ptr); v.Key != "" && (len(toks) == 0 || toks[len(toks)-1] != v.Key) {
 			ptr += Pointer(v.Key)
 		}
-		return doc.KeyFinding(ptr, diag.Error, v.Rule, v.Message)
+		return doc.KeyFinding(ptr, v.Rule, v.Message)
 	case schema.RuleRequired:
-		return doc.KeyFinding(v.Pointer, diag.Error, v.Rule, v.Message)
+		return doc.KeyFinding(v.Pointer, v.Rule, v.Message)
 	}
-	return doc.Finding(v.Pointer, diag.Error, v.Rule, v.Message)
+	return doc.Finding(v.Pointer, v.Rule, v.Message)
 }

@@ -132,8 +132,8 @@ func ParseKind(path string, src []byte, lim Limits, kind Kind) (*Document, diag.
 	return doc, c.diags
 }
 
-func (d *Document) at(p diag.Pos, rule, msg string) diag.Diagnostic {
-	return diag.Diagnostic{File: d.Path, Pos: p, Severity: diag.Error, Rule: rule, Message: msg}
+func (d *Document) at(p diag.Pos, r *diag.Rule, msg string) diag.Diagnostic {
+	return r.Finding(d.Path, p, msg)
 }
 
 // checkEncoding rejects what YAML parsers disagree on or silently accept:
@@ -178,14 +178,9 @@ type converter struct {
 	aliasSite *yaml.Node
 }
 
-func (c *converter) warnf(n *yaml.Node, rule, format string, args ...any) {
-	d := c.doc.at(diag.Pos{Line: n.Line, Column: n.Column}, rule, fmt.Sprintf(format, args...))
-	d.Severity = diag.Warning
-	c.diags = append(c.diags, d)
-}
-
-func (c *converter) errorf(n *yaml.Node, rule, format string, args ...any) {
-	c.diags = append(c.diags, c.doc.at(diag.Pos{Line: n.Line, Column: n.Column}, rule, fmt.Sprintf(format, args...)))
+// reportf records a finding of r at node n.
+func (c *converter) reportf(n *yaml.Node, r *diag.Rule, format string, args ...any) {
+	c.diags = append(c.diags, c.doc.at(diag.Pos{Line: n.Line, Column: n.Column}, r, fmt.Sprintf(format, args...)))
 }
 
 func (c *converter) limit(n *yaml.Node, format string, args ...any) {
@@ -193,7 +188,7 @@ func (c *converter) limit(n *yaml.Node, format string, args ...any) {
 		n = c.aliasSite
 	}
 	if !c.stopped {
-		c.errorf(n, RuleLimit, format, args...)
+		c.reportf(n, RuleLimit, format, args...)
 	}
 	c.stopped = true
 }
@@ -219,7 +214,7 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 		return nil
 	}
 	if n.Style&yaml.TaggedStyle != 0 && !explicitTags[n.Tag] {
-		c.errorf(n, RuleTag, "tag %s is not supported; remove it (%s reads plain YAML values)", n.Tag, c.kind.Reader)
+		c.reportf(n, RuleTag, "tag %s is not supported; remove it (%s reads plain YAML values)", n.Tag, c.kind.Reader)
 		return nil
 	}
 	switch n.Kind {
@@ -260,7 +255,7 @@ func (c *converter) mapping(n *yaml.Node, depth int) any {
 			k = k.Alias
 		}
 		if k.Tag == "!!merge" {
-			c.errorf(k, RuleMergeKey, "merge key '<<' is not supported%s; write the keys out", c.kind.MergeNote)
+			c.reportf(k, RuleMergeKey, "merge key '<<' is not supported%s; write the keys out", c.kind.MergeNote)
 			continue
 		}
 		keyTag := k.Tag
@@ -275,12 +270,12 @@ func (c *converter) mapping(n *yaml.Node, depth int) any {
 			if k.Kind != yaml.ScalarNode {
 				what = "not a scalar"
 			}
-			c.errorf(k, RuleKeyType, "mapping key %q is %s; keys must be strings (quote it)", k.Value, what)
+			c.reportf(k, RuleKeyType, "mapping key %q is %s; keys must be strings (quote it)", k.Value, what)
 			continue
 		}
 		key := c.doc.prot.restore(k.Value)
 		if _, dup := out[key]; dup {
-			c.errorf(k, RuleDuplicate, "key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", key, findKey(n, k.Value).Line)
+			c.reportf(k, RuleDuplicate, "key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", key, findKey(n, k.Value).Line)
 			continue
 		}
 		out[key] = c.convert(v, depth+1)
@@ -314,12 +309,12 @@ func (c *converter) scalar(n *yaml.Node) any {
 		if num, ok := yamlInt(n.Value); ok {
 			return num
 		}
-		c.errorf(n, RuleNumber, "integer %s is out of range; quote it if it is meant as text", n.Value)
+		c.reportf(n, RuleNumber, "integer %s is out of range; quote it if it is meant as text", n.Value)
 		return nil
 	case "!!float":
 		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			c.errorf(n, RuleNumber, "%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
+			c.reportf(n, RuleNumber, "%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
 			return nil
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
@@ -336,7 +331,7 @@ func (c *converter) scalar(n *yaml.Node) any {
 func (c *converter) restoreString(n *yaml.Node) any {
 	for _, r := range n.Value {
 		if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7F || (r >= 0x80 && r <= 0x9F) {
-			c.errorf(n, RuleControlChar, "value contains control character U+%04X (from an escape sequence); remove it", r)
+			c.reportf(n, RuleControlChar, "value contains control character U+%04X (from an escape sequence); remove it", r)
 			return nil
 		}
 	}

@@ -36,7 +36,7 @@ func TestParseValue(t *testing.T) {
   text: x y
 `
 	doc, diags := Parse("app.yml", []byte(src), DefaultLimits())
-	if len(diags) != 1 || diags[0].Rule != RuleYAML12Scalar || diags[0].Severity != diag.Warning {
+	if len(diags) != 1 || diags[0].Rule != RuleYAML12Scalar.ID || diags[0].Severity != diag.Warning {
 		t.Fatalf("Parse: want one %s warning (0777), got %v", RuleYAML12Scalar, diags)
 	}
 	want := map[string]any{
@@ -176,12 +176,12 @@ func TestYAML12Accepted(t *testing.T) {
 		{"U+2028 in a plain scalar", "a: x\u2028y\n", map[string]any{"a": "x\u2028y"}, ""},
 		{"U+2029 in a key and a value", "k\u2029: 'v\u2029'\n", map[string]any{"k\u2029": "v\u2029"}, ""},
 		{"CRLF line endings", "a: 1\r\nb: x\r\n", map[string]any{"a": json.Number("1"), "b": "x"}, ""},
-		{"underscore integer stays text", "port: 1_000\n", map[string]any{"port": "1_000"}, RuleYAML12Scalar},
-		{"underscore integer in a list", "m: [1_0]\n", map[string]any{"m": []any{"1_0"}}, RuleYAML12Scalar},
-		{"binary stays text", "a: 0b11\n", map[string]any{"a": "0b11"}, RuleYAML12Scalar},
-		{"signed hex stays text", "a: -0x1F\n", map[string]any{"a": "-0x1F"}, RuleYAML12Scalar},
-		{"leading zero is decimal", "a: 012\n", map[string]any{"a": json.Number("12")}, RuleYAML12Scalar},
-		{"big integer rounds like JavaScript", "a: 12345678901234567890\n", map[string]any{"a": json.Number("12345678901234567000")}, RuleYAML12Scalar},
+		{"underscore integer stays text", "port: 1_000\n", map[string]any{"port": "1_000"}, RuleYAML12Scalar.ID},
+		{"underscore integer in a list", "m: [1_0]\n", map[string]any{"m": []any{"1_0"}}, RuleYAML12Scalar.ID},
+		{"binary stays text", "a: 0b11\n", map[string]any{"a": "0b11"}, RuleYAML12Scalar.ID},
+		{"signed hex stays text", "a: -0x1F\n", map[string]any{"a": "-0x1F"}, RuleYAML12Scalar.ID},
+		{"leading zero is decimal", "a: 012\n", map[string]any{"a": json.Number("12")}, RuleYAML12Scalar.ID},
+		{"big integer rounds like JavaScript", "a: 12345678901234567890\n", map[string]any{"a": json.Number("12345678901234567000")}, RuleYAML12Scalar.ID},
 		{"0o octal agrees", "a: 0o17\n", map[string]any{"a": json.Number("15")}, ""},
 		{"hash inside a plain scalar", "a: b#c\n", map[string]any{"a": "b#c"}, ""},
 		{"quote inside a multi-line plain scalar", "- KEY\n  - 'it''s\n", []any{"KEY - 'it''s"}, ""},

@@ -53,7 +53,7 @@ func TestSyntaxPositions(t *testing.T) {
 	for _, tc := range syntaxCases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, diags := Parse("app.yml", []byte(tc.src), DefaultLimits())
-			if len(diags) != 1 || diags[0].Rule != RuleSyntax {
+			if len(diags) != 1 || diags[0].Rule != RuleSyntax.ID {
 				t.Fatalf("findings = %v, want one %s", diags, RuleSyntax)
 			}
 			d := diags[0]
@@ -91,7 +91,7 @@ func FuzzSyntaxPosition(f *testing.F) {
 		lim.MaxNodes = 20000
 		_, diags := Parse("f.yml", src, lim)
 		for _, d := range diags {
-			if d.Rule == RuleSyntax && !insideFile(src, d.Pos) {
+			if d.Rule == RuleSyntax.ID && !insideFile(src, d.Pos) {
 				t.Fatalf("%s finding at %d:%d is outside the file (%d lines): %s", d.Rule, d.Pos.Line, d.Pos.Column, bytes.Count(src, []byte("\n"))+1, d.Message)
 			}
 		}

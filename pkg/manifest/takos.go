@@ -118,7 +118,7 @@ func (w *viewer) trim(s string, tokens []string) string {
 	if n, _, ok := w.doc.lookup(p); ok && n.Style&(literalOrFolded) != 0 && strings.TrimRight(s, "\n") == t {
 		msg = fmt.Sprintf("%s ends with a line break, which Takos trims; write |- or >- to drop it", fieldName(tokens))
 	}
-	w.out = append(w.out, w.doc.Finding(p, diag.Warning, RuleValueWhitespace, msg))
+	w.out = append(w.out, w.doc.Finding(p, RuleValueWhitespace, msg))
 	return t
 }
 

@@ -60,7 +60,7 @@ func position(doc *Document, w *viewer, v schema.Violation) diag.Diagnostic {
 		if w.stripped[child] == "blank" {
 			what = "blank (Takos trims surrounding white space, so it counts as missing)"
 		}
-		return doc.KeyFinding(child, diag.Error, v.Rule, fmt.Sprintf("%s is %s; give it a value", fieldName(SplitPointer(child)), what))
+		return doc.KeyFinding(child, v.Rule, fmt.Sprintf("%s is %s; give it a value", fieldName(SplitPointer(child)), what))
 	case v.Rule == schema.RuleMinLength && w.blanked[v.Pointer]:
 		msg += "; Takos trims surrounding white space, so a blank value counts as missing"
 	}
@@ -78,7 +78,7 @@ func emptyFinding(doc *Document, p, why string) diag.Diagnostic {
 	if why == "null" {
 		msg = fmt.Sprintf("%s has no value, so Takos treats it as absent; remove it or give it a value", fieldName(SplitPointer(p)))
 	}
-	return doc.KeyFinding(p, diag.Info, RuleValueEmpty, msg)
+	return doc.KeyFinding(p, RuleValueEmpty, msg)
 }
 
 // blankInjectKeys reports env.inject variables whose name is blank: Takos
@@ -90,7 +90,7 @@ func blankInjectKeys(doc *Document) diag.List {
 	var out diag.List
 	for k := range m {
 		if TrimJS(k) == "" {
-			out = append(out, doc.KeyFinding(Pointer("spec", "env", "inject", k), diag.Error, schema.RuleRequired,
+			out = append(out, doc.KeyFinding(Pointer("spec", "env", "inject", k), schema.RuleRequired,
 				fmt.Sprintf("spec.env.inject has the blank variable name %s; Takos trims names and requires one, so name the variable", quoteValue(k))))
 		}
 	}
@@ -100,7 +100,7 @@ func blankInjectKeys(doc *Document) diag.List {
 func contractFindings(doc *Document, contract map[string]bool) diag.List {
 	var out diag.List
 	for name := range contract {
-		out = append(out, doc.KeyFinding(Pointer("spec", "services", name, "type"), diag.Error, RuleOtherContract,
+		out = append(out, doc.KeyFinding(Pointer("spec", "services", name, "type"), RuleOtherContract,
 			fmt.Sprintf("spec.services.%s has type: worker, a manifest shape from newer Takos docs (the flat app.yml contract), not from takos.dev/v1alpha1, which this file declares; here a worker goes under spec.workers.%s with build.fromWorkflow {path, job, artifact, artifactPath}", quoteKey(name), quoteKey(name))))
 	}
 	return out

@@ -545,7 +545,7 @@ func (c *converter) plainValue(n *yaml.Node) any {
 		v = strings.EqualFold(n.Value, "true")
 	case "!!int", "!!float":
 		if num == "" {
-			c.errorf(n, RuleNumber, "%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
+			c.reportf(n, RuleNumber, "%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
 			return nil
 		}
 		v = json.Number(num)
@@ -559,7 +559,7 @@ func (c *converter) plainValue(n *yaml.Node) any {
 	if got == tag && (tag != "!!int" && tag != "!!float" || yaml11Number(n) == num) {
 		return v
 	}
-	c.warnf(n, RuleYAML12Scalar, "unquoted %s is %s for Takos (YAML 1.2) but %s for YAML 1.1 tools such as yaml.v3; %s",
+	c.reportf(n, RuleYAML12Scalar, "unquoted %s is %s for Takos (YAML 1.2) but %s for YAML 1.1 tools such as yaml.v3; %s",
 		n.Value, describe(tag, num), describe(got, yaml11Number(n)), plainAdvice(n.Value, tag, num, yaml11Number(n)))
 	return v
 }

@@ -18,9 +18,9 @@ import (
 // Takos" table (TestStricterTable in package lint checks the table), or
 // Takos's parser rejects what npm yaml returns (yaml-empty: no mapping).
 var stricterLoaderRules = map[string]bool{
-	RuleKeyType: true, RuleMergeKey: true, RuleTag: true, RuleControlChar: true,
-	RuleNumber: true, RuleDirective: true, RuleEmpty: true, RuleLimit: true,
-	RuleSize: true, RuleEncoding: true, RuleLineEnding: true, RuleSyntax: true, RuleFlowToken: true,
+	RuleKeyType.ID: true, RuleMergeKey.ID: true, RuleTag.ID: true, RuleControlChar.ID: true,
+	RuleNumber.ID: true, RuleDirective.ID: true, RuleEmpty.ID: true, RuleLimit.ID: true,
+	RuleSize.ID: true, RuleEncoding.ID: true, RuleLineEnding.ID: true, RuleSyntax.ID: true, RuleFlowToken.ID: true,
 }
 
 // TestYAML12Differential compares the loader with npm yaml 2.8, the YAML
