@@ -62,6 +62,8 @@ Usage:
                                         run a local Takos control plane and OAuth server for the manifest
   takos-apply broker [flags]            run the GitHub OIDC broker and gateway to Takos (keyless CI)
   takos-apply schema                    print the embedded JSON Schema of app.yml
+  takos-apply rules [--format F]        list every lint rule with its severity
+  takos-apply explain RULE...           describe a rule: severity, what it finds, docs
   takos-apply version                   print the version
 
 Run 'takos-apply COMMAND -h' (or 'takos-apply help COMMAND') for a command's
@@ -113,6 +115,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runDev(ctx, e, rest)
 	case "schema":
 		return runSchema(ctx, e, rest)
+	case "rules":
+		return runRules(ctx, e, rest)
+	case "explain":
+		return runExplain(ctx, e, rest)
 	case "version", "--version", "-version":
 		return runVersion(ctx, e, rest)
 	case "help", "-h", "-help", "--help":
@@ -120,7 +126,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		case "":
 			fmt.Fprint(stdout, usage)
 			return ExitOK
-		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema", "version", "broker", "dev":
+		case "lint", "validate", "plan", "apply", "auth", "auth debug", "schema", "version", "broker", "dev", "rules", "explain":
 			return Run(ctx, append(rest, "-h"), getenv, stdin, so.Underlying(), se.Underlying())
 		default:
 			fmt.Fprintf(stderr, "takos-apply help: unknown command %q\n\n%s", topic, usage)

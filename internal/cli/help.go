@@ -146,6 +146,8 @@ $TAKOS_DEV_ADMIN_TOKEN).
 		description: "Print the version, then the commit, Go toolchain, platform and how this binary was installed.\n",
 		exitCodes:   "Exit codes: 0 printed, 2 usage error.\n",
 	},
+	"rules":   rulesHelp,
+	"explain": explainHelp,
 	"schema": {
 		synopsis:    "schema",
 		description: "Print the embedded JSON Schema of .takos/app.yml, for editors (yaml-language-server).\n",

@@ -159,18 +159,25 @@ func (c *checker) checkDirectives() {
 // KnownRule returns nil for a rule ID of the catalogue and otherwise an
 // error that names the closest one.
 func KnownRule(id string) error {
-	cat := Catalog()
-	if _, ok := cat.Lookup(id); ok {
+	if _, ok := Catalog().Lookup(id); ok {
 		return nil
 	}
-	best, bestDist := "", len(id)/2+1
-	for _, r := range cat.Rules() {
-		if d := fuzzy.Distance(id, r.ID); d < bestDist {
-			best, bestDist = r.ID, d
-		}
-	}
-	if best != "" {
+	if best := ClosestRule(id); best != "" {
 		return fmt.Errorf("unknown rule %q; did you mean %q? (the README's Rules section lists them)", id, best)
 	}
 	return fmt.Errorf("unknown rule %q; the README's Rules section lists the rule IDs", id)
+}
+
+// ClosestRule returns the catalogue's rule ID nearest to id in edit
+// distance, ignoring case (every ID is lower-case), or "" when none is
+// within half of id's length: the "did you mean" of an unknown rule ID.
+func ClosestRule(id string) string {
+	low := strings.ToLower(id)
+	best, bestDist := "", len(id)/2+1
+	for _, r := range Catalog().Rules() {
+		if d := fuzzy.Distance(low, r.ID); d < bestDist {
+			best, bestDist = r.ID, d
+		}
+	}
+	return best
 }
