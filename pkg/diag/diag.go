@@ -1,5 +1,7 @@
 // Package diag defines positioned findings: what the loader, the schema and
-// the lint rules report about a manifest.
+// the lint rules report about a manifest, and the rules they belong to. A
+// finding is made from its Rule (Rule.Finding, or manifest.Document's
+// Finding and KeyFinding), which owns its ID and severity; see Rule.
 //
 // Findings are values, not errors: a manifest with findings was still read.
 // I/O and internal failures travel as ordinary errors beside a List.
