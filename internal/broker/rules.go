@@ -23,7 +23,9 @@ var (
 	RulePolicyRule = rule("policy-rule", diag.Error, helpPolicy,
 		"a policy rule is unusable: a duplicate name, a bad ttl or pattern, or no identity claim")
 	// rulePolicyNoEffect is a field of a policy rule that has no effect.
-	// It reports under policy-rule's ID, as a warning.
+	// It reports under policy-rule's ID, as a warning, as the broker's
+	// findings always have; an ID of its own would let these rules form a
+	// diag.Catalog, which refuses a duplicate ID.
 	rulePolicyNoEffect = rule("policy-rule", diag.Warning, helpPolicy,
 		"a field of a policy rule that has no effect (spaces or clients without the capability they scope)")
 	// RulePolicyTest is a case of broker test that the policy decides
