@@ -77,13 +77,28 @@ func (r *Rule) String() string { return r.ID }
 // RuleSet is empty and ready to use.
 type RuleSet struct {
 	rules []*Rule
+	// free is the unused rest of the block the next rule is stored in:
+	// rules are allocated in blocks, so a program's hundred-odd rules cost
+	// a few allocations at start-up, not one each.
+	free []Rule
 }
+
+// ruleBlock is how many rules one allocation of a RuleSet holds.
+const ruleBlock = 32
 
 // Add registers r and returns the value findings of the rule are reported
 // with. It is meant for package initialisation; a rule is not changed after
 // it is added.
 func (s *RuleSet) Add(r Rule) *Rule {
-	p := &r
+	if len(s.free) == 0 {
+		s.free = make([]Rule, ruleBlock)
+		if s.rules == nil {
+			s.rules = make([]*Rule, 0, ruleBlock)
+		}
+	}
+	p := &s.free[0]
+	*p = r
+	s.free = s.free[1:]
 	s.rules = append(s.rules, p)
 	return p
 }
