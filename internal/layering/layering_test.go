@@ -37,6 +37,7 @@ var rank = map[string]int{
 	"internal/auth":         60,
 	"internal/export":       60,
 	"internal/oauthmeta":    55, // one authorization-server discovery for auth, controlplane and broker
+	"internal/brokerstate":  55, // the broker's replay cache and rate limit, in memory or in Redis
 	"internal/httpx":        50, // transport under controlplane and auth
 	"internal/redirecturi":  50, // the redirect-URI checker under lint
 	"pkg/manifest":          40,
