@@ -128,7 +128,7 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 	if key == "" {
 		key = sub.Claims["repository"]
 	}
-	ok, wait, err := s.limits.Allow(ctx, key, s.now())
+	ok, wait, err := s.state.Allow(ctx, key, s.now())
 	if err != nil {
 		s.audit.failure("rate limiter", err)
 		return sub, res, unavailable("the rate limiter's store is unavailable")
@@ -139,7 +139,7 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 			Description: fmt.Sprintf("too many exchanges for repository %s; retry in %d s", safetext.Quote(sub.Claims["repository"], 100), secs)},
 			header: http.Header{"Retry-After": {strconv.Itoa(secs)}}}
 	}
-	d := s.cfg.Policy.Evaluate(sub.Claims)
+	d := s.Policy().Evaluate(sub.Claims)
 	d.Notes = append(sub.Notes, d.Notes...)
 	if d.Rule == nil {
 		return sub, res, &refused{Error: PolicyRefusal(d, sub.Claims)}
@@ -147,7 +147,7 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 	res.rule = d.Rule.Name
 	// Only a grant is recorded: a denied token stays denied, and a
 	// failure past this point leaves nothing half-done.
-	fresh, err := s.replay.Reserve(ctx, sub.Issuer()+" "+sub.JTI, sub.Expiry.Add(Leeway))
+	fresh, err := s.state.Reserve(ctx, sub.Issuer()+" "+sub.JTI, sub.Expiry.Add(Leeway))
 	if err != nil {
 		s.audit.failure("replay cache", err)
 		return sub, res, unavailable("the replay cache's store is unavailable")

@@ -99,17 +99,17 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rawPath = r.URL.RequestURI()
 	}
 	rawPath, query, _ := strings.Cut(rawPath, "?")
-	grant, d := g.authenticate(r)
+	grant, rule, d := g.authenticate(r)
 	route, path := "", safetext.Compact(rawPath, 200)
 	if d == nil {
 		var m *match
-		m, d = g.authorize(r, grant, rawPath, query)
+		m, d = g.authorize(r, rule, rawPath, query)
 		if m != nil {
 			route = m.route.pattern
 		}
 		if d == nil {
 			var status int
-			status, d = g.forward(w, r, grant, m)
+			status, d = g.forward(w, r, grant, rule, m)
 			if d == nil {
 				g.s.audit.request(r.RemoteAddr, grant, r.Method, route, path, status, "", time.Since(start))
 				return
@@ -126,32 +126,35 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate checks the access token: the broker's signature, its
-// expiry, and that the rule that granted it is still in the policy.
-func (g *gateway) authenticate(r *http.Request) (*Grant, *denial) {
+// expiry, and that the rule that granted it is still in the policy. The
+// rule is read once, from the policy in force when the request came in,
+// and the request is judged by it to the end (a reload does not change
+// the rule under a request).
+func (g *gateway) authenticate(r *http.Request) (*Grant, *Rule, *denial) {
 	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return nil, deny(http.StatusUnauthorized, "UNAUTHORIZED",
+		return nil, nil, deny(http.StatusUnauthorized, "UNAUTHORIZED",
 			"no access token: exchange the job's GitHub OIDC token at %s%s and send it as Authorization: Bearer", g.s.url, TokenPath)
 	}
 	grant, err := g.s.tokens.verify(strings.TrimSpace(tok), g.s.url, g.s.now())
 	switch {
 	case errors.Is(err, errTokenExpired):
-		return grant, deny(http.StatusUnauthorized, "UNAUTHORIZED",
+		return grant, nil, deny(http.StatusUnauthorized, "UNAUTHORIZED",
 			"the access token expired at %s (rule %s); exchange a fresh GitHub OIDC token", grant.Expires().UTC().Format(time.RFC3339), grant.Rule)
 	case err != nil:
-		return nil, deny(http.StatusUnauthorized, "UNAUTHORIZED", "the bearer is not a valid access token of this broker: %v", err)
+		return nil, nil, deny(http.StatusUnauthorized, "UNAUTHORIZED", "the bearer is not a valid access token of this broker: %v", err)
 	}
-	if g.s.cfg.Policy.Rule(grant.Rule) == nil {
-		return grant, deny(http.StatusUnauthorized, "UNAUTHORIZED",
+	rule := g.s.Policy().Rule(grant.Rule)
+	if rule == nil {
+		return grant, nil, deny(http.StatusUnauthorized, "UNAUTHORIZED",
 			"rule %s, which granted this access token, is no longer in the trust policy", safetext.Quote(grant.Rule, 100))
 	}
-	return grant, nil
+	return grant, rule, nil
 }
 
 // authorize matches the request against the route table and the rule's
 // capabilities. The scope checks that need Takos's answers come later.
-func (g *gateway) authorize(r *http.Request, grant *Grant, rawPath, query string) (*match, *denial) {
-	rule := g.s.cfg.Policy.Rule(grant.Rule)
+func (g *gateway) authorize(r *http.Request, rule *Rule, rawPath, query string) (*match, *denial) {
 	if query != "" || strings.HasSuffix(r.RequestURI, "?") {
 		return nil, deny(http.StatusBadRequest, "BAD_REQUEST", "the gateway forwards no query string, and no route takes one")
 	}
@@ -217,9 +220,9 @@ func readBody(r *http.Request, wantBody bool) ([]byte, map[string]json.RawMessag
 
 // forward runs the scope checks, sends the request to Takos and relays
 // the reply.
-func (g *gateway) forward(w http.ResponseWriter, r *http.Request, grant *Grant, m *match) (int, *denial) {
+func (g *gateway) forward(w http.ResponseWriter, r *http.Request, grant *Grant, rule *Rule, m *match) (int, *denial) {
 	ctx := r.Context()
-	perm := g.s.cfg.Policy.Rule(grant.Rule).Permissions
+	perm := rule.Permissions
 	body, obj, d := readBody(r, m.route.body)
 	if d != nil {
 		return 0, d

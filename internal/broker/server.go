@@ -31,8 +31,10 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/takos-dev/takos-apply/internal/brokerstate"
 	"github.com/takos-dev/takos-apply/internal/httpx"
 	"github.com/takos-dev/takos-apply/internal/oauthmeta"
 	"github.com/takos-dev/takos-apply/internal/oauthwire"
@@ -70,13 +72,13 @@ type Config struct {
 	// Timeout bounds each outbound request (default 10 s).
 	Timeout time.Duration
 	// RatePerMinute and Burst bound exchanges per repository in the
-	// default in-memory RateLimiter (defaults 30 and 10; a negative rate
+	// default in-memory state (defaults 30 and 10; a negative rate
 	// disables the limit).
 	RatePerMinute, Burst int
-	// Replay and Limiter hold the state replicas must share; nil means
-	// this process's memory (one replica).
-	Replay  ReplayCache
-	Limiter RateLimiter
+	// State holds what replicas must share: the replay cache and the rate
+	// limit (brokerstate.NewRedis for several replicas, with its own
+	// limit). nil means this process's memory: one replica.
+	State brokerstate.Store
 	// JWKSRefresh is the least time between two JWKS fetches caused by an
 	// unknown kid (default 1 min).
 	JWKSRefresh time.Duration
@@ -101,14 +103,15 @@ type Server struct {
 	origin   string // the broker's own origin
 	cpOrigin string
 	verifier *verifier
-	replay   ReplayCache
-	limits   RateLimiter
+	state    brokerstate.Store
 	tokens   *signer
 	gw       *gateway
 	audit    *auditLog
 	redactor *redactor
 	now      func() time.Time
 	scopes   scopeCache
+	// policy is the trust policy in force; ReloadPolicy swaps it whole.
+	policy atomic.Pointer[Policy]
 }
 
 // New checks cfg and builds a broker; it makes no request.
@@ -152,11 +155,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Audit == nil {
 		cfg.Audit = io.Discard
 	}
-	if cfg.Replay == nil {
-		cfg.Replay = NewMemoryReplayCache(cfg.Now)
-	}
-	if cfg.Limiter == nil {
-		cfg.Limiter = NewMemoryRateLimiter(cfg.RatePerMinute, cfg.Burst)
+	if cfg.State == nil {
+		cfg.State = brokerstate.NewMemory(brokerstate.Limit{PerMinute: cfg.RatePerMinute, Burst: cfg.Burst}, cfg.Now)
 	}
 	origin := httpx.Origin(pub)
 	if cfg.Audience == "" {
@@ -190,8 +190,7 @@ func New(cfg Config) (*Server, error) {
 		origin:   origin,
 		cpOrigin: cpOrigin,
 		verifier: v,
-		replay:   cfg.Replay,
-		limits:   cfg.Limiter,
+		state:    cfg.State,
 		tokens:   &signer{key: key},
 		audit:    audit,
 		now:      cfg.Now,
@@ -199,8 +198,47 @@ func New(cfg Config) (*Server, error) {
 	// Discovery is public: fetched without the credential, never retried
 	// inline (the scope list is optional, see scopeCache).
 	s.scopes = scopeCache{hc: httpx.NewClient(httpx.Options{Timeout: cfg.Timeout, UserAgent: ua, MaxAttempts: 1}), base: cpOrigin, now: cfg.Now}
+	s.policy.Store(cfg.Policy)
 	s.gw = newGateway(s, cpu, cred, ua)
 	return s, nil
+}
+
+// Policy returns the trust policy in force. A request reads it once and
+// is decided by that one policy, whatever a reload does meanwhile.
+func (s *Server) Policy() *Policy { return s.policy.Load() }
+
+// ReloadPolicy reads the policy again (load returns its source; the
+// CLI reads the --policy file on SIGHUP) and puts it in force at once for
+// every request that starts after it. A policy with any error finding is
+// refused: the one in force stays, and the findings are logged. Access
+// tokens are judged by the rule of their name in the new policy, so a
+// rule removed or narrowed takes effect on the tokens it granted.
+func (s *Server) ReloadPolicy(load func() ([]byte, error)) error {
+	old := s.Policy()
+	src, err := load()
+	if err != nil {
+		s.audit.failure("policy reload refused; the policy in force stays", err)
+		return err
+	}
+	p, _, diags, err := CheckPolicy(old.Path, src)
+	if err == nil && p == nil {
+		err = fmt.Errorf("%s has errors", old.Path)
+	}
+	if err != nil {
+		var findings []string
+		for _, d := range diags {
+			findings = append(findings, d.String())
+		}
+		s.audit.log.Error("policy reload refused; the policy in force stays", "error", err.Error(), "findings", findings)
+		return err
+	}
+	s.policy.Store(p)
+	var warnings []string
+	for _, d := range diags {
+		warnings = append(warnings, d.String())
+	}
+	s.audit.event("policy reloaded", "policy", p.Path, "rules", len(p.Rules), "warnings", warnings)
+	return nil
 }
 
 // Handler serves the token endpoint, the RFC 8414 metadata, /healthz and
@@ -300,7 +338,11 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	s.audit.event("broker started", "url", s.url, "addr", ln.Addr().String(), "audience", s.cfg.Audience,
-		"control_plane", s.cpOrigin, "issuers", strings.Join(s.cfg.Issuers, " "), "policy", s.cfg.Policy.Path, "rules", len(s.cfg.Policy.Rules))
+		"control_plane", s.cpOrigin, "issuers", strings.Join(s.cfg.Issuers, " "), "policy", s.Policy().Path, "rules", len(s.Policy().Rules),
+		"state", s.state.Describe())
+	if !s.state.Shared() {
+		s.audit.event("single replica: the replay cache and rate limits are in this process; run one instance, or give every instance the same --redis-url")
+	}
 	var err error
 	select {
 	case err = <-serveErr:

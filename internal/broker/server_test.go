@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/internal/brokerstate"
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 	"github.com/takos-dev/takos-apply/internal/oauthwire"
@@ -668,8 +669,12 @@ func TestRunNeverTouchesPATs(t *testing.T) {
 // exchange is refused (503), never granted without the check.
 func TestStoreFailuresRefuse(t *testing.T) {
 	for name, opt := range map[string]func(*Config){
-		"replay cache": func(c *Config) { c.Replay = failingReplay{} },
-		"rate limiter": func(c *Config) { c.Limiter = failingLimiter{} },
+		"replay cache": func(c *Config) {
+			c.State = failingStore{Store: brokerstate.NewMemory(brokerstate.Limit{}, nil), reserve: true}
+		},
+		"rate limiter": func(c *Config) {
+			c.State = failingStore{Store: brokerstate.NewMemory(brokerstate.Limit{}, nil), allow: true}
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, testPolicy, opt)
@@ -681,16 +686,24 @@ func TestStoreFailuresRefuse(t *testing.T) {
 	}
 }
 
-type failingReplay struct{}
-
-func (failingReplay) Reserve(context.Context, string, time.Time) (bool, error) {
-	return false, errors.New("store down")
+// failingStore fails Reserve or Allow as a store that is down does.
+type failingStore struct {
+	brokerstate.Store
+	reserve, allow bool
 }
 
-type failingLimiter struct{}
+func (f failingStore) Reserve(ctx context.Context, id string, until time.Time) (bool, error) {
+	if f.reserve {
+		return false, errors.New("store down")
+	}
+	return f.Store.Reserve(ctx, id, until)
+}
 
-func (failingLimiter) Allow(context.Context, string, time.Time) (bool, time.Duration, error) {
-	return false, 0, errors.New("store down")
+func (f failingStore) Allow(ctx context.Context, key string, now time.Time) (bool, time.Duration, error) {
+	if f.allow {
+		return false, 0, errors.New("store down")
+	}
+	return f.Store.Allow(ctx, key, now)
 }
 
 // TestAuditMarksUnverifiedClaims: a forged token's claims are logged as

@@ -6,11 +6,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/broker"
+	"github.com/takos-dev/takos-apply/internal/brokerstate"
 	"github.com/takos-dev/takos-apply/internal/httpx"
 	"github.com/takos-dev/takos-apply/internal/report"
 	"github.com/takos-dev/takos-apply/internal/safetext"
@@ -80,6 +83,7 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 	fs.Var(&issuers, "issuer", "trusted OIDC issuer, repeatable (env TAKOS_BROKER_ISSUERS, comma-separated; default "+broker.GitHubIssuer+")")
 	rate := fs.Int("rate", 30, "token exchanges per repository per minute (negative: unlimited)")
 	burst := fs.Int("burst", 10, "exchanges a repository may make at once before the rate applies")
+	redisURL := fs.String("redis-url", e.getenv("TAKOS_BROKER_REDIS_URL"), "Redis or Valkey that replicas share for the replay cache and rate limits: redis://[:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS (env TAKOS_BROKER_REDIS_URL, which keeps the password off the command line; default this process's memory: one replica)")
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each outbound request (JWKS, forwarded requests)")
 	auditPath := fs.String("audit-log", "", "append the JSON audit log to this file (default stderr)")
 	addrFile := fs.String("addr-file", "", "write the address the broker listens on to this file once listening (for --listen with port 0)")
@@ -137,6 +141,15 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 		defer f.Close()
 		audit = f
 	}
+	var state brokerstate.Store
+	if *redisURL != "" {
+		st, err := brokerstate.NewRedis(*redisURL, brokerstate.Limit{PerMinute: *rate, Burst: *burst}, nil)
+		if err != nil {
+			return failf(ExitUsage, "--redis-url: %v", err)
+		}
+		defer st.Close()
+		state = st
+	}
 	srv, err := broker.New(broker.Config{
 		URL:             url,
 		Audience:        *audience,
@@ -147,12 +160,30 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 		Timeout:         *timeout,
 		RatePerMinute:   *rate,
 		Burst:           *burst,
+		State:           state,
 		Audit:           audit,
 		Secrets:         e.secrets,
 	})
 	if err != nil {
 		return failf(ExitUsage, "%v", err)
 	}
+	// SIGHUP re-reads the policy file (systemctl reload, kill -HUP); a
+	// broken policy is refused and the one in force stays (the log says why).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	defer stopReload()
+	go func() {
+		for {
+			select {
+			case <-reloadCtx.Done():
+				return
+			case <-hup:
+				srv.ReloadPolicy(func() ([]byte, error) { return readAtMost(*policyPath, 1<<20) })
+			}
+		}
+	}()
 	if *addrFile != "" {
 		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()+"\n"), 0o644); err != nil {
 			return failf(ExitFailure, "%v", err)
