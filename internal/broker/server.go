@@ -174,7 +174,7 @@ func New(cfg Config) (*Server, error) {
 	red.known.Add(cred)
 	ua := "takos-apply-broker"
 	jwksHTTP := httpx.NewClient(httpx.Options{Timeout: cfg.Timeout, UserAgent: ua, Sleep: cfg.Sleep})
-	v, err := newVerifier(cfg.Issuers, cfg.Audience, cpOrigin, jwksHTTP, cfg.Now, cfg.JWKSRefresh, red.redact)
+	v, err := newVerifier(cfg.Issuers, cfg.Audience, cpOrigin, jwksHTTP, cfg.Now, cfg.JWKSRefresh, 3*cfg.Timeout, red.redact)
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}

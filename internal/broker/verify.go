@@ -44,13 +44,13 @@ type verifier struct {
 	redact   func(string) string
 }
 
-func newVerifier(issuers []string, audience, cpOrigin string, hc *http.Client, now func() time.Time, minRefresh time.Duration, redact func(string) string) (*verifier, error) {
+func newVerifier(issuers []string, audience, cpOrigin string, hc *http.Client, now func() time.Time, minRefresh, timeout time.Duration, redact func(string) string) (*verifier, error) {
 	v := &verifier{audience: audience, cpOrigin: cpOrigin, issuers: map[string]*keySet{}, now: now, redact: redact}
 	for _, iss := range issuers {
 		if _, err := httpx.CheckURL(iss); err != nil {
 			return nil, fmt.Errorf("issuer %s: %w", iss, err)
 		}
-		v.issuers[iss] = &keySet{issuer: iss, hc: hc, now: now, minRefresh: minRefresh}
+		v.issuers[iss] = newKeySet(iss, hc, now, minRefresh, timeout)
 	}
 	if len(v.issuers) == 0 {
 		return nil, errors.New("no trusted issuer")
@@ -194,44 +194,149 @@ func (v *verifier) issuerList() []string {
 }
 
 // keySet is one issuer's JWKS, found through its OpenID configuration and
-// cached. An unknown kid triggers a refresh (key rotation), at most once
-// per minRefresh, so a stream of tokens with made-up kids costs the issuer
-// nothing.
+// cached. Fetches are bounded from the very first attempt, so a stream of
+// tokens (with made-up kids, or before the keys ever loaded) costs the
+// issuer at most one fetch per interval:
+//
+//   - an unknown kid triggers a refresh (key rotation) at most once per
+//     minRefresh after a fetch that succeeded;
+//   - after a failed fetch the next one waits retryAfter (tokens are
+//     refused meanwhile: 503 while no key was ever loaded);
+//   - one fetch at a time: requests that need it wait for it (each within
+//     its own context), the others never do. The fetch runs outside the
+//     lock, so a slow issuer never holds up a token whose key is cached.
 type keySet struct {
 	issuer     string
 	hc         *http.Client
 	now        func() time.Time
 	minRefresh time.Duration
+	retryAfter time.Duration
+	timeout    time.Duration
+	// fetched, when set, is told the outcome of each fetch (metrics).
+	fetched func(issuer string, err error)
 
-	mu      sync.Mutex
-	keys    map[string]*rsa.PublicKey
-	fetched time.Time // last fetch attempt
+	mu       sync.Mutex
+	keys     map[string]*rsa.PublicKey // nil until a fetch succeeds
+	last     time.Time                 // start of the last fetch
+	lastErr  error                     // its error, if it failed
+	inflight *keyFetch
 }
 
+// keyFetch is a fetch in progress; done is closed when keys/err are set.
+type keyFetch struct {
+	done chan struct{}
+	keys map[string]*rsa.PublicKey
+	err  error
+}
+
+func newKeySet(issuer string, hc *http.Client, now func() time.Time, minRefresh, timeout time.Duration) *keySet {
+	return &keySet{issuer: issuer, hc: hc, now: now, minRefresh: minRefresh, retryAfter: min(10*time.Second, minRefresh), timeout: timeout}
+}
+
+func (k *keySet) notInJWKS(kid string) error {
+	return invalidGrant(fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer))
+}
+
+// key returns the key kid, fetching the JWKS when the kid is not cached
+// and a fetch is due.
 func (k *keySet) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	if key, ok := k.keys[kid]; ok {
+		k.mu.Unlock()
 		return key, nil
 	}
-	if !k.fetched.IsZero() && k.now().Sub(k.fetched) < k.minRefresh {
-		return nil, invalidGrant(fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer))
-	}
-	// Serialised under the lock: concurrent requests for a new key wait
-	// for one fetch instead of each making their own.
-	k.fetched = k.now()
-	keys, err := fetchJWKS(ctx, k.hc, k.issuer)
-	if err != nil {
-		if k.keys == nil {
-			k.fetched = time.Time{} // never fetched: the next request tries again
+	f, err := k.startLocked()
+	k.mu.Unlock()
+	if f == nil {
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
+		return nil, k.notInJWKS(kid)
 	}
-	k.keys = keys
-	if key, ok := keys[kid]; ok {
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the keys of %s: %w", k.issuer, ctx.Err())
+	}
+	if key, ok := f.keys[kid]; ok {
 		return key, nil
 	}
-	return nil, invalidGrant(fmt.Sprintf("kid %s is not in the JWKS of %s", safetext.Quote(kid, 80), k.issuer))
+	if f.err != nil {
+		k.mu.Lock()
+		key, ok := k.keys[kid] // a failed refresh keeps the keys it had
+		k.mu.Unlock()
+		if ok {
+			return key, nil
+		}
+		return nil, f.err
+	}
+	return nil, k.notInJWKS(kid)
+}
+
+// startLocked returns the fetch in progress, or starts one if it is due.
+// With no fetch to wait for, it returns why the keys are missing when no
+// key was ever loaded. k.mu is held.
+func (k *keySet) startLocked() (*keyFetch, error) {
+	if k.inflight != nil {
+		return k.inflight, nil
+	}
+	wait := k.minRefresh
+	if k.lastErr != nil || k.keys == nil {
+		wait = k.retryAfter
+	}
+	if since := k.now().Sub(k.last); !k.last.IsZero() && since < wait {
+		if k.keys == nil {
+			return nil, fmt.Errorf("%w; the next attempt is in %s", k.lastErr, (wait - since).Round(time.Second))
+		}
+		return nil, nil
+	}
+	f := &keyFetch{done: make(chan struct{})}
+	k.inflight, k.last = f, k.now()
+	go k.fetch(f)
+	return f, nil
+}
+
+// fetch runs one JWKS fetch, detached from the request that started it:
+// whoever waits for it may give up, the fetch still completes for the
+// others.
+func (k *keySet) fetch(f *keyFetch) {
+	ctx, cancel := context.WithTimeout(context.Background(), k.timeout)
+	defer cancel()
+	f.keys, f.err = fetchJWKS(ctx, k.hc, k.issuer)
+	if k.fetched != nil {
+		k.fetched(k.issuer, f.err)
+	}
+	k.mu.Lock()
+	if f.err == nil {
+		k.keys, k.lastErr = f.keys, nil
+	} else {
+		k.lastErr = f.err
+	}
+	k.inflight = nil
+	k.mu.Unlock()
+	close(f.done)
+}
+
+// ensure fetches the keys if none is loaded and a fetch is due, waits
+// for a fetch in progress (within ctx), and reports whether keys are
+// loaded, or why not (readiness).
+func (k *keySet) ensure(ctx context.Context) error {
+	k.mu.Lock()
+	if k.keys != nil {
+		k.mu.Unlock()
+		return nil
+	}
+	f, err := k.startLocked()
+	k.mu.Unlock()
+	if f == nil {
+		return err
+	}
+	select {
+	case <-f.done:
+		return f.err
+	case <-ctx.Done():
+		return fmt.Errorf("the keys of %s are still being fetched", k.issuer)
+	}
 }
 
 // fetchJWKS reads ISSUER/.well-known/openid-configuration, checks its
