@@ -3,11 +3,13 @@ package broker
 import (
 	"github.com/takos-dev/takos-apply/internal/safetext"
 
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // auditClaims are the claims recorded per decision: who ran what, where.
@@ -19,10 +21,21 @@ var auditClaims = []string{
 }
 
 // auditLog writes one JSON object per line and decision (log/slog's JSON
-// handler). Every string it records passes through redact first.
+// handler). Every string it records is redacted first and then capped, so
+// that a line stays a few KiB whatever a request carried (a refused token
+// can carry 64 KiB of claims of its own making): a claim at
+// maxAuditClaim bytes, any other value at maxAuditValue, and a cut value
+// ends with what was cut ("…[cut 53012 of 53212 bytes]"). Redaction comes
+// before the cut: a cut credential would no longer be recognised.
 type auditLog struct {
 	log *slog.Logger
 }
+
+// Caps of one recorded value, in bytes.
+const (
+	maxAuditClaim = 256
+	maxAuditValue = 2048
+)
 
 func newAuditLog(w io.Writer, now func() time.Time, r *redactor) *auditLog {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
@@ -30,11 +43,28 @@ func newAuditLog(w io.Writer, now func() time.Time, r *redactor) *auditLog {
 		case len(groups) == 0 && a.Key == slog.TimeKey:
 			return slog.Time(slog.TimeKey, now().UTC())
 		case a.Value.Kind() == slog.KindString:
-			return slog.String(a.Key, r.redact(a.Value.String()))
+			limit := maxAuditValue
+			if len(groups) > 0 && groups[0] == "claims" {
+				limit = maxAuditClaim
+			}
+			return slog.String(a.Key, capText(r.redact(a.Value.String()), limit))
 		}
 		return a
 	}})
 	return &auditLog{log: slog.New(h)}
+}
+
+// capText cuts s to at most max bytes (at a rune boundary) and says how
+// much it cut.
+func capText(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…[cut %d of %d bytes]", s[:cut], len(s)-cut, len(s))
 }
 
 // redactor removes credentials from text: by value every secret of the
@@ -107,12 +137,13 @@ func (a *auditLog) failure(msg string, err error) {
 }
 
 // describeClaims renders the non-secret claims a policy matches on, for an
-// error_description.
+// error_description: each value quoted and cut at 100 characters, so the
+// answer stays short whatever a token carried.
 func describeClaims(c Claims) string {
 	var parts []string
 	for _, k := range slices.Concat([]string{"iss", "aud"}, MatchClaims[:]) {
 		if v, ok := c[k]; ok && v != "" {
-			parts = append(parts, k+"="+v)
+			parts = append(parts, k+"="+safetext.Quote(v, 100))
 		}
 	}
 	return strings.Join(parts, " ")

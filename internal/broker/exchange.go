@@ -21,6 +21,9 @@ const maxRequestBody = 64 << 10
 type refused struct {
 	*oauthwire.Error
 	header http.Header
+	// answerOnly is added to the answer's description but not to the
+	// audit reason, which records the same claims once, in its claims.
+	answerOnly string
 }
 
 func badRequest(code, desc string) *refused {
@@ -35,7 +38,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		for k, v := range e.header {
 			w.Header()[k] = v
 		}
-		e.Description = s.redactor.redact(e.Description)
+		e.Description = s.redactor.redact(e.Description + e.answerOnly)
 		e.Write(w)
 		return
 	}
@@ -102,7 +105,7 @@ func (s *Server) readRequest(r *http.Request) (string, *refused) {
 	// are issued for.
 	for _, a := range append(f["audience"], f["resource"]...) {
 		if a = strings.TrimSuffix(a, "/"); a != s.origin && a != s.url && a != s.cfg.Audience {
-			return "", badRequest(oauthwire.InvalidTarget, fmt.Sprintf("this broker issues tokens for itself (%s) only, not %s; point control-plane-url at the broker", s.url, safetext.Quote(a, 200)))
+			return "", badRequest(oauthwire.InvalidTarget, fmt.Sprintf("this broker issues tokens for itself (%s) only, not %s; point control-plane-url at the broker", s.url, safetext.Quote(s.redactor.redact(a), 200)))
 		}
 	}
 	return f.Get("subject_token"), nil
@@ -119,10 +122,11 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 	ctx := r.Context()
 	sub, oe := s.verifier.verify(ctx, raw)
 	if oe != nil {
+		e := &refused{Error: oe}
 		if len(sub.Claims) > 0 {
-			oe.Description += " (unverified claims: " + describeClaims(sub.Claims) + ")"
+			e.answerOnly = " (unverified claims: " + describeClaims(sub.Claims) + ")"
 		}
-		return sub, res, &refused{Error: oe}
+		return sub, res, e
 	}
 	key := sub.Claims["repository_id"]
 	if key == "" {
@@ -142,7 +146,7 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 	d := s.Policy().Evaluate(sub.Claims)
 	d.Notes = append(sub.Notes, d.Notes...)
 	if d.Rule == nil {
-		return sub, res, &refused{Error: PolicyRefusal(d, sub.Claims)}
+		return sub, res, policyRefusal(d, sub.Claims)
 	}
 	res.rule = d.Rule.Name
 	// Only a grant is recorded: a denied token stays denied, and a
@@ -188,6 +192,14 @@ func unavailable(why string) *refused {
 // miss invalid_grant, both with each rule's reason, the notes on the
 // claims and the token's claims.
 func PolicyRefusal(d Decision, c Claims) *oauthwire.Error {
+	e := policyRefusal(d, c)
+	e.Description += e.answerOnly
+	return e.Error
+}
+
+// policyRefusal is PolicyRefusal with the token's claims apart, for the
+// answer only: the audit line records them once, as its claims.
+func policyRefusal(d Decision, c Claims) *refused {
 	var why []string
 	for _, m := range d.Misses {
 		why = append(why, m.Rule+": "+m.Reason)
@@ -203,5 +215,6 @@ func PolicyRefusal(d Decision, c Claims) *oauthwire.Error {
 	if len(d.Notes) > 0 {
 		desc += "; " + strings.Join(d.Notes, "; ")
 	}
-	return &oauthwire.Error{Status: http.StatusBadRequest, Code: code, Description: desc + "; token claims: " + describeClaims(c)}
+	return &refused{Error: &oauthwire.Error{Status: http.StatusBadRequest, Code: code, Description: desc},
+		answerOnly: "; token claims: " + describeClaims(c)}
 }

@@ -100,7 +100,8 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rawPath, query, _ := strings.Cut(rawPath, "?")
 	grant, rule, d := g.authenticate(r)
-	route, path := "", safetext.Compact(rawPath, 200)
+	// Redacted before it is cut: a cut credential is no longer recognised.
+	route, path := "", safetext.Compact(g.s.redactor.redact(rawPath), 200)
 	if d == nil {
 		var m *match
 		m, d = g.authorize(r, rule, rawPath, query)

@@ -602,7 +602,27 @@ func TestSecretsNeverLeak(t *testing.T) {
 // message quotes or cuts them.
 func TestCutCredentialDoesNotLeak(t *testing.T) {
 	const cred = "deploy-credential-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789"
-	f := newFixture(t, testPolicy, func(c *Config) { c.Token = cred })
+	f := newFixture(t, testPolicy, func(c *Config) { c.Token, c.RatePerMinute = cred, -1 })
+	// A gateway request whose path carries it: the audit records the path
+	// cut at 200 characters.
+	tok := f.exchange(nil)
+	for pad := 150; pad < 200; pad++ {
+		p := "/api/" + strings.Repeat("x", pad%2)
+		for len(p) < pad {
+			p += "y/"
+		}
+		a := f.api(tok, "GET", p+cred, "")
+		if a.status != 403 {
+			t.Fatalf("gateway = %d %s", a.status, a.raw)
+		}
+		for _, surface := range []string{a.raw, f.audit.String()} {
+			for n := 8; n <= len(cred); n++ {
+				if strings.Contains(surface, cred[:n]) {
+					t.Fatalf("path pad %d: the first %d characters of the credential leak: %s", pad, n, surface)
+				}
+			}
+		}
+	}
 	for pad := 170; pad < 200; pad += 3 {
 		ref := "refs/heads/" + strings.Repeat("x", pad) + cred
 		a := f.post(exchangeForm(f.token(func(c map[string]any) { c["ref"] = ref })))
@@ -723,5 +743,57 @@ func TestAuditMarksUnverifiedClaims(t *testing.T) {
 	}
 	if want := []any{false, "invalid_grant", true, "invalid_grant"}; !equalJSON(got, want) {
 		t.Errorf("audit (claims_verified, error) = %v, want %v", got, want)
+	}
+}
+
+// TestAuditOfRefusedTokenIsCapped (audit finding): a refused token from an
+// untrusted issuer had its claims written uncapped, twice (in the reason
+// and as claims): a 54 KB request made a 66 KiB audit line. Every value is
+// now capped and says what was cut, and the claims are recorded once.
+func TestAuditOfRefusedTokenIsCapped(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	tok := f.token(func(c map[string]any) {
+		c["iss"] = "https://evil.example"
+		c["sub"] = "repo:" + strings.Repeat("S", 15000)
+		c["ref"] = "refs/heads/" + strings.Repeat("R", 15000)
+		c["repository"] = strings.Repeat("P", 8000)
+	})
+	body := exchangeForm(tok).Encode()
+	if len(body) < 50_000 {
+		t.Fatalf("the request is %d bytes; the test needs a big one", len(body))
+	}
+	a := f.post(exchangeForm(tok))
+	if a.status != 400 || !strings.Contains(a.raw, "not a trusted issuer") {
+		t.Fatalf("exchange = %d %.300s", a.status, a.raw)
+	}
+	if len(a.raw) > 4096 || !strings.Contains(a.raw, "unverified claims: ") {
+		t.Errorf("the answer is %d bytes, want its claims shown and at most 4 KiB", len(a.raw))
+	}
+	var line string
+	for _, l := range strings.Split(f.audit.String(), "\n") {
+		if strings.Contains(l, `"msg":"token exchange"`) {
+			line = l
+		}
+	}
+	if len(line) > 8192 {
+		t.Errorf("the audit line is %d bytes, want at most 8 KiB", len(line))
+	}
+	var rec struct {
+		Reason string            `json:"reason"`
+		Claims map[string]string `json:"claims"`
+	}
+	if err := json.Unmarshal([]byte(line), &rec); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"sub", "ref", "repository"} {
+		if v := rec.Claims[k]; !strings.Contains(v, "…[cut ") || len(v) > maxAuditClaim+40 {
+			t.Errorf("claim %s recorded as %.80q… (%d bytes), want it cut to %d bytes with what was cut", k, v, len(v), maxAuditClaim)
+		}
+	}
+	if !strings.Contains(rec.Claims["sub"], "of 15005 bytes]") {
+		t.Errorf("the cut sub does not say its size: %.400s", rec.Claims["sub"])
+	}
+	if strings.Contains(rec.Reason, "SSSS") || strings.Contains(rec.Reason, "unverified claims") {
+		t.Errorf("the reason repeats the claims: %.300s", rec.Reason)
 	}
 }

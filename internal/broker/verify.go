@@ -134,7 +134,7 @@ func (v *verifier) verify(ctx context.Context, raw string) (subject, *oauthwire.
 	}
 	verifiedPayload, err := jws.Verify(key)
 	if err != nil || !bytes.Equal(verifiedPayload, payload) {
-		return sub, invalidGrant("subject_token signature does not verify with key " + safetext.Quote(h.Kid, 80) + " of " + iss)
+		return sub, invalidGrant("subject_token signature does not verify with key " + safetext.Quote(v.redact(h.Kid), 80) + " of " + iss)
 	}
 	var std jwt.Claims
 	if err := json.Unmarshal(payload, &std); err != nil {
