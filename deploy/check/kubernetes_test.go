@@ -7,7 +7,8 @@
 // pruning and schema validation (k8s.io/apiextensions-apiserver), and the
 // systemd unit with systemd-analyze. Then it checks what a parser cannot:
 // that selectors, ports, probes, secrets and mounts fit together as the
-// broker needs them.
+// broker needs them. It also reads the broker's metrics format (the golden
+// output of internal/promtext) with Prometheus's own parser.
 //
 // It is a module of its own so that these dependencies stay out of
 // takos-apply's go.mod; .ci/run runs it.

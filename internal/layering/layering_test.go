@@ -40,6 +40,7 @@ var rank = map[string]int{
 	"internal/brokerstate":  55, // the broker's replay cache and rate limit, in memory or in Redis
 	"internal/httpx":        50, // transport under controlplane and auth
 	"internal/redirecturi":  50, // the redirect-URI checker under lint
+	"internal/promtext":     50, // the Prometheus text format of the broker's /metrics
 	"pkg/manifest":          40,
 	"schema":                30,
 	"pkg/diag":              20, // findings and the rule catalogue: everyone's vocabulary, schema's too
