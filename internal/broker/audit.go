@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 
 	"fmt"
@@ -51,7 +52,7 @@ func newAuditLog(w io.Writer, now func() time.Time, r *redactor) *auditLog {
 		}
 		return a
 	}})
-	return &auditLog{log: slog.New(h)}
+	return &auditLog{log: slog.New(requestIDHandler{h})}
 }
 
 // capText cuts s to at most max bytes (at a rune boundary) and says how
@@ -94,7 +95,7 @@ func claimAttrs(c Claims) slog.Attr {
 // code and reason. Claims of a token that failed verification are
 // recorded as sent, with claims_verified false: they say what the token
 // claimed, not who sent it.
-func (a *auditLog) exchange(remote string, sub subject, code, reason, rule string, g *Grant) {
+func (a *auditLog) exchange(ctx context.Context, remote string, sub subject, code, reason, rule string, g *Grant) {
 	attrs := []any{slog.String("remote", remote)}
 	if g != nil {
 		attrs = append(attrs, slog.String("decision", "granted"), slog.String("rule", rule),
@@ -108,14 +109,14 @@ func (a *auditLog) exchange(remote string, sub subject, code, reason, rule strin
 	if sub.Claims != nil {
 		attrs = append(attrs, slog.Bool("claims_verified", sub.Verified), claimAttrs(sub.Claims))
 	}
-	a.log.Info("token exchange", attrs...)
+	a.log.InfoContext(ctx, "token exchange", attrs...)
 }
 
 // request records one gateway request: who (the grant: rule, repository,
 // run, token id), what (method and route, the path with its ids) and the
 // outcome (forwarded with the control plane's status, or refused with the
 // broker's status and reason). Never a token or a body.
-func (a *auditLog) request(remote string, g *Grant, method, route, path string, status int, reason string, took time.Duration) {
+func (a *auditLog) request(ctx context.Context, remote string, g *Grant, method, route, path string, status int, reason string, took time.Duration) {
 	attrs := []any{slog.String("remote", remote), slog.String("method", method), slog.String("route", route), slog.String("path", path),
 		slog.Int("status", status)}
 	if reason == "" {
@@ -127,13 +128,13 @@ func (a *auditLog) request(remote string, g *Grant, method, route, path string, 
 		attrs = append(attrs, slog.String("rule", g.Rule), slog.String("token_id", g.ID), slog.String("repository", g.Repository),
 			slog.String("repository_id", g.RepositoryID), slog.String("run_id", g.RunID), slog.String("run_attempt", g.RunAttempt))
 	}
-	a.log.Info("gateway request", attrs...)
+	a.log.InfoContext(ctx, "gateway request", attrs...)
 }
 
 func (a *auditLog) event(msg string, attrs ...any) { a.log.Info(msg, attrs...) }
 
-func (a *auditLog) failure(msg string, err error) {
-	a.log.Error(msg, slog.String("error", err.Error()))
+func (a *auditLog) failure(ctx context.Context, msg string, err error) {
+	a.log.ErrorContext(ctx, msg, slog.String("error", err.Error()))
 }
 
 // describeClaims renders the non-secret claims a policy matches on, for an

@@ -31,10 +31,18 @@ func badRequest(code, desc string) *refused {
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	sub, res, e := s.exchange(r)
+	outcome := exchangeOutcome(e)
+	s.metrics.exchanges.Inc(outcome)
+	decision := "granted"
+	if e != nil {
+		decision = "refused"
+	}
+	defer func() { s.metrics.exchangeTime.Observe(time.Since(start).Seconds(), decision) }()
 	if e != nil {
 		// The audit log redacts every string itself; the answer is redacted here.
-		s.audit.exchange(r.RemoteAddr, sub, e.Code, e.Description, res.rule, nil)
+		s.audit.exchange(r.Context(), r.RemoteAddr, sub, e.Code, e.Description, res.rule, nil)
 		for k, v := range e.header {
 			w.Header()[k] = v
 		}
@@ -42,7 +50,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		e.Write(w)
 		return
 	}
-	s.audit.exchange(r.RemoteAddr, sub, "", "", res.rule, res.grant)
+	s.audit.exchange(r.Context(), r.RemoteAddr, sub, "", "", res.rule, res.grant)
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -134,7 +142,8 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 	}
 	ok, wait, err := s.state.Allow(ctx, key, s.now())
 	if err != nil {
-		s.audit.failure("rate limiter", err)
+		s.metrics.storeErrors.Inc("allow")
+		s.audit.failure(ctx, "shared state: the rate limit could not be checked; refused", err)
 		return sub, res, unavailable("the rate limiter's store is unavailable")
 	}
 	if !ok {
@@ -153,7 +162,8 @@ func (s *Server) exchange(r *http.Request) (subject, exchangeResult, *refused) {
 	// failure past this point leaves nothing half-done.
 	fresh, err := s.state.Reserve(ctx, sub.Issuer()+" "+sub.JTI, sub.Expiry.Add(Leeway))
 	if err != nil {
-		s.audit.failure("replay cache", err)
+		s.metrics.storeErrors.Inc("reserve")
+		s.audit.failure(ctx, "shared state: the replay cache could not be checked; refused", err)
 		return sub, res, unavailable("the replay cache's store is unavailable")
 	}
 	if !fresh {

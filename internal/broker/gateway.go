@@ -112,7 +112,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			var status int
 			status, d = g.forward(w, r, grant, rule, m)
 			if d == nil {
-				g.s.audit.request(r.RemoteAddr, grant, r.Method, route, path, status, "", time.Since(start))
+				g.s.audit.request(r.Context(), r.RemoteAddr, grant, r.Method, route, path, status, "", time.Since(start))
+				g.s.metrics.requests.Inc(methodLabel(r.Method), routeLabel(route), "forwarded", statusClass(status))
+				g.s.metrics.requestTime.Observe(time.Since(start).Seconds(), "forwarded")
 				return
 			}
 		}
@@ -121,7 +123,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
 	msg := g.s.redactor.redact(d.msg)
-	g.s.audit.request(r.RemoteAddr, grant, r.Method, route, path, d.status, msg, time.Since(start))
+	g.s.audit.request(r.Context(), r.RemoteAddr, grant, r.Method, route, path, d.status, msg, time.Since(start))
+	g.s.metrics.requests.Inc(methodLabel(r.Method), routeLabel(route), "refused", statusClass(d.status))
+	g.s.metrics.requestTime.Observe(time.Since(start).Seconds(), "refused")
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, d.status, map[string]any{"error": map[string]string{"code": d.code, "message": "takos-apply broker: " + msg}})
 }

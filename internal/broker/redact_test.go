@@ -2,6 +2,7 @@ package broker
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestRedactorKnowsTheBrokerCredential(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	a := newAuditLog(&buf, time.Now, r)
-	a.failure("mint", errors.New(msg))
+	a.failure(context.Background(), "mint", errors.New(msg))
 	if buf.Len() == 0 || strings.Contains(buf.String(), cred) {
 		t.Errorf("audit line = %q, want one without the credential", buf.String())
 	}

@@ -159,13 +159,19 @@ func TestReplicasRedisKilled(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(rs.audit.String(), `"level":"ERROR","msg":"rate limiter"`) {
+	if !strings.Contains(rs.audit.String(), `"level":"ERROR","msg":"shared state: the rate limit could not be checked; refused"`) {
 		t.Errorf("no log line for the store failure:\n%s", rs.audit.String())
 	}
 	if a := rs.api(access, "GET", "/api/me/oauth/clients", ""); a.status != 200 {
 		t.Errorf("an issued access token with Redis down = %d %s, want 200", a.status, a.raw)
 	}
+	if status, checks := rs.readyz(); status != 503 || checks["store"]["ok"] != false {
+		t.Errorf("/readyz with Redis down = %d %v, want 503 naming the store", status, checks)
+	}
 	rs.redis.Restart()
+	if status, checks := rs.readyz(); status != 200 {
+		t.Errorf("/readyz after Redis came back = %d %v", status, checks)
+	}
 	if a := rs.postTo(1, rs.token(nil)); a.status != 200 {
 		t.Errorf("exchange after Redis came back = %d %s", a.status, a.raw)
 	}

@@ -110,6 +110,8 @@ type Server struct {
 	redactor *redactor
 	now      func() time.Time
 	scopes   scopeCache
+	metrics  *metrics
+	ready    *readiness
 	// policy is the trust policy in force; ReloadPolicy swaps it whole.
 	policy atomic.Pointer[Policy]
 }
@@ -200,6 +202,11 @@ func New(cfg Config) (*Server, error) {
 	s.scopes = scopeCache{hc: httpx.NewClient(httpx.Options{Timeout: cfg.Timeout, UserAgent: ua, MaxAttempts: 1}), base: cpOrigin, now: cfg.Now}
 	s.policy.Store(cfg.Policy)
 	s.gw = newGateway(s, cpu, cred, ua)
+	s.metrics = newMetrics(s)
+	s.ready = &readiness{s: s, cpEvery: 15 * time.Second}
+	for _, ks := range v.issuers {
+		ks.fetched = s.metrics.recordKeyFetch
+	}
 	return s, nil
 }
 
@@ -217,7 +224,8 @@ func (s *Server) ReloadPolicy(load func() ([]byte, error)) error {
 	old := s.Policy()
 	src, err := load()
 	if err != nil {
-		s.audit.failure("policy reload refused; the policy in force stays", err)
+		s.metrics.policyReloads.Inc("refused")
+		s.audit.failure(context.Background(), "policy reload refused; the policy in force stays", err)
 		return err
 	}
 	p, _, diags, err := CheckPolicy(old.Path, src)
@@ -229,10 +237,12 @@ func (s *Server) ReloadPolicy(load func() ([]byte, error)) error {
 		for _, d := range diags {
 			findings = append(findings, d.String())
 		}
+		s.metrics.policyReloads.Inc("refused")
 		s.audit.log.Error("policy reload refused; the policy in force stays", "error", err.Error(), "findings", findings)
 		return err
 	}
 	s.policy.Store(p)
+	s.metrics.policyReloads.Inc("reloaded")
 	var warnings []string
 	for _, d := range diags {
 		warnings = append(warnings, d.String())
@@ -247,7 +257,7 @@ func (s *Server) ReloadPolicy(load func() ([]byte, error)) error {
 // for; anything under /api/ goes to the gateway, which refuses what its
 // route table does not list.
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return withRequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.RequestURI
 		if path == "" { // a request handed to the handler directly
 			path = r.URL.RequestURI()
@@ -261,14 +271,19 @@ func (s *Server) Handler() http.Handler {
 		case path == MetadataPath:
 			s.serveMetadata(w, r)
 		case path == HealthPath:
+			// Alive: the process serves. What it depends on is /readyz's.
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			io.WriteString(w, "ok\n")
+		case path == ReadyPath:
+			s.serveReady(w, r)
+		case path == MetricsPath:
+			s.metrics.reg.Handler().ServeHTTP(w, r)
 		case strings.HasPrefix(path, "/api/"):
 			s.gw.ServeHTTP(w, r)
 		default:
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "Not Found"})
 		}
-	})
+	}))
 }
 
 // serveMetadata answers RFC 8414 metadata naming the broker as issuer and
@@ -340,6 +355,19 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	s.audit.event("broker started", "url", s.url, "addr", ln.Addr().String(), "audience", s.cfg.Audience,
 		"control_plane", s.cpOrigin, "issuers", strings.Join(s.cfg.Issuers, " "), "policy", s.Policy().Path, "rules", len(s.Policy().Rules),
 		"state", s.state.Describe())
+	// The issuers' keys are fetched now rather than by the first job, and
+	// the shared state is tried once, so a wrong --redis-url shows at once.
+	for _, ks := range s.verifier.issuers {
+		go func() {
+			warm, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			ks.ensure(warm)
+		}()
+	}
+	if err := s.state.Ping(ctx); err != nil {
+		s.metrics.storeErrors.Inc("ping")
+		s.audit.failure(ctx, "shared state: the store does not answer; exchanges are refused (503) until it does", err)
+	}
 	if !s.state.Shared() {
 		s.audit.event("single replica: the replay cache and rate limits are in this process; run one instance, or give every instance the same --redis-url")
 	}

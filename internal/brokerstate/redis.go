@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
@@ -51,6 +53,8 @@ redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.ceil((nxt - now)
 return {1, 0}
 `)
 
+var quietOnce sync.Once
+
 // Redis is the Store of replicas that share a Redis (or Valkey) server.
 type Redis struct {
 	c     *redis.Client
@@ -76,6 +80,10 @@ func NewRedis(rawURL string, limit Limit, now func() time.Time) (*Redis, error) 
 	if now == nil {
 		now = time.Now
 	}
+	// go-redis's own log lines are plain text on stderr, amid the broker's
+	// JSON; every failure they describe comes back as an error too, which
+	// the broker logs (and counts) itself.
+	quietOnce.Do(func() { redis.SetLogger(&logging.VoidLogger{}) })
 	// A store that does not answer fails the exchange in about a second
 	// (503), instead of holding every request for go-redis's default 5 s
 	// and 3 retries.
