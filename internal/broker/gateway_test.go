@@ -642,31 +642,35 @@ func TestGatewayAudit(t *testing.T) {
 // Takos, the relayed reply); see BenchmarkExchange for how the README's
 // figures are taken.
 func BenchmarkForward(b *testing.B) {
-	f := newFixture(b, testPolicy)
-	tok := f.exchange(nil)
-	f.cp.Seed(devserver.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid"}})
-	hc := &http.Client{}
-	get := func() {
-		req, _ := http.NewRequestWithContext(context.Background(), "GET", f.url+"/api/me/oauth/clients", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := hc.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("list = %d", resp.StatusCode)
-		}
+	for _, st := range benchStates {
+		b.Run(st.name, func(b *testing.B) {
+			f := newFixture(b, testPolicy, func(c *Config) { c.State = st.state(b) })
+			tok := f.exchange(nil)
+			f.cp.Seed(devserver.StoredClient{Name: "Demo", RedirectURIs: []string{"https://demo.example.com/cb"}, AllowedScopes: []string{"openid"}})
+			hc := &http.Client{}
+			get := func() {
+				req, _ := http.NewRequestWithContext(context.Background(), "GET", f.url+"/api/me/oauth/clients", nil)
+				req.Header.Set("Authorization", "Bearer "+tok)
+				resp, err := hc.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("list = %d", resp.StatusCode)
+				}
+			}
+			get() // warm: connections
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				get()
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			reportLatency(b, lat)
+		})
 	}
-	get() // warm: connections
-	lat := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		get()
-		lat = append(lat, time.Since(start))
-	}
-	b.StopTimer()
-	reportLatency(b, lat)
 }

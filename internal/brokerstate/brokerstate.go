@@ -51,8 +51,9 @@ type Limit struct {
 
 // interval is GCRA's emission interval (the time one exchange costs) and
 // tolerance the budget a key may spend at once.
+// The interval is at least 1 µs, the store's resolution.
 func (l Limit) gcra() (interval, tolerance time.Duration) {
-	interval = time.Minute / time.Duration(l.PerMinute)
+	interval = max(time.Minute/time.Duration(l.PerMinute), time.Microsecond)
 	return interval, interval * time.Duration(max(l.Burst, 1))
 }
 

@@ -176,6 +176,21 @@ func TestAllowRefills(t *testing.T) {
 	}
 }
 
+// TestAllowHighRate: a rate beyond the stores' microsecond resolution
+// still allows (the interval is clamped, not zero).
+func TestAllowHighRate(t *testing.T) {
+	for _, k := range kinds() {
+		t.Run(k.name, func(t *testing.T) {
+			s := k.replicas(t, 1, Limit{PerMinute: 1 << 30, Burst: 5}, nil)[0]
+			for i := range 5 {
+				if ok, _, err := s.Allow(context.Background(), "r", time.Now()); err != nil || !ok {
+					t.Fatalf("exchange %d: Allow = %v, %v", i, ok, err)
+				}
+			}
+		})
+	}
+}
+
 func TestAllowUnlimited(t *testing.T) {
 	for _, k := range kinds() {
 		t.Run(k.name, func(t *testing.T) {

@@ -49,7 +49,7 @@ if tat < now then tat = now end
 local nxt = tat + interval
 local allow_at = nxt - tonumber(ARGV[2])
 if allow_at > now then return {0, allow_at - now} end
-redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.ceil((nxt - now) / 1000))
+redis.call('SET', KEYS[1], string.format('%d', nxt), 'PX', math.max(1, math.ceil((nxt - now) / 1000)))
 return {1, 0}
 `)
 
