@@ -2,6 +2,7 @@ package brokerstate
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -354,5 +355,47 @@ func TestMemoryForgets(t *testing.T) {
 	m.Allow(context.Background(), "new", later)
 	if n := len(m.tat); n != 1 {
 		t.Errorf("after the sweep Memory holds %d keys, want 1", n)
+	}
+}
+
+// BenchmarkStore measures what the state adds to one exchange: one Allow
+// and one Reserve, in memory and against a real redis-server on loopback,
+// with the p50 and p99 of the pair.
+//
+//	go test ./internal/brokerstate -run '^$' -bench BenchmarkStore -benchtime 5000x
+func BenchmarkStore(b *testing.B) {
+	for _, name := range []string{"memory", "redis"} {
+		b.Run(name, func(b *testing.B) {
+			l := Limit{PerMinute: 1 << 20, Burst: 1 << 20}
+			var s Store = NewMemory(l, nil)
+			if name == "redis" {
+				srv := brokerstatetest.Start(b)
+				r, err := NewRedis(srv.URL, l, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer r.Close()
+				s = r
+			}
+			ctx := context.Background()
+			until := time.Now().Add(time.Minute)
+			s.Allow(ctx, "warm", time.Now()) // connection, script load
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				if ok, _, err := s.Allow(ctx, "repo", start); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+				if ok, err := s.Reserve(ctx, "iss jti-"+strconv.Itoa(i), until); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2])/1e6, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100])/1e6, "p99-ms")
+		})
 	}
 }
