@@ -139,14 +139,21 @@ func (c Command) render(secrets *Secrets) string {
 	if c.name == "" {
 		return ""
 	}
-	show := func(s string) string {
+	// show redacts, escapes for the runner and, when escaping changed the
+	// text, redacts once more: an escape can spell a registered value with
+	// the characters around it ("\x10" before "0000000" reads "00000000").
+	show := func(s string, escape func(string) string) string {
 		if c.name == maskCommand {
-			return s
+			return escape(s)
 		}
 		if secrets != nil {
 			s = secrets.Redact(s, redacted)
 		}
-		return EscapeLegacyCommands(EscapeControlsKeepNewlines(s))
+		out := escape(EscapeLegacyCommands(EscapeControlsKeepNewlines(s)))
+		if secrets != nil && out != s {
+			out = secrets.Redact(out, redacted)
+		}
+		return out
 	}
 	var b strings.Builder
 	b.WriteString("::")
@@ -159,10 +166,10 @@ func (c Command) render(secrets *Secrets) string {
 		}
 		b.WriteString(p.Key)
 		b.WriteByte('=')
-		b.WriteString(escapeProperty(show(p.Value)))
+		b.WriteString(show(p.Value, escapeProperty))
 	}
 	b.WriteString("::")
-	b.WriteString(escapeData(show(c.data)))
+	b.WriteString(show(c.data, escapeData))
 	return b.String()
 }
 
@@ -346,7 +353,7 @@ func (s *Stream) writeLocked(p []byte, redact bool) error {
 		if i < 0 {
 			break
 		}
-		s.out = appendInert(s.out, s.redact(rest[:i], redact), s.mid)
+		s.out = s.appendGuarded(s.out, rest[:i], redact, s.mid)
 		s.out = append(s.out, '\n')
 		rest = rest[i+1:]
 		s.mid = false
@@ -354,7 +361,7 @@ func (s *Stream) writeLocked(p []byte, redact bool) error {
 	if len(rest) > maxPartial {
 		if cut := s.cutPoint(rest); cut > 0 {
 			n := len(s.out)
-			s.out = appendInert(s.out, s.redact(rest[:cut], redact), s.mid)
+			s.out = s.appendGuarded(s.out, rest[:cut], redact, s.mid)
 			rest = rest[cut:]
 			// Until something visible was written, the runner's trimming
 			// of leading white space can still make the rest a command.
@@ -413,6 +420,21 @@ func (s *Stream) redact(line []byte, redact bool) []byte {
 	return s.secrets.redactLine(line, redacted)
 }
 
+// appendGuarded appends line redacted and made inert. An escape can spell
+// a registered value with the characters around it ("\x10" before "0000000"
+// reads "00000000"), so a line that escaping changed is redacted once more.
+func (s *Stream) appendGuarded(dst, line []byte, redact, mid bool) []byte {
+	red := s.redact(line, redact)
+	n := len(dst)
+	dst = appendInert(dst, red, mid)
+	if redact && s.secrets != nil && s.secrets.count.Load() > 0 && !bytes.Equal(dst[n:], red) {
+		if again := s.secrets.redactLine(dst[n:], redacted); !bytes.Equal(again, dst[n:]) {
+			dst = append(dst[:n], again...)
+		}
+	}
+	return dst
+}
+
 // appendInert appends line, made inert (inert), to dst. Printable ASCII
 // that starts no command is appended as is, without building strings: it
 // is nearly every line takos-apply writes.
@@ -446,9 +468,9 @@ func (s *Stream) flushLocked(redact bool) error {
 	if len(s.partial) == 0 {
 		return nil
 	}
-	line := inert(s.redact(s.partial, redact), s.mid) + "\n"
+	line := append(s.appendGuarded(nil, s.partial, redact, s.mid), '\n')
 	s.partial, s.mid = s.partial[:0], false
-	_, err := io.WriteString(s.w, line)
+	_, err := s.w.Write(line)
 	return err
 }
 
@@ -469,7 +491,7 @@ func (s *Stream) styled(st Style, text string) error {
 	defer s.mu.Unlock()
 	out := make([]byte, 0, len(s.partial)+len(st.on)+len(text)+len(styleReset))
 	if len(s.partial) > 0 {
-		out = appendInert(out, s.redact(s.partial, true), s.mid)
+		out = s.appendGuarded(out, s.partial, true, s.mid)
 		s.partial = s.partial[:0]
 	}
 	// Text at the start of its line is neutralised as a line start, although
@@ -477,7 +499,7 @@ func (s *Stream) styled(st Style, text string) error {
 	// starts with the escape sequence as a command (see StartsCommand).
 	started := s.mid || len(bytes.TrimLeftFunc(out, unicode.IsSpace)) > 0
 	out = append(out, st.on...)
-	out = appendInert(out, s.redact([]byte(text), true), started)
+	out = s.appendGuarded(out, []byte(text), true, started)
 	out = append(out, styleReset...)
 	s.mid = true
 	_, err := s.w.Write(out)

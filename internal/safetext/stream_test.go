@@ -411,8 +411,9 @@ func FuzzStreamRedacts(f *testing.F) {
 	f.Add("token s3cretValue9 here\n::error::x", "s3cretValue9", uint8(9))
 	f.Add("a\u2028s3cretValue9\r\n##[x]s3cretValue9", "s3cretValue9", uint8(3))
 	f.Fuzz(func(t *testing.T, text, secret string, split uint8) {
-		// Eight or more letters and digits: no escape the Stream writes
-		// can spell it by accident.
+		// Eight or more letters and digits, a credential's alphabet. An
+		// escape can spell one with the characters around it ("\x10" and
+		// "0000000"), which the Stream redacts too.
 		if len(secret) < 8 || strings.IndexFunc(secret, func(r rune) bool {
 			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
 		}) >= 0 {
