@@ -62,7 +62,16 @@ func DefaultScopes() []string {
 // lets the rules walk mappings in any order. Every finding carries
 // file:line:col and the JSON pointer of the value it is about; a missing
 // reference is reported at the value that refers to it.
+//
+// The findings are those left after opts.Disable and the manifest's
+// takos-apply:ignore comments; Source runs the loader, the schema and these
+// rules and suppresses once over all of them.
 func Check(doc *manifest.Document, opts Options) diag.List {
+	return Suppress(doc, check(doc, opts), opts.Disable)
+}
+
+// check is Check before suppression.
+func check(doc *manifest.Document, opts Options) diag.List {
 	if doc == nil || doc.Value == nil {
 		return nil
 	}
@@ -76,7 +85,6 @@ func Check(doc *manifest.Document, opts Options) diag.List {
 	c.checkEnvInject(m)
 	c.checkYAML11Booleans()
 	c.checkDirectives()
-	c.out = Suppress(doc, c.out, opts.Disable)
 	slices.SortFunc(c.out, func(a, b diag.Diagnostic) int {
 		return cmp.Or(diag.Compare(a, b), strings.Compare(a.Pointer, b.Pointer))
 	})

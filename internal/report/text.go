@@ -55,7 +55,9 @@ func (t *textWriter) WriteFile(f File) error {
 		if f.Doc == nil || d.Pos.Line < 1 {
 			continue
 		}
-		src := f.Doc.Line(d.Pos.Line)
+		// A source line may carry a credential (a manifest is read from a
+		// repository anyone can write to): it is masked by its shape.
+		src := safetext.RedactCredentials(f.Doc.Line(d.Pos.Line))
 		if src == "" {
 			continue
 		}

@@ -1,4 +1,4 @@
-package cli
+package lint
 
 import (
 	"context"
@@ -8,11 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/takos-dev/takos-apply/internal/lint"
-	"github.com/takos-dev/takos-apply/internal/report"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -36,31 +35,38 @@ func writeTree(t *testing.T, n int) []string {
 			t.Fatal(err)
 		}
 	}
-	paths, err := findManifests([]string{dir})
+	ts, err := collect([]string{dir}, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var paths []string
+	for _, t := range ts {
+		paths = append(paths, t.Path)
 	}
 	return paths
 }
 
-func pathSeq(paths []string) iter.Seq2[string, error] {
-	return func(yield func(string, error) bool) {
+func pathSeq(paths []string) iter.Seq2[Target, error] {
+	return func(yield func(Target, error) bool) {
 		for _, p := range paths {
-			if !yield(p, nil) {
+			if !yield(Target{Path: p, Root: filepath.Dir(p)}, nil) {
 				return
 			}
 		}
 	}
 }
 
+func testConfig(snippets bool) Config {
+	return Config{Limits: manifest.DefaultLimits(), Snippets: snippets}
+}
+
 func TestLintFilesEmitsInOrder(t *testing.T) {
 	paths := writeTree(t, 300)
 	missing := filepath.Join(filepath.Dir(paths[0]), "gone.yml")
 	in := append([]string{missing}, paths...)
-	lf := lintFlags{maxSize: manifest.DefaultLimits().MaxBytes}
 	var got []string
 	findings := 0
-	failures := lintFiles(context.Background(), pathSeq(in), lf, lint.Options{}, true, func(f report.File) {
+	failures := lintTargets(context.Background(), pathSeq(in), testConfig(true), func(f File) {
 		got = append(got, f.Path)
 		for _, d := range f.Diags {
 			if d.Rule == "redirect-uri-http" {
@@ -84,11 +90,10 @@ func TestLintFilesEmitsInOrder(t *testing.T) {
 
 func TestLintFilesStopsWhenCancelled(t *testing.T) {
 	// More files than the window can hold past the cancel.
-	paths := writeTree(t, 5+runtime.GOMAXPROCS(0)*lintWindow+20)
+	paths := writeTree(t, 5+runtime.GOMAXPROCS(0)*window+20)
 	ctx, cancel := context.WithCancel(context.Background())
-	lf := lintFlags{maxSize: manifest.DefaultLimits().MaxBytes}
 	emitted := 0
-	failures := lintFiles(ctx, pathSeq(paths), lf, lint.Options{}, false, func(report.File) {
+	failures := lintTargets(ctx, pathSeq(paths), testConfig(false), func(File) {
 		emitted++
 		if emitted == 5 {
 			cancel()
@@ -98,15 +103,15 @@ func TestLintFilesStopsWhenCancelled(t *testing.T) {
 		t.Errorf("failures = %v, want one context.Canceled", failures)
 	}
 	// The window lets a bounded number of files finish after the cancel.
-	if emitted > 5+runtime.GOMAXPROCS(0)*lintWindow+1 {
+	if emitted > 5+runtime.GOMAXPROCS(0)*window+1 {
 		t.Errorf("emitted %d of %d files after cancelling at 5, more than the window", emitted, len(paths))
 	}
 }
 
-// TestWalkSortedMatchesFindManifests checks the lazy walk against the
+// TestWalkSortedMatchesCollect checks the lazy walk against the
 // collect-and-sort one on names whose walk order and sorted order differ
 // ("a.b" sorts before "a/"), skipped directories and a symlinked directory.
-func TestWalkSortedMatchesFindManifests(t *testing.T) {
+func TestWalkSortedMatchesCollect(t *testing.T) {
 	root := t.TempDir()
 	for _, d := range []string{"a", "a.b", "a-b", "a/b", "a/b.c", "ab", "A", "x/vendor", "x/node_modules", ".git", "x/.takos/y", "z z"} {
 		p := filepath.Join(root, filepath.FromSlash(d), ".takos")
@@ -122,16 +127,21 @@ func TestWalkSortedMatchesFindManifests(t *testing.T) {
 	if err := os.Symlink(filepath.Join(root, "a"), filepath.Join(root, "link")); err != nil {
 		t.Fatal(err)
 	}
-	want, err := findManifests([]string{root})
+	ts, err := collect([]string{root, root}, nil) // two arguments: collected, sorted and deduplicated
 	if err != nil {
 		t.Fatal(err)
 	}
+	var want []string
+	for _, t := range ts {
+		want = append(want, t.Path)
+	}
+	slices.Sort(want)
 	var got []string
-	for p, err := range manifestPaths([]string{root}, nil) {
+	for tg, err := range Targets([]string{root}, nil) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, p)
+		got = append(got, tg.Path)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("walk order:\n%s\nwant (sorted):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -141,7 +151,7 @@ func TestWalkSortedMatchesFindManifests(t *testing.T) {
 	}
 	// Stopping early stops the walk; exclusion applies while walking.
 	n := 0
-	for range manifestPaths([]string{root}, globList{"a/**"}) {
+	for range Targets([]string{root}, patterns(t, "a/**")) {
 		n++
 		if n == 3 {
 			break
@@ -150,9 +160,20 @@ func TestWalkSortedMatchesFindManifests(t *testing.T) {
 	if n != 3 {
 		t.Errorf("early stop: got %d paths", n)
 	}
-	for p := range manifestPaths([]string{root}, globList{"a"}) {
-		if strings.HasPrefix(p, filepath.Join(root, "a")+string(filepath.Separator)) {
-			t.Errorf("--exclude a: got %s", p)
+	for tg := range Targets([]string{root}, patterns(t, "a")) {
+		if strings.HasPrefix(tg.Path, filepath.Join(root, "a")+string(filepath.Separator)) {
+			t.Errorf("--exclude a: got %s", tg.Path)
 		}
 	}
+}
+
+func patterns(t *testing.T, globs ...string) *Patterns {
+	t.Helper()
+	var p Patterns
+	for _, g := range globs {
+		if err := p.Add(g, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &p
 }
