@@ -54,13 +54,34 @@ type applyFlags struct {
 	detailed    bool
 }
 
-func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
+var planCommand = &command{
+	name:    "plan",
+	usage:   "plan [flags] [PATH]",
+	summary: "show what apply would change on the control plane (read only)",
+	help:    planHelp,
+	args:    optPath,
+	signals: signalAbandon, // only GET requests: nothing to settle
+	lints:   true,
+	setup:   func(e *env, fs *flag.FlagSet) action { return planApplySetup(e, fs, false) },
+}
+
+var applyCommand = &command{
+	name:    "apply",
+	usage:   "apply [flags] [PATH]",
+	summary: "create or update the OAuth client and export its credentials",
+	help:    applyHelp,
+	args:    optPath,
+	signals: signalWait, // a created client settles and its secret is delivered
+	lints:   true,
+	setup:   func(e *env, fs *flag.FlagSet) action { return planApplySetup(e, fs, true) },
+}
+
+func planApplySetup(e *env, fs *flag.FlagSet, apply bool) action {
 	name := "plan"
 	if apply {
 		name = "apply"
 	}
-	var f applyFlags
-	fs := cmdFlagSet(name)
+	f := &applyFlags{}
 	f.lintFlags.register(fs, e, "text", "json")
 	f.cpFlags.register(fs, e)
 	fs.StringVar(&f.clientID, "client-id", e.getenv("TAKOS_OAUTH_CLIENT_ID"),
@@ -76,29 +97,21 @@ func runPlanApply(ctx context.Context, e *env, args []string, apply bool) int {
 		fs.BoolVar(&f.rotate, "rotate-secret", false, "plan a secret rotation")
 		fs.BoolVar(&f.detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when changes are pending, 1 on any error")
 	}
-	code := planApply(ctx, e, fs, &f, name, args, apply)
-	if !apply && detailedExitcode(fs, args) {
-		return detailedCode(code)
+	return action{
+		run: func(ctx context.Context, paths []string) int { return planApply(ctx, e, fs, f, name, paths, apply) },
+		// With --detailed-exitcode even a usage error exits 1, so that 2
+		// only ever means "changes pending"; the parser sets the flag even
+		// when another argument fails.
+		exit: func(code int) int {
+			if f.detailed {
+				return detailedCode(code)
+			}
+			if code == exitChanges {
+				return ExitOK
+			}
+			return code
+		},
 	}
-	return code
-}
-
-// detailedExitcode says whether plan runs with --detailed-exitcode: from
-// the parsed flag, or, when parsing failed, from the arguments themselves,
-// so that a usage error too exits 1 and 2 always means "changes pending".
-func detailedExitcode(fs *flag.FlagSet, args []string) bool {
-	if f := fs.Lookup("detailed-exitcode"); f != nil && f.Value.String() == "true" {
-		return true
-	}
-	for _, a := range args {
-		switch a {
-		case "--":
-			return false
-		case "-detailed-exitcode", "--detailed-exitcode", "-detailed-exitcode=true", "--detailed-exitcode=true":
-			return true
-		}
-	}
-	return false
 }
 
 // detailedCode maps plan's exit codes to --detailed-exitcode's: a pending
@@ -117,20 +130,15 @@ func detailedCode(code int) int {
 // something; without --detailed-exitcode it is a success (0).
 const exitChanges = -1
 
-func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, name string, args []string, apply bool) int {
-	paths, code, ok := parseArgs(ctx, e, fs, name, args)
-	if !ok {
+func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, name string, paths []string, apply bool) int {
+	if code := f.check(e, fs, name); code >= 0 {
 		return code
 	}
-	if !f.check(e, name) || !f.env.check(e, name) {
+	if !f.env.check(e, name) {
 		return ExitUsage
 	}
 	if f.createNew && f.clientID != "" {
 		fmt.Fprintf(e.stderr, "takos-apply %s: --create-new and --client-id (or TAKOS_OAUTH_CLIENT_ID) contradict each other: a pinned client is updated, never replaced by a new one\n", name)
-		return ExitUsage
-	}
-	if len(paths) > 1 {
-		fmt.Fprintf(e.stderr, "takos-apply %s: one manifest at a time, got %d\n", name, len(paths))
 		return ExitUsage
 	}
 	if len(paths) == 1 && paths[0] == "-" {
@@ -159,29 +167,42 @@ type runner struct {
 	actions bool
 }
 
+// failf prints a failure and returns code. The cancellation of a run a
+// signal stopped is not printed: runCommand says "interrupted" once.
 func (r *runner) failf(code int, format string, args ...any) int {
+	if r.cancelled(args) {
+		return code
+	}
 	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, fmt.Sprintf(format, args...))
 	return code
 }
 
 func (r *runner) warnf(format string, args ...any) {
+	if r.cancelled(args) {
+		return
+	}
 	fmt.Fprintf(r.e.stderr, "takos-apply: warning: %s\n", fmt.Sprintf(format, args...))
 }
 
-func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
-	files, err := findManifests(paths)
-	if err != nil {
-		if errors.Is(err, errNoManifest) {
-			return r.failf(ExitUsage, "%v", err)
+// cancelled reports whether an error among args is only the end of an
+// interrupted run.
+func (r *runner) cancelled(args []any) bool {
+	for _, a := range args {
+		if err, ok := a.(error); ok && r.e.interrupted(err) {
+			return true
 		}
-		return r.failf(ExitFailure, "%v", err)
 	}
-	path := files[0]
-	src, err := readAtMost(path, r.f.limits().MaxBytes)
-	if err != nil {
-		return r.failf(ExitFailure, "reading %s: %v", path, unwrapPathError(err))
+	return false
+}
+
+func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
+	t, code, ok := r.manifest(paths)
+	if !ok {
+		return code
 	}
-	doc, diags, err := checkDocument(path, src, r.f.limits(), r.f.lintOptions(nil))
+	path := t.Path
+	cfg := r.f.lintConfig()
+	doc, diags, err := lint.Load(ctx, t, cfg)
 	if err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
@@ -209,8 +230,8 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	if disc, err := cp.Discover(ctx); err == nil && len(disc.ScopesSupported) > 0 {
 		// The server's own catalog beats the embedded one: re-lint before
 		// any write so an unsupported scope never reaches the server.
-		more := lint.Check(doc, r.f.lintOptions(disc.ScopesSupported))
-		if code, stop := r.reportFindings(doc, onlyNew(diags, more)); stop {
+		more := lint.Recheck(doc, diags, r.f.lintOptions(disc.ScopesSupported))
+		if code, stop := r.reportFindings(doc, more); stop {
 			return code
 		}
 	} else if err != nil && !controlplane.IsNotFound(err) {
@@ -250,7 +271,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 	// refuses to create.
 	r.reportRename(ctx, doc, plan, sinks, !apply || plan.Refusal() != nil)
 	if !apply {
-		if err := report.WritePlanEnv(r.e.stdout, r.f.format, plan, envPlan); err != nil {
+		if err := report.WritePlanEnv(r.e.stdout, r.f.format, path, plan, envPlan); err != nil {
 			return r.failf(ExitFailure, "writing plan: %v", err)
 		}
 		if r.f.detailed && (plan.Action != reconcile.ActionUnchanged || envPlan != nil && envPlan.Pending(plan.ClientID)) {
@@ -258,7 +279,7 @@ func (r *runner) run(ctx context.Context, paths []string, apply bool) int {
 		}
 		return ExitOK
 	}
-	return r.apply(ctx, st, plan, sinks, cp, envPlan)
+	return r.apply(ctx, st, path, plan, sinks, cp, envPlan)
 }
 
 // reportRename shows a likely rename in Actions beyond the plan's own text:
@@ -287,6 +308,42 @@ func (r *runner) reportRename(ctx context.Context, doc *manifest.Document, plan 
 	}
 }
 
+// manifest finds the one manifest paths name. Several are a usage error
+// that lists them: plan and apply act on one OAuth client, whose outputs
+// (client-id, OAUTH_CLIENT_ID, the dotenv entries) several apps would
+// overwrite; a monorepo plans or applies each app by its path. A file
+// beside it that Takos does not read is reported as a warning.
+func (r *runner) manifest(paths []string) (lint.Target, int, bool) {
+	found, unread, err := lint.Find(paths)
+	for _, t := range unread {
+		if len(found) > 0 {
+			d := lint.UnreadFinding(t)
+			fmt.Fprintf(r.e.stderr, "takos-apply %s: warning: %s: %s [%s]\n", r.name, t.Path, d.Message, d.Rule)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, lint.ErrNoManifest) {
+			return lint.Target{}, r.failf(ExitUsage, "%v", err), false
+		}
+		return lint.Target{}, r.failf(ExitFailure, "%v", err), false
+	}
+	if len(found) > 1 {
+		const show = 20
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s holds %d apps; %s acts on one manifest at a time, so name it:\n", paths[0], len(found), r.name)
+		for i, t := range found {
+			if i == show {
+				fmt.Fprintf(&b, "  … and %d more\n", len(found)-show)
+				break
+			}
+			fmt.Fprintf(&b, "  takos-apply %s %s\n", r.name, t.Path)
+		}
+		b.WriteString("(lint checks them all: takos-apply lint " + paths[0] + ")")
+		return lint.Target{}, r.failf(ExitUsage, "%s", b.String()), false
+	}
+	return found[0], ExitOK, true
+}
+
 // reportFindings prints lint findings, as annotations (workflow commands on
 // stdout, which the runner consumes) in Actions and as text on stderr
 // elsewhere, so they never mix with the plan a program reads from stdout;
@@ -296,7 +353,7 @@ func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, b
 		return ExitOK, false
 	}
 	files := []report.File{{Path: doc.Path, Doc: doc, Diags: diags}}
-	code := findingsExit(files, r.f.strict)
+	code := summaryExit(report.Summarize(files), r.f.strict)
 	var err error
 	switch {
 	case r.f.format == "json" && code != ExitOK:
@@ -323,21 +380,6 @@ func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, b
 		return code, true
 	}
 	return ExitOK, false
-}
-
-// onlyNew returns the findings of b that a does not already contain.
-func onlyNew(a, b diag.List) diag.List {
-	seen := map[diag.Diagnostic]bool{}
-	for _, d := range a {
-		seen[d] = true
-	}
-	var out diag.List
-	for _, d := range b {
-		if !seen[d] {
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 // missingControlPlane returns the usage error of a run that has no
@@ -372,7 +414,10 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	tokenHTTP := httpx.NewClient(httpx.Options{Timeout: r.f.timeout, UserAgent: ua, RetryPOST: true})
 	cfg := r.f.auth.config(r.e, r.f.controlPlane, tokenHTTP)
 	// One RFC 8414 fetch per run, shared by token exchange (token_endpoint)
-	// and the scope lint (scopes_supported), sent without the bearer.
+	// and the scope lint (scopes_supported), sent without the bearer. Its
+	// cache is made once, for the control plane's origin, when that is
+	// first known: from --control-plane before authenticating (an exchange
+	// may need the token_endpoint), else from the apiUrl auth has read.
 	var meta *oauthmeta.Cache
 	if u, err := httpx.CheckURL(r.f.controlPlane); err == nil {
 		meta = oauthmeta.NewCache(tokenHTTP, httpx.Origin(u))
@@ -382,10 +427,7 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	if err != nil {
 		return nil, r.failf(ExitFailure, "%v", err)
 	}
-	base := r.f.controlPlane
-	if base == "" {
-		base = res.APIURL
-	}
+	base := cmp.Or(r.f.controlPlane, res.APIURL)
 	if base == "" {
 		return nil, r.failf(ExitUsage, "no control plane URL: pass --control-plane URL or set TAKOS_API_URL")
 	}
@@ -393,13 +435,10 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	if err != nil {
 		return nil, r.failf(ExitUsage, "%v", err)
 	}
-	// newControlPlane has checked base.
-	origin := base
-	if u, err := httpx.CheckURL(base); err == nil {
-		origin = httpx.Origin(u)
-	}
-	if meta == nil || meta.Base() != origin {
-		meta = oauthmeta.NewCache(tokenHTTP, origin)
+	if meta == nil {
+		// base is apiUrl, which newControlPlane has checked.
+		u, _ := httpx.CheckURL(base)
+		meta = oauthmeta.NewCache(tokenHTTP, httpx.Origin(u))
 	}
 	return cp.WithMetadata(meta), ExitOK
 }
@@ -434,7 +473,7 @@ func (r *runner) sinks(autoEnv bool, extra ...export.Sink) *export.Multi {
 // reconcile.Apply create or update the client (delivering a new secret to
 // the sinks, and withdrawing it again should its client lose a race), then
 // publish the non-secret results.
-func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sinks *export.Multi, cp *controlplane.Client, envPlan *appenv.Plan) int {
+func (r *runner) apply(ctx context.Context, st *store, path string, plan reconcile.Plan, sinks *export.Multi, cp *controlplane.Client, envPlan *appenv.Plan) int {
 	if err := plan.Refusal(); err != nil {
 		return r.failf(ExitFailure, "%v", err)
 	}
@@ -505,7 +544,7 @@ func (r *runner) apply(ctx context.Context, st *store, plan reconcile.Plan, sink
 	if envPlan != nil {
 		link = envPlan.App.Link
 	}
-	if err := report.WriteResultEnv(r.e.stdout, r.f.format, res, envRes, link); err != nil {
+	if err := report.WriteResultEnv(r.e.stdout, r.f.format, path, res, envRes, link); err != nil {
 		return r.failf(ExitFailure, "writing result: %v", err)
 	}
 	if envErr != nil {

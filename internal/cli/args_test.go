@@ -41,12 +41,13 @@ func testFlagSet() (*flag.FlagSet, *string, *bool) {
 	return fs, format, strict
 }
 
-func TestParseInterleaved(t *testing.T) {
+func TestParseArgs(t *testing.T) {
 	tests := []struct {
 		args       []string
 		wantPos    []string
 		wantFormat string
 		wantStrict bool
+		wantHelp   bool
 		wantErr    string
 	}{
 		{args: nil, wantPos: nil, wantFormat: "text"},
@@ -64,45 +65,56 @@ func TestParseInterleaved(t *testing.T) {
 		// A flag's value is the next argument, whatever it looks like.
 		{args: []string{"--format", "-"}, wantPos: nil, wantFormat: "-"},
 		{args: []string{"--format", "--"}, wantPos: nil, wantFormat: "--"},
-		{args: []string{"--format"}, wantErr: "flag needs an argument: -format"},
-		{args: []string{"-x.yml"}, wantErr: "flag provided but not defined: -x.yml"},
+		{args: []string{"--format"}, wantErr: "flag --format needs a value"},
+		{args: []string{"-x.yml"}, wantErr: "unknown flag -x.yml"},
+		{args: []string{"--formt", "json"}, wantErr: "unknown flag --formt; did you mean --format?"},
+		{args: []string{"--strict=maybe"}, wantErr: `invalid value "maybe" for --strict: write true or false`},
 		{args: []string{"---format", "json"}, wantErr: "bad flag syntax: ---format"},
-		{args: []string{"a", "-h"}, wantErr: flag.ErrHelp.Error()},
+		{args: []string{"a", "-h"}, wantPos: []string{"a"}, wantFormat: "text", wantHelp: true},
+		{args: []string{"--help", "--format", "json"}, wantFormat: "json", wantHelp: true},
+		// After an error the other flags are still set (plan
+		// --detailed-exitcode maps a usage error), and the first error
+		// is the one reported.
+		{args: []string{"--bogus", "--strict", "--nope"}, wantStrict: true, wantFormat: "text", wantErr: "unknown flag --bogus"},
 	}
 	for _, tc := range tests {
 		name := strings.Join(tc.args, " ")
 		t.Run(name, func(t *testing.T) {
 			fs, format, strict := testFlagSet()
 			type result struct {
-				pos []string
-				err error
+				pos  []string
+				help bool
+				err  error
 			}
-			got := within(t, "parseInterleaved("+name+")", func() result {
-				pos, err := parseInterleaved(context.Background(), fs, tc.args)
-				return result{pos, err}
+			got := within(t, "parseArgs("+name+")", func() result {
+				pos, help, err := parseArgs(context.Background(), fs, tc.args)
+				return result{pos, help, err}
 			})
 			if tc.wantErr != "" {
 				if got.err == nil || got.err.Error() != tc.wantErr {
 					t.Fatalf("error = %v, want %q", got.err, tc.wantErr)
+				}
+				if *strict != tc.wantStrict {
+					t.Errorf("strict %v after the error, want %v", *strict, tc.wantStrict)
 				}
 				return
 			}
 			if got.err != nil {
 				t.Fatalf("unexpected error %v", got.err)
 			}
-			if !slices.Equal(got.pos, tc.wantPos) || *format != tc.wantFormat || *strict != tc.wantStrict {
-				t.Errorf("got paths %q format %q strict %v, want %q %q %v", got.pos, *format, *strict, tc.wantPos, tc.wantFormat, tc.wantStrict)
+			if !slices.Equal(got.pos, tc.wantPos) || *format != tc.wantFormat || *strict != tc.wantStrict || got.help != tc.wantHelp {
+				t.Errorf("got paths %q format %q strict %v help %v, want %q %q %v %v", got.pos, *format, *strict, got.help, tc.wantPos, tc.wantFormat, tc.wantStrict, tc.wantHelp)
 			}
 		})
 	}
 }
 
-func TestParseInterleavedCanceled(t *testing.T) {
+func TestParseArgsCanceled(t *testing.T) {
 	fs, _, _ := testFlagSet()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := within(t, "parseInterleaved", func() error {
-		_, err := parseInterleaved(ctx, fs, []string{"a", "-", "b"})
+	err := within(t, "parseArgs", func() error {
+		_, _, err := parseArgs(ctx, fs, []string{"a", "-", "b"})
 		return err
 	})
 	if !errors.Is(err, context.Canceled) {
@@ -110,10 +122,10 @@ func TestParseInterleavedCanceled(t *testing.T) {
 	}
 }
 
-// FuzzParseInterleaved feeds argument lists (NUL-separated in the corpus) to the
+// FuzzParseArgs feeds argument lists (NUL-separated in the corpus) to the
 // parser: it must return, every argument must come back as exactly one of
 // a path, a flag or a flag's value, and paths keep their order.
-func FuzzParseInterleaved(f *testing.F) {
+func FuzzParseArgs(f *testing.F) {
 	for _, s := range []string{"", "-", "-\x00-", "x.yml\x00-", "--\x00-x.yml", "--format\x00-", "-\x00--format\x00json",
 		"--format", "---x", "--=x", "-=", "a\x00--strict\x00b\x00--\x00--strict", "-h", "--format=json\x00-"} {
 		f.Add(s)
@@ -131,8 +143,8 @@ func FuzzParseInterleaved(f *testing.F) {
 			pos []string
 			err error
 		}
-		got := within(t, "parseInterleaved", func() result {
-			pos, err := parseInterleaved(context.Background(), fs, args)
+		got := within(t, "parseArgs", func() result {
+			pos, _, err := parseArgs(context.Background(), fs, args)
 			return result{pos, err}
 		})
 		if got.err != nil {

@@ -67,29 +67,27 @@ func (a *authFlags) config(e *env, controlPlane string, hc *http.Client) auth.Co
 	}
 }
 
-// runAuth implements "auth debug": which mode was chosen and why, the
+var authCommand = &command{name: "auth", usage: "auth debug [flags]"} // a group: its one subcommand
+
+var authDebugCommand = &command{
+	name:    "auth debug",
+	usage:   "auth debug [flags]",
+	summary: "show how takos-apply authenticates, without printing tokens",
+	help:    authDebugHelp,
+	signals: signalAbandon,
+	setup: func(e *env, fs *flag.FlagSet) action {
+		var c cpFlags
+		c.register(fs, e)
+		return action{run: func(ctx context.Context, _ []string) int { return runAuthDebug(ctx, e, c) }}
+	},
+}
+
+// runAuthDebug implements "auth debug": which mode was chosen and why, the
 // GitHub token's non-secret claims and the issued token's type, scopes and
 // expiry, then whether the control plane accepts the token (one GET of the
 // OAuth client list, the request plan and apply start with). It never
 // prints a token.
-func runAuth(ctx context.Context, e *env, args []string) int {
-	var c cpFlags
-	fs := cmdFlagSet("auth debug")
-	c.register(fs, e)
-	if len(args) > 0 {
-		switch args[0] {
-		case "-h", "-help", "--help", "help":
-			writeHelp(e.stdout, fs, "auth")
-			return ExitOK
-		}
-	}
-	if len(args) == 0 || args[0] != "debug" {
-		fmt.Fprintln(e.stderr, "takos-apply auth: the only subcommand is debug\nUsage: takos-apply auth debug [flags]\nRun 'takos-apply auth debug -h' for help.")
-		return ExitUsage
-	}
-	if code, ok := parseNoArgs(ctx, e, fs, "auth debug", args[1:]); !ok {
-		return code
-	}
+func runAuthDebug(ctx context.Context, e *env, c cpFlags) int {
 	if !c.auth.check(e, "auth debug") {
 		return ExitUsage
 	}

@@ -65,8 +65,11 @@ func TestBrokerExitCodes(t *testing.T) {
 		{"serve with a broken policy", token, []string{"broker", "--policy", bad, "--control-plane", "https://takos.example"}, 1, "does not start with a broken policy"},
 		{"serve without a public URL off loopback", token, []string{"broker", "--policy", good, "--control-plane", "https://takos.example", "--listen", "0.0.0.0:0"}, 2, "no public URL"},
 		{"serve with a plain-http control plane", token, []string{"broker", "--policy", good, "--control-plane", "http://takos.example", "--listen", "127.0.0.1:0"}, 2, "https"},
-		{"serve with an unknown flag", token, []string{"broker", "--nope"}, 2, "flag provided but not defined"},
-		{"help", nil, []string{"broker", "-h"}, 0, "takos-apply broker check --policy FILE"},
+		{"serve with an unknown flag", token, []string{"broker", "--nope"}, 2, "unknown flag --nope"},
+		{"check with an unknown flag", nil, []string{"broker", "check", "--polcy", good}, 2, "unknown flag --polcy; did you mean --policy?"},
+		{"unknown subcommand", token, []string{"broker", "chekc"}, 2, `unknown subcommand "chekc"; did you mean "check"?`},
+		{"schema -h", nil, []string{"broker", "schema", "-h"}, 0, ""},
+		{"check -h", nil, []string{"broker", "check", "-h"}, 0, ""},
 		{"serve with an argument", token, []string{"broker", "--policy", good, "extra"}, 2, "unexpected argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,13 +94,13 @@ func TestBrokerFlagsDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := run(t, nil, "broker", "-h")
+	code, stdout, _ := run(t, nil, "broker", "-h")
 	if code != 0 {
 		t.Fatalf("broker -h = %d", code)
 	}
 	n := 0
-	for _, line := range strings.Split(stderr, "\n") {
-		name, ok := strings.CutPrefix(strings.TrimSpace(line), "-")
+	for _, line := range strings.Split(stdout, "\n") {
+		name, ok := strings.CutPrefix(strings.TrimSpace(line), "--")
 		if !ok {
 			continue
 		}
@@ -109,6 +112,6 @@ func TestBrokerFlagsDocumented(t *testing.T) {
 		}
 	}
 	if n < 10 {
-		t.Errorf("found %d flags in broker -h, want the full set:\n%s", n, stderr)
+		t.Errorf("found %d flags in broker -h, want the full set:\n%s", n, stdout)
 	}
 }

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,8 +22,8 @@ func TestMain(m *testing.M) {
 			// What main does: the process is the test's binary here, and
 			// SIGINT/SIGTERM cancel the context (the broker shuts down
 			// gracefully on it).
+			ctx, stop := NotifyContext(context.Background())
 			PrepareProcess(os.Args[1:], os.Getenv)
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			code := Run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 			stop()
 			os.Exit(code)

@@ -24,6 +24,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/controlplane"
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/export"
+	"github.com/takos-dev/takos-apply/internal/lint"
 	"github.com/takos-dev/takos-apply/internal/reconcile"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
@@ -103,6 +104,24 @@ func (f *devFlags) register(fs *flag.FlagSet, e *env) {
 	fs.BoolVar(&f.noClient, "no-client", false, "serve the control plane without registering the manifest's client (to try plan and apply against it)")
 }
 
+var devCommand = &command{
+	name:        "dev",
+	usage:       "dev [flags] [PATH] [-- COMMAND ARGS...]",
+	summary:     "run a local Takos control plane and OAuth server for the manifest",
+	help:        devHelp,
+	args:        optPath,
+	runsCommand: true,
+	// dev stops by itself: it passes signals on to COMMAND and exits with
+	// its code, or says "stopped" (exit 0).
+	signals: signalServe,
+	lints:   true,
+	setup: func(e *env, fs *flag.FlagSet) action {
+		f := &devFlags{}
+		f.register(fs, e)
+		return action{run: func(ctx context.Context, args []string) int { return runDev(ctx, e, fs, f, args) }}
+	},
+}
+
 // splitCommand cuts args at the first "--": the dev server's own
 // arguments, then the command to run.
 func splitCommand(args []string) (own, command []string) {
@@ -114,22 +133,13 @@ func splitCommand(args []string) (own, command []string) {
 	return args, nil
 }
 
-func runDev(ctx context.Context, e *env, args []string) int {
-	own, command := splitCommand(args)
-	var f devFlags
-	fs := cmdFlagSet("dev")
-	f.register(fs, e)
-	paths, code, ok := parseArgs(ctx, e, fs, "dev", own)
-	if !ok {
+func runDev(ctx context.Context, e *env, fs *flag.FlagSet, fp *devFlags, args []string) int {
+	paths, command := splitCommand(args)
+	if code := fp.check(e, fs, "dev"); code >= 0 {
 		return code
 	}
-	if !f.check(e, "dev") {
-		return ExitUsage
-	}
+	f := *fp
 	switch {
-	case len(paths) > 1:
-		fmt.Fprintf(e.stderr, "takos-apply dev: one manifest at a time, got %d (the command to run goes after --)\n", len(paths))
-		return ExitUsage
 	case f.noClient && len(paths) > 0:
 		fmt.Fprintf(e.stderr, "takos-apply dev: --no-client reads no manifest; drop %s\n", paths[0])
 		return ExitUsage
@@ -145,7 +155,7 @@ func runDev(ctx context.Context, e *env, args []string) int {
 		return ExitUsage
 	}
 	d := &devRun{e: e, f: f, out: &lockedWriter{w: e.stderr}}
-	d.r = &runner{e: &env{getenv: e.getenv, stdin: e.stdin, stdout: e.stdout, stderr: d.out, actions: e.actions, secrets: e.secrets, masker: e.masker},
+	d.r = &runner{e: &env{getenv: e.getenv, stdin: e.stdin, stdout: e.stdout, stderr: d.out, actions: e.actions, secrets: e.secrets, masker: e.masker, ctx: e.ctx},
 		name: "dev", actions: e.actions}
 	d.r.f.lintFlags = f.lintFlags
 	return d.run(ctx, paths, command)
@@ -204,6 +214,7 @@ type devRun struct {
 
 	requestLog gatedWriter
 
+	target   lint.Target
 	path     string
 	src      []byte
 	clientID string // the manifest's client, pinned after the first registration
@@ -218,20 +229,18 @@ func (d *devRun) failf(code int, format string, args ...any) int {
 func (d *devRun) run(ctx context.Context, paths []string, command []string) int {
 	var doc *manifest.Document
 	if !d.f.noClient {
-		files, err := findManifests(paths)
-		switch {
-		case errors.Is(err, errNoManifest) && len(paths) == 0:
+		if _, _, err := lint.Find(paths); errors.Is(err, lint.ErrNoManifest) && len(paths) == 0 {
 			// Anywhere, bare "takos-apply dev" serves a control plane to
 			// plan and apply against.
 			fmt.Fprintf(d.out, "takos-apply dev: no .takos/app.yml here; serving the control plane without a client\n")
-		case errors.Is(err, errNoManifest):
-			return d.failf(ExitUsage, "%v", err)
-		case err != nil:
-			return d.failf(ExitFailure, "%v", err)
-		default:
-			d.path = files[0]
-			var code int
-			var ok bool
+		} else {
+			// One manifest, as plan and apply take it (several are a usage
+			// error that lists them).
+			t, code, ok := d.r.manifest(paths)
+			if !ok {
+				return code
+			}
+			d.target, d.path = t, t.Path
 			if doc, code, ok = d.lint(); !ok {
 				fmt.Fprintf(d.out, "takos-apply dev: the dev server does not start with a manifest that has errors\n")
 				return code
@@ -280,18 +289,14 @@ func (d *devRun) run(ctx context.Context, paths []string, command []string) int 
 // lint reads and lints the manifest as apply does; ok is false when it
 // has errors (they are printed) or cannot be read.
 func (d *devRun) lint() (*manifest.Document, int, bool) {
-	src, err := readAtMost(d.path, d.f.limits().MaxBytes)
-	if err != nil {
-		return nil, d.failf(ExitFailure, "reading %s: %v", d.path, unwrapPathError(err)), false
-	}
-	doc, diags, err := checkDocument(d.path, src, d.f.limits(), d.f.lintOptions(nil))
+	doc, diags, err := lint.Load(context.Background(), d.target, d.f.lintConfig())
 	if err != nil {
 		return nil, d.failf(ExitFailure, "%v", err), false
 	}
-	d.src = src
 	if code, stop := d.r.reportFindings(doc, diags); stop {
 		return nil, code, false
 	}
+	d.src = doc.Source
 	return doc, ExitOK, true
 }
 
@@ -507,10 +512,13 @@ func (d *devRun) watch(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		src, err := readAtMost(d.path, d.f.limits().MaxBytes)
+		src, refused, err := lint.ReadTarget(d.target, d.f.lintConfig().Limits.MaxBytes)
+		if err == nil && len(refused) > 0 {
+			err = errors.New(refused[0].Message)
+		}
 		if err != nil {
 			if !missing {
-				fmt.Fprintf(d.out, "takos-apply dev: reading %s: %v; the client stays as it was\n", d.path, unwrapPathError(err))
+				fmt.Fprintf(d.out, "takos-apply dev: reading %s: %v; the client stays as it was\n", d.path, err)
 			}
 			missing = true
 			continue

@@ -36,7 +36,21 @@ func TestHelp(t *testing.T) {
 			"-control-plane", "TAKOS_TOKEN", "Exit codes:"}},
 		{args: []string{"auth", "debug", "-h"}, want: []string{"Usage: takos-apply auth debug [flags]", "-control-plane", "TAKOS_AUTH"}},
 		{args: []string{"schema", "-h"}, want: []string{"Usage: takos-apply schema", "JSON Schema"}},
-		{args: []string{"help"}, want: []string{"takos-apply lint [flags] [PATH...]", "takos-apply help COMMAND"}},
+		{args: []string{"help"}, want: []string{"takos-apply lint [flags] [PATH...]", "takos-apply help COMMAND", "130 or 143 interrupted"}},
+		// Every command and subcommand: description, environment, exit
+		// codes, on stdout with exit 0; one flag style (--flag).
+		{args: []string{"broker", "-h"}, want: []string{"Usage: takos-apply broker [flags]", "takos-apply broker check --policy FILE",
+			"Subcommands:", "TAKOS_BROKER_TOKEN     required", "Environment:", "Exit codes:", "graceful shutdown", "--policy string"}},
+		{args: []string{"broker", "check", "--help"}, want: []string{"Usage: takos-apply broker check --policy FILE --claims CLAIMS.json",
+			"say which\nrule matches", "TAKOS_BROKER_POLICY", "Exit codes:", "1  no rule matches", "--claims string"}},
+		{args: []string{"broker", "schema", "-h"}, want: []string{"Usage: takos-apply broker schema", "JSON Schema of the broker's trust policy", "Exit codes:"}},
+		{args: []string{"help", "broker", "check"}, want: []string{"Usage: takos-apply broker check"}},
+		{args: []string{"version", "-h"}, want: []string{"Usage: takos-apply version", "-v", "Exit codes:"}},
+		{args: []string{"help", "auth"}, want: []string{"Usage: takos-apply auth debug [flags]"}},
+		// plan and apply take text or json: GITHUB_ACTIONS does not make
+		// github their default, and their help does not say it does.
+		{args: []string{"plan", "-h"}, env: map[string]string{"GITHUB_ACTIONS": "true"},
+			want: []string{`output format: text|json (default "text")`, "findings as annotations"}},
 	}
 	for _, tc := range tests {
 		code, out, errOut := run(t, tc.env, tc.args...)
@@ -52,6 +66,57 @@ func TestHelp(t *testing.T) {
 	if _, out, _ := run(t, map[string]string{"GITHUB_ACTIONS": "true"}, "lint", "-h"); strings.Contains(out, `sarif (default "text")`) {
 		t.Error(`lint -h in Actions shows the default "text", not the effective "github"`)
 	}
+	for _, args := range [][]string{{"plan", "-h"}, {"apply", "-h"}} {
+		if _, out, _ := run(t, nil, args...); strings.Contains(out, "makes github the default") {
+			t.Errorf("%q says GITHUB_ACTIONS makes github the default format, which %s rejects", args, args[0])
+		}
+	}
+	// One flag style: no help line lists a flag as -name.
+	for _, c := range commands {
+		if c.setup == nil {
+			continue
+		}
+		_, out, _ := run(t, nil, append(strings.Fields(c.name), "-h")...)
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "  -") && !strings.HasPrefix(line, "  --") {
+				t.Errorf("%s -h lists a flag in the single-dash style: %q", c.name, line)
+			}
+		}
+	}
+}
+
+// TestDidYouMean: a mistyped command, subcommand, flag or --format value
+// is a usage error that names the nearest valid one.
+func TestDidYouMean(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lnit"}, `unknown command "lnit"; did you mean "lint"?`},
+		{[]string{"help", "plna"}, `unknown command "plna"; did you mean "plan"?`},
+		{[]string{"auth", "debgu"}, `unknown subcommand "debgu"; did you mean "debug"?`},
+		{[]string{"lint", "--formt", "json"}, "unknown flag --formt; did you mean --format?"},
+		{[]string{"lint", "--format", "jsno"}, `unknown --format "jsno"; did you mean "json"?`},
+		{[]string{"plan", "--format", "jsn"}, `unknown --format "jsn"; did you mean "json"?`},
+		{[]string{"plan", "--format", "github"}, "in GitHub Actions the findings are annotations whatever the format"},
+		{[]string{"lint", "--color", "alway"}, `unknown --color "alway"; did you mean "always"?`},
+	} {
+		code, out, errOut := run(t, nil, tc.args...)
+		if code != 2 || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}
+
+// TestVersionFlags: -v and --version print what the version command does.
+func TestVersionFlags(t *testing.T) {
+	_, want, _ := run(t, nil, "version")
+	for _, flag := range []string{"-v", "--version", "-version"} {
+		code, out, errOut := run(t, nil, flag)
+		if code != 0 || out != want || errOut != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 0 and %q", flag, code, out, errOut, want)
+		}
+	}
 }
 
 // TestUsageErrorsOnStderr: a usage error says what is wrong on stderr,
@@ -64,7 +129,7 @@ func TestUsageErrorsOnStderr(t *testing.T) {
 		}
 	}
 	_, _, errOut := run(t, nil, "lint", "--bogus")
-	if !strings.Contains(errOut, "flag provided but not defined: -bogus") || !strings.Contains(errOut, "Run 'takos-apply lint -h' for help.") ||
+	if !strings.Contains(errOut, "unknown flag --bogus") || !strings.Contains(errOut, "Run 'takos-apply lint -h' for help.") ||
 		strings.Count(errOut, "-bogus") != 1 {
 		t.Errorf("lint --bogus: stderr %q; want the error once and the pointer to -h", errOut)
 	}

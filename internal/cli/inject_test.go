@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
 	"github.com/takos-dev/takos-apply/internal/hostiletest"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
@@ -305,5 +306,42 @@ func TestHostileManifestLint(t *testing.T) {
 		if format == "github" && !strings.Contains(stdout.String(), "::error file=") {
 			t.Errorf("lint --format github wrote no annotation:\n%s", stdout.String())
 		}
+	}
+}
+
+// TestLintHidesCredentials: a manifest line that carries a credential (a
+// PAT pasted as a scope, a JWS under an unknown key) is never printed in
+// the clear by any format or by plan, though its finding is: the snippet
+// and the message mask it by its shape, and the caret still points at the
+// column.
+func TestLintHidesCredentials(t *testing.T) {
+	const pat = "tak_pat_PASTEDbyMISTAKE0123456789abcdefABCDEF"
+	const jws = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2ln"
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.yml")
+	src := "apiVersion: takos.dev/v1alpha1\nkind: App\nmetadata:\n  name: demo\nspec:\n  version: 1.0.0\n  token: " + jws + "\n" +
+		"  oauth:\n    clientName: Demo\n    redirectUris: [https://demo.example.com/cb]\n    scopes: [" + pat + ", openid]\n"
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"text", "github", "json", "sarif"} {
+		code, out, errOut := run(t, map[string]string{"NO_COLOR": "1"}, "lint", "--format", format, path)
+		if code != ExitFindings {
+			t.Errorf("lint --format %s = %d, want 1", format, code)
+		}
+		for _, secret := range []string{pat[8:], jws[3:]} {
+			if strings.Contains(out+errOut, secret) {
+				t.Errorf("lint --format %s prints a credential:\n%s%s", format, out, errOut)
+			}
+		}
+		masked := "tak_pat_" + strings.Repeat("*", len(pat)-len("tak_pat_"))
+		if format == "text" && !strings.Contains(out, " 11 |     scopes: ["+masked+", openid]\n    |              ^") {
+			t.Errorf("lint text snippet is not masked in place:\n%s", out)
+		}
+	}
+	cp := devservertest.New(t)
+	_, out, errOut := run(t, map[string]string{"TAKOS_API_URL": cp.URL, "TAKOS_TOKEN": cp.Token}, "plan", path)
+	if strings.Contains(out+errOut, pat[8:]) || strings.Contains(out+errOut, jws[3:]) || !strings.Contains(errOut, "scope-unknown") {
+		t.Errorf("plan shows a credential, or not the finding:\n%s%s", out, errOut)
 	}
 }

@@ -1,41 +1,19 @@
 package cli
 
 import (
-	"runtime/debug"
-
+	"github.com/takos-dev/takos-apply/internal/lint"
 	"github.com/takos-dev/takos-apply/schema"
 )
 
-// PrepareProcess tunes the process for the command in args: the garbage
-// collector (see tuneGC) and a background compile of the embedded schema
-// for the commands that lint. It changes process-wide state, so Run never
-// calls it: main does, once, before Run (and the test binary's takos-apply
-// shim does the same), while in-process tests and other callers of Run keep
-// their own settings.
+// PrepareProcess tunes the process for the command in args: for the
+// commands that lint, the garbage collector (lint.TuneGC) and a background
+// compile of the embedded schema. It changes process-wide state, so Run
+// never calls it: main does, once, before Run (and the test binary's
+// takos-apply shim does the same), while in-process tests and other
+// callers of Run keep their own settings.
 func PrepareProcess(args []string, getenv func(string) string) {
-	if len(args) == 0 {
-		return
-	}
-	switch args[0] {
-	case "lint", "validate", "plan", "apply":
-		tuneGC(getenv)
+	if cmd, _ := lookup(args); cmd != nil && cmd.lints {
+		lint.TuneGC(getenv)
 		schema.Preload()
 	}
-}
-
-// gcMemoryLimit bounds the heap of a lint run; see tuneGC.
-const gcMemoryLimit = 16 << 20
-
-// tuneGC replaces proportional garbage collection with a memory limit for
-// the short, allocation-heavy commands: a one-file lint then never collects
-// (about 1 ms of its 12 ms budget), and a run over thousands of files
-// collects only near the limit, which keeps peak RSS under 25 MiB while
-// doing a fraction of the collections (measured with scripts/bench.sh).
-// GOGC or GOMEMLIMIT in the environment win.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	debug.SetGCPercent(-1)
-	debug.SetMemoryLimit(gcMemoryLimit)
 }

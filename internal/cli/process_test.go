@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/takos-dev/takos-apply/internal/lint"
 )
 
 // TestRunLeavesProcessAlone checks that Run changes no process-wide
@@ -41,8 +43,8 @@ func TestRunLeavesProcessAlone(t *testing.T) {
 	if got := debug.SetGCPercent(123); got != -1 {
 		t.Errorf("after PrepareProcess(lint), GC percent = %d, want -1", got)
 	}
-	if got := debug.SetMemoryLimit(-1); got != gcMemoryLimit {
-		t.Errorf("after PrepareProcess(lint), memory limit = %d, want %d", got, gcMemoryLimit)
+	if got := debug.SetMemoryLimit(-1); got != lint.GCMemoryLimit {
+		t.Errorf("after PrepareProcess(lint), memory limit = %d, want %d", got, lint.GCMemoryLimit)
 	}
 	debug.SetMemoryLimit(math.MaxInt64)
 	PrepareProcess([]string{"lint", p}, func(k string) string {

@@ -19,22 +19,46 @@ import (
 // catalogue that lint, SARIF and the README's rule tables read
 // (lint.Catalog): nothing here describes a rule of its own.
 
-var rulesHelp = help{
-	synopsis: "rules [--format text|json]",
-	description: `List every rule a lint can report: its ID, its severity in production and in
+var rulesCommand = &command{
+	name:    "rules",
+	usage:   "rules [--format text|json]",
+	summary: "list every lint rule with its severity",
+	help: help{
+		description: `List every rule a lint can report: its ID, its severity in production and in
 development (--env), and what it finds. "takos-apply explain RULE" describes
 one rule; "--disable RULE" and "# takos-apply:ignore RULE" silence one.
 `,
-	exitCodes: "Exit codes: 0 printed, 2 usage error.\n",
+		exitCodes: "Exit codes: 0 printed, 2 usage error.\n",
+	},
+	signals: signalAbandon,
+	setup: func(e *env, fs *flag.FlagSet) action {
+		format := catalogFlags(fs)
+		return action{run: func(context.Context, []string) int {
+			if !checkCatalogFormat(e, "rules", *format) {
+				return ExitUsage
+			}
+			return writeRules(e, "rules", *format, lint.Catalog().Rules(), true)
+		}}
+	},
 }
 
-var explainHelp = help{
-	synopsis: "explain [--format text|json] RULE...",
-	description: `Describe a rule: its severity in production and in development (--env),
+var explainCommand = &command{
+	name:    "explain",
+	usage:   "explain [--format text|json] RULE...",
+	summary: "describe a rule: severity, what it finds, docs",
+	help: help{
+		description: `Describe a rule: its severity in production and in development (--env),
 what it finds, the public source it follows, its security score and where the
 README documents it. "takos-apply rules" lists every rule ID.
 `,
-	exitCodes: "Exit codes: 0 printed, 2 usage error or an unknown rule (with the closest rule ID).\n",
+		exitCodes: "Exit codes: 0 printed, 2 usage error or an unknown rule (with the closest rule ID).\n",
+	},
+	args:    anyPaths, // rule IDs
+	signals: signalAbandon,
+	setup: func(e *env, fs *flag.FlagSet) action {
+		format := catalogFlags(fs)
+		return action{run: func(_ context.Context, ids []string) int { return runExplain(e, *format, ids) }}
+	},
 }
 
 // catalogFormats are the values of --format for rules and explain.
@@ -48,36 +72,17 @@ func catalogFlags(fs *flag.FlagSet) *string {
 // checkCatalogFormat reports an unknown --format as a usage error.
 func checkCatalogFormat(e *env, cmd, format string) bool {
 	if !slices.Contains(catalogFormats, format) {
-		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q; use %s\n", cmd, format, strings.Join(catalogFormats, ", "))
+		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q%s; use %s\n", cmd, format, didYouMean(format, catalogFormats), strings.Join(catalogFormats, ", "))
 		return false
 	}
 	return true
 }
 
-// runRules prints the whole catalogue, sorted by rule ID.
-func runRules(ctx context.Context, e *env, args []string) int {
-	fs := cmdFlagSet("rules")
-	format := catalogFlags(fs)
-	if code, ok := parseNoArgs(ctx, e, fs, "rules", args); !ok {
-		return code
-	}
-	if !checkCatalogFormat(e, "rules", *format) {
-		return ExitUsage
-	}
-	return writeRules(e, "rules", *format, lint.Catalog().Rules(), true)
-}
-
 // runExplain prints the rules named on the command line, in that order.
 // An unknown ID is a usage error that names the closest rule, and nothing
 // is printed then.
-func runExplain(ctx context.Context, e *env, args []string) int {
-	fs := cmdFlagSet("explain")
-	format := catalogFlags(fs)
-	ids, code, ok := parseArgs(ctx, e, fs, "explain", args)
-	if !ok {
-		return code
-	}
-	if !checkCatalogFormat(e, "explain", *format) {
+func runExplain(e *env, format string, ids []string) int {
+	if !checkCatalogFormat(e, "explain", format) {
 		return ExitUsage
 	}
 	if len(ids) == 0 {
@@ -98,7 +103,7 @@ func runExplain(ctx context.Context, e *env, args []string) int {
 		}
 		rules = append(rules, r)
 	}
-	return writeRules(e, "explain", *format, rules, false)
+	return writeRules(e, "explain", format, rules, false)
 }
 
 // ruleJSON is one rule in --format json. Summary keeps its Markdown code

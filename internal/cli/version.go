@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -83,14 +84,21 @@ func buildInfo() build {
 	return b
 }
 
+var versionCommand = &command{
+	name:    "version",
+	usage:   "version",
+	summary: "print the version (also -v, --version)",
+	help:    versionHelp,
+	signals: signalAbandon,
+	setup: func(e *env, _ *flag.FlagSet) action {
+		return action{run: func(context.Context, []string) int { return runVersion(e) }}
+	},
+}
+
 // runVersion prints the version on the first line (what scripts compare)
 // and then how this binary came to be, as `actionlint -version` does: a
 // bug report then says which source and toolchain it is about.
-func runVersion(ctx context.Context, e *env, args []string) int {
-	fs := cmdFlagSet("version")
-	if code, ok := parseNoArgs(ctx, e, fs, "version", args); !ok {
-		return code
-	}
+func runVersion(e *env) int {
 	b := buildInfo()
 	fmt.Fprintf(e.stdout, "takos-apply %s\ncommit: %s\nbuilt with: %s %s\ninstalled: %s\n",
 		b.Version, b.Commit, b.GoVersion, b.Platform, b.Installed)

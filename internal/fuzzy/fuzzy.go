@@ -30,3 +30,16 @@ func Distance(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// Closest returns the candidate nearest to word, for a "did you mean"
+// hint: the first of the nearest within half of word's length (at least
+// 1), or "" when none is that close. An exact match is returned as is.
+func Closest(word string, candidates []string) string {
+	best, bestDist := "", max(1, len([]rune(word))/2)+1
+	for _, c := range candidates {
+		if d := Distance(word, c); d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	return best
+}

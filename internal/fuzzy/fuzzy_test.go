@@ -28,3 +28,20 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestClosest(t *testing.T) {
+	cmds := []string{"lint", "plan", "apply", "auth", "broker", "schema", "version"}
+	for _, tc := range []struct{ word, want string }{
+		{"lnit", "lint"}, {"plna", "plan"}, {"aply", "apply"}, {"lint", "lint"},
+		{"x", ""}, {"frobnicate", ""}, {"", ""}, {"brokr", "broker"},
+		{"jsn", "json"}, {"yaml", ""},
+	} {
+		cands := cmds
+		if tc.word == "jsn" || tc.word == "yaml" {
+			cands = []string{"text", "json", "github", "sarif"}
+		}
+		if got := Closest(tc.word, cands); got != tc.want {
+			t.Errorf("Closest(%q) = %q, want %q", tc.word, got, tc.want)
+		}
+	}
+}

@@ -61,9 +61,9 @@ func planClientID(p reconcile.Plan) string {
 }
 
 // WritePlanEnv is WritePlan with the env part of env (nil: none).
-func WritePlanEnv(w io.Writer, format string, p reconcile.Plan, env *appenv.Plan) error {
+func WritePlanEnv(w io.Writer, format, path string, p reconcile.Plan, env *appenv.Plan) error {
 	if env == nil {
-		return WritePlan(w, format, p)
+		return WritePlan(w, format, path, p)
 	}
 	id := planClientID(p)
 	issues := id == ""
@@ -84,9 +84,9 @@ func WritePlanEnv(w io.Writer, format string, p reconcile.Plan, env *appenv.Plan
 		for _, r := range env.Retiring {
 			j.Retiring = append(j.Retiring, jsonRetiring{ClientID: r.ID, ReplacedBy: r.ReplacedBy, WaitsFor: pendingFor(env, id)})
 		}
-		return writeJSONDoc(w, jsonResultEnv{jsonResult{Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes)}, j})
+		return writeJSONDoc(w, jsonResultEnv{jsonResult{Manifest: path, Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes)}, j})
 	}
-	if err := WritePlan(w, format, p); err != nil {
+	if err := WritePlan(w, format, path, p); err != nil {
 		return err
 	}
 	return writeEnvLines(w, "Env", env.Describe(id, issues))
@@ -129,9 +129,9 @@ func writeEnvLines(w io.Writer, head string, lines []string) error {
 }
 
 // WriteResultEnv is WriteResult with what the env part of the run did.
-func WriteResultEnv(w io.Writer, format string, res reconcile.Result, env *appenv.Result, link bool) error {
+func WriteResultEnv(w io.Writer, format, path string, res reconcile.Result, env *appenv.Result, link bool) error {
 	if env == nil {
-		return WriteResult(w, format, res)
+		return WriteResult(w, format, path, res)
 	}
 	if format == "json" {
 		j := &jsonEnv{SpaceID: env.Space.ID, Names: []string{env.Names.ID, env.Names.Secret}, Link: link, Workers: []jsonEnvWorker{},
@@ -142,9 +142,9 @@ func WriteResultEnv(w io.Writer, format string, res reconcile.Result, env *appen
 		for _, wt := range env.Waiting {
 			j.Retiring = append(j.Retiring, jsonRetiring{ClientID: wt.ClientID, ReplacedBy: env.ClientID, WaitsFor: wt.Workers})
 		}
-		return writeJSONDoc(w, jsonResultEnv{jsonResult{Action: res.Action, ClientID: res.ClientID, Changes: jsonChanges(res.Changes)}, j})
+		return writeJSONDoc(w, jsonResultEnv{jsonResult{Manifest: path, Action: res.Action, ClientID: res.ClientID, Changes: jsonChanges(res.Changes)}, j})
 	}
-	if err := WriteResult(w, format, res); err != nil {
+	if err := WriteResult(w, format, path, res); err != nil {
 		return err
 	}
 	return writeEnvLines(w, "Env", EnvResultLines(env, link))

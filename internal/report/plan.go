@@ -21,15 +21,18 @@ import (
 // workflow commands; displayValue keeps each value on its line; names are
 // Go-quoted; client ids are checked where they are decoded.
 
-// WritePlan writes the plan p as text lines or, with format "json", as one
-// JSON document {"action","client_id","changes"} (and "likely_rename" when
-// the plan found one). Text shows the fields by their manifest names
-// (redirectUris); JSON keeps its stable field names (redirect_uris).
-func WritePlan(w io.Writer, format string, p reconcile.Plan) error {
+// WritePlan writes the plan p for the manifest at path as text lines
+// ("Manifest: PATH", then the plan) or, with format "json", as one JSON
+// document {"manifest","action","client_id","changes"} (and
+// "likely_rename" when the plan found one). Text shows the fields by their
+// manifest names (redirectUris); JSON keeps its stable field names
+// (redirect_uris).
+func WritePlan(w io.Writer, format, path string, p reconcile.Plan) error {
 	if format == "json" {
-		return writeJSONDoc(w, jsonResult{Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes), Rename: jsonRenameOf(p.Rename)})
+		return writeJSONDoc(w, jsonResult{Manifest: path, Action: string(p.Action), ClientID: p.ClientID, Changes: jsonChanges(p.Changes), Rename: jsonRenameOf(p.Rename)})
 	}
 	var b strings.Builder
+	fmt.Fprintf(&b, "Manifest: %s\n", displayText(path))
 	name := safetext.Quote(p.Desired.Name, maxNameRunes)
 	switch p.Action {
 	case reconcile.ActionCreate:
@@ -47,13 +50,14 @@ func WritePlan(w io.Writer, format string, p reconcile.Plan) error {
 	return err
 }
 
-// WriteResult writes what apply did, as text lines or one JSON document of
-// the same shape as WritePlan's.
-func WriteResult(w io.Writer, format string, res reconcile.Result) error {
+// WriteResult writes what apply did with the manifest at path, as text
+// lines or one JSON document of the same shape as WritePlan's.
+func WriteResult(w io.Writer, format, path string, res reconcile.Result) error {
 	if format == "json" {
-		return writeJSONDoc(w, jsonResult{Action: res.Action, ClientID: res.ClientID, Changes: jsonChanges(res.Changes)})
+		return writeJSONDoc(w, jsonResult{Manifest: path, Action: res.Action, ClientID: res.ClientID, Changes: jsonChanges(res.Changes)})
 	}
 	var b strings.Builder
+	fmt.Fprintf(&b, "Manifest: %s\n", displayText(path))
 	fmt.Fprintf(&b, "Apply: OAuth client %s %s\n", res.ClientID, res.Action)
 	writeChanges(&b, res.Changes)
 	for _, id := range res.Revoked {
@@ -144,6 +148,7 @@ type jsonChange struct {
 }
 
 type jsonResult struct {
+	Manifest string       `json:"manifest"`
 	Action   string       `json:"action"`
 	ClientID string       `json:"client_id"`
 	Changes  []jsonChange `json:"changes"`

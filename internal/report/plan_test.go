@@ -62,16 +62,16 @@ func TestPlanGolden(t *testing.T) {
 		name   string
 		render func(*bytes.Buffer) error
 	}{
-		{"plan-create.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", create) }},
-		{"plan-update.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", update) }},
-		{"plan-unchanged.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", unchanged) }},
-		{"plan-rotate.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", rotate) }},
-		{"plan-cleared.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", cleared) }},
-		{"plan-update.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", update) }},
-		{"plan-cleared.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", cleared) }},
-		{"result-created.golden", func(b *bytes.Buffer) error { return WriteResult(b, "text", created) }},
-		{"result-rotated.golden", func(b *bytes.Buffer) error { return WriteResult(b, "text", rotated) }},
-		{"result-rotated.json.golden", func(b *bytes.Buffer) error { return WriteResult(b, "json", rotated) }},
+		{"plan-create.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", create) }},
+		{"plan-update.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", update) }},
+		{"plan-unchanged.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", unchanged) }},
+		{"plan-rotate.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", rotate) }},
+		{"plan-cleared.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", cleared) }},
+		{"plan-update.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", ".takos/app.yml", update) }},
+		{"plan-cleared.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", ".takos/app.yml", cleared) }},
+		{"result-created.golden", func(b *bytes.Buffer) error { return WriteResult(b, "text", ".takos/app.yml", created) }},
+		{"result-rotated.golden", func(b *bytes.Buffer) error { return WriteResult(b, "text", ".takos/app.yml", rotated) }},
+		{"result-rotated.json.golden", func(b *bytes.Buffer) error { return WriteResult(b, "json", ".takos/app.yml", rotated) }},
 		{"summary-rotated.golden", func(b *bytes.Buffer) error {
 			_, err := b.WriteString(JobSummary(rotated, rotate))
 			return err
@@ -122,7 +122,7 @@ func assertInert(t *testing.T, out string) {
 // included (JSON escapes them), so tools see what the server holds.
 func TestPlanJSONExact(t *testing.T) {
 	var b bytes.Buffer
-	if err := WritePlan(&b, "json", reconcile.Diff(planDesired, &hostileCurrent, false)); err != nil {
+	if err := WritePlan(&b, "json", ".takos/app.yml", reconcile.Diff(planDesired, &hostileCurrent, false)); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -151,7 +151,7 @@ func TestJSONThroughStream(t *testing.T) {
 	for name, render := range map[string]func(io.Writer) error{
 		"json":  func(w io.Writer) error { return JSON(w, files) },
 		"sarif": func(w io.Writer) error { return SARIF(w, files, Options{Version: "1"}) },
-		"plan":  func(w io.Writer) error { return WritePlan(w, "json", plan) },
+		"plan":  func(w io.Writer) error { return WritePlan(w, "json", ".takos/app.yml", plan) },
 	} {
 		var direct, streamed bytes.Buffer
 		if err := render(&direct); err != nil {
