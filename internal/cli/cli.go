@@ -1,9 +1,13 @@
-// Package cli is the takos-apply command line: flag parsing, wiring of the
-// packages under internal, rendering and exit codes.
+// Package cli is the takos-apply command line: wiring, not work. It holds
+// the command table and its one argument parser (command.go), flags,
+// environment, the settings file, exit codes and the choice of sinks; the
+// work is in the packages it wires (lint.LintFiles, reconcile, auth,
+// export, report).
 //
-// It is the entry point only; its API beyond Run is not supported. Run
-// receives the process's world (arguments, environment, standard streams)
-// so that the whole CLI runs in-process in tests.
+// It is the entry point only; its API beyond Run, NotifyContext and
+// PrepareProcess is not supported. Run receives the process's world
+// (arguments, environment, standard streams) so that the whole CLI runs
+// in-process in tests.
 package cli
 
 import (

@@ -6,6 +6,13 @@
 //
 // Rules assume the schema has run: a value of the wrong type is skipped, not
 // reported again. Check never panics on a JSON-shaped value.
+//
+// The package also runs lint over files, as actionlint's LintFiles does:
+// LintFiles finds the manifests (Targets, one walker), reads each under
+// the file rules (ReadTarget: no symbolic link out of the directory being
+// linted, only regular files, never a blocking open), lints them on
+// GOMAXPROCS workers with Source (loader, schema, rules, suppressions once)
+// and emits the results in path order, streaming.
 package lint
 
 import (

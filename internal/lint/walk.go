@@ -208,13 +208,17 @@ func (w *walker) walk(dir string) error {
 	if err != nil {
 		return fmt.Errorf("searching %s: %w", dir, err)
 	}
-	var files map[string]Target // a .takos directory's targets by name
-	if filepath.Base(dir) == ".takos" {
+	takos := filepath.Base(dir) == ".takos"
+	var files takosFiles
+	if takos {
 		files = takosDir(dir, w.root, ents)
 	}
 	for _, e := range ents {
 		if !e.dir {
-			if t, ok := files[e.name]; ok && !w.fn(t) {
+			if !takos {
+				continue
+			}
+			if t, ok := files.target(e.name); ok && !w.fn(t) {
 				return errStop
 			}
 			continue
@@ -230,51 +234,70 @@ func (w *walker) walk(dir string) error {
 	return nil
 }
 
-// takosDir returns the targets of one .takos directory by name: the
-// manifest Takos reads (app.yml, else app.yaml) and the files beside it
-// that Takos does not read. ents are the directory's entries.
-func takosDir(dir, root string, ents []entry) map[string]Target {
-	var yml, yaml, json *entry
-	for i, e := range ents {
+// takosFiles are the manifest names present in one .takos directory.
+type takosFiles struct {
+	dir, root         string
+	yml, yaml, json   bool
+	ymlT, yamlT, jsnT fs.FileMode
+}
+
+// takosDir records which of the names Takos looks for dir's entries hold.
+func takosDir(dir, root string, ents []entry) takosFiles {
+	f := takosFiles{dir: dir, root: root}
+	for _, e := range ents {
 		if e.dir {
 			continue
 		}
 		switch e.name {
 		case nameYML:
-			yml = &ents[i]
+			f.yml, f.ymlT = true, e.typ
 		case nameYAML:
-			yaml = &ents[i]
+			f.yaml, f.yamlT = true, e.typ
 		case nameJSON:
-			json = &ents[i]
+			f.json, f.jsnT = true, e.typ
 		}
 	}
-	if yml == nil && yaml == nil && json == nil {
-		return nil
-	}
-	out := make(map[string]Target, 3)
-	add := func(e *entry, unread unreadKind, by *entry) {
-		t := Target{Path: filepath.Join(dir, e.name), Root: root, typ: e.typ, typed: true, unread: unread}
-		if by != nil {
-			t.by = filepath.Join(dir, by.name)
-		}
-		out[e.name] = t
-	}
-	read := cmp.Or(yml, yaml)
+	return f
+}
+
+// target is the target of the entry called name: the manifest Takos reads
+// (app.yml, else app.yaml), or a file beside it that Takos does not read.
+func (f takosFiles) target(name string) (Target, bool) {
+	t := Target{Path: filepath.Join(f.dir, name), Root: f.root, typed: true}
+	read := ""
 	switch {
-	case json != nil && read != nil:
-		add(json, shadowed, read)
-	case json != nil:
-		add(json, jsonOnly, nil)
+	case f.yml:
+		read = nameYML
+	case f.yaml:
+		read = nameYAML
 	}
-	if yaml != nil && yml != nil {
-		add(yaml, shadowed, yml)
-	} else if yaml != nil {
-		add(yaml, readable, nil)
+	switch name {
+	case nameYML:
+		if !f.yml {
+			return Target{}, false
+		}
+		t.typ = f.ymlT
+	case nameYAML:
+		if !f.yaml {
+			return Target{}, false
+		}
+		t.typ = f.yamlT
+	case nameJSON:
+		if !f.json {
+			return Target{}, false
+		}
+		t.typ = f.jsnT
+	default:
+		return Target{}, false
 	}
-	if yml != nil {
-		add(yml, readable, nil)
+	switch {
+	case name == read:
+	case read == "":
+		t.unread = jsonOnly
+	default:
+		t.unread, t.by = shadowed, filepath.Join(f.dir, read)
 	}
-	return out
+	return t, true
 }
 
 // workingTakosDir returns the targets of the working directory's .takos
@@ -294,7 +317,7 @@ func workingTakosDir() ([]Target, error) {
 	var out []Target
 	files := takosDir(".takos", ".", ents)
 	for _, e := range ents {
-		if t, ok := files[e.name]; ok && !e.dir {
+		if t, ok := files.target(e.name); ok && !e.dir {
 			t.typed = t.typed && !linked
 			out = append(out, t)
 		}
