@@ -62,9 +62,33 @@ type env struct {
 
 // interrupted reports whether err is only the end of a run a signal
 // stopped: the run then says "interrupted" once (runCommand), not the
-// cancellation of each request it had in flight.
+// cancellation of each request it had in flight. An error that also
+// carries another failure (a clean-up that failed after the cancel) is
+// not only that, and is printed.
 func (e *env) interrupted(err error) bool {
-	return err != nil && e.ctx != nil && interruption(e.ctx) != nil && errors.Is(err, context.Canceled)
+	return err != nil && e.ctx != nil && interruption(e.ctx) != nil && onlyCanceled(err)
+}
+
+// onlyCanceled reports whether every chain of err ends in
+// context.Canceled.
+func onlyCanceled(err error) bool {
+	switch u := err.(type) {
+	case nil:
+		return false
+	case interface{ Unwrap() []error }:
+		errs := u.Unwrap()
+		for _, e := range errs {
+			if !onlyCanceled(e) {
+				return false
+			}
+		}
+		return len(errs) > 0
+	case interface{ Unwrap() error }:
+		return onlyCanceled(u.Unwrap())
+	}
+	// A leaf: context.Canceled itself, or an error that says it is one
+	// (net's "operation was canceled").
+	return errors.Is(err, context.Canceled)
 }
 
 // Run executes takos-apply with args (without the program name) and returns

@@ -131,7 +131,7 @@ func dispatch(ctx context.Context, e *env, args []string) int {
 
 // runHelp is "takos-apply help [COMMAND]".
 func runHelp(e *env, topic []string) int {
-	if len(topic) == 0 {
+	if len(topic) == 0 || isHelpArg(topic[0]) {
 		fmt.Fprint(e.stdout, usage())
 		return ExitOK
 	}

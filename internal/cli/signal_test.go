@@ -182,6 +182,7 @@ func TestSignalDuringCreateSettles(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatal("apply still running after the signal")
 	}
+	t.Logf("stderr of the interrupted apply:\n%s", stderr.String())
 	if code := cmd.ProcessState.ExitCode(); code != 130 {
 		t.Errorf("exit %d, want 130\n%s%s", code, stdout.String(), stderr.String())
 	}
@@ -239,6 +240,28 @@ func TestInterruptedExitCode(t *testing.T) {
 	for sig, want := range map[os.Signal]int{syscall.SIGINT: 130, syscall.SIGTERM: 143, os.Interrupt: 130} {
 		if got := (&Interrupted{Signal: sig}).ExitCode(); got != want {
 			t.Errorf("%v: exit code %d, want %d", sig, got, want)
+		}
+	}
+}
+
+// TestOnlyCanceled: the cancellation of an interrupted run is not printed,
+// but an error that also carries another failure is.
+func TestOnlyCanceled(t *testing.T) {
+	lost := errors.New("listing clients failed: connection refused")
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{context.Canceled, true},
+		{fmt.Errorf("listing OAuth clients: %w", &net.OpError{Op: "read", Err: context.Canceled}), true},
+		{context.DeadlineExceeded, false},
+		{lost, false},
+		{fmt.Errorf("creating OAuth client failed with an unknown outcome (%w) and listing clients to check failed (%w): its secret may be lost", context.Canceled, lost), false},
+		{errors.Join(context.Canceled, fmt.Errorf("x: %w", context.Canceled)), true},
+	} {
+		if got := onlyCanceled(tc.err); got != tc.want {
+			t.Errorf("onlyCanceled(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
