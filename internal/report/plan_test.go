@@ -76,11 +76,11 @@ func TestPlanGolden(t *testing.T) {
 			_, err := b.WriteString(JobSummary(rotated, rotate))
 			return err
 		}},
-		{"plan-rename.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", rename) }},
-		{"plan-rename-create-new.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", renameNew) }},
-		{"plan-rename-two.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", renameTwo) }},
-		{"plan-rename-known.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", renameKnown) }},
-		{"plan-rename.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", rename) }},
+		{"plan-rename.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", rename) }},
+		{"plan-rename-create-new.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", renameNew) }},
+		{"plan-rename-two.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", renameTwo) }},
+		{"plan-rename-known.golden", func(b *bytes.Buffer) error { return WritePlan(b, "text", ".takos/app.yml", renameKnown) }},
+		{"plan-rename.json.golden", func(b *bytes.Buffer) error { return WritePlan(b, "json", ".takos/app.yml", rename) }},
 		{"summary-rename.golden", func(b *bytes.Buffer) error {
 			_, err := b.WriteString(RenameSummary(rename))
 			return err
@@ -197,7 +197,7 @@ func TestRenameAnnotationOnlyForLikelyRenames(t *testing.T) {
 			t.Errorf("%s plan has a rename summary %q", p.Action, s)
 		}
 		var b bytes.Buffer
-		if err := WritePlan(&b, "json", p); err != nil || strings.Contains(b.String(), "likely_rename") {
+		if err := WritePlan(&b, "json", ".takos/app.yml", p); err != nil || strings.Contains(b.String(), "likely_rename") {
 			t.Errorf("%s plan JSON = %s, %v; want no likely_rename", p.Action, b.String(), err)
 		}
 	}
