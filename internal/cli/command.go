@@ -109,6 +109,16 @@ func subcommands(group string) []*command {
 	return out
 }
 
+// subcommandWords are the names of group's subcommands without the group
+// ("debug" for "auth debug").
+func subcommandWords(group string) []string {
+	var out []string
+	for _, s := range subcommands(group) {
+		out = append(out, strings.TrimPrefix(s.name, group+" "))
+	}
+	return out
+}
+
 // dispatch runs the command args name.
 func dispatch(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
@@ -187,11 +197,7 @@ func runCommand(ctx context.Context, e *env, cmd *command, args []string) int {
 	}
 	switch {
 	case cmd.args == noArgs && len(pos) > 0:
-		if subs := subcommands(cmd.name); len(subs) > 0 && len(args) > 0 && args[0] == pos[0] {
-			var words []string
-			for _, s := range subs {
-				words = append(words, strings.TrimPrefix(s.name, cmd.name+" "))
-			}
+		if words := subcommandWords(cmd.name); len(words) > 0 && len(args) > 0 && args[0] == pos[0] {
 			return exit(usageError(e, cmd, fmt.Sprintf("unknown subcommand %q%s; the subcommands are %s",
 				pos[0], didYouMean(pos[0], words), strings.Join(words, ", "))))
 		}
@@ -241,22 +247,19 @@ func runGroup(ctx context.Context, e *env, cmd *command, args []string) int {
 		if len(subs) == 1 {
 			return runCommand(ctx, e, subs[0], []string{"-h"})
 		}
-		fmt.Fprint(e.stdout, groupUsage(cmd, subs))
+		fmt.Fprint(e.stdout, groupUsage(subs))
 		return ExitOK
 	}
-	var words []string
-	for _, s := range subs {
-		words = append(words, strings.TrimPrefix(s.name, cmd.name+" "))
-	}
+	words := subcommandWords(cmd.name)
 	msg := "missing subcommand"
 	if len(args) > 0 {
 		msg = fmt.Sprintf("unknown subcommand %q%s", args[0], didYouMean(args[0], words))
 	}
-	fmt.Fprintf(e.stderr, "takos-apply %s: %s; the subcommands are %s\n%s", cmd.name, msg, strings.Join(words, ", "), groupUsage(cmd, subs))
+	fmt.Fprintf(e.stderr, "takos-apply %s: %s; the subcommands are %s\n%s", cmd.name, msg, strings.Join(words, ", "), groupUsage(subs))
 	return ExitUsage
 }
 
-func groupUsage(cmd *command, subs []*command) string {
+func groupUsage(subs []*command) string {
 	var b strings.Builder
 	b.WriteString("Usage:\n")
 	writeCommandList(&b, subs)
