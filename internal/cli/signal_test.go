@@ -167,13 +167,15 @@ func TestSignalDuringCreateSettles(t *testing.T) {
 	cmd.Env = []string{"HOME=" + dir, "TAKOS_API_URL=" + cp.URL, "TAKOS_TOKEN=" + cp.Token}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	started := make(chan *os.Process, 1)
 	cp.Inject(devserver.Fault{Method: "POST", Path: controlplane.ClientsPath, Kind: devserver.Delay, AfterAct: func() {
-		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = (<-started).Signal(syscall.SIGINT)
 		time.Sleep(300 * time.Millisecond) // the client gives up on the reply
 	}})
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	started <- cmd.Process
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
