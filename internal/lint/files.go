@@ -152,10 +152,15 @@ func lintTargets(ctx context.Context, targets iter.Seq2[Target, error], cfg Conf
 		}
 	}()
 	var failures []error
+	stopped := false // the context's end is one failure, however many files it cut
 	for out := range pending {
 		r := <-out
 		if r.err != nil {
-			failures = append(failures, r.err)
+			isCtx := ctx.Err() != nil && errors.Is(r.err, ctx.Err())
+			if !isCtx || !stopped {
+				failures = append(failures, r.err)
+			}
+			stopped = stopped || isCtx
 			continue
 		}
 		emit(r.file)
