@@ -83,7 +83,16 @@ func (t Target) Unread() bool { return t.unread != readable }
 func Targets(paths []string, exclude *Patterns) iter.Seq2[Target, error] {
 	return func(yield func(Target, error) bool) {
 		if len(paths) == 1 {
-			if st, err := os.Stat(paths[0]); err == nil && st.IsDir() {
+			st, err := os.Stat(paths[0])
+			if err == nil && !st.IsDir() {
+				// One file (the pre-commit and deploy-step case): no second
+				// stat in collect.
+				if !exclude.Excluded(paths[0], "") {
+					yield(Target{Path: paths[0], Root: "."}, nil)
+				}
+				return
+			}
+			if err == nil {
 				found := 0
 				w := walker{root: paths[0], fn: func(t Target) bool {
 					found++
