@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -74,29 +75,24 @@ const (
 )
 
 // gate passes writes to w until it is closed; then it drops them, so that
-// an abandoned command can no longer write once Run has returned.
+// an abandoned command can no longer write once Run has returned. A write
+// costs an atomic load and an uncontended lock.
 type gate struct {
 	w      io.Writer
-	sem    chan struct{} // held during a write
-	closed chan struct{}
-	once   sync.Once
+	mu     sync.Mutex // held during a write
+	closed atomic.Bool
 }
 
-func newGate(w io.Writer) *gate {
-	return &gate{w: w, sem: make(chan struct{}, 1), closed: make(chan struct{})}
-}
+func newGate(w io.Writer) *gate { return &gate{w: w} }
 
 func (g *gate) Write(p []byte) (int, error) {
-	select {
-	case g.sem <- struct{}{}:
-	case <-g.closed:
+	if g.closed.Load() {
 		return len(p), nil
 	}
-	defer func() { <-g.sem }()
-	select {
-	case <-g.closed:
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed.Load() {
 		return len(p), nil
-	default:
 	}
 	return g.w.Write(p)
 }
@@ -108,10 +104,11 @@ const gateGrace = 200 * time.Millisecond
 // close stops further writes and waits up to gateGrace for one in
 // progress.
 func (g *gate) close() {
-	g.once.Do(func() { close(g.closed) })
-	select {
-	case g.sem <- struct{}{}:
-		<-g.sem
-	case <-time.After(gateGrace):
+	g.closed.Store(true)
+	for deadline := time.Now().Add(gateGrace); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if g.mu.TryLock() {
+			g.mu.Unlock()
+			return
+		}
 	}
 }

@@ -335,19 +335,13 @@ func workingTakosDir() ([]Target, error) {
 }
 
 // entry is one directory entry: its name, whether it is a directory (a
-// symbolic link to one is not) and its type bits.
+// symbolic link to one is not) and its type bits; key is its sort key,
+// made once: directories sort as "name/".
 type entry struct {
 	name string
+	key  string
 	dir  bool
 	typ  fs.FileMode
-}
-
-// key is the entry's sort key: directories sort as "name/".
-func (e entry) key() string {
-	if e.dir {
-		return e.name + "/"
-	}
-	return e.name
 }
 
 // readEntries returns dir's entries sorted by key. They are read in
@@ -362,7 +356,11 @@ func readEntries(dir string) ([]entry, error) {
 	for {
 		batch, err := f.ReadDir(256)
 		for _, e := range batch {
-			out = append(out, entry{name: e.Name(), dir: e.IsDir(), typ: e.Type()})
+			en := entry{name: e.Name(), key: e.Name(), dir: e.IsDir(), typ: e.Type()}
+			if en.dir {
+				en.key += "/"
+			}
+			out = append(out, en)
 		}
 		if err == io.EOF {
 			break
@@ -371,7 +369,7 @@ func readEntries(dir string) ([]entry, error) {
 			return nil, UnwrapPathError(err)
 		}
 	}
-	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.key(), b.key()) })
+	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 	return out, nil
 }
 
