@@ -58,6 +58,9 @@ type env struct {
 	// more once Run has returned (signalAbandon); rawStderr is below them.
 	gates     []*gate
 	rawStderr io.Writer
+	// abandoned: a signal ended the run while its command was still
+	// running (signalAbandon), so its streams are not flushed.
+	abandoned bool
 }
 
 // interrupted reports whether err is only the end of a run a signal
@@ -113,14 +116,19 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	og, eg := newGate(stdout), newGate(stderr)
 	secrets := &safetext.Secrets{}
 	so, se := safetext.NewStream(og).WithSecrets(secrets), safetext.NewStream(eg).WithSecrets(secrets)
-	defer so.Flush()
-	defer se.Flush()
 	e := &env{getenv: getenv, stdin: stdin, stdout: so, stderr: se, actions: actions, secrets: secrets,
 		procStdout: stdout, procStderr: stderr, ctx: ctx, gates: []*gate{og, eg}, rawStderr: stderr}
 	if actions {
 		e.masker = export.MaskerFor(so, secrets)
 	}
-	return dispatch(ctx, e, args)
+	code := dispatch(ctx, e, args)
+	if !e.abandoned {
+		// An abandoned command may still hold a Stream, blocked in a
+		// write: what it has not written is dropped with it.
+		so.Flush()
+		se.Flush()
+	}
+	return code
 }
 
 // envDefault returns getenv(name) or def when it is empty.

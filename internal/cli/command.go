@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -19,8 +20,9 @@ type command struct {
 	// name is what follows "takos-apply": "lint", "auth debug".
 	name    string
 	aliases []string
-	// usage is the synopsis after "takos-apply ": "lint [flags] [PATH...]".
-	usage string
+	// usage is the synopsis after "takos-apply ": "lint [flags] [PATH...]";
+	// short, when set, is a shorter one for the list of commands.
+	usage, short string
 	// summary is the command's line in "takos-apply help".
 	summary string
 	help    help
@@ -235,6 +237,7 @@ func runSignals(ctx context.Context, e *env, cmd *command, run func(context.Cont
 		for _, g := range e.gates {
 			g.close()
 		}
+		e.abandoned = true
 		return ExitFailure, true
 	}
 }
@@ -275,11 +278,12 @@ func writeCommandList(b *strings.Builder, cmds []*command) {
 		if c.summary == "" {
 			continue
 		}
-		if len(c.usage) <= width {
-			fmt.Fprintf(b, "  takos-apply %-*s  %s\n", width, c.usage, c.summary)
+		u := cmp.Or(c.short, c.usage)
+		if len(u) <= width {
+			fmt.Fprintf(b, "  takos-apply %-*s  %s\n", width, u, c.summary)
 			continue
 		}
-		fmt.Fprintf(b, "  takos-apply %s\n  %*s  %s\n", c.usage, width+len("takos-apply "), "", c.summary)
+		fmt.Fprintf(b, "  takos-apply %s\n  %*s  %s\n", u, width+len("takos-apply "), "", c.summary)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/lint"
-	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
@@ -63,7 +62,7 @@ func (l *lintFlags) applyConfig(e *env, flags *flag.FlagSet, cmd string) int {
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
-			fmt.Fprintln(e.stderr, safetext.RedactCredentials(safetext.Neutralize(p)))
+			fmt.Fprintln(e.stderr, p) // the Stream guards and redacts it
 		}
 		fmt.Fprintf(e.stderr, "takos-apply %s: the lint settings file %s has errors; fix it, or pass --no-config to ignore it\n", cmd, path)
 		return ExitUsage

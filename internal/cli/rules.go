@@ -22,6 +22,7 @@ import (
 var rulesCommand = &command{
 	name:    "rules",
 	usage:   "rules [--format text|json]",
+	short:   "rules [--format F]",
 	summary: "list every lint rule with its severity",
 	help: help{
 		description: `List every rule a lint can report: its ID, its severity in production and in
@@ -45,6 +46,7 @@ one rule; "--disable RULE" and "# takos-apply:ignore RULE" silence one.
 var explainCommand = &command{
 	name:    "explain",
 	usage:   "explain [--format text|json] RULE...",
+	short:   "explain RULE...",
 	summary: "describe a rule: severity, what it finds, docs",
 	help: help{
 		description: `Describe a rule: its severity in production and in development (--env),

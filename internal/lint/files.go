@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
@@ -210,8 +209,8 @@ func Load(ctx context.Context, t Target, cfg Config) (*manifest.Document, diag.L
 
 // Source is the whole lint of one file's bytes: the loader and the schema
 // (manifest.Load), then the rules (Check's), then the suppressions, once,
-// over all of them; the findings are sorted and no message carries
-// anything shaped like a credential.
+// over all of them; the findings are sorted. (A message may quote a value
+// of the file; the CLI's streams redact credentials by their shape.)
 func Source(path string, src []byte, lim manifest.Limits, opts Options) (*manifest.Document, diag.List, error) {
 	doc, diags, err := manifest.Load(path, src, lim)
 	if err != nil {
@@ -221,9 +220,6 @@ func Source(path string, src []byte, lim manifest.Limits, opts Options) (*manife
 		diags = append(diags, check(doc, opts)...)
 	}
 	diags = Suppress(doc, diags, opts.Disable)
-	for i := range diags {
-		diags[i].Message = safetext.RedactCredentials(diags[i].Message)
-	}
 	diags.Sort()
 	return doc, diags, nil
 }
@@ -238,7 +234,6 @@ func Recheck(doc *manifest.Document, seen diag.List, opts Options) diag.List {
 	}
 	var out diag.List
 	for _, d := range Check(doc, opts) {
-		d.Message = safetext.RedactCredentials(d.Message)
 		if !known[d] {
 			out = append(out, d)
 		}
