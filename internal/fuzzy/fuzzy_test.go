@@ -1,6 +1,9 @@
 package fuzzy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDistance(t *testing.T) {
 	tests := []struct {
@@ -25,6 +28,38 @@ func TestDistance(t *testing.T) {
 		}
 		if got := Distance(tc.b, tc.a); got != tc.want {
 			t.Errorf("Distance(%q, %q) = %d, want %d (symmetry)", tc.b, tc.a, got, tc.want)
+		}
+	}
+}
+
+// TestDistanceAtMost compares the banded search with the full one on every
+// pair of short words over a small alphabet (where transpositions and
+// near-misses abound) and every bound.
+func TestDistanceAtMost(t *testing.T) {
+	var words []string
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		words = append(words, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range []string{"a", "b", "é"} {
+			gen(prefix+c, n-1)
+		}
+	}
+	gen("", 5)
+	// Past the stack buffers.
+	long := strings.Repeat("ab", 20)
+	words = append(words, long, long+"a", "b"+long, strings.Repeat("ba", 20), long[:39]+"é")
+	for _, a := range words {
+		for _, b := range words {
+			want := Distance(a, b)
+			for k := -1; k <= 6; k++ {
+				got, ok := DistanceAtMost(a, b, k)
+				if ok != (want <= k) || ok && got != want {
+					t.Fatalf("DistanceAtMost(%q, %q, %d) = %d, %v; Distance = %d", a, b, k, got, ok, want)
+				}
+			}
 		}
 	}
 }
