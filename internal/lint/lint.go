@@ -9,7 +9,6 @@
 package lint
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -78,7 +77,10 @@ func Check(doc *manifest.Document, opts Options) diag.List {
 	c.checkDirectives()
 	c.out = Suppress(doc, c.out, opts.Disable)
 	slices.SortFunc(c.out, func(a, b diag.Diagnostic) int {
-		return cmp.Or(diag.Compare(a, b), strings.Compare(a.Pointer, b.Pointer))
+		if c := diag.Compare(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Pointer, b.Pointer)
 	})
 	return c.out
 }
