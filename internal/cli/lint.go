@@ -266,7 +266,9 @@ func lintStdin(ctx context.Context, r io.Reader, name string, lim manifest.Limit
 	if err != nil {
 		return report.File{Path: name}, err
 	}
-	res := report.File{Path: name, Diags: diags}
+	// Capped at once, so a window of hostile files holds a few hundred
+	// findings each, not a hundred thousand.
+	res := report.Cap(report.File{Path: name, Diags: diags})
 	if keepDoc && len(diags) > 0 {
 		res.Doc = &manifest.Document{Path: doc.Path, Source: doc.Source}
 	}
@@ -416,6 +418,7 @@ func lintFile(path string, lim manifest.Limits, opts lint.Options, keepDoc bool)
 		return res, err
 	}
 	res.Diags = diags
+	res = report.Cap(res) // as in lintStdin
 	if keepDoc && len(diags) > 0 {
 		// Snippets need only the source text; dropping the node tree keeps
 		// a run over thousands of failing files small.
@@ -426,6 +429,7 @@ func lintFile(path string, lim manifest.Limits, opts lint.Options, keepDoc bool)
 
 // checkDocument is the whole lint pipeline on one file's bytes.
 func checkDocument(path string, src []byte, lim manifest.Limits, opts lint.Options) (*manifest.Document, diag.List, error) {
+	noteInput(len(src))
 	doc, diags, err := manifest.Load(path, src, lim)
 	if err != nil {
 		return nil, nil, err
@@ -433,11 +437,33 @@ func checkDocument(path string, src []byte, lim manifest.Limits, opts lint.Optio
 	// Check drops what its own suppressions silence; the loader's and the
 	// schema's findings are filtered here.
 	diags = lint.Suppress(doc, diags, opts.Disable)
-	if doc.Value != nil {
-		diags = append(diags, lint.Check(doc, opts)...)
-	}
 	diags.Sort()
+	if doc.Value != nil {
+		diags = mergeSorted(diags, lint.Check(doc, opts))
+	}
 	return doc, diags, nil
+}
+
+// mergeSorted merges two lists sorted by diag.Compare into the order a
+// stable sort of a followed by b gives (ties keep a's first), in linear
+// time: Check has sorted its findings already, and a file may have a
+// hundred thousand.
+func mergeSorted(a, b diag.List) diag.List {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make(diag.List, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if diag.Compare(b[0], a[0]) < 0 {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // readAtMost reads at most max+1 bytes of path: enough for the loader to

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"math"
 	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/takos-dev/takos-apply/schema"
 )
@@ -38,4 +40,25 @@ func tuneGC(getenv func(string) string) {
 	}
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(gcMemoryLimit)
+	gcLimited.Store(true)
+}
+
+// gcLimited is set while tuneGC's limit is in force.
+var gcLimited atomic.Bool
+
+// largeInput is the manifest size from which the heap of one file can
+// outgrow gcMemoryLimit: a 1 MiB manifest of list items holds some 100 MiB
+// of nodes and findings, and a heap over the limit makes the collector run
+// back to back (three times the CPU of a proportional one, measured on the
+// hostile manifests of scripts/bench-hostile.sh).
+const largeInput = 64 << 10
+
+// noteInput restores proportional garbage collection, once, when a
+// manifest of largeInput bytes or more is about to be linted. It changes
+// nothing unless PrepareProcess limited the collector.
+func noteInput(size int) {
+	if size >= largeInput && gcLimited.CompareAndSwap(true, false) {
+		debug.SetGCPercent(100)
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
 }

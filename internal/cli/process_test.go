@@ -44,6 +44,26 @@ func TestRunLeavesProcessAlone(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != gcMemoryLimit {
 		t.Errorf("after PrepareProcess(lint), memory limit = %d, want %d", got, gcMemoryLimit)
 	}
+	t.Cleanup(func() { gcLimited.Store(false) })
+	// A large manifest brings proportional collection back (a heap over the
+	// limit would be collected back to back), once; a small one does not.
+	PrepareProcess([]string{"lint", p}, noEnv)
+	noteInput(largeInput - 1)
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("after a small manifest, GC percent = %d, want -1", got)
+	}
+	noteInput(largeInput)
+	if got := debug.SetGCPercent(-1); got != 100 {
+		t.Errorf("after a large manifest, GC percent = %d, want 100", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("after a large manifest, memory limit = %d, want none", got)
+	}
+	noteInput(largeInput)
+	if got := debug.SetGCPercent(123); got != -1 {
+		t.Errorf("a second large manifest changed the GC percent again (to %d)", got)
+	}
+
 	debug.SetMemoryLimit(math.MaxInt64)
 	PrepareProcess([]string{"lint", p}, func(k string) string {
 		if k == "GOGC" {
