@@ -425,8 +425,14 @@ func retryableStatus(code int) bool {
 }
 
 // retryableErr is true for network failures. TLS verification and URL
-// errors are permanent: retrying them only delays the real message.
+// errors are permanent: retrying them only delays the real message. So is
+// a host name the resolver says does not exist (a typo in the URL); a
+// resolver that could not answer is retried.
 func retryableErr(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return false
+	}
 	var insecure *InsecureSchemeError
 	var nonLoopback *NonLoopbackError
 	var cross *CrossOriginError

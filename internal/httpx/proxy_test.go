@@ -168,3 +168,37 @@ func TestProxyFromEnvironmentPerClient(t *testing.T) {
 		t.Errorf("proxy for %s = %v, %v; want 127.0.0.1:1", u, got, err)
 	}
 }
+
+// TestUnknownHostNotRetried: "no such host" is a typo, not an outage; a
+// resolver that timed out is worth another try.
+func TestUnknownHostNotRetried(t *testing.T) {
+	for _, tc := range []struct {
+		err       *net.DNSError
+		wantCalls int32
+	}{
+		{&net.DNSError{Err: "no such host", Name: "takos.exmaple.com", IsNotFound: true}, 1},
+		{&net.DNSError{Err: "i/o timeout", Name: "takos.example.com", IsTimeout: true, IsTemporary: true}, 5},
+		{&net.DNSError{Err: "server misbehaving", Name: "takos.example.com", IsTemporary: true}, 5},
+	} {
+		var calls atomic.Int32
+		base := roundTripFunc(func(*http.Request) (*http.Response, error) {
+			calls.Add(1)
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: tc.err}
+		})
+		c, fs := newTestClient(Options{Base: base})
+		_, err := c.Get("https://" + tc.err.Name + "/api")
+		if err == nil {
+			t.Fatalf("%s: no error", tc.err)
+		}
+		if got := calls.Load(); got != tc.wantCalls {
+			t.Errorf("%s: %d attempts, want %d", tc.err, got, tc.wantCalls)
+		}
+		if tc.wantCalls == 1 && len(fs.waits) != 0 {
+			t.Errorf("%s: waited %v before giving up", tc.err, fs.waits)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
