@@ -76,7 +76,10 @@ func Check(doc *manifest.Document, opts Options) diag.List {
 	c.checkYAML11Booleans()
 	c.checkDirectives()
 	c.out = Suppress(doc, c.out, opts.Disable)
-	slices.SortFunc(c.out, func(a, b diag.Diagnostic) int {
+	// Stable, and fast on what the rules produce: runs already in position
+	// order (a list walked element by element), which pdqsort does not
+	// exploit; a file may have 200,000 findings.
+	slices.SortStableFunc(c.out, func(a, b diag.Diagnostic) int {
 		if c := diag.Compare(a, b); c != 0 {
 			return c
 		}
