@@ -109,6 +109,7 @@ func TestActionInputsCannotStartCommands(t *testing.T) {
 		{"action-run.sh", "INPUT_ROTATE_SECRET", "input rotate-secret must be true or false, got '" + injection + "'"},
 		{"action-run.sh", "INPUT_EXPORT_ENV", "input export-env must be true or false, got '" + injection + "'"},
 		{"action-run.sh", "INPUT_STRICT", "input strict must be true or false, got '" + injection + "'"},
+		{"action-run.sh", "INPUT_CREATE_NEW", "input create-new must be true or false, got '" + injection + "'"},
 		{"action-install.sh", "INPUT_INSTALL", "input install must be auto, release or source, got '" + lower + "'"},
 		{"action-install.sh", "TAKOS_APPLY_RETRY_DELAY_MS", "TAKOS_APPLY_RETRY_DELAY_MS must be a whole number (digits only), got '" + injection + "'"},
 		{"action-install.sh", "TAKOS_APPLY_DOWNLOAD_ATTEMPTS", "TAKOS_APPLY_DOWNLOAD_ATTEMPTS must be a whole number (digits only), got '" + injection + "'"},

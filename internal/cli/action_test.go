@@ -88,8 +88,8 @@ func TestActionDocumentedAndWired(t *testing.T) {
 	if !run {
 		t.Fatal("no step with id run")
 	}
-	if len(a.Inputs) < 15 {
-		t.Errorf("action.yml has %d inputs, want the 12 the issue lists, install, strict and disable", len(a.Inputs))
+	if len(a.Inputs) < 20 {
+		t.Errorf("action.yml has %d inputs, want the 12 the issue lists, install, create-new, the four of autoEnv, strict and disable", len(a.Inputs))
 	}
 	for name, in := range a.Inputs {
 		if in.Description == "" {
