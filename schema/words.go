@@ -28,12 +28,12 @@ func suggest(key string, allowed map[string]any, present map[string]any) string 
 		switch {
 		case lc == lk:
 			score = 0
-		case lc == lk+"s" || lk == lc+"s" || lc == lk+"es" || lk == lc+"es":
+		case plural(lc, lk) || plural(lk, lc):
 			score = 1
 		case len(lk) >= 3 && strings.HasPrefix(lc, lk):
 			score = 3
 		default:
-			if d := fuzzy.Distance(lk, lc); d <= typoBudget(len(lk)) {
+			if d, ok := fuzzy.DistanceAtMost(lk, lc, typoBudget(len(lk))); ok {
 				score = 1 + d
 			}
 		}
@@ -45,6 +45,13 @@ func suggest(key string, allowed map[string]any, present map[string]any) string 
 		}
 	}
 	return best
+}
+
+// plural reports whether p is s with an "s" or "es" appended (without
+// building the strings: suggest runs for every unknown key of a file).
+func plural(p, s string) bool {
+	rest, ok := strings.CutPrefix(p, s)
+	return ok && (rest == "s" || rest == "es")
 }
 
 // typoBudget is the edit distance tolerated for a key of n characters: one

@@ -8,9 +8,32 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $ProgressPreference = 'SilentlyContinue' # the progress bar slows Invoke-WebRequest down many times
 
+# Every value printed goes through the escaping of takos-apply's Go code and
+# scripts/action-lib.sh: an input or a server's text can neither end its line
+# nor start a workflow command of its own.
+function ConvertTo-WfData([string]$s) {
+    return $s.Replace('%', '%25').Replace("`r", '%0D').Replace("`n", '%0A').Replace('##[', '##\[')
+}
+
+function Write-Log([string]$Message) {
+    Write-Output $Message.Replace("`r", '\r').Replace("`n", '\n').Replace('##[', '##\[')
+}
+
 function Fail([string]$Message, [int]$Code = 1) {
-    [Console]::Error.WriteLine("::error title=takos-apply::$Message")
+    [Console]::Error.WriteLine("::error title=takos-apply::" + (ConvertTo-WfData $Message))
     exit $Code
+}
+
+# Get-Whole NAME DEFAULT MIN MAX: the environment variable NAME as a decimal
+# number of at most 9 digits in [MIN, MAX], else a usage error ([int] would
+# also take " 12 ", "0x10" and "1e3").
+function Get-Whole([string]$Name, [int]$Default, [int]$Min, [int]$Max) {
+    $v = [Environment]::GetEnvironmentVariable($Name)
+    if (-not $v) { return $Default }
+    if ($v -notmatch '^[0-9]{1,9}$') { Fail "$Name must be a whole number (digits only), got '$v'" 2 }
+    $n = [int]::Parse($v, [Globalization.CultureInfo]::InvariantCulture)
+    if ($n -lt $Min -or $n -gt $Max) { Fail "$Name must be between $Min and $Max, got '$v'" 2 }
+    return $n
 }
 
 function Get-Pinned([string]$File, [string]$Name) {
@@ -37,12 +60,15 @@ $version = (Get-Content -Raw -LiteralPath (Join-Path $actionPath 'VERSION')).Tri
 $mode = 'auto'
 if ($env:INPUT_INSTALL) { $mode = $env:INPUT_INSTALL.Trim().ToLowerInvariant() }
 if ($mode -notin @('auto', 'release', 'source')) { Fail "input install must be auto, release or source, got '$mode'" 2 }
+$attempts = Get-Whole 'TAKOS_APPLY_DOWNLOAD_ATTEMPTS' 3 1 10
+$timeout = Get-Whole 'TAKOS_APPLY_DOWNLOAD_TIMEOUT' 60 1 3600
+$delayMs = Get-Whole 'TAKOS_APPLY_RETRY_DELAY_MS' 1000 0 60000
 
 $sums = Join-Path (Join-Path $actionPath 'dist') 'checksums.txt'
 $released = (Test-Path -LiteralPath $sums) -and [bool](Select-String -LiteralPath $sums -SimpleMatch "  takos-apply_${version}_" -Quiet)
 if ($mode -eq 'source' -or ($mode -eq 'auto' -and -not $released)) {
     if ($env:GITHUB_OUTPUT) { Add-Line $env:GITHUB_OUTPUT 'need-source=true' }
-    Write-Output "takos-apply $version is built from source (install: $mode; release pinned: $released)"
+    Write-Log "takos-apply $version is built from source (install: $mode; release pinned: $released)"
     exit 0
 }
 if (-not $released) {
@@ -71,11 +97,11 @@ $cached = Join-Path $dir $exe
 if (Test-Path -LiteralPath $cached -PathType Leaf) {
     $got = Get-Sha256 $cached
     if ($got -eq $wantBin) {
-        Write-Output "using cached takos-apply $version (SHA-256 $got, pinned in dist/binaries.sha256): $dir"
+        Write-Log "using cached takos-apply $version (SHA-256 $got, pinned in dist/binaries.sha256): $dir"
         Add-Line $env:GITHUB_PATH $dir
         exit 0
     }
-    [Console]::Error.WriteLine("::warning title=takos-apply::the cached $cached has SHA-256 $got, not the pinned ${wantBin}: replacing it")
+    [Console]::Error.WriteLine("::warning title=takos-apply::" + (ConvertTo-WfData "the cached $cached has SHA-256 $got, not the pinned ${wantBin}: replacing it"))
 }
 
 $base = $env:TAKOS_APPLY_RELEASE_URL
@@ -91,9 +117,6 @@ if (-not [uri]::TryCreate($base, [UriKind]::Absolute, [ref]$baseUri) -or
     Fail "TAKOS_APPLY_RELEASE_URL must be https:// (or http:// on loopback), got '$base'"
 }
 $url = "$base/v$version/$name.$ext"
-$attempts = 3; if ($env:TAKOS_APPLY_DOWNLOAD_ATTEMPTS) { $attempts = [int]$env:TAKOS_APPLY_DOWNLOAD_ATTEMPTS }
-$timeout = 60; if ($env:TAKOS_APPLY_DOWNLOAD_TIMEOUT) { $timeout = [int]$env:TAKOS_APPLY_DOWNLOAD_TIMEOUT }
-$delayMs = 1000; if ($env:TAKOS_APPLY_RETRY_DELAY_MS) { $delayMs = [int]$env:TAKOS_APPLY_RETRY_DELAY_MS }
 $tmpRoot = $env:RUNNER_TEMP; if (-not $tmpRoot) { $tmpRoot = [System.IO.Path]::GetTempPath() }
 $tmp = Join-Path $tmpRoot ("takos-apply-download." + [System.IO.Path]::GetRandomFileName())
 New-Item -ItemType Directory -Path $tmp | Out-Null
@@ -119,7 +142,7 @@ try {
         }
         if ($i -ge $attempts) { Fail "download of $url failed after $attempts attempts: $why" }
         $wait = $delayMs * [math]::Pow(2, $i - 1) + (Get-Random -Minimum 0 -Maximum ($delayMs + 1))
-        [Console]::Error.WriteLine("download of ${url}: $why; retrying in $wait ms (attempt $($i + 1) of $attempts)")
+        [Console]::Error.WriteLine(("download of ${url}: $why; retrying in $wait ms (attempt $($i + 1) of $attempts)").Replace("`r", '\r').Replace("`n", '\n').Replace('##[', '##\['))
         Start-Sleep -Milliseconds $wait
     }
 
@@ -142,7 +165,7 @@ try {
     New-Item -ItemType Directory -Path $dir -Force | Out-Null
     Move-Item -LiteralPath (Join-Path $x $exe) -Destination $cached
     if (-not $IsWindows) { chmod 0755 $cached }
-    Write-Output "installed takos-apply $version from $url (SHA-256 $want, verified against dist/checksums.txt): $dir"
+    Write-Log "installed takos-apply $version from $url (SHA-256 $want, verified against dist/checksums.txt): $dir"
     Add-Line $env:GITHUB_PATH $dir
 } finally {
     Remove-Item -LiteralPath $tmp -Recurse -Force -ErrorAction SilentlyContinue

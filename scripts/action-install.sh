@@ -16,14 +16,21 @@
 # (kept between jobs on self-hosted runners) is reused only if its digest
 # matches the pinned one; a source build is never reused across jobs.
 set -euo pipefail
+# Workflow commands with escaped values, and whole numbers checked before
+# any arithmetic sees them (action-lib.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/action-lib.sh"
 action_path="${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: run this as a GitHub Action}"
 version="$(tr -d ' \r\n' < "$action_path/VERSION")"
 mode="$(printf '%s' "${INPUT_INSTALL:-auto}" | tr '[:upper:]' '[:lower:]' | tr -d ' ')"
 : "${GITHUB_PATH:?GITHUB_PATH is not set}"
 
-fail() { echo "::error title=takos-apply::$*" >&2; exit 1; }
+fail() { wf_error "$*"; exit 1; }
 
-case "$mode" in auto|release|source) ;; *) echo "::error title=takos-apply::input install must be auto, release or source, got '$mode'" >&2; exit 2 ;; esac
+case "$mode" in auto|release|source) ;; *) wf_error "input install must be auto, release or source, got '$mode'"; exit 2 ;; esac
+# Read (and checked) before anything else happens.
+attempts="$(whole TAKOS_APPLY_DOWNLOAD_ATTEMPTS 3 1 10)" || exit 2
+timeout="$(whole TAKOS_APPLY_DOWNLOAD_TIMEOUT 60 1 3600)" || exit 2
+delay_ms="$(whole TAKOS_APPLY_RETRY_DELAY_MS 1000 0 60000)" || exit 2
 
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1; else shasum -a 256 "$1" | cut -d' ' -f1; fi
@@ -44,7 +51,7 @@ install_source() {
   local dir="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/takos-apply-source-$version"
   local exe=takos-apply
   [ "${RUNNER_OS:-}" = Windows ] && exe=takos-apply.exe
-  echo "building takos-apply $version from $action_path with $(go version) ($1)"
+  log "building takos-apply $version from $action_path with $(go version) ($1)"
   rm -rf "$dir" && mkdir -p "$dir"
   TAKOS_APPLY_INSTALLER=action-source "$action_path/scripts/build.sh" "$dir/$exe" "$version"
   echo "$dir" >> "$GITHUB_PATH"
@@ -81,11 +88,11 @@ dir="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-/tmp}}/takos-apply/$version/$arch"
 if [ -f "$dir/takos-apply" ]; then
   got="$(sha256 "$dir/takos-apply")"
   if [ "$got" = "$want_bin" ]; then
-    echo "using cached takos-apply $version (SHA-256 $got, pinned in dist/binaries.sha256): $dir"
+    log "using cached takos-apply $version (SHA-256 $got, pinned in dist/binaries.sha256): $dir"
     echo "$dir" >> "$GITHUB_PATH"
     exit 0
   fi
-  echo "::warning title=takos-apply::the cached $dir/takos-apply has SHA-256 $got, not the pinned $want_bin: replacing it" >&2
+  wf_warning "the cached $dir/takos-apply has SHA-256 $got, not the pinned $want_bin: replacing it"
 fi
 
 base="${TAKOS_APPLY_RELEASE_URL:-https://github.com/${GITHUB_ACTION_REPOSITORY:-takos-dev/takos-apply}/releases/download}"
@@ -102,9 +109,6 @@ else
 fi
 url="$base/v$version/$name.tar.gz"
 command -v curl >/dev/null 2>&1 || fail "curl is needed to download $url"
-attempts="${TAKOS_APPLY_DOWNLOAD_ATTEMPTS:-3}"
-timeout="${TAKOS_APPLY_DOWNLOAD_TIMEOUT:-60}"
-delay_ms="${TAKOS_APPLY_RETRY_DELAY_MS:-1000}"
 tmp="$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/takos-apply-download.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
@@ -135,7 +139,7 @@ for i in $(seq 1 "$attempts"); do
     fail "download of $url failed after $attempts attempts: $why"
   fi
   wait_ms=$(( delay_ms * (1 << (i - 1)) + RANDOM % (delay_ms + 1) ))
-  echo "download of $url: $why; retrying in ${wait_ms} ms (attempt $((i + 1)) of $attempts)" >&2
+  log "download of $url: $why; retrying in ${wait_ms} ms (attempt $((i + 1)) of $attempts)" >&2
   sleep "$(awk -v ms="$wait_ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
 done
 
@@ -152,5 +156,5 @@ fi
 chmod 0755 "$tmp/x/takos-apply"
 rm -rf "$dir" && mkdir -p "$dir"
 mv "$tmp/x/takos-apply" "$dir/takos-apply"
-echo "installed takos-apply $version from $url (SHA-256 $want, verified against dist/checksums.txt): $dir"
+log "installed takos-apply $version from $url (SHA-256 $want, verified against dist/checksums.txt): $dir"
 echo "$dir" >> "$GITHUB_PATH"

@@ -3,10 +3,13 @@
 # arrive only as environment variables (INPUT_*), never spliced into shell
 # code, so a manifest path or URL cannot inject commands.
 set -euo pipefail
+# Workflow commands with escaped values (action-lib.sh): an input is text
+# the workflow's author, or whoever feeds the workflow, wrote.
+. "$(dirname "${BASH_SOURCE[0]}")/action-lib.sh"
 cmd="${INPUT_COMMAND:-apply}"
 case "$cmd" in
   apply|plan|lint) ;;
-  *) echo "::error title=takos-apply::input command must be apply, plan or lint, got '$cmd'" >&2; exit 2 ;;
+  *) wf_error "input command must be apply, plan or lint, got '$cmd'"; exit 2 ;;
 esac
 
 # flag INPUT NAME: true or false for a boolean input. Accepts what YAML
@@ -17,15 +20,23 @@ flag() {
   case "$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]')" in
     true|yes|y|on|1) echo true ;;
     false|no|n|off|0|'') echo false ;;
-    *) echo "::error title=takos-apply::input $2 must be true or false, got '$1'" >&2; return 2 ;;
+    *) wf_error "input $2 must be true or false, got '$1'"; return 2 ;;
   esac
 }
 rotate="$(flag "${INPUT_ROTATE_SECRET:-}" rotate-secret)" || exit 2
 export_env="$(flag "${INPUT_EXPORT_ENV:-}" export-env)" || exit 2
 create_new="$(flag "${INPUT_CREATE_NEW:-}" create-new)" || exit 2
+strict="$(flag "${INPUT_STRICT:-}" strict)" || exit 2
+# disable: rule IDs separated by commas, spaces or lines (a YAML block
+# scalar); the binary checks each against its catalogue.
+disable="$(printf '%s' "${INPUT_DISABLE:-}" | tr -s ' \t\r\n,' ',,,,,')"
+disable="${disable#,}"
+disable="${disable%,}"
 
 args=("$cmd")
 [ -n "${INPUT_FORMAT:-}" ] && args+=(--format "$INPUT_FORMAT")
+[ "$strict" = true ] && args+=(--strict)
+[ -n "$disable" ] && args+=(--disable "$disable")
 if [ "$cmd" = apply ]; then
   [ "$rotate" = true ] && args+=(--rotate-secret)
   [ "$export_env" = true ] && args+=(--export-env)

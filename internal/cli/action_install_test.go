@@ -48,7 +48,7 @@ func buildReleaseFixture(t *testing.T) releaseFixture {
 		t.Fatal(err)
 	}
 	// The action checkout: its scripts, VERSION and the pinned digests.
-	for _, p := range []string{"scripts/action-install.sh", "scripts/action-install.ps1", "scripts/build.sh"} {
+	for _, p := range []string{"scripts/action-install.sh", "scripts/action-lib.sh", "scripts/action-install.ps1", "scripts/build.sh"} {
 		copyFile(t, filepath.Join(root, p), filepath.Join(f.action, p))
 	}
 	copyFile(t, filepath.Join(f.out, "checksums.txt"), filepath.Join(f.action, "dist", "checksums.txt"))
@@ -372,6 +372,47 @@ func TestActionInstallRelease(t *testing.T) {
 			t.Run("plain http off loopback is refused", func(t *testing.T) {
 				failed(t, install(t, t.TempDir(), "good", "TAKOS_APPLY_RELEASE_URL=http://127.0.0.1.example.com/x"),
 					"https:// (or http:// on loopback)")
+			})
+
+			// Issue 21: bash evaluates a variable's text inside $(( )), so
+			// TAKOS_APPLY_RETRY_DELAY_MS='i[$(touch pwned)]' and one 503 ran
+			// the command. Every number is checked (digits only, in range)
+			// before the first request.
+			t.Run("numbers are digits only, never evaluated", func(t *testing.T) {
+				pwned := filepath.Join(t.TempDir(), "pwned")
+				for _, v := range []string{"TAKOS_APPLY_RETRY_DELAY_MS", "TAKOS_APPLY_DOWNLOAD_ATTEMPTS", "TAKOS_APPLY_DOWNLOAD_TIMEOUT"} {
+					for _, bad := range []string{"i[$(touch " + pwned + ")]", "a[`touch " + pwned + "`]", "1+1", "0x10", " 12", "1e3", "-1", "9999999999", "0"} {
+						if bad == "0" && v == "TAKOS_APPLY_RETRY_DELAY_MS" {
+							continue // no delay is a valid delay
+						}
+						before := srv.count("503-once")
+						r := install(t, t.TempDir(), "503-once", v+"="+bad)
+						failed(t, r, v+" must be")
+						if r.code != 2 {
+							t.Errorf("%s=%q: exit %d, want 2 (usage)", v, bad, r.code)
+						}
+						if n := srv.count("503-once") - before; n != 0 {
+							t.Errorf("%s=%q: %d requests before the value was refused", v, bad, n)
+						}
+					}
+				}
+				if _, err := os.Stat(pwned); err == nil {
+					t.Fatalf("a TAKOS_APPLY_* variable ran a command")
+				}
+				// Leading zeros are decimal: 09 attempts are nine (in bash
+				// arithmetic 09 is an invalid octal number).
+				before := srv.count("truncated")
+				failed(t, install(t, t.TempDir(), "truncated", "TAKOS_APPLY_RETRY_DELAY_MS=00", "TAKOS_APPLY_DOWNLOAD_ATTEMPTS=09"),
+					"failed after 9 attempts")
+				if n := srv.count("truncated") - before; n != 9 {
+					t.Errorf("%d requests, want 9", n)
+				}
+			})
+
+			t.Run("a hostile release URL cannot start a command", func(t *testing.T) {
+				r := install(t, t.TempDir(), "good", "TAKOS_APPLY_RELEASE_URL=http://x.example/\n::add-mask::x\r::set-output name=client-secret::s")
+				failed(t, r, "TAKOS_APPLY_RELEASE_URL must be https://")
+				checkOnlyAnnotations(t, r.out, "TAKOS_APPLY_RELEASE_URL must be https:// (or http:// on loopback), got 'http://x.example/\n::add-mask::x\r::set-output name=client-secret::s'")
 			})
 
 			t.Run("bad install input", func(t *testing.T) {

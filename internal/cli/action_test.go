@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,8 +88,8 @@ func TestActionDocumentedAndWired(t *testing.T) {
 	if !run {
 		t.Fatal("no step with id run")
 	}
-	if len(a.Inputs) < 13 {
-		t.Errorf("action.yml has %d inputs, want the 12 the issue lists and install", len(a.Inputs))
+	if len(a.Inputs) < 20 {
+		t.Errorf("action.yml has %d inputs, want the 12 the issue lists, install, create-new, the four of autoEnv, strict and disable", len(a.Inputs))
 	}
 	for name, in := range a.Inputs {
 		if in.Description == "" {
@@ -215,6 +216,34 @@ func TestActionScripts(t *testing.T) {
 			}
 		}
 	}
+	// strict and disable reach the binary: the example's localhost redirect
+	// URI is a warning, which fails a strict lint unless its rule is
+	// disabled, and a misspelt rule fails the step.
+	lintStep := func(extra ...string) (int, string) {
+		cmd := exec.Command(bash, filepath.Join(root, "scripts", "action-run.sh"))
+		cmd.Dir = filepath.Join(work, "repo")
+		cmd.Env = append(append([]string{}, base...), append([]string{"INPUT_COMMAND=lint", "INPUT_FORMAT=text",
+			"INPUT_MANIFEST=" + filepath.Join(root, "examples", "hello", ".takos", "app.yml")}, extra...)...)
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		return cmd.ProcessState.ExitCode(), string(out)
+	}
+	if code, out := lintStep("INPUT_STRICT=false"); code != 0 || !strings.Contains(out, "[redirect-uri-loopback]") {
+		t.Errorf("lint = %d, want 0 with the warning:\n%s", code, out)
+	}
+	if code, out := lintStep("INPUT_STRICT=true"); code != 1 {
+		t.Errorf("lint with strict: true = %d, want 1:\n%s", code, out)
+	}
+	if code, out := lintStep("INPUT_STRICT=true", "INPUT_DISABLE=scope-duplicate redirect-uri-loopback"); code != 0 || strings.Contains(out, "[redirect-uri-loopback]") {
+		t.Errorf("strict lint with the rule disabled = %d, want 0 and no finding:\n%s", code, out)
+	}
+	if code, out := lintStep("INPUT_DISABLE=redirect-uri-loopbak"); code != 2 || !strings.Contains(out, `did you mean "redirect-uri-loopback"`) {
+		t.Errorf("lint with a misspelt disable = %d, want 2 and a suggestion:\n%s", code, out)
+	}
+
 	// This commit pins no release (VERSION is a -dev version), so install:
 	// auto builds from source, and builds again rather than trusting a
 	// binary an earlier step left behind (Go's build cache keeps it short).
@@ -289,6 +318,15 @@ func TestActionRunInputs(t *testing.T) {
 		{"create-new typo fails", []string{"INPUT_CREATE_NEW=sure"}, 2, []string{"input create-new must be true or false, got 'sure'"}},
 		{"manifest after --", []string{"INPUT_COMMAND=lint", "INPUT_MANIFEST=-x.yml", "INPUT_FORMAT=sarif"}, 0,
 			[]string{"args=lint --format sarif -- -x.yml\n"}},
+		{"strict yes", []string{"INPUT_STRICT=yes"}, 0, []string{"args=apply --strict -- .takos/app.yml\n"}},
+		{"strict false", []string{"INPUT_STRICT=false"}, 0, []string{"args=apply -- .takos/app.yml\n"}},
+		{"strict typo fails", []string{"INPUT_STRICT=maybe"}, 2, []string{"::error title=takos-apply::input strict must be true or false, got 'maybe'"}},
+		{"disable: commas, spaces and lines", []string{"INPUT_DISABLE=scope-duplicate, yaml11-boolean\nredirect-uri-loopback\n"}, 0,
+			[]string{"args=apply --disable scope-duplicate,yaml11-boolean,redirect-uri-loopback -- .takos/app.yml\n"}},
+		{"disable blank", []string{"INPUT_DISABLE= \n"}, 0, []string{"args=apply -- .takos/app.yml\n"}},
+		{"lint, strict and disable", []string{"INPUT_COMMAND=lint", "INPUT_STRICT=on", "INPUT_DISABLE=yaml11-boolean"}, 0,
+			[]string{"args=lint --strict --disable yaml11-boolean -- .takos/app.yml\n"}},
+		{"plan, strict", []string{"INPUT_COMMAND=plan", "INPUT_STRICT=1"}, 0, []string{"args=plan --strict -- .takos/app.yml\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

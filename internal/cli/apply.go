@@ -37,8 +37,63 @@ type cpFlags struct {
 func (c *cpFlags) register(fs *flag.FlagSet, e *env) {
 	fs.StringVar(&c.controlPlane, "control-plane", e.getenv("TAKOS_API_URL"),
 		"control plane base URL, https unless loopback (env TAKOS_API_URL)")
-	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
+	c.timeout = defaultRunTimeout
+	fs.Var(positiveDuration{&c.timeout}, "timeout",
+		"give up when the whole command takes longer than this `duration` (above zero); a client already created is still settled")
 	c.auth.register(fs, e)
+}
+
+// defaultRunTimeout bounds a whole plan, apply or auth debug. A no-op apply
+// takes well under a second; a hanging control plane is given up on after
+// the 5 s discovery budget and one request's retry budget (30 s), before
+// this.
+const defaultRunTimeout = 60 * time.Second
+
+// maxAttemptTimeout bounds one HTTP attempt (httpx.Options.Timeout).
+const maxAttemptTimeout = 30 * time.Second
+
+// attemptTimeout is the timeout of one HTTP attempt: at most half the run,
+// so one attempt that hangs leaves time for a retry and, after a create
+// whose outcome is unknown, for the list that settles it.
+func (c *cpFlags) attemptTimeout() time.Duration { return min(maxAttemptTimeout, c.timeout/2) }
+
+// positiveDuration is a duration flag that must be above zero (--timeout):
+// zero or less would end the run before its first request, so the parser
+// refuses it as a usage error.
+type positiveDuration struct{ d *time.Duration }
+
+func (p positiveDuration) String() string {
+	if p.d == nil {
+		return ""
+	}
+	return p.d.String()
+}
+
+func (p positiveDuration) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return errors.New("not a duration; write one such as 90s or 2m")
+	}
+	if d <= 0 {
+		return errors.New("must be positive: it bounds the whole run")
+	}
+	*p.d = d
+	return nil
+}
+
+// errRunTimeout is the cause of a run that --timeout ended.
+var errRunTimeout = errors.New("--timeout passed")
+
+// withRunTimeout bounds ctx by --timeout; expired reports whether that is
+// what ended it.
+func (c *cpFlags) withRunTimeout(ctx context.Context) (_ context.Context, cancel context.CancelFunc, expired func() bool) {
+	ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, errRunTimeout)
+	return ctx, cancel, func() bool { return errors.Is(context.Cause(ctx), errRunTimeout) }
+}
+
+// timeoutNote is appended to a failure that --timeout caused.
+func (c *cpFlags) timeoutNote() string {
+	return fmt.Sprintf(" (stopped by --timeout %s, which bounds the whole run: raise it if the control plane is slow)", c.timeout)
 }
 
 type applyFlags struct {
@@ -152,7 +207,9 @@ func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, nam
 		fmt.Fprintf(e.stderr, "takos-apply %s: %s\n", name, msg)
 		return ExitUsage
 	}
-	r := &runner{e: e, f: *f, name: name, actions: e.actions}
+	ctx, cancel, expired := f.withRunTimeout(ctx)
+	defer cancel()
+	r := &runner{e: e, f: *f, name: name, actions: e.actions, expired: expired}
 	return r.run(ctx, paths, apply)
 }
 
@@ -165,6 +222,7 @@ type runner struct {
 	f       applyFlags
 	name    string
 	actions bool
+	expired func() bool // --timeout has passed
 }
 
 // failf prints a failure and returns code. The cancellation of a run a
@@ -173,7 +231,11 @@ func (r *runner) failf(code int, format string, args ...any) int {
 	if r.cancelled(args) {
 		return code
 	}
-	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	if r.expired != nil && r.expired() {
+		msg += r.f.timeoutNote()
+	}
+	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, msg)
 	return code
 }
 
@@ -411,7 +473,7 @@ func missingControlPlane(e *env, controlPlane, mode string) string {
 // adds the bearer token only to requests for the control plane's origin.
 func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	ua := "takos-apply/" + Version()
-	tokenHTTP := httpx.NewClient(httpx.Options{Timeout: r.f.timeout, UserAgent: ua, RetryPOST: true})
+	tokenHTTP := httpx.NewClient(httpx.Options{Timeout: r.f.attemptTimeout(), UserAgent: ua, RetryPOST: true})
 	cfg := r.f.auth.config(r.e, r.f.controlPlane, tokenHTTP)
 	// One RFC 8414 fetch per run, shared by token exchange (token_endpoint)
 	// and the scope lint (scopes_supported), sent without the bearer. Its
@@ -431,7 +493,7 @@ func (r *runner) connect(ctx context.Context) (*controlplane.Client, int) {
 	if base == "" {
 		return nil, r.failf(ExitUsage, "no control plane URL: pass --control-plane URL or set TAKOS_API_URL")
 	}
-	cp, err := newControlPlane(base, res, r.f.timeout)
+	cp, err := newControlPlane(base, res, r.f.attemptTimeout())
 	if err != nil {
 		return nil, r.failf(ExitUsage, "%v", err)
 	}

@@ -95,11 +95,17 @@ func runAuthDebug(ctx context.Context, e *env, c cpFlags) int {
 		fmt.Fprintf(e.stderr, "takos-apply auth debug: %s\n", msg)
 		return ExitUsage
 	}
+	ctx, cancel, expired := c.withRunTimeout(ctx)
+	defer cancel()
 	fail := func(code int, err error) int {
-		fmt.Fprintf(e.stderr, "takos-apply auth debug: %v\n", err)
+		msg := err.Error()
+		if expired() {
+			msg += c.timeoutNote()
+		}
+		fmt.Fprintf(e.stderr, "takos-apply auth debug: %s\n", msg)
 		return code
 	}
-	hc := httpx.NewClient(httpx.Options{Timeout: c.timeout, UserAgent: "takos-apply/" + Version(), RetryPOST: true})
+	hc := httpx.NewClient(httpx.Options{Timeout: c.attemptTimeout(), UserAgent: "takos-apply/" + Version(), RetryPOST: true})
 	rep, res, err := auth.DebugResolve(ctx, c.auth.config(e, c.controlPlane, hc))
 	code := ExitOK
 	if err == nil {
@@ -125,7 +131,7 @@ func checkToken(ctx context.Context, rep *auth.DebugReport, res *auth.Resolved, 
 		rep.Check = "not checked: no control plane URL"
 		return ExitUsage, errors.New("no control plane URL: pass --control-plane URL or set TAKOS_API_URL")
 	}
-	cp, err := newControlPlane(base, res, c.timeout)
+	cp, err := newControlPlane(base, res, c.attemptTimeout())
 	if err != nil {
 		rep.Check = "not checked: " + err.Error()
 		return ExitUsage, err

@@ -147,6 +147,10 @@ func runLint(ctx context.Context, e *env, lf *lintFlags, stdinName string, paths
 	}
 	cfg := lf.lintConfig()
 	cfg.Snippets = lf.format == "text"
+	// Every format lists at most report.MaxPerRule findings of a rule per
+	// file; capped as each file is linted, the files waiting in the
+	// window stay small.
+	cfg.MaxPerRule = report.MaxPerRule
 	if fromStdin {
 		cfg.Stdin, cfg.StdinName = e.stdin, stdinName
 	}

@@ -46,6 +46,39 @@ func TestRunLeavesProcessAlone(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != lint.GCMemoryLimit {
 		t.Errorf("after PrepareProcess(lint), memory limit = %d, want %d", got, lint.GCMemoryLimit)
 	}
+	// A large manifest brings proportional collection back (a heap over the
+	// limit would be collected back to back), once; a small one does not.
+	// The lint run itself tells the collector (lint.Source).
+	large := filepath.Join(t.TempDir(), "app.yml")
+	pad := strings.Repeat("# "+strings.Repeat("x", 77)+"\n", lint.LargeInput/80+1)
+	if err := os.WriteFile(large, []byte(faultManifest+pad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lintOK := func(path string) {
+		t.Helper()
+		stdout.Reset()
+		stderr.Reset()
+		if code := Run(context.Background(), []string{"lint", path}, noEnv, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+			t.Fatalf("lint %s: exit %d:\n%s", path, code, stderr.String())
+		}
+	}
+	PrepareProcess([]string{"lint", p}, noEnv)
+	lintOK(p)
+	if got := debug.SetGCPercent(-1); got != -1 {
+		t.Errorf("after a small manifest, GC percent = %d, want -1", got)
+	}
+	lintOK(large)
+	if got := debug.SetGCPercent(-1); got != 100 {
+		t.Errorf("after a large manifest, GC percent = %d, want 100", got)
+	}
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("after a large manifest, memory limit = %d, want none", got)
+	}
+	lintOK(large)
+	if got := debug.SetGCPercent(123); got != -1 {
+		t.Errorf("a second large manifest changed the GC percent again (to %d)", got)
+	}
+
 	debug.SetMemoryLimit(math.MaxInt64)
 	PrepareProcess([]string{"lint", p}, func(k string) string {
 		if k == "GOGC" {

@@ -1,6 +1,8 @@
 package export
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -58,11 +60,20 @@ type dotenvResult struct {
 // mode 0600; a looser (or different) previous mode is reported in
 // TightenedFrom. A path that is a symlink or not a regular file is refused
 // (errUnsafeDotenvPath).
+//
+// Every step works relative to the directory, opened once (os.Root), and
+// the existing file is opened without following a symlink (O_NOFOLLOW and,
+// so a FIFO cannot hang the run, O_NONBLOCK where the system has them) and
+// must be the very file that was checked (os.SameFile): a symlink swapped in
+// after the check, or a directory renamed under it, cannot make takos-apply
+// read another file into the new dotenv (issue 21).
 func writeDotenv(path string, kv []KV) (dotenvResult, error) {
-	return updateDotenv(path, kv, os.Rename)
+	return updateDotenv(path, kv, nil)
 }
 
-// updateDotenv takes the rename function so tests can make the final step fail.
+// updateDotenv takes the rename function (given the temporary file's and
+// the dotenv file's paths) so tests can make the final step fail or watch
+// what is written; nil renames within the opened directory.
 func updateDotenv(path string, kv []KV, rename func(oldpath, newpath string) error) (dotenvResult, error) {
 	return updateDotenvNames(path, kv, isAllowedEnvName, rename)
 }
@@ -81,8 +92,19 @@ func updateDotenvNames(path string, kv []KV, allowed func(string) bool, rename f
 	for _, p := range kv {
 		want[p.Name] = p.Value
 	}
+	dir, base := filepath.Dir(path), filepath.Base(path)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return res, fmt.Errorf("open the dotenv file's directory: %w", err)
+	}
+	defer root.Close()
+	if rename == nil {
+		rename = func(oldpath, newpath string) error {
+			return root.Rename(filepath.Base(oldpath), filepath.Base(newpath))
+		}
+	}
 
-	old, prevMode, exists, err := readDotenv(path)
+	old, prevMode, exists, err := readDotenv(root, base, path)
 	if err != nil {
 		return res, err
 	}
@@ -102,14 +124,20 @@ func updateDotenvNames(path string, kv []KV, allowed func(string) bool, rename f
 			res.Appended = append(res.Appended, p.Name)
 		}
 	}
-	if err := writeAtomic(path, out, rename); err != nil {
+	if err := writeAtomic(root, dir, base, out, rename); err != nil {
 		return dotenvResult{}, err
 	}
 	return res, nil
 }
 
-func readDotenv(path string) (data []byte, mode fs.FileMode, exists bool, err error) {
-	fi, err := os.Lstat(path)
+// afterCheck runs between the check of the dotenv file and its opening;
+// tests swap the file there.
+var afterCheck = func() {}
+
+// readDotenv reads base in root, which path names, if it exists: a regular
+// file, opened without following a symlink, that is the file Lstat saw.
+func readDotenv(root *os.Root, base, path string) (data []byte, mode fs.FileMode, exists bool, err error) {
+	fi, err := root.Lstat(base)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, false, nil
 	}
@@ -119,11 +147,22 @@ func readDotenv(path string) (data []byte, mode fs.FileMode, exists bool, err er
 	if !fi.Mode().IsRegular() {
 		return nil, 0, false, fmt.Errorf("%s: %w", path, errUnsafeDotenvPath)
 	}
-	f, err := os.Open(path)
+	afterCheck()
+	f, err := root.OpenFile(base, os.O_RDONLY|openNoFollow, 0)
 	if err != nil {
+		if now, lerr := root.Lstat(base); lerr == nil && !os.SameFile(fi, now) {
+			return nil, 0, false, fmt.Errorf("%s changed while it was opened: %w", path, errUnsafeDotenvPath)
+		}
 		return nil, 0, false, fmt.Errorf("open dotenv file: %w", err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("stat dotenv file: %w", err)
+	}
+	if !st.Mode().IsRegular() || !os.SameFile(fi, st) {
+		return nil, 0, false, fmt.Errorf("%s changed while it was opened: %w", path, errUnsafeDotenvPath)
+	}
 	data, err = io.ReadAll(io.LimitReader(f, maxDotenvBytes+1))
 	if err != nil {
 		return nil, 0, false, fmt.Errorf("read dotenv file: %w", err)
@@ -131,7 +170,7 @@ func readDotenv(path string) (data []byte, mode fs.FileMode, exists bool, err er
 	if len(data) > maxDotenvBytes {
 		return nil, 0, false, fmt.Errorf("dotenv file %s is larger than %d bytes", path, maxDotenvBytes)
 	}
-	return data, fi.Mode().Perm(), true, nil
+	return data, st.Mode().Perm(), true, nil
 }
 
 // assignRE matches the start of an assignment line: indentation, optional
@@ -244,21 +283,21 @@ func quoteDotenv(v string) string {
 	return b.String()
 }
 
-func writeAtomic(path string, data []byte, rename func(string, string) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+// writeAtomic writes data to a new file next to base in root and renames
+// it over base (rename replaces a symlink, it never follows one).
+func writeAtomic(root *os.Root, dir, base string, data []byte, rename func(string, string) error) (err error) {
+	tmp, tmpName, err := createTemp(root, "."+base+".tmp-")
 	if err != nil {
 		return fmt.Errorf("create temporary dotenv file: %w", err)
 	}
-	tmpName := tmp.Name()
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmpName)
+			root.Remove(tmpName)
 		}
 	}()
-	// CreateTemp already uses 0600; Chmod makes the mode independent of that
-	// detail and of any ACL default.
+	// The file is created with 0600; Chmod makes the mode independent of
+	// the umask and of any ACL default.
 	if err = tmp.Chmod(dotenvMode); err != nil {
 		return fmt.Errorf("chmod temporary dotenv file: %w", err)
 	}
@@ -271,14 +310,32 @@ func writeAtomic(path string, data []byte, rename func(string, string) error) (e
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("close temporary dotenv file: %w", err)
 	}
-	if err = rename(tmpName, path); err != nil {
+	if err = rename(filepath.Join(dir, tmpName), filepath.Join(dir, base)); err != nil {
 		return fmt.Errorf("replace dotenv file: %w", err)
 	}
 	// Persist the rename itself; some file systems refuse to fsync a directory,
 	// and the data is already in place, so this is best effort.
-	if d, derr := os.Open(dir); derr == nil {
+	if d, derr := root.Open("."); derr == nil {
 		_ = d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+// createTemp is os.CreateTemp within root: a new file named prefix and
+// random digits, created exclusively with mode 0600.
+func createTemp(root *os.Root, prefix string) (*os.File, string, error) {
+	for range 10000 {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, "", err
+		}
+		name := prefix + hex.EncodeToString(b[:])
+		f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, dotenvMode)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", errors.New("no free temporary file name")
 }

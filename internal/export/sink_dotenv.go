@@ -42,7 +42,12 @@ func (s *dotenvSink) check() error {
 	case !fi.Mode().IsRegular():
 		return errUnsafeDotenvPath
 	default:
-		old, _, _, err := readDotenv(s.path)
+		root, err := os.OpenRoot(filepath.Dir(s.path))
+		if err != nil {
+			return unwrapPath(err)
+		}
+		defer root.Close()
+		old, _, _, err := readDotenv(root, filepath.Base(s.path), s.path)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,9 @@
 package fuzzy
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestDistance(t *testing.T) {
 	tests := []struct {
@@ -29,6 +32,38 @@ func TestDistance(t *testing.T) {
 	}
 }
 
+// TestDistanceAtMost compares the banded search with the full one on every
+// pair of short words over a small alphabet (where transpositions and
+// near-misses abound) and every bound.
+func TestDistanceAtMost(t *testing.T) {
+	var words []string
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		words = append(words, prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range []string{"a", "b", "é"} {
+			gen(prefix+c, n-1)
+		}
+	}
+	gen("", 5)
+	// Past the stack buffers.
+	long := strings.Repeat("ab", 20)
+	words = append(words, long, long+"a", "b"+long, strings.Repeat("ba", 20), long[:39]+"é")
+	for _, a := range words {
+		for _, b := range words {
+			want := Distance(a, b)
+			for k := -1; k <= 6; k++ {
+				got, ok := DistanceAtMost(a, b, k)
+				if ok != (want <= k) || ok && got != want {
+					t.Fatalf("DistanceAtMost(%q, %q, %d) = %d, %v; Distance = %d", a, b, k, got, ok, want)
+				}
+			}
+		}
+	}
+}
+
 func TestClosest(t *testing.T) {
 	cmds := []string{"lint", "plan", "apply", "auth", "broker", "schema", "version"}
 	for _, tc := range []struct{ word, want string }{
@@ -42,6 +77,36 @@ func TestClosest(t *testing.T) {
 		}
 		if got := Closest(tc.word, cands); got != tc.want {
 			t.Errorf("Closest(%q) = %q, want %q", tc.word, got, tc.want)
+		}
+	}
+}
+
+// TestClosestBounded checks that Closest, which measures with a shrinking
+// bound, picks what the full distance would: the first of the nearest
+// within half the word's length.
+func TestClosestBounded(t *testing.T) {
+	words := []string{"", "a", "ab", "ba", "abc", "acb", "bca", "aaaa", "abab", "baba", "abcde", "edcba", "ééab", strings.Repeat("ab", 20)}
+	want := func(word string, cands []string) string {
+		best, bestDist := "", max(1, len([]rune(word))/2)+1
+		for _, c := range cands {
+			if d := Distance(word, c); d < bestDist {
+				best, bestDist = c, d
+			}
+		}
+		return best
+	}
+	for _, w := range words {
+		for i := range words {
+			// Every rotation of the candidates, so ties are met in every order.
+			var cands []string
+			for _, c := range append(append([]string{}, words[i:]...), words[:i]...) {
+				if c != w { // an exact match would end every search at 0
+					cands = append(cands, c)
+				}
+			}
+			if got, exp := Closest(w, cands), want(w, cands); got != exp {
+				t.Fatalf("Closest(%q, %q) = %q, want %q", w, cands, got, exp)
+			}
 		}
 	}
 }

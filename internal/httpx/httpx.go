@@ -15,10 +15,13 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpproxy"
 )
 
 // Options configures NewClient. The zero value of each field means the
@@ -45,8 +48,15 @@ type Options struct {
 	// be retried blindly.
 	RetryPOST bool
 	// Base is the underlying transport. Default: a clone of
-	// http.DefaultTransport (proxy from environment, TLS ≥ 1.2).
+	// http.DefaultTransport (TLS ≥ 1.2) whose proxy comes from the
+	// environment when NewClient is called, is never used for loopback
+	// hosts, and whose dialer connects a loopback name only to loopback
+	// addresses (see loopbackTransport).
 	Base http.RoundTripper
+	// LookupHost resolves a loopback name (localhost, *.localhost) for the
+	// default transport's dialer; tests replace it. Default
+	// net.DefaultResolver.LookupNetIP.
+	LookupHost func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Sleep waits d or until ctx ends; tests replace it to run instantly.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a float in [0, 1); tests make it deterministic.
@@ -74,11 +84,13 @@ func (o Options) withDefaults() Options {
 	if o.MaxRetryAfter <= 0 {
 		o.MaxRetryAfter = 20 * time.Second
 	}
+	if o.LookupHost == nil {
+		o.LookupHost = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
 	if o.Base == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSHandshakeTimeout = 10 * time.Second
-		t.ResponseHeaderTimeout = 15 * time.Second
-		o.Base = t
+		o.Base = loopbackTransport(httpproxy.FromEnvironment().ProxyFunc(), o.LookupHost)
 	}
 	if o.Sleep == nil {
 		o.Sleep = sleepCtx
@@ -193,6 +205,101 @@ func IsLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackTransport is the default transport: http.DefaultTransport's
+// settings with proxy as its proxy, except that
+//
+//   - a loopback host (IsLoopbackHost) is never sent through a proxy. Go's
+//     own bypass covers localhost and loopback IPs but not *.localhost,
+//     so with HTTP_PROXY set a request to http://takos.localhost:8080 went
+//     to the proxy, bearer token and all (issue 21);
+//   - the dialer connects a loopback name only to loopback addresses: it
+//     resolves the name itself and refuses one that resolves to anything
+//     else (a hosts file or DNS answer pointing takos.localhost at another
+//     machine). A name the resolver cannot answer for within
+//     loopbackLookupTimeout is loopback by RFC 6761 §6.3, as browsers
+//     treat it: 127.0.0.1, then ::1.
+//
+// So a request that IsLoopbackHost allowed over plain http, credentials
+// included, reaches this machine or nothing.
+func loopbackTransport(proxy func(*url.URL) (*url.URL, error), lookup func(ctx context.Context, host string) ([]netip.Addr, error)) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 15 * time.Second
+	t.Proxy = func(req *http.Request) (*url.URL, error) {
+		if IsLoopbackHost(req.URL.Hostname()) {
+			return nil, nil
+		}
+		return proxy(req.URL)
+	}
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || !isLoopbackName(host) {
+			return d.DialContext(ctx, network, addr)
+		}
+		addrs, err := loopbackAddrs(ctx, host, lookup)
+		if err != nil {
+			return nil, err
+		}
+		var first error
+		for _, a := range addrs {
+			c, err := d.DialContext(ctx, network, net.JoinHostPort(a.Unmap().String(), port))
+			if err == nil {
+				return c, nil
+			}
+			if first == nil {
+				first = err
+			}
+		}
+		return nil, first
+	}
+	return t
+}
+
+// isLoopbackName reports whether host is localhost or a name under
+// .localhost (not an IP literal).
+func isLoopbackName(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
+}
+
+// NonLoopbackError reports a loopback name that resolved to an address off
+// this machine; nothing was sent.
+type NonLoopbackError struct {
+	Host string
+	Addr netip.Addr
+}
+
+func (e *NonLoopbackError) Error() string {
+	return fmt.Sprintf("refusing to connect to %s: it resolves to %s, which is not a loopback address (plain http and credentials are allowed to loopback only); fix the hosts file or DNS, or use 127.0.0.1", e.Host, e.Addr)
+}
+
+// loopbackLookupTimeout bounds the resolution of a loopback name: RFC 6761
+// says resolvers should answer it themselves, and a DNS server that does
+// not answer must not hold a local run up.
+const loopbackLookupTimeout = 2 * time.Second
+
+// loopbackAddrs resolves a loopback name: every address must be loopback;
+// a name without an answer (unknown, or no resolver reachable) is
+// 127.0.0.1 and ::1.
+func loopbackAddrs(ctx context.Context, host string, lookup func(ctx context.Context, host string) ([]netip.Addr, error)) ([]netip.Addr, error) {
+	lctx, cancel := context.WithTimeout(ctx, loopbackLookupTimeout)
+	addrs, err := lookup(lctx, host)
+	cancel()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err != nil || len(addrs) == 0 {
+		return []netip.Addr{netip.AddrFrom4([4]byte{127, 0, 0, 1}), netip.IPv6Loopback()}, nil
+	}
+	for _, a := range addrs {
+		if !a.Unmap().IsLoopback() {
+			return nil, &NonLoopbackError{Host: host, Addr: a}
+		}
+	}
+	return addrs, nil
 }
 
 // Origin returns scheme://host[:port] of u, lower-cased, for same-origin
@@ -318,14 +425,21 @@ func retryableStatus(code int) bool {
 }
 
 // retryableErr is true for network failures. TLS verification and URL
-// errors are permanent: retrying them only delays the real message.
+// errors are permanent: retrying them only delays the real message. So is
+// a host name the resolver says does not exist (a typo in the URL); a
+// resolver that could not answer is retried.
 func retryableErr(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return false
+	}
 	var insecure *InsecureSchemeError
+	var nonLoopback *NonLoopbackError
 	var cross *CrossOriginError
 	var verify *tls.CertificateVerificationError
 	var unknownCA x509.UnknownAuthorityError
 	var hostname x509.HostnameError
-	if errors.As(err, &insecure) || errors.As(err, &cross) || errors.As(err, &verify) ||
+	if errors.As(err, &insecure) || errors.As(err, &nonLoopback) || errors.As(err, &cross) || errors.As(err, &verify) ||
 		errors.As(err, &unknownCA) || errors.As(err, &hostname) {
 		return false
 	}

@@ -5,6 +5,7 @@
 package jsonptr
 
 import (
+	"iter"
 	"strconv"
 	"strings"
 )
@@ -36,6 +37,28 @@ func Split(ptr string) []string {
 		}
 	}
 	return parts
+}
+
+// Tokens yields the tokens of ptr as Split returns them, without building
+// the slice: a finding is positioned by walking its pointer, and a file may
+// have a hundred thousand findings.
+func Tokens(ptr string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if ptr == "" {
+			return
+		}
+		rest := strings.TrimPrefix(ptr, "/")
+		for {
+			tok, after, more := strings.Cut(rest, "/")
+			if strings.Contains(tok, "~") {
+				tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+			}
+			if !yield(tok) || !more {
+				return
+			}
+			rest = after
+		}
+	}
 }
 
 // Lookup follows tokens from v: object members by name, array elements by

@@ -48,3 +48,12 @@ func TestLookup(t *testing.T) {
 		}
 	}
 }
+
+func TestTokensIsSplit(t *testing.T) {
+	for _, ptr := range []string{"", "/", "//", "/a", "/a/b", "a/b", "/~0~1/~01/x~", "/spec/oauth/scopes/12", "/a//b/"} {
+		got := slices.Collect(Tokens(ptr))
+		if want := Split(ptr); !slices.Equal(got, want) {
+			t.Errorf("Tokens(%q) = %q, Split = %q", ptr, got, want)
+		}
+	}
+}

@@ -28,6 +28,10 @@ type Config struct {
 	// StdinName and put in path order among the files.
 	Stdin     io.Reader
 	StdinName string
+	// MaxPerRule caps each file's findings of one rule as soon as the file
+	// is linted (Cap): the report lists no more (report.MaxPerRule), and
+	// the files waiting to be emitted stay small. 0 keeps them all.
+	MaxPerRule int
 }
 
 // File is one linted file: the shape the report renderers take.
@@ -35,6 +39,8 @@ type File struct {
 	Path  string
 	Doc   *manifest.Document // the source, for snippets (Config.Snippets); nil otherwise
 	Diags diag.List          // sorted
+	// Omitted counts the findings cut from Diags by Config.MaxPerRule.
+	Omitted []Omitted
 }
 
 // Result is what LintFiles did besides emitting files.
@@ -174,7 +180,7 @@ func lintTarget(ctx context.Context, t Target, cfg Config) (File, error) {
 	if err != nil {
 		return File{Path: t.Path}, err
 	}
-	f := File{Path: t.Path, Diags: diags}
+	f := Cap(File{Path: t.Path, Diags: diags}, cfg.MaxPerRule)
 	if cfg.Snippets && len(diags) > 0 && doc != nil && doc.Source != nil {
 		// Snippets need only the source text; dropping the node tree keeps
 		// a run over thousands of failing files small.
@@ -210,18 +216,44 @@ func Load(ctx context.Context, t Target, cfg Config) (*manifest.Document, diag.L
 // Source is the whole lint of one file's bytes: the loader and the schema
 // (manifest.Load), then the rules (Check's), then the suppressions, once,
 // over all of them; the findings are sorted. (A message may quote a value
-// of the file; the CLI's streams redact credentials by their shape.)
+// of the file; the CLI's streams redact credentials by their shape.) A
+// manifest of LargeInput bytes or more restores proportional garbage
+// collection (see TuneGC).
 func Source(path string, src []byte, lim manifest.Limits, opts Options) (*manifest.Document, diag.List, error) {
+	noteInput(len(src))
 	doc, diags, err := manifest.Load(path, src, lim)
 	if err != nil {
 		return nil, nil, err
 	}
-	if doc.Value != nil {
-		diags = append(diags, check(doc, opts)...)
-	}
-	diags = Suppress(doc, diags, opts.Disable)
 	diags.Sort()
-	return doc, diags, nil
+	if doc.Value != nil {
+		// check's findings are sorted already: merged, not sorted again.
+		diags = mergeSorted(diags, check(doc, opts))
+	}
+	// Suppress keeps the order.
+	return doc, Suppress(doc, diags, opts.Disable), nil
+}
+
+// mergeSorted merges two lists sorted by diag.Compare into the order a
+// stable sort of a followed by b gives (ties keep a's first), in linear
+// time: check has sorted its findings already, and a file may have a
+// hundred thousand.
+func mergeSorted(a, b diag.List) diag.List {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	out := make(diag.List, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		if diag.Compare(b[0], a[0]) < 0 {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
 }
 
 // Recheck runs the rules over doc again with opts (plan and apply's second
@@ -273,7 +305,7 @@ func lintStdin(ctx context.Context, cfg Config) (File, error) {
 	if err != nil {
 		return File{Path: name}, err
 	}
-	f := File{Path: name, Diags: diags}
+	f := Cap(File{Path: name, Diags: diags}, cfg.MaxPerRule) // as in lintTarget
 	if cfg.Snippets && len(diags) > 0 {
 		f.Doc = &manifest.Document{Path: doc.Path, Source: doc.Source}
 	}

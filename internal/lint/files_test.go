@@ -177,3 +177,62 @@ func patterns(t *testing.T, globs ...string) *Patterns {
 	}
 	return &p
 }
+
+// TestLintFilesCapsEachFile: with Config.MaxPerRule each file — on disk
+// or on standard input — is capped as soon as it is linted, the rest of
+// every rule counted in Omitted; without it every finding is kept.
+func TestLintFilesCapsEachFile(t *testing.T) {
+	const dups = 250
+	src := "apiVersion: takos.dev/v1alpha1\nkind: App\nmetadata:\n  name: flood\nspec:\n  version: 1.0.0\n  oauth:\n    clientName: Flood\n    redirectUris: [https://app.example.com/cb]\n    scopes: [openid" +
+		strings.Repeat(", openid", dups) + "]\n"
+	p := filepath.Join(t.TempDir(), ".takos", "app.yml")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lintAll := func(max int) []File {
+		cfg := testConfig(true)
+		cfg.MaxPerRule = max
+		cfg.Stdin, cfg.StdinName = strings.NewReader(src), "stdin.yml"
+		var got []File
+		if _, err := LintFiles(context.Background(), []string{p}, cfg, func(f File) error {
+			got = append(got, f)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 {
+			t.Fatalf("emitted %d files, want 2", len(got))
+		}
+		return got
+	}
+	count := func(f File, rule string) int {
+		n := 0
+		for _, d := range f.Diags {
+			if d.Rule == rule {
+				n++
+			}
+		}
+		return n
+	}
+	full := lintAll(0)
+	for _, f := range full {
+		if n := count(f, "scope-duplicate"); n != dups || f.Omitted != nil {
+			t.Fatalf("%s uncapped: %d scope-duplicate findings and %v omitted, want %d and none", f.Path, n, f.Omitted, dups)
+		}
+	}
+	for i, f := range lintAll(40) {
+		if n := count(f, "scope-duplicate"); n != 40 {
+			t.Errorf("%s: %d scope-duplicate findings listed, want 40", f.Path, n)
+		}
+		want := []Omitted{{Rule: "scope-duplicate", Severity: full[i].Diags[0].Severity, Count: dups - 40}}
+		if !slices.Equal(f.Omitted, want) {
+			t.Errorf("%s: Omitted = %v, want %v", f.Path, f.Omitted, want)
+		}
+		if !slices.Equal(f.Diags, full[i].Diags[:40]) {
+			t.Errorf("%s: the capped list is not the first 40 findings", f.Path)
+		}
+	}
+}

@@ -16,7 +16,6 @@
 package lint
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,8 +91,14 @@ func check(doc *manifest.Document, opts Options) diag.List {
 	c.checkEnvInject(m)
 	c.checkYAML11Booleans()
 	c.checkDirectives()
-	slices.SortFunc(c.out, func(a, b diag.Diagnostic) int {
-		return cmp.Or(diag.Compare(a, b), strings.Compare(a.Pointer, b.Pointer))
+	// Stable, and fast on what the rules produce: runs already in position
+	// order (a list walked element by element), which pdqsort does not
+	// exploit; a file may have 200,000 findings.
+	slices.SortStableFunc(c.out, func(a, b diag.Diagnostic) int {
+		if c := diag.Compare(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Pointer, b.Pointer)
 	})
 	return c.out
 }
@@ -124,6 +129,11 @@ func (c *checker) reportKey(r *diag.Rule, ptr, msg string) {
 // depends on --env (see diag.Rule).
 func (c *checker) emit(r *diag.Rule, d diag.Diagnostic) {
 	d.Severity = r.Severity(c.production)
+	// Doubled when full: append grows a large slice by a quarter at a
+	// time, which copies a list of 200,000 findings many times over.
+	if len(c.out) == cap(c.out) {
+		c.out = slices.Grow(c.out, max(16, len(c.out)))
+	}
 	c.out = append(c.out, d)
 }
 

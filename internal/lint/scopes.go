@@ -44,6 +44,7 @@ func (c *checker) checkScopes() {
 	// would be rebuilt on every Check.
 	known := func(s string) bool { return slices.Contains(c.scopes, s) }
 	seen := map[string]int{}     // exact scope → first index
+	firstLine := map[int]int{}   // first index → its line, once it is needed
 	folded := map[string]int{}   // lower-cased scope → first index
 	present := map[string]bool{} // every string scope, for write-implies-read
 	for _, e := range list {
@@ -58,8 +59,13 @@ func (c *checker) checkScopes() {
 		}
 		p := manifest.PtrScopes + "/" + idx(i)
 		if first, dup := seen[s]; dup {
+			line, ok := firstLine[first]
+			if !ok { // positioned once, not for every copy
+				line = c.doc.Pos(manifest.PtrScopes + "/" + idx(first)).Line
+				firstLine[first] = line
+			}
 			c.report(ruleScopeDuplicate, p,
-				fmt.Sprintf("scope %s is already listed at line %d; remove the duplicate", quote(s), c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
+				fmt.Sprintf("scope %s is already listed at line %d; remove the duplicate", quote(s), line))
 			continue
 		}
 		seen[s] = i
@@ -146,8 +152,14 @@ func closest(s string, candidates []string) string {
 	best, bestDist := "", -1
 	low := strings.ToLower(s)
 	for _, cand := range candidates {
-		d := fuzzy.Distance(low, strings.ToLower(cand))
-		if bestDist < 0 || d < bestDist {
+		lc := strings.ToLower(cand)
+		if bestDist < 0 {
+			best, bestDist = cand, fuzzy.Distance(low, lc)
+			continue
+		}
+		// Only a closer candidate matters: the bounded search stops early
+		// on the long, far-off strings a hostile file lists by the thousand.
+		if d, ok := fuzzy.DistanceAtMost(low, lc, bestDist-1); ok {
 			best, bestDist = cand, d
 		}
 	}

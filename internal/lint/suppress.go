@@ -3,7 +3,6 @@ package lint
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/fuzzy"
@@ -105,7 +104,9 @@ func nextContentLine(lines [][]byte, i int) int {
 
 // Suppress returns diags without the findings silenced by disable (rule
 // IDs dropped everywhere, --disable) or by a takos-apply:ignore comment in
-// doc. It never modifies diags.
+// doc. It never modifies diags. The directives are indexed by the line they
+// silence, so a file with a comment on every line and a finding on every
+// line costs linear time.
 func Suppress(doc *manifest.Document, diags diag.List, disable []string) diag.List {
 	if len(diags) == 0 {
 		return diags // nothing to silence: the source need not be scanned
@@ -117,30 +118,56 @@ func Suppress(doc *manifest.Document, diags diag.List, disable []string) diag.Li
 	if len(disable) == 0 && len(ds) == 0 {
 		return diags
 	}
+	set := newSilencer(ds, disable)
 	out := make(diag.List, 0, len(diags))
 	for _, d := range diags {
-		if !silenced(d, disable, ds) {
+		if !set.silenced(d) {
 			out = append(out, d)
 		}
 	}
 	return out
 }
 
-func silenced(d diag.Diagnostic, disable []string, ds []directive) bool {
-	if slices.Contains(disable, d.Rule) {
-		return true
+// silencer answers whether a finding is silenced, in time independent of
+// the number of directives.
+type silencer struct {
+	everywhere map[string]bool         // --disable and ignore-file rules
+	byLine     map[int]map[string]bool // line → rules silenced on it
+}
+
+func newSilencer(ds []directive, disable []string) silencer {
+	s := silencer{everywhere: map[string]bool{}, byLine: map[int]map[string]bool{}}
+	for _, r := range disable {
+		s.everywhere[r] = true
 	}
 	for _, dir := range ds {
-		if (dir.target == 0 || dir.target == d.Pos.Line) && slices.Contains(dir.rules, d.Rule) {
-			return true
+		switch {
+		case dir.target == 0:
+			for _, r := range dir.rules {
+				s.everywhere[r] = true
+			}
+		case dir.target > 0:
+			m := s.byLine[dir.target]
+			if m == nil {
+				m = map[string]bool{}
+				s.byLine[dir.target] = m
+			}
+			for _, r := range dir.rules {
+				m[r] = true
+			}
 		}
 	}
-	return false
+	return s
+}
+
+func (s silencer) silenced(d diag.Diagnostic) bool {
+	return s.everywhere[d.Rule] || s.byLine[d.Pos.Line][d.Rule]
 }
 
 // checkDirectives reports the suppression comments of the document that
 // silence nothing because they name no rule or an unknown one.
 func (c *checker) checkDirectives() {
+	msgs := map[string]string{} // rule ID → message ("" when known): each is looked up once
 	for _, dir := range directives(c.doc.Source) {
 		pos := diag.Pos{Line: dir.line, Column: dir.col}
 		if len(dir.rules) == 0 {
@@ -149,12 +176,26 @@ func (c *checker) checkDirectives() {
 			continue
 		}
 		for _, id := range dir.rules {
-			if err := KnownRule(id); err != nil {
-				c.emit(ruleIgnoreDirective, ruleIgnoreDirective.Finding(c.doc.Path, pos, "takos-apply:ignore: "+err.Error()))
+			msg, seen := msgs[id]
+			if !seen {
+				if _, ok := Catalog().Lookup(id); !ok {
+					// The "did you mean" search compares id with every rule
+					// ID; a file of thousands of made-up IDs gets it for the
+					// first ones only, which are all a report shows.
+					msg = "takos-apply:ignore: " + unknownRule(id, len(msgs) < maxRuleSuggestions).Error()
+				}
+				msgs[id] = msg
+			}
+			if msg != "" {
+				c.emit(ruleIgnoreDirective, ruleIgnoreDirective.Finding(c.doc.Path, pos, msg))
 			}
 		}
 	}
 }
+
+// maxRuleSuggestions bounds the distinct unknown rule IDs of one file that
+// get a "did you mean" search.
+const maxRuleSuggestions = 100
 
 // KnownRule returns nil for a rule ID of the catalogue and otherwise an
 // error that names the closest one.
@@ -162,8 +203,16 @@ func KnownRule(id string) error {
 	if _, ok := Catalog().Lookup(id); ok {
 		return nil
 	}
-	if best := ClosestRule(id); best != "" {
-		return fmt.Errorf("unknown rule %q; did you mean %q? (the README's Rules section lists them)", id, best)
+	return unknownRule(id, true)
+}
+
+// unknownRule is the error for a rule ID the catalogue does not hold, with
+// the closest rule ID when suggest is set and one is close.
+func unknownRule(id string, suggest bool) error {
+	if suggest {
+		if best := ClosestRule(id); best != "" {
+			return fmt.Errorf("unknown rule %q; did you mean %q? (the README's Rules section lists them)", id, best)
+		}
 	}
 	return fmt.Errorf("unknown rule %q; the README's Rules section lists the rule IDs", id)
 }
@@ -175,7 +224,9 @@ func ClosestRule(id string) string {
 	low := strings.ToLower(id)
 	best, bestDist := "", len(id)/2+1
 	for _, r := range Catalog().Rules() {
-		if d := fuzzy.Distance(low, r.ID); d < bestDist {
+		// Bounded by the best so far: a far-off ID costs a few cells per
+		// rule, not a full edit distance.
+		if d, ok := fuzzy.DistanceAtMost(low, r.ID, bestDist-1); ok {
 			best, bestDist = r.ID, d
 		}
 	}

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -113,5 +114,40 @@ func TestKnownRule(t *testing.T) {
 	}
 	if err := KnownRule("zzzzzzzzzzzz"); err == nil || strings.Contains(err.Error(), "did you mean") {
 		t.Errorf("KnownRule(zzzzzzzzzzzz) = %v, want an error without a suggestion", err)
+	}
+}
+
+// TestDirectiveSuggestionBudget: a file of made-up rule IDs gets the "did
+// you mean" search for its first maxRuleSuggestions distinct IDs (in line
+// order, which is the order a report lists them in) and a plain message
+// for the rest; a repeated ID gets the message it got the first time.
+func TestDirectiveSuggestionBudget(t *testing.T) {
+	var scopes strings.Builder
+	n := maxRuleSuggestions + 20
+	for i := range n {
+		fmt.Fprintf(&scopes, "      - openid # takos-apply:ignore scope-duplicat%d\n", i)
+	}
+	scopes.WriteString("      - openid # takos-apply:ignore scope-duplicat0\n")
+	doc, diags := manifest.Parse("app.yml", []byte(suppressApp("", scopes.String())), manifest.DefaultLimits())
+	if doc.Value == nil {
+		t.Fatalf("parse: %v", diags)
+	}
+	var got diag.List
+	for _, d := range Check(doc, Options{}) {
+		if d.Rule == ruleIgnoreDirective.ID {
+			got = append(got, d)
+		}
+	}
+	if len(got) != n+1 {
+		t.Fatalf("%d ignore-directive findings, want %d", len(got), n+1)
+	}
+	for i, d := range got[:n] {
+		suggested := strings.Contains(d.Message, `did you mean "scope-duplicate"?`)
+		if suggested != (i < maxRuleSuggestions) {
+			t.Errorf("finding %d (line %d): %q; want a suggestion only for the first %d IDs", i, d.Pos.Line, d.Message, maxRuleSuggestions)
+		}
+	}
+	if got[n].Message != got[0].Message {
+		t.Errorf("the repeated ID got %q, first time %q", got[n].Message, got[0].Message)
 	}
 }

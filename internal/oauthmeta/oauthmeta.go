@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/takos-dev/takos-apply/internal/httpx"
 	"github.com/takos-dev/takos-apply/internal/safetext"
@@ -212,8 +213,36 @@ func NewCache(hc *http.Client, base string) *Cache {
 // Base returns the base URL the cache fetches for.
 func (c *Cache) Base() string { return c.base }
 
-// Get returns the metadata, fetching it on the first call with ctx.
+// Budget bounds the one fetch of a Cache, retries included. The document is
+// small and static, so a server that has not sent it in this time is not
+// going to: without the bound, a control plane that accepts connections and
+// never answers held a plan for the client's full retry budget before the
+// real work even started (issue 18). A reader that needs the document
+// (token exchange without --token-url) fails with the time in the message.
+const Budget = 5 * time.Second
+
+// budget is Budget; tests shorten it.
+var budget = Budget
+
+// Get returns the metadata, fetching it on the first call with ctx, for at
+// most Budget and at most a quarter of the time ctx has left: the run has
+// more important requests to make.
 func (c *Cache) Get(ctx context.Context) (*Metadata, error) {
-	c.once.Do(func() { c.meta, c.err = Fetch(ctx, c.hc, c.base) })
+	c.once.Do(func() {
+		b := budget
+		if dl, ok := ctx.Deadline(); ok {
+			b = min(b, time.Until(dl)/4)
+		}
+		fctx, cancel := context.WithTimeoutCause(ctx, b, errBudget)
+		defer cancel()
+		c.meta, c.err = Fetch(fctx, c.hc, c.base)
+		var e *Error
+		if c.err != nil && ctx.Err() == nil && context.Cause(fctx) == errBudget && errors.As(c.err, &e) {
+			e.Err = fmt.Errorf("no answer within %s: %w", b.Round(100*time.Millisecond), e.Err)
+		}
+	})
 	return c.meta, c.err
 }
+
+// errBudget is the cause of a fetch cut by Budget.
+var errBudget = errors.New("the metadata fetch budget is spent")

@@ -3,6 +3,8 @@ package oauthmeta
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/takos-dev/takos-apply/internal/httpx"
 )
 
 func serve(t *testing.T, status int, body string, hits *atomic.Int32) *httptest.Server {
@@ -122,5 +126,69 @@ func TestCacheFetchesOnce(t *testing.T) {
 				t.Errorf("status %d: Get() = %v", status, err)
 			}
 		}
+	}
+}
+
+// hangingServer accepts connections and never answers, as a wedged control
+// plane or a firewall that blackholes after the handshake does.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// TestCacheBudget: against a server that never answers, the one fetch
+// gives up after the budget — not after the client's per-request timeout
+// and retries — and says so.
+func TestCacheBudget(t *testing.T) {
+	budget = 300 * time.Millisecond
+	t.Cleanup(func() { budget = Budget })
+	base := hangingServer(t)
+	c := NewCache(httpx.NewClient(httpx.Options{}), base)
+	start := time.Now()
+	_, err := c.Get(context.Background())
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Get took %v against a hanging server, want about the %v budget", d, budget)
+	}
+	if err == nil || !strings.Contains(err.Error(), "no answer within 300ms") {
+		t.Errorf("Get() = %v, want the budget in the error", err)
+	}
+	// With a deadline, the fetch takes at most a quarter of what is left.
+	dctx, dcancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
+	defer dcancel()
+	budget = time.Minute
+	if _, err := NewCache(httpx.NewClient(httpx.Options{}), base).Get(dctx); err == nil || !strings.Contains(err.Error(), "no answer within 200ms") {
+		t.Errorf("Get(800ms left) = %v, want a 200ms budget", err)
+	}
+	// A caller's own cancellation is reported as such.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := NewCache(httpx.NewClient(httpx.Options{}), base).Get(ctx); err == nil || strings.Contains(err.Error(), "no answer within") {
+		t.Errorf("Get(cancelled) = %v, want the cancellation", err)
 	}
 }

@@ -52,6 +52,7 @@ type githubWriter struct {
 func (g *githubWriter) Summary() Summary { return g.sum }
 
 func (g *githubWriter) WriteFile(f File) error {
+	f = Cap(f)
 	g.sum.add(f)
 	for _, d := range f.Diags {
 		level, limit := annotationLevel(d.Severity)
@@ -64,7 +65,10 @@ func (g *githubWriter) WriteFile(f File) error {
 		g.logOnly++
 		writeHeader(g.ew, f.Path, d, false)
 	}
-	if len(f.Diags) == 0 {
+	for _, o := range f.Omitted {
+		g.ew.str(omittedLine(f.Path, o) + "\n")
+	}
+	if len(f.Diags) == 0 && len(f.Omitted) == 0 {
 		return g.wrap(g.ew.err)
 	}
 	return g.wrap(g.ew.flush())

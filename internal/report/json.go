@@ -12,6 +12,14 @@ import (
 type jsonFile struct {
 	Path        string     `json:"path"`
 	Diagnostics []jsonDiag `json:"diagnostics"`
+	// Omitted is present only when findings were cut (see Cap).
+	Omitted []jsonOmitted `json:"omitted,omitempty"`
+}
+
+type jsonOmitted struct {
+	Rule     string `json:"rule"`
+	Severity string `json:"severity"`
+	Count    int    `json:"count"`
 }
 
 type jsonDiag struct {
@@ -35,7 +43,9 @@ type jsonSummary struct {
 //	 "summary":{"files","errors","warnings"}}
 //
 // Every file appears, in order; a clean file has "diagnostics":[] and no
-// list is ever null. Line and column are 0 for findings without a position.
+// list is ever null. A file with more than MaxPerRule findings of one rule
+// lists the first ones and adds "omitted":[{"rule","severity","count"}];
+// the summary counts every finding. Line and column are 0 for findings without a position.
 // The shape is a compatibility promise to scripts: add keys, never rename.
 func JSON(w io.Writer, files []File) error {
 	return writeAll(NewJSON(w), files)
@@ -66,8 +76,12 @@ func (j *jsonWriter) WriteFile(f File) error {
 	} else {
 		j.ew.str(`{"files":[`)
 	}
+	f = Cap(f)
 	j.sum.add(f)
 	jf := jsonFile{Path: f.Path, Diagnostics: make([]jsonDiag, 0, len(f.Diags))}
+	for _, o := range f.Omitted {
+		jf.Omitted = append(jf.Omitted, jsonOmitted{Rule: o.Rule, Severity: o.Severity.String(), Count: o.Count})
+	}
 	for _, d := range f.Diags {
 		jf.Diagnostics = append(jf.Diagnostics, jsonDiag{
 			Rule:     d.Rule,

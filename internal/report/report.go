@@ -32,6 +32,10 @@ type File struct {
 	Path  string
 	Doc   *manifest.Document // for source snippets (doc.Line(n))
 	Diags diag.List          // already sorted
+	// Omitted counts findings not in Diags (see Cap). Every Writer caps
+	// the files it is given; a caller that holds many files caps them
+	// first to keep memory small.
+	Omitted []Omitted
 }
 
 // Summary counts the files checked and their findings by severity.
@@ -43,6 +47,16 @@ func (s *Summary) add(f File) {
 	s.Errors += f.Diags.Count(diag.Error)
 	s.Warnings += f.Diags.Count(diag.Warning)
 	s.Infos += f.Diags.Count(diag.Info)
+	for _, o := range f.Omitted {
+		switch o.Severity {
+		case diag.Error:
+			s.Errors += o.Count
+		case diag.Warning:
+			s.Warnings += o.Count
+		default:
+			s.Infos += o.Count
+		}
+	}
 }
 
 // Summarize counts files and findings over files.

@@ -112,6 +112,32 @@ type sarifRegion struct {
 	StartColumn int `json:"startColumn,omitempty"`
 }
 
+// sarifInvocation carries what a run did not put into results: the
+// findings Cap cut, as tool execution notifications (GitHub code scanning
+// shows them on the tool status page).
+type sarifInvocation struct {
+	ExecutionSuccessful        bool                `json:"executionSuccessful"`
+	ToolExecutionNotifications []sarifNotification `json:"toolExecutionNotifications"`
+}
+
+type sarifNotification struct {
+	Level          string              `json:"level"`
+	Message        sarifMessage        `json:"message"`
+	Locations      []sarifFileLocation `json:"locations"`
+	AssociatedRule sarifRuleRef        `json:"associatedRule"`
+}
+
+type sarifFileLocation struct {
+	PhysicalLocation struct {
+		ArtifactLocation sarifArtifact `json:"artifactLocation"`
+	} `json:"physicalLocation"`
+}
+
+type sarifRuleRef struct {
+	ID    string `json:"id"`
+	Index *int   `json:"index,omitempty"`
+}
+
 // SARIF writes a SARIF 2.1.0 log with one run that GitHub code scanning
 // accepts (github/codeql-action/upload-sarif). driver.rules lists every rule
 // of opt.Rules, sorted by id, with its summary as shortDescription, its
@@ -125,7 +151,9 @@ type sarifRegion struct {
 // relative to it; only absolute paths outside opt.Root become file:// URIs.
 // Columns count Unicode code points (columnKind). Findings without a line
 // point at line 1, because code scanning needs a region. A clean run has
-// "results": [].
+// "results": []. Findings Cap cut are counted in one warning notification
+// per file and rule under invocations[0].toolExecutionNotifications, which
+// is present only then.
 func SARIF(w io.Writer, files []File, opt Options) error {
 	return writeAll(NewSARIF(w, opt), files)
 }
@@ -191,6 +219,9 @@ type sarifWriter struct {
 	head    string // the log up to the results array, written first
 	tail    string // the log after the results array
 	results int
+	// notes are the notifications of cut findings, written at Close: one
+	// per file and rule that had more than MaxPerRule findings.
+	notes []sarifNotification
 }
 
 // start writes the head once, before the first result or at Close.
@@ -202,9 +233,25 @@ func (s *sarifWriter) start() {
 func (s *sarifWriter) Summary() Summary { return s.sum }
 
 func (s *sarifWriter) WriteFile(f File) error {
+	f = Cap(f)
 	s.sum.add(f)
 	s.start()
 	art := artifact(f.Path, s.opt.Root)
+	for _, o := range f.Omitted {
+		n := sarifNotification{
+			Level: "warning",
+			Message: sarifMessage{Text: fmt.Sprintf("%d more %s findings of rule %s are not listed for this file: a report lists the first %d findings of each rule in a file",
+				o.Count, o.Severity, o.Rule, MaxPerRule)},
+			AssociatedRule: sarifRuleRef{ID: o.Rule},
+		}
+		var loc sarifFileLocation
+		loc.PhysicalLocation.ArtifactLocation = art
+		n.Locations = []sarifFileLocation{loc}
+		if i, ok := s.index[o.Rule]; ok {
+			n.AssociatedRule.Index = &i
+		}
+		s.notes = append(s.notes, n)
+	}
 	for _, d := range f.Diags {
 		region := sarifRegion{StartLine: d.Pos.Line, StartColumn: d.Pos.Column}
 		if region.StartLine < 1 {
@@ -249,7 +296,18 @@ func (s *sarifWriter) Close() error {
 	if s.results > 0 {
 		s.ew.str("\n" + s.indent)
 	}
-	s.ew.str("]" + s.tail)
+	s.ew.str("]")
+	if len(s.notes) > 0 && s.ew.err == nil {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent(s.indent, "  ")
+		if err := enc.Encode([]sarifInvocation{{ExecutionSuccessful: true, ToolExecutionNotifications: s.notes}}); err != nil {
+			return s.wrap(err)
+		}
+		s.ew.str(",\n" + s.indent + `"invocations": ` + safetext.InertJSON(string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))))
+	}
+	s.ew.str(s.tail)
 	return s.wrap(s.ew.flush())
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
+	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
 // Snippet window: source lines longer than this (minified flow-style YAML)
@@ -43,25 +44,26 @@ type textWriter struct {
 	ew  *errWriter
 	opt Options
 	sum Summary
+	src sourceLine // the line of the last snippet
 }
 
 func (t *textWriter) Summary() Summary { return t.sum }
 
 func (t *textWriter) WriteFile(f File) error {
+	f = Cap(f)
 	t.sum.add(f)
 	ew := t.ew
+	t.src = sourceLine{}
 	for _, d := range f.Diags {
 		writeHeader(ew, f.Path, d, t.opt.Color)
 		if f.Doc == nil || d.Pos.Line < 1 {
 			continue
 		}
-		// A source line may carry a credential (a manifest is read from a
-		// repository anyone can write to): it is masked by its shape.
-		src := safetext.RedactCredentials(f.Doc.Line(d.Pos.Line))
-		if src == "" {
+		src := t.src.at(f.Doc, d.Pos.Line)
+		if src.text == "" {
 			continue
 		}
-		code, caret := snippet(src, d.Pos.Column)
+		code, caret := src.snippet(d.Pos.Column)
 		gutter := strconv.Itoa(d.Pos.Line)
 		pad := strings.Repeat(" ", len(gutter))
 		// The gutter keeps snippet lines from ever starting with "::"
@@ -69,7 +71,10 @@ func (t *textWriter) WriteFile(f File) error {
 		ew.str(" " + gutter + " | " + code + "\n")
 		ew.str(" " + pad + " | " + caret + "\n")
 	}
-	if len(f.Diags) == 0 {
+	for _, o := range f.Omitted {
+		ew.str(omittedLine(f.Path, o) + "\n")
+	}
+	if len(f.Diags) == 0 && len(f.Omitted) == 0 {
 		return t.wrap(ew.err)
 	}
 	return t.wrap(ew.flush())
@@ -131,30 +136,83 @@ func plural(n int, noun string) string {
 	return strconv.Itoa(n) + " " + noun + "s"
 }
 
+// sourceLine is one source line prepared for snippets. Findings come
+// sorted by line, so keeping the last line means each line is copied and
+// indexed once, however many findings it has: a one-line manifest with
+// thousands of findings costs its length once, not once per finding.
+type sourceLine struct {
+	doc  *manifest.Document
+	n    int
+	text string
+	// marks[i] is the byte offset of rune i*markStride; runes is the
+	// line's length in runes.
+	marks []int
+	runes int
+}
+
+// markStride is the spacing of sourceLine's rune marks: finding the byte
+// offset of a column walks at most this many runes.
+const markStride = 64
+
+// at returns line n of doc, reusing the last one when it is the same.
+func (l *sourceLine) at(doc *manifest.Document, n int) *sourceLine {
+	if l.doc == doc && l.n == n {
+		return l
+	}
+	// A source line may carry a credential (a manifest is read from a
+	// repository anyone can write to): it is masked by its shape, once per
+	// line, and the mask keeps the line's length so columns still hold.
+	*l = indexLine(safetext.RedactCredentials(doc.Line(n)))
+	l.doc, l.n = doc, n
+	return l
+}
+
+// indexLine counts the runes of text and marks every markStride-th.
+func indexLine(text string) sourceLine {
+	l := sourceLine{text: text}
+	for i := range text {
+		if l.runes%markStride == 0 {
+			l.marks = append(l.marks, i)
+		}
+		l.runes++
+	}
+	return l
+}
+
+// offset returns the byte offset of rune i, 0 <= i <= l.runes.
+func (l *sourceLine) offset(i int) int {
+	if i >= l.runes {
+		return len(l.text)
+	}
+	off := l.marks[i/markStride]
+	for k := i % markStride; k > 0; k-- {
+		_, size := utf8.DecodeRuneInString(l.text[off:])
+		off += size
+	}
+	return off
+}
+
 // snippet returns the printable source line and the caret line for a
 // 1-based column counted in characters, as yaml.v3 counts them. The caret
 // line copies the tabs of the text before the column and uses two spaces
 // for East Asian wide characters, so the caret lands under the column in a
-// terminal whatever the tab width.
-func snippet(src string, col int) (code, caret string) {
-	runes := []rune(src)
-	idx := col - 1
-	if idx < 0 {
-		idx = 0
-	}
-	if idx > len(runes) {
-		idx = len(runes)
-	}
-	start, end := 0, len(runes)
-	if len(runes) > snippetMax {
+// terminal whatever the tab width. Only the window around the column is
+// read, so the cost does not grow with the line.
+func (l *sourceLine) snippet(col int) (code, caret string) {
+	idx := min(max(col-1, 0), l.runes)
+	start, end := 0, l.runes
+	if l.runes > snippetMax {
 		start = max(0, idx-snippetBefore)
-		end = min(len(runes), start+snippetMax)
+		end = min(l.runes, start+snippetMax)
 	}
-	prefix, rest := string(runes[start:idx]), string(runes[idx:end])
+	from, at, to := l.offset(start), l.offset(idx), l.offset(end)
+	// string([]rune(…)) turns invalid UTF-8 into U+FFFD, as the window
+	// of a []rune of the whole line would.
+	prefix, rest := string([]rune(l.text[from:at])), string([]rune(l.text[at:to]))
 	if start > 0 {
 		prefix = "…" + prefix
 	}
-	if end < len(runes) {
+	if end < l.runes {
 		rest += "…"
 	}
 	// The Stream shows controls as escapes and "##[" as "##\[": measure the
@@ -174,6 +232,12 @@ func snippet(src string, col int) (code, caret string) {
 	}
 	c.WriteByte('^')
 	return prefix + rest, c.String()
+}
+
+// snippet is sourceLine.snippet for a line on its own.
+func snippet(src string, col int) (code, caret string) {
+	l := indexLine(src)
+	return l.snippet(col)
 }
 
 func isWide(r rune) bool {

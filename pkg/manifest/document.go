@@ -3,7 +3,6 @@ package manifest
 import (
 	"bytes"
 	"strconv"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -29,19 +28,13 @@ func (d *Document) lookup(ptr string) (val, key *yaml.Node, found bool) {
 	if n == nil {
 		return nil, nil, false
 	}
-	for _, tok := range SplitPointer(ptr) {
+	for tok := range jsonptr.Tokens(ptr) {
 		for n.Kind == yaml.AliasNode && n.Alias != nil {
 			n = n.Alias
 		}
 		switch n.Kind {
 		case yaml.MappingNode:
-			next := -1
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if d.prot.restore(n.Content[i].Value) == tok {
-					next = i
-					break
-				}
-			}
+			next := d.keyIndex(n, tok)
 			if next < 0 {
 				return n, key, false
 			}
@@ -123,25 +116,21 @@ func (d *Document) KeyFinding(ptr string, r *diag.Rule, msg string) diag.Diagnos
 }
 
 // Line returns the text of the 1-based line n without its line ending, for
-// source snippets; "" when out of range.
+// source snippets; "" when out of range. The line starts are indexed on the
+// first call, so each later call costs the length of its line.
 func (d *Document) Line(n int) string {
-	return strings.TrimRight(string(d.lineBytes(n)), "\r")
+	return string(d.lineBytes(n))
 }
 
+// lineBytes is Line without the copy: the slice aliases Source.
 func (d *Document) lineBytes(n int) []byte {
-	if n < 1 {
+	starts := d.lineStarts()
+	if n < 1 || n > len(starts) {
 		return nil
 	}
-	src := d.Source
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(src, '\n')
-		if j < 0 {
-			return nil
-		}
-		src = src[j+1:]
+	end := len(d.Source)
+	if n < len(starts) {
+		end = starts[n] - 1 // the '\n'
 	}
-	if j := bytes.IndexByte(src, '\n'); j >= 0 {
-		src = src[:j]
-	}
-	return src
+	return bytes.TrimRight(d.Source[starts[n-1]:end], "\r")
 }

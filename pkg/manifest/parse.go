@@ -58,6 +58,10 @@ type Document struct {
 
 	root *yaml.Node // the document's top node, nil when parsing failed
 	prot protect    // placeholders of U+2028 and U+2029 in root's strings
+	// idx is built on first use, for findings only: line starts for Line,
+	// key tables of large mappings for lookup. A Document must not be
+	// copied once used.
+	idx index
 }
 
 // Parse reads src as a manifest. Findings (syntax, encoding, limits,

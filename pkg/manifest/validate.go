@@ -25,7 +25,10 @@ func Validate(doc *Document) (diag.List, error) {
 	if err != nil {
 		return nil, fmt.Errorf("validating %s: %w", doc.Path, err)
 	}
-	out := append(w.out, blankInjectKeys(doc)...)
+	// Sized once: a file may have tens of thousands of violations, and
+	// append grows a large list a quarter at a time.
+	out := make(diag.List, 0, len(w.out)+len(vs)+len(w.stripped)+1)
+	out = append(append(out, w.out...), blankInjectKeys(doc)...)
 	contract := otherContract(view)
 	out = append(out, contractFindings(doc, contract)...)
 	required := map[string]bool{} // stripped fields reported as missing

@@ -46,7 +46,9 @@ func sourceIssues(doc *Document, src []byte) (diag.List, []byte) {
 			"line ends with a carriage return alone (classic Mac line ending); Takos's YAML reader does not take it as a line break, so the file means something else there: convert the file to LF line endings"))
 		return out, src
 	}
+	n := 0 // line number: posAt would count the lines before each directive again
 	for off, line := range lines(src) {
+		n++
 		t := bytes.TrimRight(line, " \t\r")
 		if !bytes.HasPrefix(t, []byte("%YAML")) {
 			if len(bytes.TrimSpace(t)) > 0 && t[0] != '#' && t[0] != '%' {
@@ -64,7 +66,7 @@ func sourceIssues(doc *Document, src []byte) (diag.List, []byte) {
 			if len(f) > 1 {
 				version = f[1]
 			}
-			out = append(out, doc.at(posAt(src, off), RuleDirective,
+			out = append(out, doc.at(diag.Pos{Line: n, Column: 1}, RuleDirective,
 				fmt.Sprintf("%%YAML %s makes Takos's YAML reader switch to other rules (in YAML 1.1, yes is a boolean, 0777 is octal and << merges), so Takos and takos-apply would read different values; remove the directive or write %%YAML 1.2", quoteText(version))))
 		}
 	}
@@ -247,6 +249,18 @@ type line struct {
 	off, end int // byte range of the line
 	owner    int // column of the line's first key or scalar, -1 before one
 	dash     int // column of the line's last '-' indicator, -1 if none
+	// runes counts the runes of the line before byte offset counted: the
+	// scan only moves forward, so columns are counted once per line, not
+	// from the line start for every quote (quadratic on a long line).
+	counted, runes int
+}
+
+// column returns the 1-based rune column of offset i >= every offset
+// asked before on this line.
+func (l *line) column(src []byte, i int) int {
+	l.runes += utf8.RuneCount(src[l.counted:i])
+	l.counted = i
+	return 1 + l.runes
 }
 
 // holder is the column continuation lines of a collection or string that
@@ -268,7 +282,7 @@ func (l *line) claim(i int) {
 // follows white space or the line start. A quoted scalar may carry on past
 // end, in which case s.i ends beyond it.
 func (s *gluedScanner) scan(off, end, from int, ws bool) {
-	l := &line{off: off, end: end, owner: -1, dash: -1}
+	l := &line{off: off, end: end, owner: -1, dash: -1, counted: off}
 	for s.i = from; s.i < end; {
 		c := s.src[s.i]
 		switch {
@@ -282,7 +296,7 @@ func (s *gluedScanner) scan(off, end, from int, ws bool) {
 			}
 			s.i = end
 			return
-		case (c == '"' || c == '\'') && s.quotes[diag.Pos{Line: s.lineNo, Column: 1 + utf8.RuneCount(s.src[off:s.i])}]:
+		case (c == '"' || c == '\'') && s.quotes[diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}]:
 			if s.flow == 0 {
 				s.owner = l.holder()
 			}
@@ -294,7 +308,7 @@ func (s *gluedScanner) scan(off, end, from int, ws bool) {
 		case (c == '|' || c == '>') && s.flow == 0:
 			s.blockHeader(l)
 			return
-		case (c == '[' || c == '{') && s.flow == 0 && !s.quotes[diag.Pos{Line: s.lineNo, Column: 1 + utf8.RuneCount(s.src[off:s.i])}]:
+		case (c == '[' || c == '{') && s.flow == 0 && !s.quotes[diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}]:
 			l.claim(s.i) // a bracket inside text
 			s.plain(end)
 			ws = isBlank(s.src[s.i-1])
