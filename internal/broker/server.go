@@ -330,7 +330,9 @@ func (c *scopeCache) get(ctx context.Context) []string {
 	if !c.fetched.IsZero() && (age < time.Minute || !c.failed && age < time.Hour) {
 		return c.scopes
 	}
-	m, err := oauthmeta.Fetch(ctx, c.hc, c.base)
+	// Cached for every caller: a client that hangs up must not count as a
+	// failed fetch (hc bounds the fetch itself).
+	m, err := oauthmeta.Fetch(context.WithoutCancel(ctx), c.hc, c.base)
 	c.fetched, c.failed = c.now(), err != nil
 	if err == nil {
 		c.scopes = m.ScopesSupported
