@@ -86,8 +86,8 @@ type Config struct {
 	// nil discards.
 	Audit io.Writer
 	// Secrets is the process's secret registry, which redacts the audit log
-	// and every answer: New registers Token there, each exchange the access
-	// token it issued (until it expires). Nil: a registry of the broker's
+	// and every answer: New registers Token there (the access tokens the
+	// broker issues are redacted by their shape). Nil: a registry of the broker's
 	// own.
 	Secrets *safetext.Secrets
 	// Now is the clock (default time.Now); Sleep replaces the HTTP
