@@ -89,10 +89,27 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.finish(w, r, idx, rep, kind)
 }
 
+// securityHeaders are what the real server's middleware (web.ts, "S28")
+// sets on every response, JSON included: no MIME sniffing, no framing by
+// another origin, no full Referer to another origin. A reply that sets one
+// itself keeps its own (the consent page is stricter: DENY, no-referrer).
+var securityHeaders = [][2]string{
+	{"X-Content-Type-Options", "nosniff"},
+	{"X-Frame-Options", "SAMEORIGIN"},
+	{"X-Xss-Protection", "1; mode=block"},
+	{"Referrer-Policy", "strict-origin-when-cross-origin"},
+	{"Permissions-Policy", "camera=(), microphone=(), geolocation=()"},
+}
+
 // finish writes rep and logs the request's outcome.
 func (s *Server) finish(w http.ResponseWriter, r *http.Request, idx int, rep reply, kind FaultKind) {
 	for k, v := range rep.header {
 		w.Header()[k] = v
+	}
+	for _, h := range securityHeaders {
+		if w.Header().Get(h[0]) == "" {
+			w.Header().Set(h[0], h[1])
+		}
 	}
 	if rep.body != nil && w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json")

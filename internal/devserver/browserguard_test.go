@@ -60,3 +60,34 @@ func errMessage(body map[string]any) string {
 	m, _ := e["message"].(string)
 	return m
 }
+
+// TestSecurityHeaders: every reply carries the headers the real server's
+// middleware adds to all of its responses (measured: JSON, errors and 404s
+// alike), so a JSON answer is never sniffed as a page or framed by another
+// origin; the consent page keeps its stricter DENY and no-referrer.
+func TestSecurityHeaders(t *testing.T) {
+	s := newTest(t, WithSigningKey(testKey()))
+	want := map[string]string{
+		"X-Content-Type-Options": "nosniff", "X-Frame-Options": "SAMEORIGIN", "X-Xss-Protection": "1; mode=block",
+		"Referrer-Policy": "strict-origin-when-cross-origin", "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+	}
+	for _, path := range []string{"/.well-known/oauth-authorization-server", "/api/me/oauth/clients", "/nope", "/oauth/authorize?client_id=x"} {
+		req, _ := http.NewRequest("GET", s.URL+path, nil)
+		_, h, _ := do(t, req)
+		for k, v := range want {
+			if got := h.Get(k); got != v {
+				t.Errorf("GET %s: %s = %q, want %q", path, k, got, v)
+			}
+		}
+	}
+	cfg := newOAuthClient(t, s, `{"client_name":"Photo Book","redirect_uris":["`+testRedirect+`"],"scope":"openid"}`)
+	resp, err := http.Get(s.URL + "/oauth/authorize?" + authzQuery(cfg.ClientID, "scope", "openid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Referrer-Policy") != "no-referrer" ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("consent page = %d %v, want DENY, no-referrer, nosniff and frame-ancestors 'none'", resp.StatusCode, resp.Header)
+	}
+}
