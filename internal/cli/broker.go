@@ -83,7 +83,9 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 	fs.Var(&issuers, "issuer", "trusted OIDC issuer, repeatable (env TAKOS_BROKER_ISSUERS, comma-separated; default "+broker.GitHubIssuer+")")
 	rate := fs.Int("rate", 30, "token exchanges per repository per minute (negative: unlimited)")
 	burst := fs.Int("burst", 10, "exchanges a repository may make at once before the rate applies")
-	redisURL := fs.String("redis-url", e.getenv("TAKOS_BROKER_REDIS_URL"), "Redis or Valkey that replicas share for the replay cache and rate limits: redis://[:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS (env TAKOS_BROKER_REDIS_URL, which keeps the password off the command line; default this process's memory: one replica)")
+	// Not the flag's default: usage prints defaults, and this one holds the
+	// Redis password (read after parsing instead).
+	redisURL := fs.String("redis-url", "", "Redis or Valkey that replicas share for the replay cache and rate limits: redis://[:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS (env TAKOS_BROKER_REDIS_URL, which keeps the password off the command line; default this process's memory: one replica)")
 	timeout := fs.Duration("timeout", 10*time.Second, "timeout of each outbound request (JWKS, forwarded requests)")
 	auditPath := fs.String("audit-log", "", "append the JSON audit log to this file (default stderr)")
 	addrFile := fs.String("addr-file", "", "write the address the broker listens on to this file once listening (for --listen with port 0)")
@@ -96,6 +98,9 @@ func runBrokerServe(ctx context.Context, e *env, args []string) int {
 	}
 	if len(issuers) == 0 {
 		issuers.Set(e.getenv("TAKOS_BROKER_ISSUERS"))
+	}
+	if *redisURL == "" {
+		*redisURL = e.getenv("TAKOS_BROKER_REDIS_URL")
 	}
 	failf := func(code int, format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "takos-apply broker: "+format+"\n", a...)

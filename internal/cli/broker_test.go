@@ -112,3 +112,27 @@ func TestBrokerFlagsDocumented(t *testing.T) {
 		t.Errorf("found %d flags in broker -h, want the full set:\n%s", n, stderr)
 	}
 }
+
+// TestBrokerUsageHidesTheRedisPassword: TAKOS_BROKER_REDIS_URL, which the
+// README recommends to keep the Redis password off the command line, is
+// not shown as --redis-url's default in the usage a mistyped flag or -h
+// prints (a pod's log), and is still what the broker uses.
+func TestBrokerUsageHidesTheRedisPassword(t *testing.T) {
+	const password = "hunter2-redis-password"
+	env := map[string]string{"TAKOS_BROKER_TOKEN": "tak_pat_brokertest", "TAKOS_BROKER_REDIS_URL": "redis://:" + password + "@10.0.0.5:6379/0"}
+	for _, args := range [][]string{{"broker", "--nope"}, {"broker", "-h"}} {
+		if _, _, stderr := run(t, env, args...); strings.Contains(stderr, password) || !strings.Contains(stderr, "-redis-url") {
+			t.Errorf("%v: stderr shows the Redis password or no --redis-url:\n%s", args, stderr)
+		}
+	}
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.yml")
+	if err := os.WriteFile(policy, []byte("version: 1\nrules:\n  - name: main\n    match: {repository_id: \"1\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["TAKOS_BROKER_REDIS_URL"] = "redis://:" + password + "@10.0.0.5:6379/notadb"
+	code, _, stderr := run(t, env, "broker", "--policy", policy, "--control-plane", "https://takos.example", "--listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(stderr, "--redis-url: the Redis URL") || strings.Contains(stderr, password) {
+		t.Errorf("a broken TAKOS_BROKER_REDIS_URL = exit %d, want 2 naming it without its password:\n%s", code, stderr)
+	}
+}
