@@ -70,7 +70,7 @@ func capText(s string, max int) string {
 
 // redactor removes credentials from text: by value every secret of the
 // registry (the broker's own credential, whatever its format, and the
-// access tokens it issued) and, by shape, any Takos PAT, access token or
+// process's other secrets) and, by shape, any Takos PAT, broker access token or
 // JWS (safetext.Secrets), so a server message that echoes one is never
 // recorded or answered. It runs before text is cut: a cut credential is no
 // longer recognised.

@@ -154,6 +154,12 @@ func (g *gateway) authenticate(r *http.Request) (*Grant, *Rule, *denial) {
 		return grant, nil, deny(http.StatusUnauthorized, "UNAUTHORIZED",
 			"rule %s, which granted this access token, is no longer in the trust policy", safetext.Quote(grant.Rule, 100))
 	}
+	// A ttl shortened since (a reload) applies to the tokens the rule
+	// granted, counted from their issue.
+	if end := time.Unix(grant.IssuedAt, 0).Add(rule.TTL); !g.s.now().Before(end) {
+		return grant, nil, deny(http.StatusUnauthorized, "UNAUTHORIZED",
+			"the access token is older than the ttl rule %s has now (%s, since a policy reload); exchange a fresh GitHub OIDC token", rule.Name, rule.TTL)
+	}
 	return grant, rule, nil
 }
 

@@ -167,13 +167,23 @@ type check struct {
 	detail string
 }
 
+// readyTimeout bounds one /readyz answer, the control plane's probe
+// included.
+const readyTimeout = 5 * time.Second
+
 func (rd *readiness) controlPlane(ctx context.Context) error {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
 	if !rd.cpAt.IsZero() && rd.s.now().Sub(rd.cpAt) < rd.cpEvery && !rd.s.now().Before(rd.cpAt) {
 		return rd.cpErr
 	}
-	rd.cpErr = rd.s.gw.probe(ctx)
+	// The answer is cached for every caller, so it must be the control
+	// plane's, not this caller's: a client that hangs up must not make the
+	// next 15 s of probes fail (anyone who reaches /readyz could otherwise
+	// take the replica out of its load balancer with one request each time).
+	probeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), readyTimeout)
+	defer cancel()
+	rd.cpErr = rd.s.gw.probe(probeCtx)
 	rd.cpAt = rd.s.now()
 	return rd.cpErr
 }
@@ -208,7 +218,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	checks := s.ready.run(ctx)
 	ok := true

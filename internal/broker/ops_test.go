@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -191,5 +192,39 @@ func TestRequestIDs(t *testing.T) {
 	}
 	if strings.Contains(f.audit.String(), "chosen-by-the-client") {
 		t.Error("the client's X-Request-Id was taken")
+	}
+}
+
+// serveGone runs one request through the broker's handler on behalf of a
+// client that went away at once: its context is already cancelled.
+func (f *fixture) serveGone(path string) {
+	f.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequestWithContext(ctx, "GET", path, nil)
+	f.srv.Handler().ServeHTTP(httptest.NewRecorder(), req)
+}
+
+// TestReadyzCallerGone: a client that hangs up on /readyz must not decide
+// readiness for the next 15 s. The control plane's answer is cached; a probe
+// cut short by its caller is no answer, or anyone who can reach /readyz
+// could take every replica out of its load balancer with one request per
+// 15 s.
+func TestReadyzCallerGone(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	f.serveGone(ReadyPath)
+	if status, checks := f.readyz(); status != 200 || checks["control_plane"]["ok"] != true {
+		t.Errorf("/readyz after a caller hung up = %d %v, want 200: the hang-up was cached as the control plane's answer", status, checks)
+	}
+}
+
+// TestMetadataCallerGone: a client that hangs up on the metadata must not
+// leave the next minute's metadata without Takos's scopes.
+func TestMetadataCallerGone(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	f.serveGone(MetadataPath)
+	a := f.do("GET", MetadataPath, "", "")
+	if _, has := a.body["scopes_supported"]; a.status != 200 || !has {
+		t.Errorf("metadata after a caller hung up = %d %s, want scopes_supported: the hang-up was cached as a failed fetch", a.status, a.raw)
 	}
 }

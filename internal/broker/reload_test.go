@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestReloadPolicy: a valid policy takes effect for the next request,
@@ -108,4 +109,31 @@ func lastLine(t *testing.T, audit *syncBuffer, msg string) map[string]any {
 		t.Fatalf("no audit line %q in:\n%s", msg, audit.String())
 	}
 	return last
+}
+
+// TestReloadShortensTTL: a reload that shortens a rule's ttl applies to the
+// tokens it granted, counted from their issue: one older than the new ttl
+// is refused, a fresh one lives the new ttl.
+func TestReloadShortensTTL(t *testing.T) {
+	f := newFixture(t, testPolicy)
+	tok := f.exchange(nil)
+	f.clock.Add(3 * time.Minute)
+	if a := f.api(tok, "GET", "/api/me/oauth/clients", ""); a.status != 200 {
+		t.Fatalf("a 3-minute-old token of a 5m rule = %d %s", a.status, a.raw)
+	}
+	short := strings.Replace(testPolicy, "ttl: 5m", "ttl: 2m", 1)
+	if err := f.srv.ReloadPolicy(func() ([]byte, error) { return []byte(short), nil }); err != nil {
+		t.Fatal(err)
+	}
+	a := f.api(tok, "GET", "/api/me/oauth/clients", "")
+	if a.status != 401 || !strings.Contains(a.raw, "ttl") {
+		t.Errorf("a 3-minute-old token after the ttl became 2m = %d %s, want 401 naming the ttl", a.status, a.raw)
+	}
+	fresh := f.exchange(func(c map[string]any) {
+		now := f.clock.Now()
+		c["iat"], c["nbf"], c["exp"] = now.Unix(), now.Unix(), now.Add(5*time.Minute).Unix()
+	})
+	if a := f.api(fresh, "GET", "/api/me/oauth/clients", ""); a.status != 200 {
+		t.Errorf("a fresh token = %d %s", a.status, a.raw)
+	}
 }

@@ -86,8 +86,8 @@ type Config struct {
 	// nil discards.
 	Audit io.Writer
 	// Secrets is the process's secret registry, which redacts the audit log
-	// and every answer: New registers Token there, each exchange the access
-	// token it issued (until it expires). Nil: a registry of the broker's
+	// and every answer: New registers Token there (the access tokens the
+	// broker issues are redacted by their shape). Nil: a registry of the broker's
 	// own.
 	Secrets *safetext.Secrets
 	// Now is the clock (default time.Now); Sleep replaces the HTTP
@@ -330,7 +330,9 @@ func (c *scopeCache) get(ctx context.Context) []string {
 	if !c.fetched.IsZero() && (age < time.Minute || !c.failed && age < time.Hour) {
 		return c.scopes
 	}
-	m, err := oauthmeta.Fetch(ctx, c.hc, c.base)
+	// Cached for every caller: a client that hangs up must not count as a
+	// failed fetch (hc bounds the fetch itself).
+	m, err := oauthmeta.Fetch(context.WithoutCancel(ctx), c.hc, c.base)
 	c.fetched, c.failed = c.now(), err != nil
 	if err == nil {
 		c.scopes = m.ScopesSupported

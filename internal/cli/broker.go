@@ -100,7 +100,9 @@ func brokerServeSetup(e *env, fs *flag.FlagSet) action {
 	fs.Var(&o.issuers, "issuer", "trusted OIDC issuer, repeatable (env TAKOS_BROKER_ISSUERS, comma-separated; default "+broker.GitHubIssuer+")")
 	fs.IntVar(&o.rate, "rate", 30, "token exchanges per repository per minute (negative: unlimited)")
 	fs.IntVar(&o.burst, "burst", 10, "exchanges a repository may make at once before the rate applies")
-	fs.StringVar(&o.redisURL, "redis-url", e.getenv("TAKOS_BROKER_REDIS_URL"), "Redis or Valkey that replicas share for the replay cache and rate limits: redis://[:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS (env TAKOS_BROKER_REDIS_URL, which keeps the password off the command line; default this process's memory: one replica)")
+	// Not the flag's default: help prints defaults, and this one holds the
+	// Redis password (read after parsing instead, in runBrokerServe).
+	fs.StringVar(&o.redisURL, "redis-url", "", "Redis or Valkey that replicas share for the replay cache and rate limits: redis://[:PASSWORD@]HOST:PORT[/DB], rediss:// for TLS (env TAKOS_BROKER_REDIS_URL, which keeps the password off the command line; default this process's memory: one replica)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "timeout of each outbound request (JWKS, forwarded requests)")
 	fs.StringVar(&o.auditPath, "audit-log", "", "append the JSON audit log to this file (default stderr)")
 	fs.StringVar(&o.addrFile, "addr-file", "", "write the address the broker listens on to this file once listening (for --listen with port 0)")
@@ -119,6 +121,9 @@ type brokerServeFlags struct {
 func runBrokerServe(ctx context.Context, e *env, o brokerServeFlags) int {
 	if len(o.issuers) == 0 {
 		o.issuers.Set(e.getenv("TAKOS_BROKER_ISSUERS"))
+	}
+	if o.redisURL == "" {
+		o.redisURL = e.getenv("TAKOS_BROKER_REDIS_URL")
 	}
 	failf := func(code int, format string, a ...any) int {
 		fmt.Fprintf(e.stderr, "takos-apply broker: "+format+"\n", a...)

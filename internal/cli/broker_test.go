@@ -115,3 +115,44 @@ func TestBrokerFlagsDocumented(t *testing.T) {
 		t.Errorf("found %d flags in broker -h, want the full set:\n%s", n, stdout)
 	}
 }
+
+// TestBrokerUsageHidesTheRedisPassword: TAKOS_BROKER_REDIS_URL, which the
+// README recommends to keep the Redis password off the command line, is
+// not shown as --redis-url's default in the help (-h, on stdout) or in the
+// usage error a mistyped flag prints (a pod's log), and is still what the
+// broker uses.
+func TestBrokerUsageHidesTheRedisPassword(t *testing.T) {
+	const password = "hunter2-redis-password"
+	env := map[string]string{"TAKOS_BROKER_TOKEN": "tak_pat_brokertest", "TAKOS_BROKER_REDIS_URL": "redis://:" + password + "@10.0.0.5:6379/0"}
+	for _, tc := range []struct {
+		args []string
+		code int
+		help bool // the flag list is on stdout; else the usage error on stderr names --redis-url
+	}{
+		{[]string{"broker", "--nope"}, ExitUsage, false},
+		{[]string{"broker", "--redis-ur"}, ExitUsage, false}, // did you mean --redis-url?
+		{[]string{"broker", "-h"}, ExitOK, true},
+	} {
+		code, stdout, stderr := run(t, env, tc.args...)
+		if code != tc.code || strings.Contains(stdout+stderr, password) {
+			t.Errorf("%v: exit %d (want %d), or the output shows the Redis password:\n%s%s", tc.args, code, tc.code, stdout, stderr)
+		}
+		out := stderr
+		if tc.help {
+			out = stdout
+		}
+		if tc.args[1] != "--nope" && !strings.Contains(out, "--redis-url") {
+			t.Errorf("%v: no --redis-url in:\n%s", tc.args, out)
+		}
+	}
+	dir := t.TempDir()
+	policy := filepath.Join(dir, "policy.yml")
+	if err := os.WriteFile(policy, []byte("version: 1\nrules:\n  - name: main\n    match: {repository_id: \"1\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env["TAKOS_BROKER_REDIS_URL"] = "redis://:" + password + "@10.0.0.5:6379/notadb"
+	code, _, stderr := run(t, env, "broker", "--policy", policy, "--control-plane", "https://takos.example", "--listen", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(stderr, "--redis-url: the Redis URL") || strings.Contains(stderr, password) {
+		t.Errorf("a broken TAKOS_BROKER_REDIS_URL = exit %d, want 2 naming it without its password:\n%s", code, stderr)
+	}
+}

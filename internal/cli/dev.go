@@ -317,6 +317,8 @@ func (d *devRun) start() error {
 		devserver.WithAdminToken(randomToken("tak_dev_")),
 		devserver.WithLoginUser(d.f.user.u),
 		devserver.WithAccessTokenTTL(d.f.tokenTTL),
+		// Nothing reads the request history of a dev run: keep it bounded.
+		devserver.WithRequestLimit(1000),
 	}
 	if d.f.autoApprove {
 		opts = append(opts, devserver.WithAutoApprove())

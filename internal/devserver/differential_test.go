@@ -326,7 +326,7 @@ func (s *side) do(method, path string, h map[string]string, body, label string) 
 		}
 	}
 	headers := map[string]string{}
-	for _, k := range []string{"Cache-Control", "Retry-After"} {
+	for _, k := range []string{"Cache-Control", "Retry-After", "X-Content-Type-Options", "X-Frame-Options", "X-Xss-Protection", "Referrer-Policy", "Permissions-Policy"} {
 		if x := resp.Header.Get(k); x != "" {
 			headers[k] = x
 		}

@@ -64,3 +64,9 @@ func WithRand(r io.Reader) Option { return func(s *Server) { s.rand = r } }
 // rate limits' one-minute windows (default time.Now), so a test can move
 // past a window without waiting.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithRequestLimit keeps at least the last n requests of the request log
+// (Requests) and at most 2n, instead of every request: a long-running
+// takos-apply dev, which never reads the log, must not grow with each
+// request its app makes.
+func WithRequestLimit(n int) Option { return func(s *Server) { s.reqLimit = max(0, n) } }

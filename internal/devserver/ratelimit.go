@@ -48,6 +48,17 @@ func (s *Server) rateLimit(r *http.Request) (hdr http.Header, rep reply, ok bool
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	if now.Sub(s.rateClean) > rateWindow {
+		// The server's cleanup (maybeCleanup, every minute): a bucket with
+		// no hit left in the window goes, so a stream of made-up
+		// CF-Connecting-IP values does not grow the map for good.
+		for k, hits := range s.rateHits {
+			if len(hits) == 0 || !hits[len(hits)-1].After(now.Add(-rateWindow)) {
+				delete(s.rateHits, k)
+			}
+		}
+		s.rateClean = now
+	}
 	bucket := r.URL.Path + " " + rateKey(r)
 	var valid []time.Time
 	for _, t := range s.rateHits[bucket] {

@@ -3,6 +3,7 @@ package devserver
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,6 +21,10 @@ const maxRequestBody = 1 << 20
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	idx := s.logStart(r)
+	if !loopbackHost(r.Host) {
+		s.finish(w, r, idx, foreignHost(r.Host), None)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	if err != nil {
 		return
@@ -81,8 +86,30 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			s.logf("state file %s not written: %v", s.statePath, err)
 		}
 	}
+	s.finish(w, r, idx, rep, kind)
+}
+
+// securityHeaders are what the real server's middleware (web.ts, "S28")
+// sets on every response, JSON included: no MIME sniffing, no framing by
+// another origin, no full Referer to another origin. A reply that sets one
+// itself keeps its own (the consent page is stricter: DENY, no-referrer).
+var securityHeaders = [][2]string{
+	{"X-Content-Type-Options", "nosniff"},
+	{"X-Frame-Options", "SAMEORIGIN"},
+	{"X-Xss-Protection", "1; mode=block"},
+	{"Referrer-Policy", "strict-origin-when-cross-origin"},
+	{"Permissions-Policy", "camera=(), microphone=(), geolocation=()"},
+}
+
+// finish writes rep and logs the request's outcome.
+func (s *Server) finish(w http.ResponseWriter, r *http.Request, idx int, rep reply, kind FaultKind) {
 	for k, v := range rep.header {
 		w.Header()[k] = v
+	}
+	for _, h := range securityHeaders {
+		if w.Header().Get(h[0]) == "" {
+			w.Header().Set(h[0], h[1])
+		}
 	}
 	if rep.body != nil && w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json")
@@ -91,6 +118,36 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(rep.body)
 	s.logEnd(idx, rep.status, kind)
 	s.logf("%s %s %d", r.Method, r.URL.Path, rep.status)
+}
+
+// loopbackHost reports whether a request's Host names this machine: a
+// loopback address, localhost or a name under .localhost (which browsers
+// resolve to loopback themselves), any port; or no Host at all (HTTP/1.0),
+// which no browser sends. The server listens on loopback only, but a web
+// page can still reach it by DNS rebinding: evil.example re-pointed at
+// 127.0.0.1 is the dev server's origin in the browser's eyes, and its
+// script could read the consent page, drive the OAuth endpoints and read
+// their answers. Its requests carry Host: evil.example, refused here. The
+// real server has no such check: it is not on loopback.
+func loopbackHost(hostport string) bool {
+	if hostport == "" {
+		return true
+	}
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")), ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func foreignHost(host string) reply {
+	return envelopeReply(http.StatusForbidden, "FORBIDDEN", "takos-apply dev serves only loopback names (127.0.0.1, localhost, *.localhost), not Host "+
+		quoteJSON(host)+": a web page that re-points its own name at 127.0.0.1 (DNS rebinding) must not reach the dev server")
 }
 
 func jsonReply(status int, v any) reply {

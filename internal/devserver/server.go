@@ -88,10 +88,13 @@ type Server struct {
 	tokens    map[string]string
 	clients   []*StoredClient
 	requests  []RequestRecord
+	reqLimit  int // WithRequestLimit; 0 keeps every request
+	reqFirst  int // the number of the first record in requests (older ones were dropped)
 	secrets   []string
 	regTokens []string
 	faults    []Fault
 	rateHits  map[string][]time.Time // accepted /oauth requests by "path key"
+	rateClean time.Time              // the last sweep of rateHits
 
 	pats patStore   // pat.go
 	sp   spaceStore // spaces.go: spaces, env, groups, services
@@ -187,7 +190,8 @@ func (s *Server) Client(clientID string) (StoredClient, bool) {
 	return StoredClient{}, false
 }
 
-// Requests returns the request log in arrival order.
+// Requests returns the request log in arrival order (with
+// WithRequestLimit, at least the last n requests).
 func (s *Server) Requests() []RequestRecord {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -279,12 +283,20 @@ func (s *Server) logStart(r *http.Request) int {
 		HasAuth:   r.Header.Get("Authorization") != "",
 		UserAgent: r.Header.Get("User-Agent"),
 	})
-	return len(s.requests) - 1
+	if s.reqLimit > 0 && len(s.requests) >= 2*s.reqLimit {
+		drop := len(s.requests) - s.reqLimit
+		s.requests = slices.Clone(s.requests[drop:])
+		s.reqFirst += drop
+	}
+	return s.reqFirst + len(s.requests) - 1
 }
 
 func (s *Server) logEnd(i, status int, kind FaultKind) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if i -= s.reqFirst; i < 0 {
+		return // dropped meanwhile (WithRequestLimit)
+	}
 	s.requests[i].Status = status
 	s.requests[i].Fault = kind
 }

@@ -544,3 +544,60 @@ func TestSeed(t *testing.T) {
 		t.Errorf("list after Seed = %v", list)
 	}
 }
+
+// TestRequestLimit: WithRequestLimit bounds the request log of a
+// long-running server to the last requests (each with its outcome);
+// without it every request is kept, as tests read them.
+func TestRequestLimit(t *testing.T) {
+	for _, tc := range []struct {
+		opts     []Option
+		min, max int
+	}{{nil, 9, 9}, {[]Option{WithRequestLimit(2)}, 2, 4}} {
+		s := newTest(t, tc.opts...)
+		for i := range 9 {
+			call(t, s, "GET", fmt.Sprintf("/nope/%d", i), "", "")
+		}
+		got := s.Requests()
+		if len(got) < tc.min || len(got) > tc.max {
+			t.Fatalf("%d requests kept of 9, want %d to %d", len(got), tc.min, tc.max)
+		}
+		if last := got[len(got)-1]; last.Path != "/nope/8" || last.Status != 404 {
+			t.Errorf("the last record = %+v, want /nope/8 with its 404", last)
+		}
+	}
+}
+
+// TestRateLimitBucketsExpire: as the server's limiter sweeps its map every
+// minute, a bucket with no hit left in the window is dropped, so made-up
+// CF-Connecting-IP values cannot grow the map for good.
+func TestRateLimitBucketsExpire(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := newTest(t, WithClock(clock))
+	revoke := func(ip string) {
+		req, _ := http.NewRequest("POST", s.URL+"/oauth/revoke", strings.NewReader("token=x"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("CF-Connecting-IP", ip)
+		do(t, req)
+	}
+	for i := range 50 {
+		revoke(fmt.Sprintf("192.0.2.%d", i))
+	}
+	s.mu.Lock()
+	n := len(s.rateHits)
+	s.mu.Unlock()
+	if n != 50 {
+		t.Fatalf("%d buckets after 50 callers, want 50", n)
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	revoke("198.51.100.1")
+	s.mu.Lock()
+	n = len(s.rateHits)
+	s.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d buckets two minutes later, want 1 (the expired ones dropped)", n)
+	}
+}

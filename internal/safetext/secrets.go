@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
@@ -15,8 +14,8 @@ import (
 // registered once, the moment it exists, and every redactor reads this one
 // set. The CLI makes one per run and hands it to auth (the PAT, the GitHub
 // request token and JWT, exchanged and Google tokens), to apply (the client
-// secret and registration access token), to the broker (its own credential,
-// the access tokens it issues), to both Streams of the process and to export (the job
+// secret and registration access token), to the broker (its own credential;
+// the access tokens it issues are redacted by their shape), to both Streams of the process and to export (the job
 // summary, the non-secret step outputs). In GitHub Actions, MaskWith attaches
 // the runner's "::add-mask::" writer: a new value is masked before Add
 // returns, so before anything else can write it.
@@ -30,10 +29,9 @@ import (
 // safe for concurrent use.
 type Secrets struct {
 	mu     sync.Mutex
-	vals   []string             // longest first
-	count  atomic.Int32         // len(vals), read without mu by redactLine
-	until  map[string]time.Time // AddUntil's values and when they stop being secret
-	masked map[string]bool      // values the mask hook took
+	vals   []string        // longest first
+	count  atomic.Int32    // len(vals), read without mu by redactLine
+	masked map[string]bool // values the mask hook took
 	mask   func(string) error
 
 	// maskMu serialises the mask hook, so each value is masked once even
@@ -47,7 +45,7 @@ type Secrets struct {
 // is masked before Add returns; a failed mask is tried again by the next
 // Add or Mask of v, and v is redacted meanwhile.
 func (s *Secrets) Add(v string) bool {
-	isNew := s.insert(v, time.Time{})
+	isNew := s.insert(v)
 	_ = s.ensureMasked(v)
 	return isNew
 }
@@ -55,33 +53,8 @@ func (s *Secrets) Add(v string) bool {
 // Mask is Add for a caller that must not go on when the value could not
 // be masked (a sink about to write it): it returns the hook's error.
 func (s *Secrets) Mask(v string) error {
-	s.insert(v, time.Time{})
+	s.insert(v)
 	return s.ensureMasked(v)
-}
-
-// AddUntil is Add for a credential that expires in a long-running process
-// (the access tokens the broker issues): Prune forgets it after until, so the registry
-// does not grow with every exchange.
-func (s *Secrets) AddUntil(v string, until time.Time) bool {
-	isNew := s.insert(v, until)
-	_ = s.ensureMasked(v)
-	return isNew
-}
-
-// Prune forgets the values of AddUntil whose time has come.
-func (s *Secrets) Prune(now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for v, t := range s.until {
-		if !now.Before(t) {
-			delete(s.until, v)
-			delete(s.masked, v)
-			if i := slices.Index(s.vals, v); i >= 0 {
-				s.vals = slices.Delete(s.vals, i, i+1)
-				s.count.Add(-1)
-			}
-		}
-	}
 }
 
 // MaskWith makes mask the hook that registers a value with the GitHub
@@ -101,17 +74,14 @@ func (s *Secrets) MaskWith(mask func(string) error) error {
 	return first
 }
 
-// insert records v (until zero: for good) and reports whether it was new.
-func (s *Secrets) insert(v string, until time.Time) bool {
+// insert records v and reports whether it was new.
+func (s *Secrets) insert(v string) bool {
 	if v == "" || s == nil {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if slices.Contains(s.vals, v) {
-		if until.IsZero() {
-			delete(s.until, v) // now a secret for good
-		}
 		return false
 	}
 	// The insertion point after every value at least as long keeps the
@@ -124,12 +94,6 @@ func (s *Secrets) insert(v string, until time.Time) bool {
 	})
 	s.vals = slices.Insert(s.vals, i, v)
 	s.count.Add(1)
-	if !until.IsZero() {
-		if s.until == nil {
-			s.until = map[string]time.Time{}
-		}
-		s.until[v] = until
-	}
 	return true
 }
 

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 )
 
 func TestSecretsLongestFirst(t *testing.T) {
@@ -110,24 +109,6 @@ func TestSecretsMask(t *testing.T) {
 	}
 	if want := []string{"early-secret", "late-secret", "flaky-secret"}; !slices.Equal(masked, want) {
 		t.Errorf("masked %q, want %q (each once)", masked, want)
-	}
-}
-
-// TestSecretsUntil: AddUntil's values are secret until Prune passes their
-// time; Add makes one secret for good.
-func TestSecretsUntil(t *testing.T) {
-	var s Secrets
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s.AddUntil("pat-one", now.Add(time.Minute))
-	s.AddUntil("pat-two", now.Add(time.Hour))
-	s.AddUntil("pat-kept", now.Add(time.Minute))
-	s.Add("pat-kept")
-	s.Prune(now.Add(time.Minute))
-	if s.Contains("pat-one") || !s.Contains("pat-two") || !s.Contains("pat-kept") {
-		t.Errorf("after Prune: one %v two %v kept %v, want false true true", s.Contains("pat-one"), s.Contains("pat-two"), s.Contains("pat-kept"))
-	}
-	if got := s.Redact("pat-one pat-two", "*"); got != "pat-one *" {
-		t.Errorf("Redact after Prune = %q", got)
 	}
 }
 
