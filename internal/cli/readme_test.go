@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -134,5 +135,36 @@ func TestREADMERenders(t *testing.T) {
 		if !anchors[l] {
 			t.Errorf("README.md links to #%s, which no heading defines", l)
 		}
+	}
+}
+
+// TestREADMEManifestsAreClean lints every whole manifest the README shows
+// (a YAML block with apiVersion and kind: App), the quick start's among
+// them: a reader who copies one must get no finding.
+func TestREADMEManifestsAreClean(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```ya?ml\n(.*?)```").FindAllStringSubmatch(string(b), -1)
+	n := 0
+	for _, m := range blocks {
+		if !strings.Contains(m[1], "apiVersion: takos.dev/v1alpha1") || !strings.Contains(m[1], "kind: App") {
+			continue
+		}
+		n++
+		f := filepath.Join(t.TempDir(), "app.yml")
+		if err := os.WriteFile(f, []byte(m[1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, env := range []string{"production", "development"} {
+			code, out, errOut := run(t, nil, "lint", "--no-config", "--env", env, "--strict", f)
+			if code != ExitOK || !strings.Contains(out, "0 errors, 0 warnings") {
+				t.Errorf("README manifest %d, lint --env %s = %d:\n%s%s\n%s", n, env, code, out, errOut, m[1])
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("the README shows no whole manifest; the quick start has one")
 	}
 }
