@@ -79,6 +79,7 @@ type Server struct {
 	done            chan struct{}
 	scopesSupported []string
 	issuer          string // https://ADMIN_DOMAIN; empty: URL (WithSelfIssuer)
+	adminOrigin     string // https://ADMIN_DOMAIN, the one origin CORS allows besides loopback http (cors.go)
 	noDiscovery     bool
 	now             func() time.Time
 	verify          func(string) (string, bool)
@@ -122,6 +123,7 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 		Token:           DefaultToken,
 		scopesSupported: Scopes(),
 		issuer:          "https://" + DefaultAdminDomain,
+		adminOrigin:     "https://" + DefaultAdminDomain,
 		now:             time.Now,
 		rand:            rand.Reader,
 		tokens:          map[string]string{DefaultToken: DefaultOwner},
