@@ -2,6 +2,7 @@ package devserver_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -105,7 +106,9 @@ func TestBrowserCORS(t *testing.T) {
 
 // TestBrowserSPA is a single-page app on http://127.0.0.1:PORT with a
 // public client: after consent it exchanges the code, calls userinfo and
-// refreshes, all with fetch from the page, as it would against Takos.
+// refreshes, all with fetch from the page, as it would against Takos. The
+// same exchange from http://app.localhost:PORT is blocked for the page, yet
+// spends the code.
 func TestBrowserSPA(t *testing.T) {
 	b := devservertest.StartBrowser(t)
 	s := devservertest.New(t, devserver.WithSelfIssuer())
@@ -121,6 +124,28 @@ func TestBrowserSPA(t *testing.T) {
 	p.Navigate(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
 	p.WaitFor(`document.getElementById('allow')`, 20*time.Second)
 	p.MustEval(`document.getElementById('allow').click()`, nil)
+	p.WaitFor(`location.pathname === '/cb' && document.getElementById('page')`, 20*time.Second)
+
+	// From an origin the server does not allow, the exchange is blocked
+	// for the page, but the form POST went out (no preflight) and the
+	// server used the code up.
+	var code, blocked string
+	p.MustEval(`new URLSearchParams(location.search).get('code')`, &code)
+	p.Navigate("http://app.localhost:" + port + "/page")
+	p.WaitFor(`document.getElementById('page')`, 10*time.Second)
+	p.MustEval(`fetch(`+jsString(s.URL+"/oauth/token")+`, {method: 'POST', body: new URLSearchParams({grant_type: 'authorization_code', code: `+
+		jsString(code)+`, redirect_uri: `+jsString(cfg.RedirectURL)+`, client_id: `+jsString(cfg.ClientID)+`, code_verifier: `+jsString(verifier)+
+		`})}).then(r => 'read ' + r.status, e => 'blocked')`, &blocked)
+	if blocked != "blocked" {
+		t.Errorf("the exchange from http://app.localhost: %s, want blocked", blocked)
+	}
+	if _, err := cfg.Exchange(context.Background(), code, oauth2.VerifierOption(verifier)); err == nil || !strings.Contains(err.Error(), "Authorization code already used") {
+		t.Errorf("the same code afterwards: %v, want invalid_grant: already used", err)
+	}
+
+	// The consent is remembered: the next request comes straight back
+	// with a code, which the page on an allowed origin exchanges.
+	p.Navigate(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
 	p.WaitFor(`location.pathname === '/cb' && document.getElementById('page')`, 20*time.Second)
 	var got struct {
 		Origin, Sub, Error string

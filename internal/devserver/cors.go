@@ -26,7 +26,8 @@ import (
 //     get Vary: Origin appended.
 //
 // The dev server refuses a foreign Host before any of this (DNS rebinding,
-// routes.go), which the real server, not on loopback, has no need to.
+// routes.go), which the real server, not on loopback, has no need to, and
+// leaves its own /_dev/ endpoints out.
 
 const (
 	corsAllowMethods  = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
@@ -36,9 +37,13 @@ const (
 )
 
 // corsApplies is false for git Smart HTTP paths, which the real server
-// leaves without CORS (its test is on the URL's pathname, escaped as sent).
+// leaves without CORS (its test is on the URL's pathname, escaped as sent),
+// and for the dev server's own /_dev/ endpoints, which the real server
+// does not have: no web page is to drive them (a preflight there gets the
+// endpoints' 401 and no grant).
 func corsApplies(r *http.Request) bool {
-	return !strings.HasPrefix(r.URL.EscapedPath(), "/git/")
+	p := r.URL.EscapedPath()
+	return !strings.HasPrefix(p, "/git/") && !strings.HasPrefix(r.URL.Path, AdminPath)
 }
 
 // corsAllowedOrigin is isAllowedOrigin of web.ts; the empty origin (no

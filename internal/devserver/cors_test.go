@@ -63,8 +63,7 @@ func viewCORS(status int, h http.Header) corsView {
 }
 
 // corsPaths are routes of every kind: /oauth (rate-limited or not),
-// discovery, the client API (authenticated), no route at all, and the dev
-// server's own /_dev/.
+// discovery, the client API (authenticated) and no route at all.
 var corsPaths = []struct{ method, path, body string }{
 	{"POST", "/oauth/token", "grant_type=refresh_token&refresh_token=x&client_id=nope"},
 	{"GET", "/oauth/userinfo", ""},
@@ -77,7 +76,6 @@ var corsPaths = []struct{ method, path, body string }{
 	{"GET", "/api/me/oauth/clients", ""},
 	{"DELETE", "/api/me/oauth/clients/abc", ""},
 	{"GET", "/nothing", ""},
-	{"GET", AdminPath + "faults", ""},
 }
 
 // TestCORS holds the fake to the real server's CORS as measured: every
@@ -128,7 +126,7 @@ func TestCORS(t *testing.T) {
 }
 
 // TestCORSExceptions: git Smart HTTP paths get no CORS and OPTIONS there
-// is a plain 404; a foreign Host is refused before CORS (DNS rebinding,
+// is a plain 404; /_dev/ gets none; a foreign Host is refused before CORS (DNS rebinding,
 // the fake's own rule); WithSelfIssuer keeps the ADMIN_DOMAIN origin; a
 // route's own Vary keeps its value.
 func TestCORSExceptions(t *testing.T) {
@@ -139,6 +137,14 @@ func TestCORSExceptions(t *testing.T) {
 		want := corsView{Status: 404, ContentType: "application/json", XContentTypeOptions: "nosniff", XFrameOptions: "SAMEORIGIN"}
 		if got != want {
 			t.Errorf("%s /git/…: %+v, want %+v", m, got, want)
+		}
+	}
+	// /_dev/ is the dev server's own: no grant for any page, even with the
+	// admin token, preflight or not.
+	for _, m := range []string{"OPTIONS", "GET"} {
+		got := send(t, s, m, AdminPath+"faults", "", merge(origin, map[string]string{"Access-Control-Request-Method": "GET"}))
+		if got.AllowOrigin != "" || got.AllowCredentials != "" || got.AllowMethods != "" || (m == "GET") != (got.Status == 200) {
+			t.Errorf("%s %sfaults from a loopback page: %+v", m, AdminPath, got)
 		}
 	}
 	if got := send(t, s, "OPTIONS", "/oauth/token", "", map[string]string{"Origin": "https://admin.example"}); got.AllowOrigin != "https://admin.example" {
