@@ -212,3 +212,58 @@ func coordsURL(t *testing.T, path string) string {
 	t.Fatalf("%s has no URL", path)
 	return ""
 }
+
+// TestBrowserConsentNotScriptable: CORS lets a page on a loopback origin
+// read the dev server's replies, the consent page included, and a page on
+// 127.0.0.1 is same-site with the dev server, so its requests carry the
+// __Host-csrf cookie. On Takos such a page cannot approve anything: the
+// session cookie (SameSite=Strict) does not leave the Takos site. The dev
+// server's browser needs no session, so it takes the consent decision only
+// from its own page (Sec-Fetch-Site: same-origin): a script that fetches
+// the page and posts its form approves nothing.
+func TestBrowserConsentNotScriptable(t *testing.T) {
+	b := devservertest.StartBrowser(t)
+	s := devservertest.New(t, devserver.WithSelfIssuer())
+	port := startPages(t)
+	app := "http://127.0.0.1:" + port
+	cfg := createClient(t, s, map[string]any{"client_name": "Victim", "redirect_uris": []string{app + "/cb"}, "scope": "openid profile"})
+	authURL := cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
+	p := b.NewPage(t)
+	p.Navigate(app + "/page")
+	p.WaitFor(`document.getElementById('page')`, 10*time.Second)
+	var got struct {
+		Page   int
+		Fields int
+		Post   string
+	}
+	p.MustEval(`(async (url, action) => {
+		const r = await fetch(url, {credentials: 'include'});
+		const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
+		const form = new URLSearchParams();
+		doc.querySelectorAll('form input[type=hidden]').forEach(i => form.set(i.name, i.value));
+		form.set('action', 'allow');
+		let post;
+		try {
+			const p = await fetch(action, {method: 'POST', body: form, credentials: 'include', redirect: 'manual'});
+			post = p.type === 'opaqueredirect' ? 'redirect' : String(p.status);
+		} catch (e) { post = 'blocked'; }
+		return {page: r.status, fields: [...form.keys()].length, post};
+	})(`+jsString(authURL)+`, `+jsString(s.URL+"/oauth/authorize")+`)`, &got)
+	if got.Page != 200 || got.Fields < 8 {
+		t.Fatalf("the script did not get the consent page and its form: %+v", got)
+	}
+	if got.Post != "403" {
+		t.Errorf("the scripted consent POST: %+v, want 403 (a redirect carries a code)", got)
+	}
+	// Nothing was granted: the next request still shows the page.
+	p.Navigate(authURL)
+	p.WaitFor(`document.getElementById('allow') || location.pathname === '/cb'`, 20*time.Second)
+	var shown bool
+	p.MustEval(`!!document.getElementById('allow')`, &shown)
+	if !shown {
+		t.Errorf("after the scripted POST the authorize request went straight to the app: consent was granted")
+	}
+	// The user's own click still works.
+	p.MustEval(`document.getElementById('allow').click()`, nil)
+	p.WaitFor(`location.pathname === '/cb' && new URLSearchParams(location.search).get('code')`, 20*time.Second)
+}
