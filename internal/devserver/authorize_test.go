@@ -243,6 +243,29 @@ func TestConsentCSRF(t *testing.T) {
 			t.Errorf("= %d %q (a missing action approves, as on the real server)", status, loc)
 		}
 	})
+	t.Run("a decision sent by another page (Sec-Fetch-Site), the right cookie and token notwithstanding", func(t *testing.T) {
+		// CORS lets a script on http://127.0.0.1:PORT read the consent
+		// page; only the page itself (same-origin) or a client that sends
+		// no Sec-Fetch-Site decides. (A server of its own: an approval
+		// would skip the page for later requests.)
+		s := newTest(t, WithSigningKey(testKey()))
+		q := authzQuery(newOAuthClient(t, s, `{"client_name":"App","redirect_uris":["`+testRedirect+`"],"scope":"openid profile"}`).ClientID)
+		for _, site := range []string{"same-site", "cross-site", "none", "same-origin"} {
+			v, c, _ := consentForm(t, s, q)
+			req, _ := http.NewRequest("POST", s.URL+"/oauth/authorize", strings.NewReader(withAction(v, "allow").Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Cookie", c.Name+"="+c.Value)
+			req.Header.Set("Sec-Fetch-Site", site)
+			status, h, body := do(t, req)
+			if site == "same-origin" {
+				if status != 302 || !strings.Contains(h.Get("Location"), "code=") {
+					t.Errorf("%s: = %d %q, want a code", site, status, h.Get("Location"))
+				}
+			} else if status != 403 || !cmp.Equal(body, mismatch) {
+				t.Errorf("%s: = %d %v", site, status, body)
+			}
+		}
+	})
 	t.Run("signed out", func(t *testing.T) {
 		s2 := newTest(t, WithSigningKey(testKey()), WithoutLoginSession())
 		s2.oa.mu.Lock()

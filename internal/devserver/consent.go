@@ -195,7 +195,18 @@ func csrfBinding(req authzRequest) string {
 // 127.0.0.1 — any port — can set that cookie, also that the token is one
 // this server issued for a consent page of this very request in the last
 // ten minutes. A token is used once.
+//
+// And the decision must come from the consent page itself: a browser that
+// says where a request comes from (Sec-Fetch-Site) must say same-origin.
+// CORS lets a script on a loopback origin read the consent page, token
+// included, and a page on 127.0.0.1 is same-site with the dev server, so
+// the cookie goes with its POST; the browser is signed in without a
+// session, so nothing else would stop that script from approving. On
+// Takos the session cookie (SameSite=Strict) never leaves its own site.
 func (s *Server) checkCSRF(r *http.Request, fromBody string, req authzRequest) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
+		return false
+	}
 	m := csrfCookieRE.FindStringSubmatch(r.Header.Get("Cookie"))
 	if fromBody == "" || m == nil || m[1] != fromBody {
 		return false

@@ -27,7 +27,8 @@ import (
 // random on each side (ids, secrets, tokens, times) by names. It covers the
 // client API, discovery, unknown routes, /oauth/authorize's error order,
 // and the token endpoint's grants and errors, userinfo, introspect and
-// revoke on real codes and tokens.
+// revoke on real codes and tokens; and CORS (preflights and the headers of
+// every reply, from allowed and refused origins).
 //
 // The real server cannot sign a browser in locally (its session store is a
 // stub), so codes are planted in both: in the real server's SQLite database
@@ -106,6 +107,46 @@ func TestDifferentialAgainstRealTakos(t *testing.T) {
 			s.raw("GET", "/.well-known/openid-configuration", nil, ""),
 			s.raw("POST", "/api/me/oauth/clients", map[string]string{"Content-Type": "text/plain", "Authorization": "Bearer " + s.pat}, "x"),
 		)
+		return out
+	})
+
+	// CORS: the real middleware answers every OPTIONS itself and adds its
+	// headers to every other reply (the steps above compare those without
+	// an Origin); here, from origins it allows and refuses, on each kind of
+	// route, as a preflight and as the request itself.
+	run("CORS", func(s *side) []observed {
+		s.json("POST", "/api/me/oauth/clients", `{"client_name":"Cors","redirect_uris":["`+cb+`"],"scope":"openid"}`, "cors")
+		id := s.val("cors.client_id")
+		var out []observed
+		for _, o := range []string{"http://localhost:3000", "http://127.0.0.1:5173", "https://" + coords["ADMIN_DOMAIN"], "https://evil.example",
+			"http://localhost", "https://localhost:3000", "http://[::1]:3000", "http://app.localhost:3000", "null", "http://localhost:3000.evil.example"} {
+			for _, r := range []struct{ method, path string }{
+				{"POST", "/oauth/token"}, {"GET", "/oauth/userinfo"}, {"POST", "/oauth/introspect"}, {"POST", "/oauth/revoke"},
+				{"GET", "/oauth/authorize?" + authzQuery(id, "redirect_uri", cb)}, {"GET", "/.well-known/openid-configuration"},
+				{"GET", "/.well-known/jwks.json"}, {"GET", "/api/me/oauth/clients"}, {"PATCH", "/api/me/oauth/clients/" + id}, {"GET", "/nothing"},
+			} {
+				out = append(out, s.raw("OPTIONS", r.path, map[string]string{"Origin": o, "Access-Control-Request-Method": r.method,
+					"Access-Control-Request-Headers": "authorization,content-type,x-custom"}, ""))
+				h := map[string]string{"Origin": o}
+				body := ""
+				switch {
+				case r.method == "POST":
+					h["Content-Type"] = "application/x-www-form-urlencoded"
+					body = url.Values{"token": {"x"}, "grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {id}}.Encode()
+				case r.method == "PATCH":
+					// The list would show every client the real server
+					// has: the GET goes without credentials (401).
+					h["Authorization"] = "Bearer " + s.pat
+					h["Content-Type"] = "application/json"
+					body = `{"client_name":"Cors"}`
+				}
+				out = append(out, s.raw(r.method, r.path, h, body))
+			}
+		}
+		// Git Smart HTTP is left without CORS: OPTIONS there is no route.
+		// (The fake serves no git; a GET would differ for that reason.)
+		out = append(out, s.raw("OPTIONS", "/git/x/y.git/info/refs", map[string]string{"Origin": "http://localhost:3000", "Access-Control-Request-Method": "GET"}, ""),
+			s.raw("OPTIONS", "/oauth/token", nil, ""), s.raw("OPTIONS", "/api/me", map[string]string{"Origin": "http://localhost:3000"}, ""))
 		return out
 	})
 
@@ -326,9 +367,11 @@ func (s *side) do(method, path string, h map[string]string, body, label string) 
 		}
 	}
 	headers := map[string]string{}
-	for _, k := range []string{"Cache-Control", "Retry-After", "X-Content-Type-Options", "X-Frame-Options", "X-Xss-Protection", "Referrer-Policy", "Permissions-Policy"} {
-		if x := resp.Header.Get(k); x != "" {
-			headers[k] = x
+	for _, k := range []string{"Cache-Control", "Retry-After", "X-Content-Type-Options", "X-Frame-Options", "X-Xss-Protection", "Referrer-Policy", "Permissions-Policy",
+		"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers", "Access-Control-Allow-Methods",
+		"Access-Control-Allow-Headers", "Access-Control-Max-Age", "Vary"} {
+		if x := resp.Header.Values(k); len(x) > 0 {
+			headers[k] = strings.Join(x, ", ")
 		}
 	}
 	if ct := resp.Header.Get("Content-Type"); ct != "" {

@@ -41,9 +41,10 @@ func WithScopesSupported(scopes ...string) Option {
 
 // WithAdminDomain sets the server's ADMIN_DOMAIN (default
 // DefaultAdminDomain): the discovery document's issuer and endpoints are
-// https://domain whatever URL the request came to, as on the real server.
+// https://domain whatever URL the request came to, as on the real server;
+// and https://domain is an origin CORS allows (with WithSelfIssuer too).
 func WithAdminDomain(domain string) Option {
-	return func(s *Server) { s.issuer = "https://" + domain }
+	return func(s *Server) { s.issuer = "https://" + domain; s.adminOrigin = s.issuer }
 }
 
 // WithSelfIssuer makes the discovery document name the fake's own URL as

@@ -11,8 +11,8 @@
 // URIs, the PATCH reply no timestamps, /api errors in an envelope, 415,
 // 404 and /oauth errors flat), the same auth refusals, secrets stored
 // only as SHA-256 hex and shown once, a discovery document that names
-// https://ADMIN_DOMAIN whatever URL it was fetched from, and the /oauth
-// rate limits. It adds what tests need: a request log, the secrets and
+// https://ADMIN_DOMAIN whatever URL it was fetched from, the /oauth
+// rate limits, and the CORS headers and preflights (cors.go). It adds what tests need: a request log, the secrets and
 // registration access tokens ever issued, and fault injection. It issues
 // no OAuth tokens: past the checks that need none, /oauth endpoints
 // answer 501 not_implemented.
@@ -79,6 +79,7 @@ type Server struct {
 	done            chan struct{}
 	scopesSupported []string
 	issuer          string // https://ADMIN_DOMAIN; empty: URL (WithSelfIssuer)
+	adminOrigin     string // https://ADMIN_DOMAIN, the one origin CORS allows besides loopback http (cors.go)
 	noDiscovery     bool
 	now             func() time.Time
 	verify          func(string) (string, bool)
@@ -122,6 +123,7 @@ func Listen(addr string, opts ...Option) (*Server, error) {
 		Token:           DefaultToken,
 		scopesSupported: Scopes(),
 		issuer:          "https://" + DefaultAdminDomain,
+		adminOrigin:     "https://" + DefaultAdminDomain,
 		now:             time.Now,
 		rand:            rand.Reader,
 		tokens:          map[string]string{DefaultToken: DefaultOwner},
