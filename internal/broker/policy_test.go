@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/json"
+	"github.com/takos-dev/takos-apply/pkg/diag"
 	"os"
 	"slices"
 	"strings"
@@ -475,7 +476,7 @@ rules:
 	}
 	// A limit on something the rule cannot reach is a warning.
 	_, diags, _ = LoadPolicy("p.yml", []byte("version: 1\nrules:\n  - name: r\n    match: {repository_id: \"1\"}\n    permissions: {allow: [clients:read], spaces: [me]}\n"))
-	if len(diags) != 1 || diags[0].String() != "p.yml:5:42: warning: spaces has no effect: the rule allows neither env:read nor env:write [policy-rule]" {
+	if len(diags) != 1 || diags[0].String() != "p.yml:5:42: warning: spaces has no effect: the rule allows neither env:read nor env:write [policy-no-effect]" {
 		t.Errorf("diags = %v", diags)
 	}
 }
@@ -527,6 +528,19 @@ rules:
 		}
 		if check != server {
 			t.Errorf("%v: broker check says %s, the server %s (%s)", mod, check, server, a.raw)
+		}
+	}
+}
+
+// TestCatalog: the broker's rules form a catalogue (one ID each).
+func TestCatalog(t *testing.T) {
+	c, err := diag.NewCatalog(rules.Rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"policy-rule", "policy-no-effect", "policy-test", "policy-test-token"} {
+		if _, ok := c.Lookup(id); !ok {
+			t.Errorf("the broker's catalogue lacks %s", id)
 		}
 	}
 }

@@ -5,7 +5,7 @@ import "github.com/takos-dev/takos-apply/pkg/diag"
 // The rules of the broker's own findings (see diag.Rule), beyond the
 // schema's, whose findings carry the schema's rules as app.yml's do. They
 // are about the trust policy and its test cases, not an app.yml, so they
-// are not in lint's catalogue.
+// are not in lint's catalogue; TestCatalog keeps their IDs unique.
 var rules diag.RuleSet
 
 // The README sections that document them.
@@ -23,10 +23,7 @@ var (
 	RulePolicyRule = rule("policy-rule", diag.Error, helpPolicy,
 		"a policy rule is unusable: a duplicate name, a bad ttl or pattern, or no identity claim")
 	// rulePolicyNoEffect is a field of a policy rule that has no effect.
-	// It reports under policy-rule's ID, as a warning, as the broker's
-	// findings always have; an ID of its own would let these rules form a
-	// diag.Catalog, which refuses a duplicate ID.
-	rulePolicyNoEffect = rule("policy-rule", diag.Warning, helpPolicy,
+	rulePolicyNoEffect = rule("policy-no-effect", diag.Warning, helpPolicy,
 		"a field of a policy rule that has no effect (spaces or clients without the capability they scope)")
 	// RulePolicyTest is a case of broker test that the policy decides
 	// otherwise.
