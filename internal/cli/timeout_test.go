@@ -1,51 +1,16 @@
 package cli
 
 import (
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
+	"github.com/takos-dev/takos-apply/internal/hostiletest"
 )
-
-// hangingControlPlane accepts connections and never answers, as a wedged
-// server or a firewall that blackholes after the handshake does.
-func hangingControlPlane(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go io.Copy(io.Discard, c)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
 
 func timeoutManifest(t *testing.T) string {
 	t.Helper()
@@ -61,7 +26,7 @@ func timeoutManifest(t *testing.T) string {
 // and a message that names --timeout (issue 18: a minute, whatever was
 // asked).
 func TestTimeoutBoundsTheRun(t *testing.T) {
-	url := hangingControlPlane(t)
+	url := hostiletest.Hanging(t)
 	manifest := timeoutManifest(t)
 	env := map[string]string{"TAKOS_TOKEN": "tak_pat_notchecked", "HOME": t.TempDir()}
 	for _, args := range [][]string{

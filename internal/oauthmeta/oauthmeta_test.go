@@ -3,8 +3,6 @@ package oauthmeta
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/takos-dev/takos-apply/internal/hostiletest"
 	"github.com/takos-dev/takos-apply/internal/httpx"
 )
 
@@ -129,46 +128,13 @@ func TestCacheFetchesOnce(t *testing.T) {
 	}
 }
 
-// hangingServer accepts connections and never answers, as a wedged control
-// plane or a firewall that blackholes after the handshake does.
-func hangingServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go io.Copy(io.Discard, c)
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // TestCacheBudget: against a server that never answers, the one fetch
 // gives up after the budget — not after the client's per-request timeout
 // and retries — and says so.
 func TestCacheBudget(t *testing.T) {
 	budget = 300 * time.Millisecond
 	t.Cleanup(func() { budget = Budget })
-	base := hangingServer(t)
+	base := hostiletest.Hanging(t)
 	c := NewCache(httpx.NewClient(httpx.Options{}), base)
 	start := time.Now()
 	_, err := c.Get(context.Background())
