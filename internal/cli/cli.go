@@ -89,9 +89,12 @@ func onlyCanceled(err error) bool {
 	case interface{ Unwrap() error }:
 		return onlyCanceled(u.Unwrap())
 	}
-	// A leaf: context.Canceled itself, or an error that says it is one
-	// (net's "operation was canceled").
-	return errors.Is(err, context.Canceled)
+	// A leaf: context.Canceled itself, an error that says it is one (net's
+	// "operation was canceled"), or the signal itself: net/http reports a
+	// request whose context was cancelled with a cause as that cause
+	// ("Get …: interrupted by interrupt"), not as context.Canceled.
+	var i *Interrupted
+	return errors.Is(err, context.Canceled) || errors.As(err, &i)
 }
 
 // Run executes takos-apply with args (without the program name) and returns

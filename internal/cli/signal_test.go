@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -98,9 +99,9 @@ func TestSignalEndsBusyLint(t *testing.T) {
 	}
 }
 
-// TestSignalEndsPlan: plan against a control plane that accepts and never
-// answers ends on Ctrl-C with one line, "interrupted", and 130 — not a
-// discovery warning, a second error and exit 3.
+// TestSignalEndsPlan: plan and apply against a control plane that accepts
+// and never answers end on Ctrl-C with one line, "interrupted", and 130 —
+// not a discovery warning, a second error and exit 3.
 func TestSignalEndsPlan(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGINT delivery to a child on Windows")
@@ -133,18 +134,24 @@ func TestSignalEndsPlan(t *testing.T) {
 	}()
 	dir := t.TempDir()
 	writeManifest(t, dir)
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		cmd := exec.Command(bin, "plan")
-		cmd.Dir = dir
-		cmd.Env = []string{"HOME=" + dir, "TAKOS_API_URL=http://" + ln.Addr().String(), "TAKOS_TOKEN=tak_pat_signaltest0000000000000000000000000000"}
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		code, _ := signalAfter(t, cmd, sig, 500*time.Millisecond)
-		if want := 128 + int(sig); code != want {
-			t.Errorf("%v: exit %d, want %d\n%s", sig, code, want, stderr.String())
-		}
-		if stderr.String() != "takos-apply: interrupted\n" || stdout.String() != "" {
-			t.Errorf("%v: stdout %q, stderr %q; want only the line \"takos-apply: interrupted\"", sig, stdout.String(), stderr.String())
+	// apply waits for its command to return (a created client settles), so
+	// its own error paths run after the cancel: net/http reports the
+	// cancelled requests as "interrupted by interrupt", which they must
+	// recognise as the signal and keep quiet about.
+	for _, args := range [][]string{{"plan"}, {"apply", "--env-file", "app.env"}} {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+			cmd := exec.Command(bin, args...)
+			cmd.Dir = dir
+			cmd.Env = []string{"HOME=" + dir, "TAKOS_API_URL=http://" + ln.Addr().String(), "TAKOS_TOKEN=tak_pat_signaltest0000000000000000000000000000"}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			code, _ := signalAfter(t, cmd, sig, 500*time.Millisecond)
+			if want := 128 + int(sig); code != want {
+				t.Errorf("%s, %v: exit %d, want %d\n%s", args[0], sig, code, want, stderr.String())
+			}
+			if stderr.String() != "takos-apply: interrupted\n" || stdout.String() != "" {
+				t.Errorf("%s, %v: stdout %q, stderr %q; want only the line \"takos-apply: interrupted\"", args[0], sig, stdout.String(), stderr.String())
+			}
 		}
 	}
 }
@@ -261,6 +268,11 @@ func TestOnlyCanceled(t *testing.T) {
 		{lost, false},
 		{fmt.Errorf("creating OAuth client failed with an unknown outcome (%w) and listing clients to check failed (%w): its secret may be lost", context.Canceled, lost), false},
 		{errors.Join(context.Canceled, fmt.Errorf("x: %w", context.Canceled)), true},
+		// net/http's error for a request whose context a signal cancelled
+		// ends in the cause, not in context.Canceled.
+		{&url.Error{Op: "Get", URL: "http://127.0.0.1:1/", Err: &Interrupted{Signal: syscall.SIGINT}}, true},
+		{fmt.Errorf("fetch OAuth discovery: %w", &Interrupted{Signal: syscall.SIGTERM}), true},
+		{errors.Join(&Interrupted{Signal: syscall.SIGINT}, lost), false},
 	} {
 		if got := onlyCanceled(tc.err); got != tc.want {
 			t.Errorf("onlyCanceled(%v) = %v, want %v", tc.err, got, tc.want)
