@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,12 +21,14 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/takos-dev/takos-apply/internal/appenv"
 	"github.com/takos-dev/takos-apply/internal/auth"
 	"github.com/takos-dev/takos-apply/internal/controlplane"
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/export"
 	"github.com/takos-dev/takos-apply/internal/lint"
 	"github.com/takos-dev/takos-apply/internal/reconcile"
+	"github.com/takos-dev/takos-apply/internal/report"
 	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
@@ -219,6 +222,9 @@ type devRun struct {
 	src      []byte
 	clientID string // the manifest's client, pinned after the first registration
 	secret   string
+	// envLines say where autoEnv stored the client (storeEnv), for the
+	// banner.
+	envLines []string
 }
 
 func (d *devRun) failf(code int, format string, args ...any) int {
@@ -253,7 +259,7 @@ func (d *devRun) run(ctx context.Context, paths []string, command []string) int 
 	defer d.srv.Close()
 	if doc != nil {
 		if oauth, ok := doc.OAuth(); ok {
-			if err := d.register(ctx, oauth); err != nil {
+			if err := d.register(ctx, doc, oauth); err != nil {
 				return d.failf(ExitFailure, "registering the manifest's client: %v", err)
 			}
 		} else {
@@ -380,8 +386,9 @@ func deref(p *string) string {
 }
 
 // register creates or updates the manifest's client through reconcile,
-// as apply does, and keeps its id and secret.
-func (d *devRun) register(ctx context.Context, o *manifest.OAuth) error {
+// as apply does, and keeps its id and secret. With spec.oauth.autoEnv it
+// also stores and links them in the dev user's space, as apply does.
+func (d *devRun) register(ctx context.Context, doc *manifest.Document, o *manifest.OAuth) error {
 	desired := reconcile.Desired{Name: o.ClientName, RedirectURIs: o.RedirectURIs, Scopes: o.Scopes,
 		LogoURI: o.LogoURI, TOSURI: o.TOSURI, PolicyURI: o.PolicyURI}
 	st := devStore{&store{cp: d.cp}, d.srv}
@@ -413,7 +420,45 @@ func (d *devRun) register(ctx context.Context, o *manifest.OAuth) error {
 	if d.e.masker != nil {
 		_ = d.e.masker.Mask(secret)
 	}
+	if o.AutoEnvSet {
+		d.storeEnv(ctx, doc, o, clients, plan, st)
+	}
 	return nil
+}
+
+// storeEnv puts the client in the dev user's space as apply does with
+// autoEnv (the values, and with autoEnv: true the group, the workers'
+// services and the links), so that plan and apply against the dev server
+// find the app as a finished apply leaves it ("unchanged"), not a client
+// whose secret the space lacks. Unlike apply, dev knows every client's
+// secret, so a space without it gets it. A failure is a warning: the app
+// run by dev has its credentials all the same.
+func (d *devRun) storeEnv(ctx context.Context, doc *manifest.Document, o *manifest.OAuth, clients []reconcile.Client, plan reconcile.Plan, st devStore) {
+	warn := func(err error) {
+		fmt.Fprintf(d.out, "takos-apply dev: the client is not stored in the dev space as apply would (autoEnv), so plan and apply against this server will not show it unchanged: %v\n", err)
+	}
+	p, err := appenv.Locate(ctx, d.cp, appOf(doc, o), appenv.Options{})
+	if err != nil {
+		warn(err)
+		return
+	}
+	var missing *appenv.MissingSecretError
+	if err := p.Prepare(clients, plan); err != nil && !errors.As(err, &missing) {
+		warn(err)
+		return
+	}
+	if d.secret != "" && (p.StoredID != d.clientID || !p.HasSecret) {
+		if err := p.Sink(d.cp).Deliver(ctx, d.clientID, d.secret); err != nil {
+			warn(err)
+			return
+		}
+	}
+	res, err := p.Apply(ctx, d.cp, d.clientID, nil, st.revokeIdempotent)
+	if err != nil {
+		warn(err)
+		return
+	}
+	d.envLines = report.EnvResultLines(res, o.AutoEnv)
 }
 
 // devSecret holds a new client's secret in memory, the sink dev hands it
@@ -485,6 +530,9 @@ func (d *devRun) banner(vars []export.KV) {
 	if d.clientID != "" {
 		fmt.Fprintf(&b, "  client %s from %s: redirect URIs match exactly; PKCE S256, state and scope are required\n", d.clientID, d.path)
 	}
+	for _, l := range d.envLines {
+		fmt.Fprintf(&b, "  autoEnv: %s\n", l)
+	}
 	fmt.Fprintf(&b, "  plan and apply against it with TAKOS_API_URL and TAKOS_TOKEN below; Ctrl-C stops it\n")
 	for _, kv := range vars {
 		fmt.Fprintf(&b, "%s=%s\n", kv.Name, kv.Value)
@@ -544,8 +592,14 @@ func (d *devRun) reload(ctx context.Context) {
 		fmt.Fprintf(d.out, "takos-apply dev: %s no longer declares spec.oauth; the client stays as it was\n", d.path)
 		return
 	}
-	if err := d.register(ctx, o); err != nil {
+	before := d.envLines
+	if err := d.register(ctx, doc, o); err != nil {
 		fmt.Fprintf(d.out, "takos-apply dev: updating the client from %s: %v\n", d.path, err)
+	}
+	if !slices.Equal(before, d.envLines) {
+		for _, l := range d.envLines {
+			fmt.Fprintf(d.out, "takos-apply dev: autoEnv: %s\n", l)
+		}
 	}
 }
 
