@@ -44,7 +44,10 @@ fi
 if [ "$cmd" != lint ] && [ "$create_new" = true ]; then
   args+=(--create-new)
 fi
-args+=(-- "${INPUT_MANIFEST:-.takos/app.yml}")
+# No manifest: the binary's default, .takos/app.yml else .takos/app.yaml
+# (the file Takos reads), rather than an explicit app.yml that fails for a
+# repository with app.yaml.
+[ -n "${INPUT_MANIFEST:-}" ] && args+=(-- "$INPUT_MANIFEST")
 
 # The binary reads these. An input left empty keeps what the job's env:
 # already says (TAKOS_ENV, TAKOS_AUTH, ...), and the binary's own defaults

@@ -298,35 +298,36 @@ func TestActionRunInputs(t *testing.T) {
 		wantCode int
 		want     []string
 	}{
-		{"defaults", nil, 0, []string{"args=apply -- .takos/app.yml\n", "TAKOS_ENV=unset\n", "TAKOS_AUTH=unset\n"}},
+		{"defaults", nil, 0, []string{"args=apply\n", "TAKOS_ENV=unset\n", "TAKOS_AUTH=unset\n"}},
 		{"job env kept when inputs are empty", []string{"TAKOS_ENV=staging", "TAKOS_AUTH=token", "INPUT_ENVIRONMENT=", "INPUT_AUTH="}, 0,
 			[]string{"TAKOS_ENV=staging\n", "TAKOS_AUTH=token\n"}},
 		{"inputs win over job env", []string{"TAKOS_ENV=staging", "INPUT_ENVIRONMENT=production", "INPUT_AUTH=github-oidc"}, 0,
 			[]string{"TAKOS_ENV=production\n", "TAKOS_AUTH=github-oidc\n"}},
-		{"rotate-secret yes", []string{"INPUT_ROTATE_SECRET=yes"}, 0, []string{"args=apply --rotate-secret -- .takos/app.yml\n"}},
-		{"rotate-secret True", []string{"INPUT_ROTATE_SECRET=True"}, 0, []string{"args=apply --rotate-secret -- "}},
+		{"rotate-secret yes", []string{"INPUT_ROTATE_SECRET=yes"}, 0, []string{"args=apply --rotate-secret\n"}},
+		{"rotate-secret True", []string{"INPUT_ROTATE_SECRET=True"}, 0, []string{"args=apply --rotate-secret\n"}},
 		{"rotate-secret on, export-env 1", []string{"INPUT_ROTATE_SECRET=on", "INPUT_EXPORT_ENV=1"}, 0,
-			[]string{"args=apply --rotate-secret --export-env -- "}},
-		{"rotate-secret no", []string{"INPUT_ROTATE_SECRET=no", "INPUT_EXPORT_ENV=OFF"}, 0, []string{"args=apply -- .takos/app.yml\n"}},
+			[]string{"args=apply --rotate-secret --export-env\n"}},
+		{"rotate-secret no", []string{"INPUT_ROTATE_SECRET=no", "INPUT_EXPORT_ENV=OFF"}, 0, []string{"args=apply\n"}},
 		{"rotate-secret typo fails", []string{"INPUT_ROTATE_SECRET=ture"}, 2,
 			[]string{"::error title=takos-apply::input rotate-secret must be true or false, got 'ture'"}},
 		{"export-env typo fails", []string{"INPUT_EXPORT_ENV=enabled"}, 2, []string{"input export-env must be true or false, got 'enabled'"}},
-		{"flags only for apply", []string{"INPUT_COMMAND=plan", "INPUT_ROTATE_SECRET=true"}, 0, []string{"args=plan -- .takos/app.yml\n"}},
-		{"create-new for apply", []string{"INPUT_CREATE_NEW=true", "INPUT_EXPORT_ENV=yes"}, 0, []string{"args=apply --export-env --create-new -- .takos/app.yml\n"}},
-		{"create-new for plan too", []string{"INPUT_COMMAND=plan", "INPUT_CREATE_NEW=on"}, 0, []string{"args=plan --create-new -- .takos/app.yml\n"}},
-		{"create-new not for lint", []string{"INPUT_COMMAND=lint", "INPUT_CREATE_NEW=true"}, 0, []string{"args=lint -- .takos/app.yml\n"}},
+		{"flags only for apply", []string{"INPUT_COMMAND=plan", "INPUT_ROTATE_SECRET=true"}, 0, []string{"args=plan\n"}},
+		{"create-new for apply", []string{"INPUT_CREATE_NEW=true", "INPUT_EXPORT_ENV=yes"}, 0, []string{"args=apply --export-env --create-new\n"}},
+		{"create-new for plan too", []string{"INPUT_COMMAND=plan", "INPUT_CREATE_NEW=on"}, 0, []string{"args=plan --create-new\n"}},
+		{"create-new not for lint", []string{"INPUT_COMMAND=lint", "INPUT_CREATE_NEW=true"}, 0, []string{"args=lint\n"}},
 		{"create-new typo fails", []string{"INPUT_CREATE_NEW=sure"}, 2, []string{"input create-new must be true or false, got 'sure'"}},
+		{"manifest given", []string{"INPUT_MANIFEST=apps/web/.takos/app.yaml"}, 0, []string{"args=apply -- apps/web/.takos/app.yaml\n"}},
 		{"manifest after --", []string{"INPUT_COMMAND=lint", "INPUT_MANIFEST=-x.yml", "INPUT_FORMAT=sarif"}, 0,
 			[]string{"args=lint --format sarif -- -x.yml\n"}},
-		{"strict yes", []string{"INPUT_STRICT=yes"}, 0, []string{"args=apply --strict -- .takos/app.yml\n"}},
-		{"strict false", []string{"INPUT_STRICT=false"}, 0, []string{"args=apply -- .takos/app.yml\n"}},
+		{"strict yes", []string{"INPUT_STRICT=yes"}, 0, []string{"args=apply --strict\n"}},
+		{"strict false", []string{"INPUT_STRICT=false"}, 0, []string{"args=apply\n"}},
 		{"strict typo fails", []string{"INPUT_STRICT=maybe"}, 2, []string{"::error title=takos-apply::input strict must be true or false, got 'maybe'"}},
 		{"disable: commas, spaces and lines", []string{"INPUT_DISABLE=scope-duplicate, yaml11-boolean\nredirect-uri-loopback\n"}, 0,
-			[]string{"args=apply --disable scope-duplicate,yaml11-boolean,redirect-uri-loopback -- .takos/app.yml\n"}},
-		{"disable blank", []string{"INPUT_DISABLE= \n"}, 0, []string{"args=apply -- .takos/app.yml\n"}},
+			[]string{"args=apply --disable scope-duplicate,yaml11-boolean,redirect-uri-loopback\n"}},
+		{"disable blank", []string{"INPUT_DISABLE= \n"}, 0, []string{"args=apply\n"}},
 		{"lint, strict and disable", []string{"INPUT_COMMAND=lint", "INPUT_STRICT=on", "INPUT_DISABLE=yaml11-boolean"}, 0,
-			[]string{"args=lint --strict --disable yaml11-boolean -- .takos/app.yml\n"}},
-		{"plan, strict", []string{"INPUT_COMMAND=plan", "INPUT_STRICT=1"}, 0, []string{"args=plan --strict -- .takos/app.yml\n"}},
+			[]string{"args=lint --strict --disable yaml11-boolean\n"}},
+		{"plan, strict", []string{"INPUT_COMMAND=plan", "INPUT_STRICT=1"}, 0, []string{"args=plan --strict\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -351,6 +352,35 @@ func TestActionRunInputs(t *testing.T) {
 				t.Errorf("takos-apply ran despite a bad input:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestActionRunAppYAML: with the manifest input left at its default, the
+// run step lints a repository whose manifest is .takos/app.yaml, as Takos
+// and the CLI's own default find it (the input's old default, an explicit
+// .takos/app.yml, failed there with "no such file or directory").
+func TestActionRunAppYAML(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	root, _ := filepath.Abs("../..")
+	bin := realBinary(t)
+	dir := t.TempDir()
+	writeManifest(t, dir)
+	if err := os.Rename(filepath.Join(dir, ".takos", "app.yml"), filepath.Join(dir, ".takos", "app.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bash, filepath.Join(root, "scripts", "action-run.sh"))
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + filepath.Dir(bin) + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir,
+		"GITHUB_ACTIONS=true", "INPUT_COMMAND=lint", "INPUT_MANIFEST="}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "1 file checked: 0 errors") {
+		t.Errorf("lint did not check .takos/app.yaml:\n%s", out)
 	}
 }
 
