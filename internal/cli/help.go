@@ -210,8 +210,9 @@ Without COMMAND it serves until interrupted.
 Failure injection for the app's error handling: POST $TAKOS_DEV_ADMIN_URL/
 token-faults {"error":"invalid_grant"} fails the next token request,
 /expire-next-token issues the next access token already expired,
-/expire-tokens expires the ones issued (Authorization: Bearer
-$TAKOS_DEV_ADMIN_TOKEN).
+/expire-tokens expires the ones issued, and /deploy {"group":"hello",
+"workers":{"web":"v1"}} deploys the app's workers as takos apply would, to
+try autoEnv's rollout (Authorization: Bearer $TAKOS_DEV_ADMIN_TOKEN).
 
 ` + manifestPathHelp,
 	env: []string{

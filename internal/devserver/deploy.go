@@ -26,12 +26,12 @@ type DeployOptions struct {
 // DeployResult is what DeployGroup did to one workload: "deployed" (a new
 // deployment) or "skipped" (unchanged spec).
 type DeployResult struct {
-	Name         string
-	Kind         string // worker or container
-	ServiceID    string
-	Hostname     string
-	DeploymentID string
-	Action       string
+	Name         string `json:"name"`
+	Kind         string `json:"kind"` // worker or container
+	ServiceID    string `json:"service_id"`
+	Hostname     string `json:"hostname"`
+	DeploymentID string `json:"deployment_id"`
+	Action       string `json:"action"`
 }
 
 // DeployGroup stands in for the group apply engine (POST

@@ -159,6 +159,7 @@ const AdminPath = "/_dev/"
 //	POST   /_dev/expire-tokens       {"client_id":"…"}        expire the access tokens issued so far
 //	GET    /_dev/faults                                       what is queued
 //	DELETE /_dev/faults                                       clear it
+//	POST   /_dev/deploy              DeployRequest            run a group apply (DeployGroup)
 func (s *Server) admin(r *http.Request, body []byte) reply {
 	want := s.adminToken
 	if want == "" {
@@ -206,6 +207,12 @@ func (s *Server) admin(r *http.Request, body []byte) reply {
 			return bad("body: " + err.Error())
 		}
 		return jsonReply(http.StatusOK, map[string]int{"expired": s.ExpireAccessTokens(req.ClientID)})
+	case p == "deploy" && r.Method == http.MethodPost:
+		var req DeployRequest
+		if err := decode(&req); err != nil {
+			return bad("body: " + err.Error())
+		}
+		return s.adminDeploy(req)
 	case p == "faults" && r.Method == http.MethodGet:
 		s.oa.mu.Lock()
 		defer s.oa.mu.Unlock()
@@ -238,4 +245,44 @@ func (s *Server) AdminToken() string {
 		return s.Token
 	}
 	return s.adminToken
+}
+
+// DeployRequest is the body of POST /_dev/deploy: a stand-in for the app's
+// takos apply / takos deploy, which the dev server does not serve, so that
+// the rollout of takos-apply's autoEnv (current, pending redeploy, the
+// retiring client of a rotation) can be tried locally. Workers and
+// Containers map each workload to its spec: one whose spec equals its last
+// deployment's is skipped, as the engine skips an unchanged spec even with
+// a new bundle (change the value to redeploy it).
+type DeployRequest struct {
+	// Space is the space id; default the signed-in user's personal space.
+	Space string `json:"space"`
+	// Group is the group's name, the manifest's metadata.name (required).
+	Group      string            `json:"group"`
+	Env        string            `json:"env"`
+	Provider   string            `json:"provider"`
+	Workers    map[string]string `json:"workers"`
+	Containers map[string]string `json:"containers"`
+}
+
+func (s *Server) adminDeploy(req DeployRequest) reply {
+	bad := func(msg string) reply { return jsonReply(http.StatusBadRequest, map[string]string{"error": msg}) }
+	if strings.TrimSpace(req.Group) == "" {
+		return bad(`group is required: the app's metadata.name, e.g. {"group":"hello","workers":{"web":"v1"}}`)
+	}
+	if len(req.Workers)+len(req.Containers) == 0 {
+		return bad(`name the workloads to deploy with their spec, e.g. "workers":{"web":"v1"}; a changed value redeploys one, the same value is skipped`)
+	}
+	space := req.Space
+	if space == "" {
+		space = DefaultOwner
+		s.sp.mu.Lock()
+		s.personal(space, true) // as GET /api/spaces/me would
+		s.sp.mu.Unlock()
+	}
+	res, err := s.DeployGroup(space, req.Group, DeployOptions{Env: req.Env, Provider: req.Provider, Workers: req.Workers, Containers: req.Containers})
+	if err != nil {
+		return jsonReply(http.StatusNotFound, map[string]string{"error": err.Error()})
+	}
+	return jsonReply(http.StatusOK, map[string]any{"space": space, "group": req.Group, "workloads": res})
 }

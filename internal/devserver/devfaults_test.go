@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -227,4 +228,77 @@ func TestListenLoopbackOnly(t *testing.T) {
 		t.Fatalf("Listen(localhost:0): %v", err)
 	}
 	s.Close()
+}
+
+// TestAdminDeploy: POST /_dev/deploy runs a group apply as takos apply
+// would, so the rollout of autoEnv can be tried against takos-apply dev:
+// the first deploy snapshots the linked space values, the same spec is
+// skipped (the running deployment keeps its old values), a changed spec
+// deploys again with the current ones.
+func TestAdminDeploy(t *testing.T) {
+	s := newTest(t, WithAdminToken("tak_dev_admin"))
+	user := map[string]string{"Authorization": "Bearer " + s.Token, "Content-Type": "application/json"}
+	admin := map[string]string{"Authorization": "Bearer tak_dev_admin"}
+	raw(t, s, "GET", "/api/spaces/me", user, "")
+	raw(t, s, "PUT", "/api/spaces/me/common-env", user, `{"name":"OAUTH_CLIENT_ID","value":"id-1"}`)
+	_, _, g := raw(t, s, "POST", "/api/spaces/me/groups", user, `{"name":"hello"}`)
+	_, _, svc := raw(t, s, "POST", "/api/services", user, `{"group_id":"`+g["id"].(string)+`","slug":"web-x","config":"{\"managedBy\":\"group\",\"manifestName\":\"web\",\"componentKind\":\"worker\"}"}`)
+	id := svc["service"].(map[string]any)["id"].(string)
+	raw(t, s, "PATCH", "/api/services/"+id+"/common-env-links", user, `{"add":["OAUTH_CLIENT_ID"]}`)
+
+	deploy := func(body string) (int, map[string]any) {
+		t.Helper()
+		st, _, got := raw(t, s, "POST", "/_dev/deploy", admin, body)
+		return st, got
+	}
+	action := func(got map[string]any) string {
+		w, _ := got["workloads"].([]any)
+		if len(w) != 1 {
+			t.Fatalf("workloads = %v, want web alone", got)
+		}
+		return w[0].(map[string]any)["action"].(string) + " " + w[0].(map[string]any)["service_id"].(string)
+	}
+	running := func() string {
+		var v string
+		for _, d := range s.Deployments(id) {
+			if d.RoutingStatus == "active" {
+				for _, b := range d.Bindings {
+					if b.Name == "OAUTH_CLIENT_ID" {
+						v = b.Text
+					}
+				}
+			}
+		}
+		return v
+	}
+	if st, got := deploy(`{"group":"hello","workers":{"web":"v1"}}`); st != 200 || action(got) != "deployed "+id || running() != "id-1" {
+		t.Fatalf("first deploy = %d %v, running %q; want the pre-created service adopted and deployed with id-1", st, got, running())
+	}
+	raw(t, s, "PUT", "/api/spaces/me/common-env", user, `{"name":"OAUTH_CLIENT_ID","value":"id-2"}`)
+	if st, got := deploy(`{"group":"hello","workers":{"web":"v1"}}`); st != 200 || action(got) != "skipped "+id || running() != "id-1" {
+		t.Errorf("same spec = %d %v, running %q; want skipped, still id-1", st, got, running())
+	}
+	if st, got := deploy(`{"group":"hello","workers":{"web":"v2"}}`); st != 200 || action(got) != "deployed "+id || running() != "id-2" {
+		t.Errorf("changed spec = %d %v, running %q; want deployed with id-2", st, got, running())
+	}
+	for _, tc := range []struct {
+		header map[string]string
+		body   string
+		status int
+		want   string
+	}{
+		{user, `{"group":"hello","workers":{"web":"v3"}}`, 401, "admin token"},
+		{admin, `{"workers":{"web":"v3"}}`, 400, "group is required"},
+		{admin, `{"group":"hello"}`, 400, `"workers":{"web":"v1"}`},
+		{admin, `{"group":"hello","worker":{"web":"v3"}}`, 400, "unknown field"},
+		{admin, `{"space":"nope","group":"hello","workers":{"web":"v3"}}`, 404, "no space nope"},
+	} {
+		st, _, got := raw(t, s, "POST", "/_dev/deploy", tc.header, tc.body)
+		if st != tc.status || !strings.Contains(fmt.Sprint(got["error"]), tc.want) {
+			t.Errorf("%s = %d %v, want %d and %q", tc.body, st, got, tc.status, tc.want)
+		}
+	}
+	if running() != "id-2" {
+		t.Errorf("a refused deploy changed the running deployment: %q", running())
+	}
 }
