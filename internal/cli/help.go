@@ -1,5 +1,7 @@
 package cli
 
+import "slices"
+
 // help is one command's -h text: what it does, what PATH means, the
 // environment it reads and its exit codes. The flags are listed between
 // the description and the environment, from the flag set itself, so that
@@ -45,9 +47,19 @@ var lintEnvHelp = []string{
 // planEnvHelp is lintEnvHelp for plan and apply, whose --format is text
 // or json: in Actions their findings are annotations whatever the format.
 var planEnvHelp = []string{
-	"TAKOS_ENV       default of --env",
-	"GITHUB_ACTIONS  \"true\": findings as annotations, secrets masked, results to step outputs",
-	"NO_COLOR        no colours with --color auto (https://no-color.org); so does TERM=dumb",
+	"TAKOS_ENV              default of --env",
+	"GITHUB_ACTIONS         \"true\": findings as annotations, secrets masked, results to step outputs",
+	"NO_COLOR               no colours with --color auto (https://no-color.org); so does TERM=dumb",
+}
+
+// appEnvHelp: what plan and apply read about the client and, with
+// spec.oauth.autoEnv, where in Takos its credentials go.
+var appEnvHelp = []string{
+	"TAKOS_OAUTH_CLIENT_ID  default of --client-id",
+	"TAKOS_WORKSPACE_ID     default of --space (the Takos CLI's variable)",
+	"TAKOS_ENV_PREFIX       default of --env-prefix",
+	"TAKOS_PROVIDER         default of --provider",
+	"TAKOS_DEPLOY_ENV       default of --deploy-env",
 }
 
 var cpEnvHelp = []string{
@@ -84,22 +96,23 @@ var planHelp = help{
 control plane: create, update (each field) or unchanged. Only GET requests.
 
 ` + manifestPathHelp + "\n" + configHelp,
-	env:       append(append([]string{}, planEnvHelp...), cpEnvHelp...),
+	env:       slices.Concat(planEnvHelp, cpEnvHelp, appEnvHelp),
 	exitCodes: planExitCodesHelp,
 }
 
 var applyHelp = help{
 	description: `Lint the manifest, authenticate, then create or update its spec.oauth client
 and export the results: in GitHub Actions masked step outputs (and GITHUB_ENV
-with --export-env), elsewhere --env-file. A new client secret is delivered
-before anything else can fail; a secret no sink takes is revoked (exit 3).
+with autoEnv: true or --export-env), elsewhere --env-file; with
+spec.oauth.autoEnv also the Takos space's common env (--space), linked to the
+app's workers when autoEnv is true. A new client secret is delivered before
+anything else can fail; a secret no sink takes is revoked (exit 3).
 Interrupted, a client already created still settles and its secret is
 delivered before the exit.
 
 ` + manifestPathHelp + "\n" + configHelp,
-	env: append(append(append([]string{}, planEnvHelp...), cpEnvHelp...),
-		"TAKOS_OAUTH_CLIENT_ID  default of --client-id",
-		"GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STEP_SUMMARY  Actions result files"),
+	env: slices.Concat(planEnvHelp, cpEnvHelp, appEnvHelp, []string{
+		"GITHUB_OUTPUT, GITHUB_ENV, GITHUB_STEP_SUMMARY  Actions result files"}),
 	exitCodes: exitCodesHelp,
 }
 
@@ -145,6 +158,7 @@ credential. It serves until SIGINT or SIGTERM, then shuts down gracefully
 		"TAKOS_BROKER_LISTEN    default of --listen; else :$PORT (Cloud Run), else :8080",
 		"TAKOS_BROKER_AUDIENCE  default of --audience",
 		"TAKOS_BROKER_ISSUERS   default of --issuer, comma-separated",
+		"TAKOS_BROKER_REDIS_URL default of --redis-url (keeps its password off the command line)",
 	},
 	exitCodes: `Exit codes:
   0  stopped by SIGINT or SIGTERM after a graceful shutdown

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -73,6 +74,22 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"plan", "-h"}, {"apply", "-h"}} {
 		if _, out, _ := run(t, nil, args...); strings.Contains(out, "makes github the default") {
 			t.Errorf("%q says GITHUB_ACTIONS makes github the default format, which %s rejects", args, args[0])
+		}
+	}
+	// Every variable a flag reads ("(env X)") is listed under Environment,
+	// which is where a user looks for what the environment changes.
+	envRef := regexp.MustCompile(`\(env ([A-Z_]+)[);,]`)
+	for _, c := range commands {
+		if c.setup == nil {
+			continue
+		}
+		_, out, _ := run(t, nil, append(strings.Fields(c.name), "-h")...)
+		_, envSection, _ := strings.Cut(out, "\nEnvironment:\n")
+		envSection, _, _ = strings.Cut(envSection, "\n\n")
+		for _, m := range envRef.FindAllStringSubmatch(out, -1) {
+			if !regexp.MustCompile(`(?m)^  (.*, )?` + m[1] + `\b`).MatchString(envSection) {
+				t.Errorf("%s -h: a flag reads %s, which its Environment section does not list:\n%s", c.name, m[1], envSection)
+			}
 		}
 	}
 	// One flag style: no help line lists a flag as -name.
