@@ -220,8 +220,20 @@ func unknownRule(id string, suggest bool) error {
 // ClosestRule returns the catalogue's rule ID nearest to id in edit
 // distance, ignoring case (every ID is lower-case), or "" when none is
 // within half of id's length: the "did you mean" of an unknown rule ID.
+// An id that is the leading words of rule IDs names the shortest of them
+// (redirect-uri-port → redirect-uri-port-invalid, where a plain edit
+// distance picks redirect-uri-long).
 func ClosestRule(id string) string {
 	low := strings.ToLower(id)
+	prefixed := ""
+	for _, r := range Catalog().Rules() {
+		if strings.HasPrefix(r.ID, low+"-") && (prefixed == "" || len(r.ID) < len(prefixed)) {
+			prefixed = r.ID
+		}
+	}
+	if prefixed != "" {
+		return prefixed
+	}
 	best, bestDist := "", len(id)/2+1
 	for _, r := range Catalog().Rules() {
 		// Bounded by the best so far: a far-off ID costs a few cells per
