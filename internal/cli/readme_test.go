@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -166,5 +167,31 @@ func TestREADMEManifestsAreClean(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("the README shows no whole manifest; the quick start has one")
+	}
+}
+
+// TestREADMEEnvFilesIgnored: every dotenv file the README's commands write
+// into the checkout (--env-file NAME, run from its root) is git-ignored,
+// so following the quick start never leaves a client secret for
+// `git add .` to commit.
+func TestREADMEEnvFilesIgnored(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ignore, err := os.ReadFile("../../.gitignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	patterns := strings.Fields(string(ignore))
+	seen := 0
+	for _, m := range regexp.MustCompile(`--env-file (\.?[A-Za-z0-9_.-]+)\s`).FindAllStringSubmatch(string(readme), -1) {
+		seen++
+		if name := m[1]; !slices.Contains(patterns, "/"+name) && !slices.Contains(patterns, name) {
+			t.Errorf("the README writes a secret to %s (--env-file %s), which .gitignore does not list", name, name)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no --env-file NAME in the README: the pattern is stale")
 	}
 }
