@@ -190,7 +190,17 @@ func loadConfig(path string) (lintSettings, []string, error) {
 		case "strict":
 			b, ok := v.(bool)
 			if !ok {
-				at(ptr, false, "strict is true or false")
+				// The YAML 1.1 booleans a user means (strict: yes): say
+				// which one to write, as lint's schema-type does.
+				str, _ := v.(string)
+				switch strings.ToLower(str) {
+				case "yes", "y", "on":
+					at(ptr, false, "strict is true or false; write true (%s is text in YAML 1.2, which takos-apply reads, not a boolean)", str)
+				case "no", "n", "off":
+					at(ptr, false, "strict is true or false; write false (%s is text in YAML 1.2, which takos-apply reads, not a boolean)", str)
+				default:
+					at(ptr, false, "strict is true or false")
+				}
 				continue
 			}
 			s.strict = &b
