@@ -233,3 +233,30 @@ func TestRenameAnnotation(t *testing.T) {
 		t.Errorf("annotation with --create-new = %q, want a notice without a position", c.String())
 	}
 }
+
+// TestRenameChoicesAligned: the two choices of a likely rename start their
+// descriptions in one column also with a real (22-character) client id,
+// which is longer than the column the short ids of the goldens fit.
+func TestRenameChoicesAligned(t *testing.T) {
+	old := hostileCurrent
+	old.ID, old.Name, old.RedirectURIs = "aW0KApplLLfFedq2j--4rA", "Hello", planDesired.RedirectURIs
+	p, err := reconcile.MakePlan([]reconcile.Client{old}, planDesired, reconcile.PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := WritePlan(&b, "text", ".takos/app.yml", p); err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for _, line := range strings.Split(b.String(), "\n") {
+		for _, word := range []string{"keep managing", "create a new client on purpose"} {
+			if i := strings.Index(line, word); i >= 0 && strings.HasPrefix(line, "  --") {
+				col[word] = i
+			}
+		}
+	}
+	if len(col) != 2 || col["keep managing"] != col["create a new client on purpose"] {
+		t.Errorf("the choices' descriptions start in columns %v, want one column:\n%s", col, b.String())
+	}
+}

@@ -85,8 +85,10 @@ func writeRename(b *strings.Builder, p reconcile.Plan) {
 		return
 	}
 	fmt.Fprintf(b, "Creating a new client would leave %s active and give the app a new client id and secret. Choose one:\n", strings.Join(r.IDs(), ", "))
-	fmt.Fprintf(b, "  %-22s keep managing %s: apply renames it to %s, and its id and secret stay\n", pin, which, safetext.Quote(p.Desired.Name, maxNameRunes))
-	fmt.Fprintf(b, "  %-22s create a new client on purpose; the old one stays active until you revoke it\n", "--create-new")
+	// One column for both choices, wide enough for a real client id.
+	w := max(22, len(pin))
+	fmt.Fprintf(b, "  %-*s keep managing %s: apply renames it to %s, and its id and secret stay\n", w, pin, which, safetext.Quote(p.Desired.Name, maxNameRunes))
+	fmt.Fprintf(b, "  %-*s create a new client on purpose; the old one stays active until you revoke it\n", w, "--create-new")
 	b.WriteString("apply refuses to create until one of them is given.\n")
 }
 
