@@ -34,12 +34,17 @@ type cpFlags struct {
 	auth         authFlags
 }
 
-func (c *cpFlags) register(fs *flag.FlagSet, e *env) {
+// register adds the flags; writes says the command creates clients (apply),
+// whose --timeout help then says what a timeout leaves.
+func (c *cpFlags) register(fs *flag.FlagSet, e *env, writes bool) {
 	fs.StringVar(&c.controlPlane, "control-plane", e.getenv("TAKOS_API_URL"),
 		"control plane base URL, https unless loopback (env TAKOS_API_URL)")
 	c.timeout = defaultRunTimeout
-	fs.Var(positiveDuration{&c.timeout}, "timeout",
-		"give up when the whole command takes longer than this `duration` (above zero); a client already created is still settled")
+	usage := "give up when the whole command takes longer than this `duration` (above zero)"
+	if writes {
+		usage += "; a client already created is still settled"
+	}
+	fs.Var(positiveDuration{&c.timeout}, "timeout", usage)
 	c.auth.register(fs, e)
 }
 
@@ -138,7 +143,7 @@ func planApplySetup(e *env, fs *flag.FlagSet, apply bool) action {
 	}
 	f := &applyFlags{}
 	f.lintFlags.register(fs, e, "text", "json")
-	f.cpFlags.register(fs, e)
+	f.cpFlags.register(fs, e, apply)
 	fs.StringVar(&f.clientID, "client-id", e.getenv("TAKOS_OAUTH_CLIENT_ID"),
 		"manage this client id instead of the active client named clientName (env TAKOS_OAUTH_CLIENT_ID)")
 	f.env.register(fs, e)

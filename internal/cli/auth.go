@@ -77,7 +77,7 @@ var authDebugCommand = &command{
 	signals: signalAbandon,
 	setup: func(e *env, fs *flag.FlagSet) action {
 		var c cpFlags
-		c.register(fs, e)
+		c.register(fs, e, false)
 		return action{run: func(ctx context.Context, _ []string) int { return runAuthDebug(ctx, e, c) }}
 	},
 }

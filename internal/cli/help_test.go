@@ -76,6 +76,16 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%q says GITHUB_ACTIONS makes github the default format, which %s rejects", args, args[0])
 		}
 	}
+	// Only apply creates clients: the others' --timeout promises nothing
+	// about settling one.
+	for _, args := range [][]string{{"plan", "-h"}, {"auth", "debug", "-h"}} {
+		if _, out, _ := run(t, nil, args...); strings.Contains(out, "a client already created") {
+			t.Errorf("%q: --timeout speaks of a created client, which %s never creates", args, args[0])
+		}
+	}
+	if _, out, _ := run(t, nil, "apply", "-h"); !strings.Contains(out, "a client already created is still settled") {
+		t.Error("apply -h: --timeout does not say that a created client still settles")
+	}
 	// Every variable a flag reads ("(env X)") is listed under Environment,
 	// which is where a user looks for what the environment changes.
 	envRef := regexp.MustCompile(`\(env ([A-Z_]+)[);,]`)
