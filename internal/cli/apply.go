@@ -240,6 +240,15 @@ func (r *runner) failf(code int, format string, args ...any) int {
 	if r.expired != nil && r.expired() {
 		msg += r.f.timeoutNote()
 	}
+	if r.e.actions {
+		// As an action's core.setFailed does: the failure is an error
+		// annotation, which the run's summary shows, not only a log line
+		// under "Process completed with exit code 3".
+		c := safetext.NewCommand("error", []safetext.Prop{{Key: "title", Value: "takos-apply " + r.name}}, msg)
+		if safetext.WriteCommand(r.e.stderr, c) == nil {
+			return code
+		}
+	}
 	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, msg)
 	return code
 }

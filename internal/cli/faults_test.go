@@ -485,3 +485,36 @@ func olderClientAfterCreate(cp *devserver.Server) *devserver.StoredClient {
 	}})
 	return winner
 }
+
+// TestActionsFailureIsAnnotation: in Actions a failure of plan or apply is
+// an error annotation, as an action's core.setFailed makes it, so the run's
+// summary says why the step failed; a terminal keeps the plain line.
+func TestActionsFailureIsAnnotation(t *testing.T) {
+	cp := devservertest.New(t)
+	s := newStep(t, cp)
+	s.env["TAKOS_TOKEN"] = "tak_pat_notthetoken0000000000000000000000000000"
+	s.apply()
+	if s.code != ExitFailure {
+		t.Fatalf("exit %d, want 3:\n%s", s.code, s.stderr)
+	}
+	var errs []string
+	for _, l := range strings.Split(s.stderr, "\n") {
+		if strings.HasPrefix(l, "::error ") {
+			errs = append(errs, l)
+		}
+		if strings.HasPrefix(l, "takos-apply apply: ") {
+			t.Errorf("the failure is also a plain line: %q", l)
+		}
+	}
+	if len(errs) != 1 || !strings.HasPrefix(errs[0], "::error title=takos-apply apply::") || !strings.Contains(errs[0], "rejected the credentials") {
+		t.Errorf("error annotations %q, want one titled takos-apply apply that names the refusal:\n%s", errs, s.stderr)
+	}
+	if strings.Contains(s.stderr, s.env["TAKOS_TOKEN"]) {
+		t.Error("the token is in the annotation")
+	}
+	delete(s.env, "GITHUB_ACTIONS")
+	s.apply("--env-file", filepath.Join(s.dir, "app.env"))
+	if s.code != ExitFailure || strings.Contains(s.stderr, "::error") || !strings.Contains(s.stderr, "takos-apply apply: ") {
+		t.Errorf("in a terminal: exit %d, stderr %q; want 3 and the plain line", s.code, s.stderr)
+	}
+}
