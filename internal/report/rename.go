@@ -157,7 +157,7 @@ func RenameAnnotation(path string, pos diag.Pos, p reconcile.Plan) (c safetext.C
 		level = "notice"
 		msg += "; --create-new creates a new client and leaves " + strings.Join(r.IDs(), ", ") + " active"
 	} else {
-		msg += fmt.Sprintf(": keep managing %s with %s (apply renames it), or pass --create-new to create a new client; apply refuses to create until one is given", which, pin)
+		msg += fmt.Sprintf(": keep managing %s with %s (the action's client-id input; apply renames it), or pass --create-new (create-new: true) to create a new client; apply refuses to create until one is given", which, pin)
 	}
 	props := []safetext.Prop{{Key: "file", Value: path}}
 	if pos.Line > 0 {
