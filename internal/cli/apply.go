@@ -466,6 +466,12 @@ func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, b
 // enough here; whether it has apiUrl is checked after it is read.
 func missingControlPlane(e *env, controlPlane, mode string) string {
 	if controlPlane != "" {
+		// A URL that will be refused is refused first: before the
+		// credentials are looked for, so that fixing those is not
+		// followed by this.
+		if _, err := httpx.CheckURL(controlPlane); err != nil {
+			return "--control-plane: " + err.Error()
+		}
 		return ""
 	}
 	const msg = "no control plane URL: pass --control-plane URL or set TAKOS_API_URL"
