@@ -167,11 +167,16 @@ const (
 	StateCurrent = "current"
 	// StatePending: it runs, with another id or none; the next
 	// spec-changing deploy gives it the current one.
-	StatePending = "pending redeploy"
+	StatePending = "pending-redeploy"
 	// StateNotDeployed: nothing runs yet; its first deploy gets the current
 	// values.
-	StateNotDeployed = "not deployed"
+	StateNotDeployed = "not-deployed"
 )
+
+// StateLabel is a rollout state as text shows it: "pending redeploy". The
+// states themselves are the JSON values and the rollout output's words,
+// one spelling for machines.
+func StateLabel(state string) string { return strings.ReplaceAll(state, "-", " ") }
 
 // Worker is one spec.workers entry as the control plane has it.
 type Worker struct {

@@ -66,15 +66,15 @@ func (r *Result) Rollout(link bool) string {
 	for _, w := range r.Workers {
 		switch w.State {
 		case StatePending:
-			return "pending-redeploy"
+			return StatePending
 		case StateCurrent:
 			deployed = true
 		}
 	}
 	if !deployed {
-		return "not-deployed"
+		return StateNotDeployed
 	}
-	return "current"
+	return StateCurrent
 }
 
 // Changed reports whether the run wrote anything besides the client and
@@ -353,11 +353,11 @@ func (p *Plan) Describe(clientID string, issues bool) []string {
 			}
 			switch {
 			case clientID != "":
-				parts = append(parts, w.State(clientID))
+				parts = append(parts, StateLabel(w.State(clientID)))
 			case w.DeploymentID == "":
-				parts = append(parts, StateNotDeployed+" (its first deploy gets the new client)")
+				parts = append(parts, StateLabel(StateNotDeployed)+" (its first deploy gets the new client)")
 			default:
-				parts = append(parts, StatePending+" after the new client (it runs "+nonEmpty(w.RunningID, "no client id")+")")
+				parts = append(parts, StateLabel(StatePending)+" after the new client (it runs "+nonEmpty(w.RunningID, "no client id")+")")
 			}
 			out = append(out, fmt.Sprintf("worker %s: %s", w.Name, strings.Join(parts, "; ")))
 		}

@@ -329,6 +329,13 @@ func TestAutoEnvPlanJSON(t *testing.T) {
 		!got.Env.Workers[0].Create || got.Env.Workers[0].Name != "api" || len(got.Env.Workers[0].Link) != 2 || got.Env.Unlinked[0] != "container db" {
 		t.Errorf("plan JSON = %+v", got)
 	}
+	// A worker's state is spelled as the rollout output spells it: one
+	// spelling for machines (the text says "not deployed").
+	for _, w := range got.Env.Workers {
+		if w.State != "not-deployed" {
+			t.Errorf("worker %s state %q, want not-deployed", w.Name, w.State)
+		}
+	}
 	if w := app.writes(); len(w) != 0 {
 		t.Errorf("plan wrote %v", w)
 	}

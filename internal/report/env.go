@@ -172,7 +172,7 @@ func EnvResultLines(env *appenv.Result, link bool) []string {
 		if len(wk.Linked) > 0 {
 			parts = append(parts, "linked "+strings.Join(wk.Linked, ", "))
 		}
-		parts = append(parts, wk.State)
+		parts = append(parts, appenv.StateLabel(wk.State))
 		lines = append(lines, fmt.Sprintf("worker %s: %s", wk.Name, strings.Join(parts, "; ")))
 	}
 	if len(env.Unlinked) > 0 {
@@ -195,7 +195,7 @@ func JobSummaryEnv(res reconcile.Result, p reconcile.Plan, env *appenv.Result, l
 	}
 	rows := [][]string{{"space", env.Space.ID, ""}, {"rollout", env.Rollout(link), ""}}
 	for _, wk := range env.Workers {
-		rows = append(rows, []string{"worker " + safetext.Compact(wk.Name, 80), wk.State, wk.Hostname})
+		rows = append(rows, []string{"worker " + safetext.Compact(wk.Name, 80), appenv.StateLabel(wk.State), wk.Hostname})
 	}
 	for _, u := range env.Unlinked {
 		rows = append(rows, []string{safetext.Compact(u, 80), "receives nothing", ""})
