@@ -9,7 +9,10 @@ set -euo pipefail
 cmd="${INPUT_COMMAND:-apply}"
 case "$cmd" in
   apply|plan|lint) ;;
-  *) wf_error "input command must be apply, plan or lint, got '$cmd'"; exit 2 ;;
+  # install: the install step put takos-apply on PATH; later steps run it
+  # (broker test of a policy repository, which has no app manifest).
+  install) exec takos-apply version ;;
+  *) wf_error "input command must be apply, plan, lint or install, got '$cmd'"; exit 2 ;;
 esac
 
 # flag INPUT NAME: true or false for a boolean input. Accepts what YAML

@@ -105,7 +105,7 @@ func TestActionInputsCannotStartCommands(t *testing.T) {
 	tests := []struct {
 		script, env, want string
 	}{
-		{"action-run.sh", "INPUT_COMMAND", "input command must be apply, plan or lint, got '" + injection + "'"},
+		{"action-run.sh", "INPUT_COMMAND", "input command must be apply, plan, lint or install, got '" + injection + "'"},
 		{"action-run.sh", "INPUT_ROTATE_SECRET", "input rotate-secret must be true or false, got '" + injection + "'"},
 		{"action-run.sh", "INPUT_EXPORT_ENV", "input export-env must be true or false, got '" + injection + "'"},
 		{"action-run.sh", "INPUT_STRICT", "input strict must be true or false, got '" + injection + "'"},

@@ -312,6 +312,7 @@ func TestActionRunInputs(t *testing.T) {
 			[]string{"::error title=takos-apply::input rotate-secret must be true or false, got 'ture'"}},
 		{"export-env typo fails", []string{"INPUT_EXPORT_ENV=enabled"}, 2, []string{"input export-env must be true or false, got 'enabled'"}},
 		{"flags only for apply", []string{"INPUT_COMMAND=plan", "INPUT_ROTATE_SECRET=true"}, 0, []string{"args=plan\n"}},
+		{"install runs nothing but version", []string{"INPUT_COMMAND=install", "INPUT_MANIFEST=.takos/app.yml", "INPUT_STRICT=true"}, 0, []string{"args=version\n"}},
 		{"create-new for apply", []string{"INPUT_CREATE_NEW=true", "INPUT_EXPORT_ENV=yes"}, 0, []string{"args=apply --export-env --create-new\n"}},
 		{"create-new for plan too", []string{"INPUT_COMMAND=plan", "INPUT_CREATE_NEW=on"}, 0, []string{"args=plan --create-new\n"}},
 		{"create-new not for lint", []string{"INPUT_COMMAND=lint", "INPUT_CREATE_NEW=true"}, 0, []string{"args=lint\n"}},
