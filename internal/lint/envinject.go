@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -36,24 +37,41 @@ func (c *checker) checkEnvInject(m *model) {
 		}
 		p := ptr("spec", "env", "inject", key)
 		if open, closing := strings.Count(tmpl, "{{"), strings.Count(tmpl, "}}"); open != closing {
-			c.report(ruleEnvInjectBraces, p,
-				fmt.Sprintf("env.inject %s has %d '{{' but %d '}}'; write each reference as {{section.name.field}}", quote(key), open, closing))
+			c.report(ruleEnvInjectBraces, p, func() string {
+				return fmt.Sprintf("env.inject %s has %d '{{' but %d '}}'; write each reference as {{section.name.field}}", quote(key), open, closing)
+			})
 			continue
 		}
+		// The findings of one value share its position, so the Collector
+		// compares their messages: each distinct one is built once.
+		msgs := map[string]string{}
 		for _, sub := range templateRE.FindAllStringSubmatch(tmpl, -1) {
-			c.checkTemplateRef(m, p, key, manifest.TrimJS(sub[1]))
+			c.checkTemplateRef(m, p, key, manifest.TrimJS(sub[1]), msgs)
 		}
 	}
 }
 
-func (c *checker) checkTemplateRef(m *model, p, key, path string) {
+// checkTemplateRef checks the reference path of env.inject key (at p);
+// msgs memoises the messages of the value's references by path.
+func (c *checker) checkTemplateRef(m *model, p, key, path string, msgs map[string]string) {
 	// Both the key and the reference are user text: quoted, like every
 	// other name in a message. Built only for a finding.
 	ref := func() string { return fmt.Sprintf("env.inject %s reference %s", quote(key), quote("{{"+path+"}}")) }
+	report := func(r *diag.Rule, msg func() string) {
+		c.report(r, p, func() string {
+			s, ok := msgs[path]
+			if !ok {
+				s = msg()
+				msgs[path] = s
+			}
+			return s
+		})
+	}
 	parts := strings.Split(path, ".")
 	if len(parts) < 2 {
-		c.report(ruleEnvInjectPath, p,
-			ref()+" has no entry name; write it as {{section.name.field}}, for example {{routes.api.url}}")
+		report(ruleEnvInjectPath, func() string {
+			return ref() + " has no entry name; write it as {{section.name.field}}, for example {{routes.api.url}}"
+		})
 		return
 	}
 	section, name := parts[0], parts[1]
@@ -70,19 +88,22 @@ func (c *checker) checkTemplateRef(m *model, p, key, path string) {
 	case "resources":
 		exists = has(name, m.resources)
 	default:
-		c.report(ruleEnvInjectSection, p,
-			fmt.Sprintf("%s uses the unknown section %s; use routes, containers, services, workers or resources", ref(), quote(section)))
+		report(ruleEnvInjectSection, func() string {
+			return fmt.Sprintf("%s uses the unknown section %s; use routes, containers, services, workers or resources", ref(), quote(section))
+		})
 		return
 	}
 	if !exists {
-		c.report(ruleEnvInjectUnknown, p,
-			fmt.Sprintf("%s names no %s entry %s; define it or fix the name%s", ref(), strings.TrimSuffix(section, "s"), quote(name), protoHint(name)))
+		report(ruleEnvInjectUnknown, func() string {
+			return fmt.Sprintf("%s names no %s entry %s; define it or fix the name%s", ref(), strings.TrimSuffix(section, "s"), quote(name), protoHint(name))
+		})
 		return
 	}
 	fields := resolvableFields[section]
 	if len(parts) == 3 && slices.Contains(fields, parts[2]) {
 		return
 	}
-	c.report(ruleEnvInjectField, p,
-		fmt.Sprintf("%s does not resolve at deploy; end it with one of the %s fields: %s", ref(), section, strings.Join(fields, ", ")))
+	report(ruleEnvInjectField, func() string {
+		return fmt.Sprintf("%s does not resolve at deploy; end it with one of the %s fields: %s", ref(), section, strings.Join(fields, ", "))
+	})
 }

@@ -115,6 +115,19 @@ func (d *Document) KeyFinding(ptr string, r *diag.Rule, msg string) diag.Diagnos
 	return f
 }
 
+// Report adds a finding of rule r at the value at ptr to col, with the
+// rule's severity; msg builds its message, and is called only if col keeps
+// the finding (diag.Collector.AddFunc), so a finding that is cut costs its
+// position and no formatting.
+func (d *Document) Report(col *diag.Collector, ptr string, r *diag.Rule, msg func() string) {
+	col.AddFunc(d.Finding(ptr, r, ""), msg)
+}
+
+// ReportKey is Report positioned at the key that names ptr (KeyFinding).
+func (d *Document) ReportKey(col *diag.Collector, ptr string, r *diag.Rule, msg func() string) {
+	col.AddFunc(d.KeyFinding(ptr, r, ""), msg)
+}
+
 // Line returns the text of the 1-based line n without its line ending, for
 // source snippets; "" when out of range. The line starts are indexed on the
 // first call, so each later call costs the length of its line.
