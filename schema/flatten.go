@@ -36,7 +36,22 @@ func (f *flattener) collect(e *jsonschema.ValidationError, out []Violation) []Vi
 		}
 		return out
 	}
+	if k, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+		return f.unknownKeys(e, k, out) // in place: there may be thousands
+	}
 	return append(out, f.leaf(e)...)
+}
+
+// unknownKeys appends a violation for each of the unknown keys of one
+// mapping. What they share is looked up once: a mapping may hold
+// thousands of them.
+func (f *flattener) unknownKeys(e *jsonschema.ValidationError, k *kind.AdditionalProperties, out []Violation) []Violation {
+	u := f.unknownFields(e.SchemaURL, e.InstanceLocation)
+	out = slices.Grow(out, len(k.Properties))
+	for _, p := range k.Properties {
+		out = append(out, u.violation(p))
+	}
+	return out
 }
 
 // alternatives turns a failed oneOf/anyOf into one useful report instead of
@@ -149,14 +164,7 @@ func (f *flattener) leaf(e *jsonschema.ValidationError) []Violation {
 		}
 		return out
 	case *kind.AdditionalProperties:
-		// A mapping may hold thousands of unknown keys: what they share
-		// is looked up once.
-		u := f.unknownFields(e.SchemaURL, tokens)
-		out := make([]Violation, 0, len(k.Properties))
-		for _, p := range k.Properties {
-			out = append(out, u.violation(p))
-		}
-		return out
+		return f.unknownKeys(e, k, nil)
 	case *kind.FalseSchema:
 		return []Violation{f.falseSchema(e.SchemaURL, tokens)}
 	case *kind.Enum:

@@ -22,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
@@ -242,8 +243,29 @@ func (c *compiled) violations(v any) ([]Violation, error) {
 		return nil, fmt.Errorf("validate %s: %w", c.opts.Document, verr)
 	}
 	f := flattener{c: c, root: v}
-	out := f.collect(ve, nil)
+	// Sized once: a file may have tens of thousands of violations, and
+	// growing a slice of them copies and clears it over and over.
+	out := f.collect(ve, make([]Violation, 0, leaves(ve)))
 	return tidy(out), nil
+}
+
+// leaves bounds the violations collect makes of e: one per missing or
+// unknown field, one per other failed keyword.
+func leaves(e *jsonschema.ValidationError) int {
+	if len(e.Causes) == 0 {
+		switch k := e.ErrorKind.(type) {
+		case *kind.AdditionalProperties:
+			return len(k.Properties)
+		case *kind.Required:
+			return len(k.Missing)
+		}
+		return 1
+	}
+	n := 0
+	for _, c := range e.Causes {
+		n += leaves(c)
+	}
+	return max(n, 1)
 }
 
 // tidy drops violations made redundant by a type error at the same place
