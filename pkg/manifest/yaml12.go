@@ -2,11 +2,13 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -180,18 +182,23 @@ func (p protect) restore(s string) string {
 // those characters inside plain text (a multi-line plain scalar such as
 // "KEY\n  - 'x'" or "KEY\n  - [x") from misleading the scan.
 func gluedComments(src []byte, root *yaml.Node) (glued, underIndented, mismatch []int) {
-	s := gluedScanner{src: src, owner: -1, quotes: map[diag.Pos]bool{}}
+	s := gluedScanner{src: src, owner: -1}
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 ||
 			n.Style&yaml.FlowStyle != 0 && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) {
-			s.quotes[diag.Pos{Line: n.Line, Column: n.Column}] = true
+			s.quotes = append(s.quotes, diag.Pos{Line: n.Line, Column: n.Column})
 		}
 		for _, c := range n.Content {
 			walk(c)
 		}
 	}
 	walk(root)
+	// A walk of the tree meets nodes in source order, so this is
+	// normally sorted already; a set would cost a hash per node.
+	if !slices.IsSortedFunc(s.quotes, comparePos) {
+		slices.SortFunc(s.quotes, comparePos)
+	}
 	s.run()
 	return s.found, s.under, s.mismatch
 }
@@ -210,12 +217,24 @@ type gluedScanner struct {
 	// it; -1 at the top level.
 	owner int
 	// quotes holds where yaml.v3 found quoted scalars and, outside flow
-	// collections, flow collections: elsewhere a quote or bracket is text.
-	quotes map[diag.Pos]bool
+	// collections, flow collections (sorted): elsewhere a quote or
+	// bracket is text.
+	quotes []diag.Pos
 	lineNo int // 1-based number of the line being scanned
 	// blockIndent is the indentation a block scalar's content exceeds;
 	// -1 when not in a block scalar.
 	blockIndent int
+}
+
+// treeHas reports whether yaml.v3 found a quoted scalar or a flow
+// collection at p.
+func (s *gluedScanner) treeHas(p diag.Pos) bool {
+	_, ok := slices.BinarySearchFunc(s.quotes, p, comparePos)
+	return ok
+}
+
+func comparePos(a, b diag.Pos) int {
+	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 }
 
 func (s *gluedScanner) run() {
@@ -296,7 +315,7 @@ func (s *gluedScanner) scan(off, end, from int, ws bool) {
 			}
 			s.i = end
 			return
-		case (c == '"' || c == '\'') && s.quotes[diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}]:
+		case (c == '"' || c == '\'') && s.treeHas(diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}):
 			if s.flow == 0 {
 				s.owner = l.holder()
 			}
@@ -308,7 +327,7 @@ func (s *gluedScanner) scan(off, end, from int, ws bool) {
 		case (c == '|' || c == '>') && s.flow == 0:
 			s.blockHeader(l)
 			return
-		case (c == '[' || c == '{') && s.flow == 0 && !s.quotes[diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}]:
+		case (c == '[' || c == '{') && s.flow == 0 && !s.treeHas(diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}):
 			l.claim(s.i) // a bracket inside text
 			s.plain(end)
 			ws = isBlank(s.src[s.i-1])
