@@ -36,7 +36,22 @@ func (f *flattener) collect(e *jsonschema.ValidationError, out []Violation) []Vi
 		}
 		return out
 	}
+	if k, ok := e.ErrorKind.(*kind.AdditionalProperties); ok {
+		return f.unknownKeys(e, k, out) // in place: there may be thousands
+	}
 	return append(out, f.leaf(e)...)
+}
+
+// unknownKeys appends a violation for each of the unknown keys of one
+// mapping. What they share is looked up once: a mapping may hold
+// thousands of them.
+func (f *flattener) unknownKeys(e *jsonschema.ValidationError, k *kind.AdditionalProperties, out []Violation) []Violation {
+	u := f.unknownFields(e.SchemaURL, e.InstanceLocation)
+	out = slices.Grow(out, len(k.Properties))
+	for _, p := range k.Properties {
+		out = append(out, u.violation(p))
+	}
+	return out
 }
 
 // alternatives turns a failed oneOf/anyOf into one useful report instead of
@@ -149,11 +164,7 @@ func (f *flattener) leaf(e *jsonschema.ValidationError) []Violation {
 		}
 		return out
 	case *kind.AdditionalProperties:
-		out := make([]Violation, 0, len(k.Properties))
-		for _, p := range k.Properties {
-			out = append(out, f.unknownField(e.SchemaURL, tokens, p))
-		}
-		return out
+		return f.unknownKeys(e, k, nil)
 	case *kind.FalseSchema:
 		return []Violation{f.falseSchema(e.SchemaURL, tokens)}
 	case *kind.Enum:
@@ -254,28 +265,55 @@ func (f *flattener) note() string {
 	return " " + f.c.opts.UnknownNote
 }
 
-func (f *flattener) unknownField(schemaURL string, parent []string, key string) Violation {
-	v := Violation{Pointer: jsonptr.Format(parent...), Rule: RuleUnknownField, Key: key}
+// unknownFields is what the unknown keys of one mapping share: the schema
+// node that forbids them and the fields it allows.
+type unknownFields struct {
+	f       *flattener
+	parent  []string
+	ptr     string
+	removed map[string]any // x-removed: key → why it is unsupported
+	spec    map[string]any // at the top level, the fields of spec
+	cands   []candidate    // the allowed fields the mapping does not hold
+	where   string
+	note    string
+	props   map[string]any
+	fields  string // fieldList(parent, props), computed on first use
+	listed  bool
+}
+
+func (f *flattener) unknownFields(schemaURL string, parent []string) *unknownFields {
+	u := &unknownFields{f: f, parent: parent, ptr: jsonptr.Format(parent...)}
 	node, _ := f.schemaNode(schemaURL).(map[string]any)
-	if removed, ok := node["x-removed"].(map[string]any); ok {
-		if why, ok := removed[key].(string); ok {
-			v.Message = fmt.Sprintf("unsupported field %s %s: %s", quote(key), f.where(parent), why)
-			return v
-		}
-	}
+	u.removed, _ = node["x-removed"].(map[string]any)
 	if len(parent) == 0 {
-		if spec := f.specProperties(); spec[key] != nil {
-			v.Message = fmt.Sprintf("unknown field %s at the top level; move it under spec%s", quote(key), f.note())
-			return v
-		}
+		u.spec = f.specProperties()
 	}
 	props, _ := node["properties"].(map[string]any)
 	present, _ := jsonptr.Lookup(f.root, parent)
 	obj, _ := present.(map[string]any)
-	v.Suggestion = suggest(key, props, obj)
-	v.where, v.tail = f.where(parent), f.note()
+	u.cands = candidates(props, obj)
+	u.where, u.note, u.props = f.where(parent), f.note(), props
+	return u
+}
+
+func (u *unknownFields) violation(key string) Violation {
+	f := u.f
+	v := Violation{Pointer: u.ptr, Rule: RuleUnknownField, Key: key}
+	if why, ok := u.removed[key].(string); ok {
+		v.Message = fmt.Sprintf("unsupported field %s %s: %s", quote(key), u.where, why)
+		return v
+	}
+	if u.spec[key] != nil {
+		v.Message = fmt.Sprintf("unknown field %s at the top level; move it under spec%s", quote(key), u.note)
+		return v
+	}
+	v.Suggestion = suggestFrom(key, u.cands)
+	v.where, v.tail = u.where, u.note
 	if v.Suggestion == "" {
-		v.tail = f.fieldList(parent, props) + v.tail
+		if !u.listed {
+			u.fields, u.listed = f.fieldList(u.parent, u.props), true
+		}
+		v.tail = u.fields + v.tail
 	}
 	v.Message = unknownFieldMessage(key, v.where, v.Suggestion, v.tail, false)
 	return v
@@ -286,13 +324,14 @@ func (f *flattener) unknownField(schemaURL string, parent []string, key string) 
 // or remove it. tail ends the message (the fields the mapping takes, the
 // schema's note on unknown fields), with its leading "; " or " ".
 func unknownFieldMessage(key, where, suggestion, tail string, required bool) string {
+	// Concatenated, not formatted: a file may have tens of thousands.
 	switch {
 	case suggestion != "" && required:
-		return fmt.Sprintf("unknown field %s %s; did you mean %q, which is required and missing here?%s", quote(key), where, suggestion, tail)
+		return "unknown field " + quote(key) + " " + where + "; did you mean " + strconv.Quote(suggestion) + ", which is required and missing here?" + tail
 	case suggestion != "":
-		return fmt.Sprintf("unknown field %s %s; did you mean %q?%s", quote(key), where, suggestion, tail)
+		return "unknown field " + quote(key) + " " + where + "; did you mean " + strconv.Quote(suggestion) + "?" + tail
 	}
-	return fmt.Sprintf("unknown field %s %s; remove it or fix its name%s", quote(key), where, tail)
+	return "unknown field " + quote(key) + " " + where + "; remove it or fix its name" + tail
 }
 
 // falseSchema reports a property the schema forbids in this context (a

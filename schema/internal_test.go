@@ -3,8 +3,13 @@ package schema
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/takos-dev/takos-apply/internal/fuzzy"
 )
 
 func TestCompile(t *testing.T) {
@@ -142,6 +147,73 @@ func TestSuggest(t *testing.T) {
 				t.Errorf("suggest(%q) = %q, want %q", tc.key, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSuggestFiltersAreExact: suggest's shortcuts (candidates computed
+// once per mapping, skipping those too far apart in length or characters)
+// pick what scoring every allowed field with the edit distance picks, on
+// random near-misses of the schema's field names.
+func TestSuggestFiltersAreExact(t *testing.T) {
+	reference := func(key string, allowed, present map[string]any) string {
+		lk := strings.ToLower(key)
+		best, bestScore := "", 1<<30
+		for cand := range allowed {
+			if _, dup := present[cand]; dup {
+				continue
+			}
+			lc := strings.ToLower(cand)
+			score := -1
+			switch {
+			case lc == lk:
+				score = 0
+			case plural(lc, lk) || plural(lk, lc):
+				score = 1
+			case len(lk) >= 3 && strings.HasPrefix(lc, lk):
+				score = 3
+			default:
+				if d, ok := fuzzy.DistanceAtMost(lk, lc, typoBudget(len(lk))); ok {
+					score = 1 + d
+				}
+			}
+			if score >= 0 && (score < bestScore || (score == bestScore && cand < best)) {
+				best, bestScore = cand, score
+			}
+		}
+		return best
+	}
+	allowed := map[string]any{}
+	for _, k := range []string{"build", "artifact", "containers", "env", "bindings", "triggers", "routes", "redirectUris",
+		"clientName", "scopes", "description", "metadata", "kv", "queues", "dependsOn", "Überall", "naïve"} {
+		allowed[k] = true
+	}
+	names := slices.Collect(maps.Keys(allowed))
+	slices.Sort(names)
+	rng := rand.New(rand.NewPCG(21, 4))
+	for range 20000 {
+		key := []rune(names[rng.IntN(len(names))])
+		for range rng.IntN(5) {
+			i := rng.IntN(len(key) + 1)
+			switch c := []rune("abdeilrsuzBÜï1-")[rng.IntN(15)]; rng.IntN(3) {
+			case 0:
+				key = slices.Insert(key, i, c)
+			case 1:
+				if i < len(key) {
+					key[i] = c
+				}
+			default:
+				if i+1 < len(key) {
+					key[i], key[i+1] = key[i+1], key[i]
+				}
+			}
+		}
+		var present map[string]any
+		if rng.IntN(4) == 0 {
+			present = map[string]any{names[rng.IntN(len(names))]: true}
+		}
+		if got, want := suggest(string(key), allowed, present), reference(string(key), allowed, present); got != want {
+			t.Fatalf("suggest(%q) = %q, want %q", string(key), got, want)
+		}
 	}
 }
 

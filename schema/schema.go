@@ -13,6 +13,7 @@ package schema
 
 import (
 	"bytes"
+	"cmp"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
@@ -197,7 +199,41 @@ func Validate(v any) ([]Violation, error) {
 	return c.validate(v)
 }
 
+// Violations is Validate without the sort: the same violations, in no
+// particular order. A caller that orders them itself (the manifest loader
+// positions each and sorts by position) saves sorting what may be tens of
+// thousands of them.
+func Violations(v any) ([]Violation, error) {
+	c, err := load()
+	if err != nil {
+		return nil, err
+	}
+	return c.violations(v)
+}
+
 func (c *compiled) validate(v any) ([]Violation, error) {
+	vs, err := c.violations(v)
+	if err != nil || vs == nil {
+		return vs, err
+	}
+	slices.SortFunc(vs, func(a, b Violation) int {
+		return cmp.Or(compare(a.Pointer, b.Pointer), compare(a.Rule.ID, b.Rule.ID), compare(a.Message, b.Message), compare(a.Key, b.Key))
+	})
+	return vs, nil
+}
+
+// compare is strings.Compare, with the common case of the same string
+// (the violations of one mapping share its pointer) decided by ==, which
+// skips equal data.
+func compare(a, b string) int {
+	if a == b {
+		return 0
+	}
+	return strings.Compare(a, b)
+}
+
+// violations is Violations.
+func (c *compiled) violations(v any) ([]Violation, error) {
 	verr := c.sch.Validate(v)
 	if verr == nil {
 		return nil, nil
@@ -207,13 +243,33 @@ func (c *compiled) validate(v any) ([]Violation, error) {
 		return nil, fmt.Errorf("validate %s: %w", c.opts.Document, verr)
 	}
 	f := flattener{c: c, root: v}
-	out := f.collect(ve, nil)
+	// Sized once: a file may have tens of thousands of violations, and
+	// growing a slice of them copies and clears it over and over.
+	out := f.collect(ve, make([]Violation, 0, leaves(ve)))
 	return tidy(out), nil
 }
 
+// leaves bounds the violations collect makes of e: one per missing or
+// unknown field, one per other failed keyword.
+func leaves(e *jsonschema.ValidationError) int {
+	if len(e.Causes) == 0 {
+		switch k := e.ErrorKind.(type) {
+		case *kind.AdditionalProperties:
+			return len(k.Properties)
+		case *kind.Required:
+			return len(k.Missing)
+		}
+		return 1
+	}
+	n := 0
+	for _, c := range e.Causes {
+		n += leaves(c)
+	}
+	return max(n, 1)
+}
+
 // tidy drops violations made redundant by a type error at the same place
-// or by a misspelling of the missing field, sorts and removes exact
-// duplicates.
+// or by a misspelling of the missing field, and exact duplicates.
 func tidy(vs []Violation) []Violation {
 	vs = mergeMisspelled(vs)
 	typed := map[string]bool{}
@@ -227,19 +283,26 @@ func tidy(vs []Violation) []Violation {
 			return v.Rule != RuleType && typed[v.Pointer]
 		})
 	}
-	slices.SortFunc(vs, func(a, b Violation) int {
-		if c := strings.Compare(a.Pointer, b.Pointer); c != 0 {
-			return c
+	// Exact duplicates share pointer, rule and key; only the few
+	// violations that share those are compared whole.
+	type key struct {
+		ptr, key string
+		rule     *diag.Rule
+	}
+	first := make(map[key]int, len(vs)) // index in out of the first of each key
+	out := vs[:0]
+	for _, v := range vs {
+		k := key{v.Pointer, v.Key, v.Rule}
+		if i, ok := first[k]; ok {
+			if slices.Contains(out[i:], v) {
+				continue
+			}
+		} else {
+			first[k] = len(out)
 		}
-		if c := strings.Compare(a.Rule.ID, b.Rule.ID); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.Message, b.Message); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Key, b.Key)
-	})
-	return slices.Compact(vs)
+		out = append(out, v)
+	}
+	return out
 }
 
 // mergeMisspelled makes one finding of one mistake: a misspelled required

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/takos-dev/takos-apply/internal/fuzzy"
 	"github.com/takos-dev/takos-apply/internal/safetext"
@@ -17,13 +19,67 @@ import (
 // close enough to be a plausible typo. Properties the object already has are
 // not suggested: "did you mean redirectUris" is useless next to one.
 func suggest(key string, allowed map[string]any, present map[string]any) string {
-	lk := strings.ToLower(key)
-	best, bestScore := "", 1<<30
-	for cand := range allowed {
-		if _, dup := present[cand]; dup {
+	return suggestFrom(key, candidates(allowed, present))
+}
+
+// candidate is an allowed property that suggest may name.
+type candidate struct {
+	name, lower string
+	runes       int     // in lower
+	ascii       charset // the ASCII characters of lower
+}
+
+// charset is a set of ASCII characters.
+type charset [2]uint64
+
+func asciiSet(s string) charset {
+	var set charset
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x80 {
+			set[c>>6] |= 1 << (c & 63)
+		}
+	}
+	return set
+}
+
+// missing counts the ASCII bytes of s that are not in set: each is an edit
+// (a deletion or a substitution) between s and a string made of set, so it
+// bounds their edit distance from below.
+func (set charset) missing(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x80 && set[c>>6]&(1<<(c&63)) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// candidates returns the allowed properties present does not hold, in
+// name order, for suggestFrom: the keys of one mapping share them.
+func candidates(allowed, present map[string]any) []candidate {
+	out := make([]candidate, 0, len(allowed))
+	for name := range allowed {
+		if _, dup := present[name]; dup {
 			continue
 		}
-		lc := strings.ToLower(cand)
+		lc := strings.ToLower(name)
+		out = append(out, candidate{name: name, lower: lc, runes: utf8.RuneCountInString(lc), ascii: asciiSet(lc)})
+	}
+	slices.SortFunc(out, func(a, b candidate) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+// suggestFrom is suggest over candidates (sorted by name): the best score
+// wins, the first name among equal scores.
+func suggestFrom(key string, cands []candidate) string {
+	lk := strings.ToLower(key)
+	n := utf8.RuneCountInString(lk)
+	budget := typoBudget(len(lk))
+	keySet := asciiSet(lk)
+	best, bestScore := "", 1<<30
+	for _, c := range cands {
+		lc := c.lower
 		score := -1
 		switch {
 		case lc == lk:
@@ -32,16 +88,18 @@ func suggest(key string, allowed map[string]any, present map[string]any) string 
 			score = 1
 		case len(lk) >= 3 && strings.HasPrefix(lc, lk):
 			score = 3
+		case c.runes-n > budget || n-c.runes > budget,
+			c.ascii.missing(lk) > budget, keySet.missing(lc) > budget:
+			// Too far apart, in length or in the characters they are
+			// made of, for the edit distance to be within budget
+			// (DistanceAtMost would say so too, more slowly).
 		default:
-			if d, ok := fuzzy.DistanceAtMost(lk, lc, typoBudget(len(lk))); ok {
+			if d, ok := fuzzy.DistanceAtMost(lk, lc, budget); ok {
 				score = 1 + d
 			}
 		}
-		if score < 0 {
-			continue
-		}
-		if score < bestScore || (score == bestScore && cand < best) {
-			best, bestScore = cand, score
+		if score >= 0 && score < bestScore {
+			best, bestScore = c.name, score
 		}
 	}
 	return best

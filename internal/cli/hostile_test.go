@@ -2,10 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/takos-dev/takos-apply/internal/hostiletest"
@@ -16,10 +18,29 @@ import (
 
 var formats = []string{"text", "json", "github", "sarif"}
 
+// lintCapped lints data as lint does: through lint.LintFiles (here on
+// standard input), which caps each rule at report.MaxPerRule findings as
+// they are reported.
+func lintCapped(tb testing.TB, name string, data []byte, snippets bool) report.File {
+	tb.Helper()
+	cfg := lint.Config{Limits: manifest.DefaultLimits(), Snippets: snippets, MaxPerRule: report.MaxPerRule,
+		Stdin: bytes.NewReader(data), StdinName: name}
+	var files []lint.File
+	res, err := lint.LintFiles(context.Background(), nil, cfg, func(f lint.File) error {
+		files = append(files, f)
+		return nil
+	})
+	if err != nil || len(res.Failures) > 0 || len(files) != 1 {
+		tb.Fatalf("lint %s: %v %v, %d files", name, err, res.Failures, len(files))
+	}
+	return report.File(files[0])
+}
+
 // TestHostileReportsBounded lints the hostile manifests of
-// internal/hostiletest as lint does (lint.Source, report.Cap, a Writer)
-// and checks that every format stays small while its summary still counts
-// every finding. Their speed is measured by BenchmarkHostile and
+// internal/hostiletest as lint does (lintCapped) and checks that the
+// findings capped as they come are those of capping the whole sorted list
+// (report.Cap), and that every format stays small while its summary still
+// counts every finding. Their speed is measured by BenchmarkHostile and
 // scripts/bench-hostile.sh (run by .ci/run).
 func TestHostileReportsBounded(t *testing.T) {
 	const size = 128 << 10
@@ -32,8 +53,15 @@ func TestHostileReportsBounded(t *testing.T) {
 		if full.Errors+full.Warnings+full.Infos < 5*report.MaxPerRule {
 			t.Errorf("%s: only %d findings; the manifest is not hostile", m.Name, len(diags))
 		}
-		f := report.Cap(report.File{Path: m.Name, Diags: diags})
-		f.Doc = &manifest.Document{Path: doc.Path, Source: doc.Source}
+		f := lintCapped(t, m.Name, m.Data, true)
+		want := report.Cap(report.File{Path: m.Name, Diags: diags})
+		if !slices.Equal(f.Diags, want.Diags) || !slices.Equal(f.Omitted, want.Omitted) {
+			t.Errorf("%s: capped as reported: %d findings, omitted %v; capped after sorting: %d findings, omitted %v",
+				m.Name, len(f.Diags), f.Omitted, len(want.Diags), want.Omitted)
+		}
+		if f.Doc == nil || !bytes.Equal(f.Doc.Source, doc.Source) {
+			t.Errorf("%s: no source kept for snippets", m.Name)
+		}
 		for _, format := range formats {
 			var out bytes.Buffer
 			w, err := report.NewWriter(format, &out, report.Options{Rules: lint.Catalog()})
@@ -56,8 +84,9 @@ func TestHostileReportsBounded(t *testing.T) {
 	}
 }
 
-// BenchmarkHostile times the lint pipeline and each format on the hostile
-// manifests at the default size limit (1 MiB):
+// BenchmarkHostile times the lint pipeline (as lint runs it: lintCapped)
+// and each format on the hostile manifests at the default size limit
+// (1 MiB):
 //
 //	go test ./internal/cli -run '^$' -bench BenchmarkHostile -benchtime 3x
 func BenchmarkHostile(b *testing.B) {
@@ -66,11 +95,7 @@ func BenchmarkHostile(b *testing.B) {
 			b.Run(m.Name+"/"+format, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					doc, diags, err := lint.Source(m.Name, m.Data, manifest.DefaultLimits(), lint.Options{})
-					if err != nil {
-						b.Fatal(err)
-					}
-					f := report.Cap(report.File{Path: m.Name, Diags: diags, Doc: doc})
+					f := lintCapped(b, m.Name, m.Data, format == "text")
 					w, _ := report.NewWriter(format, io.Discard, report.Options{Rules: lint.Catalog()})
 					if err := w.WriteFile(f); err != nil {
 						b.Fatal(err)

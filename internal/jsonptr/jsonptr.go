@@ -12,7 +12,12 @@ import (
 
 // Format builds a pointer from unescaped tokens; no tokens is the root "".
 func Format(tokens ...string) string {
+	n := 0
+	for _, t := range tokens {
+		n += 1 + len(t)
+	}
 	var b strings.Builder
+	b.Grow(n)
 	for _, t := range tokens {
 		b.WriteByte('/')
 		if strings.ContainsAny(t, "~/") {
@@ -37,6 +42,19 @@ func Split(ptr string) []string {
 		}
 	}
 	return parts
+}
+
+// Last returns the last token of ptr, unescaped; false for the root "".
+func Last(ptr string) (string, bool) {
+	i := strings.LastIndexByte(ptr, '/')
+	if i < 0 {
+		return "", false
+	}
+	tok := ptr[i+1:]
+	if strings.Contains(tok, "~") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+	}
+	return tok, true
 }
 
 // Tokens yields the tokens of ptr as Split returns them, without building

@@ -20,5 +20,7 @@ func (c *checker) checkAutoEnv() {
 	}
 	msg := "autoEnv is true but the manifest has no worker: takos-apply stores the credentials in the Takos space and links them to the app's workers, " +
 		"and on Takos containers and services receive no environment, so no component would get them; add a worker that reads them, or set autoEnv: false to store them only"
-	c.report(ruleAutoEnvNoWorker, manifest.PtrAutoEnv, msg)
+	c.report(ruleAutoEnvNoWorker, manifest.PtrAutoEnv, func() string {
+		return msg
+	})
 }

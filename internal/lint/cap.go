@@ -8,12 +8,8 @@ import (
 )
 
 // Omitted counts the findings of one rule and severity that a File does not
-// list (see Cap).
-type Omitted struct {
-	Rule     string
-	Severity diag.Severity
-	Count    int
-}
+// list (see Cap). It is diag's type, which a Collector counts.
+type Omitted = diag.Omitted
 
 // Cap returns f listing at most max findings of each rule — the first ones
 // in f.Diags' order, which is sorted by position — with the others counted

@@ -176,84 +176,91 @@ func lintTargets(ctx context.Context, targets iter.Seq2[Target, error], cfg Conf
 
 // lintTarget reads and lints one target.
 func lintTarget(ctx context.Context, t Target, cfg Config) (File, error) {
-	doc, diags, err := Load(ctx, t, cfg)
+	doc, f, err := loadFile(ctx, t, cfg, cfg.MaxPerRule)
 	if err != nil {
 		return File{Path: t.Path}, err
 	}
-	f := Cap(File{Path: t.Path, Diags: diags}, cfg.MaxPerRule)
-	if cfg.Snippets && len(diags) > 0 && doc != nil && doc.Source != nil {
-		// Snippets need only the source text; dropping the node tree keeps
-		// a run over thousands of failing files small.
+	return withSource(f, doc, cfg), nil
+}
+
+// withSource keeps the source text of a file with findings for snippets
+// (Config.Snippets); dropping the node tree keeps a run over thousands of
+// failing files small.
+func withSource(f File, doc *manifest.Document, cfg Config) File {
+	if cfg.Snippets && (len(f.Diags) > 0 || len(f.Omitted) > 0) && doc != nil && doc.Source != nil {
 		f.Doc = &manifest.Document{Path: doc.Path, Source: doc.Source}
 	}
-	return f, nil
+	return f
 }
 
 // Load reads one target (ReadTarget's rules) and lints it. A file that is
 // not read (a link out of the root, not a regular file, a file Takos does
 // not read) gives its finding and a document without source or value; err
-// is an I/O failure or the context's end.
+// is an I/O failure or the context's end. Every finding is returned,
+// sorted.
 func Load(ctx context.Context, t Target, cfg Config) (*manifest.Document, diag.List, error) {
+	doc, f, err := loadFile(ctx, t, cfg, 0)
+	return doc, f.Diags, err
+}
+
+// loadFile is Load keeping at most max findings of each rule (0: all), the
+// others counted in the File's Omitted.
+func loadFile(ctx context.Context, t Target, cfg Config, max int) (*manifest.Document, File, error) {
+	f := File{Path: t.Path}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, f, err
 	}
 	if t.Unread() {
-		return &manifest.Document{Path: t.Path}, Suppress(nil, diag.List{UnreadFinding(t)}, cfg.Disable), nil
+		f.Diags = Suppress(nil, diag.List{UnreadFinding(t)}, cfg.Disable)
+		return &manifest.Document{Path: t.Path}, f, nil
 	}
 	src, diags, err := ReadTarget(t, cfg.Limits.MaxBytes)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", t.Path, err)
+		return nil, f, fmt.Errorf("reading %s: %w", t.Path, err)
 	}
 	if diags != nil {
-		return &manifest.Document{Path: t.Path}, Suppress(nil, diags, cfg.Disable), nil
+		f.Diags = Suppress(nil, diags, cfg.Disable)
+		return &manifest.Document{Path: t.Path}, Cap(f, max), nil
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, f, err
 	}
-	return Source(t.Path, src, cfg.Limits, cfg.Options)
+	doc, col, err := source(t.Path, src, cfg.Limits, cfg.Options, max)
+	if err != nil {
+		return nil, f, err
+	}
+	f.Diags, f.Omitted = col.Sorted(), col.Omitted()
+	return doc, f, nil
 }
 
 // Source is the whole lint of one file's bytes: the loader and the schema
-// (manifest.Load), then the rules (Check's), then the suppressions, once,
-// over all of them; the findings are sorted. (A message may quote a value
-// of the file; the CLI's streams redact credentials by their shape.) A
-// manifest of LargeInput bytes or more restores proportional garbage
-// collection (see TuneGC).
+// (manifest.LoadInto), then the rules (Check's), with the suppressions
+// applied as the findings come; every finding is returned, sorted. (A
+// message may quote a value of the file; the CLI's streams redact
+// credentials by their shape.) A manifest of LargeInput bytes or more
+// restores proportional garbage collection (see TuneGC).
 func Source(path string, src []byte, lim manifest.Limits, opts Options) (*manifest.Document, diag.List, error) {
-	noteInput(len(src))
-	doc, diags, err := manifest.Load(path, src, lim)
+	doc, col, err := source(path, src, lim, opts, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	diags.Sort()
-	if doc.Value != nil {
-		// check's findings are sorted already: merged, not sorted again.
-		diags = mergeSorted(diags, check(doc, opts))
-	}
-	// Suppress keeps the order.
-	return doc, Suppress(doc, diags, opts.Disable), nil
+	return doc, col.Sorted(), nil
 }
 
-// mergeSorted merges two lists sorted by diag.Compare into the order a
-// stable sort of a followed by b gives (ties keep a's first), in linear
-// time: check has sorted its findings already, and a file may have a
-// hundred thousand.
-func mergeSorted(a, b diag.List) diag.List {
-	if len(b) == 0 {
-		return a
+// source lints src into one Collector that applies the suppressions and
+// keeps at most max findings of each rule (0: all): a rule that fires a
+// hundred thousand times costs a count for most of them, not a positioned,
+// worded and sorted finding.
+func source(path string, src []byte, lim manifest.Limits, opts Options, max int) (*manifest.Document, *diag.Collector, error) {
+	noteInput(len(src))
+	ds := directives(src)
+	col := &diag.Collector{Max: max, Silenced: newSilencer(ds, opts.Disable).silenced}
+	doc, err := manifest.LoadInto(col, path, src, lim)
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(a) == 0 {
-		return b
-	}
-	out := make(diag.List, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		if diag.Compare(b[0], a[0]) < 0 {
-			out, b = append(out, b[0]), b[1:]
-		} else {
-			out, a = append(out, a[0]), a[1:]
-		}
-	}
-	return append(append(out, a...), b...)
+	check(col, doc, ds, opts)
+	return doc, col, nil
 }
 
 // Recheck runs the rules over doc again with opts (plan and apply's second
@@ -301,15 +308,11 @@ func lintStdin(ctx context.Context, cfg Config) (File, error) {
 	if got.err != nil {
 		return File{Path: name}, fmt.Errorf("reading standard input: %w", got.err)
 	}
-	doc, diags, err := Source(name, got.src, cfg.Limits, cfg.Options)
+	doc, col, err := source(name, got.src, cfg.Limits, cfg.Options, cfg.MaxPerRule)
 	if err != nil {
 		return File{Path: name}, err
 	}
-	f := Cap(File{Path: name, Diags: diags}, cfg.MaxPerRule) // as in lintTarget
-	if cfg.Snippets && len(diags) > 0 {
-		f.Doc = &manifest.Document{Path: doc.Path, Source: doc.Source}
-	}
-	return f, nil
+	return withSource(File{Path: name, Diags: col.Sorted(), Omitted: col.Omitted()}, doc, cfg), nil // as in lintTarget
 }
 
 // IsPathError reports whether err is a path argument that named nothing to

@@ -18,7 +18,6 @@ package lint
 import (
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/redirecturi"
 	"github.com/takos-dev/takos-apply/internal/safetext"
@@ -63,25 +62,31 @@ func DefaultScopes() []string {
 
 // Check runs every semantic rule over doc, whose Value must be non-nil for
 // any rule to fire, and returns the findings sorted by diag.Compare, ties
-// broken by pointer, so the order never depends on Go's map iteration.
-// Sorting here costs O(n log n) in the handful of findings of one file and
-// lets the rules walk mappings in any order. Every finding carries
-// file:line:col and the JSON pointer of the value it is about; a missing
-// reference is reported at the value that refers to it.
+// broken by pointer, so the order never depends on Go's map iteration
+// (diag.Collector's order). Every finding carries file:line:col and the
+// JSON pointer of the value it is about; a missing reference is reported
+// at the value that refers to it.
 //
 // The findings are those left after opts.Disable and the manifest's
 // takos-apply:ignore comments; Source runs the loader, the schema and these
-// rules and suppresses once over all of them.
+// rules into one Collector, which suppresses and caps as findings come.
 func Check(doc *manifest.Document, opts Options) diag.List {
-	return Suppress(doc, check(doc, opts), opts.Disable)
-}
-
-// check is Check before suppression.
-func check(doc *manifest.Document, opts Options) diag.List {
-	if doc == nil || doc.Value == nil {
+	if doc == nil {
 		return nil
 	}
-	c := &checker{doc: doc, env: opts.Env, production: !redirecturi.Development(opts.Env), scopes: opts.Scopes}
+	ds := directives(doc.Source)
+	col := diag.Collector{Silenced: newSilencer(ds, opts.Disable).silenced}
+	check(&col, doc, ds, opts)
+	return col.Sorted()
+}
+
+// check runs the rules over doc into col; ds are doc's suppression
+// comments (directives).
+func check(col *diag.Collector, doc *manifest.Document, ds []directive, opts Options) {
+	if doc == nil || doc.Value == nil {
+		return
+	}
+	c := &checker{doc: doc, col: col, directives: ds, env: opts.Env, production: !redirecturi.Development(opts.Env), scopes: opts.Scopes}
 	if c.scopes == nil {
 		c.scopes = defaultScopes[:]
 	}
@@ -91,50 +96,38 @@ func check(doc *manifest.Document, opts Options) diag.List {
 	c.checkEnvInject(m)
 	c.checkYAML11Booleans()
 	c.checkDirectives()
-	// Stable, and fast on what the rules produce: runs already in position
-	// order (a list walked element by element), which pdqsort does not
-	// exploit; a file may have 200,000 findings.
-	slices.SortStableFunc(c.out, func(a, b diag.Diagnostic) int {
-		if c := diag.Compare(a, b); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Pointer, b.Pointer)
-	})
-	return c.out
 }
 
 // checker holds one Check run. scopes is only read, never written: it may
 // be the package's defaultScopes.
 type checker struct {
-	doc *manifest.Document
-	env string
+	doc        *manifest.Document
+	col        *diag.Collector
+	directives []directive
+	env        string
 	// production is env classified by redirecturi.Development.
 	production bool
 	scopes     []string
-	out        diag.List
 }
 
-// report records a finding of rule r at the value at ptr.
-func (c *checker) report(r *diag.Rule, ptr, msg string) {
-	c.emit(r, c.doc.Finding(ptr, r, msg))
+// report records a finding of rule r at the value at ptr. msg builds its
+// message and is called only if the finding is kept (diag.Collector): a
+// rule that fires a hundred thousand times in one file formats a hundred
+// messages.
+func (c *checker) report(r *diag.Rule, ptr string, msg func() string) {
+	c.emit(r, c.doc.Pos(ptr), ptr, msg)
 }
 
 // reportKey records a finding of rule r at the key that names ptr.
-func (c *checker) reportKey(r *diag.Rule, ptr, msg string) {
-	c.emit(r, c.doc.KeyFinding(ptr, r, msg))
+func (c *checker) reportKey(r *diag.Rule, ptr string, msg func() string) {
+	c.emit(r, c.doc.KeyPos(ptr), ptr, msg)
 }
 
-// emit records d, a finding of r, with r's severity in the run's deploy
+// emit records a finding of r at pos with r's severity in the run's deploy
 // environment: every lint finding passes here, the one place a severity
 // depends on --env (see diag.Rule).
-func (c *checker) emit(r *diag.Rule, d diag.Diagnostic) {
-	d.Severity = r.Severity(c.production)
-	// Doubled when full: append grows a large slice by a quarter at a
-	// time, which copies a list of 200,000 findings many times over.
-	if len(c.out) == cap(c.out) {
-		c.out = slices.Grow(c.out, max(16, len(c.out)))
-	}
-	c.out = append(c.out, d)
+func (c *checker) emit(r *diag.Rule, pos diag.Pos, ptr string, msg func() string) {
+	c.col.AddFunc(diag.Diagnostic{File: c.doc.Path, Pos: pos, Severity: r.Severity(c.production), Rule: r.ID, Pointer: ptr}, msg)
 }
 
 // Small accessors over JSON-shaped values: each returns the zero value for

@@ -25,20 +25,23 @@ func (c *checker) checkClientName() {
 	}
 	p := manifest.PtrClientName
 	if manifest.TrimJS(s) == "" {
-		c.report(ruleClientNameEmpty, p,
-			"clientName is empty; set the name users see on the Takos consent screen")
+		c.report(ruleClientNameEmpty, p, func() string {
+			return "clientName is empty; set the name users see on the Takos consent screen"
+		})
 		return
 	}
 	for _, r := range s {
 		if what := hiddenCharKind(r); what != "" {
-			c.report(ruleClientNameControl, p,
-				fmt.Sprintf("clientName contains %s (U+%04X); remove it, because hidden or line-breaking characters can make the consent screen show a different name", what, r))
+			c.report(ruleClientNameControl, p, func() string {
+				return fmt.Sprintf("clientName contains %s (U+%04X); remove it, because hidden or line-breaking characters can make the consent screen show a different name", what, r)
+			})
 			break
 		}
 	}
 	if n := utf8.RuneCountInString(s); n > maxClientName {
-		c.report(ruleClientNameLength, p,
-			fmt.Sprintf("clientName is %d characters long; shorten it to at most %d so consent screens show it whole", n, maxClientName))
+		c.report(ruleClientNameLength, p, func() string {
+			return fmt.Sprintf("clientName is %d characters long; shorten it to at most %d so consent screens show it whole", n, maxClientName)
+		})
 	}
 }
 
@@ -78,68 +81,81 @@ func (c *checker) checkMetadataURI(p, field string) {
 		return
 	}
 	if raw == "" {
-		c.report(ruleMetadataURIInvalid, p,
-			fmt.Sprintf("%s is empty; remove the field or set an absolute https URL", field))
+		c.report(ruleMetadataURIInvalid, p, func() string {
+			return fmt.Sprintf("%s is empty; remove the field or set an absolute https URL", field)
+		})
 		return
 	}
 	for _, r := range raw {
 		if unicode.IsSpace(r) || unicode.IsControl(r) || safetext.IsInvisible(r) {
-			c.report(ruleMetadataURIWhitespace, p,
-				fmt.Sprintf("%s contains whitespace or an invisible character (U+%04X); percent-encode it or remove it", field, r))
+			c.report(ruleMetadataURIWhitespace, p, func() string {
+				return fmt.Sprintf("%s contains whitespace or an invisible character (U+%04X); percent-encode it or remove it", field, r)
+			})
 			return
 		}
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		c.report(ruleMetadataURIInvalid, p,
-			fmt.Sprintf("%s %s is not a valid URL; set an absolute https URL such as https://example.com/%s", field, quote(raw), exampleFile(field)))
+		c.report(ruleMetadataURIInvalid, p, func() string {
+			return fmt.Sprintf("%s %s is not a valid URL; set an absolute https URL such as https://example.com/%s", field, quote(raw), exampleFile(field))
+		})
 		return
 	}
 	switch scheme := strings.ToLower(u.Scheme); scheme {
 	case "https":
 	case "http":
-		c.report(ruleMetadataURIHTTPS, p,
-			fmt.Sprintf("%s uses http; serve it over https, because the consent page shows it to every user", field))
+		c.report(ruleMetadataURIHTTPS, p, func() string {
+			return fmt.Sprintf("%s uses http; serve it over https, because the consent page shows it to every user", field)
+		})
 	case "":
-		c.report(ruleMetadataURIInvalid, p,
-			fmt.Sprintf("%s %s is not an absolute URL; write it with https:// and a host", field, quote(raw)))
+		c.report(ruleMetadataURIInvalid, p, func() string {
+			return fmt.Sprintf("%s %s is not an absolute URL; write it with https:// and a host", field, quote(raw))
+		})
 		return
 	case "data", "javascript":
-		c.report(ruleMetadataURIScheme, p,
-			fmt.Sprintf("%s uses a %s: URL, which can run or embed content on the consent page; host the file and use an https URL", field, scheme))
+		c.report(ruleMetadataURIScheme, p, func() string {
+			return fmt.Sprintf("%s uses a %s: URL, which can run or embed content on the consent page; host the file and use an https URL", field, scheme)
+		})
 		return
 	default:
-		c.report(ruleMetadataURIScheme, p,
-			fmt.Sprintf("%s uses the %s scheme, which browsers will not show on the consent page; use an https URL", field, quote(scheme)))
+		c.report(ruleMetadataURIScheme, p, func() string {
+			return fmt.Sprintf("%s uses the %s scheme, which browsers will not show on the consent page; use an https URL", field, quote(scheme))
+		})
 		return
 	}
 	if u.Opaque != "" || u.Host == "" || u.Hostname() == "" {
-		c.report(ruleMetadataURIInvalid, p,
-			fmt.Sprintf("%s %s has no host; write it as https://host/path", field, quote(raw)))
+		c.report(ruleMetadataURIInvalid, p, func() string {
+			return fmt.Sprintf("%s %s has no host; write it as https://host/path", field, quote(raw))
+		})
 		return
 	}
 	if u.User != nil {
-		c.report(ruleMetadataURIUserinfo, p,
-			fmt.Sprintf("%s contains user information before the host; remove the user:password@ part", field))
+		c.report(ruleMetadataURIUserinfo, p, func() string {
+			return fmt.Sprintf("%s contains user information before the host; remove the user:password@ part", field)
+		})
 	}
 	host := u.Hostname()
 	for _, r := range host {
 		if r > unicode.MaxASCII {
-			c.report(ruleMetadataURIInvalid, p,
-				fmt.Sprintf("%s has the non-ASCII host %s; write the host in its punycode (xn--) form", field, quote(host)))
+			c.report(ruleMetadataURIInvalid, p, func() string {
+				return fmt.Sprintf("%s has the non-ASCII host %s; write the host in its punycode (xn--) form", field, quote(host))
+			})
 			return
 		}
 	}
 	if _, err := netip.ParseAddr(host); err == nil {
-		c.report(ruleMetadataURIHost, p,
-			fmt.Sprintf("%s uses the IP address %s as its host; use a public domain name that end users can reach", field, quote(host)))
+		c.report(ruleMetadataURIHost, p, func() string {
+			return fmt.Sprintf("%s uses the IP address %s as its host; use a public domain name that end users can reach", field, quote(host))
+		})
 	} else if isLocalhostName(host) {
-		c.report(ruleMetadataURIHost, p,
-			fmt.Sprintf("%s points at %s, which end users cannot reach; use a public domain name", field, quote(host)))
+		c.report(ruleMetadataURIHost, p, func() string {
+			return fmt.Sprintf("%s points at %s, which end users cannot reach; use a public domain name", field, quote(host))
+		})
 	}
 	if field == "logoUri" && strings.HasSuffix(strings.ToLower(u.EscapedPath()), ".svg") {
-		c.report(ruleMetadataLogoSVG, p,
-			"logoUri points at an SVG file, which can carry script; use a PNG or JPEG logo")
+		c.report(ruleMetadataLogoSVG, p, func() string {
+			return "logoUri points at an SVG file, which can carry script; use a PNG or JPEG logo"
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"github.com/takos-dev/takos-apply/internal/redirecturi"
+	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -28,13 +29,11 @@ func (c *checker) checkRedirectURIs() {
 	if len(uris) == 0 && len(list) > 0 {
 		return
 	}
-	for j, findings := range redirecturi.CheckList(uris, c.env) {
+	redirecturi.CheckListFunc(uris, c.env, func(j int, r *diag.Rule, msg func() string) {
 		p := manifest.PtrRedirectURIs // list-level findings
 		if j < len(at) {
 			p += "/" + idx(at[j])
 		}
-		for _, f := range findings {
-			c.report(f.Rule, p, f.Message)
-		}
-	}
+		c.report(r, p, msg)
+	})
 }

@@ -191,12 +191,14 @@ func (c *checker) checkRoutes(m *model) {
 			continue
 		}
 		if t, ok := ref(r, "target"); ok && !has(t, m.workers, m.containers, m.services) {
-			c.report(ruleRouteTarget, ptr("spec", "routes", idx(i), "target"),
-				fmt.Sprintf("route target %s names no worker, container or service; %s%s", quote(t), names(m.workers, m.containers, m.services), protoHint(t)))
+			c.report(ruleRouteTarget, ptr("spec", "routes", idx(i), "target"), func() string {
+				return fmt.Sprintf("route target %s names no worker, container or service; %s%s", quote(t), names(m.workers, m.containers, m.services), protoHint(t))
+			})
 		}
 		if t, ok := ref(r, "ingress"); ok && !has(t, m.workers) {
-			c.report(ruleRouteIngress, ptr("spec", "routes", idx(i), "ingress"),
-				fmt.Sprintf("route ingress %s names no worker; %s%s", quote(t), names(m.workers), protoHint(t)))
+			c.report(ruleRouteIngress, ptr("spec", "routes", idx(i), "ingress"), func() string {
+				return fmt.Sprintf("route ingress %s names no worker; %s%s", quote(t), names(m.workers), protoHint(t))
+			})
 		}
 	}
 }
@@ -212,21 +214,26 @@ func (c *checker) checkMCPServers(m *model) {
 		route, hasRoute := ref(s, "route")
 		switch {
 		case hasEndpoint && hasRoute:
-			c.report(ruleMCPEndpointRoute, p,
-				"mcp server sets both endpoint and route; keep exactly one of them")
+			c.report(ruleMCPEndpointRoute, p, func() string {
+				return "mcp server sets both endpoint and route; keep exactly one of them"
+			})
 		case !hasEndpoint && !hasRoute:
-			c.report(ruleMCPEndpointRoute, p,
-				"mcp server sets neither endpoint nor route; add route (the name of a spec.routes entry) or endpoint (a URL)")
+			c.report(ruleMCPEndpointRoute, p, func() string {
+				return "mcp server sets neither endpoint nor route; add route (the name of a spec.routes entry) or endpoint (a URL)"
+			})
 		}
 		if hasRoute && !m.routeNames[route] {
-			c.report(ruleMCPRoute, p+"/route", c.mcpRouteMessage(m, route))
+			c.report(ruleMCPRoute, p+"/route", func() string {
+				return c.mcpRouteMessage(m, route)
+			})
 		}
 		if sec, ok := ref(s, "authSecretRef"); ok && m.resType[sec] != "secretRef" {
-			msg := fmt.Sprintf("authSecretRef %s names no secretRef resource; declare it under spec.resources with type: secretRef", quote(sec))
-			if t, exists := m.resType[sec]; exists {
-				msg = fmt.Sprintf("authSecretRef %s is a %s resource, not a secretRef; point it at a resource with type: secretRef", quote(sec), typeName(t))
-			}
-			c.report(ruleMCPAuthSecret, p+"/authSecretRef", msg)
+			c.report(ruleMCPAuthSecret, p+"/authSecretRef", func() string {
+				if t, exists := m.resType[sec]; exists {
+					return fmt.Sprintf("authSecretRef %s is a %s resource, not a secretRef; point it at a resource with type: secretRef", quote(sec), typeName(t))
+				}
+				return fmt.Sprintf("authSecretRef %s names no secretRef resource; declare it under spec.resources with type: secretRef", quote(sec))
+			})
 		}
 	}
 }
@@ -267,44 +274,51 @@ func (c *checker) checkWorker(m *model, name string, w map[string]any) {
 	for _, k := range []string{"command", "output", "cwd"} {
 		if _, ok := build[k]; ok {
 			legacy = true
-			c.reportKey(ruleLegacyBuild, at("build", k),
-				fmt.Sprintf("build.%s is a local build field Takos no longer supports; build in a workflow and use build.fromWorkflow", k))
+			c.reportKey(ruleLegacyBuild, at("build", k), func() string {
+				return fmt.Sprintf("build.%s is a local build field Takos no longer supports; build in a workflow and use build.fromWorkflow", k)
+			})
 		}
 	}
 	if _, ok := w["entry"]; ok {
 		legacy = true
-		c.reportKey(ruleLegacyBuild, at("entry"),
-			"entry is a local build field Takos no longer supports; build in a workflow and use build.fromWorkflow")
+		c.reportKey(ruleLegacyBuild, at("entry"), func() string {
+			return "entry is a local build field Takos no longer supports; build in a workflow and use build.fromWorkflow"
+		})
 	}
 	fw := asMap(build["fromWorkflow"])
 	kind, _ := asString(asMap(w["artifact"])["kind"])
 	if fw == nil && manifest.TrimJS(kind) != "bundle" && !legacy {
-		c.reportKey(ruleWorkerBuildSource, ptr(base...),
-			fmt.Sprintf("worker %s has no build source; add build.fromWorkflow {path, job, artifact, artifactPath} or artifact.kind: bundle", quote(name)))
+		c.reportKey(ruleWorkerBuildSource, ptr(base...), func() string {
+			return fmt.Sprintf("worker %s has no build source; add build.fromWorkflow {path, job, artifact, artifactPath} or artifact.kind: bundle", quote(name))
+		})
 	}
 	if p, ok := asString(fw["path"]); ok && manifest.TrimJS(p) != "" {
 		norm := normalizeRepoPath(p)
 		switch {
 		case slices.Contains(strings.Split(norm, "/"), ".."):
-			c.report(ruleFromWorkflowPath, at("build", "fromWorkflow", "path"),
-				fmt.Sprintf("workflow path %s contains .., which takos apply refuses; point it straight at a file under .takos/workflows/", quote(p)))
+			c.report(ruleFromWorkflowPath, at("build", "fromWorkflow", "path"), func() string {
+				return fmt.Sprintf("workflow path %s contains .., which takos apply refuses; point it straight at a file under .takos/workflows/", quote(p))
+			})
 		case !strings.HasPrefix(norm, ".takos/workflows/"):
-			c.report(ruleFromWorkflowPath, at("build", "fromWorkflow", "path"),
-				fmt.Sprintf("workflow path %s is not under .takos/workflows/; move the workflow there and use a path such as .takos/workflows/build.yml", quote(p)))
+			c.report(ruleFromWorkflowPath, at("build", "fromWorkflow", "path"), func() string {
+				return fmt.Sprintf("workflow path %s is not under .takos/workflows/; move the workflow there and use a path such as .takos/workflows/build.yml", quote(p))
+			})
 		}
 	}
 	for i, e := range asSlice(w["containers"]) {
 		if s, ok := asString(e); ok && manifest.TrimJS(s) != "" && !has(manifest.TrimJS(s), m.containers) {
-			c.report(ruleWorkerContainer, at("containers", idx(i)),
-				fmt.Sprintf("worker container %s names no entry of spec.containers; %s%s", quote(s), names(m.containers), protoHint(s)))
+			c.report(ruleWorkerContainer, at("containers", idx(i)), func() string {
+				return fmt.Sprintf("worker container %s names no entry of spec.containers; %s%s", quote(s), names(m.containers), protoHint(s))
+			})
 		}
 	}
 	c.checkDependsOn(m, base, w)
 	c.checkBindings(m, base, asMap(w["bindings"]))
 	for i, e := range asSlice(asMap(w["triggers"])["queues"]) {
 		if q, ok := ref(asMap(e), "queue"); ok && m.resType[q] != "queue" {
-			c.report(ruleQueueTrigger, at("triggers", "queues", idx(i), "queue"),
-				fmt.Sprintf("queue trigger %s names no queue resource; declare it under spec.resources with type: queue", quote(q)))
+			c.report(ruleQueueTrigger, at("triggers", "queues", idx(i), "queue"), func() string {
+				return fmt.Sprintf("queue trigger %s names no queue resource; declare it under spec.resources with type: queue", quote(q))
+			})
 		}
 	}
 }
@@ -338,8 +352,9 @@ func (c *checker) checkImageWorkload(m *model, kind, name string, w map[string]a
 		if kind == "services" {
 			what = "service"
 		}
-		c.reportKey(ruleImageSource, ptr(base...),
-			fmt.Sprintf("%s %s has no image source; add dockerfile, imageRef (digest-pinned, @sha256:...) or artifact {kind: image, imageRef}", what, quote(name)))
+		c.reportKey(ruleImageSource, ptr(base...), func() string {
+			return fmt.Sprintf("%s %s has no image source; add dockerfile, imageRef (digest-pinned, @sha256:...) or artifact {kind: image, imageRef}", what, quote(name))
+		})
 	}
 	c.checkDependsOn(m, base, w)
 	if kind == "services" {
@@ -354,8 +369,9 @@ func (c *checker) checkDependsOn(m *model, base []string, w map[string]any) {
 		if !ok || s == "" || has(s, m.containers, m.services, m.workers) {
 			continue
 		}
-		c.report(ruleDependsOn, ptr(append(slices.Clone(base), "dependsOn", idx(i))...),
-			fmt.Sprintf("dependsOn %s names no container, service or worker; %s%s", quote(s), names(m.containers, m.services, m.workers), protoHint(s)))
+		c.report(ruleDependsOn, ptr(append(slices.Clone(base), "dependsOn", idx(i))...), func() string {
+			return fmt.Sprintf("dependsOn %s names no container, service or worker; %s%s", quote(s), names(m.containers, m.services, m.workers), protoHint(s))
+		})
 	}
 }
 
@@ -367,11 +383,12 @@ func (c *checker) checkBindings(m *model, base []string, b map[string]any) {
 			if !ok || s == "" || m.resType[s] == k.typ {
 				continue
 			}
-			msg := fmt.Sprintf("bindings.%s entry %s names no %s resource; declare it under spec.resources with type: %s", k.key, quote(s), k.typ, k.typ)
-			if t, exists := m.resType[s]; exists {
-				msg = fmt.Sprintf("bindings.%s entry %s is a %s resource, not %s; move it to the matching binding list or change the resource type", k.key, quote(s), typeName(t), k.typ)
-			}
-			c.report(ruleBinding, ptr(append(slices.Clone(base), "bindings", k.key, idx(i))...), msg)
+			c.report(ruleBinding, ptr(append(slices.Clone(base), "bindings", k.key, idx(i))...), func() string {
+				if t, exists := m.resType[s]; exists {
+					return fmt.Sprintf("bindings.%s entry %s is a %s resource, not %s; move it to the matching binding list or change the resource type", k.key, quote(s), typeName(t), k.typ)
+				}
+				return fmt.Sprintf("bindings.%s entry %s names no %s resource; declare it under spec.resources with type: %s", k.key, quote(s), k.typ, k.typ)
+			})
 		}
 	}
 }
@@ -382,8 +399,9 @@ func (c *checker) checkResources(m *model) {
 		switch m.resType[name] {
 		case "queue":
 			if q, ok := ref(asMap(r["queue"]), "deadLetterQueue"); ok && m.resType[q] != "queue" {
-				c.report(ruleDeadLetterQueue, ptr("spec", "resources", name, "queue", "deadLetterQueue"),
-					fmt.Sprintf("deadLetterQueue %s names no queue resource; declare it under spec.resources with type: queue", quote(q)))
+				c.report(ruleDeadLetterQueue, ptr("spec", "resources", name, "queue", "deadLetterQueue"), func() string {
+					return fmt.Sprintf("deadLetterQueue %s names no queue resource; declare it under spec.resources with type: queue", quote(q))
+				})
 			}
 		case "workflow":
 			for _, section := range []string{"workflow", "workflowRuntime"} {
@@ -392,8 +410,9 @@ func (c *checker) checkResources(m *model) {
 					continue
 				}
 				if s, ok := ref(sec, "service"); ok && !has(s, m.workers, m.services) {
-					c.report(ruleWorkflowService, ptr("spec", "resources", name, section, "service"),
-						fmt.Sprintf("workflow service %s names no worker or service; %s%s", quote(s), names(m.workers, m.services), protoHint(s)))
+					c.report(ruleWorkflowService, ptr("spec", "resources", name, section, "service"), func() string {
+						return fmt.Sprintf("workflow service %s names no worker or service; %s%s", quote(s), names(m.workers, m.services), protoHint(s))
+					})
 				}
 				break // Takos reads the first section present
 			}

@@ -7,7 +7,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/takos-dev/takos-apply/internal/fuzzy"
-	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/pkg/manifest"
 )
 
@@ -36,8 +35,9 @@ func (c *checker) checkScopes() {
 		return
 	}
 	if len(list) == 0 {
-		c.report(ruleScopeEmpty, manifest.PtrScopes,
-			"scopes is empty, so Takos stores no allowed scopes and every authorization fails with invalid_scope; list the scopes the app needs")
+		c.report(ruleScopeEmpty, manifest.PtrScopes, func() string {
+			return "scopes is empty, so Takos stores no allowed scopes and every authorization fails with invalid_scope; list the scopes the app needs"
+		})
 		return
 	}
 	// A linear scan: the catalogue has a dozen or so entries, and a set
@@ -59,65 +59,85 @@ func (c *checker) checkScopes() {
 		}
 		p := manifest.PtrScopes + "/" + idx(i)
 		if first, dup := seen[s]; dup {
-			line, ok := firstLine[first]
-			if !ok { // positioned once, not for every copy
-				line = c.doc.Pos(manifest.PtrScopes + "/" + idx(first)).Line
-				firstLine[first] = line
-			}
-			c.report(ruleScopeDuplicate, p,
-				fmt.Sprintf("scope %s is already listed at line %d; remove the duplicate", quote(s), line))
+			c.report(ruleScopeDuplicate, p, func() string {
+				line, ok := firstLine[first]
+				if !ok { // positioned once, not for every copy
+					line = c.doc.Pos(manifest.PtrScopes + "/" + idx(first)).Line
+					firstLine[first] = line
+				}
+				return fmt.Sprintf("scope %s is already listed at line %d; remove the duplicate", quote(s), line)
+			})
 			continue
 		}
 		seen[s] = i
 		low := strings.ToLower(s)
 		if first, dup := folded[low]; dup {
 			other, _ := list[first].(string)
-			c.report(ruleScopeCaseDuplicate, p,
-				fmt.Sprintf("scope %s differs only in case from %s at line %d; scopes are case-sensitive, so keep only the one you mean", quote(s), quote(other), c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line))
+			c.report(ruleScopeCaseDuplicate, p, func() string {
+				return fmt.Sprintf("scope %s differs only in case from %s at line %d; scopes are case-sensitive, so keep only the one you mean", quote(s), quote(other), c.doc.Pos(manifest.PtrScopes+"/"+idx(first)).Line)
+			})
 		} else {
 			folded[low] = i
 		}
-		if problem := scopeTokenProblem(s); problem != "" {
-			c.report(ruleScopeGrammar, p, problem)
+		if !isScopeToken(s) {
+			c.report(ruleScopeGrammar, p, func() string { return scopeTokenProblem(s) })
 			continue
 		}
 		if !known(s) {
-			rule, msg := c.unknownScope(s)
-			c.report(rule, p, msg)
+			rule := ruleScopeUnknown
+			if isRunsScope(s) {
+				rule = ruleScopeRuns
+			}
+			c.report(rule, p, func() string { return c.unknownScope(s) })
 			continue
 		}
 		if res, ok := strings.CutSuffix(s, ":read"); ok && present[res+":write"] && known(res+":write") {
-			c.report(ruleScopeImpliedRead, p,
-				fmt.Sprintf("scope %s is implied by %s on Takos, where write includes read; drop it unless you want the read grant to be explicit", quote(s), quote(res+":write")))
+			c.report(ruleScopeImpliedRead, p, func() string {
+				return fmt.Sprintf("scope %s is implied by %s on Takos, where write includes read; drop it unless you want the read grant to be explicit", quote(s), quote(res+":write"))
+			})
 		}
 	}
 }
 
-// unknownScope returns the rule and message for a scope the catalogue does
-// not hold: the runs scopes, which the Takos docs list but its server
-// rejects, get their own rule; other scopes get a case fix or the closest
-// known scope.
-func (c *checker) unknownScope(s string) (rule *diag.Rule, msg string) {
-	if s == "runs:read" || s == "runs:write" {
-		return ruleScopeRuns, fmt.Sprintf("scope %s is listed in the Takos docs but the Takos OAuth server rejects it (no runs scopes exist there); remove it", quote(s))
+// isRunsScope reports the runs scopes, which the Takos docs list but its
+// server rejects: they have their own rule.
+func isRunsScope(s string) bool { return s == "runs:read" || s == "runs:write" }
+
+// unknownScope returns the message for a scope the catalogue does not
+// hold: the runs scopes say why; other scopes get a case fix or the
+// closest known scope.
+func (c *checker) unknownScope(s string) string {
+	if isRunsScope(s) {
+		return fmt.Sprintf("scope %s is listed in the Takos docs but the Takos OAuth server rejects it (no runs scopes exist there); remove it", quote(s))
 	}
 	if isProtoName(s) {
-		return ruleScopeUnknown, fmt.Sprintf("scope %s is not a Takos scope; the Takos OAuth server lets it through only because it looks scopes up in a plain JavaScript object, where %s is a built-in property, so it grants nothing: remove it", quote(s), quote(s))
+		return fmt.Sprintf("scope %s is not a Takos scope; the Takos OAuth server lets it through only because it looks scopes up in a plain JavaScript object, where %s is a built-in property, so it grants nothing: remove it", quote(s), quote(s))
 	}
 	for _, k := range c.scopes {
 		if strings.EqualFold(k, s) {
-			return ruleScopeUnknown, fmt.Sprintf("unknown scope %s is rejected by the Takos OAuth server; scopes are case-sensitive, so write %s", quote(s), quote(k))
+			return fmt.Sprintf("unknown scope %s is rejected by the Takos OAuth server; scopes are case-sensitive, so write %s", quote(s), quote(k))
 		}
 	}
 	best := closest(s, c.scopes)
 	if best == "" {
-		return ruleScopeUnknown, fmt.Sprintf("unknown scope %s, and the control plane supports no scopes at all; remove it", quote(s))
+		return fmt.Sprintf("unknown scope %s, and the control plane supports no scopes at all; remove it", quote(s))
 	}
-	return ruleScopeUnknown, fmt.Sprintf("unknown scope %s is rejected by the Takos OAuth server; did you mean %s", quote(s), quote(best))
+	return fmt.Sprintf("unknown scope %s is rejected by the Takos OAuth server; did you mean %s", quote(s), quote(best))
 }
 
-// scopeTokenProblem returns why s is not an RFC 6749 §3.3 scope-token
-// (1*( %x21 / %x23-5B / %x5D-7E )), or "" when it is one.
+// isScopeToken reports whether s is an RFC 6749 §3.3 scope-token
+// (1*( %x21 / %x23-5B / %x5D-7E )).
+func isScopeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b < 0x21 || b > 0x7E || b == '"' || b == '\\' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// scopeTokenProblem returns why s is not an RFC 6749 §3.3 scope-token, or
+// "" when it is one.
 func scopeTokenProblem(s string) string {
 	if s == "" {
 		return "scope is an empty string; remove the entry or name a scope"

@@ -115,13 +115,13 @@ func Suppress(doc *manifest.Document, diags diag.List, disable []string) diag.Li
 	if doc != nil {
 		ds = directives(doc.Source)
 	}
-	if len(disable) == 0 && len(ds) == 0 {
+	silenced := newSilencer(ds, disable).silenced
+	if silenced == nil {
 		return diags
 	}
-	set := newSilencer(ds, disable)
 	out := make(diag.List, 0, len(diags))
 	for _, d := range diags {
-		if !set.silenced(d) {
+		if !silenced(d.Rule, d.Pos.Line) {
 			out = append(out, d)
 		}
 	}
@@ -133,10 +133,16 @@ func Suppress(doc *manifest.Document, diags diag.List, disable []string) diag.Li
 type silencer struct {
 	everywhere map[string]bool         // --disable and ignore-file rules
 	byLine     map[int]map[string]bool // line → rules silenced on it
+	// silenced is diag.Collector.Silenced: whether a finding of a rule at
+	// a line is dropped; nil when nothing is.
+	silenced func(rule string, line int) bool
 }
 
-func newSilencer(ds []directive, disable []string) silencer {
-	s := silencer{everywhere: map[string]bool{}, byLine: map[int]map[string]bool{}}
+func newSilencer(ds []directive, disable []string) *silencer {
+	s := &silencer{everywhere: map[string]bool{}, byLine: map[int]map[string]bool{}}
+	if len(ds) == 0 && len(disable) == 0 {
+		return s
+	}
 	for _, r := range disable {
 		s.everywhere[r] = true
 	}
@@ -157,37 +163,39 @@ func newSilencer(ds []directive, disable []string) silencer {
 			}
 		}
 	}
+	s.silenced = func(rule string, line int) bool {
+		return s.everywhere[rule] || s.byLine[line][rule]
+	}
 	return s
-}
-
-func (s silencer) silenced(d diag.Diagnostic) bool {
-	return s.everywhere[d.Rule] || s.byLine[d.Pos.Line][d.Rule]
 }
 
 // checkDirectives reports the suppression comments of the document that
 // silence nothing because they name no rule or an unknown one.
 func (c *checker) checkDirectives() {
-	msgs := map[string]string{} // rule ID → message ("" when known): each is looked up once
-	for _, dir := range directives(c.doc.Source) {
+	type known struct{ known, suggest bool }
+	ids := map[string]known{} // rule ID → what it is: each is looked up once
+	for _, dir := range c.directives {
 		pos := diag.Pos{Line: dir.line, Column: dir.col}
 		if len(dir.rules) == 0 {
-			c.emit(ruleIgnoreDirective, ruleIgnoreDirective.Finding(c.doc.Path, pos,
-				"takos-apply:ignore names no rule, so it silences nothing; write the rule IDs to ignore: # takos-apply:ignore RULE"))
+			c.emit(ruleIgnoreDirective, pos, "", func() string {
+				return "takos-apply:ignore names no rule, so it silences nothing; write the rule IDs to ignore: # takos-apply:ignore RULE"
+			})
 			continue
 		}
 		for _, id := range dir.rules {
-			msg, seen := msgs[id]
+			k, seen := ids[id]
 			if !seen {
-				if _, ok := Catalog().Lookup(id); !ok {
-					// The "did you mean" search compares id with every rule
-					// ID; a file of thousands of made-up IDs gets it for the
-					// first ones only, which are all a report shows.
-					msg = "takos-apply:ignore: " + unknownRule(id, len(msgs) < maxRuleSuggestions).Error()
-				}
-				msgs[id] = msg
+				_, ok := Catalog().Lookup(id)
+				// The "did you mean" search compares id with every rule
+				// ID; a file of thousands of made-up IDs gets it for the
+				// first ones only, which are all a report shows.
+				k = known{known: ok, suggest: len(ids) < maxRuleSuggestions}
+				ids[id] = k
 			}
-			if msg != "" {
-				c.emit(ruleIgnoreDirective, ruleIgnoreDirective.Finding(c.doc.Path, pos, msg))
+			if !k.known {
+				c.emit(ruleIgnoreDirective, pos, "", func() string {
+					return "takos-apply:ignore: " + unknownRule(id, k.suggest).Error()
+				})
 			}
 		}
 	}

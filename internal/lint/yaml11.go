@@ -54,8 +54,9 @@ func (c *checker) checkYAML11Booleans() {
 			}
 			// t is one of the sixteen words of yaml11Bool, so it is shown
 			// as is: safe, and quoting it would muddle "unquoted".
-			c.report(ruleYAML11Boolean, p,
-				fmt.Sprintf("unquoted %s is a string for Takos but a boolean for YAML 1.1 tools; quote it as \"%s\" so every tool reads the same value", t, t))
+			c.report(ruleYAML11Boolean, p, func() string {
+				return fmt.Sprintf("unquoted %s is a string for Takos but a boolean for YAML 1.1 tools; quote it as \"%s\" so every tool reads the same value", t, t)
+			})
 		}
 	}
 	walk(c.doc.Value, nil)

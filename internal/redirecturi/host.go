@@ -71,8 +71,10 @@ func isLocalhostName(h string) bool {
 // no wildcard.
 func (c *checker) checkHost(p *uriParts) {
 	host := p.host
-	if p.hostErr != "" {
-		c.add(ruleHostInvalid, fmt.Sprintf("redirect URI %s has an invalid host: %s; write a DNS name or a bracketed IPv6 address", c.uri(), p.hostErr))
+	if herr := p.hostErr; herr != "" {
+		c.add(ruleHostInvalid, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has an invalid host: %s; write a DNS name or a bracketed IPv6 address", uri, herr)
+		})
 		return
 	}
 	if host[0] == '[' {
@@ -93,20 +95,28 @@ func (c *checker) checkHost(p *uriParts) {
 func (c *checker) checkIPv6(host string) {
 	inner := host[1 : len(host)-1]
 	if strings.IndexByte(inner, '%') >= 0 {
-		c.add(ruleIPNonCanonical, fmt.Sprintf("redirect URI %s has an IPv6 zone ID, which is local to one machine and not supported by browsers or the WHATWG URL parser; remove the %%25 part", c.uri()))
+		c.add(ruleIPNonCanonical, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has an IPv6 zone ID, which is local to one machine and not supported by browsers or the WHATWG URL parser; remove the %%25 part", uri)
+		})
 		return
 	}
 	addr, err := netip.ParseAddr(inner)
 	if err != nil || !addr.Is6() {
-		c.add(ruleTakosRejects, fmt.Sprintf("redirect URI %s has the host %s, which is not a valid IPv6 address, so the Takos server cannot parse it; fix the address", c.uri(), quote(host)))
+		c.add(ruleTakosRejects, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has the host %s, which is not a valid IPv6 address, so the Takos server cannot parse it; fix the address", uri, quote(host))
+		})
 		return
 	}
 	if addr.Is4In6() {
-		c.add(ruleIPNonCanonical, fmt.Sprintf("redirect URI %s uses the IPv4-mapped IPv6 form %s; browsers do not send this spelling, so write the plain IPv4 address %s", c.uri(), quote(host), addr.Unmap()))
+		c.add(ruleIPNonCanonical, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s uses the IPv4-mapped IPv6 form %s; browsers do not send this spelling, so write the plain IPv4 address %s", uri, quote(host), addr.Unmap())
+		})
 		return
 	}
 	if canon := addr.String(); canon != inner {
-		c.add(ruleIPNonCanonical, fmt.Sprintf("redirect URI %s spells the IPv6 address non-canonically (RFC 5952); browsers send [%s], so the exact match fails%s", c.uri(), canon, acceptedAnyway(host)))
+		c.add(ruleIPNonCanonical, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s spells the IPv6 address non-canonically (RFC 5952); browsers send [%s], so the exact match fails%s", uri, canon, acceptedAnyway(host))
+		})
 		return
 	}
 	switch {
@@ -116,7 +126,9 @@ func (c *checker) checkIPv6(host string) {
 		isSiteLocal6(addr):
 		c.ipPrivate(host)
 	default:
-		c.add(ruleIPPublic, fmt.Sprintf("redirect URI %s uses the IP address %s; certificates for IP addresses are unusual and addresses change, so use a DNS name", c.uri(), quote(host)))
+		c.add(ruleIPPublic, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s uses the IP address %s; certificates for IP addresses are unusual and addresses change, so use a DNS name", uri, quote(host))
+		})
 	}
 }
 
@@ -132,25 +144,35 @@ func (c *checker) checkIPv4(host string) {
 		switch {
 		case a[0] == 127:
 			if a != [4]byte{127, 0, 0, 1} {
-				c.add(ruleLoopbackOther, fmt.Sprintf("redirect URI %s uses the loopback address %s; Takos exempts only 127.0.0.1 (and [::1], localhost) from https and RFC 8252 names 127.0.0.1, so use http://127.0.0.1", c.uri(), host))
+				c.add(ruleLoopbackOther, func(uri string) string {
+					return fmt.Sprintf("redirect URI %s uses the loopback address %s; Takos exempts only 127.0.0.1 (and [::1], localhost) from https and RFC 8252 names 127.0.0.1, so use http://127.0.0.1", uri, host)
+				})
 			}
 		case isPrivate4(a):
 			c.ipPrivate(host)
 		default:
-			c.add(ruleIPPublic, fmt.Sprintf("redirect URI %s uses the IP address %s; certificates for IP addresses are unusual and addresses change, so use a DNS name", c.uri(), host))
+			c.add(ruleIPPublic, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s uses the IP address %s; certificates for IP addresses are unusual and addresses change, so use a DNS name", uri, host)
+			})
 		}
 		return
 	}
 	if v, ok := whatwgIPv4(host); ok {
-		c.add(ruleIPNonCanonical, fmt.Sprintf("redirect URI %s spells an IPv4 address non-canonically; browsers rewrite %s to %d.%d.%d.%d and send that, so the exact match fails%s: write %d.%d.%d.%d",
-			c.uri(), quote(host), v>>24, v>>16&0xff, v>>8&0xff, v&0xff, acceptedAnyway(host), v>>24, v>>16&0xff, v>>8&0xff, v&0xff))
+		c.add(ruleIPNonCanonical, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s spells an IPv4 address non-canonically; browsers rewrite %s to %d.%d.%d.%d and send that, so the exact match fails%s: write %d.%d.%d.%d",
+				uri, quote(host), v>>24, v>>16&0xff, v>>8&0xff, v&0xff, acceptedAnyway(host), v>>24, v>>16&0xff, v>>8&0xff, v&0xff)
+		})
 		return
 	}
-	c.add(ruleTakosRejects, fmt.Sprintf("redirect URI %s has the host %s, which ends in a number but is not a valid IPv4 address, so the WHATWG URL parser used by the Takos server rejects it; use a DNS name or a dotted-decimal address", c.uri(), quote(host)))
+	c.add(ruleTakosRejects, func(uri string) string {
+		return fmt.Sprintf("redirect URI %s has the host %s, which ends in a number but is not a valid IPv4 address, so the WHATWG URL parser used by the Takos server rejects it; use a DNS name or a dotted-decimal address", uri, quote(host))
+	})
 }
 
 func (c *checker) ipPrivate(host string) {
-	c.add(ruleIPPrivate, fmt.Sprintf("redirect URI %s uses the private, link-local or special address %s, which the user's browser usually cannot reach; use a public DNS name", c.uri(), quote(host)))
+	c.add(ruleIPPrivate, func(uri string) string {
+		return fmt.Sprintf("redirect URI %s uses the private, link-local or special address %s, which the user's browser usually cannot reach; use a public DNS name", uri, quote(host))
+	})
 }
 
 // isPrivate4 covers 0/8, 10/8, 100.64/10 (CGNAT), 169.254/16 (link-local,
@@ -271,52 +293,74 @@ func whatwgIPv4(host string) (uint32, bool) {
 func (c *checker) checkUnicodeHost(host string) {
 	ascii, err := idna.Lookup.ToASCII(strings.TrimSuffix(host, "."))
 	if err != nil {
-		c.add(ruleHostInvalid, fmt.Sprintf("redirect URI %s has the host %s, which is not a valid internationalised domain name; write a valid ASCII host", c.uri(), quote(host)))
+		c.add(ruleHostInvalid, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has the host %s, which is not a valid internationalised domain name; write a valid ASCII host", uri, quote(host))
+		})
 		return
 	}
-	c.add(ruleHostUnicode, fmt.Sprintf("redirect URI %s has a non-ASCII host; browsers send the punycode form, so register %s and check it is the domain you own (look-alike letters are a spoofing risk)", c.uri(), quote(ascii)))
+	c.add(ruleHostUnicode, func(uri string) string {
+		return fmt.Sprintf("redirect URI %s has a non-ASCII host; browsers send the punycode form, so register %s and check it is the domain you own (look-alike letters are a spoofing risk)", uri, quote(ascii))
+	})
 }
 
 func (c *checker) checkRegName(host string) {
 	h := host
 	if strings.HasSuffix(h, ".") {
 		h = h[:len(h)-1]
-		c.add(ruleHostTrailingDot, fmt.Sprintf("redirect URI %s has a host ending in '.', which clients do not send, so the exact match fails; remove the trailing dot", c.uri()))
+		c.add(ruleHostTrailingDot, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has a host ending in '.', which clients do not send, so the exact match fails; remove the trailing dot", uri)
+		})
 	}
 	problem := dnsNameProblem(h)
 	if problem == "" && hasUpperASCII(h) {
-		c.add(ruleHostCase, fmt.Sprintf("redirect URI %s has upper-case letters in its host; browsers send the host lower-case and Takos matches exactly, so write it in lower case", c.uri()))
+		c.add(ruleHostCase, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has upper-case letters in its host; browsers send the host lower-case and Takos matches exactly, so write it in lower case", uri)
+		})
 	}
 	if problem != "" {
-		c.add(ruleHostInvalid, fmt.Sprintf("redirect URI %s has an invalid host name: %s; write a valid DNS name", c.uri(), problem))
+		c.add(ruleHostInvalid, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has an invalid host name: %s; write a valid DNS name", uri, problem)
+		})
 		return
 	}
 	if hasACELabel(h) {
 		u, err := idna.Lookup.ToUnicode(strings.ToLower(h))
 		if err != nil {
-			c.add(ruleHostInvalid, fmt.Sprintf("redirect URI %s has a host with an invalid punycode (xn--) label; write a valid host name", c.uri()))
+			c.add(ruleHostInvalid, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s has a host with an invalid punycode (xn--) label; write a valid host name", uri)
+			})
 			return
 		}
 		if u == "" || u[0] == '.' || strings.Contains(u, "..") {
-			c.add(ruleHostInvalid, fmt.Sprintf("redirect URI %s has a host with an empty punycode (xn--) label; write a valid host name", c.uri()))
+			c.add(ruleHostInvalid, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s has a host with an empty punycode (xn--) label; write a valid host name", uri)
+			})
 			return
 		}
 		// The Unicode form is what the promise is about, so it is shown
 		// as glyphs (invisible characters still escaped), followed by
 		// its escaped form, which tells look-alike letters apart.
-		c.add(ruleHostPunycode, fmt.Sprintf("redirect URI %s has a punycode host that displays as %s (%s); check that this is the domain you own and not a look-alike", c.uri(), safetext.Quote(u, maxQuoted), strings.Trim(quote(u), `"`)))
+		c.add(ruleHostPunycode, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has a punycode host that displays as %s (%s); check that this is the domain you own and not a look-alike", uri, safetext.Quote(u, maxQuoted), strings.Trim(quote(u), `"`))
+		})
 		if mixedScript(u) {
-			c.add(ruleHostMixedScript, fmt.Sprintf("redirect URI %s has a host label that mixes scripts (%s), a common homograph-spoofing pattern; use a single-script domain you own", c.uri(), quote(u)))
+			c.add(ruleHostMixedScript, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s has a host label that mixes scripts (%s), a common homograph-spoofing pattern; use a single-script domain you own", uri, quote(u))
+			})
 		}
 	}
 	if isLocalhostName(h) {
 		return
 	}
 	if containsFold(h, "localhost") {
-		c.add(ruleLocalhostLookalike, fmt.Sprintf("redirect URI %s has a host that contains \"localhost\" but is a public name, not loopback; make sure that is intended", c.uri()))
+		c.add(ruleLocalhostLookalike, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has a host that contains \"localhost\" but is a public name, not loopback; make sure that is intended", uri)
+		})
 	}
 	if problem := notPublic(h); problem != "" {
-		c.add(ruleHostNotPublic, fmt.Sprintf("redirect URI %s has a host that %s, so it is not reachable as a public site; use a registered public domain", c.uri(), problem))
+		c.add(ruleHostNotPublic, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has a host that %s, so it is not reachable as a public site; use a registered public domain", uri, problem)
+		})
 	}
 }
 

@@ -5,6 +5,8 @@ package redirecturi
 import (
 	"fmt"
 	"strings"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
 // CheckList lints a client's whole redirect_uris list. The result has one
@@ -14,34 +16,69 @@ import (
 // single entry holding the redirect-uri-list-empty finding.
 func CheckList(uris []string, env string) [][]Finding {
 	dev := Development(env)
+	out := make([][]Finding, max(1, len(uris)))
+	CheckListFunc(uris, env, func(k int, r *diag.Rule, msg func() string) {
+		out[k] = append(out[k], mkFinding(r, dev, msg()))
+	})
+	return out
+}
+
+// CheckListFunc is CheckList handing each finding to add, with the index
+// of its URI (0 for the empty list's), instead of collecting them. msg
+// builds the message and may be called later, or never: a list of a
+// hundred thousand URIs costs a check of each distinct one, and messages
+// only for the findings the caller keeps.
+func CheckListFunc(uris []string, env string, add func(k int, r *diag.Rule, msg func() string)) {
+	dev := Development(env)
 	if len(uris) == 0 {
-		return [][]Finding{{mkFinding(ruleListEmpty, dev, "the redirect URI list is empty; Takos requires at least one redirect URI, so add the exact callback URL of your app")}}
+		add(0, ruleListEmpty, func() string {
+			return "the redirect URI list is empty; Takos requires at least one redirect URI, so add the exact callback URL of your app"
+		})
+		return
 	}
-	out := make([][]Finding, len(uris))
-	exact := make(map[string]int, len(uris))
+	// seen holds each distinct URI's first index and its findings, which
+	// depend on nothing else.
+	type first struct {
+		k  int
+		fs pendingList
+	}
+	seen := make(map[string]first, len(uris))
 	near := make(map[string]int, len(uris))
 	for k, u := range uris {
-		fs := check(u, dev)
-		if j, ok := exact[u]; ok {
-			fs = append(fs, mkFinding(ruleDuplicate, dev, fmt.Sprintf("redirect URI %s at index %d repeats index %d exactly; remove the duplicate", quote(u), k, j)))
+		f, dup := seen[u]
+		if !dup {
+			f = first{k, check(u, dev)}
+			seen[u] = f
+		}
+		for _, p := range f.fs {
+			add(k, p.rule, func() string { return p.msg(quote(u)) })
+		}
+		if dup {
+			j := f.k
+			add(k, ruleDuplicate, func() string {
+				return fmt.Sprintf("redirect URI %s at index %d repeats index %d exactly; remove the duplicate", quote(u), k, j)
+			})
 		} else {
-			exact[u] = k
 			key := nearKey(u)
 			if j, ok := near[key]; ok {
-				fs = append(fs, mkFinding(ruleNearDuplicate, dev, fmt.Sprintf("redirect URI %s at index %d differs from %s at index %d only by case, a trailing '/', a default port or percent-encoding case; Takos matches exactly, so keep only the spelling your app sends", quote(u), k, quote(uris[j]), j)))
+				add(k, ruleNearDuplicate, func() string {
+					return fmt.Sprintf("redirect URI %s at index %d differs from %s at index %d only by case, a trailing '/', a default port or percent-encoding case; Takos matches exactly, so keep only the spelling your app sends", quote(u), k, quote(uris[j]), j)
+				})
 			} else {
 				near[key] = k
 			}
 		}
 		switch k {
 		case maxListWarn:
-			fs = append(fs, mkFinding(ruleMany, dev, fmt.Sprintf("redirect URI %s at index %d makes the list longer than %d URIs; every URI widens the attack surface, so remove those you do not use", quote(u), k, maxListWarn)))
+			add(k, ruleMany, func() string {
+				return fmt.Sprintf("redirect URI %s at index %d makes the list longer than %d URIs; every URI widens the attack surface, so remove those you do not use", quote(u), k, maxListWarn)
+			})
 		case maxListError:
-			fs = append(fs, mkFinding(ruleTooMany, dev, fmt.Sprintf("redirect URI %s at index %d makes the list longer than %d URIs; split the client or remove unused URIs", quote(u), k, maxListError)))
+			add(k, ruleTooMany, func() string {
+				return fmt.Sprintf("redirect URI %s at index %d makes the list longer than %d URIs; split the client or remove unused URIs", quote(u), k, maxListError)
+			})
 		}
-		out[k] = fs
 	}
-	return out
 }
 
 // nearKey folds the differences redirect-uri-near-duplicate reports: case, a

@@ -8,7 +8,9 @@ import (
 )
 
 func (c *checker) wildcard(where string) {
-	c.add(ruleWildcard, fmt.Sprintf("redirect URI %s has '*' in its %s, but Takos matches redirect URIs exactly, so '*' is not a wildcard and never matches a real callback; list each concrete URI", c.uri(), where))
+	c.add(ruleWildcard, func(uri string) string {
+		return fmt.Sprintf("redirect URI %s has '*' in its %s, but Takos matches redirect URIs exactly, so '*' is not a wildcard and never matches a real callback; list each concrete URI", uri, where)
+	})
 }
 
 // checkPath checks the raw path, before any parser normalises it: empty,
@@ -17,7 +19,10 @@ func (c *checker) wildcard(where string) {
 func (c *checker) checkPath(scheme string, p *uriParts, loopback bool) {
 	path := p.path
 	if path == "" {
-		c.add(ruleEmptyPath, fmt.Sprintf("redirect URI %s has no path; clients and URL parsers add '/', so the exact match fails: write the full callback path, such as %s", c.uri(), quote(suggestion(scheme, suggestHost(p, loopback), usablePort(scheme, p, loopback)))))
+		pv := *p // built when reported, from a copy: p is the caller's
+		c.add(ruleEmptyPath, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has no path; clients and URL parsers add '/', so the exact match fails: write the full callback path, such as %s", uri, quote(suggestion(scheme, suggestHost(&pv, loopback), usablePort(scheme, &pv, loopback))))
+		})
 		return
 	}
 	dot, slash, pct := false, false, false
@@ -41,24 +46,34 @@ func (c *checker) checkPath(scheme string, p *uriParts, loopback bool) {
 		}
 	}
 	if dot {
-		c.add(ruleDotSegment, fmt.Sprintf("redirect URI %s has a '.' or '..' path segment (raw or percent-encoded), which URL normalisers resolve differently, enabling path confusion; remove it", c.uri()))
+		c.add(ruleDotSegment, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has a '.' or '..' path segment (raw or percent-encoded), which URL normalisers resolve differently, enabling path confusion; remove it", uri)
+		})
 	}
 	if slash {
-		c.add(ruleEncodedSlash, fmt.Sprintf("redirect URI %s has an encoded '/' or '\\' (%%2F, %%5C) in its path, which proxies and frameworks decode differently; remove it", c.uri()))
+		c.add(ruleEncodedSlash, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has an encoded '/' or '\\' (%%2F, %%5C) in its path, which proxies and frameworks decode differently; remove it", uri)
+		})
 	}
 	if strings.Contains(path, "//") {
-		c.add(ruleDoubleSlash, fmt.Sprintf("redirect URI %s has '//' in its path, which some servers and clients collapse, so the exact match can fail; use single slashes", c.uri()))
+		c.add(ruleDoubleSlash, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has '//' in its path, which some servers and clients collapse, so the exact match can fail; use single slashes", uri)
+		})
 	}
 	if pct {
 		c.percentEncoding()
 	}
 	if strings.ContainsAny(path, "!$'(),;") {
-		c.add(rulePathSpecialChar, fmt.Sprintf("redirect URI %s has one of ! $ ' ( ) , ; in its path; legal, but some identity providers reject them", c.uri()))
+		c.add(rulePathSpecialChar, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has one of ! $ ' ( ) , ; in its path; legal, but some identity providers reject them", uri)
+		})
 	}
 }
 
 func (c *checker) percentEncoding() {
-	c.add(rulePercentEncoding, fmt.Sprintf("redirect URI %s has non-normalised percent-encoding (lower-case hex or an encoded letter, digit or -._~); clients may normalise it, so write upper-case hex and plain unreserved characters", c.uri()))
+	c.add(rulePercentEncoding, func(uri string) string {
+		return fmt.Sprintf("redirect URI %s has non-normalised percent-encoding (lower-case hex or an encoded letter, digit or -._~); clients may normalise it, so write upper-case hex and plain unreserved characters", uri)
+	})
 }
 
 // badEscape reports a %XX escape RFC 3986 §6.2.2 normalises away:

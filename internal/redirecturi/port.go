@@ -11,32 +11,40 @@ import (
 func (c *checker) checkPort(scheme string, p *uriParts, loopback bool) {
 	port := p.port
 	if port == "" {
-		c.add(rulePortRedundant, fmt.Sprintf("redirect URI %s has an empty port after ':', which URL parsers drop, so the exact match fails; remove the ':'", c.uri()))
+		c.add(rulePortRedundant, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has an empty port after ':', which URL parsers drop, so the exact match fails; remove the ':'", uri)
+		})
 		return
 	}
-	// The suggestion is built only when reported: this runs for every URI.
-	suggest := func() string {
-		if loopback {
-			return "register a concrete port, such as " + quote(suggestion(scheme, loopbackIP(p), "3000"))
-		}
-		return "register a concrete port from 1 to 65535 or none, such as " + quote(suggestion(scheme, p, ""))
-	}
+	// Messages are built when reported, from a copy of the parts: this
+	// runs for every URI, and p is the caller's.
 	if !allDigits(port) || len(port) > 5 {
-		c.add(rulePortInvalid, fmt.Sprintf("redirect URI %s has the invalid port %s: Takos matches redirect URIs exactly, with no wildcard port (its docs show http://localhost:* but its server rejects it), so %s", c.uri(), quote(port), suggest()))
+		pv := *p
+		c.add(rulePortInvalid, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has the invalid port %s: Takos matches redirect URIs exactly, with no wildcard port (its docs show http://localhost:* but its server rejects it), so %s", uri, quote(port), portAdvice(scheme, &pv, loopback))
+		})
 		return
 	}
 	n, _ := strconv.Atoi(port)
 	switch {
 	case n == 0 || n > 65535:
-		c.add(rulePortInvalid, fmt.Sprintf("redirect URI %s has the port %s, outside 1-65535: Takos matches redirect URIs exactly, with no wildcard port (its docs show http://localhost:* but its server rejects it), so %s", c.uri(), port, suggest()))
+		pv := *p
+		c.add(rulePortInvalid, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has the port %s, outside 1-65535: Takos matches redirect URIs exactly, with no wildcard port (its docs show http://localhost:* but its server rejects it), so %s", uri, port, portAdvice(scheme, &pv, loopback))
+		})
 	case port[0] == '0':
 		fixed := suggestion(scheme, p, strconv.Itoa(n))
 		if isDefaultPort(scheme, strconv.Itoa(n)) {
 			fixed = suggestion(scheme, p, "")
 		}
-		c.add(rulePortInvalid, fmt.Sprintf("redirect URI %s has the port %s with leading zeros, which URL parsers rewrite to %d: Takos matches redirect URIs exactly, with no port normalisation or wildcard port (its docs show http://localhost:* but its server rejects it), so write %s", c.uri(), port, n, quote(fixed)))
+		c.add(rulePortInvalid, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has the port %s with leading zeros, which URL parsers rewrite to %d: Takos matches redirect URIs exactly, with no port normalisation or wildcard port (its docs show http://localhost:* but its server rejects it), so write %s", uri, port, n, quote(fixed))
+		})
 	case isDefaultPort(scheme, port):
-		c.add(rulePortRedundant, fmt.Sprintf("redirect URI %s spells out the default port %s, which browsers and URL parsers drop, so the exact match fails; write %s", c.uri(), port, quote(suggestion(scheme, p, ""))))
+		pv := *p
+		c.add(rulePortRedundant, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s spells out the default port %s, which browsers and URL parsers drop, so the exact match fails; write %s", uri, port, quote(suggestion(scheme, &pv, "")))
+		})
 	}
 }
 
@@ -67,6 +75,14 @@ func suggestion(scheme string, p *uriParts, port string) string {
 // loopbackIP returns p with a localhost name replaced by 127.0.0.1, the
 // host the loopback rules recommend (RFC 8252 §8.3), so that every finding
 // on a loopback URI suggests the same corrected URI.
+// portAdvice says which port to register instead of a broken one.
+func portAdvice(scheme string, p *uriParts, loopback bool) string {
+	if loopback {
+		return "register a concrete port, such as " + quote(suggestion(scheme, loopbackIP(p), "3000"))
+	}
+	return "register a concrete port from 1 to 65535 or none, such as " + quote(suggestion(scheme, p, ""))
+}
+
 func loopbackIP(p *uriParts) *uriParts {
 	if !isLocalhostName(p.host) {
 		return p

@@ -67,10 +67,10 @@ func Development(env string) bool {
 // Development). It returns nil for a URI without findings. The URI is
 // never modified or trimmed.
 func Check(raw string, env string) []Finding {
-	return check(raw, Development(env))
+	return check(raw, Development(env)).findings(raw)
 }
 
-func check(raw string, dev bool) []Finding {
+func check(raw string, dev bool) pendingList {
 	c := checker{raw: raw, dev: dev}
 	c.run()
 	return c.out
@@ -80,36 +80,52 @@ func mkFinding(r *diag.Rule, dev bool, msg string) Finding {
 	return Finding{Rule: r, Severity: r.Severity(!dev), Message: msg}
 }
 
+// pending is a finding whose message is built only when it is needed:
+// msg gets the URI quoted for a message (quote).
+type pending struct {
+	rule *diag.Rule
+	sev  diag.Severity
+	msg  func(uri string) string
+}
+
+// pendingList is the findings of one URI.
+type pendingList []pending
+
+// findings builds the messages of the findings of raw.
+func (l pendingList) findings(raw string) []Finding {
+	if len(l) == 0 {
+		return nil
+	}
+	q := quote(raw)
+	out := make([]Finding, len(l))
+	for i, p := range l {
+		out[i] = Finding{Rule: p.rule, Severity: p.sev, Message: p.msg(q)}
+	}
+	return out
+}
+
 // checker collects the findings for one URI.
 type checker struct {
 	raw      string
 	dev      bool
-	quoted   string
-	out      []Finding
+	out      pendingList
 	hasError bool
 }
 
 // add records a finding; each rule reports at most once per URI (a URI
-// has a handful of findings at most, so a scan finds an earlier one).
-func (c *checker) add(r *diag.Rule, msg string) {
+// has a handful of findings at most, so a scan finds an earlier one). msg
+// builds the message from the quoted URI, when it is needed.
+func (c *checker) add(r *diag.Rule, msg func(uri string) string) {
 	for _, f := range c.out {
-		if f.Rule == r {
+		if f.rule == r {
 			return
 		}
 	}
-	f := mkFinding(r, c.dev, msg)
-	if f.Severity == diag.Error {
+	sev := r.Severity(!c.dev)
+	if sev == diag.Error {
 		c.hasError = true
 	}
-	c.out = append(c.out, f)
-}
-
-// uri returns the sanitised, quoted URI for messages.
-func (c *checker) uri() string {
-	if c.quoted == "" {
-		c.quoted = quote(c.raw)
-	}
-	return c.quoted
+	c.out = append(c.out, pending{rule: r, sev: sev, msg: msg})
 }
 
 // maxQuoted caps the quoted form of user input in messages.
@@ -151,7 +167,9 @@ func quote(s string) string {
 // returns false when what follows cannot be checked meaningfully.
 func (c *checker) run() {
 	if strings.TrimSpace(c.raw) == "" {
-		c.add(ruleEmpty, "redirect URI is empty; write the absolute https URL of your app's OAuth callback")
+		c.add(ruleEmpty, func(uri string) string {
+			return "redirect URI is empty; write the absolute https URL of your app's OAuth callback"
+		})
 		return
 	}
 	sc, ok := c.checkRaw()
@@ -165,7 +183,9 @@ func (c *checker) run() {
 	c.checkParts(scheme, &p)
 	if !c.hasError {
 		if reason := takosRejectReason(scheme, &p); reason != "" {
-			c.add(ruleTakosRejects, fmt.Sprintf("redirect URI %s would be rejected by the Takos server: %s", c.uri(), reason))
+			c.add(ruleTakosRejects, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s would be rejected by the Takos server: %s", uri, reason)
+			})
 		}
 	}
 }
@@ -175,9 +195,13 @@ func (c *checker) checkRaw() (rawScan, bool) {
 	raw := c.raw
 	switch {
 	case len(raw) > maxLenError:
-		c.add(ruleTooLong, fmt.Sprintf("redirect URI %s is %d bytes long, over the %d-byte limit; shorten the callback URL", c.uri(), len(raw), maxLenError))
+		c.add(ruleTooLong, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s is %d bytes long, over the %d-byte limit; shorten the callback URL", uri, len(raw), maxLenError)
+		})
 	case len(raw) > maxLenWarn:
-		c.add(ruleLong, fmt.Sprintf("redirect URI %s is %d bytes long, over %d bytes, which some identity providers and consent screens refuse; shorten the callback URL", c.uri(), len(raw), maxLenWarn))
+		c.add(ruleLong, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s is %d bytes long, over %d bytes, which some identity providers and consent screens refuse; shorten the callback URL", uri, len(raw), maxLenWarn)
+		})
 	}
 	sc := scanRaw(raw)
 	if sc.bad() {
@@ -198,10 +222,15 @@ func (c *checker) checkScheme(sc rawScan) (string, uriParts, bool) {
 	scheme, rest, ok := splitScheme(c.raw)
 	switch {
 	case !ok:
-		c.add(ruleNotAbsolute, fmt.Sprintf("redirect URI %s is not an absolute URI (it has no valid scheme); write the full URL, such as https://app.example.com/callback", c.uri()))
+		c.add(ruleNotAbsolute, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s is not an absolute URI (it has no valid scheme); write the full URL, such as https://app.example.com/callback", uri)
+		})
 		return "", uriParts{}, false
 	case looksLikeHostPort(scheme, rest):
-		c.add(ruleNotAbsolute, fmt.Sprintf("redirect URI %s has no scheme (%s is read as the scheme); write the full URL, such as %s", c.uri(), quote(scheme+":"), quote("http://"+c.raw)))
+		raw := c.raw
+		c.add(ruleNotAbsolute, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has no scheme (%s is read as the scheme); write the full URL, such as %s", uri, quote(scheme+":"), quote("http://"+raw))
+		})
 		return "", uriParts{}, false
 	case isForbiddenScheme(scheme):
 		c.forbiddenScheme(scheme)
@@ -210,7 +239,9 @@ func (c *checker) checkScheme(sc rawScan) (string, uriParts, bool) {
 	p := splitRest(rest)
 	if sc.nonASCII || strings.ContainsAny(rest, "[]") {
 		if ch, bad := badOutsideHost(&p); bad {
-			c.add(ruleInvalidChar, fmt.Sprintf("redirect URI %s contains %s outside the host, which RFC 3986 does not allow; percent-encode it", c.uri(), quote(ch)))
+			c.add(ruleInvalidChar, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s contains %s outside the host, which RFC 3986 does not allow; percent-encode it", uri, quote(ch))
+			})
 			return "", uriParts{}, false
 		}
 	}
@@ -218,10 +249,14 @@ func (c *checker) checkScheme(sc rawScan) (string, uriParts, bool) {
 		return scheme, p, c.customScheme(scheme, &p)
 	}
 	if hasUpperASCII(scheme) {
-		c.add(ruleSchemeCase, fmt.Sprintf("redirect URI %s has upper-case letters in its scheme; clients send %s and Takos matches exactly, so write the scheme in lower case", c.uri(), strings.ToLower(scheme)))
+		c.add(ruleSchemeCase, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has upper-case letters in its scheme; clients send %s and Takos matches exactly, so write the scheme in lower case", uri, strings.ToLower(scheme))
+		})
 	}
 	if !p.hasAuthority || p.host == "" {
-		c.add(ruleMissingHost, fmt.Sprintf("redirect URI %s has no host; write it as %s://host/path", c.uri(), strings.ToLower(scheme)))
+		c.add(ruleMissingHost, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has no host; write it as %s://host/path", uri, strings.ToLower(scheme))
+		})
 		return "", uriParts{}, false
 	}
 	return scheme, p, true
@@ -239,13 +274,20 @@ func (c *checker) checkParts(scheme string, p *uriParts) {
 	special := isHTTP || isHTTPS
 	if p.hasFragment {
 		if p.fragment == "" {
-			c.add(ruleFragment, fmt.Sprintf("redirect URI %s ends with an empty fragment '#', which URL parsers drop (so the exact match fails) and RFC 6749 forbids; remove the '#'", c.uri()))
+			c.add(ruleFragment, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s ends with an empty fragment '#', which URL parsers drop (so the exact match fails) and RFC 6749 forbids; remove the '#'", uri)
+			})
 		} else {
-			c.add(ruleFragment, fmt.Sprintf("redirect URI %s has a fragment, which RFC 6749 §3.1.2 forbids and the Takos server rejects; remove everything from '#'", c.uri()))
+			c.add(ruleFragment, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s has a fragment, which RFC 6749 §3.1.2 forbids and the Takos server rejects; remove everything from '#'", uri)
+			})
 		}
 	}
 	if p.hasUserinfo {
-		c.add(ruleUserinfo, fmt.Sprintf("redirect URI %s has user information before '@', which hides the real host (%s) from readers; remove it", c.uri(), quote(p.host)))
+		host := p.host
+		c.add(ruleUserinfo, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has user information before '@', which hides the real host (%s) from readers; remove it", uri, quote(host))
+		})
 	}
 	loopback := takosLoopbackHost(p.host, special) && p.hostErr == ""
 	if p.hasPort {
@@ -256,13 +298,17 @@ func (c *checker) checkParts(scheme string, p *uriParts) {
 		c.checkHost(p)
 	}
 	if isHTTP && !loopback && !whatwgLoopback(p.host) {
-		c.add(ruleHTTP, fmt.Sprintf("redirect URI %s uses http with a non-loopback host; Takos requires https except for localhost, *.localhost, 127.0.0.1 and [::1], so use https", c.uri()))
+		c.add(ruleHTTP, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s uses http with a non-loopback host; Takos requires https except for localhost, *.localhost, 127.0.0.1 and [::1], so use https", uri)
+		})
 	}
 	if loopback && !hostWildcard {
 		c.loopback(special, p)
 	}
-	if isHTTPS && p.hostErr == "" && (p.host == "127.0.0.1" || p.host == "[::1]") {
-		c.add(ruleLoopbackHTTPS, fmt.Sprintf("redirect URI %s uses https with a loopback IP address; RFC 8252 loopback redirects use http and certificates for IP addresses are unusual, so use http://%s", c.uri(), p.host))
+	if host := p.host; isHTTPS && p.hostErr == "" && (host == "127.0.0.1" || host == "[::1]") {
+		c.add(ruleLoopbackHTTPS, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s uses https with a loopback IP address; RFC 8252 loopback redirects use http and certificates for IP addresses are unusual, so use http://%s", uri, host)
+		})
 	}
 	switch {
 	case hostWildcard:
@@ -281,32 +327,46 @@ func (c *checker) checkParts(scheme string, p *uriParts) {
 func (c *checker) rawFindings(sc rawScan) {
 	if sc.control >= 0 {
 		if sc.edgeSpace {
-			c.add(ruleControlChar, fmt.Sprintf("redirect URI %s has leading or trailing whitespace, which Takos does not trim, so the exact match fails; remove it", c.uri()))
+			c.add(ruleControlChar, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s has leading or trailing whitespace, which Takos does not trim, so the exact match fails; remove it", uri)
+			})
 		} else {
-			c.add(ruleControlChar, fmt.Sprintf("redirect URI %s contains the invisible or control character U+%04X at byte %d; remove it (it can hide or reorder text on consent screens)", c.uri(), sc.controlRune, sc.control))
+			c.add(ruleControlChar, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s contains the invisible or control character U+%04X at byte %d; remove it (it can hide or reorder text on consent screens)", uri, sc.controlRune, sc.control)
+			})
 		}
 	}
 	if sc.invalid >= 0 {
 		ch := quote(c.raw[sc.invalid : sc.invalid+sc.invalidLen])
 		switch {
 		case sc.badEscape:
-			c.add(ruleInvalidChar, fmt.Sprintf("redirect URI %s has the malformed percent-escape %s at byte %d; '%%' must be followed by two hex digits (write %%25 for a literal '%%')", c.uri(), ch, sc.invalid))
+			c.add(ruleInvalidChar, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s has the malformed percent-escape %s at byte %d; '%%' must be followed by two hex digits (write %%25 for a literal '%%')", uri, ch, sc.invalid)
+			})
 		case sc.badUTF8:
-			c.add(ruleInvalidChar, fmt.Sprintf("redirect URI %s is not valid UTF-8 (byte %d); write the URI in ASCII", c.uri(), sc.invalid))
+			c.add(ruleInvalidChar, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s is not valid UTF-8 (byte %d); write the URI in ASCII", uri, sc.invalid)
+			})
 		default:
-			c.add(ruleInvalidChar, fmt.Sprintf("redirect URI %s contains %s at byte %d, which RFC 3986 does not allow; percent-encode it or remove it", c.uri(), ch, sc.invalid))
+			c.add(ruleInvalidChar, func(uri string) string {
+				return fmt.Sprintf("redirect URI %s contains %s at byte %d, which RFC 3986 does not allow; percent-encode it or remove it", uri, ch, sc.invalid)
+			})
 		}
 	}
 }
 
 func (c *checker) loopback(special bool, p *uriParts) {
 	if c.dev {
-		c.add(ruleLoopback, fmt.Sprintf("redirect URI %s is a loopback URI, fine for development; remove it before a production deploy", c.uri()))
+		c.add(ruleLoopback, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s is a loopback URI, fine for development; remove it before a production deploy", uri)
+		})
 		return
 	}
 	advice := "register it on a separate development client"
 	if special && isLocalhostName(p.host) {
 		advice = "register it on a separate development client, preferring http://127.0.0.1:PORT because localhost can resolve to a non-loopback interface (RFC 8252 §8.3)"
 	}
-	c.add(ruleLoopback, fmt.Sprintf("redirect URI %s points at the local machine in a production environment; remove it before the production deploy and %s", c.uri(), advice))
+	c.add(ruleLoopback, func(uri string) string {
+		return fmt.Sprintf("redirect URI %s points at the local machine in a production environment; remove it before the production deploy and %s", uri, advice)
+	})
 }

@@ -1040,3 +1040,34 @@ func TestLoopbackAdviceIsConsistent(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckListFuncBuildsMessagesOnDemand: CheckListFunc hands every
+// finding of a list of repeated URIs to its caller (each distinct URI is
+// checked once) with a message built on demand, later, and the findings
+// and messages are CheckList's.
+func TestCheckListFuncBuildsMessagesOnDemand(t *testing.T) {
+	uris := make([]string, 150)
+	for i := range uris {
+		uris[i] = []string{"a", "https://app.example.com/cb", "HTTPS://app.example.com/cb/"}[i%3]
+	}
+	want := CheckList(uris, "production")
+	got := make([][]Finding, len(uris))
+	var msgs []func() string
+	CheckListFunc(uris, "production", func(k int, r *diag.Rule, msg func() string) {
+		got[k] = append(got[k], Finding{Rule: r, Severity: r.Severity(true)})
+		msgs = append(msgs, msg)
+	})
+	i := 0
+	for k := range got {
+		for j := range got[k] {
+			got[k][j].Message = msgs[i]()
+			i++
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("CheckListFunc's findings differ from CheckList's (-want +got):\n%s", diff)
+	}
+	if n := len(msgs); n < 2*len(uris)/3 {
+		t.Errorf("%d findings for %d URIs, most of them repeated", n, len(uris))
+	}
+}

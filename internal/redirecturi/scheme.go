@@ -33,7 +33,9 @@ func looksLikeHostPort(scheme, rest string) bool {
 }
 
 func (c *checker) forbiddenScheme(scheme string) {
-	c.add(ruleSchemeForbidden, fmt.Sprintf("redirect URI %s uses the %s scheme, which can run script, read local files or is not a redirect target; use an https URL", c.uri(), quote(strings.ToLower(scheme)+":")))
+	c.add(ruleSchemeForbidden, func(uri string) string {
+		return fmt.Sprintf("redirect URI %s uses the %s scheme, which can run script, read local files or is not a redirect target; use an https URL", uri, quote(strings.ToLower(scheme)+":"))
+	})
 }
 
 // customScheme applies the Takos rule for private-use schemes (accepted
@@ -45,16 +47,24 @@ func (c *checker) customScheme(scheme string, p *uriParts) bool {
 		// server sees [::1] and accepts the URI.
 		c.checkIPv6(p.host)
 	} else if !p.hasAuthority || p.hostErr != "" || !takosLoopbackHost(p.host, false) {
-		c.add(ruleCustomScheme, fmt.Sprintf("redirect URI %s uses the custom scheme %s without a localhost host; the Takos server rejects every scheme but https unless the host is exactly localhost, *.localhost, 127.0.0.1 or [::1], so use a claimed https URL or http://127.0.0.1:PORT/callback", c.uri(), quote(scheme+":")))
+		c.add(ruleCustomScheme, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s uses the custom scheme %s without a localhost host; the Takos server rejects every scheme but https unless the host is exactly localhost, *.localhost, 127.0.0.1 or [::1], so use a claimed https URL or http://127.0.0.1:PORT/callback", uri, quote(scheme+":"))
+		})
 		return false
 	}
 	if strings.IndexByte(scheme, '.') < 0 {
-		c.add(ruleCustomSchemeNoDot, fmt.Sprintf("redirect URI %s uses the custom scheme %s without a '.', which other apps can claim too; use a reverse-DNS scheme of a domain you own, such as com.example.app (RFC 8252 §7.1)", c.uri(), quote(scheme+":")))
+		c.add(ruleCustomSchemeNoDot, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s uses the custom scheme %s without a '.', which other apps can claim too; use a reverse-DNS scheme of a domain you own, such as com.example.app (RFC 8252 §7.1)", uri, quote(scheme+":"))
+		})
 	} else if problem := notPublic(reverseLabels(scheme)); problem != "" {
-		c.add(ruleCustomSchemeDomain, fmt.Sprintf("redirect URI %s uses the custom scheme %s, but its reversed form %s is not a public domain you can own; use the reverse of your domain (RFC 8252 §7.1)", c.uri(), quote(scheme+":"), quote(reverseLabels(scheme))))
+		c.add(ruleCustomSchemeDomain, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s uses the custom scheme %s, but its reversed form %s is not a public domain you can own; use the reverse of your domain (RFC 8252 §7.1)", uri, quote(scheme+":"), quote(reverseLabels(scheme)))
+		})
 	}
 	if hasUpperASCII(scheme) {
-		c.add(ruleCustomSchemeCase, fmt.Sprintf("redirect URI %s has upper-case letters in its custom scheme; operating systems register schemes in lower case and Takos matches exactly, so write %s", c.uri(), quote(strings.ToLower(scheme)+":")))
+		c.add(ruleCustomSchemeCase, func(uri string) string {
+			return fmt.Sprintf("redirect URI %s has upper-case letters in its custom scheme; operating systems register schemes in lower case and Takos matches exactly, so write %s", uri, quote(strings.ToLower(scheme)+":"))
+		})
 	}
 	return true
 }

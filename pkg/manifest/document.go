@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -28,10 +29,18 @@ func (d *Document) lookup(ptr string) (val, key *yaml.Node, found bool) {
 	if n == nil {
 		return nil, nil, false
 	}
-	for tok := range jsonptr.Tokens(ptr) {
+	rest := ptr
+	last := strings.LastIndexByte(ptr, '/')
+	if c := d.idx.parent.Load(); c != nil && last >= 0 && c.ptr == ptr[:last] {
+		n, key, rest = c.node, c.key, ptr[last:]
+	}
+	var parent *yaml.Node // the container of n, and the key that names it
+	var parentKey *yaml.Node
+	for tok := range jsonptr.Tokens(rest) {
 		for n.Kind == yaml.AliasNode && n.Alias != nil {
 			n = n.Alias
 		}
+		parent, parentKey = n, key
 		switch n.Kind {
 		case yaml.MappingNode:
 			next := d.keyIndex(n, tok)
@@ -48,6 +57,9 @@ func (d *Document) lookup(ptr string) (val, key *yaml.Node, found bool) {
 		default:
 			return n, key, false
 		}
+	}
+	if parent != nil && last >= 0 && rest != ptr[last:] {
+		d.idx.parent.Store(&container{ptr: ptr[:last], node: parent, key: parentKey})
 	}
 	return n, key, true
 }
@@ -113,6 +125,19 @@ func (d *Document) KeyFinding(ptr string, r *diag.Rule, msg string) diag.Diagnos
 	f := r.Finding(d.Path, d.KeyPos(ptr), msg)
 	f.Pointer = ptr
 	return f
+}
+
+// Report adds a finding of rule r at the value at ptr to col, with the
+// rule's severity; msg builds its message, and is called only if col keeps
+// the finding (diag.Collector.AddFunc), so a finding that is cut costs its
+// position and no formatting.
+func (d *Document) Report(col *diag.Collector, ptr string, r *diag.Rule, msg func() string) {
+	col.AddFunc(d.Finding(ptr, r, ""), msg)
+}
+
+// ReportKey is Report positioned at the key that names ptr (KeyFinding).
+func (d *Document) ReportKey(col *diag.Collector, ptr string, r *diag.Rule, msg func() string) {
+	col.AddFunc(d.KeyFinding(ptr, r, ""), msg)
 }
 
 // Line returns the text of the 1-based line n without its line ending, for

@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -17,6 +18,18 @@ type index struct {
 
 	keysMu sync.Mutex
 	keys   map[*yaml.Node]map[string]int // large mapping → key → index of its first occurrence in Content
+
+	// parent is the container of the last value looked up: findings come
+	// in runs over one list or mapping ("/spec/oauth/scopes/0", "/1", …),
+	// and the walk down to it is done once per run.
+	parent atomic.Pointer[container]
+}
+
+// container is a mapping or sequence reached by a pointer, and the key
+// that names it.
+type container struct {
+	ptr       string
+	node, key *yaml.Node
 }
 
 // indexedKeys is the size from which a mapping gets a key table: below it

@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 
+	"github.com/takos-dev/takos-apply/internal/jsonptr"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 	"github.com/takos-dev/takos-apply/schema"
 )
@@ -64,7 +65,7 @@ func Position(doc *Document, v schema.Violation) diag.Diagnostic {
 	switch v.Rule {
 	case schema.RuleUnknownField:
 		ptr := v.Pointer
-		if toks := SplitPointer(ptr); v.Key != "" && (len(toks) == 0 || toks[len(toks)-1] != v.Key) {
+		if last, ok := jsonptr.Last(ptr); v.Key != "" && (!ok || last != v.Key) {
 			ptr += Pointer(v.Key)
 		}
 		return doc.KeyFinding(ptr, v.Rule, v.Message)

@@ -65,8 +65,9 @@ type Document struct {
 }
 
 // Parse reads src as a manifest. Findings (syntax, encoding, limits,
-// duplicate keys, ...) are returned as diagnostics; when any of them is an
-// error, doc.Value is nil and schema validation must not run.
+// duplicate keys, ...) are returned as diagnostics, in the order they were
+// found; when any of them is an error, doc.Value is nil and schema
+// validation must not run.
 func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 	return ParseKind(path, src, lim, AppKind)
 }
@@ -74,34 +75,71 @@ func Parse(path string, src []byte, lim Limits) (*Document, diag.List) {
 // ParseKind is Parse for another kind of YAML file (the broker's trust
 // policy, its test cases): the same loader, findings worded for kind.
 func ParseKind(path string, src []byte, lim Limits, kind Kind) (*Document, diag.List) {
+	var col diag.Collector
+	doc := ParseInto(&col, path, src, lim, kind)
+	return doc, col.List()
+}
+
+// ParseInto is ParseKind reporting its findings into col, which may keep
+// only some of them (diag.Collector): doc.Value is nil when any finding
+// was an error, kept or not.
+func ParseInto(col *diag.Collector, path string, src []byte, lim Limits, kind Kind) *Document {
 	doc := &Document{Path: path, Source: src}
+	f := &findings{col: col}
+	parse(doc, f, src, lim, kind)
+	return doc
+}
+
+// findings is where the loader reports: a Collector, and whether any
+// finding was an error, which stops the pipeline whatever the Collector
+// keeps.
+type findings struct {
+	col    *diag.Collector
+	errors bool
+}
+
+// add records d; msg, when not nil, builds its message if it is kept.
+func (f *findings) add(d diag.Diagnostic, msg func() string) {
+	if d.Severity == diag.Error {
+		f.errors = true
+	}
+	f.col.AddFunc(d, msg)
+}
+
+// parse sets doc.root and doc.Value, unless a finding is an error.
+func parse(doc *Document, f *findings, src []byte, lim Limits, kind Kind) {
 	if lim.MaxBytes > 0 && int64(len(src)) > lim.MaxBytes {
-		return doc, diag.List{doc.at(diag.Pos{Line: 1, Column: 1}, RuleSize,
-			fmt.Sprintf("file is larger than the %d-byte limit; %s is a few KiB, so check that this is the right file%s", lim.MaxBytes, kind.Noun, kind.SizeFix))}
+		f.add(doc.at(diag.Pos{Line: 1, Column: 1}, RuleSize,
+			fmt.Sprintf("file is larger than the %d-byte limit; %s is a few KiB, so check that this is the right file%s", lim.MaxBytes, kind.Noun, kind.SizeFix)), nil)
+		return
 	}
 	if d, ok := checkEncoding(doc, src); !ok {
-		return doc, diag.List{d}
+		f.add(d, nil)
+		return
 	}
-	pre, yamlSrc := sourceIssues(doc, src)
-	if pre.HasErrors() {
-		return doc, pre
+	yamlSrc := sourceIssues(doc, f, src)
+	if f.errors {
+		return
 	}
 	prot, yamlSrc := newProtect(yamlSrc)
 	dec := yaml.NewDecoder(bytes.NewReader(yamlSrc))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
-			return doc, diag.List{doc.at(diag.Pos{Line: 1, Column: 1}, RuleEmpty,
-				"file is empty; "+kind.Start)}
+			f.add(doc.at(diag.Pos{Line: 1, Column: 1}, RuleEmpty, "file is empty; "+kind.Start), nil)
+			return
 		}
-		return doc, diag.List{syntaxDiag(doc, err)}
+		f.add(syntaxDiag(doc, err), nil)
+		return
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return doc, diag.List{doc.at(diag.Pos{Line: extra.Line, Column: 1}, RuleMultiDoc,
-			"file holds more than one YAML document; "+kind.Reader+" reads exactly one, so remove the '---' separator and everything after it")}
+		f.add(doc.at(diag.Pos{Line: extra.Line, Column: 1}, RuleMultiDoc,
+			"file holds more than one YAML document; "+kind.Reader+" reads exactly one, so remove the '---' separator and everything after it"), nil)
+		return
 	} else if !errors.Is(err, io.EOF) {
-		return doc, diag.List{syntaxDiag(doc, err)}
+		f.add(syntaxDiag(doc, err), nil)
+		return
 	}
 	top := &root
 	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
@@ -109,31 +147,32 @@ func ParseKind(path string, src []byte, lim Limits, kind Kind) (*Document, diag.
 	}
 	glued, under, mismatch := gluedComments(yamlSrc, &root)
 	if len(mismatch) > 0 {
-		return doc, diag.List{doc.at(posAt(src, mismatch[0]), RuleFlowToken,
-			"takos-apply's YAML reader and Takos's (YAML 1.2) split this token differently (\"?x\" or \"-\" inside [...] or {...}, \"x:,\", an anchor or alias name such as \"&a?b\" or \"*a:\"); quote the value, or put a space after the indicator or the name")}
+		f.add(doc.at(posAt(src, mismatch[0]), RuleFlowToken,
+			"takos-apply's YAML reader and Takos's (YAML 1.2) split this token differently (\"?x\" or \"-\" inside [...] or {...}, \"x:,\", an anchor or alias name such as \"&a?b\" or \"*a:\"); quote the value, or put a space after the indicator or the name"), nil)
+		return
 	}
 	if len(under) > 0 {
-		return doc, diag.List{doc.at(posAt(src, under[0]), RuleIndent,
-			"this line continues a flow collection ([...], {...}) or a quoted string but is not indented past the key or '-' that holds it; Takos's YAML reader rejects that, so indent the line further or keep the value on one line")}
+		f.add(doc.at(posAt(src, under[0]), RuleIndent,
+			"this line continues a flow collection ([...], {...}) or a quoted string but is not indented past the key or '-' that holds it; Takos's YAML reader rejects that, so indent the line further or keep the value on one line"), nil)
+		return
 	}
 	if len(glued) > 0 {
-		return doc, diag.List{doc.at(posAt(src, glued[0]), RuleComment,
-			"'#' follows the previous token without a space, which Takos's YAML reader rejects (\"Comments must be separated from other tokens by white space characters\") while takos-apply's reads a comment; put a space before '#'")}
+		f.add(doc.at(posAt(src, glued[0]), RuleComment,
+			"'#' follows the previous token without a space, which Takos's YAML reader rejects (\"Comments must be separated from other tokens by white space characters\") while takos-apply's reads a comment; put a space before '#'"), nil)
+		return
 	}
 	doc.root = top
 	doc.prot = prot
-	c := converter{doc: doc, lim: lim, diags: pre, kind: kind}
+	c := converter{doc: doc, lim: lim, f: f, kind: kind}
 	v := c.convert(top, 0)
-	if c.diags.HasErrors() {
-		return doc, c.diags
+	if f.errors {
+		return
 	}
 	if top.Kind == yaml.ScalarNode && top.Tag == "!!null" {
-		c.diags = append(c.diags, doc.at(diag.Pos{Line: 1, Column: 1}, RuleEmpty,
-			"file holds no "+kind.Name+"; "+kind.Start))
-		return doc, c.diags
+		f.add(doc.at(diag.Pos{Line: 1, Column: 1}, RuleEmpty, "file holds no "+kind.Name+"; "+kind.Start), nil)
+		return
 	}
 	doc.Value = v
-	return doc, c.diags
 }
 
 func (d *Document) at(p diag.Pos, r *diag.Rule, msg string) diag.Diagnostic {
@@ -173,7 +212,7 @@ type converter struct {
 	kind  Kind
 	lim   Limits
 	nodes int
-	diags diag.List
+	f     *findings
 	// stopped is set once a limit is hit, so one hostile construct yields
 	// one finding instead of thousands.
 	stopped bool
@@ -182,17 +221,18 @@ type converter struct {
 	aliasSite *yaml.Node
 }
 
-// reportf records a finding of r at node n.
-func (c *converter) reportf(n *yaml.Node, r *diag.Rule, format string, args ...any) {
-	c.diags = append(c.diags, c.doc.at(diag.Pos{Line: n.Line, Column: n.Column}, r, fmt.Sprintf(format, args...)))
+// report records a finding of r at node n; msg builds its message, only
+// if the finding is kept (diag.Collector.AddFunc).
+func (c *converter) report(n *yaml.Node, r *diag.Rule, msg func() string) {
+	c.f.add(c.doc.at(diag.Pos{Line: n.Line, Column: n.Column}, r, ""), msg)
 }
 
-func (c *converter) limit(n *yaml.Node, format string, args ...any) {
+func (c *converter) limit(n *yaml.Node, msg string) {
 	if c.aliasSite != nil {
 		n = c.aliasSite
 	}
 	if !c.stopped {
-		c.reportf(n, RuleLimit, format, args...)
+		c.report(n, RuleLimit, func() string { return msg })
 	}
 	c.stopped = true
 }
@@ -210,15 +250,17 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 	}
 	c.nodes++
 	if c.lim.MaxNodes > 0 && c.nodes > c.lim.MaxNodes {
-		c.limit(n, "document expands to more than %d values (aliases count each time they are used); simplify it", c.lim.MaxNodes)
+		c.limit(n, fmt.Sprintf("document expands to more than %d values (aliases count each time they are used); simplify it", c.lim.MaxNodes))
 		return nil
 	}
 	if c.lim.MaxDepth > 0 && depth > c.lim.MaxDepth {
-		c.limit(n, "nesting is deeper than %d levels; %s needs far fewer", c.lim.MaxDepth, c.kind.Noun)
+		c.limit(n, fmt.Sprintf("nesting is deeper than %d levels; %s needs far fewer", c.lim.MaxDepth, c.kind.Noun))
 		return nil
 	}
 	if n.Style&yaml.TaggedStyle != 0 && !explicitTags[n.Tag] {
-		c.reportf(n, RuleTag, "tag %s is not supported; remove it (%s reads plain YAML values)", n.Tag, c.kind.Reader)
+		c.report(n, RuleTag, func() string {
+			return fmt.Sprintf("tag %s is not supported; remove it (%s reads plain YAML values)", n.Tag, c.kind.Reader)
+		})
 		return nil
 	}
 	switch n.Kind {
@@ -247,7 +289,7 @@ func (c *converter) convert(n *yaml.Node, depth int) any {
 
 func (c *converter) mapping(n *yaml.Node, depth int) any {
 	if c.lim.MaxKeys > 0 && len(n.Content)/2 > c.lim.MaxKeys {
-		c.limit(n, "mapping has %d keys, over the limit of %d", len(n.Content)/2, c.lim.MaxKeys)
+		c.limit(n, fmt.Sprintf("mapping has %d keys, over the limit of %d", len(n.Content)/2, c.lim.MaxKeys))
 		return nil
 	}
 	out := make(map[string]any, len(n.Content)/2)
@@ -259,7 +301,9 @@ func (c *converter) mapping(n *yaml.Node, depth int) any {
 			k = k.Alias
 		}
 		if k.Tag == "!!merge" {
-			c.reportf(k, RuleMergeKey, "merge key '<<' is not supported%s; write the keys out", c.kind.MergeNote)
+			c.report(k, RuleMergeKey, func() string {
+				return fmt.Sprintf("merge key '<<' is not supported%s; write the keys out", c.kind.MergeNote)
+			})
 			continue
 		}
 		keyTag := k.Tag
@@ -274,12 +318,16 @@ func (c *converter) mapping(n *yaml.Node, depth int) any {
 			if k.Kind != yaml.ScalarNode {
 				what = "not a scalar"
 			}
-			c.reportf(k, RuleKeyType, "mapping key %q is %s; keys must be strings (quote it)", k.Value, what)
+			c.report(k, RuleKeyType, func() string {
+				return fmt.Sprintf("mapping key %q is %s; keys must be strings (quote it)", k.Value, what)
+			})
 			continue
 		}
 		key := c.doc.prot.restore(k.Value)
 		if _, dup := out[key]; dup {
-			c.reportf(k, RuleDuplicate, "key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", key, findKey(n, k.Value).Line)
+			c.report(k, RuleDuplicate, func() string {
+				return fmt.Sprintf("key %q is already defined at line %d; remove one of them (YAML parsers disagree on which wins)", key, findKey(n, k.Value).Line)
+			})
 			continue
 		}
 		out[key] = c.convert(v, depth+1)
@@ -313,12 +361,16 @@ func (c *converter) scalar(n *yaml.Node) any {
 		if num, ok := yamlInt(n.Value); ok {
 			return num
 		}
-		c.reportf(n, RuleNumber, "integer %s is out of range; quote it if it is meant as text", n.Value)
+		c.report(n, RuleNumber, func() string {
+			return fmt.Sprintf("integer %s is out of range; quote it if it is meant as text", n.Value)
+		})
 		return nil
 	case "!!float":
 		f, err := strconv.ParseFloat(strings.ReplaceAll(n.Value, "_", ""), 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			c.reportf(n, RuleNumber, "%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
+			c.report(n, RuleNumber, func() string {
+				return fmt.Sprintf("%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
+			})
 			return nil
 		}
 		return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
@@ -335,7 +387,9 @@ func (c *converter) scalar(n *yaml.Node) any {
 func (c *converter) restoreString(n *yaml.Node) any {
 	for _, r := range n.Value {
 		if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7F || (r >= 0x80 && r <= 0x9F) {
-			c.reportf(n, RuleControlChar, "value contains control character U+%04X (from an escape sequence); remove it", r)
+			c.report(n, RuleControlChar, func() string {
+				return fmt.Sprintf("value contains control character U+%04X (from an escape sequence); remove it", r)
+			})
 			return nil
 		}
 	}

@@ -46,11 +46,11 @@ type viewer struct {
 	// "blank"; blanked holds list items trimmed to "".
 	stripped map[string]string
 	blanked  map[string]bool
-	out      diag.List
+	col      *diag.Collector
 }
 
-func newViewer(doc *Document) *viewer {
-	return &viewer{doc: doc, stripped: map[string]string{}, blanked: map[string]bool{}}
+func newViewer(doc *Document, col *diag.Collector) *viewer {
+	return &viewer{doc: doc, stripped: map[string]string{}, blanked: map[string]bool{}, col: col}
 }
 
 func (w *viewer) view(v any, tokens []string) any {
@@ -114,11 +114,12 @@ func (w *viewer) trim(s string, tokens []string) string {
 		return t
 	}
 	p := Pointer(tokens...)
-	msg := fmt.Sprintf("%s has surrounding white space, which Takos trims (it reads %s); remove the white space", fieldName(tokens), quoteValue(t))
-	if n, _, ok := w.doc.lookup(p); ok && n.Style&(literalOrFolded) != 0 && strings.TrimRight(s, "\n") == t {
-		msg = fmt.Sprintf("%s ends with a line break, which Takos trims; write |- or >- to drop it", fieldName(tokens))
-	}
-	w.out = append(w.out, w.doc.Finding(p, RuleValueWhitespace, msg))
+	w.doc.Report(w.col, p, RuleValueWhitespace, func() string {
+		if n, _, ok := w.doc.lookup(p); ok && n.Style&(literalOrFolded) != 0 && strings.TrimRight(s, "\n") == t {
+			return fmt.Sprintf("%s ends with a line break, which Takos trims; write |- or >- to drop it", fieldName(tokens))
+		}
+		return fmt.Sprintf("%s has surrounding white space, which Takos trims (it reads %s); remove the white space", fieldName(tokens), quoteValue(t))
+	})
 	return t
 }
 

@@ -11,59 +11,72 @@ import (
 
 // Validate checks doc.Value against the embedded JSON Schema and positions
 // every violation: unknown fields at their key, missing fields at the
-// mapping that lacks them, everything else at the offending value. The
-// schema sees the manifest as Takos's parser does (see takosView): trimmed,
-// with null and blank optional fields absent. The error is for a schema
-// that fails to compile, never for the document.
+// mapping that lacks them, everything else at the value. The schema sees
+// the manifest as Takos's parser does (see takosView): trimmed, with null
+// and blank optional fields absent. The findings are sorted
+// (diag.Collector.Sorted). The error is for a schema that fails to
+// compile, never for the document.
 func Validate(doc *Document) (diag.List, error) {
+	var col diag.Collector
+	if err := ValidateInto(&col, doc); err != nil {
+		return nil, err
+	}
+	return col.Sorted(), nil
+}
+
+// ValidateInto is Validate reporting its findings into col.
+func ValidateInto(col *diag.Collector, doc *Document) error {
 	if doc.Value == nil {
-		return nil, nil
+		return nil
 	}
-	w := newViewer(doc)
+	w := newViewer(doc, col)
 	view := w.view(doc.Value, nil)
-	vs, err := schema.Validate(view)
+	vs, err := schema.Violations(view)
 	if err != nil {
-		return nil, fmt.Errorf("validating %s: %w", doc.Path, err)
+		return fmt.Errorf("validating %s: %w", doc.Path, err)
 	}
-	// Sized once: a file may have tens of thousands of violations, and
-	// append grows a large list a quarter at a time.
-	out := make(diag.List, 0, len(w.out)+len(vs)+len(w.stripped)+1)
-	out = append(append(out, w.out...), blankInjectKeys(doc)...)
+	for _, d := range blankInjectKeys(doc) {
+		col.Add(d)
+	}
 	contract := otherContract(view)
-	out = append(out, contractFindings(doc, contract)...)
+	for _, d := range contractFindings(doc, contract) {
+		col.Add(d)
+	}
 	required := map[string]bool{} // stripped fields reported as missing
 	for _, v := range vs {
 		if underContract(contract, v.Pointer) {
 			continue // the contract finding says what is wrong
 		}
-		child := v.Pointer + Pointer(v.Key)
-		if v.Rule == schema.RuleRequired && w.stripped[child] != "" {
-			required[child] = true
+		if v.Rule == schema.RuleRequired {
+			if child := v.Pointer + Pointer(v.Key); w.stripped[child] != "" {
+				required[child] = true
+			}
 		}
-		out = append(out, position(doc, w, v))
+		col.Add(position(doc, w, v))
 	}
 	for p, why := range w.stripped {
 		if !required[p] {
-			out = append(out, emptyFinding(doc, p, why))
+			col.Add(emptyFinding(doc, p, why))
 		}
 	}
-	out.Sort()
-	return out, nil
+	return nil
 }
 
 // position turns one schema violation into a positioned finding.
 func position(doc *Document, w *viewer, v schema.Violation) diag.Diagnostic {
 	msg := v.Message
-	child := v.Pointer + Pointer(v.Key)
-	switch {
-	case v.Rule == schema.RuleRequired && w.stripped[child] != "":
-		// The field is there but null or blank, which Takos reads as
-		// missing: say so at the field itself.
-		what := "null"
-		if w.stripped[child] == "blank" {
-			what = "blank (Takos trims surrounding white space, so it counts as missing)"
+	if v.Rule == schema.RuleRequired {
+		if child := v.Pointer + Pointer(v.Key); w.stripped[child] != "" {
+			// The field is there but null or blank, which Takos reads as
+			// missing: say so at the field itself.
+			what := "null"
+			if w.stripped[child] == "blank" {
+				what = "blank (Takos trims surrounding white space, so it counts as missing)"
+			}
+			return doc.KeyFinding(child, v.Rule, fmt.Sprintf("%s is %s; give it a value", fieldName(SplitPointer(child)), what))
 		}
-		return doc.KeyFinding(child, v.Rule, fmt.Sprintf("%s is %s; give it a value", fieldName(SplitPointer(child)), what))
+	}
+	switch {
 	case v.Rule == schema.RuleMinLength && w.blanked[v.Pointer]:
 		msg += "; Takos trims surrounding white space, so a blank value counts as missing"
 	}
@@ -125,6 +138,9 @@ func otherContract(view any) map[string]bool {
 }
 
 func underContract(contract map[string]bool, ptr string) bool {
+	if len(contract) == 0 {
+		return false // the usual case: no pointer to split
+	}
 	toks := SplitPointer(ptr)
 	return len(toks) >= 3 && toks[0] == "spec" && toks[1] == "services" && contract[toks[2]]
 }
@@ -192,6 +208,17 @@ func Load(path string, src []byte, lim Limits) (*Document, diag.List, error) {
 		return doc, diags, err
 	}
 	return doc, append(diags, sd...), nil
+}
+
+// LoadInto is Load reporting its findings into col, which may keep only
+// some of them (diag.Collector); validation runs when parsing found no
+// error, kept or not.
+func LoadInto(col *diag.Collector, path string, src []byte, lim Limits) (*Document, error) {
+	doc := ParseInto(col, path, src, lim, AppKind)
+	if doc.Value == nil {
+		return doc, nil
+	}
+	return doc, ValidateInto(col, doc)
 }
 
 // yaml11Bool maps the YAML 1.1 spellings of a boolean (yes, on, y …) to

@@ -2,11 +2,13 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -38,13 +40,12 @@ import (
 // the findings and, for a %YAML 1.2 directive yaml.v3 would refuse, the
 // source with the directive rewritten to the equivalent 1.1 form (same
 // length, so every position stays right).
-func sourceIssues(doc *Document, src []byte) (diag.List, []byte) {
-	var out diag.List
+func sourceIssues(doc *Document, f *findings, src []byte) []byte {
 	if i := loneCR(src); i >= 0 {
 		p := posAt(src, i)
-		out = append(out, doc.at(p, RuleLineEnding,
-			"line ends with a carriage return alone (classic Mac line ending); Takos's YAML reader does not take it as a line break, so the file means something else there: convert the file to LF line endings"))
-		return out, src
+		f.add(doc.at(p, RuleLineEnding,
+			"line ends with a carriage return alone (classic Mac line ending); Takos's YAML reader does not take it as a line break, so the file means something else there: convert the file to LF line endings"), nil)
+		return src
 	}
 	n := 0 // line number: posAt would count the lines before each directive again
 	for off, line := range lines(src) {
@@ -56,21 +57,22 @@ func sourceIssues(doc *Document, src []byte) (diag.List, []byte) {
 			}
 			continue
 		}
-		f := strings.Fields(string(t))
+		fs := bytes.Fields(t)
 		switch {
-		case len(f) == 2 && f[1] == "1.2":
+		case len(fs) == 2 && string(fs[1]) == "1.2":
 			src = bytes.Clone(src)
 			copy(src[off+len("%YAML 1."):], "1")
 		default:
-			version := ""
-			if len(f) > 1 {
-				version = f[1]
-			}
-			out = append(out, doc.at(diag.Pos{Line: n, Column: 1}, RuleDirective,
-				fmt.Sprintf("%%YAML %s makes Takos's YAML reader switch to other rules (in YAML 1.1, yes is a boolean, 0777 is octal and << merges), so Takos and takos-apply would read different values; remove the directive or write %%YAML 1.2", quoteText(version))))
+			f.add(doc.at(diag.Pos{Line: n, Column: 1}, RuleDirective, ""), func() string {
+				version := ""
+				if len(fs) > 1 {
+					version = string(fs[1])
+				}
+				return fmt.Sprintf("%%YAML %s makes Takos's YAML reader switch to other rules (in YAML 1.1, yes is a boolean, 0777 is octal and << merges), so Takos and takos-apply would read different values; remove the directive or write %%YAML 1.2", quoteText(version))
+			})
 		}
 	}
-	return out, src
+	return src
 }
 
 func quoteText(s string) string {
@@ -180,18 +182,23 @@ func (p protect) restore(s string) string {
 // those characters inside plain text (a multi-line plain scalar such as
 // "KEY\n  - 'x'" or "KEY\n  - [x") from misleading the scan.
 func gluedComments(src []byte, root *yaml.Node) (glued, underIndented, mismatch []int) {
-	s := gluedScanner{src: src, owner: -1, quotes: map[diag.Pos]bool{}}
+	s := gluedScanner{src: src, owner: -1}
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
 		if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 ||
 			n.Style&yaml.FlowStyle != 0 && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) {
-			s.quotes[diag.Pos{Line: n.Line, Column: n.Column}] = true
+			s.quotes = append(s.quotes, diag.Pos{Line: n.Line, Column: n.Column})
 		}
 		for _, c := range n.Content {
 			walk(c)
 		}
 	}
 	walk(root)
+	// A walk of the tree meets nodes in source order, so this is
+	// normally sorted already; a set would cost a hash per node.
+	if !slices.IsSortedFunc(s.quotes, comparePos) {
+		slices.SortFunc(s.quotes, comparePos)
+	}
 	s.run()
 	return s.found, s.under, s.mismatch
 }
@@ -210,12 +217,24 @@ type gluedScanner struct {
 	// it; -1 at the top level.
 	owner int
 	// quotes holds where yaml.v3 found quoted scalars and, outside flow
-	// collections, flow collections: elsewhere a quote or bracket is text.
-	quotes map[diag.Pos]bool
+	// collections, flow collections (sorted): elsewhere a quote or
+	// bracket is text.
+	quotes []diag.Pos
 	lineNo int // 1-based number of the line being scanned
 	// blockIndent is the indentation a block scalar's content exceeds;
 	// -1 when not in a block scalar.
 	blockIndent int
+}
+
+// treeHas reports whether yaml.v3 found a quoted scalar or a flow
+// collection at p.
+func (s *gluedScanner) treeHas(p diag.Pos) bool {
+	_, ok := slices.BinarySearchFunc(s.quotes, p, comparePos)
+	return ok
+}
+
+func comparePos(a, b diag.Pos) int {
+	return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 }
 
 func (s *gluedScanner) run() {
@@ -296,7 +315,7 @@ func (s *gluedScanner) scan(off, end, from int, ws bool) {
 			}
 			s.i = end
 			return
-		case (c == '"' || c == '\'') && s.quotes[diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}]:
+		case (c == '"' || c == '\'') && s.treeHas(diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}):
 			if s.flow == 0 {
 				s.owner = l.holder()
 			}
@@ -308,7 +327,7 @@ func (s *gluedScanner) scan(off, end, from int, ws bool) {
 		case (c == '|' || c == '>') && s.flow == 0:
 			s.blockHeader(l)
 			return
-		case (c == '[' || c == '{') && s.flow == 0 && !s.quotes[diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}]:
+		case (c == '[' || c == '{') && s.flow == 0 && !s.treeHas(diag.Pos{Line: s.lineNo, Column: l.column(s.src, s.i)}):
 			l.claim(s.i) // a bracket inside text
 			s.plain(end)
 			ws = isBlank(s.src[s.i-1])
@@ -508,6 +527,9 @@ func resolveCore(s string) (tag, num string) {
 		}
 		return "!!str", ""
 	}
+	if num, ok := smallDecimal(s); ok {
+		return "!!int", num
+	}
 	switch {
 	case coreOct.MatchString(s):
 		return "!!int", jsNumber(s[2:], 8)
@@ -525,6 +547,29 @@ func resolveCore(s string) (tag, num string) {
 		return "!!float", formatJS(f)
 	}
 	return "!!str", ""
+}
+
+// smallDecimal is the fast path of resolveCore for the usual number: an
+// optionally signed decimal integer of at most 15 digits, which a float64
+// holds exactly, so jsNumber's big arithmetic would give the same text.
+func smallDecimal(s string) (string, bool) {
+	digits := strings.TrimLeft(s, "+-")
+	if len(s)-len(digits) > 1 || digits == "" || len(digits) > 15 {
+		return "", false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return "", false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return "", false
+	}
+	if n == 0 {
+		return "0", true // "-0" too: a JavaScript -0 prints as 0
+	}
+	return strconv.FormatInt(n, 10), true
 }
 
 // jsNumber converts digits in base to the JavaScript number npm yaml makes
@@ -559,7 +604,9 @@ func (c *converter) plainValue(n *yaml.Node) any {
 		v = strings.EqualFold(n.Value, "true")
 	case "!!int", "!!float":
 		if num == "" {
-			c.reportf(n, RuleNumber, "%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
+			c.report(n, RuleNumber, func() string {
+				return fmt.Sprintf("%s is not a number JSON can hold; quote it if it is meant as text", n.Value)
+			})
 			return nil
 		}
 		v = json.Number(num)
@@ -573,8 +620,10 @@ func (c *converter) plainValue(n *yaml.Node) any {
 	if got == tag && (tag != "!!int" && tag != "!!float" || yaml11Number(n) == num) {
 		return v
 	}
-	c.reportf(n, RuleYAML12Scalar, "unquoted %s is %s for Takos (YAML 1.2) but %s for YAML 1.1 tools such as yaml.v3; %s",
-		n.Value, describe(tag, num), describe(got, yaml11Number(n)), plainAdvice(n.Value, tag, num, yaml11Number(n)))
+	c.report(n, RuleYAML12Scalar, func() string {
+		return fmt.Sprintf("unquoted %s is %s for Takos (YAML 1.2) but %s for YAML 1.1 tools such as yaml.v3; %s",
+			n.Value, describe(tag, num), describe(got, yaml11Number(n)), plainAdvice(n.Value, tag, num, yaml11Number(n)))
+	})
 	return v
 }
 
