@@ -193,7 +193,9 @@ func (b *bucket) count(s Severity) {
 }
 
 // comparePos is Compare without the message: what orders two findings
-// before their messages do.
+// before their messages do. Each key is compared only when the ones before
+// tie (cmp.Or would compare them all), which matters for files with
+// 100,000 findings.
 func comparePos(a, b Diagnostic) int {
 	if c := cmp.Compare(a.File, b.File); c != 0 {
 		return c

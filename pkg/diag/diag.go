@@ -75,22 +75,7 @@ func (l List) Sort() {
 
 // Compare orders two diagnostics as List.Sort does.
 func Compare(a, b Diagnostic) int {
-	// Each key is compared only when the ones before tie (cmp.Or would
-	// compare every message), which matters for files with 100,000
-	// findings.
-	if c := cmp.Compare(a.File, b.File); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Pos.Line, b.Pos.Line); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Pos.Column, b.Pos.Column); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(b.Severity, a.Severity); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Rule, b.Rule); c != 0 {
+	if c := comparePos(a, b); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.Message, b.Message)
