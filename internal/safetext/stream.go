@@ -235,7 +235,8 @@ const styleReset = "\x1b[0m"
 
 // WriteStyled writes text in style st, followed by the reset sequence, as
 // part of the current line. On a Stream the text itself is made inert and
-// redacted like any other; any other writer gets the bytes as they are.
+// redacted like any other, and the line is written once it ends; any other
+// writer gets the bytes as they are.
 func WriteStyled(w io.Writer, st Style, text string) error {
 	if s, ok := w.(*Stream); ok {
 		return s.styled(st, text)
@@ -281,18 +282,29 @@ const redacted = "***"
 // credential, whatever it forgets. Tabs and correct lines pass unchanged,
 // and so does JSON made inert by InertJSON.
 //
-// Write buffers an unfinished line until its newline; Flush writes it out.
+// Write and WriteStyled buffer an unfinished line until its newline; Flush
+// writes it out.
 // A Stream is safe for concurrent use.
 type Stream struct {
 	mu      sync.Mutex
 	w       io.Writer
 	secrets *Secrets
 	partial []byte
-	out     []byte // reused output buffer
+	// pieces are the parts of the current line before partial when it has
+	// styled text: the line is written whole once it ends, so that a secret
+	// spelled across a style's edge is redacted like any other.
+	pieces []piece
+	out    []byte // reused output buffer
 	// mid is set when the start of the current line was already written:
 	// the rest cannot start a command (the runner reads whole lines), so
 	// it is escaped but not prefixed, which keeps a long JSON line intact.
 	mid bool
+}
+
+// piece is a part of a line: text in a Style, or plain text (style nil).
+type piece struct {
+	style *Style
+	text  []byte
 }
 
 // inert is Escape for a line's text, or for its continuation when mid.
@@ -353,7 +365,7 @@ func (s *Stream) writeLocked(p []byte, redact bool) error {
 		if i < 0 {
 			break
 		}
-		s.out = s.appendGuarded(s.out, rest[:i], redact, s.mid)
+		s.out = s.appendLine(s.out, rest[:i], redact)
 		s.out = append(s.out, '\n')
 		rest = rest[i+1:]
 		s.mid = false
@@ -361,7 +373,7 @@ func (s *Stream) writeLocked(p []byte, redact bool) error {
 	if len(rest) > maxPartial {
 		if cut := s.cutPoint(rest); cut > 0 {
 			n := len(s.out)
-			s.out = s.appendGuarded(s.out, rest[:cut], redact, s.mid)
+			s.out = s.appendLine(s.out, rest[:cut], redact)
 			rest = rest[cut:]
 			// Until something visible was written, the runner's trimming
 			// of leading white space can still make the rest a command.
@@ -465,10 +477,10 @@ func (s *Stream) Flush() error {
 }
 
 func (s *Stream) flushLocked(redact bool) error {
-	if len(s.partial) == 0 {
+	if len(s.partial) == 0 && len(s.pieces) == 0 {
 		return nil
 	}
-	line := append(s.appendGuarded(nil, s.partial, redact, s.mid), '\n')
+	line := append(s.appendLine(nil, s.partial, redact), '\n')
 	s.partial, s.mid = s.partial[:0], false
 	_, err := s.w.Write(line)
 	return err
@@ -484,26 +496,78 @@ func (s *Stream) command(c Command) error {
 	return err
 }
 
-// styled writes the unfinished line so far as the start of its line, then
-// the style, the text made inert and the reset; the line goes on after it.
+// styled adds text in style st to the current line, which is written
+// when it ends (or grows past maxPartial, as a long line is).
 func (s *Stream) styled(st Style, text string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]byte, 0, len(s.partial)+len(st.on)+len(text)+len(styleReset))
 	if len(s.partial) > 0 {
-		out = s.appendGuarded(out, s.partial, true, s.mid)
+		s.pieces = append(s.pieces, piece{text: bytes.Clone(s.partial)})
 		s.partial = s.partial[:0]
 	}
-	// Text at the start of its line is neutralised as a line start, although
-	// the runner, which trims only white space, would not read a line that
-	// starts with the escape sequence as a command (see StartsCommand).
-	started := s.mid || len(bytes.TrimLeftFunc(out, unicode.IsSpace)) > 0
-	out = append(out, st.on...)
-	out = s.appendGuarded(out, []byte(text), true, started)
-	out = append(out, styleReset...)
+	s.pieces = append(s.pieces, piece{style: &st, text: []byte(text)})
+	held := 0
+	for _, p := range s.pieces {
+		held += len(p.text)
+	}
+	if held <= maxPartial {
+		return nil
+	}
+	out := s.appendLine(nil, nil, true)
 	s.mid = true
 	_, err := s.w.Write(out)
 	return err
+}
+
+// appendLine appends the held pieces of the current line and then tail,
+// each made inert and, when redact is set, redacted as appendGuarded does,
+// and empties the pieces. A style's sequences sit between two pieces, so a
+// secret can also be spelled across a piece's edge: in the line as it is
+// written, as it is shown (without the sequences) or as it was given. Such
+// a line is written without its styles, redacted as a plain line is.
+func (s *Stream) appendLine(dst, tail []byte, redact bool) []byte {
+	if len(s.pieces) == 0 {
+		return s.appendGuarded(dst, tail, redact, s.mid)
+	}
+	defer func() {
+		clear(s.pieces)
+		s.pieces = s.pieces[:0]
+	}()
+	if len(tail) > 0 {
+		s.pieces = append(s.pieces, piece{text: tail})
+	}
+	check := redact && s.secrets != nil
+	n := len(dst)
+	var shown, given []byte
+	started := s.mid
+	for _, p := range s.pieces {
+		if p.style != nil {
+			dst = append(dst, p.style.on...)
+		}
+		m := len(dst)
+		dst = s.appendGuarded(dst, p.text, redact, started)
+		started = started || len(bytes.TrimLeftFunc(dst[m:], unicode.IsSpace)) > 0
+		if check {
+			shown = append(shown, dst[m:]...)
+			given = append(given, s.redact(p.text, true)...)
+		}
+		if p.style != nil {
+			dst = append(dst, styleReset...)
+		}
+	}
+	if !check {
+		return dst
+	}
+	for _, b := range [][]byte{dst[n:], shown, given} {
+		if !bytes.Equal(s.secrets.redactLine(b, redacted), b) {
+			var all []byte
+			for _, p := range s.pieces {
+				all = append(all, p.text...)
+			}
+			return s.appendGuarded(dst[:n], all, true, s.mid)
+		}
+	}
+	return dst
 }
 
 // reveal writes text as Write does, without redacting it, and ends the

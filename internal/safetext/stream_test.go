@@ -319,6 +319,55 @@ func TestStreamRedacts(t *testing.T) {
 	}
 }
 
+// TestStreamRedactsAcrossStyles: a styled part of a line is written with
+// the line, so a secret spelled across a style's edge — in the text shown,
+// in the bytes written, or in the text given — is redacted; such a line
+// loses its colours, any other keeps them.
+func TestStreamRedactsAcrossStyles(t *testing.T) {
+	for _, tc := range []struct {
+		name, secret string
+		write        func(s *Stream)
+		want         string
+	}{
+		{"shown", "s3cr3tValue", func(s *Stream) {
+			s.Write([]byte("a s3cr"))
+			WriteStyled(s, Red, "3tVal")
+			s.Write([]byte("ue b\n"))
+		}, "a *** b\n"},
+		{"written", "m00000000", func(s *Stream) {
+			WriteStyled(s, Yellow, "00000000")
+			s.Write([]byte("\n"))
+		}, "00000000\n"},
+		{"two styles", "abcdefgh", func(s *Stream) {
+			WriteStyled(s, Red, "abcd")
+			WriteStyled(s, Cyan, "efgh")
+			s.Flush()
+		}, "***\n"},
+		{"kept", "s3cr3tValue", func(s *Stream) {
+			s.Write([]byte("x "))
+			WriteStyled(s, Red, "error")
+			s.Write([]byte(" s3cr3tValue\n"))
+		}, "x \x1b[31merror\x1b[0m ***\n"},
+		{"held until the line ends", "s3cr3tValue", func(s *Stream) {
+			WriteStyled(s, Red, "error")
+			if err := WriteCommand(s, NewCommand("warning", nil, "w")); err != nil {
+				t.Fatal(err)
+			}
+		}, "\x1b[31merror\x1b[0m\n::warning::w\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sec Secrets
+			sec.Add(tc.secret)
+			var b bytes.Buffer
+			s := NewStream(&b).WithSecrets(&sec)
+			tc.write(s)
+			if b.String() != tc.want {
+				t.Errorf("stream wrote %q, want %q", b.String(), tc.want)
+			}
+		})
+	}
+}
+
 // TestStreamRedactsLongLines: a line longer than the buffer is written in
 // parts, and no part boundary falls inside a secret or a credential: the
 // boundary (the written length less what the Stream holds back) is swept
@@ -404,6 +453,10 @@ func TestInertJSON(t *testing.T) {
 	}
 }
 
+// withoutStyles is a line as a terminal shows it: the Stream writes no
+// other escape sequence.
+var withoutStyles = strings.NewReplacer(Red.on, "", Yellow.on, "", Cyan.on, "", styleReset, "")
+
 // FuzzStreamRedacts: whatever is written and however it is split, a
 // registered secret appears only in its mask, and the only command lines
 // are the Commands given to WriteCommand.
@@ -436,7 +489,7 @@ func FuzzStreamRedacts(f *testing.F) {
 			case i == 0 && line != mask:
 				t.Fatalf("first line %q, want the mask", line)
 			case i == 0:
-			case strings.Contains(line, secret):
+			case strings.Contains(line, secret), strings.Contains(withoutStyles.Replace(line), secret):
 				t.Fatalf("line %q shows the secret", line)
 			case StartsCommand(line) && !strings.HasPrefix(line, "::warning title="):
 				t.Fatalf("line %q reads as a command", line)
