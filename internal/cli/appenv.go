@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"fmt"
 	"maps"
 	"slices"
 
@@ -44,7 +43,7 @@ func (f *envFlags) check(e *env, cmd string) bool {
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply %s: %v\n", cmd, err)
+		e.errorf(cmd, "%v", err)
 		return false
 	}
 	return true

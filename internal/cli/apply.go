@@ -198,18 +198,18 @@ func planApply(ctx context.Context, e *env, fs *flag.FlagSet, f *applyFlags, nam
 		return ExitUsage
 	}
 	if f.createNew && f.clientID != "" {
-		fmt.Fprintf(e.stderr, "takos-apply %s: --create-new and --client-id (or TAKOS_OAUTH_CLIENT_ID) contradict each other: a pinned client is updated, never replaced by a new one\n", name)
+		e.errorf(name, "--create-new and --client-id (or TAKOS_OAUTH_CLIENT_ID) contradict each other: a pinned client is updated, never replaced by a new one")
 		return ExitUsage
 	}
 	if len(paths) == 1 && paths[0] == "-" {
-		fmt.Fprintf(e.stderr, "takos-apply %s: standard input (-) is read by lint only; pass the manifest file\n", name)
+		e.errorf(name, "standard input (-) is read by lint only; pass the manifest file")
 		return ExitUsage
 	}
 	if !f.auth.check(e, name) {
 		return ExitUsage
 	}
 	if msg := missingControlPlane(e, f.controlPlane, f.auth.mode); msg != "" {
-		fmt.Fprintf(e.stderr, "takos-apply %s: %s\n", name, msg)
+		e.errorf(name, "%s", msg)
 		return ExitUsage
 	}
 	ctx, cancel, expired := f.withRunTimeout(ctx)
@@ -240,16 +240,7 @@ func (r *runner) failf(code int, format string, args ...any) int {
 	if r.expired != nil && r.expired() {
 		msg += r.f.timeoutNote()
 	}
-	if r.e.actions {
-		// As an action's core.setFailed does: the failure is an error
-		// annotation, which the run's summary shows, not only a log line
-		// under "Process completed with exit code 3".
-		c := safetext.NewCommand("error", []safetext.Prop{{Key: "title", Value: "takos-apply " + r.name}}, msg)
-		if safetext.WriteCommand(r.e.stderr, c) == nil {
-			return code
-		}
-	}
-	fmt.Fprintf(r.e.stderr, "takos-apply %s: %s\n", r.name, msg)
+	r.e.errorf(r.name, "%s", msg)
 	return code
 }
 
@@ -452,7 +443,7 @@ func (r *runner) reportFindings(doc *manifest.Document, diags diag.List) (int, b
 		return r.failf(ExitFailure, "writing findings: %v", err), true
 	}
 	if code != ExitOK {
-		fmt.Fprintf(r.e.stderr, "takos-apply %s: %s has errors; nothing was sent to the control plane\n", r.name, doc.Path)
+		r.e.errorf(r.name, "%s has errors; nothing was sent to the control plane", doc.Path)
 		return code, true
 	}
 	return ExitOK, false

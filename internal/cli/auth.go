@@ -46,7 +46,7 @@ func (a *authFlags) check(e *env, cmd string) bool {
 	case auth.ModeAuto, auth.ModeToken, auth.ModeGitHubOIDC, auth.ModeGoogle:
 		return true
 	}
-	fmt.Fprintf(e.stderr, "takos-apply %s: unknown --auth (or TAKOS_AUTH) %q; use auto, token, github-oidc or google\n", cmd, a.mode)
+	e.errorf(cmd, "unknown --auth (or TAKOS_AUTH) %q; use auto, token, github-oidc or google", a.mode)
 	return false
 }
 
@@ -92,7 +92,7 @@ func runAuthDebug(ctx context.Context, e *env, c cpFlags) int {
 		return ExitUsage
 	}
 	if msg := missingControlPlane(e, c.controlPlane, c.auth.mode); msg != "" {
-		fmt.Fprintf(e.stderr, "takos-apply auth debug: %s\n", msg)
+		e.errorf("auth debug", "%s", msg)
 		return ExitUsage
 	}
 	ctx, cancel, expired := c.withRunTimeout(ctx)
@@ -102,7 +102,7 @@ func runAuthDebug(ctx context.Context, e *env, c cpFlags) int {
 		if expired() {
 			msg += c.timeoutNote()
 		}
-		fmt.Fprintf(e.stderr, "takos-apply auth debug: %s\n", msg)
+		e.errorf("auth debug", "%s", msg)
 		return code
 	}
 	hc := httpx.NewClient(httpx.Options{Timeout: c.attemptTimeout(), UserAgent: "takos-apply/" + Version(), RetryPOST: true})

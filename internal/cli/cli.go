@@ -13,8 +13,10 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/export"
 	"github.com/takos-dev/takos-apply/internal/safetext"
@@ -61,6 +63,28 @@ type env struct {
 	// abandoned: a signal ended the run while its command was still
 	// running (signalAbandon), so its streams are not flushed.
 	abandoned bool
+}
+
+// errorf prints a failure of command cmd ("" for takos-apply itself): in
+// GitHub Actions an error annotation, as an action's core.setFailed does,
+// so that the run's summary shows it and not only "Process completed with
+// exit code 2"; elsewhere a "takos-apply cmd: " line.
+func (e *env) errorf(cmd, format string, args ...any) {
+	title := "takos-apply"
+	if cmd != "" {
+		title += " " + cmd
+	}
+	msg := fmt.Sprintf(format, args...)
+	if e.actions {
+		c := safetext.NewCommand("error", []safetext.Prop{{Key: "title", Value: title}}, strings.TrimSuffix(msg, "\n"))
+		if safetext.WriteCommand(e.stderr, c) == nil {
+			return
+		}
+	}
+	fmt.Fprintf(e.stderr, "%s: %s", title, msg)
+	if !strings.HasSuffix(msg, "\n") {
+		fmt.Fprintln(e.stderr)
+	}
 }
 
 // interrupted reports whether err is only the end of a run a signal

@@ -135,7 +135,8 @@ func dispatch(ctx context.Context, e *env, args []string) int {
 	}
 	cmd, rest := lookup(args)
 	if cmd == nil {
-		fmt.Fprintf(e.stderr, "takos-apply: unknown command %q%s\n\n%s", args[0], didYouMean(args[0], commandWords()), usage())
+		e.errorf("", "unknown command %q%s", args[0], didYouMean(args[0], commandWords()))
+		fmt.Fprint(e.stderr, "\n"+usage())
 		return ExitUsage
 	}
 	return runCommand(ctx, e, cmd, rest)
@@ -150,7 +151,8 @@ func runHelp(e *env, topic []string) int {
 	cmd, rest := lookup(topic)
 	if cmd == nil || len(rest) > 0 {
 		name := strings.Join(topic, " ")
-		fmt.Fprintf(e.stderr, "takos-apply help: unknown command %q%s\n\n%s", name, didYouMean(topic[0], commandWords()), usage())
+		e.errorf("help", "unknown command %q%s", name, didYouMean(topic[0], commandWords()))
+		fmt.Fprint(e.stderr, "\n"+usage())
 		return ExitUsage
 	}
 	return runCommand(context.Background(), e, cmd, []string{"-h"})
@@ -187,7 +189,7 @@ func runCommand(ctx context.Context, e *env, cmd *command, args []string) int {
 			fmt.Fprintln(e.stderr, "takos-apply: interrupted")
 			return i.ExitCode()
 		}
-		fmt.Fprintf(e.stderr, "takos-apply %s: %v\n", cmd.name, err)
+		e.errorf(cmd.name, "%v", err)
 		return exit(ExitFailure)
 	case err != nil:
 		msg := err.Error()
@@ -258,7 +260,8 @@ func runGroup(ctx context.Context, e *env, cmd *command, args []string) int {
 	if len(args) > 0 {
 		msg = fmt.Sprintf("unknown subcommand %q%s", args[0], didYouMean(args[0], words))
 	}
-	fmt.Fprintf(e.stderr, "takos-apply %s: %s; the subcommands are %s\n%s", cmd.name, msg, strings.Join(words, ", "), groupUsage(subs))
+	e.errorf(cmd.name, "%s; the subcommands are %s", msg, strings.Join(words, ", "))
+	fmt.Fprint(e.stderr, groupUsage(subs))
 	return ExitUsage
 }
 
@@ -304,7 +307,8 @@ func usageError(e *env, cmd *command, msg string) int {
 // usageErrorOf is usageError for a command known by its name and
 // synopsis (from inside its own setup).
 func usageErrorOf(e *env, name, usage, msg string) int {
-	fmt.Fprintf(e.stderr, "takos-apply %s: %s\nUsage: takos-apply %s\nRun 'takos-apply %s -h' for help.\n", name, msg, usage, name)
+	e.errorf(name, "%s", msg)
+	fmt.Fprintf(e.stderr, "Usage: takos-apply %s\nRun 'takos-apply %s -h' for help.\n", usage, name)
 	return ExitUsage
 }
 

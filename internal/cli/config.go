@@ -45,7 +45,7 @@ func (l *lintFlags) applyConfig(e *env, flags *flag.FlagSet, cmd string) int {
 	if path == "" {
 		var err error
 		if path, err = findConfig(); err != nil {
-			fmt.Fprintf(e.stderr, "takos-apply %s: %v\n", cmd, err)
+			e.errorf(cmd, "%v", err)
 			return ExitUsage
 		}
 		if path == "" {
@@ -54,7 +54,7 @@ func (l *lintFlags) applyConfig(e *env, flags *flag.FlagSet, cmd string) int {
 	}
 	s, problems, err := loadConfig(path)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply %s: reading the lint settings file %s: %v\n", cmd, path, err)
+		e.errorf(cmd, "reading the lint settings file %s: %v", path, err)
 		if errors.Is(err, fs.ErrNotExist) {
 			return ExitUsage
 		}
@@ -64,7 +64,7 @@ func (l *lintFlags) applyConfig(e *env, flags *flag.FlagSet, cmd string) int {
 		for _, p := range problems {
 			fmt.Fprintln(e.stderr, p) // the Stream guards and redacts it
 		}
-		fmt.Fprintf(e.stderr, "takos-apply %s: the lint settings file %s has errors; fix it, or pass --no-config to ignore it\n", cmd, path)
+		e.errorf(cmd, "the lint settings file %s has errors; fix it, or pass --no-config to ignore it", path)
 		return ExitUsage
 	}
 	set := map[string]bool{}

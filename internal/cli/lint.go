@@ -86,14 +86,14 @@ func (l *lintFlags) check(e *env, fs *flag.FlagSet, cmd string) int {
 		if !slices.Contains(l.formats, "github") && (l.format == "github" || l.format == "sarif") {
 			hint = " (in GitHub Actions the findings are annotations whatever the format)"
 		}
-		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q%s; use %s%s\n", cmd, l.format,
+		e.errorf(cmd, "unknown --format %q%s; use %s%s", l.format,
 			didYouMean(l.format, l.formats), strings.Join(l.formats, ", "), hint)
 		return ExitUsage
 	}
 	switch l.color {
 	case colorAuto, colorAlways, colorNever:
 	default:
-		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --color %q%s; use auto, always or never\n", cmd, l.color,
+		e.errorf(cmd, "unknown --color %q%s; use auto, always or never", l.color,
 			didYouMean(l.color, []string{colorAuto, colorAlways, colorNever}))
 		return ExitUsage
 	}
@@ -126,7 +126,7 @@ func lintSetup(e *env, fs *flag.FlagSet) action {
 func runLint(ctx context.Context, e *env, lf *lintFlags, stdinName string, paths []string) int {
 	paths, fromStdin, err := splitStdin(paths)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
+		e.errorf("lint", "%v", err)
 		return ExitUsage
 	}
 	ropts := report.Options{
@@ -142,7 +142,7 @@ func runLint(ctx context.Context, e *env, lf *lintFlags, stdinName string, paths
 	}
 	out, err := report.NewWriter(lf.format, e.stdout, ropts)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", err)
+		e.errorf("lint", "%v", err)
 		return ExitUsage
 	}
 	cfg := lf.lintConfig()
@@ -159,7 +159,7 @@ func runLint(ctx context.Context, e *env, lf *lintFlags, stdinName string, paths
 		// Nothing to lint (no manifest, a missing path): say so, write no
 		// report.
 		if isPath, none := lint.IsPathError(res.Failures[0]); isPath {
-			fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", res.Failures[0])
+			e.errorf("lint", "%v", res.Failures[0])
 			if none {
 				return ExitUsage
 			}
@@ -170,11 +170,11 @@ func runLint(ctx context.Context, e *env, lf *lintFlags, stdinName string, paths
 		writeErr = out.Close()
 	}
 	if writeErr != nil {
-		fmt.Fprintf(e.stderr, "takos-apply lint: writing output: %v\n", writeErr)
+		e.errorf("lint", "writing output: %v", writeErr)
 		return ExitFailure
 	}
 	for _, f := range res.Failures {
-		fmt.Fprintf(e.stderr, "takos-apply lint: %v\n", f)
+		e.errorf("lint", "%v", f)
 	}
 	if len(res.Failures) > 0 {
 		return ExitFailure
