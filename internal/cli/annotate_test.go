@@ -72,3 +72,26 @@ func TestFailuresAreAnnotationsInActions(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingsFileFindingsInActions: an error in the settings file is an
+// annotation on its line in GitHub Actions, file:line:col elsewhere.
+func TestSettingsFileFindingsInActions(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, ".takos-apply.yml")
+	if err := os.WriteFile(cfg, []byte("strict: true\nstrcit: yes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for actions, want := range map[bool]string{
+		false: cfg + `:2:1: error: unknown setting "strcit"`,
+		true:  "::error file=" + cfg + ",line=2,col=1,title=takos-apply settings::unknown setting \"strcit\"",
+	} {
+		env := map[string]string{"HOME": dir}
+		if actions {
+			env["GITHUB_ACTIONS"] = "true"
+		}
+		code, _, stderr := run(t, env, "lint", "--config", cfg, dir)
+		if code != ExitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("actions=%v: exit %d, want %d and a line %q in\n%s", actions, code, ExitUsage, want, stderr)
+		}
+	}
+}

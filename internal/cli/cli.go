@@ -16,10 +16,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/takos-dev/takos-apply/internal/export"
 	"github.com/takos-dev/takos-apply/internal/safetext"
+	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
 // Exit codes, one table for every subcommand.
@@ -85,6 +87,27 @@ func (e *env) errorf(cmd, format string, args ...any) {
 	if !strings.HasSuffix(msg, "\n") {
 		fmt.Fprintln(e.stderr)
 	}
+}
+
+// findingf prints an error in a file takos-apply reads for itself (the
+// settings file): an error annotation on its line in GitHub Actions,
+// "file:line:col: error: message" elsewhere.
+func (e *env) findingf(d diag.Diagnostic) {
+	if e.actions {
+		props := []safetext.Prop{{Key: "file", Value: d.File}}
+		if d.Pos.Line > 0 {
+			props = append(props, safetext.Prop{Key: "line", Value: strconv.Itoa(d.Pos.Line)}, safetext.Prop{Key: "col", Value: strconv.Itoa(d.Pos.Column)})
+		}
+		props = append(props, safetext.Prop{Key: "title", Value: "takos-apply settings"})
+		if safetext.WriteCommand(e.stderr, safetext.NewCommand("error", props, d.Message)) == nil {
+			return
+		}
+	}
+	if d.Pos.Line > 0 {
+		fmt.Fprintf(e.stderr, "%s:%d:%d: error: %s\n", d.File, d.Pos.Line, d.Pos.Column, d.Message)
+		return
+	}
+	fmt.Fprintf(e.stderr, "%s: error: %s\n", d.File, d.Message)
 }
 
 // interrupted reports whether err is only the end of a run a signal

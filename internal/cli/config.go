@@ -62,7 +62,7 @@ func (l *lintFlags) applyConfig(e *env, flags *flag.FlagSet, cmd string) int {
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
-			fmt.Fprintln(e.stderr, p) // the Stream guards and redacts it
+			e.findingf(p)
 		}
 		e.errorf(cmd, "the lint settings file %s has errors; fix it, or pass --no-config to ignore it", path)
 		return ExitUsage
@@ -135,15 +135,15 @@ func displayPath(wd, p string) string {
 
 // loadConfig reads a settings file with the manifest's YAML loader, so a
 // problem is reported as file:line:col like a lint finding.
-func loadConfig(path string) (lintSettings, []string, error) {
+func loadConfig(path string) (lintSettings, diag.List, error) {
 	s := lintSettings{excludeBaseDir: filepath.Dir(path)}
 	src, refused, err := lint.ReadTarget(lint.Target{Path: path, Root: filepath.Dir(path)}, 1<<20)
 	if err != nil {
 		return s, nil, err
 	}
-	var problems []string
+	var problems diag.List
 	for _, d := range refused {
-		problems = append(problems, fmt.Sprintf("%s: error: %s", path, d.Message))
+		problems = append(problems, diag.Diagnostic{File: path, Severity: diag.Error, Message: d.Message})
 	}
 	if len(refused) > 0 {
 		return s, problems, nil
@@ -151,7 +151,7 @@ func loadConfig(path string) (lintSettings, []string, error) {
 	doc, diags := manifest.Parse(path, src, manifest.Limits{MaxBytes: 1 << 20, MaxDepth: 8, MaxKeys: 100, MaxNodes: 10_000})
 	for _, d := range diags {
 		if d.Severity == diag.Error && d.Rule != manifest.RuleEmpty.ID {
-			problems = append(problems, fmt.Sprintf("%s:%d:%d: error: %s", path, d.Pos.Line, d.Pos.Column, d.Message))
+			problems = append(problems, d)
 		}
 	}
 	if len(problems) > 0 || doc.Value == nil {
@@ -162,7 +162,7 @@ func loadConfig(path string) (lintSettings, []string, error) {
 		if key {
 			p = doc.KeyPos(ptr)
 		}
-		problems = append(problems, fmt.Sprintf("%s:%d:%d: error: %s", path, p.Line, p.Column, fmt.Sprintf(format, a...)))
+		problems = append(problems, diag.Diagnostic{File: path, Pos: p, Severity: diag.Error, Message: fmt.Sprintf(format, a...)})
 	}
 	top, ok := doc.Value.(map[string]any)
 	if !ok {
