@@ -2,8 +2,6 @@ package broker
 
 import (
 	"context"
-	"github.com/takos-dev/takos-apply/internal/safetext"
-
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/takos-dev/takos-apply/internal/safetext"
 )
 
 // auditClaims are the claims recorded per decision: who ran what, where.

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/takos-dev/takos-apply/internal/safetext"
 )
@@ -63,7 +64,7 @@ type Claims map[string]string
 
 // canonicalInt is an integer as JSON writes it canonically: no sign but
 // a minus, no leading zero, no fraction, no exponent.
-var canonicalInt = regexp.MustCompile(`^-?(0|[1-9][0-9]{0,30})$`)
+var canonicalInt = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?(0|[1-9][0-9]{0,30})$`) })
 
 // DecodeClaims reads a JWT payload or a claims file (a JSON object) the
 // one way the server and broker check both use. A string claim is kept as
@@ -88,7 +89,7 @@ func DecodeClaims(payload []byte) (Claims, []string, error) {
 			continue
 		}
 		text := strings.TrimSpace(string(raw))
-		if canonicalInt.MatchString(text) && text != "-0" {
+		if canonicalInt().MatchString(text) && text != "-0" {
 			c[k] = text
 			continue
 		}
@@ -218,19 +219,19 @@ func (r *Rule) miss(c Claims) string {
 // or renamed from 2026-07-15 (and those that opt in), the immutable
 // repo:OWNER@OWNER_ID/REPO@REPO_ID:….
 var (
-	oldSub = regexp.MustCompile(`^repo:([^/@:*?]+)/([^/@:*?]+):`)
-	newSub = regexp.MustCompile(`^repo:([^/@:]+)@([0-9]+)/([^/@:]+)@([0-9]+):`)
+	oldSub = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^repo:([^/@:*?]+)/([^/@:*?]+):`) })
+	newSub = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^repo:([^/@:]+)@([0-9]+)/([^/@:]+)@([0-9]+):`) })
 )
 
 // subFormHint explains a sub mismatch that is only the subject's form: the
 // token carries the immutable form and a pattern the old one.
 func subFormHint(pats []string, sub string) string {
-	m := newSub.FindStringSubmatch(sub)
+	m := newSub().FindStringSubmatch(sub)
 	if m == nil {
 		return ""
 	}
 	for _, p := range pats {
-		o := oldSub.FindStringSubmatch(p)
+		o := oldSub().FindStringSubmatch(p)
 		if o == nil {
 			continue
 		}

@@ -241,7 +241,7 @@ func patternProblem(claim, pat string) string {
 	case "repository_id", "repository_owner_id":
 		// The schema lets integers through; 4.2e1 and 42.0 are integers
 		// to it, but a token's id is its digits.
-		if !canonicalInt.MatchString(pat) || strings.HasPrefix(pat, "-") {
+		if !canonicalInt().MatchString(pat) || strings.HasPrefix(pat, "-") {
 			msg := fmt.Sprintf("%s %s is not written as GitHub writes ids (digits, no leading zero, fraction or exponent), so it would match no token", claim, pat)
 			if r, ok := new(big.Rat).SetString(pat); ok && r.IsInt() && r.Sign() >= 0 {
 				msg += fmt.Sprintf("; write \"%s\"", r.Num())
@@ -314,7 +314,9 @@ func buildPermissions(doc *manifest.Document, ptr string, m map[string]any) (Per
 // repo:OWNER@OWNER_ID/REPO@REPO_ID:…, or a customised subject template
 // that starts with an id or owner claim
 // (repository_owner_id:65432:repository_id:…).
-var subIdentity = regexp.MustCompile(`^(repo:[^/*?]+/|(repository_owner_id|repository_id):[0-9]+(:|$)|repository_owner:[^:*?]+(:|$))`)
+var subIdentity = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(repo:[^/*?]+/|(repository_owner_id|repository_id):[0-9]+(:|$)|repository_owner:[^:*?]+(:|$))`)
+})
 
 // identityProblem refuses identity patterns that would match any owner.
 func identityProblem(claim, pat string) string {
@@ -323,7 +325,7 @@ func identityProblem(claim, pat string) string {
 	case "repository":
 		owner, _, _ = strings.Cut(pat, "/")
 	case "sub":
-		if !subIdentity.MatchString(pat) {
+		if !subIdentity().MatchString(pat) {
 			return fmt.Sprintf("sub pattern %s must start with repo:OWNER/ or repo:OWNER@OWNER_ID/ (GitHub's subject formats), or repository_owner_id:ID: or repository_id:ID: (a customised subject), with no wildcard before", safetext.Quote(pat, 200))
 		}
 		return ""

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"encoding/json"
-	"github.com/takos-dev/takos-apply/pkg/diag"
 	"os"
 	"slices"
 	"strings"
@@ -11,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
 const examplePolicy = `version: 1

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // scope is the check a route makes beyond its capability, against the
@@ -67,7 +68,7 @@ var routes = []route{
 // env names) and the literal parts. No '.', '%', '\', ';' or ':' can
 // occur, so there is nothing to decode or clean: "..", "%2e%2e" and
 // "%2f" are refused, not interpreted.
-var segment = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+var segment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`) })
 
 // errPath is a path that is not in canonical form.
 var errPath = errors.New("the path is not canonical: the gateway takes /api/ paths of ids and names made of letters, digits, '_' and '-', with no empty segment, trailing '/', '.' or '..' segment, or %-escape")
@@ -80,7 +81,7 @@ func splitPath(raw string) ([]string, error) {
 	}
 	segs := strings.Split(raw[1:], "/")
 	for _, s := range segs {
-		if !segment.MatchString(s) {
+		if !segment().MatchString(s) {
 			return nil, errPath
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The consent page. The real server renders it from routes/auth/html.ts
@@ -31,7 +32,7 @@ const csrfCookie = "__Host-csrf"
 
 // csrfCookieRE is how the POST handler finds the cookie:
 // c.req.header('Cookie')?.match(/__Host-csrf=([^;]+)/)?.[1].
-var csrfCookieRE = regexp.MustCompile(`__Host-csrf=([^;]+)`)
+var csrfCookieRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`__Host-csrf=([^;]+)`) })
 
 type scopeLine struct{ Name, Description string }
 
@@ -48,7 +49,8 @@ type consentData struct {
 	Hidden      []param
 }
 
-var consentTemplate = template.Must(template.New("consent").Parse(`<!DOCTYPE html>
+var consentTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("consent").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
@@ -97,6 +99,7 @@ button { flex: 1; padding: 12px; border: none; border-radius: 8px; font-size: 14
 </body>
 </html>
 `))
+})
 
 // Name and Value make param usable in the template.
 func (p param) Name() string  { return p.name }
@@ -153,7 +156,7 @@ func (s *Server) consentPage(c StoredClient, user User, req authzRequest, fresh 
 		{"code_challenge", req.CodeChallenge}, {"code_challenge_method", req.CodeChallengeMethod}, {"csrf_token", csrf},
 	}
 	var b bytes.Buffer
-	if err := consentTemplate.Execute(&b, d); err != nil {
+	if err := consentTemplate().Execute(&b, d); err != nil {
 		return envelopeReply(http.StatusInternalServerError, "INTERNAL_ERROR", "consent page: "+err.Error())
 	}
 	h := http.Header{
@@ -169,7 +172,7 @@ func (s *Server) consentPage(c StoredClient, user User, req authzRequest, fresh 
 }
 
 // safeOrigin is what may appear in a CSP source list.
-var safeOrigin = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[A-Za-z0-9.\-\[\]:]+$`)
+var safeOrigin = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[A-Za-z0-9.\-\[\]:]+$`) })
 
 // consentCSP allows no script, no frame ancestors, images from anywhere on
 // the web (the logo), and form submission (with its redirect) to this
@@ -177,7 +180,7 @@ var safeOrigin = regexp.MustCompile(`^[a-z][a-z0-9+.-]*://[A-Za-z0-9.\-\[\]:]+$`
 func consentCSP(redirectURI string) string {
 	policy := "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
 	if u, err := url.Parse(redirectURI); err == nil && u.Scheme != "" && u.Host != "" {
-		if origin := strings.ToLower(u.Scheme) + "://" + u.Host; safeOrigin.MatchString(origin) {
+		if origin := strings.ToLower(u.Scheme) + "://" + u.Host; safeOrigin().MatchString(origin) {
 			policy += "; form-action 'self' " + origin
 		}
 	}
@@ -207,7 +210,7 @@ func (s *Server) checkCSRF(r *http.Request, fromBody string, req authzRequest) b
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 		return false
 	}
-	m := csrfCookieRE.FindStringSubmatch(r.Header.Get("Cookie"))
+	m := csrfCookieRE().FindStringSubmatch(r.Header.Get("Cookie"))
 	if fromBody == "" || m == nil || m[1] != fromBody {
 		return false
 	}
