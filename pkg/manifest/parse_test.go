@@ -96,6 +96,8 @@ func TestParseFindings(t *testing.T) {
 		{"escaped bell", "x:\n  - \"\\a\"\n", nil, []string{"2:5 yaml-control-char"}, "U+0007"},
 		{"NaN", "a: .nan\n", nil, []string{"1:4 yaml-number"}, "not a number JSON can hold"},
 		{"Inf", "a: -.inf\n", nil, []string{"1:4 yaml-number"}, "not a number JSON can hold"},
+		{"integer past float64", "a: " + strings.Repeat("3", 400) + "\n", nil, []string{"1:4 yaml-number"}, "not a number JSON can hold"},
+		{"hex past float64", "a: 0x" + strings.Repeat("F", 300) + "\n", nil, []string{"1:4 yaml-number"}, "not a number JSON can hold"},
 		{"too big", strings.Repeat("a: 1\n", 10), &Limits{MaxBytes: 20}, []string{"1:1 yaml-size"}, "larger than the 20-byte limit"},
 		{"too deep", strings.Repeat("[", 10) + strings.Repeat("]", 10) + "\n", &Limits{MaxDepth: 5}, []string{"1:7 yaml-limit"}, "deeper than 5"},
 		{"too many keys", "a: 1\nb: 2\nc: 3\n", &Limits{MaxKeys: 2}, []string{"1:1 yaml-limit"}, "3 keys"},

@@ -573,13 +573,17 @@ func smallDecimal(s string) (string, bool) {
 }
 
 // jsNumber converts digits in base to the JavaScript number npm yaml makes
-// of them: exact up to 2^53, correctly rounded beyond.
+// of them: exact up to 2^53, correctly rounded beyond; "" past the float64
+// range, where JavaScript has Infinity and JSON nothing.
 func jsNumber(s string, base int) string {
 	n, ok := new(big.Int).SetString(strings.TrimPrefix(s, "+"), base)
 	if !ok {
 		return ""
 	}
 	f, _ := new(big.Float).SetInt(n).Float64()
+	if math.IsInf(f, 0) {
+		return "" // Infinity for JavaScript; JSON has no such number
+	}
 	return formatJS(f)
 }
 
