@@ -497,7 +497,7 @@ func (s *Stream) command(c Command) error {
 }
 
 // styled adds text in style st to the current line, which is written
-// when it ends (or grows past maxPartial, as a long line is).
+// when it ends (or, without its styles, when it grows past maxPartial).
 func (s *Stream) styled(st Style, text string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -513,8 +513,24 @@ func (s *Stream) styled(st Style, text string) error {
 	if held <= maxPartial {
 		return nil
 	}
-	out := s.appendLine(nil, nil, true)
-	s.mid = true
+	// Too long to hold: the line goes on without its styles and is written
+	// up to where a long plain line is cut (cutPoint), so that the next
+	// write cannot complete a secret begun here. The rest is held as plain
+	// text, from after any line break (styled text shows one escaped, as
+	// part of the line), so that it adds no line break.
+	var all []byte
+	for _, p := range s.pieces {
+		all = append(all, p.text...)
+	}
+	clear(s.pieces)
+	s.pieces = s.pieces[:0]
+	cut := max(s.cutPoint(all), bytes.LastIndexByte(all, '\n')+1)
+	out := s.appendGuarded(nil, all[:cut], true, s.mid)
+	s.mid = s.mid || len(bytes.TrimLeftFunc(out, unicode.IsSpace)) > 0
+	s.partial = append(s.partial[:0], all[cut:]...)
+	if len(out) == 0 {
+		return nil
+	}
 	_, err := s.w.Write(out)
 	return err
 }

@@ -497,3 +497,33 @@ func FuzzStreamRedacts(f *testing.F) {
 		}
 	})
 }
+
+// TestStreamRedactsLongStyledLines: a line whose styled text outgrows the
+// buffer is written in part too, and the part's edge falls inside no secret
+// (which the next write would complete) nor a credential word, while a line
+// break in the styled text stays part of the line.
+func TestStreamRedactsLongStyledLines(t *testing.T) {
+	const secret = "s3cr3tValue9"
+	jws := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvIn0.c2lnbmF0dXJl"
+	for _, tc := range []struct{ styled, rest string }{
+		{strings.Repeat("y", maxPartial) + " s3cr", "3tValue9 end\n"},
+		{strings.Repeat("y", maxPartial) + " " + jws[:30], jws[30:] + " end\n"},
+		{strings.Repeat("y", maxPartial) + " a\nb s3cr", "3tValue9 end\n"},
+	} {
+		var sec Secrets
+		sec.Add(secret)
+		var b bytes.Buffer
+		s := NewStream(&b).WithSecrets(&sec)
+		if err := WriteStyled(s, Red, tc.styled); err != nil {
+			t.Fatal(err)
+		}
+		s.Write([]byte(tc.rest))
+		got := withoutStyles.Replace(b.String())
+		if strings.Contains(got, secret) || strings.Contains(got, "c2lnbmF0dXJl") || strings.Count(got, "***") != 1 {
+			t.Errorf("%.12q… split and shown: %q", tc.rest, got[len(got)-40:])
+		}
+		if strings.Count(got, "\n") != 1 || !strings.HasSuffix(got, " end\n") {
+			t.Errorf("%.12q…: line broken: %q", tc.rest, got[len(got)-40:])
+		}
+	}
+}
