@@ -7,13 +7,11 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/takos-dev/takos-apply/internal/safetext"
 	"github.com/takos-dev/takos-apply/pkg/diag"
 )
 
@@ -196,7 +194,8 @@ func lastLines(s string, n int) string {
 
 // snippetWhole is the snippet of takos-apply before issue 21, which
 // converted the whole line to runes for every finding: the reference the
-// windowed one must match byte for byte.
+// windowed one must match byte for byte. Both measure the caret with
+// caretAfter (TestSnippet covers it): the windowing is what is compared.
 func snippetWhole(src string, col int) (code, caret string) {
 	runes := []rune(src)
 	idx := min(max(col-1, 0), len(runes))
@@ -212,20 +211,7 @@ func snippetWhole(src string, col int) (code, caret string) {
 	if end < len(runes) {
 		rest += "…"
 	}
-	var c strings.Builder
-	for _, r := range safetext.Shown(prefix) {
-		switch {
-		case r == '\t':
-			c.WriteByte('\t')
-		case unicode.In(r, unicode.Mn, unicode.Me):
-		case isWide(r):
-			c.WriteString("  ")
-		default:
-			c.WriteByte(' ')
-		}
-	}
-	c.WriteByte('^')
-	return prefix + rest, c.String()
+	return prefix + rest, caretAfter(prefix)
 }
 
 func TestSnippetMatchesWholeLine(t *testing.T) {

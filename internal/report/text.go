@@ -215,8 +215,13 @@ func (l *sourceLine) snippet(col int) (code, caret string) {
 	if end < l.runes {
 		rest += "…"
 	}
-	// The Stream shows controls as escapes and "##[" as "##\[": measure the
-	// prefix as it will be shown, so the caret lands under the column.
+	return prefix + rest, caretAfter(prefix)
+}
+
+// caretAfter is the caret line for the column after prefix. The Stream
+// shows controls as escapes and "##[" as "##\[": the prefix is measured as
+// it will be shown, so the caret lands under the column.
+func caretAfter(prefix string) string {
 	var c strings.Builder
 	for _, r := range safetext.Shown(prefix) {
 		switch {
@@ -231,7 +236,7 @@ func (l *sourceLine) snippet(col int) (code, caret string) {
 		}
 	}
 	c.WriteByte('^')
-	return prefix + rest, c.String()
+	return c.String()
 }
 
 // snippet is sourceLine.snippet for a line on its own.
