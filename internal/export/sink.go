@@ -169,6 +169,7 @@ func (m *Multi) Retract(ctx context.Context) error {
 // every registered secret redacted.
 func (m *Multi) Publish(ctx context.Context, o Outcome) error {
 	o.ClientID, o.Action = m.redact(o.ClientID), m.redact(o.Action)
+	o.SpaceID, o.Rollout = m.redact(o.SpaceID), m.redact(o.Rollout)
 	if m.masker != nil {
 		o.Summary = m.masker.RedactMarkdown(o.Summary)
 	}

@@ -421,7 +421,8 @@ func TestDotenvTightenedNote(t *testing.T) {
 // TestSinksRedactTheRunsRegistry: with the run's registry (MaskerFor), a
 // secret registered elsewhere (a token auth obtained) is masked once, before
 // anything else, and redacted from every non-secret value the sinks write:
-// the client id, the action and the job summary (Publish and Summarize);
+// the client id, the action, the space id, the rollout and the job summary
+// (Publish and Summarize);
 // the delivered secret itself reaches its sinks whole.
 func TestSinksRedactTheRunsRegistry(t *testing.T) {
 	const token = "tok_CANARY_registered_by_auth"
@@ -435,7 +436,7 @@ func TestSinksRedactTheRunsRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	summary := "| client | " + token + " |\n" + MarkdownTable([]string{"field"}, [][]string{{"name " + token}})
-	if err := m.Publish(context.Background(), Outcome{ClientID: "cid-" + token, Action: "created " + token, Changed: true, Summary: summary}); err != nil {
+	if err := m.Publish(context.Background(), Outcome{ClientID: "cid-" + token, Action: "created " + token, Changed: true, Summary: summary, SpaceID: "space-" + token, Rollout: "ready " + token}); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Summarize(context.Background(), MarkdownTable([]string{"plan"}, [][]string{{"rename " + token}})); err != nil {
@@ -447,7 +448,7 @@ func TestSinksRedactTheRunsRegistry(t *testing.T) {
 	files := readFile(t, a.output) + readFile(t, a.env) + readFile(t, a.summary)
 	// A table cell holds the token with its punctuation escaped.
 	if strings.Contains(files, token) || strings.Contains(files, escapeMarkdownPunct(token)) ||
-		!strings.Contains(files, "cid-***") || !strings.Contains(files, "| client | *** |") || !strings.Contains(files, `| name \*\*\* |`) ||
+		!strings.Contains(files, "cid-***") || !strings.Contains(files, "space-***") || !strings.Contains(files, "ready ***") || !strings.Contains(files, "| client | *** |") || !strings.Contains(files, `| name \*\*\* |`) ||
 		!strings.Contains(files, `| rename \*\*\* |`) {
 		t.Errorf("non-secret outputs show the token or were not written:\n%s", files)
 	}
