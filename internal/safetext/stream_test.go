@@ -338,6 +338,20 @@ func TestStreamRedactsAcrossStyles(t *testing.T) {
 			WriteStyled(s, Yellow, "00000000")
 			s.Write([]byte("\n"))
 		}, "00000000\n"},
+		// Only the text given holds it: the piece shows the control
+		// escaped, which no longer reads as the value.
+		{"given", "s3cr\x013tValue", func(s *Stream) {
+			s.Write([]byte("a s3cr"))
+			WriteStyled(s, Red, "\x013tVal")
+			s.Write([]byte("ue b\n"))
+		}, "a *** b\n"},
+		// Only the text shown holds it: an escape before the edge spells
+		// it with the styled text ("\x10" and "0000000").
+		{"shown escaped", "00000000", func(s *Stream) {
+			s.Write([]byte("a\x10"))
+			WriteStyled(s, Red, "0000000")
+			s.Write([]byte("\n"))
+		}, "a\\x1***\n"},
 		{"two styles", "abcdefgh", func(s *Stream) {
 			WriteStyled(s, Red, "abcd")
 			WriteStyled(s, Cyan, "efgh")
