@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -615,13 +616,7 @@ func TestCutCredentialDoesNotLeak(t *testing.T) {
 		if a.status != 403 {
 			t.Fatalf("gateway = %d %s", a.status, a.raw)
 		}
-		for _, surface := range []string{a.raw, f.audit.String()} {
-			for n := 8; n <= len(cred); n++ {
-				if strings.Contains(surface, cred[:n]) {
-					t.Fatalf("path pad %d: the first %d characters of the credential leak: %s", pad, n, surface)
-				}
-			}
-		}
+		noCredentialPrefix(t, fmt.Sprintf("path pad %d", pad), cred, a.raw, f.audit.String())
 	}
 	for pad := 170; pad < 200; pad += 3 {
 		ref := "refs/heads/" + strings.Repeat("x", pad) + cred
@@ -629,11 +624,18 @@ func TestCutCredentialDoesNotLeak(t *testing.T) {
 		if a.status != 400 {
 			t.Fatalf("exchange = %d %s", a.status, a.raw)
 		}
-		for _, surface := range []string{a.raw, f.audit.String()} {
-			for n := 8; n <= len(cred); n++ {
-				if strings.Contains(surface, cred[:n]) {
-					t.Fatalf("pad %d: the first %d characters of the credential leak: %s", pad, n, surface)
-				}
+		noCredentialPrefix(t, fmt.Sprintf("pad %d", pad), cred, a.raw, f.audit.String())
+	}
+}
+
+// noCredentialPrefix fails when any surface holds the credential's first
+// 8 or more characters: what a cut after the redaction would leave.
+func noCredentialPrefix(t *testing.T, what, cred string, surfaces ...string) {
+	t.Helper()
+	for _, surface := range surfaces {
+		for n := 8; n <= len(cred); n++ {
+			if strings.Contains(surface, cred[:n]) {
+				t.Fatalf("%s: the first %d characters of the credential leak: %s", what, n, surface)
 			}
 		}
 	}
