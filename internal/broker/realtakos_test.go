@@ -148,8 +148,14 @@ rules:
 	if a := f.api(tok, "DELETE", "/api/me/oauth/clients/"+id, ""); a.status != 200 {
 		t.Errorf("revoke through the gateway = %d %s", a.status, a.raw)
 	}
-	if a := f.api(tok, "GET", "/api/spaces/me", ""); a.status != 200 || nested(a.body, "space", "id") == "" {
-		t.Fatalf("GET /api/spaces/me = %d %s", a.status, a.raw)
+	me := f.api(tok, "GET", "/api/spaces/me", "")
+	mine := nested(me.body, "space", "id")
+	if me.status != 200 || mine == "" {
+		t.Fatalf("GET /api/spaces/me = %d %s", me.status, me.raw)
+	}
+	// The same space by its id (GET /api/spaces/{space}), as Takos answers it.
+	if a := f.api(tok, "GET", "/api/spaces/"+mine, ""); a.status != 200 || nested(a.body, "space", "id") != mine || a.body["role"] != "owner" {
+		t.Errorf("GET /api/spaces/%s = %d %s, want 200 with the personal space and role owner", mine, a.status, a.raw)
 	}
 	const envName = "BROKER_REAL_TEST"
 	if a := f.api(tok, "PUT", "/api/spaces/me/common-env", `{"name":"`+envName+`","value":"v1"}`); a.status != 200 {
@@ -178,6 +184,9 @@ rules:
 	elsewhere := f.exchange(func(c map[string]any) { c["repository_id"] = "888" })
 	if a := f.api(elsewhere, "PUT", "/api/spaces/me/common-env", `{"name":"X","value":"y"}`); a.status != 403 || !strings.Contains(a.raw, "does not permit space") {
 		t.Errorf("another space's rule writing the personal space = %d %s, want 403", a.status, a.raw)
+	}
+	if a := f.api(elsewhere, "GET", "/api/spaces/"+mine, ""); a.status != 403 || !strings.Contains(a.raw, "does not permit space") {
+		t.Errorf("another space's rule reading the personal space by id = %d %s, want 403", a.status, a.raw)
 	}
 
 	// Dead at its expiry (2m), and nothing reaches Takos then.
