@@ -175,19 +175,7 @@ func checkCloudRun(obj map[string]any) []string {
 		return []string{fmt.Sprintf("want one container, have %d", len(spec.Containers))}
 	}
 	c := spec.Containers[0]
-	if len(c.Args) == 0 || c.Args[0] != "broker" {
-		bad("the container's args should start with broker: %q", c.Args)
-	}
-	for _, name := range []string{"TAKOS_BROKER_TOKEN", "TAKOS_BROKER_REDIS_URL"} {
-		if e := envVar(c.Env, name); e == nil || e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
-			bad("%s must come from Secret Manager (valueFrom.secretKeyRef)", name)
-		}
-	}
-	for _, name := range []string{"TAKOS_API_URL", "TAKOS_BROKER_URL"} {
-		if e := envVar(c.Env, name); e == nil || !strings.HasPrefix(e.Value, "https://") {
-			bad("%s must be an https URL", name)
-		}
-	}
+	checkBrokerContainer(bad, c, "Secret Manager")
 	if c.StartupProbe == nil || c.StartupProbe.HTTPGet == nil || c.StartupProbe.HTTPGet.Path != "/readyz" {
 		bad("the startup probe should GET /readyz")
 	}

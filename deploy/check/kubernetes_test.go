@@ -188,25 +188,7 @@ func checkKubernetes(m manifests) []string {
 		return p
 	}
 	c := pod.Spec.Containers[0]
-	if len(c.Args) == 0 || c.Args[0] != "broker" {
-		bad("the container's args should start with broker: %q", c.Args)
-	}
-	// The credential and the Redis URL (with its password) come from a
-	// Secret, never from a literal value in the manifest.
-	for _, name := range []string{"TAKOS_BROKER_TOKEN", "TAKOS_BROKER_REDIS_URL"} {
-		e := envVar(c.Env, name)
-		switch {
-		case e == nil:
-			bad("the broker container has no %s", name)
-		case e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil:
-			bad("%s must come from a Secret (valueFrom.secretKeyRef), not a literal value", name)
-		}
-	}
-	for _, name := range []string{"TAKOS_API_URL", "TAKOS_BROKER_URL"} {
-		if e := envVar(c.Env, name); e == nil || !strings.HasPrefix(e.Value, "https://") {
-			bad("%s must be an https URL", name)
-		}
-	}
+	checkBrokerContainer(bad, c, "a Secret")
 	port := containerPort(c, "http")
 	if port == 0 {
 		bad("the broker container has no port named http")
@@ -265,6 +247,31 @@ func checkKubernetes(m manifests) []string {
 		}
 	}
 	return p
+}
+
+// checkBrokerContainer checks what every platform's broker container
+// needs: it runs broker; the credential and the Redis URL (with its
+// password) come from secretStore (valueFrom.secretKeyRef), never from a
+// literal value in the manifest; the control plane and the broker's own
+// URL are https.
+func checkBrokerContainer(bad func(string, ...any), c corev1.Container, secretStore string) {
+	if len(c.Args) == 0 || c.Args[0] != "broker" {
+		bad("the container's args should start with broker: %q", c.Args)
+	}
+	for _, name := range []string{"TAKOS_BROKER_TOKEN", "TAKOS_BROKER_REDIS_URL"} {
+		e := envVar(c.Env, name)
+		switch {
+		case e == nil:
+			bad("the broker container has no %s", name)
+		case e.Value != "" || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil:
+			bad("%s must come from %s (valueFrom.secretKeyRef), not a literal value", name, secretStore)
+		}
+	}
+	for _, name := range []string{"TAKOS_API_URL", "TAKOS_BROKER_URL"} {
+		if e := envVar(c.Env, name); e == nil || !strings.HasPrefix(e.Value, "https://") {
+			bad("%s must be an https URL", name)
+		}
+	}
 }
 
 func metaSelector(s *metav1.LabelSelector) (labels.Selector, error) {
