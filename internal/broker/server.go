@@ -73,7 +73,7 @@ type Config struct {
 	Timeout time.Duration
 	// RatePerMinute and Burst bound exchanges per repository in the
 	// default in-memory state (defaults 30 and 10; a negative rate
-	// disables the limit).
+	// disables the limit; see ExchangeLimit).
 	RatePerMinute, Burst int
 	// State holds what replicas must share: the replay cache and the rate
 	// limit (brokerstate.NewRedis for several replicas, with its own
@@ -94,6 +94,22 @@ type Config struct {
 	// clients' retry waits. For tests.
 	Now   func() time.Time
 	Sleep func(context.Context, time.Duration) error
+}
+
+// ExchangeLimit is the per-repository limit of exchanges that
+// Config.RatePerMinute and Burst (the --rate and --burst flags) give, with
+// their defaults: a rate of 0 is 30 a minute (a negative rate is
+// unlimited), a burst of 0 or less is 10. A shared State is built with it
+// (brokerstate.NewRedis), so that the flags mean the same with it as
+// without.
+func ExchangeLimit(perMinute, burst int) brokerstate.Limit {
+	if perMinute == 0 {
+		perMinute = 30
+	}
+	if burst <= 0 {
+		burst = 10
+	}
+	return brokerstate.Limit{PerMinute: perMinute, Burst: burst}
 }
 
 // Server is a broker. Its handler is safe for concurrent use.
@@ -142,12 +158,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	if cfg.RatePerMinute == 0 {
-		cfg.RatePerMinute = 30
-	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = 10
-	}
+	lim := ExchangeLimit(cfg.RatePerMinute, cfg.Burst)
+	cfg.RatePerMinute, cfg.Burst = lim.PerMinute, lim.Burst
 	if cfg.JWKSRefresh <= 0 {
 		cfg.JWKSRefresh = time.Minute
 	}
@@ -158,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Audit = io.Discard
 	}
 	if cfg.State == nil {
-		cfg.State = brokerstate.NewMemory(brokerstate.Limit{PerMinute: cfg.RatePerMinute, Burst: cfg.Burst}, cfg.Now)
+		cfg.State = brokerstate.NewMemory(lim, cfg.Now)
 	}
 	origin := httpx.Origin(pub)
 	if cfg.Audience == "" {

@@ -171,7 +171,7 @@ func runBrokerServe(ctx context.Context, e *env, o brokerServeFlags) int {
 	}
 	var state brokerstate.Store
 	if o.redisURL != "" {
-		st, err := brokerstate.NewRedis(o.redisURL, brokerstate.Limit{PerMinute: o.rate, Burst: o.burst}, nil)
+		st, err := brokerstate.NewRedis(o.redisURL, broker.ExchangeLimit(o.rate, o.burst), nil)
 		if err != nil {
 			return failf(ExitUsage, "--redis-url: %v", err)
 		}
