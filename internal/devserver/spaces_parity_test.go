@@ -326,6 +326,28 @@ func parityTable() []step {
 		{name: "viewer cannot link", as: "viewer", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["U"]}`, status: 404, want: apiErr("NOT_FOUND", "Service not found")},
 		{name: "team owner reads links", as: "owner", method: "GET", path: "/api/services/{tsvc}/common-env-links", status: 200, want: obj("links", "*")},
 		{name: "not a member", as: "admin", method: "GET", path: "/api/spaces/{me}/common-env", status: 404, want: spaceNotFound},
+
+		// Paths next to the served ones, and answers the fake gives that
+		// the steps above do not reach.
+		{name: "list spaces", as: "viewer", method: "GET", path: "/api/spaces", status: 200, want: obj("spaces", arr("*", "*"))},
+		{name: "unknown space route", as: "owner", method: "GET", path: "/api/spaces/me/nothing", status: 404, want: apiErr("NOT_FOUND", "Not Found")},
+		{name: "POST a space", as: "owner", method: "POST", path: "/api/spaces/me", body: `{}`, status: 404, want: apiErr("NOT_FOUND", "Not Found")},
+		{name: "group by name", as: "owner", method: "GET", path: "/api/spaces/me/groups/app/services", status: 404, want: apiErr("NOT_FOUND", "Group not found")},
+		{name: "services with a slash", as: "owner", method: "GET", path: "/api/spaces/me/groups/{g}/services/", status: 404, want: apiErr("NOT_FOUND", "Not Found")},
+		{name: "number group name", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":5}`, status: 400, want: apiErr("BAD_REQUEST", "name is required")},
+		{name: "null provider and env", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"q","provider":null,"env":null}`, status: 201, want: obj("id", "*", "name", "q")},
+		{name: "number provider", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"q2","provider":5}`, status: 400, want: apiErr("BAD_REQUEST", "Invalid provider: 5")},
+		{name: "viewer, unknown deployment", as: "viewer", method: "GET", path: "/api/services/{tsvc}/deployments/zzzzzzzzzzzz", status: 404, want: apiErr("NOT_FOUND", "Deployment not found")},
+		{name: "links unauthenticated", method: "GET", path: "/api/services/{svc}/common-env-links", status: 401, want: apiErr("UNAUTHORIZED", "Authentication required")},
+		{name: "remove what is not linked", as: "owner", method: "PATCH", path: "/api/services/{svc}/common-env-links", body: `{"remove":["NEVER_LINKED"]}`, status: 200,
+			want: obj("diff", obj("added", arr(), "removed", arr()), "links", arr(link("OAUTH_CLIENT_ID", true), link("OAUTH_CLIENT_SECRET", true)))},
+		// set drops the other links, yet its diff lists no removal.
+		{name: "set links", as: "owner", method: "PATCH", path: "/api/services/{svc}/common-env-links", body: `{"set":["OAUTH_CLIENT_ID"]}`, status: 200,
+			want: obj("success", true, "diff", obj("added", arr(), "removed", arr()), "links", arr(link("OAUTH_CLIENT_ID", true)))},
+		{name: "plain becomes secret", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-2","secret":true}`, status: 200, want: successTrue},
+		{name: "secret becomes plain", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-3"}`, status: 200, want: successTrue},
+		{name: "list after the flips", as: "owner", method: "GET", path: env, status: 200, want: obj("env", arr(
+			obj("name", "A1"), obj("name", "AB"), obj("name", "OAUTH_CLIENT_ID", "secret", false, "value", "cid-3"), obj("name", "OAUTH_CLIENT_SECRET", "secret", true)))},
 	}
 }
 
