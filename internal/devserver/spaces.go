@@ -355,7 +355,11 @@ func (s *Server) serveSpaces(account, method, p string, body []byte) reply {
 	defer s.sp.mu.Unlock()
 	rest := strings.TrimPrefix(p, "/api/spaces")
 	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
-	if rest == "" || rest == "/" {
+	// Hono's routes are strict: /api/spaces/ is no route.
+	if rest == "/" {
+		return routeNotFound()
+	}
+	if rest == "" {
 		if method != http.MethodGet {
 			return routeNotFound()
 		}

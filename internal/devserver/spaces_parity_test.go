@@ -330,6 +330,7 @@ func parityTable() []step {
 		// Paths next to the served ones, and answers the fake gives that
 		// the steps above do not reach.
 		{name: "list spaces", as: "viewer", method: "GET", path: "/api/spaces", status: 200, want: obj("spaces", arr("*", "*"))},
+		{name: "spaces with a slash", as: "owner", method: "GET", path: "/api/spaces/", status: 404, want: apiErr("NOT_FOUND", "Not Found")},
 		{name: "unknown space route", as: "owner", method: "GET", path: "/api/spaces/me/nothing", status: 404, want: apiErr("NOT_FOUND", "Not Found")},
 		{name: "POST a space", as: "owner", method: "POST", path: "/api/spaces/me", body: `{}`, status: 404, want: apiErr("NOT_FOUND", "Not Found")},
 		{name: "group by name", as: "owner", method: "GET", path: "/api/spaces/me/groups/app/services", status: 404, want: apiErr("NOT_FOUND", "Group not found")},
