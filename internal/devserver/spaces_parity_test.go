@@ -252,7 +252,8 @@ func parityTable() []step {
 		{name: "empty env", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"x","env":""}`, status: 400, want: apiErr("BAD_REQUEST", "env must be a non-empty string")},
 		{name: "no name", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{}`, status: 400, want: apiErr("BAD_REQUEST", "name is required")},
 		{name: "group body not JSON", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `bad`, status: 500, want: internalErr},
-		{name: "provider and env", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"app2","provider":"LOCAL","env":" staging "}`, status: 201, want: obj("id", "*", "name", "app2")},
+		{name: "provider and env", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"app2","provider":"LOCAL","env":" staging "}`, status: 201, want: obj("id", "*", "name", "app2"),
+			save: map[string]string{"g2": "id"}},
 		{name: "list groups", as: "owner", method: "GET", path: "/api/spaces/me/groups", status: 200, want: obj("groups", arr(
 			obj("id", "{g}", "spaceId", "{me}", "name", "app", "provider", nil, "env", nil),
 			obj("name", "app2", "provider", "local", "env", "staging")))},
@@ -349,6 +350,13 @@ func parityTable() []step {
 		{name: "secret becomes plain", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-3"}`, status: 200, want: successTrue},
 		{name: "list after the flips", as: "owner", method: "GET", path: env, status: 200, want: obj("env", arr(
 			obj("name", "A1"), obj("name", "AB"), obj("name", "OAUTH_CLIENT_ID", "secret", false, "value", "cid-3"), obj("name", "OAUTH_CLIENT_SECRET", "secret", true)))},
+
+		// A workload with no service yet: the engine makes one and names
+		// it as ManagedSlug does.
+		{name: "deploy a new workload", deploy: "app2"},
+		{name: "engine's service", as: "owner", method: "GET", path: "/api/spaces/me/groups/{g2}/services", status: 200, want: obj("services", arr(
+			obj("groupId", "{g2}", "slug", "{managed}", "hostname", "{managed}.{domain}", "status", "deployed", "activeDeploymentId", "*",
+				"config", obj("managedBy", "group", "manifestName", "web", "componentKind", "worker"))))},
 	}
 }
 
@@ -373,8 +381,11 @@ func runParity(t *testing.T, tg *parityTarget) {
 				t.Fatalf("%s: no %s in %v", st.name, p, got)
 			}
 			vars[k] = fmt.Sprint(v)
-			if k == "g" {
+			switch k {
+			case "g":
 				vars["g8"] = vars[k][:8]
+			case "g2":
+				vars["managed"] = ManagedSlug(vars[k], "staging", "worker", "web")
 			}
 		}
 	}
