@@ -307,6 +307,17 @@ func parityTable() []step {
 			"bindings", arr(obj("type", "plain_text", "name", "OAUTH_CLIENT_ID", "text", "cid-1"), obj("type", "secret_text", "name", "OAUTH_CLIENT_SECRET", "text", "********")),
 			"env_vars_masked", obj("OAUTH_CLIENT_ID", "****", "OAUTH_CLIENT_SECRET", "s3****ue")))},
 		{name: "unknown deployment", as: "owner", method: "GET", path: "/api/services/{svc}/deployments/zzzzzzzzzzzz", status: 404, want: apiErr("NOT_FOUND", "Deployment not found")},
+		// An apply of the same workload spec deploys nothing, even after
+		// a linked value changed: the old snapshot stays active.
+		{name: "deploy the same again", deploy: "app"},
+		{name: "same deployment", as: "owner", method: "GET", path: "/api/spaces/me/groups/{g}/services", status: 200, want: obj("services", arr(
+			obj("id", "{svc}", "activeDeploymentId", "{dep}")))},
+		{name: "a value changes", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-9"}`, status: 200, want: successTrue},
+		{name: "deploy after the change", deploy: "app"},
+		{name: "after the change", as: "owner", method: "GET", path: "/api/spaces/me/groups/{g}/services", status: 200, want: obj("services", arr(
+			obj("id", "{svc}", "activeDeploymentId", "{dep}")))},
+		{name: "its env", as: "owner", method: "GET", path: "/api/services/{svc}/deployments/{dep}", status: 200, want: obj("deployment", obj(
+			"bindings", arr(obj("type", "plain_text", "name", "OAUTH_CLIENT_ID", "text", "cid-1"), "*")))},
 
 		// Roles in a team space: a refused role is a 404, never a 403.
 		{name: "admin role", as: "admin", method: "GET", path: "/api/spaces/{team}", status: 200, want: obj("space", obj("id", "{team}", "kind", "team"), "role", "admin")},
