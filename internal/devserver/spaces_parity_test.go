@@ -335,6 +335,21 @@ func parityTable() []step {
 			want: apiErr("NOT_FOUND", "Space not found or insufficient permissions")},
 		{name: "editor links", as: "editor", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["T"]}`, status: 200, want: obj("diff", obj("added", arr("T")))},
 		{name: "viewer reads links", as: "viewer", method: "GET", path: "/api/services/{tsvc}/common-env-links", status: 200, want: obj("links", arr(link("T", true)))},
+		{name: "editor, access token", as: "editor", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["TAKOS_ACCESS_TOKEN"]}`, status: 400, want: apiErr("BAD_REQUEST", "Service not found")},
+		// builtins touches the access token only when it names it.
+		{name: "editor, empty builtins", as: "editor", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["U"],"builtins":{}}`, status: 200,
+			want: obj("diff", obj("added", arr("U"), "removed", arr()))},
+		{name: "editor, builtins", as: "editor", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":{"scopes":["x"]}}}`, status: 400,
+			want: apiErr("BAD_REQUEST", "Service not found")},
+		{name: "null builtins", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":null}`, status: 422, want: validationErr},
+		{name: "no scopes", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":{"scopes":[]}}}`, status: 422, want: validationErr},
+		{name: "scope not a string", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":{"scopes":[1]}}}`, status: 422, want: validationErr},
+		{name: "null access token", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":null}}`, status: 422, want: validationErr},
+		{name: "builtins not an object", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":[]}`, status: 422, want: validationErr},
+		{name: "scopes without the link", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":{"scopes":["openid"]}}}`, status: 400,
+			want: apiErr("BAD_REQUEST", "builtins.TAKOS_ACCESS_TOKEN requires TAKOS_ACCESS_TOKEN to be linked")},
+		{name: "other builtins", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"remove":["U"],"builtins":{"OTHER":5}}`, status: 200,
+			want: obj("diff", obj("added", arr(), "removed", arr("U")))},
 		{name: "viewer cannot link", as: "viewer", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["U"]}`, status: 404, want: apiErr("NOT_FOUND", "Service not found")},
 		{name: "team owner reads links", as: "owner", method: "GET", path: "/api/services/{tsvc}/common-env-links", status: 200, want: obj("links", "*")},
 		{name: "not a member", as: "admin", method: "GET", path: "/api/spaces/{me}/common-env", status: 404, want: spaceNotFound},
@@ -360,7 +375,12 @@ func parityTable() []step {
 		{name: "plain becomes secret", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-2","secret":true}`, status: 200, want: successTrue},
 		{name: "secret becomes plain", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-3"}`, status: 200, want: successTrue},
 		{name: "list after the flips", as: "owner", method: "GET", path: env, status: 200, want: obj("env", arr(
-			obj("name", "A1"), obj("name", "AB"), obj("name", "OAUTH_CLIENT_ID", "secret", false, "value", "cid-3"), obj("name", "OAUTH_CLIENT_SECRET", "secret", true)))},
+			obj("name", "A1"), obj("name", "AB"), obj("name", "OAUTH_CLIENT_ID", "secret", false, "value", "cid-3"), obj("name", "OAUTH_CLIENT_SECRET", "secret", true))),
+			save: map[string]string{"a1t": "env.0.updatedAt"}},
+		// The same value again changes nothing, not even updatedAt.
+		{name: "same value again", as: "owner", method: "PUT", path: env, body: `{"name":"A1","value":"x"}`, status: 200, want: successTrue},
+		{name: "updatedAt kept", as: "owner", method: "GET", path: env, status: 200, want: obj("env", arr(
+			obj("name", "A1", "updatedAt", "{a1t}"), "*", "*", "*"))},
 
 		// A workload with no service yet: the engine makes one and names
 		// it as ManagedSlug does.
