@@ -111,6 +111,13 @@ func ValidEnvName(name string) bool {
 	return true
 }
 
+func checkEnvName(op, name string) error {
+	if !ValidEnvName(name) {
+		return fmt.Errorf("%s: %s is not a valid env name", op, safetext.Quote(name, 64))
+	}
+	return nil
+}
+
 func checkID(op, what, id string) error {
 	if !validID(id) {
 		return fmt.Errorf("%s: %s %s is not a Takos id (^[A-Za-z0-9_-]{1,128}$)", op, what, safetext.Quote(id, 64))
@@ -121,6 +128,9 @@ func checkID(op, what, id string) error {
 // spacePath is /api/spaces/{id}: "me" stands for the caller's personal
 // space.
 func spacePath(id string) string { return SpacesPath + "/" + url.PathEscape(id) }
+
+// servicePath is /api/services/{id}; the id is checked by checkID.
+func servicePath(id string) string { return ServicesPath + "/" + id }
 
 // roleRefusal rewrites the reply to a write that the caller's role does
 // not allow. Takos folds the role check into the space or service lookup,
@@ -244,8 +254,8 @@ func (c *Client) PutCommonEnv(ctx context.Context, spaceID, name, value string, 
 	if err := checkID(op, "space", spaceID); err != nil {
 		return err
 	}
-	if !ValidEnvName(name) {
-		return fmt.Errorf("%s: %s is not a valid env name", op, safetext.Quote(name, 64))
+	if err := checkEnvName(op, name); err != nil {
+		return err
 	}
 	body := map[string]any{"name": name, "value": value, "secret": secret}
 	var w struct {
@@ -269,8 +279,8 @@ func (c *Client) DeleteCommonEnv(ctx context.Context, spaceID, name string) erro
 	if err := checkID(op, "space", spaceID); err != nil {
 		return err
 	}
-	if !ValidEnvName(name) {
-		return fmt.Errorf("%s: %s is not a valid env name", op, safetext.Quote(name, 64))
+	if err := checkEnvName(op, name); err != nil {
+		return err
 	}
 	var w json.RawMessage
 	_, err := c.do(ctx, request{op: op, method: http.MethodDelete, path: spacePath(spaceID) + "/common-env/" + name}, &w)
@@ -501,7 +511,7 @@ func (c *Client) EnvLinks(ctx context.Context, serviceID string) ([]EnvLink, err
 	var w struct {
 		Links *[]wireLink `json:"links"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: ServicesPath + "/" + serviceID + "/common-env-links", what: "service " + serviceID}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: servicePath(serviceID) + "/common-env-links", what: "service " + serviceID}, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -521,15 +531,15 @@ func (c *Client) AddEnvLinks(ctx context.Context, serviceID string, names []stri
 		return nil, err
 	}
 	for _, n := range names {
-		if !ValidEnvName(n) {
-			return nil, fmt.Errorf("%s: %s is not a valid env name", op, safetext.Quote(n, 64))
+		if err := checkEnvName(op, n); err != nil {
+			return nil, err
 		}
 	}
 	var w struct {
 		Success *bool       `json:"success"`
 		Links   *[]wireLink `json:"links"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodPatch, path: ServicesPath + "/" + serviceID + "/common-env-links", body: map[string]any{"add": nonNil(names)}, what: "service " + serviceID}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodPatch, path: servicePath(serviceID) + "/common-env-links", body: map[string]any{"add": nonNil(names)}, what: "service " + serviceID}, &w)
 	if err != nil {
 		return nil, roleRefusal(err, "owner, admin or editor")
 	}
@@ -563,7 +573,7 @@ func (c *Client) Deployment(ctx context.Context, serviceID, deploymentID string)
 			} `json:"bindings"`
 		} `json:"deployment"`
 	}
-	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: ServicesPath + "/" + serviceID + "/deployments/" + deploymentID, what: "service " + serviceID + " or its deployment " + deploymentID}, &w)
+	status, err := c.do(ctx, request{op: op, method: http.MethodGet, path: servicePath(serviceID) + "/deployments/" + deploymentID, what: "service " + serviceID + " or its deployment " + deploymentID}, &w)
 	if err != nil {
 		return nil, err
 	}

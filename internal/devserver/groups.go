@@ -469,6 +469,30 @@ func (s *Server) patchLinks(account, id string, body []byte) reply {
 		}
 		lists[k] = names
 	}
+	// builtins (workerBuiltinsSchema): absent, or an object whose
+	// TAKOS_ACCESS_TOKEN, when present, is {"scopes": [one or more
+	// strings]}. Only that key touches the access token.
+	scoped := false
+	if v, ok := fields["builtins"]; ok {
+		var b map[string]json.RawMessage
+		if !bytes.HasPrefix(bytes.TrimSpace(v), []byte("{")) || json.Unmarshal(v, &b) != nil {
+			return validationError()
+		}
+		if t, ok := b["TAKOS_ACCESS_TOKEN"]; ok {
+			var tok struct {
+				Scopes []json.RawMessage `json:"scopes"`
+			}
+			if !bytes.HasPrefix(bytes.TrimSpace(t), []byte("{")) || json.Unmarshal(t, &tok) != nil || len(tok.Scopes) == 0 {
+				return validationError()
+			}
+			for _, sc := range tok.Scopes {
+				if _, isStr := jsonString(sc); !isStr {
+					return validationError()
+				}
+			}
+			scoped = true
+		}
+	}
 	_, hasSet := lists["set"]
 	_, hasAdd := lists["add"]
 	_, hasRemove := lists["remove"]
@@ -508,15 +532,17 @@ func (s *Server) patchLinks(account, id string, body []byte) reply {
 		}
 	}
 	const tat = "TAKOS_ACCESS_TOKEN"
-	_, builtins := fields["builtins"]
-	if slices.Contains(current, tat) || slices.Contains(next, tat) || builtins {
+	if slices.Contains(current, tat) || slices.Contains(next, tat) || scoped {
 		if role != RoleOwner && role != RoleAdmin {
 			// The privileged lookup's NotFoundError is thrown inside the
 			// handler's try, whose catch turns every Error into a 400.
 			return badRequest("Service not found")
 		}
 	}
-	if slices.Contains(next, tat) && !builtins {
+	if scoped && !slices.Contains(next, tat) {
+		return badRequest("builtins.TAKOS_ACCESS_TOKEN requires TAKOS_ACCESS_TOKEN to be linked")
+	}
+	if slices.Contains(next, tat) && !scoped {
 		return badRequest("TAKOS_ACCESS_TOKEN requires builtins.TAKOS_ACCESS_TOKEN.scopes when first linked")
 	}
 	// patchServiceManualLinks: uniqueEnvNames throws on the first invalid

@@ -13,13 +13,8 @@ import (
 // are not modelled: they answer 501 not_implemented, so a test that gets
 // it knows it left what the fake models.
 func (s *Server) oauth(r *http.Request, body []byte) reply {
-	switch r.Method {
-	case http.MethodPost, http.MethodPut, http.MethodPatch:
-		if len(body) > maxOAuthBody {
-			return jsonReply(http.StatusRequestEntityTooLarge, map[string]any{
-				"error": "Request body exceeds maximum allowed size of 64KB", "code": "PAYLOAD_TOO_LARGE", "max_size": maxOAuthBody,
-			})
-		}
+	if rep, ok := bodyLimit(r.Method, body, maxOAuthBody, "64KB"); !ok {
+		return rep
 	}
 	hdr, rep, ok := s.rateLimit(r)
 	if ok {

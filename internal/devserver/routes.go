@@ -174,6 +174,21 @@ func envelopeReply(status int, code, msg string) reply {
 	return jsonReply(status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
 }
 
+// bodyLimit is the router's bodyLimit (middleware/body-size.ts): on POST,
+// PUT and PATCH only, a body over max bytes answers 413 with a flat
+// body, before route parameters and auth are checked.
+func bodyLimit(method string, body []byte, max int, size string) (reply, bool) {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		if len(body) > max {
+			return jsonReply(http.StatusRequestEntityTooLarge, map[string]any{
+				"error": "Request body exceeds maximum allowed size of " + size, "code": "PAYLOAD_TOO_LARGE", "max_size": max,
+			}), false
+		}
+	}
+	return reply{}, true
+}
+
 func badRequest(msg string) reply { return envelopeReply(http.StatusBadRequest, "BAD_REQUEST", msg) }
 
 func notFound(resource string) reply {
@@ -221,12 +236,16 @@ func (s *Server) act(r *http.Request, body []byte) reply {
 }
 
 // api follows the middleware order of createApiRouter (routes/api.ts):
-// Content-Type first, then route parameters, then requireAuth on /me;
+// Content-Type first, then the body limit, then route parameters, then
+// requireAuth on /me;
 // only then is the route matched. So a malformed client id answers 400
 // even without credentials, and an unknown route under /api/me answers 401
 // before 404.
 func (s *Server) api(r *http.Request, body []byte) reply {
 	if rep, ok := checkContentType(r); !ok {
+		return rep
+	}
+	if rep, ok := bodyLimit(r.Method, body, maxRequestBody, "1MB"); !ok {
 		return rep
 	}
 	id, hasID := clientIDParam(r)
@@ -243,9 +262,6 @@ func (s *Server) api(r *http.Request, body []byte) reply {
 	owner, rep, ok := s.authenticate(r)
 	if !ok {
 		return rep
-	}
-	if len(body) > maxRequestBody {
-		return envelopeReply(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Payload too large")
 	}
 	switch {
 	case p == PATsPath || strings.HasPrefix(p, PATsPath+"/"):

@@ -355,7 +355,11 @@ func (s *Server) serveSpaces(account, method, p string, body []byte) reply {
 	defer s.sp.mu.Unlock()
 	rest := strings.TrimPrefix(p, "/api/spaces")
 	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
-	if rest == "" || rest == "/" {
+	// Hono's routes are strict: /api/spaces/ is no route.
+	if rest == "/" {
+		return routeNotFound()
+	}
+	if rest == "" {
 		if method != http.MethodGet {
 			return routeNotFound()
 		}
@@ -392,9 +396,9 @@ func (s *Server) serveSpaces(account, method, p string, body []byte) reply {
 }
 
 // apiSpaces serves /api/spaces[/...] and /api/services[/...] in the
-// middleware order of createApiRouter: route parameters (:spaceId, the
-// service :id), then requireAuth, then the body limit; handled is false
-// for other paths.
+// middleware order of createApiRouter (after the Content-Type check and
+// body limit of api): route parameters (:spaceId, the service :id), then
+// requireAuth; handled is false for other paths.
 func (s *Server) apiSpaces(r *http.Request, body []byte) (reply, bool) {
 	p := r.URL.Path
 	var spaces bool
@@ -421,9 +425,6 @@ func (s *Server) apiSpaces(r *http.Request, body []byte) (reply, bool) {
 	account, rep, ok := s.authenticate(r)
 	if !ok {
 		return rep, true
-	}
-	if len(body) > maxRequestBody {
-		return envelopeReply(http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "Payload too large"), true
 	}
 	if spaces {
 		return s.serveSpaces(account, r.Method, p, body), true

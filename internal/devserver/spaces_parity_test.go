@@ -252,7 +252,8 @@ func parityTable() []step {
 		{name: "empty env", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"x","env":""}`, status: 400, want: apiErr("BAD_REQUEST", "env must be a non-empty string")},
 		{name: "no name", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{}`, status: 400, want: apiErr("BAD_REQUEST", "name is required")},
 		{name: "group body not JSON", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `bad`, status: 500, want: internalErr},
-		{name: "provider and env", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"app2","provider":"LOCAL","env":" staging "}`, status: 201, want: obj("id", "*", "name", "app2")},
+		{name: "provider and env", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"app2","provider":"LOCAL","env":" staging "}`, status: 201, want: obj("id", "*", "name", "app2"),
+			save: map[string]string{"g2": "id"}},
 		{name: "list groups", as: "owner", method: "GET", path: "/api/spaces/me/groups", status: 200, want: obj("groups", arr(
 			obj("id", "{g}", "spaceId", "{me}", "name", "app", "provider", nil, "env", nil),
 			obj("name", "app2", "provider", "local", "env", "staging")))},
@@ -306,6 +307,17 @@ func parityTable() []step {
 			"bindings", arr(obj("type", "plain_text", "name", "OAUTH_CLIENT_ID", "text", "cid-1"), obj("type", "secret_text", "name", "OAUTH_CLIENT_SECRET", "text", "********")),
 			"env_vars_masked", obj("OAUTH_CLIENT_ID", "****", "OAUTH_CLIENT_SECRET", "s3****ue")))},
 		{name: "unknown deployment", as: "owner", method: "GET", path: "/api/services/{svc}/deployments/zzzzzzzzzzzz", status: 404, want: apiErr("NOT_FOUND", "Deployment not found")},
+		// An apply of the same workload spec deploys nothing, even after
+		// a linked value changed: the old snapshot stays active.
+		{name: "deploy the same again", deploy: "app"},
+		{name: "same deployment", as: "owner", method: "GET", path: "/api/spaces/me/groups/{g}/services", status: 200, want: obj("services", arr(
+			obj("id", "{svc}", "activeDeploymentId", "{dep}")))},
+		{name: "a value changes", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-9"}`, status: 200, want: successTrue},
+		{name: "deploy after the change", deploy: "app"},
+		{name: "after the change", as: "owner", method: "GET", path: "/api/spaces/me/groups/{g}/services", status: 200, want: obj("services", arr(
+			obj("id", "{svc}", "activeDeploymentId", "{dep}")))},
+		{name: "its env", as: "owner", method: "GET", path: "/api/services/{svc}/deployments/{dep}", status: 200, want: obj("deployment", obj(
+			"bindings", arr(obj("type", "plain_text", "name", "OAUTH_CLIENT_ID", "text", "cid-1"), "*")))},
 
 		// Roles in a team space: a refused role is a 404, never a 403.
 		{name: "admin role", as: "admin", method: "GET", path: "/api/spaces/{team}", status: 200, want: obj("space", obj("id", "{team}", "kind", "team"), "role", "admin")},
@@ -323,9 +335,59 @@ func parityTable() []step {
 			want: apiErr("NOT_FOUND", "Space not found or insufficient permissions")},
 		{name: "editor links", as: "editor", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["T"]}`, status: 200, want: obj("diff", obj("added", arr("T")))},
 		{name: "viewer reads links", as: "viewer", method: "GET", path: "/api/services/{tsvc}/common-env-links", status: 200, want: obj("links", arr(link("T", true)))},
+		{name: "editor, access token", as: "editor", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["TAKOS_ACCESS_TOKEN"]}`, status: 400, want: apiErr("BAD_REQUEST", "Service not found")},
+		// builtins touches the access token only when it names it.
+		{name: "editor, empty builtins", as: "editor", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["U"],"builtins":{}}`, status: 200,
+			want: obj("diff", obj("added", arr("U"), "removed", arr()))},
+		{name: "editor, builtins", as: "editor", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":{"scopes":["x"]}}}`, status: 400,
+			want: apiErr("BAD_REQUEST", "Service not found")},
+		{name: "null builtins", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":null}`, status: 422, want: validationErr},
+		{name: "no scopes", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":{"scopes":[]}}}`, status: 422, want: validationErr},
+		{name: "scope not a string", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":{"scopes":[1]}}}`, status: 422, want: validationErr},
+		{name: "null access token", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":null}}`, status: 422, want: validationErr},
+		{name: "builtins not an object", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":[]}`, status: 422, want: validationErr},
+		{name: "scopes without the link", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["V"],"builtins":{"TAKOS_ACCESS_TOKEN":{"scopes":["openid"]}}}`, status: 400,
+			want: apiErr("BAD_REQUEST", "builtins.TAKOS_ACCESS_TOKEN requires TAKOS_ACCESS_TOKEN to be linked")},
+		{name: "other builtins", as: "owner", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"remove":["U"],"builtins":{"OTHER":5}}`, status: 200,
+			want: obj("diff", obj("added", arr(), "removed", arr("U")))},
 		{name: "viewer cannot link", as: "viewer", method: "PATCH", path: "/api/services/{tsvc}/common-env-links", body: `{"add":["U"]}`, status: 404, want: apiErr("NOT_FOUND", "Service not found")},
 		{name: "team owner reads links", as: "owner", method: "GET", path: "/api/services/{tsvc}/common-env-links", status: 200, want: obj("links", "*")},
 		{name: "not a member", as: "admin", method: "GET", path: "/api/spaces/{me}/common-env", status: 404, want: spaceNotFound},
+
+		// Paths next to the served ones, and answers the fake gives that
+		// the steps above do not reach.
+		{name: "list spaces", as: "viewer", method: "GET", path: "/api/spaces", status: 200, want: obj("spaces", arr("*", "*"))},
+		{name: "spaces with a slash", as: "owner", method: "GET", path: "/api/spaces/", status: 404, want: apiErr("NOT_FOUND", "Not Found")},
+		{name: "unknown space route", as: "owner", method: "GET", path: "/api/spaces/me/nothing", status: 404, want: apiErr("NOT_FOUND", "Not Found")},
+		{name: "POST a space", as: "owner", method: "POST", path: "/api/spaces/me", body: `{}`, status: 404, want: apiErr("NOT_FOUND", "Not Found")},
+		{name: "group by name", as: "owner", method: "GET", path: "/api/spaces/me/groups/app/services", status: 404, want: apiErr("NOT_FOUND", "Group not found")},
+		{name: "services with a slash", as: "owner", method: "GET", path: "/api/spaces/me/groups/{g}/services/", status: 404, want: apiErr("NOT_FOUND", "Not Found")},
+		{name: "number group name", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":5}`, status: 400, want: apiErr("BAD_REQUEST", "name is required")},
+		{name: "null provider and env", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"q","provider":null,"env":null}`, status: 201, want: obj("id", "*", "name", "q")},
+		{name: "number provider", as: "owner", method: "POST", path: "/api/spaces/me/groups", body: `{"name":"q2","provider":5}`, status: 400, want: apiErr("BAD_REQUEST", "Invalid provider: 5")},
+		{name: "viewer, unknown deployment", as: "viewer", method: "GET", path: "/api/services/{tsvc}/deployments/zzzzzzzzzzzz", status: 404, want: apiErr("NOT_FOUND", "Deployment not found")},
+		{name: "links unauthenticated", method: "GET", path: "/api/services/{svc}/common-env-links", status: 401, want: apiErr("UNAUTHORIZED", "Authentication required")},
+		{name: "remove what is not linked", as: "owner", method: "PATCH", path: "/api/services/{svc}/common-env-links", body: `{"remove":["NEVER_LINKED"]}`, status: 200,
+			want: obj("diff", obj("added", arr(), "removed", arr()), "links", arr(link("OAUTH_CLIENT_ID", true), link("OAUTH_CLIENT_SECRET", true)))},
+		// set drops the other links, yet its diff lists no removal.
+		{name: "set links", as: "owner", method: "PATCH", path: "/api/services/{svc}/common-env-links", body: `{"set":["OAUTH_CLIENT_ID"]}`, status: 200,
+			want: obj("success", true, "diff", obj("added", arr(), "removed", arr()), "links", arr(link("OAUTH_CLIENT_ID", true)))},
+		{name: "plain becomes secret", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-2","secret":true}`, status: 200, want: successTrue},
+		{name: "secret becomes plain", as: "owner", method: "PUT", path: env, body: `{"name":"OAUTH_CLIENT_ID","value":"cid-3"}`, status: 200, want: successTrue},
+		{name: "list after the flips", as: "owner", method: "GET", path: env, status: 200, want: obj("env", arr(
+			obj("name", "A1"), obj("name", "AB"), obj("name", "OAUTH_CLIENT_ID", "secret", false, "value", "cid-3"), obj("name", "OAUTH_CLIENT_SECRET", "secret", true))),
+			save: map[string]string{"a1t": "env.0.updatedAt"}},
+		// The same value again changes nothing, not even updatedAt.
+		{name: "same value again", as: "owner", method: "PUT", path: env, body: `{"name":"A1","value":"x"}`, status: 200, want: successTrue},
+		{name: "updatedAt kept", as: "owner", method: "GET", path: env, status: 200, want: obj("env", arr(
+			obj("name", "A1", "updatedAt", "{a1t}"), "*", "*", "*"))},
+
+		// A workload with no service yet: the engine makes one and names
+		// it as ManagedSlug does.
+		{name: "deploy a new workload", deploy: "app2"},
+		{name: "engine's service", as: "owner", method: "GET", path: "/api/spaces/me/groups/{g2}/services", status: 200, want: obj("services", arr(
+			obj("groupId", "{g2}", "slug", "{managed}", "hostname", "{managed}.{domain}", "status", "deployed", "activeDeploymentId", "*",
+				"config", obj("managedBy", "group", "manifestName", "web", "componentKind", "worker"))))},
 	}
 }
 
@@ -350,8 +412,11 @@ func runParity(t *testing.T, tg *parityTarget) {
 				t.Fatalf("%s: no %s in %v", st.name, p, got)
 			}
 			vars[k] = fmt.Sprint(v)
-			if k == "g" {
+			switch k {
+			case "g":
 				vars["g8"] = vars[k][:8]
+			case "g2":
+				vars["managed"] = ManagedSlug(vars[k], "staging", "worker", "web")
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package devserver
 import (
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +57,29 @@ func TestStateFileKeepsSpaces(t *testing.T) {
 	h["Authorization"] = "Bearer " + s2.Token
 	if st, _, _ := raw(t, s2, http.MethodGet, "/api/services/"+id+"/common-env-links", h, ""); st != 200 {
 		t.Errorf("links route after restart = %d", st)
+	}
+}
+
+// TestBodyLimit: the router's 1 MB limit answers before the route
+// parameters and auth are checked, in its own flat shape, and only on
+// POST, PUT and PATCH (body-size.ts). The real local platform cannot show
+// it (its adapter turns the 413 into a 500), so it is pinned here.
+func TestBodyLimit(t *testing.T) {
+	s := newTest(t)
+	big := `{"name":"BIG","value":"` + strings.Repeat("x", maxRequestBody) + `"}`
+	h := map[string]string{"Content-Type": "application/json"}
+	for _, path := range []string{"/api/spaces/bad.id/common-env", "/api/spaces/me/common-env", "/api/me/oauth/clients", "/api/me/oauth/clients/bad.id", "/api/nothing"} {
+		for _, method := range []string{"POST", "PUT", "PATCH"} {
+			st, _, got := raw(t, s, method, path, h, big)
+			if st != http.StatusRequestEntityTooLarge || got["code"] != "PAYLOAD_TOO_LARGE" || got["error"] != "Request body exceeds maximum allowed size of 1MB" || got["max_size"] != float64(maxRequestBody) {
+				t.Errorf("%s %s (%d bytes) = %d %v, want the flat 413", method, path, len(big), st, got)
+			}
+		}
+	}
+	if st, _, _ := raw(t, s, "DELETE", "/api/spaces/me/common-env/A", h, big); st != http.StatusUnauthorized {
+		t.Errorf("DELETE with a large body = %d, want 401 (no limit on DELETE)", st)
+	}
+	if st, _, _ := raw(t, s, "PUT", "/api/spaces/me/common-env", h, big[:maxRequestBody]); st != http.StatusUnauthorized {
+		t.Errorf("PUT of exactly 1 MB = %d, want 401 (within the limit)", st)
 	}
 }
