@@ -3,11 +3,13 @@ package appenv_test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 
+	"golang.org/x/oauth2"
+
 	"github.com/takos-dev/takos-apply/internal/appenv"
+	"github.com/takos-dev/takos-apply/internal/auth"
 	"github.com/takos-dev/takos-apply/internal/controlplane"
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
@@ -129,23 +131,12 @@ func TestWorkerStateAndRollout(t *testing.T) {
 func client(t *testing.T, s *devserver.Server) *controlplane.Client {
 	t.Helper()
 	hc := httpx.NewClient(httpx.Options{})
-	hc.Transport = bearer{hc.Transport, s.Token}
+	hc.Transport = auth.Transport(oauth2.StaticTokenSource(&oauth2.Token{AccessToken: s.Token}), hc.Transport, s.URL)
 	c, err := controlplane.New(s.URL, hc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
-}
-
-type bearer struct {
-	rt  http.RoundTripper
-	tok string
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.tok)
-	return b.rt.RoundTrip(r)
 }
 
 var app = appenv.App{Group: "demo", ClientName: "Demo", Workers: []string{"web"}, Link: true}
