@@ -1,43 +1,22 @@
 package broker
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
+	"github.com/takos-dev/takos-apply/internal/realtakostest"
 )
 
-// realTakos reads the coordinates file of a running real Takos
-// (../shared/realtakos/start.sh writes it) named by TAKOS_REAL_COORDS, or
-// skips: these tests are opt-in and never needed by CI.
+// realTakos is the running real Takos (realtakostest.Coords), or skips.
 func realTakos(t *testing.T) (url, pat string) {
 	t.Helper()
-	path := os.Getenv("TAKOS_REAL_COORDS")
-	if path == "" {
-		t.Skip("TAKOS_REAL_COORDS is not set: start the real Takos with ../shared/realtakos/start.sh COORDS and set TAKOS_REAL_COORDS=COORDS to run this test")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("TAKOS_REAL_COORDS: %v", err)
-	}
-	defer f.Close()
-	kv := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			kv[k] = strings.Trim(v, `'"`)
-		}
-	}
-	if kv["URL"] == "" || kv["PAT"] == "" {
-		t.Fatalf("%s has no URL or PAT", path)
-	}
+	kv := realtakostest.Coords(t, "URL", "PAT")
 	return kv["URL"], kv["PAT"]
 }
 

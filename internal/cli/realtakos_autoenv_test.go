@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -18,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/takos-dev/takos-apply/internal/realtakostest"
 )
 
 // TestRealTakosAutoEnv runs autoEnv against the real Takos control plane
@@ -38,11 +39,11 @@ import (
 // Requests go through a recording proxy, so the request counts of the
 // note are the real server's.
 func TestRealTakosAutoEnv(t *testing.T) {
-	coordsPath, dispatchSh := os.Getenv("TAKOS_REAL_COORDS"), os.Getenv("TAKOS_REAL_DISPATCH")
-	if coordsPath == "" || dispatchSh == "" {
+	dispatchSh := os.Getenv("TAKOS_REAL_DISPATCH")
+	if realtakostest.Path() == "" || dispatchSh == "" {
 		t.Skip("set TAKOS_REAL_COORDS (realtakos start.sh's coordinates file) and TAKOS_REAL_DISPATCH (its dispatch.sh) to run against the real Takos")
 	}
-	coords := realCoords(t, coordsPath)
+	coords := realtakostest.Coords(t, "URL", "DATA_DIR")
 	pat := seedRealAccount(t, coords["DATA_DIR"])
 
 	var mu sync.Mutex
@@ -117,11 +118,11 @@ func TestRealTakosAutoEnv(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("group apply = %d", resp.StatusCode)
 		}
-		out, err := exec.Command(dispatchSh, "restart", coordsPath).Output()
+		out, err := exec.Command(dispatchSh, "restart", realtakostest.Path()).Output()
 		if err != nil {
 			t.Fatalf("dispatch.sh restart: %v", err)
 		}
-		t.Cleanup(func() { exec.Command(dispatchSh, "stop", coordsPath).Run() })
+		t.Cleanup(func() { exec.Command(dispatchSh, "stop", realtakostest.Path()).Run() })
 		for _, line := range strings.Split(string(out), "\n") {
 			if u, ok := strings.CutPrefix(line, "DISPATCH_URL="); ok {
 				return u
@@ -278,26 +279,6 @@ func workerHostname(t *testing.T, base, pat string) string {
 	}
 	t.Fatal("no service for worker web in group realdemo")
 	return ""
-}
-
-func realCoords(t *testing.T, path string) map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("TAKOS_REAL_COORDS: %v", err)
-	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			out[k] = strings.Trim(v, `'"`)
-		}
-	}
-	if out["URL"] == "" || out["DATA_DIR"] == "" {
-		t.Fatalf("%s has no URL or DATA_DIR", path)
-	}
-	return out
 }
 
 // seedRealAccount adds a fresh account and PAT to the real server's

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/auth/authtest"
 	"github.com/takos-dev/takos-apply/internal/broker"
+	"github.com/takos-dev/takos-apply/internal/realtakostest"
 )
 
 // TestRealTakosApplyThroughBroker runs apply as a GitHub Actions step with
@@ -24,20 +24,7 @@ import (
 // plane: the first run creates the client, a changed manifest updates it in
 // place, and no PAT is ever made for the job.
 func TestRealTakosApplyThroughBroker(t *testing.T) {
-	path := os.Getenv("TAKOS_REAL_COORDS")
-	if path == "" {
-		t.Skip("TAKOS_REAL_COORDS is not set: start the real Takos with ../shared/realtakos/start.sh COORDS and set TAKOS_REAL_COORDS=COORDS to run this test")
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coords := map[string]string{}
-	for sc := bufio.NewScanner(bytes.NewReader(b)); sc.Scan(); {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			coords[k] = v
-		}
-	}
+	coords := realtakostest.Coords(t, "URL", "PAT")
 	takos, pat := coords["URL"], coords["PAT"]
 
 	gh := authtest.NewGitHubOIDC(t)

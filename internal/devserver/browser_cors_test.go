@@ -1,14 +1,11 @@
 package devserver_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
+	"github.com/takos-dev/takos-apply/internal/realtakostest"
 )
 
 // corsProbe is JavaScript a page runs against base: what its fetch calls
@@ -60,8 +58,8 @@ func TestBrowserCORS(t *testing.T) {
 	b := devservertest.StartBrowser(t)
 	s := devservertest.New(t, devserver.WithSelfIssuer())
 	targets := []struct{ name, base string }{{"fake", s.URL}}
-	if path := os.Getenv("TAKOS_REAL_COORDS"); path != "" {
-		targets = append(targets, struct{ name, base string }{"real", coordsURL(t, path)})
+	if realtakostest.Path() != "" {
+		targets = append(targets, struct{ name, base string }{"real", realtakostest.Coords(t, "URL")["URL"]})
 	}
 	port := startPages(t)
 	allowed := map[string]string{
@@ -191,26 +189,6 @@ func startPages(t *testing.T) string {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// coordsURL is URL= of a realtakos coordinates file.
-func coordsURL(t *testing.T, path string) string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "URL="); ok {
-			if _, err := url.Parse(strings.Trim(v, `'"`)); err == nil {
-				return strings.Trim(v, `'"`)
-			}
-		}
-	}
-	t.Fatalf("%s has no URL", path)
-	return ""
 }
 
 // TestBrowserConsentNotScriptable: CORS lets a page on a loopback origin

@@ -1,7 +1,6 @@
 package devserver
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"regexp"
 	"sort"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/takos-dev/takos-apply/internal/realtakostest"
 )
 
 // TestDifferentialAgainstRealTakos sends the same requests to the real
@@ -37,14 +36,10 @@ import (
 //
 // Opt-in: TAKOS_REAL_COORDS names the coordinates file start.sh wrote.
 func TestDifferentialAgainstRealTakos(t *testing.T) {
-	coordsPath := os.Getenv("TAKOS_REAL_COORDS")
-	if coordsPath == "" {
-		t.Skip("set TAKOS_REAL_COORDS to the coordinates file of a running real Takos (../shared/realtakos/start.sh FILE) to run the differential test")
-	}
+	coords := realtakostest.Coords(t, "URL", "PAT", "DATA_DIR", "ACCOUNT_ID", "ADMIN_DOMAIN")
 	if _, err := exec.LookPath("sqlite3"); err != nil {
 		t.Skip("the differential test plants authorization codes with the sqlite3 CLI, which is not installed")
 	}
-	coords := readCoords(t, coordsPath)
 	db := coords["DATA_DIR"] + "/db/control.sqlite"
 	account := coords["ACCOUNT_ID"]
 	row := strings.Split(strings.TrimSpace(sqlite(t, db, "select name, ifnull(email,''), ifnull(picture,'') from accounts where id = '"+account+"'")), "|")
@@ -458,28 +453,6 @@ func (s *side) normalize(v any) any {
 		return x
 	}
 	return v
-}
-
-func readCoords(t *testing.T, path string) map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			m[k] = strings.Trim(v, `'"`)
-		}
-	}
-	for _, k := range []string{"URL", "PAT", "DATA_DIR", "ACCOUNT_ID", "ADMIN_DOMAIN"} {
-		if m[k] == "" {
-			t.Fatalf("%s has no %s", path, k)
-		}
-	}
-	return m
 }
 
 func sqlite(t *testing.T, db, query string) string {

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/takos-dev/takos-apply/internal/realtakostest"
 )
 
 // TestSpacesParity pins the space, common env, group, service, link and
@@ -69,11 +70,10 @@ func fakeTarget(t *testing.T) *parityTarget {
 // real server's database (as realtakos/start.sh seeds its owner) and
 // deploys through POST /api/spaces/:id/groups/apply with provider local.
 func realTarget(t *testing.T) *parityTarget {
-	path := os.Getenv("TAKOS_REAL_COORDS")
-	if path == "" {
+	if realtakostest.Path() == "" {
 		return nil
 	}
-	coords := readCoords(t, path)
+	coords := realtakostest.Coords(t, "URL", "PAT", "DATA_DIR", "ACCOUNT_ID", "ADMIN_DOMAIN")
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 is needed to seed accounts into the real server's database")
 	}

@@ -79,7 +79,8 @@ func layerOf(pkg string) (int, bool) {
 
 // testHelpers are fixture packages for tests that fake no single package.
 var testHelpers = map[string]bool{
-	"internal/hostiletest": true, // hostile inputs for the injection tests
+	"internal/hostiletest":   true, // hostile inputs for the injection tests
+	"internal/realtakostest": true, // where the real Takos of the opt-in tests runs
 }
 
 func isTestHelper(pkg string) bool {
