@@ -256,7 +256,7 @@ func Source(path string, src []byte, lim manifest.Limits, opts Options) (*manife
 func source(path string, src []byte, lim manifest.Limits, opts Options, max int) (*manifest.Document, *diag.Collector, error) {
 	noteInput(len(src))
 	ds := directives(src)
-	col := &diag.Collector{Max: max, Silenced: newSilencer(ds, opts.Disable).silenced}
+	col := &diag.Collector{Max: max, Silenced: silencer(ds, opts.Disable)}
 	doc, err := manifest.LoadInto(col, path, src, lim)
 	if err != nil {
 		return nil, nil, err
