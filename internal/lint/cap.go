@@ -14,10 +14,12 @@ type Omitted = diag.Omitted
 // Cap returns f listing at most max findings of each rule — the first ones
 // in f.Diags' order, which is sorted by position — with the others counted
 // in Omitted; max <= 0 lists all. It allocates only when something is cut,
-// and capping a capped File changes nothing. LintFiles caps each file as
-// soon as it is linted (Config.MaxPerRule), so the files waiting to be
-// emitted hold a few hundred findings each, not a hundred thousand; the
-// report policy (report.MaxPerRule) lives with the formats.
+// and capping a capped File changes nothing. It is the report's cap
+// (report.Cap) for findings that were not collected with a cap (plan,
+// apply, dev, broker); LintFiles caps as the findings come
+// (Config.MaxPerRule, diag.Collector), so the files waiting to be emitted
+// hold a few hundred findings each, not a hundred thousand, and the
+// report's cap then finds nothing to cut.
 func Cap(f File, max int) File {
 	if max <= 0 || len(f.Diags) <= max {
 		return f

@@ -28,9 +28,10 @@ type Config struct {
 	// StdinName and put in path order among the files.
 	Stdin     io.Reader
 	StdinName string
-	// MaxPerRule caps each file's findings of one rule as soon as the file
-	// is linted (Cap): the report lists no more (report.MaxPerRule), and
-	// the files waiting to be emitted stay small. 0 keeps them all.
+	// MaxPerRule caps each file's findings of one rule as they are
+	// reported (diag.Collector.Max): the report lists no more
+	// (report.MaxPerRule), and the files waiting to be emitted stay small.
+	// 0 keeps them all.
 	MaxPerRule int
 }
 
@@ -219,8 +220,9 @@ func loadFile(ctx context.Context, t Target, cfg Config, max int) (*manifest.Doc
 		return nil, f, fmt.Errorf("reading %s: %w", t.Path, err)
 	}
 	if diags != nil {
+		// One finding about the file itself: nothing to cap.
 		f.Diags = Suppress(nil, diags, cfg.Disable)
-		return &manifest.Document{Path: t.Path}, Cap(f, max), nil
+		return &manifest.Document{Path: t.Path}, f, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, f, err
@@ -254,7 +256,7 @@ func Source(path string, src []byte, lim manifest.Limits, opts Options) (*manife
 func source(path string, src []byte, lim manifest.Limits, opts Options, max int) (*manifest.Document, *diag.Collector, error) {
 	noteInput(len(src))
 	ds := directives(src)
-	col := &diag.Collector{Max: max, Silenced: newSilencer(ds, opts.Disable).silenced}
+	col := &diag.Collector{Max: max, Silenced: silencer(ds, opts.Disable)}
 	doc, err := manifest.LoadInto(col, path, src, lim)
 	if err != nil {
 		return nil, nil, err

@@ -75,7 +75,7 @@ func Check(doc *manifest.Document, opts Options) diag.List {
 		return nil
 	}
 	ds := directives(doc.Source)
-	col := diag.Collector{Silenced: newSilencer(ds, opts.Disable).silenced}
+	col := diag.Collector{Silenced: silencer(ds, opts.Disable)}
 	check(&col, doc, ds, opts)
 	return col.Sorted()
 }

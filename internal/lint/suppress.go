@@ -115,7 +115,7 @@ func Suppress(doc *manifest.Document, diags diag.List, disable []string) diag.Li
 	if doc != nil {
 		ds = directives(doc.Source)
 	}
-	silenced := newSilencer(ds, disable).silenced
+	silenced := silencer(ds, disable)
 	if silenced == nil {
 		return diags
 	}
@@ -128,45 +128,39 @@ func Suppress(doc *manifest.Document, diags diag.List, disable []string) diag.Li
 	return out
 }
 
-// silencer answers whether a finding is silenced, in time independent of
-// the number of directives.
-type silencer struct {
-	everywhere map[string]bool         // --disable and ignore-file rules
-	byLine     map[int]map[string]bool // line → rules silenced on it
-	// silenced is diag.Collector.Silenced: whether a finding of a rule at
-	// a line is dropped; nil when nothing is.
-	silenced func(rule string, line int) bool
-}
-
-func newSilencer(ds []directive, disable []string) *silencer {
-	s := &silencer{everywhere: map[string]bool{}, byLine: map[int]map[string]bool{}}
+// silencer returns diag.Collector.Silenced for ds and disable: whether a
+// finding of a rule at a line is dropped, in time independent of the
+// number of directives; nil when nothing is, so a file without directives
+// pays nothing for them.
+func silencer(ds []directive, disable []string) func(rule string, line int) bool {
 	if len(ds) == 0 && len(disable) == 0 {
-		return s
+		return nil
 	}
+	everywhere := map[string]bool{}     // --disable and ignore-file rules
+	byLine := map[int]map[string]bool{} // line → rules silenced on it
 	for _, r := range disable {
-		s.everywhere[r] = true
+		everywhere[r] = true
 	}
 	for _, dir := range ds {
 		switch {
 		case dir.target == 0:
 			for _, r := range dir.rules {
-				s.everywhere[r] = true
+				everywhere[r] = true
 			}
 		case dir.target > 0:
-			m := s.byLine[dir.target]
+			m := byLine[dir.target]
 			if m == nil {
 				m = map[string]bool{}
-				s.byLine[dir.target] = m
+				byLine[dir.target] = m
 			}
 			for _, r := range dir.rules {
 				m[r] = true
 			}
 		}
 	}
-	s.silenced = func(rule string, line int) bool {
-		return s.everywhere[rule] || s.byLine[line][rule]
+	return func(rule string, line int) bool {
+		return everywhere[rule] || byLine[line][rule]
 	}
-	return s
 }
 
 // checkDirectives reports the suppression comments of the document that

@@ -114,6 +114,22 @@ func TestCollectorKeepsTheFirstOfEachRule(t *testing.T) {
 		}), wantKept) {
 			t.Fatalf("round %d: List() holds other findings than Sorted(): %v", round, list)
 		}
+		// ... in the order they were added: the kept findings picked out of
+		// all in order (equal findings are interchangeable).
+		left := map[Diagnostic]int{}
+		for _, d := range wantKept {
+			left[d]++
+		}
+		var inOrder List
+		for _, d := range all {
+			if left[d] > 0 {
+				left[d]--
+				inOrder = append(inOrder, d)
+			}
+		}
+		if !slices.Equal(list, inOrder) {
+			t.Fatalf("round %d: List() =\n%v\nwant the order added\n%v", round, list, inOrder)
+		}
 	}
 }
 
