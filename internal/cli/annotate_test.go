@@ -38,6 +38,7 @@ func TestFailuresAreAnnotationsInActions(t *testing.T) {
 		{"no control plane", []string{"auth", "debug"}, nil, ExitUsage, " auth debug", "control plane"},
 		{"settings file", []string{"lint", "--config", filepath.Join(bad, ".takos-apply.yml"), bad}, nil, ExitUsage, " lint", "lint settings file"},
 		{"missing manifest", []string{"lint", filepath.Join(dir, "none.yml")}, nil, ExitFailure, " lint", "none.yml"},
+		{"dev manifest unreadable", []string{"dev", filepath.Join(bad, ".takos-apply.yml", "app.yml")}, nil, ExitFailure, " dev", "not a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, actions := range []bool{false, true} {
