@@ -144,17 +144,17 @@ func runDev(ctx context.Context, e *env, fs *flag.FlagSet, fp *devFlags, args []
 	f := *fp
 	switch {
 	case f.noClient && len(paths) > 0:
-		fmt.Fprintf(e.stderr, "takos-apply dev: --no-client reads no manifest; drop %s\n", paths[0])
+		e.errorf("dev", "--no-client reads no manifest; drop %s", paths[0])
 		return ExitUsage
 	case len(paths) == 1 && paths[0] == "-":
-		fmt.Fprintf(e.stderr, "takos-apply dev: standard input (-) is read by lint only; pass the manifest file\n")
+		e.errorf("dev", "standard input (-) is read by lint only; pass the manifest file")
 		return ExitUsage
 	case f.poll <= 0 || f.tokenTTL <= 0:
-		fmt.Fprintf(e.stderr, "takos-apply dev: --poll and --access-token-ttl must be positive\n")
+		e.errorf("dev", "--poll and --access-token-ttl must be positive")
 		return ExitUsage
 	}
 	if host, _, err := net.SplitHostPort(f.addr); err != nil || !isLoopbackHost(host) {
-		fmt.Fprintf(e.stderr, "takos-apply dev: --addr %q is not a loopback address: the dev server accepts a printed token and must not be reachable from another host; use 127.0.0.1:PORT\n", f.addr)
+		e.errorf("dev", "--addr %q is not a loopback address: the dev server accepts a printed token and must not be reachable from another host; use 127.0.0.1:PORT", f.addr)
 		return ExitUsage
 	}
 	d := &devRun{e: e, f: f, r: &runner{e: e, name: "dev", actions: e.actions}}
@@ -215,9 +215,10 @@ type devRun struct {
 	envLines []string
 }
 
+// failf is apply's: an annotation in Actions, nothing for the
+// cancellation of an interrupted run (runCommand says "interrupted").
 func (d *devRun) failf(code int, format string, args ...any) int {
-	fmt.Fprintf(d.e.stderr, "takos-apply dev: "+format+"\n", args...)
-	return code
+	return d.r.failf(code, format, args...)
 }
 
 func (d *devRun) run(ctx context.Context, paths []string, command []string) int {
