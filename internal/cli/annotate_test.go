@@ -38,6 +38,12 @@ func TestFailuresAreAnnotationsInActions(t *testing.T) {
 		{"no control plane", []string{"auth", "debug"}, nil, ExitUsage, " auth debug", "control plane"},
 		{"settings file", []string{"lint", "--config", filepath.Join(bad, ".takos-apply.yml"), bad}, nil, ExitUsage, " lint", "lint settings file"},
 		{"missing manifest", []string{"lint", filepath.Join(dir, "none.yml")}, nil, ExitFailure, " lint", "none.yml"},
+		{"dev not loopback", []string{"dev", "--addr", "0.0.0.0:0"}, nil, ExitUsage, " dev", "is not a loopback address"},
+		{"stdin for dev", []string{"dev", "-"}, nil, ExitUsage, " dev", "standard input (-) is read by lint only"},
+		{"rules format", []string{"rules", "--format", "xml"}, nil, ExitUsage, " rules", `unknown --format "xml"`},
+		{"explain no rule", []string{"explain"}, nil, ExitUsage, " explain", "name a rule"},
+		{"explain unknown rule", []string{"explain", "redirect-uri-loopbak"}, nil, ExitUsage, " explain", `unknown rule "redirect-uri-loopbak"; did you mean`},
+		{"dev manifest unreadable", []string{"dev", filepath.Join(bad, ".takos-apply.yml", "app.yml")}, nil, ExitFailure, " dev", "not a directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, actions := range []bool{false, true} {

@@ -144,22 +144,20 @@ func runDev(ctx context.Context, e *env, fs *flag.FlagSet, fp *devFlags, args []
 	f := *fp
 	switch {
 	case f.noClient && len(paths) > 0:
-		fmt.Fprintf(e.stderr, "takos-apply dev: --no-client reads no manifest; drop %s\n", paths[0])
+		e.errorf("dev", "--no-client reads no manifest; drop %s", paths[0])
 		return ExitUsage
 	case len(paths) == 1 && paths[0] == "-":
-		fmt.Fprintf(e.stderr, "takos-apply dev: standard input (-) is read by lint only; pass the manifest file\n")
+		e.errorf("dev", "standard input (-) is read by lint only; pass the manifest file")
 		return ExitUsage
 	case f.poll <= 0 || f.tokenTTL <= 0:
-		fmt.Fprintf(e.stderr, "takos-apply dev: --poll and --access-token-ttl must be positive\n")
+		e.errorf("dev", "--poll and --access-token-ttl must be positive")
 		return ExitUsage
 	}
 	if host, _, err := net.SplitHostPort(f.addr); err != nil || !isLoopbackHost(host) {
-		fmt.Fprintf(e.stderr, "takos-apply dev: --addr %q is not a loopback address: the dev server accepts a printed token and must not be reachable from another host; use 127.0.0.1:PORT\n", f.addr)
+		e.errorf("dev", "--addr %q is not a loopback address: the dev server accepts a printed token and must not be reachable from another host; use 127.0.0.1:PORT", f.addr)
 		return ExitUsage
 	}
-	d := &devRun{e: e, f: f, out: &lockedWriter{w: e.stderr}}
-	d.r = &runner{e: &env{getenv: e.getenv, stdin: e.stdin, stdout: e.stdout, stderr: d.out, actions: e.actions, secrets: e.secrets, masker: e.masker, ctx: e.ctx},
-		name: "dev", actions: e.actions}
+	d := &devRun{e: e, f: f, r: &runner{e: e, name: "dev", actions: e.actions}}
 	d.r.f.lintFlags = f.lintFlags
 	return d.run(ctx, paths, command)
 }
@@ -170,19 +168,6 @@ func isLoopbackHost(h string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
-}
-
-// lockedWriter serializes the writes of the server's request log, the
-// manifest watcher and the run itself on stderr.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // gatedWriter drops writes until it is opened.
@@ -207,11 +192,14 @@ func (g *gatedWriter) Write(p []byte) (int, error) {
 	return g.w.Write(p)
 }
 
+// devRun is one dev server. The request log, the manifest watcher, the
+// child command and the run itself all write e.stderr: its Stream is safe
+// for concurrent use and, unlike a wrapper around it, still writes
+// takos-apply's own workflow commands (annotations) in Actions.
 type devRun struct {
 	e   *env
 	f   devFlags
-	out *lockedWriter // stderr
-	r   *runner       // lint reporting, as apply does it
+	r   *runner // lint reporting, as apply does it
 	srv *devserver.Server
 	cp  *controlplane.Client
 
@@ -227,9 +215,10 @@ type devRun struct {
 	envLines []string
 }
 
+// failf is apply's: an annotation in Actions, nothing for the
+// cancellation of an interrupted run (runCommand says "interrupted").
 func (d *devRun) failf(code int, format string, args ...any) int {
-	fmt.Fprintf(d.out, "takos-apply dev: "+format+"\n", args...)
-	return code
+	return d.r.failf(code, format, args...)
 }
 
 func (d *devRun) run(ctx context.Context, paths []string, command []string) int {
@@ -238,7 +227,7 @@ func (d *devRun) run(ctx context.Context, paths []string, command []string) int 
 		if _, _, err := lint.Find(paths); errors.Is(err, lint.ErrNoManifest) && len(paths) == 0 {
 			// Anywhere, bare "takos-apply dev" serves a control plane to
 			// plan and apply against.
-			fmt.Fprintf(d.out, "takos-apply dev: no .takos/app.yml here; serving the control plane without a client\n")
+			fmt.Fprintf(d.e.stderr, "takos-apply dev: no .takos/app.yml here; serving the control plane without a client\n")
 		} else {
 			// One manifest, as plan and apply take it (several are a usage
 			// error that lists them).
@@ -248,7 +237,7 @@ func (d *devRun) run(ctx context.Context, paths []string, command []string) int 
 			}
 			d.target, d.path = t, t.Path
 			if doc, code, ok = d.lint(); !ok {
-				fmt.Fprintf(d.out, "takos-apply dev: the dev server does not start with a manifest that has errors\n")
+				fmt.Fprintf(d.e.stderr, "takos-apply dev: the dev server does not start with a manifest that has errors\n")
 				return code
 			}
 		}
@@ -263,14 +252,14 @@ func (d *devRun) run(ctx context.Context, paths []string, command []string) int 
 				return d.failf(ExitFailure, "registering the manifest's client: %v", err)
 			}
 		} else {
-			fmt.Fprintf(d.out, "takos-apply dev: %s declares no spec.oauth client; serving the control plane without one\n", d.path)
+			fmt.Fprintf(d.e.stderr, "takos-apply dev: %s declares no spec.oauth client; serving the control plane without one\n", d.path)
 		}
 	}
 	vars := d.vars()
 	if d.f.envFile != "" {
 		notes, err := export.WriteDevEnv(d.f.envFile, vars)
 		for _, n := range notes {
-			fmt.Fprintf(d.out, "takos-apply dev: %s\n", n)
+			fmt.Fprintf(d.e.stderr, "takos-apply dev: %s\n", n)
 		}
 		if err != nil {
 			return d.failf(ExitFailure, "--env-file: %v", err)
@@ -286,7 +275,7 @@ func (d *devRun) run(ctx context.Context, paths []string, command []string) int 
 	}
 	if len(command) == 0 {
 		<-ctx.Done()
-		fmt.Fprintf(d.out, "takos-apply dev: stopped\n")
+		fmt.Fprintf(d.e.stderr, "takos-apply dev: stopped\n")
 		return ExitOK
 	}
 	return d.runCommand(ctx, command, vars)
@@ -340,7 +329,7 @@ func (d *devRun) start() error {
 		// client registered (run turns it on): the registration's own
 		// requests are not the user's.
 		opts = append(opts, devserver.WithLog(&d.requestLog))
-		d.requestLog.w = d.out
+		d.requestLog.w = d.e.stderr
 	}
 	srv, err := devserver.Listen(d.f.addr, opts...)
 	if err != nil {
@@ -412,7 +401,7 @@ func (d *devRun) register(ctx context.Context, doc *manifest.Document, o *manife
 		secret, _ = d.srv.SecretOf(res.ClientID)
 	}
 	if d.clientID != "" && res.Action != reconcile.ResultUnchanged {
-		fmt.Fprintf(d.out, "takos-apply dev: %s changed: client %s %s (%s)\n", d.path, res.ClientID, res.Action, changedFields(res.Changes))
+		fmt.Fprintf(d.e.stderr, "takos-apply dev: %s changed: client %s %s (%s)\n", d.path, res.ClientID, res.Action, changedFields(res.Changes))
 	}
 	d.clientID, d.secret = res.ClientID, secret
 	// Masked in Actions (and then redacted by the streams); on a terminal
@@ -435,7 +424,7 @@ func (d *devRun) register(ctx context.Context, doc *manifest.Document, o *manife
 // run by dev has its credentials all the same.
 func (d *devRun) storeEnv(ctx context.Context, doc *manifest.Document, o *manifest.OAuth, clients []reconcile.Client, plan reconcile.Plan, st devStore) {
 	warn := func(err error) {
-		fmt.Fprintf(d.out, "takos-apply dev: the client is not stored in the dev space as apply would (autoEnv), so plan and apply against this server will not show it unchanged: %v\n", err)
+		fmt.Fprintf(d.e.stderr, "takos-apply dev: the client is not stored in the dev space as apply would (autoEnv), so plan and apply against this server will not show it unchanged: %v\n", err)
 	}
 	p, err := appenv.Locate(ctx, d.cp, appOf(doc, o), appenv.Options{})
 	if err != nil {
@@ -568,7 +557,7 @@ func (d *devRun) watch(ctx context.Context) {
 		}
 		if err != nil {
 			if !missing {
-				fmt.Fprintf(d.out, "takos-apply dev: reading %s: %v; the client stays as it was\n", d.path, err)
+				fmt.Fprintf(d.e.stderr, "takos-apply dev: reading %s: %v; the client stays as it was\n", d.path, err)
 			}
 			missing = true
 			continue
@@ -584,21 +573,21 @@ func (d *devRun) watch(ctx context.Context) {
 func (d *devRun) reload(ctx context.Context) {
 	doc, _, ok := d.lint()
 	if !ok {
-		fmt.Fprintf(d.out, "takos-apply dev: %s has errors; the client stays as it was\n", d.path)
+		fmt.Fprintf(d.e.stderr, "takos-apply dev: %s has errors; the client stays as it was\n", d.path)
 		return
 	}
 	o, has := doc.OAuth()
 	if !has {
-		fmt.Fprintf(d.out, "takos-apply dev: %s no longer declares spec.oauth; the client stays as it was\n", d.path)
+		fmt.Fprintf(d.e.stderr, "takos-apply dev: %s no longer declares spec.oauth; the client stays as it was\n", d.path)
 		return
 	}
 	before := d.envLines
 	if err := d.register(ctx, doc, o); err != nil {
-		fmt.Fprintf(d.out, "takos-apply dev: updating the client from %s: %v\n", d.path, err)
+		fmt.Fprintf(d.e.stderr, "takos-apply dev: updating the client from %s: %v\n", d.path, err)
 	}
 	if !slices.Equal(before, d.envLines) {
 		for _, l := range d.envLines {
-			fmt.Fprintf(d.out, "takos-apply dev: autoEnv: %s\n", l)
+			fmt.Fprintf(d.e.stderr, "takos-apply dev: autoEnv: %s\n", l)
 		}
 	}
 }
@@ -619,7 +608,7 @@ func (d *devRun) runCommand(ctx context.Context, command []string, vars []export
 		env = append(env, kv.Name+"="+kv.Value)
 	}
 	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = d.e.stdin, d.e.stdout, d.out
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = d.e.stdin, d.e.stdout, d.e.stderr
 	if !d.e.actions && d.e.procStdout != nil {
 		// On a terminal the command is the developer's own app: it writes
 		// to the real streams (a TTY keeps its colours), not through

@@ -74,7 +74,7 @@ func catalogFlags(fs *flag.FlagSet) *string {
 // checkCatalogFormat reports an unknown --format as a usage error.
 func checkCatalogFormat(e *env, cmd, format string) bool {
 	if !slices.Contains(catalogFormats, format) {
-		fmt.Fprintf(e.stderr, "takos-apply %s: unknown --format %q%s; use %s\n", cmd, format, didYouMean(format, catalogFormats), strings.Join(catalogFormats, ", "))
+		e.errorf(cmd, "unknown --format %q%s; use %s", format, didYouMean(format, catalogFormats), strings.Join(catalogFormats, ", "))
 		return false
 	}
 	return true
@@ -88,7 +88,7 @@ func runExplain(e *env, format string, ids []string) int {
 		return ExitUsage
 	}
 	if len(ids) == 0 {
-		fmt.Fprintln(e.stderr, "takos-apply explain: name a rule, for example: takos-apply explain redirect-uri-loopback\nRun 'takos-apply rules' for the list.")
+		e.errorf("explain", "name a rule, for example: takos-apply explain redirect-uri-loopback\nRun 'takos-apply rules' for the list.")
 		return ExitUsage
 	}
 	cat := lint.Catalog()
@@ -96,11 +96,11 @@ func runExplain(e *env, format string, ids []string) int {
 	for _, id := range ids {
 		r, ok := cat.Lookup(id)
 		if !ok {
-			msg := fmt.Sprintf("takos-apply explain: unknown rule %q", id)
+			msg := fmt.Sprintf("unknown rule %q", id)
 			if best := lint.ClosestRule(id); best != "" {
 				msg += fmt.Sprintf("; did you mean %q?", best)
 			}
-			fmt.Fprintf(e.stderr, "%s\nRun 'takos-apply rules' for the list.\n", msg)
+			e.errorf("explain", "%s\nRun 'takos-apply rules' for the list.", msg)
 			return ExitUsage
 		}
 		rules = append(rules, r)
@@ -136,7 +136,7 @@ func writeRules(e *env, cmd, format string, rules []diag.Rule, list bool) int {
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(out); err != nil {
-			fmt.Fprintf(e.stderr, "takos-apply %s: %v\n", cmd, err)
+			e.errorf(cmd, "%v", err)
 			return ExitFailure
 		}
 	case list:
@@ -156,7 +156,7 @@ func writeRules(e *env, cmd, format string, rules []diag.Rule, list bool) int {
 		}
 	}
 	if _, err := io.WriteString(e.stdout, b.String()); err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply %s: %v\n", cmd, err)
+		e.errorf(cmd, "%v", err)
 		return ExitFailure
 	}
 	return ExitOK

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"fmt"
 
 	"github.com/takos-dev/takos-apply/schema"
 )
@@ -23,7 +22,7 @@ var schemaCommand = &command{
 // rules this binary enforces (yaml-language-server reads it from a file).
 func runSchema(e *env) int {
 	if _, err := e.stdout.Write(schema.JSON()); err != nil {
-		fmt.Fprintf(e.stderr, "takos-apply schema: %v\n", err)
+		e.errorf("schema", "%v", err)
 		return ExitFailure
 	}
 	return ExitOK

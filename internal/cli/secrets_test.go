@@ -101,6 +101,17 @@ func TestRegisteredSecretsNeverShown(t *testing.T) {
 					}
 				}
 			}
+			// In the file commands, the client secret is the value of its
+			// own record only, never of a non-secret output.
+			for name, secretKey := range map[string]string{"GITHUB_OUTPUT": "client-secret", "GITHUB_ENV": "OAUTH_CLIENT_SECRET"} {
+				for _, rec := range fileCommandRecords(t, name, r.files[name]) {
+					for _, s := range secrets {
+						if rec[0] != secretKey && strings.Contains(rec[1], s) {
+							t.Errorf("%s: the non-secret record %s shows a credential: %q", name, rec[0], rec[1])
+						}
+					}
+				}
+			}
 			for _, s := range h.Issued() {
 				if strings.HasPrefix(s, "sec_") && !strings.Contains(r.stdout, "::add-mask::"+s+"\n") {
 					t.Errorf("the client secret was not masked:\n%s", r.stdout)
@@ -188,4 +199,31 @@ func TestTerminalStreamsAreGuarded(t *testing.T) {
 	if _, out, _ := run(t, nil, "lint", "--color", "always", path); !strings.Contains(out, "\x1b[33mwarning\x1b[0m") {
 		t.Errorf("lint --color always shows no coloured severity:\n%q", out)
 	}
+}
+
+// fileCommandRecords parses a GITHUB_OUTPUT or GITHUB_ENV file as the
+// runner does ("name<<DELIM\nvalue\nDELIM\n" records) into name, value
+// pairs.
+func fileCommandRecords(t *testing.T, file, body string) [][2]string {
+	t.Helper()
+	var recs [][2]string
+	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		if lines[i] == "" && i == len(lines)-1 {
+			break
+		}
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok || delim == "" {
+			t.Fatalf("%s: line %q is not a name<<DELIM record:\n%s", file, lines[i], body)
+		}
+		var value []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			value = append(value, lines[i])
+		}
+		if i == len(lines) {
+			t.Fatalf("%s: record %s has no closing %s:\n%s", file, name, delim, body)
+		}
+		recs = append(recs, [2]string{name, strings.Join(value, "\n")})
+	}
+	return recs
 }

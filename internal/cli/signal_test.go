@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/takos-dev/takos-apply/internal/controlplane"
 	"github.com/takos-dev/takos-apply/internal/devserver"
 	"github.com/takos-dev/takos-apply/internal/devserver/devservertest"
+	"github.com/takos-dev/takos-apply/internal/hostiletest"
 )
 
 // signalAfter starts cmd, sends sig once ready says so (or after delay),
@@ -107,31 +107,7 @@ func TestSignalEndsPlan(t *testing.T) {
 		t.Skip("no SIGINT delivery to a child on Windows")
 	}
 	bin := realBinary(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var mu sync.Mutex
-	var conns []net.Conn
-	defer func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // held open, never answered
-			mu.Unlock()
-		}
-	}()
+	cp := hostiletest.Hanging(t) // accepts, never answers
 	dir := t.TempDir()
 	writeManifest(t, dir)
 	// apply waits for its command to return (a created client settles), so
@@ -142,7 +118,7 @@ func TestSignalEndsPlan(t *testing.T) {
 		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 			cmd := exec.Command(bin, args...)
 			cmd.Dir = dir
-			cmd.Env = []string{"HOME=" + dir, "TAKOS_API_URL=http://" + ln.Addr().String(), "TAKOS_TOKEN=tak_pat_signaltest0000000000000000000000000000"}
+			cmd.Env = []string{"HOME=" + dir, "TAKOS_API_URL=" + cp, "TAKOS_TOKEN=tak_pat_signaltest0000000000000000000000000000"}
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			code, _ := signalAfter(t, cmd, sig, 500*time.Millisecond)
